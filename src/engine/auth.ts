@@ -1,0 +1,141 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
+import type { Prompts, ServerConfig } from './types';
+
+/** OpenSSH's default identities, in the order `ssh` tries them. */
+const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_dsa'];
+
+export function expandHome(p: string): string {
+  return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+export function identityFiles(server: ServerConfig): { files: string[]; explicit: boolean } {
+  const given = server.identityFile === undefined ? [] : ([] as string[]).concat(server.identityFile);
+  if (given.length) return { files: given.map(expandHome), explicit: true };
+  const dir = path.join(os.homedir(), '.ssh');
+  return { files: DEFAULT_IDENTITIES.map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)), explicit: false };
+}
+
+type NextAuth = Parameters<NextAuthHandler>[0];
+
+interface KeyCandidate {
+  label: string;
+  load: () => Buffer | string;
+}
+
+/**
+ * Builds ssh2's authHandler: the methods OpenSSH tries, in its order (agent, identity files,
+ * keyboard-interactive, password), asking the person only for what is missing. `attempts`
+ * collects what was tried, so a final failure can say so.
+ */
+export function createAuthHandler(
+  server: ServerConfig,
+  username: string,
+  prompts: Prompts | undefined,
+  attempts: string[],
+): AuthHandlerMiddleware {
+  const keys: KeyCandidate[] = [];
+  if (server.privateKey !== undefined) keys.push({ label: 'the configured key', load: () => server.privateKey! });
+  const { files, explicit } = identityFiles(server);
+  for (const file of files) keys.push({ label: file, load: () => fs.readFileSync(file) });
+
+  const agent = server.identityAgent === false ? undefined : server.identityAgent ?? process.env.SSH_AUTH_SOCK;
+  const steps: Array<() => Promise<NextAuth | undefined>> = [];
+  const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
+  let methodsLeft: AuthenticationType[] | null = null;
+
+  if (agent && !(server.identitiesOnly && explicit)) {
+    steps.push(async () => {
+      if (!wants('publickey', methodsLeft)) return undefined;
+      attempts.push('ssh-agent');
+      return { type: 'agent', username, agent } as NextAuth;
+    });
+  }
+  for (const candidate of keys) {
+    steps.push(async () => {
+      if (!wants('publickey', methodsLeft)) return undefined;
+      let raw: Buffer | string;
+      try {
+        raw = candidate.load();
+      } catch (err) {
+        attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
+        return undefined;
+      }
+      let key = utils.parseKey(raw, server.passphrase);
+      if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
+        const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
+        if (passphrase === undefined) {
+          attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
+          return undefined;
+        }
+        key = utils.parseKey(raw, passphrase);
+      }
+      if (key instanceof Error) {
+        attempts.push(`key ${candidate.label} (${key.message})`);
+        return undefined;
+      }
+      attempts.push(`key ${candidate.label}`);
+      return { type: 'publickey', username, key: key as ParsedKey } as NextAuth;
+    });
+  }
+  steps.push(async () => {
+    if (!wants('keyboard-interactive', methodsLeft)) return undefined;
+    if (server.password === undefined && !prompts?.keyboardInteractive) return undefined;
+    attempts.push('keyboard-interactive');
+    return {
+      type: 'keyboard-interactive',
+      username,
+      prompt: (name: string, instructions: string, _lang: string, questions: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
+        const asked = questions.map((q) => ({ prompt: q.prompt, echo: q.echo ?? false }));
+        if (server.password !== undefined && asked.length === 1 && !asked[0].echo && /password/i.test(asked[0].prompt)) {
+          finish([server.password]);
+          return;
+        }
+        if (asked.length === 0) {
+          finish([]);
+          return;
+        }
+        const ask = prompts?.keyboardInteractive;
+        if (!ask) {
+          finish([]);
+          return;
+        }
+        ask(server.host, name, instructions, asked).then(
+          (answers) => finish(answers ?? []),
+          () => finish([]),
+        );
+      },
+    } as NextAuth;
+  });
+  steps.push(async () => {
+    if (!wants('password', methodsLeft)) return undefined;
+    const password = server.password ?? (prompts?.password ? await prompts.password(server.host, username) : undefined);
+    if (password === undefined) return undefined;
+    attempts.push('password');
+    return { type: 'password', username, password } as NextAuth;
+  });
+
+  let next = 0;
+  let triedNone = false;
+  return (left, _partial, done) => {
+    methodsLeft = left;
+    if (!triedNone) {
+      triedNone = true;
+      done({ type: 'none', username } as NextAuth);
+      return;
+    }
+    const advance = (): void => {
+      if (next >= steps.length) {
+        done(false as unknown as NextAuth);
+        return;
+      }
+      steps[next++]().then(
+        (auth) => (auth ? done(auth) : advance()),
+        () => advance(),
+      );
+    };
+    advance();
+  };
+}

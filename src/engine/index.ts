@@ -1,0 +1,6 @@
+export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './manager';
+export { TunnelError, errorMessage, type TunnelErrorCode } from './errors';
+export { Emitter, type Event, type Disposable } from './events';
+export { resolveSpec, defaultName } from './spec';
+export type { ReconnectPolicy } from './session';
+export * from './types';

@@ -1,0 +1,66 @@
+import * as net from 'node:net';
+import { TunnelError } from './errors';
+
+/** Finds a free port near a busy one, to suggest in the error message. */
+async function freePortNear(host: string, port: number): Promise<number | undefined> {
+  for (let candidate = port + 1; candidate <= Math.min(65535, port + 20); candidate++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen({ host, port: candidate, exclusive: true }, () => probe.close(() => resolve(true)));
+    });
+    if (ok) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Binds a local listener, turning bind failures into errors that name the port and,
+ * when it is busy, a free one nearby.
+ */
+export async function listen(
+  host: string,
+  port: number,
+  onConnection: (socket: net.Socket) => void,
+): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, onConnection);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, exclusive: true, backlog: 1024 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      const suggestion = await freePortNear(host, port);
+      throw new TunnelError(
+        'PORT_IN_USE',
+        `Local port ${port} on ${host} is already in use by another program or tunnel.` +
+          (suggestion ? ` Port ${suggestion} is free.` : ' Choose another port, or 0 for any free port.'),
+        { port, suggestion },
+      );
+    }
+    if (code === 'EACCES') {
+      throw new TunnelError('LISTEN_FAILED', `Not allowed to listen on ${host}:${port}: ports below 1024 need privileges. Choose a port of 1024 or above.`, { port });
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new TunnelError('LISTEN_FAILED', `Cannot listen on ${host}: no such local address on this machine. Use 127.0.0.1, ::1 or an address this machine has.`, { host });
+    }
+    throw new TunnelError('LISTEN_FAILED', `Cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+  server.on('error', () => undefined);
+  return server;
+}
+
+export function closeServer(server: net.Server | undefined): Promise<void> {
+  if (!server || !server.listening) return Promise.resolve();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+export function boundPort(server: net.Server | undefined, fallback: number): number {
+  const address = server?.address();
+  return address && typeof address === 'object' ? address.port : fallback;
+}

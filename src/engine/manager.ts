@@ -1,0 +1,188 @@
+import { DynamicForward } from './dynamicForward';
+import { errorMessage, TunnelError } from './errors';
+import { Emitter, type Disposable } from './events';
+import { LocalForward } from './localForward';
+import { RemoteForward } from './remoteForward';
+import { SshSession, type ReconnectPolicy } from './session';
+import { resolveSpec } from './spec';
+import type { Tunnel } from './tunnel';
+import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelSpec } from './types';
+
+export interface TunnelManagerOptions {
+  servers: ServerSource;
+  prompts?: Prompts;
+  reconnect?: Partial<ReconnectPolicy>;
+  /** Open channels allowed on one SSH connection (OpenSSH drops a connection past 16384). */
+  maxChannelsPerConnection?: number;
+  /** How long a server may take to open a channel, in ms. */
+  forwardTimeoutMs?: number;
+  log?: (message: string) => void;
+}
+
+export const DEFAULT_RECONNECT: ReconnectPolicy = { baseDelayMs: 1000, maxDelayMs: 30_000, maxAttempts: Infinity };
+
+export class TunnelManager {
+  private readonly sessions = new Map<string, SshSession>();
+  private readonly sessionListeners = new Map<string, Disposable[]>();
+  private readonly tunnels = new Map<string, Tunnel>();
+  private nextId = 1;
+  private disposed = false;
+
+  private readonly _onDidChangeTunnel = new Emitter<TunnelInfo>();
+  readonly onDidChangeTunnel = this._onDidChangeTunnel.event;
+  private readonly _onDidChangeServer = new Emitter<ServerStatus>();
+  readonly onDidChangeServer = this._onDidChangeServer.event;
+
+  constructor(private readonly options: TunnelManagerOptions) {}
+
+  private log(message: string): void {
+    this.options.log?.(message);
+  }
+
+  private findServer(name: string): ServerConfig {
+    const server = this.options.servers.get(name);
+    if (server) return server;
+    const known = this.options.servers.list().map((s) => s.host);
+    throw new TunnelError(
+      'UNKNOWN_SERVER',
+      `Unknown server ${JSON.stringify(name)}. ` + (known.length ? `Known servers: ${known.join(', ')}.` : 'No servers are configured yet.'),
+      { known },
+    );
+  }
+
+  private sessionFor(config: ServerConfig): SshSession {
+    let session = this.sessions.get(config.host);
+    if (session) {
+      session.updateConfig(config);
+      return session;
+    }
+    session = new SshSession(config, {
+      prompts: this.options.prompts,
+      resolveServer: (name) => this.options.servers.get(name),
+      reconnect: { ...DEFAULT_RECONNECT, ...this.options.reconnect },
+      maxChannels: this.options.maxChannelsPerConnection ?? 8192,
+      forwardTimeoutMs: this.options.forwardTimeoutMs ?? 30_000,
+      log: (m) => this.log(m),
+    });
+    const s = session;
+    const listeners = [
+      s.onDidChangeState((state) => {
+        const reason = s.lastError ?? 'connection lost';
+        for (const t of this.tunnelsOf(s.name)) {
+          if (state === 'reconnecting') t.onSessionLost(reason);
+          else if (state === 'failed') t.onSessionFailed(reason);
+        }
+        this._onDidChangeServer.fire(this.serverStatus(s.name));
+      }),
+      s.onDidConnect(({ reconnected }) => {
+        if (!reconnected) return;
+        for (const t of this.tunnelsOf(s.name)) {
+          t.onSessionBack().catch((err) => this.log(`${t.spec.name}: ${errorMessage(err)}`));
+        }
+      }),
+    ];
+    this.sessions.set(config.host, session);
+    this.sessionListeners.set(config.host, listeners);
+    return session;
+  }
+
+  private tunnelsOf(server: string): Tunnel[] {
+    return [...this.tunnels.values()].filter((t) => t.spec.server === server);
+  }
+
+  async createTunnel(spec: TunnelSpec): Promise<TunnelInfo> {
+    if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
+    const resolved = resolveSpec(spec);
+    const config = this.findServer(resolved.server);
+    const session = this.sessionFor(config);
+    const id = `t${this.nextId++}`;
+    const changed = (t: Tunnel) => {
+      if (this.tunnels.has(t.id) || t.state === 'closed') this._onDidChangeTunnel.fire(t.info());
+    };
+    const Kind = resolved.type === 'local' ? LocalForward : resolved.type === 'remote' ? RemoteForward : DynamicForward;
+    const tunnel = new Kind(id, resolved, session, changed);
+    this.tunnels.set(id, tunnel);
+    this._onDidChangeTunnel.fire(tunnel.info());
+    this._onDidChangeServer.fire(this.serverStatus(config.host));
+    try {
+      await tunnel.start();
+    } catch (err) {
+      this.tunnels.delete(id);
+      await tunnel.close().catch(() => undefined);
+      this.releaseSessionIfIdle(config.host);
+      this.log(`${resolved.name}: ${errorMessage(err)}`);
+      throw err;
+    }
+    this.log(`${resolved.name}: open (${tunnel.info().localHost}:${tunnel.info().localPort})`);
+    return tunnel.info();
+  }
+
+  listTunnels(server?: string): TunnelInfo[] {
+    return [...this.tunnels.values()].filter((t) => server === undefined || t.spec.server === server).map((t) => t.info());
+  }
+
+  getTunnel(id: string): TunnelInfo | undefined {
+    return this.tunnels.get(id)?.info();
+  }
+
+  async closeTunnel(id: string): Promise<void> {
+    const tunnel = this.tunnels.get(id);
+    if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
+    this.tunnels.delete(id);
+    await tunnel.close();
+    this.log(`${tunnel.spec.name}: closed`);
+    this.releaseSessionIfIdle(tunnel.spec.server);
+  }
+
+  async closeServer(name: string): Promise<void> {
+    await Promise.all(this.tunnelsOf(name).map((t) => this.closeTunnel(t.id)));
+    this.releaseSessionIfIdle(name);
+  }
+
+  /** Connects a server without opening a tunnel (the UI's "connect"). */
+  async connectServer(name: string): Promise<ServerStatus> {
+    const session = this.sessionFor(this.findServer(name));
+    await session.connect();
+    return this.serverStatus(name);
+  }
+
+  serverStatus(name: string): ServerStatus {
+    const session = this.sessions.get(name);
+    return {
+      name,
+      state: session?.state ?? 'disconnected',
+      tunnels: this.tunnelsOf(name).length,
+      lastError: session?.lastError,
+    };
+  }
+
+  /** Asks every reconnecting session to redial now (wake from sleep, network change). */
+  checkConnections(): void {
+    for (const session of this.sessions.values()) session.checkNow();
+  }
+
+  private releaseSessionIfIdle(name: string): void {
+    if (this.tunnelsOf(name).length > 0) return;
+    const session = this.sessions.get(name);
+    if (!session) return;
+    this.sessions.delete(name);
+    for (const l of this.sessionListeners.get(name) ?? []) l.dispose();
+    this.sessionListeners.delete(name);
+    session.close();
+    this._onDidChangeServer.fire(this.serverStatus(name));
+  }
+
+  /** Disconnects a server: closes its tunnels and its SSH connection. */
+  async disconnectServer(name: string): Promise<void> {
+    await this.closeServer(name);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.all([...this.tunnels.keys()].map((id) => this.closeTunnel(id).catch(() => undefined)));
+    for (const name of [...this.sessions.keys()]) this.releaseSessionIfIdle(name);
+    this._onDidChangeTunnel.dispose();
+    this._onDidChangeServer.dispose();
+  }
+}

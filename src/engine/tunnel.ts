@@ -1,0 +1,184 @@
+import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errorMessage } from './errors';
+import type { SshSession } from './session';
+import type { TunnelInfo, TunnelSpec, TunnelState, TunnelType } from './types';
+
+/** One forwarded connection: the local socket, and the SSH channel once it exists. */
+export interface Connection {
+  socket: net.Socket;
+  channel?: Duplex;
+  /** Bytes of SOCKS handshake on the socket, left out of the byte counts. */
+  handshakeIn: number;
+  handshakeOut: number;
+}
+
+export interface ResolvedSpec extends TunnelSpec {
+  localHost: string;
+  name: string;
+}
+
+/**
+ * What every tunnel type shares: identity, state, statistics and the set of live
+ * connections. Bytes are read from the sockets' own counters when asked for, so counting
+ * costs nothing per chunk on the data path.
+ */
+export abstract class Tunnel {
+  readonly createdAt = Date.now();
+  private _state: TunnelState = 'connecting';
+  private _lastError: string | undefined;
+  private lastActivity = this.createdAt;
+  private lastBytes = 0;
+  protected readonly connections = new Set<Connection>();
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  private connectionsTotal = 0;
+  private errors = 0;
+
+  constructor(
+    readonly id: string,
+    readonly spec: ResolvedSpec,
+    protected readonly session: SshSession,
+    private readonly changed: (tunnel: Tunnel) => void,
+  ) {}
+
+  abstract readonly type: TunnelType;
+  /** Listens (local, dynamic) or asks the server to (remote). */
+  abstract start(): Promise<void>;
+  /** Re-creates whatever lived on the SSH connection after a reconnect. */
+  abstract reestablish(): Promise<void>;
+  protected abstract stop(): Promise<void>;
+
+  get state(): TunnelState {
+    return this._state;
+  }
+
+  protected setState(state: TunnelState, error?: string): void {
+    if (error !== undefined) this._lastError = error;
+    if (this._state === state && error === undefined) return;
+    if (this._state === 'closed') return;
+    this._state = state;
+    this.changed(this);
+  }
+
+  protected abstract boundLocal(): { host: string; port: number };
+  protected abstract boundRemote(): { host?: string; port?: number };
+
+  info(): TunnelInfo {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const c of this.connections) {
+      bytesIn += Math.max(0, c.socket.bytesWritten - c.handshakeOut);
+      bytesOut += Math.max(0, c.socket.bytesRead - c.handshakeIn);
+    }
+    if (bytesIn + bytesOut !== this.lastBytes) {
+      this.lastBytes = bytesIn + bytesOut;
+      this.lastActivity = Date.now();
+    }
+    const local = this.boundLocal();
+    const remote = this.boundRemote();
+    return {
+      id: this.id,
+      name: this.spec.name,
+      server: this.spec.server,
+      type: this.type,
+      state: this._state,
+      localHost: local.host,
+      localPort: local.port,
+      remoteHost: remote.host,
+      remotePort: remote.port,
+      stats: {
+        bytesIn,
+        bytesOut,
+        connectionsTotal: this.connectionsTotal,
+        connectionsActive: this.connections.size,
+        errors: this.errors,
+      },
+      createdAt: this.createdAt,
+      lastActivity: this.lastActivity,
+      lastError: this._lastError,
+    };
+  }
+
+  /** Counts an error on this tunnel without changing its state. */
+  protected recordError(err: unknown): void {
+    this.errors++;
+    this._lastError = errorMessage(err);
+    this.changed(this);
+  }
+
+  /** Starts tracking a connection; exactly one release follows, whatever closes first. */
+  protected addConnection(socket: net.Socket): Connection {
+    socket.setNoDelay(true);
+    const conn: Connection = { socket, handshakeIn: 0, handshakeOut: 0 };
+    this.connections.add(conn);
+    this.connectionsTotal++;
+    this.lastActivity = Date.now();
+    socket.on('error', () => undefined); // a reset by a peer ends that connection only
+    socket.once('close', () => this.release(conn));
+    this.changed(this);
+    return conn;
+  }
+
+  private release(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    this.closedBytesIn += Math.max(0, conn.socket.bytesWritten - conn.handshakeOut);
+    this.closedBytesOut += Math.max(0, conn.socket.bytesRead - conn.handshakeIn);
+    this.lastActivity = Date.now();
+    conn.channel?.destroy();
+    this.changed(this);
+  }
+
+  /** Pipes socket and channel both ways with backpressure; either side closing ends both. */
+  protected join(conn: Connection, channel: Duplex): void {
+    conn.channel = channel;
+    const { socket } = conn;
+    channel.on('error', () => socket.destroy());
+    channel.once('close', () => socket.destroy());
+    socket.once('close', () => channel.destroy());
+    socket.pipe(channel);
+    channel.pipe(socket);
+  }
+
+  /** Ends every connection now. */
+  protected dropConnections(): void {
+    for (const conn of [...this.connections]) {
+      conn.socket.destroy();
+      conn.channel?.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    try {
+      await this.stop();
+    } finally {
+      this.dropConnections();
+      this._state = 'closed';
+      this.changed(this);
+    }
+  }
+
+  /** The session dropped: connections through it are gone, listeners stay. */
+  onSessionLost(reason: string): void {
+    if (this._state === 'closed' || this._state === 'failed') return;
+    this.dropConnections();
+    this.setState('reconnecting', reason);
+  }
+
+  onSessionFailed(reason: string): void {
+    if (this._state === 'closed') return;
+    this.setState('failed', reason);
+  }
+
+  async onSessionBack(): Promise<void> {
+    if (this._state === 'closed') return;
+    try {
+      await this.reestablish();
+      this.setState('active');
+    } catch (err) {
+      this.errors++;
+      this.setState('failed', errorMessage(err));
+    }
+  }
+}

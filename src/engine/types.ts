@@ -1,0 +1,105 @@
+/** Settings for one server. Field names follow OpenSSH's ssh_config keywords in camelCase. */
+export interface ServerConfig {
+  /** The alias people type (`Host` in ssh_config); unique. */
+  host: string;
+  hostName?: string;
+  port?: number;
+  user?: string;
+  identityFile?: string | string[];
+  identitiesOnly?: boolean;
+  /** Only for tests and for a prompt's answer; never read from settings. */
+  password?: string;
+  /** Private key contents, for callers that hold the key in memory (tests, demo). */
+  privateKey?: string | Buffer;
+  passphrase?: string;
+  /** Path of an ssh-agent socket; defaults to SSH_AUTH_SOCK. `false` disables the agent. */
+  identityAgent?: string | false;
+  proxyJump?: string;
+  userKnownHostsFile?: string | string[];
+  strictHostKeyChecking?: 'yes' | 'accept-new' | 'no';
+  /** Seconds of silence from the server before a keepalive probe; 0 disables. */
+  serverAliveInterval?: number;
+  serverAliveCountMax?: number;
+  ciphers?: string[];
+  /** Seconds to wait for the TCP connection and the SSH handshake. */
+  connectTimeout?: number;
+}
+
+export interface ServerSource {
+  list(): ServerConfig[];
+  get(name: string): ServerConfig | undefined;
+}
+
+export type HostKeyAnswer = 'trust-remember' | 'trust-once' | 'reject';
+
+export interface HostKeyQuestion {
+  server: string;
+  host: string;
+  port: number;
+  keyType: string;
+  /** `SHA256:…` as OpenSSH prints it. */
+  fingerprint: string;
+}
+
+/** What only a person can answer. Every method may be missing; the engine then fails clearly. */
+export interface Prompts {
+  password?(server: string, user: string): Promise<string | undefined>;
+  passphrase?(server: string, keyPath: string): Promise<string | undefined>;
+  keyboardInteractive?(
+    server: string,
+    name: string,
+    instructions: string,
+    prompts: { prompt: string; echo: boolean }[],
+  ): Promise<string[] | undefined>;
+  hostKey?(question: HostKeyQuestion): Promise<HostKeyAnswer>;
+}
+
+export type TunnelType = 'local' | 'remote' | 'dynamic';
+export const TUNNEL_TYPES: readonly TunnelType[] = ['local', 'remote', 'dynamic'];
+
+export type TunnelState = 'connecting' | 'active' | 'reconnecting' | 'failed' | 'closed';
+
+export interface TunnelSpec {
+  server: string;
+  type: TunnelType;
+  localHost?: string;
+  localPort: number;
+  remoteHost?: string;
+  remotePort?: number;
+  name?: string;
+}
+
+export interface TunnelStats {
+  /** Bytes from the SSH side delivered to the local socket. */
+  bytesIn: number;
+  /** Bytes from the local socket sent into SSH. */
+  bytesOut: number;
+  connectionsTotal: number;
+  connectionsActive: number;
+  errors: number;
+}
+
+export interface TunnelInfo {
+  id: string;
+  name: string;
+  server: string;
+  type: TunnelType;
+  state: TunnelState;
+  localHost: string;
+  localPort: number;
+  remoteHost?: string;
+  remotePort?: number;
+  stats: TunnelStats;
+  createdAt: number;
+  lastActivity: number;
+  lastError?: string;
+}
+
+export type ServerState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
+
+export interface ServerStatus {
+  name: string;
+  state: ServerState;
+  tunnels: number;
+  lastError?: string;
+}

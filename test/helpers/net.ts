@@ -1,0 +1,96 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+
+/** A TCP echo server on loopback; `close()` ends it and every connection. */
+export async function startEchoServer(host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void>; connections: () => number }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+    s.pipe(s);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Connects, waits for the connection, and returns the socket. */
+export function connect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    s.setNoDelay(true);
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/**
+ * Sends `size` random bytes through an echo path and checks the SHA-256 of what comes back.
+ * Resolves with both digests.
+ */
+export async function echoRoundTrip(port: number, size: number, host = '127.0.0.1'): Promise<{ sent: string; received: string; bytes: number }> {
+  const socket = await connect(port, host);
+  return pipeThrough(socket, size);
+}
+
+export function pipeThrough(socket: net.Socket, size: number): Promise<{ sent: string; received: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const sentHash = createHash('sha256');
+    const receivedHash = createHash('sha256');
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      receivedHash.update(chunk);
+      received += chunk.length;
+      if (received >= size) {
+        socket.end();
+      }
+    });
+    socket.once('error', reject);
+    socket.once('close', () => resolve({ sent: sentHash.digest('hex'), received: receivedHash.digest('hex'), bytes: received }));
+    let left = size;
+    const block = 256 * 1024;
+    const write = () => {
+      while (left > 0) {
+        const n = Math.min(block, left);
+        const chunk = randomBytes(n);
+        sentHash.update(chunk);
+        left -= n;
+        if (!socket.write(chunk)) {
+          socket.once('drain', write);
+          return;
+        }
+      }
+    };
+    write();
+  });
+}
+
+/** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads everything until the peer closes. */
+export function readAll(socket: net.Socket): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.once('close', () => resolve(Buffer.concat(chunks)));
+  });
+}
