@@ -1,0 +1,60 @@
+import * as assert from 'node:assert/strict';
+import { parseForward, type ParsedForward } from '../../src/config/forwardSpec';
+
+function ok(input: string, type?: ParsedForward['type']): ParsedForward {
+  const result = parseForward(input, type);
+  if (!result.ok) assert.fail(`${input}: ${result.error}`);
+  return result.forward;
+}
+
+function error(input: string, type?: ParsedForward['type']): string {
+  const result = parseForward(input, type);
+  assert.equal(result.ok, false, `${input} should be refused`);
+  return (result as { error: string }).error;
+}
+
+describe('parseForward (OpenSSH forward notation)', () => {
+  it('reads a bare port:host:hostport as a local forward', () => {
+    assert.deepEqual(ok('8080:localhost:80'), { type: 'local', localHost: undefined, localPort: 8080, remoteHost: 'localhost', remotePort: 80 });
+  });
+
+  it('reads -L with and without a space, and with a bind address', () => {
+    assert.deepEqual(ok('-L 8080:db:5432'), { type: 'local', localHost: undefined, localPort: 8080, remoteHost: 'db', remotePort: 5432 });
+    assert.deepEqual(ok('-L8080:db:5432'), ok('-L 8080:db:5432'));
+    assert.deepEqual(ok('ssh -L 127.0.0.1:5432:db:5432'), { type: 'local', localHost: '127.0.0.1', localPort: 5432, remoteHost: 'db', remotePort: 5432 });
+  });
+
+  it('reads -R as: the server listens on port, connections reach host:hostport here', () => {
+    assert.deepEqual(ok('-R 9000:localhost:3000'), { type: 'remote', localHost: 'localhost', localPort: 3000, remoteHost: '127.0.0.1', remotePort: 9000 });
+    assert.deepEqual(ok('0.0.0.0:9000:127.0.0.1:3000', 'remote'), { type: 'remote', localHost: '127.0.0.1', localPort: 3000, remoteHost: '0.0.0.0', remotePort: 9000 });
+  });
+
+  it('reads -D with an optional bind address', () => {
+    assert.deepEqual(ok('-D 1080'), { type: 'dynamic', localPort: 1080 });
+    assert.deepEqual(ok('127.0.0.1:1080', 'dynamic'), { type: 'dynamic', localHost: '127.0.0.1', localPort: 1080 });
+  });
+
+  it('lets a flag override the chosen type', () => {
+    assert.equal(ok('-D 1080', 'local').type, 'dynamic');
+  });
+
+  it('accepts IPv6 addresses in brackets', () => {
+    assert.deepEqual(ok('[::1]:8080:[fd00::5]:80'), { type: 'local', localHost: '::1', localPort: 8080, remoteHost: 'fd00::5', remotePort: 80 });
+  });
+
+  it('accepts local port 0 (any free port) but never target port 0', () => {
+    assert.equal(ok('0:db:5432').localPort, 0);
+    assert.match(error('8080:db:0'), /target port must be from 1 to 65535/);
+  });
+
+  it('refuses bad input with a message that shows the expected form', () => {
+    assert.match(error(''), /Type a forward/);
+    assert.match(error('8080'), /local \(-L\) forward is \[bind_address:\]port:host:hostport/);
+    assert.match(error('70000:db:80'), /local port must be from 0 to 65535; got 70000/);
+    assert.match(error('abc:db:80'), /local port must be a number/);
+    assert.match(error('1:2:3', 'dynamic'), /SOCKS \(-D\) forward is \[bind_address:\]port/);
+    assert.match(error('-L 8080:db :80'), /without spaces/);
+    assert.match(error('[::1:8080:db:80'), /Unbalanced brackets/);
+    assert.match(error('8080::80'), /target host must be a host name/);
+  });
+});
