@@ -1,0 +1,133 @@
+import * as assert from 'node:assert/strict';
+import { TunnelManager, type TunnelInfo } from '../../src/engine';
+import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
+import { connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { staticServers } from '../helpers/servers';
+
+describe('remote forward (-R) through a real sshd', function () {
+  this.timeout(120_000);
+  let sshd: SshdFixture;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let manager: TunnelManager;
+
+  before(async () => {
+    sshd = await SshdFixture.start();
+    echo = await startEchoServer();
+  });
+  after(async () => {
+    await echo?.close();
+    await sshd?.stop();
+  });
+  beforeEach(() => {
+    manager = new TunnelManager({ servers: staticServers(sshd.server('test')) });
+  });
+  afterEach(async () => {
+    await manager.dispose();
+  });
+
+  /** A remote forward whose server side listens on 127.0.0.1 (this same machine) and leads to the echo server. */
+  function openEchoForward(remotePort = 0): Promise<TunnelInfo> {
+    return manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort, localPort: echo.port });
+  }
+
+  it('port 0 takes the port sshd assigned, and moves 64 MiB each way with identical SHA-256', async () => {
+    const info = await openEchoForward();
+    assert.equal(info.state, 'active');
+    assert.equal(info.type, 'remote');
+    assert.equal(info.remoteHost, '127.0.0.1');
+    assert.ok(info.remotePort! > 0, `a real server port is reported, got ${info.remotePort}`);
+    assert.equal(info.localPort, echo.port);
+    assert.ok(await canConnect('127.0.0.1', info.remotePort!), 'sshd listens on the reported port');
+    const size = 64 * 1024 * 1024;
+    // The client connects to sshd's listener; sshd sends it down the SSH connection to the engine.
+    const result = await echoRoundTrip(info.remotePort!, size);
+    assert.equal(result.bytes, size);
+    assert.equal(result.received, result.sent);
+    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connection released');
+    const stats = manager.getTunnel(info.id)!.stats;
+    assert.equal(stats.bytesIn, size, 'bytes from the server delivered to the local service');
+    assert.equal(stats.bytesOut, size, 'bytes from the local service sent to the server');
+    assert.equal(stats.connectionsTotal, 2, 'the probe of the port and the transfer');
+    assert.equal(stats.errors, 0);
+  });
+
+  it('a fixed remote port is bound as asked', async () => {
+    const port = await freePort();
+    const info = await openEchoForward(port);
+    assert.equal(info.remotePort, port);
+    const result = await echoRoundTrip(port, 100_000);
+    assert.equal(result.received, result.sent);
+  });
+
+  it('carries 200 concurrent connections with exact stats', async () => {
+    const info = await openEchoForward();
+    const size = 64 * 1024;
+    const results = await Promise.all(Array.from({ length: 200 }, () => echoRoundTrip(info.remotePort!, size)));
+    for (const r of results) {
+      assert.equal(r.bytes, size);
+      assert.equal(r.received, r.sent);
+    }
+    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 10_000, 'all connections released');
+    const stats = manager.getTunnel(info.id)!.stats;
+    assert.equal(stats.connectionsTotal, 200);
+    assert.equal(stats.bytesIn, 200 * size);
+    assert.equal(stats.bytesOut, 200 * size);
+    assert.equal(stats.errors, 0);
+    assert.equal(echo.connections(), 0, 'every connection to the local service was ended');
+  });
+
+  it('close ends its connections, cancels the forward on the server (its port stops accepting) and frees the port for reuse', async () => {
+    // Another tunnel keeps the SSH connection up, so only cancel-tcpip-forward can stop the listener.
+    const keeper = await openEchoForward();
+    const info = await openEchoForward();
+    const port = info.remotePort!;
+    const socket = await connect(port);
+    const closed = readAll(socket);
+    socket.write('hello');
+    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 1, 5000, 'connection counted');
+    await manager.closeTunnel(info.id);
+    await closed;
+    assert.equal(manager.getTunnel(info.id), undefined);
+    await waitFor(() => echo.connections() === 0, 5000, 'the local side of the connection ended');
+    assert.equal(await canConnect('127.0.0.1', port), false, `sshd still accepts on ${port} after close`);
+    assert.equal(manager.serverStatus('test').state, 'connected');
+    assert.ok(await canConnect('127.0.0.1', keeper.remotePort!), 'the other forward is untouched');
+    // The same server port can be asked for again straight away.
+    const again = await openEchoForward(port);
+    assert.equal(again.remotePort, port);
+    const result = await echoRoundTrip(port, 10_000);
+    assert.equal(result.received, result.sent);
+  });
+
+  it('a refused local service fails that connection, counts an error and keeps the tunnel active', async () => {
+    const closedPort = await freePort();
+    const bad = await manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: closedPort });
+    const good = await openEchoForward();
+    const socket = await connect(bad.remotePort!);
+    const data = await readAll(socket);
+    assert.equal(data.length, 0, 'nothing comes back from a refused service');
+    await waitFor(() => manager.getTunnel(bad.id)!.stats.errors === 1, 5000, 'error counted');
+    await waitFor(() => manager.getTunnel(bad.id)!.stats.connectionsActive === 0, 5000, 'connection released');
+    const after = manager.getTunnel(bad.id)!;
+    assert.equal(after.state, 'active');
+    assert.equal(after.stats.connectionsTotal, 1);
+    assert.match(after.lastError!, new RegExp(`could not reach 127\\.0\\.0\\.1:${closedPort} here: connection refused`));
+    // The tunnel and the rest of the session keep working.
+    assert.ok(await canConnect('127.0.0.1', bad.remotePort!), 'the server port still accepts');
+    const result = await echoRoundTrip(good.remotePort!, 50_000);
+    assert.equal(result.received, result.sent);
+    assert.equal(manager.getTunnel(good.id)!.stats.errors, 0);
+  });
+
+  it('two remote forwards on one SSH connection each get their own connections', async () => {
+    const a = await openEchoForward();
+    const b = await openEchoForward();
+    assert.notEqual(a.remotePort, b.remotePort);
+    await Promise.all([echoRoundTrip(a.remotePort!, 1000), echoRoundTrip(b.remotePort!, 2000), echoRoundTrip(b.remotePort!, 2000)]);
+    await waitFor(() => manager.getTunnel(b.id)!.stats.connectionsActive === 0, 5000, 'released');
+    assert.equal(manager.getTunnel(a.id)!.stats.connectionsTotal, 1);
+    assert.equal(manager.getTunnel(a.id)!.stats.bytesIn, 1000);
+    assert.equal(manager.getTunnel(b.id)!.stats.connectionsTotal, 2);
+    assert.equal(manager.getTunnel(b.id)!.stats.bytesIn, 4000);
+  });
+});
