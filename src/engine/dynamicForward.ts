@@ -3,7 +3,7 @@ import { errorMessage, TunnelError } from './errors';
 import { boundPort, closeServer, listen } from './listener';
 import { socks4Reply, socks5CodeFor, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
 import type { Connection } from './tunnel';
-import { Tunnel } from './tunnel';
+import { discard, Tunnel } from './tunnel';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -74,7 +74,7 @@ export class DynamicForward extends Tunnel {
     this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
       (channel) => {
         if (socket.destroyed) {
-          channel.destroy();
+          discard(channel);
           return;
         }
         // The success reply goes out only now that the server has opened the channel.

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { boundPort, closeServer, listen } from './listener';
-import { Tunnel } from './tunnel';
+import { discard, Tunnel } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends Tunnel {
@@ -33,7 +33,7 @@ export class LocalForward extends Tunnel {
     this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!).then(
       (channel) => {
         if (socket.destroyed) {
-          channel.destroy();
+          discard(channel);
           return;
         }
         this.join(conn, channel);

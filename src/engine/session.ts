@@ -5,6 +5,7 @@ import { appendKnownHost, checkHostKey, defaultKnownHostsFiles, fingerprint, key
 import { createAuthHandler, expandHome } from './auth';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
+import { discard } from './tunnel';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
 export interface ReconnectPolicy {
@@ -521,7 +522,7 @@ export class SshSession {
         client.forwardOut(srcIP, srcPort, dstHost, dstPort, (err, channel) => {
           clearTimeout(timer);
           if (timedOut) {
-            channel?.destroy();
+            if (channel) discard(channel);
             return;
           }
           if (err) {

@@ -125,7 +125,7 @@ export abstract class Tunnel {
     this.closedBytesIn += Math.max(0, conn.socket.bytesWritten - conn.handshakeOut);
     this.closedBytesOut += Math.max(0, conn.socket.bytesRead - conn.handshakeIn);
     this.lastActivity = Date.now();
-    conn.channel?.destroy();
+    if (conn.channel) discard(conn.channel);
     this.changed(this);
   }
 
@@ -135,7 +135,7 @@ export abstract class Tunnel {
     const { socket } = conn;
     channel.on('error', () => socket.destroy());
     channel.once('close', () => socket.destroy());
-    socket.once('close', () => channel.destroy());
+    socket.once('close', () => discard(channel));
     socket.pipe(channel);
     channel.pipe(socket);
   }
@@ -144,7 +144,7 @@ export abstract class Tunnel {
   protected dropConnections(): void {
     for (const conn of [...this.connections]) {
       conn.socket.destroy();
-      conn.channel?.destroy();
+      if (conn.channel) discard(conn.channel);
     }
   }
 
@@ -181,4 +181,15 @@ export abstract class Tunnel {
       this.setState('failed', errorMessage(err));
     }
   }
+}
+
+/**
+ * Closes a channel whose local side is gone. What it still holds is read and dropped:
+ * ssh2 reports a channel closed only after its readable side ended, so an unread
+ * channel would otherwise stay open (and counted) forever.
+ */
+export function discard(channel: Duplex): void {
+  channel.unpipe();
+  channel.resume();
+  channel.destroy();
 }

@@ -1,0 +1,81 @@
+import * as net from 'node:net';
+
+/**
+ * A loopback TCP relay in front of a server. `freeze()` makes it a black hole: it stops
+ * passing bytes both ways without closing anything, as a dead network path does;
+ * `resume()` lets bytes through again.
+ */
+export class Relay {
+  private server!: net.Server;
+  private frozen = false;
+  private readonly pairs = new Set<{ client: net.Socket; upstream?: net.Socket; held: Buffer[] }>();
+  port = 0;
+
+  private constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
+
+  static async start(targetPort: number): Promise<Relay> {
+    const relay = new Relay(targetPort);
+    relay.server = net.createServer((client) => relay.accept(client));
+    await new Promise<void>((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
+    relay.port = (relay.server.address() as net.AddressInfo).port;
+    return relay;
+  }
+
+  private accept(client: net.Socket): void {
+    const pair: { client: net.Socket; upstream?: net.Socket; held: Buffer[] } = { client, held: [] };
+    this.pairs.add(pair);
+    client.on('error', () => undefined);
+    client.on('close', () => {
+      pair.upstream?.destroy();
+      this.pairs.delete(pair);
+    });
+    client.on('data', (d: Buffer) => {
+      if (this.frozen || !pair.upstream) pair.held.push(d);
+      else pair.upstream.write(d);
+    });
+    if (!this.frozen) this.connectUpstream(pair);
+  }
+
+  private connectUpstream(pair: { client: net.Socket; upstream?: net.Socket; held: Buffer[] }): void {
+    const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
+    pair.upstream = upstream;
+    upstream.setNoDelay(true);
+    upstream.on('error', () => undefined);
+    upstream.on('close', () => pair.client.destroy());
+    upstream.on('data', (d: Buffer) => {
+      // While frozen, what the server sends is lost, as on a dead path.
+      if (!this.frozen) pair.client.write(d);
+    });
+    upstream.once('connect', () => {
+      if (!this.frozen) this.flush(pair);
+    });
+  }
+
+  private flush(pair: { upstream?: net.Socket; held: Buffer[] }): void {
+    for (const d of pair.held.splice(0)) pair.upstream!.write(d);
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  resume(): void {
+    this.frozen = false;
+    for (const pair of this.pairs) {
+      if (!pair.upstream) this.connectUpstream(pair);
+      else if (!pair.upstream.connecting) this.flush(pair);
+    }
+  }
+
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.pairs) {
+      pair.client.destroy();
+      pair.upstream?.destroy();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
