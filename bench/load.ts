@@ -1,0 +1,189 @@
+// Load generators the bench points at a tunnel: the same code drives the engine and ssh.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Connects, sends one byte, waits for its echo; resolves with the milliseconds it took. */
+function echoOnce(port: number, keep = false): Promise<{ ms: number; socket: net.Socket }> {
+  return new Promise((resolve, reject) => {
+    const start = now();
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.setNoDelay(true);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no echo through port ${port} within 10s`));
+    }, 10_000);
+    s.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    s.once('connect', () => s.write('x'));
+    s.once('data', () => {
+      clearTimeout(timer);
+      const ms = now() - start;
+      if (!keep) s.destroy();
+      resolve({ ms, socket: s });
+    });
+  });
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** New-connection latency: `count` sequential connect + 1-byte echo round trips. */
+export async function latency(port: number, count: number): Promise<{ p50: number; p99: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) samples.push((await echoOnce(port)).ms);
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+/** Connections per second: `total` connect + echo + close, `concurrency` at a time. */
+export async function connectionsPerSecond(port: number, total: number, concurrency: number): Promise<number> {
+  let started = 0;
+  const start = now();
+  const worker = async () => {
+    while (started < total) {
+      started++;
+      await echoOnce(port);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return total / ((now() - start) / 1000);
+}
+
+/** Opens `count` connections that each echo one byte and then stay open, idle. */
+export async function openIdle(port: number, count: number, concurrency = 50): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      const { socket } = await echoOnce(port, true);
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return sockets;
+}
+
+function readExactly(s: net.Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= n) {
+        s.off('data', onData);
+        s.off('error', reject);
+        s.pause();
+        if (buf.length > n) s.unshift(buf.subarray(n));
+        resolve(buf.subarray(0, n));
+      }
+    };
+    s.on('data', onData);
+    s.once('error', reject);
+    s.resume();
+  });
+}
+
+/**
+ * Pushes `bytes` through a SOCKS5 proxy to the sink service and returns megabits per second,
+ * timed from the first byte sent to the sink's count coming back.
+ */
+export async function socksPush(socksPort: number, sinkPort: number, bytes: number): Promise<number> {
+  const s = net.connect({ host: '127.0.0.1', port: socksPort });
+  s.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('error', reject);
+  });
+  s.write(Buffer.from([5, 1, 0]));
+  const method = await readExactly(s, 2);
+  if (method[0] !== 5 || method[1] !== 0) throw new Error(`SOCKS method refused: ${method.toString('hex')}`);
+  const req = Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, sinkPort >> 8, sinkPort & 0xff]);
+  s.write(req);
+  const reply = await readExactly(s, 10);
+  if (reply[1] !== 0) throw new Error(`SOCKS CONNECT refused with code ${reply[1]}`);
+  const block = Buffer.alloc(128 * 1024, 0x5a);
+  const start = now();
+  const answer = new Promise<string>((resolve, reject) => {
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.once('end', () => resolve(text.trim()));
+    s.once('error', reject);
+    s.resume();
+  });
+  let left = bytes;
+  await new Promise<void>((resolve) => {
+    const write = () => {
+      while (left > 0) {
+        const n = Math.min(block.length, left);
+        left -= n;
+        if (!s.write(n === block.length ? block : block.subarray(0, n))) {
+          s.once('drain', write);
+          return;
+        }
+      }
+      s.end();
+      resolve();
+    };
+    write();
+  });
+  const counted = Number(await answer);
+  const ms = now() - start;
+  s.destroy();
+  if (counted !== bytes) throw new Error(`the sink counted ${counted} bytes of ${bytes}`);
+  return (bytes * 8) / (ms / 1000) / 1e6;
+}
+
+/** Runs an iperf3 client through `port`; resolves with the received megabits per second. */
+export function iperf(port: number, seconds: number, reverse: boolean): Promise<number> {
+  const args = ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-O', '1', '-J'];
+  if (reverse) args.push('-R');
+  return new Promise((resolve, reject) => {
+    execFile('iperf3', args, { timeout: (seconds + 20) * 1000 }, (err, stdout) => {
+      let report: { error?: string; end?: { sum_received?: { bits_per_second: number } } } = {};
+      try {
+        report = JSON.parse(stdout);
+      } catch {
+        // fall through to the error below
+      }
+      const bps = report.end?.sum_received?.bits_per_second;
+      if (bps === undefined) {
+        reject(new Error(`iperf3 through port ${port} failed: ${report.error ?? err?.message ?? stdout.slice(0, 300)}`));
+        return;
+      }
+      resolve(bps / 1e6);
+    });
+  });
+}
+
+/** True when a TCP socket listens on 127.0.0.1:port (read from /proc, opening no connection). */
+export function isListening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const table = fs.readFileSync('/proc/net/tcp', 'utf8');
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[3] === '0A' && f[1]?.endsWith(`:${hex}`)) return true;
+  }
+  return false;
+}
+
+/** Resident set size of a process, in bytes. */
+export function rssOf(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** User + system CPU seconds a process has used so far. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
