@@ -1,0 +1,33 @@
+// Bundles the integration suite for VS Code's extension host: every test/integration/*.ts becomes
+// out/test/integration/<name>.js (CommonJS, Node 20). `vscode` is provided by the host; `mocha`
+// stays external and resolves from the repository's node_modules (out/ lives inside the repo).
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const srcDir = path.join(root, 'test/integration');
+const outDir = path.join(root, 'out/test/integration');
+
+const entryPoints = fs.existsSync(srcDir)
+  ? fs.readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(srcDir, f))
+  : [];
+if (!entryPoints.some((f) => path.basename(f) === 'index.ts')) {
+  console.error('test/integration/index.ts (exporting run()) is missing');
+  process.exit(1);
+}
+
+fs.rmSync(outDir, { recursive: true, force: true });
+await esbuild.build({
+  entryPoints,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outdir: outDir,
+  external: ['vscode', 'mocha', 'cpu-features', '*.node'],
+  sourcemap: 'inline',
+  sourcesContent: false,
+  logLevel: 'warning',
+});
+console.log(`bundled ${entryPoints.length} integration file(s) into ${path.relative(root, outDir)}`);

@@ -1,0 +1,108 @@
+// `npm run test:integration`: runs the integration suite (out/test/integration/index.js, built by
+// scripts/vscode/build-tests.mjs) inside a real VS Code offline: code-server + headless Chromium.
+// Usage: node test/runners/offline.mjs [--trust trusted|restricted|both]   (default: both)
+// The suite learns the mode from env SSH_TUNNELS_TEST_TRUST and from the workspace file
+// .vscode/ssh-tunnels-test.json ({ "trust": "trusted" | "restricted" }).
+// Env: SSH_TUNNELS_TEST_GREP (mocha grep), SSH_TUNNELS_TEST_TIMEOUT_S (per run, default 600).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { format } from 'node:util';
+import { ROOT, baseUserSettings, deadline, launchChromium, startCodeServer, tempDir, workbenchUrl, writeJson } from './codeServer.mjs';
+
+const TESTS = path.join(ROOT, 'out/test/integration/index.js');
+const FIXTURE_WORKSPACE = path.join(ROOT, 'test/integration/workspace');
+const RESULTS = path.join(ROOT, 'test-results');
+/** Workbench lines that say nothing about the suite: connection set-up, the gallery being offline, the refused trust dialog. */
+const EXPECTED_NOISE = [
+  /^Resolv(ing|ed) connection token/,
+  /^Creating a socket/,
+  /^Updating additional builtin extensions cache/,
+  /^\[Service Worker\]/,
+  /^ChatSessionStore:/,
+  /getaddrinfo ENOTFOUND open-vsx\.org/,
+  /^DialogService: refused to show dialog in tests\. Contents: Do you trust the authors/,
+];
+const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_TEST_TIMEOUT_S ?? 600) * 1000;
+
+function parseModes(argv) {
+  const i = argv.indexOf('--trust');
+  const value = i >= 0 ? argv[i + 1] : 'both';
+  if (value === 'both') return ['trusted', 'restricted'];
+  if (value === 'trusted' || value === 'restricted') return [value];
+  console.error(`--trust must be trusted, restricted or both (got ${value})`);
+  process.exit(2);
+}
+
+/** Runs the suite once; resolves with its exit code. */
+async function runSuite(trust) {
+  const workspace = tempDir(`ssh-tunnels-ws-${trust}-`);
+  if (fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
+  writeJson(path.join(workspace, '.vscode/ssh-tunnels-test.json'), { trust });
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const logFile = path.join(RESULTS, `code-server-${trust}.log`);
+
+  const server = await startCodeServer({
+    workspace,
+    userSettings: baseUserSettings({ trusted: trust === 'trusted' }),
+    env: { SSH_TUNNELS_TEST_TRUST: trust },
+    logFile,
+  });
+  let browser;
+  const limit = deadline(TIMEOUT_MS, `integration suite (${trust})`);
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const workbenchLog = fs.createWriteStream(path.join(RESULTS, `workbench-${trust}.log`));
+    page.on('console', (m) => workbenchLog.write(`[console.${m.type()}] ${m.text()}\n`));
+    page.on('pageerror', (e) => workbenchLog.write(`[pageerror] ${e.stack ?? e}\n`));
+    let resolveExit;
+    const exit = new Promise((r) => (resolveExit = r));
+    await page.exposeFunction('codeAutomationLog', (type, args) => {
+      const line = format(...(Array.isArray(args) ? args : [args]));
+      workbenchLog.write(`[${type}] ${line}\n`);
+      // Expected offline noise stays in the log file only.
+      if (!EXPECTED_NOISE.some((re) => re.test(line))) (type === 'error' ? process.stderr : process.stdout).write(line + '\n');
+    });
+    await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
+    await page.goto(workbenchUrl(server.port, { workspace, extensionTestsPath: TESTS }));
+    const serverGone = server.exited.then((c) => {
+      throw new Error(`code-server exited (${c}) before the suite finished; see ${logFile}`);
+    });
+    const code = await Promise.race([exit, limit.promise, serverGone]);
+    if (code !== 0) {
+      await page.screenshot({ path: path.join(RESULTS, `integration-${trust}-failed.png`) }).catch(() => undefined);
+    }
+    workbenchLog.end();
+    return code;
+  } finally {
+    limit.clear();
+    await browser?.close().catch(() => undefined);
+    await server.stop();
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+if (!fs.existsSync(TESTS)) {
+  console.error(`${path.relative(ROOT, TESTS)} is missing: run node scripts/vscode/build-tests.mjs (npm run build:tests) first`);
+  process.exit(2);
+}
+if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) {
+  console.error('dist/extension.js is missing: run npm run build first');
+  process.exit(2);
+}
+
+let failed = 0;
+for (const trust of parseModes(process.argv.slice(2))) {
+  const started = Date.now();
+  console.log(`\n=== integration suite in code-server, ${trust} workspace ===`);
+  let code;
+  try {
+    code = await runSuite(trust);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    code = 1;
+  }
+  console.log(`=== ${trust}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)}s ===`);
+  if (code !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
