@@ -11,6 +11,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 export class DynamicForward extends Tunnel {
   readonly type = 'dynamic' as const;
   private server: net.Server | undefined;
+  /** How long a client may take to finish its SOCKS request before it is dropped. */
+  handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS;
 
   async start(): Promise<void> {
     this.server = await listen(this.spec.localHost, this.spec.localPort, (socket) => this.accept(socket));
@@ -30,7 +32,7 @@ export class DynamicForward extends Tunnel {
   private accept(socket: net.Socket): void {
     const conn = this.addConnection(socket);
     const handshake = new SocksHandshake();
-    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(() => socket.destroy(), this.handshakeTimeoutMs);
     socket.once('close', () => clearTimeout(timer));
     const onData = (chunk: Buffer) => {
       const progress = handshake.push(chunk);

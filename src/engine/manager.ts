@@ -16,6 +16,8 @@ export interface TunnelManagerOptions {
   maxChannelsPerConnection?: number;
   /** How long a server may take to open a channel, in ms. */
   forwardTimeoutMs?: number;
+  /** How long a SOCKS client may take to send its request, in ms. */
+  socksHandshakeTimeoutMs?: number;
   log?: (message: string) => void;
 }
 
@@ -101,6 +103,7 @@ export class TunnelManager {
     };
     const Kind = resolved.type === 'local' ? LocalForward : resolved.type === 'remote' ? RemoteForward : DynamicForward;
     const tunnel = new Kind(id, resolved, session, changed);
+    if (tunnel instanceof DynamicForward && this.options.socksHandshakeTimeoutMs) tunnel.handshakeTimeoutMs = this.options.socksHandshakeTimeoutMs;
     this.tunnels.set(id, tunnel);
     this._onDidChangeTunnel.fire(tunnel.info());
     this._onDidChangeServer.fire(this.serverStatus(config.host));
