@@ -34,6 +34,8 @@ export type RemoteConnectionHandler = (
 
 const DEFAULT_ALIVE_INTERVAL = 15;
 const DEFAULT_ALIVE_COUNT = 2;
+/** After a wake from sleep, how long the server has to answer a probe. */
+const WAKE_GRACE_MS = 5000;
 
 /** `[bindAddr]:port` key for remote forwards, as the server reports them back. */
 export function makeAddress(host: string, port: number): string {
@@ -386,24 +388,39 @@ export class SshSession {
     let lastRxAt = Date.now();
     let lastProbeAt = 0;
     let lastTick = Date.now();
+    let wakeDeadline = 0;
     const tickMs = Math.min(1000, intervalMs / 2);
+    const dead = (why: string) => {
+      this.options.log(`${this.name}: ${why}; the connection is dead`);
+      this._lastError = `${why}.`;
+      client.destroy();
+    };
     this.keepaliveTimer = setInterval(() => {
       const now = Date.now();
-      const slept = now - lastTick > tickMs * 5;
+      const slept = now - lastTick > Math.max(tickMs * 3, 3000);
       lastTick = now;
+      if (slept) {
+        // Woken from sleep (or the clock jumped): the path may be gone. Ask now.
+        seenRx = rx;
+        lastProbeAt = now;
+        wakeDeadline = now + WAKE_GRACE_MS;
+        this.probe(client);
+        return;
+      }
       if (rx !== seenRx) {
         seenRx = rx;
         lastRxAt = now;
+        wakeDeadline = 0;
         return;
+      }
+      if (wakeDeadline && now >= wakeDeadline) {
+        return dead(`No answer from the server within ${WAKE_GRACE_MS / 1000}s after the machine woke`);
       }
       const silence = now - lastRxAt;
       if (silence >= intervalMs * countMax && lastProbeAt > lastRxAt) {
-        this.options.log(`${this.name}: no answer from the server for ${Math.round(silence / 1000)}s; the connection is dead`);
-        this._lastError = `No answer from the server for ${Math.round(silence / 1000)}s (ServerAliveInterval ${intervalMs / 1000}s × ServerAliveCountMax ${countMax}).`;
-        client.destroy();
-        return;
+        return dead(`No answer from the server for ${Math.round(silence / 1000)}s (ServerAliveInterval ${intervalMs / 1000}s × ServerAliveCountMax ${countMax})`);
       }
-      if (slept || (silence >= intervalMs && now - lastProbeAt >= intervalMs)) {
+      if (silence >= intervalMs && now - lastProbeAt >= intervalMs) {
         lastProbeAt = now;
         this.probe(client);
       }

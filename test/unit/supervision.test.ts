@@ -140,6 +140,38 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     }
   });
 
+  it('after a sleep (a long stall of the clock), a dead path is noticed at once, not a keepalive interval later', async () => {
+    const relay = await Relay.start(sshd.port);
+    try {
+      const server = sshd.server('s', { port: relay.port, serverAliveInterval: 60, serverAliveCountMax: 3, connectTimeout: 3 });
+      const fs = await import('node:fs');
+      fs.writeFileSync(sshd.knownHostsPath, fs.readFileSync(sshd.knownHostsPath, 'utf8').replace(`]:${sshd.port} `, `]:${relay.port} `));
+      const m = newManager(server);
+      const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+      // A sleep with the path intact: the probe is answered and nothing is dropped.
+      const stall = (ms: number) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end) {
+          // the process is "asleep"
+        }
+      };
+      stall(4000);
+      await new Promise((r) => setTimeout(r, 6500));
+      assert.equal(stateOf(m, info.id), 'active', 'a live connection survives a wake');
+      // A sleep during which the path died.
+      relay.freeze();
+      stall(4000);
+      const woke = Date.now();
+      await waitFor(() => stateOf(m, info.id) === 'reconnecting', 15_000, 'noticed after the wake');
+      const took = Date.now() - woke;
+      assert.ok(took < 8000, `noticed ${took} ms after waking (ServerAliveInterval is 60 s)`);
+      relay.resume();
+      await waitFor(() => stateOf(m, info.id) === 'active', 15_000, 'recovered');
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('a server back with another host key is refused: security wins, and the tunnel says why', async () => {
     const m = newManager(sshd.server('s'));
     const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
