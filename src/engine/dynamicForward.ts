@@ -34,6 +34,9 @@ export class DynamicForward extends Tunnel {
     const handshake = new SocksHandshake();
     const timer = setTimeout(() => socket.destroy(), this.handshakeTimeoutMs);
     socket.once('close', () => clearTimeout(timer));
+    // A client that stops sending before its request is complete can never finish it: drop it now.
+    const onEnd = () => socket.destroy();
+    socket.once('end', onEnd);
     const onData = (chunk: Buffer) => {
       const progress = handshake.push(chunk);
       if (progress.reply.length) {
@@ -44,7 +47,7 @@ export class DynamicForward extends Tunnel {
         conn.handshakeIn = handshake.consumed;
         clearTimeout(timer);
         socket.off('data', onData);
-        socket.end();
+        socket.off('end', onEnd);
         socket.destroySoon();
         if (progress.reason) this.recordError(new TunnelError('INVALID_SPEC', `SOCKS request refused: ${progress.reason}`));
         return;
@@ -52,6 +55,7 @@ export class DynamicForward extends Tunnel {
       if (progress.connect) {
         clearTimeout(timer);
         socket.off('data', onData);
+        socket.off('end', onEnd);
         socket.pause();
         conn.handshakeIn = handshake.consumed;
         this.open(conn, progress.connect.target, progress.connect.rest);
@@ -67,7 +71,9 @@ export class DynamicForward extends Tunnel {
       this.recordError(err);
       const reply = target.version === 5 ? socks5Reply(code) : socks4Reply(false);
       conn.handshakeOut += reply.length;
+      // Not just end(): the listener allows half-open sockets, and a refused client must not linger.
       socket.end(reply);
+      socket.destroySoon();
     };
     if (!this.session.isConnected) {
       refuse(new TunnelError('CLOSED', `SOCKS request for ${target.host}:${target.port} refused: ${this.spec.server} is reconnecting.`), socks5CodeFor({ code: 'CLOSED' }));

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { SocksClient } from 'socks';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
@@ -284,6 +284,27 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       const waited = Date.now() - started;
       assert.ok(waited >= 900 && waited < 5000, `dropped after ${waited}ms (timeout 1000ms)`);
       await waitFor(() => stats(info).connectionsActive === 0, 5000, 'released');
+    });
+
+    it('a client that shuts down its sending side mid-handshake is dropped at once, not at the timeout', async () => {
+      const reader = await raw(info.localPort, Buffer.from([0x05, 0x01, 0x00, 0x05, 0x01]));
+      const started = Date.now();
+      reader.socket.end();
+      assert.equal((await reader.rest()).toString('hex'), '0500');
+      const waited = Date.now() - started;
+      assert.ok(waited < 500, `dropped after ${waited}ms (handshake timeout 1000ms)`);
+      await waitFor(() => stats(info).connectionsActive === 0, 5000, 'released');
+    });
+
+    it('a refused client that keeps its side open is still closed by the server', async () => {
+      const closedPort = await freePort();
+      const socket = net.connect({ host: '127.0.0.1', port: info.localPort, allowHalfOpen: true });
+      const reader = new ByteReader(socket);
+      socket.write(Buffer.concat([GREETING, socks5Request('127.0.0.1', closedPort)]));
+      assert.equal((await reader.read(12)).toString('hex'), '0500' + '05050001000000000000');
+      await waitFor(() => stats(info).connectionsActive === 0, 5000, 'the server released the refused connection');
+      assert.equal(socket.writableEnded, false, 'the client never ended its side');
+      socket.destroy();
     });
 
     it('a client that offers only authenticated methods gets 0xFF', async () => {
