@@ -76,10 +76,12 @@ export class TunnelManager {
         }
         this._onDidChangeServer.fire(this.serverStatus(s.name));
       }),
-      s.onDidConnect(({ reconnected }) => {
-        if (!reconnected) return;
+      s.onDidConnect(() => {
+        // After a redial, or a fresh connect following a give-up: bring back what was waiting.
         for (const t of this.tunnelsOf(s.name)) {
-          t.onSessionBack().catch((err) => this.log(`${t.spec.name}: ${errorMessage(err)}`));
+          if (t.state === 'reconnecting' || t.state === 'failed') {
+            t.onSessionBack().catch((err) => this.log(`${t.spec.name}: ${errorMessage(err)}`));
+          }
         }
       }),
     ];

@@ -266,5 +266,12 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     await sshd.kill();
     await waitFor(() => stateOf(m, info.id) === 'failed', 15_000, 'gave up');
     assert.match(m.getTunnel(info.id)!.lastError ?? '', /Gave up after 3 attempts/);
+    // Once the server is back, the next use of that server brings the waiting tunnel back too.
+    await sshd.restart();
+    const other = await m.createTunnel({ server: 's', type: 'dynamic', localPort: 0 });
+    assert.equal(other.state, 'active');
+    await waitFor(() => stateOf(m, info.id) === 'active', 10_000, 'the given-up tunnel is back');
+    const ok = await echoRoundTrip(info.localPort, 64 * 1024);
+    assert.equal(ok.received, ok.sent);
   });
 });
