@@ -168,7 +168,7 @@ export class SshSession {
     try {
       for (let i = 0; i < hops.length; i++) {
         const hop = hops[i];
-        const client = await this.handshake(hop, sock, i < hops.length - 1 ? undefined : this.config);
+        const client = await this.handshake(hop, sock);
         if (i < hops.length - 1) {
           jumpClients.push(client);
           const next = this.target(hops[i + 1]);
@@ -217,7 +217,7 @@ export class SshSession {
     return chain;
   }
 
-  private handshake(config: ServerConfig, via: net.Socket | ClientChannel | undefined, _final?: ServerConfig): Promise<Client> {
+  private handshake(config: ServerConfig, via: net.Socket | ClientChannel | undefined): Promise<Client> {
     const { host, port, user } = this.target(config);
     const timeoutMs = (config.connectTimeout ?? 20) * 1000;
     return new Promise<Client>((resolve, reject) => {
