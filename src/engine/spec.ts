@@ -5,7 +5,7 @@ import type { ResolvedSpec } from './tunnel';
 function checkPort(what: string, value: unknown): number {
   if (typeof value === 'string' && /^\d+$/.test(value.trim())) value = Number(value);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new TunnelError('INVALID_SPEC', `${what} must be a whole number from 0 to 65535 (0 picks a free port); got ${JSON.stringify(value)}.`);
+    throw new TunnelError('INVALID_SPEC', `${what} must be a whole number from 0 to 65535 (0 picks a free port); got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}.`);
   }
   return value;
 }
