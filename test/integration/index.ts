@@ -5,7 +5,7 @@
 //   (one esbuild entry per file; `vscode` and `mocha` stay external, mocha resolves from node_modules).
 //   So `__dirname` is out/test/integration and the specs are the *.test.js files there.
 // - The runner's mode is in process.env.SSH_TUNNELS_TEST_TRUST and in the workspace file
-//   .vscode/ssh-tunnels-test.json: { "trust": "trusted" | "restricted" } (see runMode() below).
+//   .vscode/ssh-tunnels-test.json: { "trust": "trusted" | "restricted" } (smoke.test.ts checks they agree with isTrusted).
 // - The workspace is a fresh temp copy of test/integration/workspace/ (if that folder exists).
 import * as fs from 'node:fs';
 import * as path from 'node:path';

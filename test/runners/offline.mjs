@@ -7,10 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { ROOT, baseUserSettings, deadline, launchChromium, startCodeServer, tempDir, workbenchUrl, writeJson } from './codeServer.mjs';
-
-const TESTS = path.join(ROOT, 'out/test/integration/index.js');
-const FIXTURE_WORKSPACE = path.join(ROOT, 'test/integration/workspace');
+import { ROOT, baseUserSettings, deadline, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { TESTS, parseTrustModes, prepareWorkspace, requireBuilt } from './workspace.mjs';
 const RESULTS = path.join(ROOT, 'test-results');
 /** Workbench lines that say nothing about the suite: connection set-up, the gallery being offline, the refused trust dialog. */
 const EXPECTED_NOISE = [
@@ -21,39 +19,30 @@ const EXPECTED_NOISE = [
   /^ChatSessionStore:/,
   /getaddrinfo ENOTFOUND open-vsx\.org/,
   /^DialogService: refused to show dialog in tests\. Contents: Do you trust the authors/,
+  /^Settings pattern ".*" doesn't match any settings/,
+  /^TreeError \[SettingsTree\] Tree element not found/,
 ];
 const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_TEST_TIMEOUT_S ?? 600) * 1000;
 
-function parseModes(argv) {
-  const i = argv.indexOf('--trust');
-  const value = i >= 0 ? argv[i + 1] : 'both';
-  if (value === 'both') return ['trusted', 'restricted'];
-  if (value === 'trusted' || value === 'restricted') return [value];
-  console.error(`--trust must be trusted, restricted or both (got ${value})`);
-  process.exit(2);
-}
-
 /** Runs the suite once; resolves with its exit code. */
 async function runSuite(trust) {
-  const workspace = tempDir(`ssh-tunnels-ws-${trust}-`);
-  if (fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
-  writeJson(path.join(workspace, '.vscode/ssh-tunnels-test.json'), { trust });
+  const workspace = prepareWorkspace(trust);
   fs.mkdirSync(RESULTS, { recursive: true });
   const logFile = path.join(RESULTS, `code-server-${trust}.log`);
 
   const server = await startCodeServer({
     workspace,
     userSettings: baseUserSettings({ trusted: trust === 'trusted' }),
-    env: { SSH_TUNNELS_TEST_TRUST: trust },
+    env: { SSH_TUNNELS_TEST_TRUST: trust, SSH_TUNNELS_TEST_GREP: process.env.SSH_TUNNELS_TEST_GREP ?? '' },
     logFile,
   });
   let browser;
   const limit = deadline(TIMEOUT_MS, `integration suite (${trust})`);
+  const workbenchLog = fs.createWriteStream(path.join(RESULTS, `workbench-${trust}.log`));
   try {
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const workbenchLog = fs.createWriteStream(path.join(RESULTS, `workbench-${trust}.log`));
-    page.on('console', (m) => workbenchLog.write(`[console.${m.type()}] ${m.text()}\n`));
+    page.on('console', (m) => m.type() === 'error' && workbenchLog.write(`[console.error] ${m.text()}\n`));
     page.on('pageerror', (e) => workbenchLog.write(`[pageerror] ${e.stack ?? e}\n`));
     let resolveExit;
     const exit = new Promise((r) => (resolveExit = r));
@@ -72,27 +61,27 @@ async function runSuite(trust) {
     if (code !== 0) {
       await page.screenshot({ path: path.join(RESULTS, `integration-${trust}-failed.png`) }).catch(() => undefined);
     }
-    workbenchLog.end();
     return code;
   } finally {
     limit.clear();
     await browser?.close().catch(() => undefined);
+    await new Promise((r) => workbenchLog.end(r));
     await server.stop();
     fs.rmSync(workspace, { recursive: true, force: true });
   }
 }
 
-if (!fs.existsSync(TESTS)) {
-  console.error(`${path.relative(ROOT, TESTS)} is missing: run node scripts/vscode/build-tests.mjs (npm run build:tests) first`);
+let modes;
+try {
+  modes = parseTrustModes(process.argv.slice(2));
+} catch (err) {
+  console.error(err.message);
   process.exit(2);
 }
-if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) {
-  console.error('dist/extension.js is missing: run npm run build first');
-  process.exit(2);
-}
+requireBuilt();
 
 let failed = 0;
-for (const trust of parseModes(process.argv.slice(2))) {
+for (const trust of modes) {
   const started = Date.now();
   console.log(`\n=== integration suite in code-server, ${trust} workspace ===`);
   let code;

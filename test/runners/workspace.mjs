@@ -1,0 +1,36 @@
+// The workspace both integration runners open: a fresh temp copy of test/integration/workspace/
+// (when the suite has one) plus .vscode/ssh-tunnels-test.json telling the suite the trust mode.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT, tempDir, writeJson } from './codeServer.mjs';
+
+export const TESTS = path.join(ROOT, 'out/test/integration/index.js');
+const FIXTURE_WORKSPACE = path.join(ROOT, 'test/integration/workspace');
+
+/** `--trust trusted|restricted|both` (default both) as the list of modes to run. */
+export function parseTrustModes(argv) {
+  const i = argv.indexOf('--trust');
+  const value = i >= 0 ? argv[i + 1] : 'both';
+  if (value === 'both') return ['trusted', 'restricted'];
+  if (value === 'trusted' || value === 'restricted') return [value];
+  throw new Error(`--trust must be trusted, restricted or both (got ${value})`);
+}
+
+export function prepareWorkspace(trust) {
+  const workspace = tempDir(`ssh-tunnels-ws-${trust}-`);
+  if (fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
+  writeJson(path.join(workspace, '.vscode/ssh-tunnels-test.json'), { trust });
+  return workspace;
+}
+
+/** Exits with a clear message when the bundles the runners load are missing. */
+export function requireBuilt() {
+  if (!fs.existsSync(TESTS)) {
+    console.error(`${path.relative(ROOT, TESTS)} is missing: run npm run build:tests first`);
+    process.exit(2);
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) {
+    console.error('dist/extension.js is missing: run npm run build first');
+    process.exit(2);
+  }
+}
