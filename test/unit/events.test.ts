@@ -1,0 +1,130 @@
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { TunnelManager, type ServerStatus, type TunnelInfo } from '../../src/engine';
+import { freePort, SshdFixture } from '../fixtures/sshd';
+import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { staticServers } from '../helpers/servers';
+
+const run = promisify(execFile);
+
+/** Consecutive duplicates removed: the sequence of distinct states. */
+function transitions<T>(values: T[]): T[] {
+  return values.filter((v, i) => i === 0 || v !== values[i - 1]);
+}
+
+/** Established TCP connections from this machine to sshd's port, as the kernel sees them. */
+async function sshConnections(port: number): Promise<number> {
+  const { stdout } = await run('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`]);
+  return stdout.split('\n').filter((l) => l.trim()).length;
+}
+
+function count(text: string, pattern: RegExp): number {
+  return text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+}
+
+describe('manager: events and one shared SSH connection per server', function () {
+  this.timeout(60_000);
+  let sshd: SshdFixture;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let manager: TunnelManager;
+  let tunnelEvents: TunnelInfo[];
+  let serverEvents: ServerStatus[];
+
+  before(async () => {
+    sshd = await SshdFixture.start();
+    echo = await startEchoServer();
+  });
+  after(async () => {
+    await echo?.close();
+    await sshd?.stop();
+  });
+  beforeEach(() => {
+    manager = new TunnelManager({ servers: staticServers(sshd.server('test')), reconnect: { maxAttempts: 0 } });
+    tunnelEvents = [];
+    serverEvents = [];
+    manager.onDidChangeTunnel((t) => tunnelEvents.push(t));
+    manager.onDidChangeServer((s) => serverEvents.push(s));
+  });
+  afterEach(async () => {
+    await manager.dispose();
+  });
+
+  const statesOf = (id: string) => transitions(tunnelEvents.filter((e) => e.id === id).map((e) => e.state));
+
+  it('the native ssh2 add-on is not loaded: the engine runs on the pure JS / Node crypto path', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const crypto = require('ssh2/lib/protocol/crypto') as { bindingAvailable: boolean };
+    assert.equal(crypto.bindingAvailable, false);
+    assert.equal(Object.keys(require.cache).some((f) => f.endsWith('.node')), false, 'no .node file in the module cache');
+  });
+
+  it('onDidChangeTunnel: connecting → active → closed, with stats changes in between', async () => {
+    const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+    assert.deepEqual(statesOf(info.id), ['connecting', 'active']);
+    const r = await echoRoundTrip(info.localPort, 10_000);
+    assert.equal(r.received, r.sent);
+    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'released');
+    const own = tunnelEvents.filter((e) => e.id === info.id);
+    assert.ok(own.some((e) => e.stats.connectionsActive === 1), 'an event announced the new connection');
+    assert.ok(own.some((e) => e.state === 'active' && e.stats.connectionsActive === 0 && e.stats.connectionsTotal === 1), 'an event announced its end');
+    await manager.closeTunnel(info.id);
+    assert.deepEqual(statesOf(info.id), ['connecting', 'active', 'closed']);
+    const last = tunnelEvents.at(-1)!;
+    assert.equal(last.id, info.id);
+    assert.equal(last.state, 'closed');
+  });
+
+  it('onDidChangeServer: connecting → connected while tunnels exist, disconnected after the last one', async () => {
+    const info = await manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
+    const states = () => transitions(serverEvents.filter((s) => s.name === 'test').map((s) => s.state)).filter((s, i) => i > 0 || s !== 'disconnected');
+    assert.deepEqual(states(), ['connecting', 'connected']);
+    assert.deepEqual(manager.serverStatus('test'), { name: 'test', state: 'connected', tunnels: 1, lastError: undefined });
+    await manager.closeTunnel(info.id);
+    assert.deepEqual(states(), ['connecting', 'connected', 'disconnected']);
+    assert.equal(manager.serverStatus('test').tunnels, 0);
+  });
+
+  it('a tunnel that cannot start goes connecting → failed (with the reason) → closed, and the server reports why', async () => {
+    const closedPort = await freePort();
+    const m = new TunnelManager({ servers: staticServers(sshd.server('gone', { port: closedPort })), reconnect: { maxAttempts: 0 } });
+    const events: TunnelInfo[] = [];
+    const servers: ServerStatus[] = [];
+    m.onDidChangeTunnel((t) => events.push(t));
+    m.onDidChangeServer((s) => servers.push(s));
+    try {
+      await assert.rejects(m.createTunnel({ server: 'gone', type: 'dynamic', localPort: 0 }), /connection refused/);
+      assert.deepEqual(transitions(events.map((e) => e.state)), ['connecting', 'failed', 'closed']);
+      assert.match(events.find((e) => e.state === 'failed')!.lastError ?? '', /Cannot reach gone at 127\.0\.0\.1:\d+: connection refused/);
+      assert.ok(servers.some((s) => s.state === 'failed' && /connection refused/.test(s.lastError ?? '')), JSON.stringify(servers));
+      assert.equal(m.serverStatus('gone').state, 'disconnected', 'nothing is left connected or retrying');
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('one sshd connection serves all tunnels of a server, and closes with the last one', async () => {
+    const accepted = () => count(sshd.output, /Accepted publickey for/);
+    const before = accepted();
+    assert.equal(await sshConnections(sshd.port), 0);
+    const [a, b, c] = await Promise.all([
+      manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }),
+      manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 }),
+      manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: echo.port }),
+    ]);
+    assert.equal(await sshConnections(sshd.port), 1, 'three tunnels, one TCP connection to sshd');
+    assert.equal(accepted() - before, 1, 'sshd authenticated one connection');
+    await manager.closeTunnel(a.id);
+    await manager.closeTunnel(b.id);
+    assert.equal(await sshConnections(sshd.port), 1, 'still open for the remaining tunnel');
+    const r = await echoRoundTrip(c.remotePort!, 10_000);
+    assert.equal(r.received, r.sent);
+    await manager.closeTunnel(c.id);
+    await waitFor(async () => (await sshConnections(sshd.port)) === 0, 5000, 'the SSH connection to close');
+    assert.equal(manager.serverStatus('test').state, 'disconnected');
+    // The next tunnel dials afresh.
+    await manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
+    assert.equal(await sshConnections(sshd.port), 1);
+    assert.equal(accepted() - before, 2);
+  });
+});
