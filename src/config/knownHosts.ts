@@ -20,6 +20,12 @@ export interface HostKeyCheck {
   entry?: KnownHostLine;
   /** Other key types recorded for this host when the presented type is unknown. */
   otherTypes?: string[];
+  /**
+   * A `@cert-authority` line that names this host. Host certificates are not supported (ssh2
+   * does not negotiate certificate host keys), so such a line never vouches for a key; it is
+   * reported so the person learns why the host still counts as unknown.
+   */
+  certAuthority?: KnownHostLine;
 }
 
 export function defaultKnownHostsFiles(): string[] {
@@ -109,7 +115,8 @@ export function checkHostKey(files: string[], host: string, port: number, keyBlo
   const sameType = plain.find((e) => e.keyType === keyType);
   if (sameType) return { status: 'changed', entry: sameType };
   const otherTypes = [...new Set(plain.map((e) => e.keyType))];
-  return { status: 'unknown', otherTypes: otherTypes.length ? otherTypes : undefined };
+  const certAuthority = entries.find((e) => e.marker === '@cert-authority');
+  return { status: 'unknown', otherTypes: otherTypes.length ? otherTypes : undefined, ...(certAuthority ? { certAuthority } : {}) };
 }
 
 /** Appends a line OpenSSH reads back: `[host]:port type base64`. */

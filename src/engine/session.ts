@@ -315,6 +315,11 @@ export class SshSession {
     }
     const id = `${host}:${port}:${print}`;
     if (this.trustedOnce.has(id)) return;
+    const ca = check.certAuthority;
+    const caNote = ca
+      ? ` (${ca.file}:${ca.line} has a @cert-authority line for this host, but host certificates are not supported: the host's own key must be trusted.)`
+      : '';
+    if (caNote) this.options.log(`${config.host}:${caNote}`);
     const strict = config.strictHostKeyChecking;
     const remember = files[0];
     if (strict === 'no' || strict === 'accept-new') {
@@ -323,11 +328,11 @@ export class SshSession {
       return;
     }
     if (strict === 'yes') {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.`, { fingerprint: print });
+      throw new TunnelError('HOST_KEY_UNKNOWN', `The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.${caNote}`, { fingerprint: print });
     }
     const ask = this.options.prompts?.hostKey;
     if (!ask) {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.`, { fingerprint: print });
+      throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.${caNote}`, { fingerprint: print });
     }
     const answer = await ask({ server: config.host, host, port, keyType, fingerprint: print });
     if (answer === 'trust-remember') {
@@ -338,7 +343,7 @@ export class SshSession {
       this.trustedOnce.add(id);
       return;
     }
-    throw new TunnelError('HOST_KEY_UNKNOWN', `Host key of ${who} (${keyType} ${print}) was not trusted. Connection cancelled.`);
+    throw new TunnelError('HOST_KEY_UNKNOWN', `Host key of ${who} (${keyType} ${print}) was not trusted. Connection cancelled.${caNote}`);
   }
 
   // ---- the live connection ------------------------------------------------------------
