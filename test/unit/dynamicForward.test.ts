@@ -16,9 +16,9 @@ const SUCCESS5 = '05000001000000000000';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens a SOCKS connection with the `socks` npm client. */
-async function socksConnect(proxyPort: number, host: string, port: number, type: 4 | 5 = 5): Promise<net.Socket> {
+async function socksConnect(proxyPort: number, host: string, port: number, type: 4 | 5 = 5, proxyHost = '127.0.0.1'): Promise<net.Socket> {
   const { socket } = await SocksClient.createConnection({
-    proxy: { host: '127.0.0.1', port: proxyPort, type },
+    proxy: { host: proxyHost, port: proxyPort, type },
     command: 'connect',
     destination: { host, port },
     timeout: 10_000,
@@ -118,6 +118,40 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       assert.equal(s.bytesOut, 200 * size);
       assert.equal(s.bytesIn, 200 * size);
       assert.equal(s.errors, 0);
+    });
+
+    it('close under load ends streaming and mid-handshake connections alike; the count ends at 0', async () => {
+      const info = await openSocks();
+      const events: TunnelInfo[] = [];
+      manager.onDidChangeTunnel((t) => t.id === info.id && events.push(t));
+      const streaming = await Promise.all(Array.from({ length: 20 }, () => socksConnect(info.localPort, '127.0.0.1', echo.port)));
+      const closes = streaming.map((s) => {
+        s.on('error', () => undefined);
+        s.resume();
+        const timer = setInterval(() => s.write(Buffer.alloc(16 * 1024)), 5);
+        return new Promise<void>((resolve) => s.once('close', () => {
+          clearInterval(timer);
+          resolve();
+        }));
+      });
+      const halfway = await Promise.all(Array.from({ length: 5 }, () => raw(info.localPort, Buffer.from([0x05, 0x01]))));
+      await waitFor(() => stats(info).connectionsActive === 25, 5000, '25 connections');
+      await sleep(100);
+      await manager.closeTunnel(info.id);
+      await Promise.all([...closes, ...halfway.map((r) => r.closed)]);
+      await waitFor(() => events.at(-1)!.stats.connectionsActive === 0, 5000, 'the last event to count 0 active');
+      assert.equal(events.at(-1)!.state, 'closed');
+      assert.ok(events.at(-1)!.stats.bytesOut > 0);
+      await waitFor(() => echo.connections() === 0, 5000, 'the far ends to close');
+      assert.equal(await canConnect('127.0.0.1', info.localPort), false);
+    });
+
+    it('listens on IPv6 loopback when asked (localHost ::1)', async () => {
+      const info = await manager.createTunnel({ server: 'test', type: 'dynamic', localHost: '::1', localPort: 0 });
+      assert.equal(info.localHost, '::1');
+      const r = await pipeThrough(await socksConnect(info.localPort, '127.0.0.1', echo.port, 5, '::1'), 50_000);
+      assert.equal(r.received, r.sent);
+      assert.equal(await canConnect('127.0.0.1', info.localPort), false, 'only ::1 is bound');
     });
 
     it('close ends its connections and frees the port at once', async () => {

@@ -99,6 +99,33 @@ describe('remote forward (-R) through a real sshd', function () {
     assert.equal(result.received, result.sent);
   });
 
+  it('close under load ends every streaming connection on both sides; the count ends at 0', async () => {
+    const keeper = await openEchoForward();
+    const info = await openEchoForward();
+    const events: TunnelInfo[] = [];
+    manager.onDidChangeTunnel((t) => t.id === info.id && events.push(t));
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => connect(info.remotePort!)));
+    const closes = sockets.map((s) => {
+      s.on('error', () => undefined);
+      s.resume();
+      const timer = setInterval(() => s.write(Buffer.alloc(16 * 1024)), 5);
+      return new Promise<void>((resolve) => s.once('close', () => {
+        clearInterval(timer);
+        resolve();
+      }));
+    });
+    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 20, 5000, '20 connections');
+    await new Promise((r) => setTimeout(r, 100));
+    await manager.closeTunnel(info.id);
+    await Promise.all(closes);
+    await waitFor(() => events.at(-1)!.stats.connectionsActive === 0, 5000, 'the last event to count 0 active');
+    assert.equal(events.at(-1)!.state, 'closed');
+    assert.ok(events.at(-1)!.stats.bytesIn > 0);
+    await waitFor(() => echo.connections() === 0, 5000, 'the local service connections to end');
+    assert.equal(await canConnect('127.0.0.1', info.remotePort!), false);
+    assert.equal(manager.getTunnel(keeper.id)!.state, 'active');
+  });
+
   it('a refused local service fails that connection, counts an error and keeps the tunnel active', async () => {
     const closedPort = await freePort();
     const bad = await manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: closedPort });
@@ -117,6 +144,30 @@ describe('remote forward (-R) through a real sshd', function () {
     const result = await echoRoundTrip(good.remotePort!, 50_000);
     assert.equal(result.received, result.sent);
     assert.equal(manager.getTunnel(good.id)!.stats.errors, 0);
+  });
+
+  it('the server address may be a name: remoteHost localhost is matched to its forward', async () => {
+    const info = await manager.createTunnel({ server: 'test', type: 'remote', remoteHost: 'localhost', remotePort: 0, localPort: echo.port });
+    assert.equal(info.remoteHost, 'localhost');
+    assert.ok(info.remotePort! > 0);
+    const result = await echoRoundTrip(info.remotePort!, 100_000);
+    assert.equal(result.received, result.sent);
+    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'released');
+    assert.equal(manager.getTunnel(info.id)!.stats.bytesIn, 100_000);
+  });
+
+  it('a server port that is already taken is refused with a message that says why; the first forward keeps working', async () => {
+    const first = await openEchoForward();
+    await assert.rejects(openEchoForward(first.remotePort), (err: Error) => {
+      assert.equal(
+        err.message,
+        `test refused to listen on 127.0.0.1:${first.remotePort} for a remote forward. The port may be in use on the server, privileged, or forwarding may be disabled there (AllowTcpForwarding, PermitListen).`,
+      );
+      return true;
+    });
+    assert.deepEqual(manager.listTunnels().map((t) => [t.id, t.state]), [[first.id, 'active']]);
+    const result = await echoRoundTrip(first.remotePort!, 50_000);
+    assert.equal(result.received, result.sent);
   });
 
   it('two remote forwards on one SSH connection each get their own connections', async () => {
