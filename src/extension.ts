@@ -1,14 +1,131 @@
-// Composition root. The UI layer (src/ui) is wired here as it lands.
-import type * as vscode from 'vscode';
-import { TunnelManager } from './engine';
+// Composition root: builds the engine, the server source and the UI, wires events, owns disposal.
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { defaultSshConfigPath, ServerRegistry } from './config/servers';
+import { TunnelManager, type ServerSource } from './engine';
+import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { ConnectProgress } from './ui/progress';
+import { VsCodePrompts } from './ui/prompts';
+import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
+import { SettingsTunnels } from './ui/settingsTunnels';
+import { TunnelStatusBar } from './ui/statusBar';
+import { TunnelTreeProvider } from './ui/tree';
+
+/** What activate() returns: the parts the integration suite reads (and other extensions could). */
+export interface SshTunnelsApi {
+  manager: TunnelManager;
+  servers: ServerSource;
+  tree: TunnelTreeProvider;
+  treeView: vscode.TreeView<unknown>;
+  statusBar: TunnelStatusBar;
+  settingsTunnels: SettingsTunnels;
+  prompts: VsCodePrompts;
+  progress: ConnectProgress;
+  log: vscode.LogOutputChannel;
+  /** Milliseconds activate() took, up to the first reconcile being started. */
+  activationMs: number;
+  /** Resolves when the tunnels of the settings at activation have been opened (or failed). */
+  ready: Promise<void>;
+}
 
 let manager: TunnelManager | undefined;
 
-export function activate(_context: vscode.ExtensionContext): void {
-  manager = new TunnelManager({ servers: { list: () => [], get: () => undefined } });
+/** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
+function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
+  const configPath = () => settingValue<string>('sshConfigFile').value?.trim() || undefined;
+  const registry = new ServerRegistry({ configPath: configPath(), settings: settingValue('servers').value });
+  context.subscriptions.push(
+    registry,
+    registry.watch(),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.servers`)) registry.setSettings(settingValue('servers').value);
+      if (e.affectsConfiguration(`${SECTION}.sshConfigFile`)) registry.setConfigPath(configPath() ?? defaultSshConfigPath());
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      registry.setSettings(settingValue('servers').value);
+      registry.setConfigPath(configPath() ?? defaultSshConfigPath());
+    }),
+  );
+  return registry;
+}
+
+export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel(vscode.l10n.t('SSH Tunnels'), { log: true });
+  context.subscriptions.push(log);
+
+  const servers = createServerSource(context);
+  const prompts = new VsCodePrompts(context.secrets, context.globalState, log);
+  const engine = new TunnelManager({ servers, prompts, log: (m) => log.info(m) });
+  manager = engine;
+
+  const settingsTunnels = new SettingsTunnels(engine, log);
+  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels);
+  const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
+  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus);
+  const progress = new ConnectProgress(engine);
+
+  const setHasServers = () => void vscode.commands.executeCommand('setContext', 'sshTunnels.hasServers', servers.list().length > 0);
+  setHasServers();
+
+  // Live tooltip stats: refresh open tunnels' items every 2 s, only while the view is visible.
+  let statsTimer: NodeJS.Timeout | undefined;
+  const followVisibility = () => {
+    if (treeView.visible && !statsTimer) statsTimer = setInterval(() => tree.refreshTunnels(), 2000);
+    if (!treeView.visible && statsTimer) {
+      clearInterval(statsTimer);
+      statsTimer = undefined;
+    }
+  };
+  followVisibility();
+
+  context.subscriptions.push(
+    tree,
+    treeView,
+    statusBar,
+    progress,
+    settingsTunnels,
+    treeView.onDidChangeVisibility(followVisibility),
+    { dispose: () => statsTimer && clearInterval(statsTimer) },
+    ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh() }),
+    servers.onDidChange(() => {
+      setHasServers();
+      tree.refresh();
+      statusBar.update();
+    }),
+    engine.onDidChangeServer((status) => {
+      if (status.state === 'connected') prompts.connected(status.name);
+      log.info(`${status.name}: ${status.state}${status.lastError && status.state !== 'connected' ? ` (${status.lastError})` : ''}`);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.tunnels`) || e.affectsConfiguration(`${SECTION}.servers`)) void settingsTunnels.reconcile();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      log.info('Workspace trusted: opening the tunnels of its settings.');
+      void settingsTunnels.reconcile();
+    }),
+  );
+  for (const problem of servers.problems()) log.warn(`Settings: ${problem}`);
+  // In Restricted Mode VS Code reports no change of restricted workspace settings: watch the files.
+  for (const { file } of workspaceSettingsFiles()) {
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)),
+    );
+    const check = () => {
+      if (!vscode.workspace.isTrusted) void settingsTunnels.reconcile();
+    };
+    context.subscriptions.push(watcher, watcher.onDidChange(check), watcher.onDidCreate(check), watcher.onDidDelete(check));
+  }
+
+  const ready = settingsTunnels.reconcile();
+  const activationMs = performance.now() - started;
+  log.info(`Activated in ${activationMs.toFixed(1)} ms (${servers.list().length} server(s), ${settingsTunnels.configured().length} configured tunnel(s)).`);
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, prompts, progress, log, activationMs, ready };
 }
 
 export async function deactivate(): Promise<void> {
-  await manager?.dispose();
+  const m = manager;
   manager = undefined;
+  await m?.dispose();
 }

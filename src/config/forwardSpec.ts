@@ -94,7 +94,8 @@ export function parseForward(input: string, type?: ForwardType): ForwardParse {
   if (fields.length !== 3 && fields.length !== 4) {
     return fail(`A ${type === 'local' ? 'local (-L)' : 'remote (-R)'} forward is ${FORWARD_EXAMPLES[type]}; got ${JSON.stringify(text)}.`);
   }
-  const [bind, listenPort, targetHost, targetPort] = fields.length === 4 ? fields : [undefined, ...fields];
+  const [bind, listenPort, targetHost, targetPort]: [string | undefined, string, string, string] =
+    fields.length === 4 ? [fields[0], fields[1], fields[2], fields[3]] : [undefined, fields[0], fields[1], fields[2]];
   let bindHost: string | undefined;
   if (bind !== undefined) {
     const h = host(bind, 'The bind address');

@@ -1,0 +1,60 @@
+// The status bar item: `$(plug) <active tunnels> · <active connections>`, warning look while a
+// tunnel is failed or reconnecting, a tooltip listing tunnels; a click focuses the tree.
+import * as vscode from 'vscode';
+import type { TunnelManager } from '../engine';
+import { describeTunnel, tunnelLabel } from './tree';
+
+export class TunnelStatusBar implements vscode.Disposable {
+  readonly item: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly manager: TunnelManager,
+    private readonly hasServers: () => boolean,
+    focusCommand: string,
+  ) {
+    this.item = vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10);
+    this.item.name = vscode.l10n.t('SSH Tunnels');
+    this.item.command = focusCommand;
+    this.disposables.push(
+      this.item,
+      manager.onDidChangeTunnel(() => this.update()),
+      manager.onDidChangeServer(() => this.update()),
+    );
+    this.update();
+  }
+
+  update(): void {
+    const tunnels = this.manager.listTunnels();
+    const active = tunnels.filter((t) => t.state === 'active');
+    const connections = tunnels.reduce((n, t) => n + t.stats.connectionsActive, 0);
+    const troubled = tunnels.filter((t) => t.state === 'failed' || t.state === 'reconnecting');
+    this.item.text = `$(plug) ${active.length} · ${connections}`;
+    this.item.backgroundColor = troubled.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${vscode.l10n.t('SSH Tunnels')}** — ${vscode.l10n.t('{0} active tunnel(s), {1} active connection(s)', active.length, connections)}\n\n`);
+    if (tunnels.length === 0) tip.appendMarkdown(vscode.l10n.t('No tunnels are open.'));
+    for (const t of tunnels) {
+      const what = describeTunnel(t);
+      const label = tunnelLabel(t);
+      tip.appendMarkdown(`- ${label === what ? '' : `${label}: `}\`${what}\` (${t.server}) — ${t.state}, ${t.stats.connectionsActive} ${vscode.l10n.t('conn.')}\n`);
+    }
+    this.item.tooltip = tip;
+    if (tunnels.length > 0 || this.hasServers()) this.item.show();
+    else this.item.hide();
+    // Connection counts change without engine events: poll only while something is open.
+    if (tunnels.length > 0 && !this.timer) {
+      this.timer = setInterval(() => this.update(), 2000);
+      this.timer.unref?.();
+    } else if (tunnels.length === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

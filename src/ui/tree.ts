@@ -1,0 +1,264 @@
+// The "SSH Tunnels" tree: servers, each with its open tunnels and the configured ones that are stopped.
+import * as vscode from 'vscode';
+import { defaultName, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager } from '../engine';
+import type { ConfiguredTunnel } from './settings';
+import type { SettingsTunnels } from './settingsTunnels';
+
+export type TreeNode =
+  | { readonly kind: 'server'; readonly name: string }
+  | { readonly kind: 'tunnel'; readonly id: string; readonly server: string }
+  | { readonly kind: 'configured'; readonly key: string; readonly server: string };
+
+export function isTreeNode(v: unknown): v is TreeNode {
+  return !!v && typeof v === 'object' && ['server', 'tunnel', 'configured'].includes((v as { kind?: string }).kind ?? '');
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
+}
+
+function hostPort(host: string | undefined, port: number | undefined): string {
+  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The address a person connects to on this machine, for local and dynamic forwards. */
+export function localAddress(info: TunnelInfo): string | undefined {
+  if (info.type === 'remote') return undefined;
+  const host = info.localHost === '0.0.0.0' ? '127.0.0.1' : info.localHost === '::' ? '::1' : info.localHost;
+  return hostPort(host, info.localPort);
+}
+
+/** `L 127.0.0.1:5432 → db:5432` for a tunnel, whatever name it was given. */
+export function describeTunnel(info: Pick<TunnelInfo, 'type' | 'localHost' | 'localPort' | 'remoteHost' | 'remotePort'>): string {
+  return defaultName(info.type, info.localHost, info.localPort, info.remoteHost, info.remotePort);
+}
+
+/** Whether a tunnel carries the engine's default name (made before port 0 became a real port). */
+export function hasDefaultName(info: TunnelInfo): boolean {
+  for (const lp of [info.localPort, 0]) {
+    for (const rp of [info.remotePort, 0]) {
+      if (info.name === defaultName(info.type, info.localHost, lp, info.remoteHost, info.type === 'dynamic' ? undefined : rp)) return true;
+    }
+  }
+  return false;
+}
+
+/** What the tree and the status bar call a tunnel: its own name, or what it forwards. */
+export function tunnelLabel(info: TunnelInfo): string {
+  return hasDefaultName(info) ? describeTunnel(info) : info.name;
+}
+
+const STATE_ICON: Record<TunnelInfo['state'], vscode.ThemeIcon> = {
+  connecting: new vscode.ThemeIcon('loading~spin'),
+  reconnecting: new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('list.warningForeground')),
+  active: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed')),
+  failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground')),
+  closed: new vscode.ThemeIcon('circle-outline'),
+};
+
+const SERVER_ICON: Record<ServerStatus['state'], vscode.ThemeIcon> = {
+  disconnected: new vscode.ThemeIcon('server'),
+  connecting: new vscode.ThemeIcon('loading~spin'),
+  reconnecting: new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('list.warningForeground')),
+  connected: new vscode.ThemeIcon('server', new vscode.ThemeColor('testing.iconPassed')),
+  failed: new vscode.ThemeIcon('server', new vscode.ThemeColor('list.errorForeground')),
+};
+
+export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+  private readonly _onDidChangeTreeData = new vscode.EventEmitter<TreeNode | undefined>();
+  readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** One node object per id, so a refresh of one element reaches the element VS Code holds. */
+  private readonly nodes = new Map<string, TreeNode>();
+  private readonly disposables: vscode.Disposable[] = [this._onDidChangeTreeData];
+  /** Elements refreshed so far, by kind (tests read it to see that refreshes are targeted). */
+  readonly refreshes = { root: 0, server: 0, tunnel: 0 };
+
+  constructor(
+    private readonly manager: TunnelManager,
+    private readonly servers: ServerSource,
+    private readonly settingsTunnels: SettingsTunnels,
+  ) {
+    const known = new Set(manager.listTunnels().map((t) => t.id));
+    this.disposables.push(
+      manager.onDidChangeTunnel((info) => {
+        // A tunnel that appears or goes changes its server's children; otherwise only itself changed.
+        const appeared = !known.has(info.id) && info.state !== 'closed';
+        if (info.state === 'closed') {
+          known.delete(info.id);
+          this.nodes.delete(`tunnel:${info.id}`);
+        } else {
+          known.add(info.id);
+        }
+        if (appeared || info.state === 'closed') this.refreshServer(info.server);
+        else this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
+      }),
+      manager.onDidChangeServer((status) => this.refreshServer(status.name)),
+      settingsTunnels.onDidChange(() => this.refresh()),
+    );
+  }
+
+  private nodeId(n: TreeNode): string {
+    return n.kind === 'server' ? `server:${n.name}` : n.kind === 'tunnel' ? `tunnel:${n.id}` : `configured:${n.key}`;
+  }
+
+  private node<T extends TreeNode>(n: T): T {
+    const id = this.nodeId(n);
+    const existing = this.nodes.get(id);
+    if (existing) return existing as T;
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  private refreshServer(name: string): void {
+    const id = `server:${name}`;
+    // A server not shown yet (first tunnel of a server missing from settings) needs the root.
+    if (this.nodes.has(id)) this.refresh(this.nodes.get(id));
+    else this.refresh();
+  }
+
+  refresh(node?: TreeNode): void {
+    if (!node) this.refreshes.root++;
+    else if (node.kind === 'server') this.refreshes.server++;
+    else this.refreshes.tunnel++;
+    this._onDidChangeTreeData.fire(node);
+  }
+
+  serverNames(): string[] {
+    const names = this.servers.list().map((s) => s.host);
+    for (const t of this.manager.listTunnels()) if (!names.includes(t.server)) names.push(t.server);
+    for (const t of this.settingsTunnels.configured()) if (!names.includes(t.spec.server)) names.push(t.spec.server);
+    return names;
+  }
+
+  getChildren(element?: TreeNode): TreeNode[] {
+    if (!element) return this.serverNames().map((name) => this.node({ kind: 'server', name }));
+    if (element.kind !== 'server') return [];
+    const open = this.manager.listTunnels(element.name).map((t) => this.node({ kind: 'tunnel', id: t.id, server: t.server }));
+    const stopped = this.settingsTunnels
+      .stopped(element.name)
+      .map((t) => this.node({ kind: 'configured', key: t.key, server: t.spec.server }));
+    return [...open, ...stopped];
+  }
+
+  getParent(element: TreeNode): TreeNode | undefined {
+    return element.kind === 'server' ? undefined : this.node({ kind: 'server', name: element.server });
+  }
+
+  getTreeItem(element: TreeNode): vscode.TreeItem {
+    if (element.kind === 'server') return this.serverItem(element.name);
+    if (element.kind === 'tunnel') {
+      const info = this.manager.getTunnel(element.id);
+      if (info) return this.tunnelItem(info);
+      const gone = new vscode.TreeItem(vscode.l10n.t('(closed)'));
+      gone.id = this.nodeId(element);
+      return gone;
+    }
+    const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
+    const item = t ? this.configuredItem(t) : new vscode.TreeItem(element.key);
+    item.id = this.nodeId(element);
+    return item;
+  }
+
+  private serverItem(name: string): vscode.TreeItem {
+    const status = this.manager.serverStatus(name);
+    const config = this.servers.get(name);
+    const stopped = this.settingsTunnels.stopped(name).length;
+    const item = new vscode.TreeItem(name, status.tunnels + stopped > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    item.id = `server:${name}`;
+    const stateText = {
+      disconnected: vscode.l10n.t('disconnected'),
+      connecting: vscode.l10n.t('connecting…'),
+      connected: vscode.l10n.t('connected'),
+      reconnecting: vscode.l10n.t('reconnecting…'),
+      failed: vscode.l10n.t('failed'),
+    }[status.state];
+    item.description = status.tunnels ? `${stateText} · ${vscode.l10n.t('{0} tunnel(s)', status.tunnels)}` : stateText;
+    item.iconPath = SERVER_ICON[status.state];
+    const target = config ? `${config.user ? config.user + '@' : ''}${config.hostName ?? config.host}${config.port ? ':' + config.port : ''}` : '';
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
+    tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${stateText}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
+    if (status.lastError) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${status.lastError}`);
+    if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers')}_`);
+    item.tooltip = tip;
+    const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
+    item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;
+    return item;
+  }
+
+  private tunnelItem(info: TunnelInfo): vscode.TreeItem {
+    const description = describeTunnel(info);
+    const label = tunnelLabel(info);
+    const item = new vscode.TreeItem(label);
+    item.id = `tunnel:${info.id}`;
+    item.description = label === description ? info.state : `${description} · ${info.state}`;
+    item.iconPath = STATE_ICON[info.state];
+    item.tooltip = this.tunnelTooltip(info);
+    const browsable = info.type === 'local' ? '.browsable' : '';
+    item.contextValue = `tunnel.${info.state}.${info.type}${browsable}`;
+    return item;
+  }
+
+  tunnelTooltip(info: TunnelInfo): vscode.MarkdownString {
+    const s = info.stats;
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${tunnelLabel(info)}** — ${info.server}\n\n`);
+    tip.appendMarkdown(`\`${describeTunnel(info)}\`\n\n`);
+    const rows: [string, string][] = [
+      [vscode.l10n.t('State'), info.state],
+      [vscode.l10n.t('Bytes in / out'), `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`],
+      [vscode.l10n.t('Connections active / total'), `${s.connectionsActive} / ${s.connectionsTotal}`],
+      [vscode.l10n.t('Errors'), String(s.errors)],
+      [vscode.l10n.t('Uptime'), duration(Date.now() - info.createdAt)],
+    ];
+    if (info.lastError) rows.push([vscode.l10n.t('Last error'), info.lastError]);
+    tip.appendMarkdown(rows.map(([k, v]) => `${k}: ${v}`).join('  \n'));
+    return tip;
+  }
+
+  private configuredItem(t: ConfiguredTunnel): vscode.TreeItem {
+    const spec = t.spec;
+    const description = describeTunnel({
+      type: spec.type,
+      localHost: spec.localHost ?? '127.0.0.1',
+      localPort: spec.localPort,
+      remoteHost: spec.remoteHost,
+      remotePort: spec.remotePort,
+    });
+    const failure = this.settingsTunnels.lastFailure(t.key);
+    const item = new vscode.TreeItem(spec.name ?? description);
+    item.description = spec.name ? `${description} · ${vscode.l10n.t('stopped')}` : vscode.l10n.t('stopped');
+    item.iconPath = failure ? new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('list.errorForeground')) : new vscode.ThemeIcon('debug-stop');
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${spec.name ?? description}** — ${spec.server}\n\n`);
+    tip.appendMarkdown(vscode.l10n.t('Defined in settings ({0}); not running.', t.fromWorkspace ? vscode.l10n.t('workspace') : vscode.l10n.t('user')));
+    if (failure) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${failure}`);
+    item.tooltip = tip;
+    item.contextValue = 'tunnel.stopped';
+    return item;
+  }
+
+  /** Refreshes every open tunnel's item (live tooltip stats) without touching the rest. */
+  refreshTunnels(): void {
+    for (const t of this.manager.listTunnels()) this.refresh(this.node({ kind: 'tunnel', id: t.id, server: t.server }));
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}

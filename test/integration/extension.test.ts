@@ -1,0 +1,415 @@
+// The extension inside a real VS Code (code-server or desktop): every command driven with
+// arguments, the tree and the status bar read through the API activate() returns, settings
+// reconciled live, workspace trust gating, and deactivate closing everything. Tunnels run over
+// a real OpenSSH sshd started by the fixture (the extension host runs as the same user).
+import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SshTunnelsApi } from '../../src/extension';
+import type { TunnelInfo } from '../../src/engine';
+import type { TreeNode } from '../../src/ui/tree';
+import { SshdFixture } from '../fixtures/sshd';
+
+const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
+const SERVER = 'it-sshd';
+const trusted = vscode.workspace.isTrusted;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000, detail?: () => unknown): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `: ${JSON.stringify(detail())}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function get(port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: '/', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+function run<T>(command: string, ...args: unknown[]): Thenable<T> {
+  return vscode.commands.executeCommand<T>(`sshTunnels.${command}`, ...args);
+}
+
+async function rejects(command: string, args: unknown[], pattern: RegExp): Promise<void> {
+  await assert.rejects(Promise.resolve(run(command, ...args)), (err: Error) => {
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+const config = () => vscode.workspace.getConfiguration('sshTunnels');
+
+describe('SSH Tunnels extension', function () {
+  this.timeout(60_000);
+  let api: SshTunnelsApi;
+  let sshd: SshdFixture;
+  let web: http.Server;
+  let webPort: number;
+
+  const serverNode = (): TreeNode | undefined => api.tree.getChildren().find((n) => n.kind === 'server' && n.name === SERVER);
+  const tunnelNodes = () => {
+    const server = serverNode();
+    return server ? api.tree.getChildren(server) : [];
+  };
+  const itemOf = (id: string) => {
+    const node = tunnelNodes().find((n) => n.kind === 'tunnel' && n.id === id);
+    assert.ok(node, `tunnel ${id} is not in the tree`);
+    return api.tree.getTreeItem(node);
+  };
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<SshTunnelsApi>(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+    api = await ext.activate();
+    await api.ready;
+    sshd = await SshdFixture.start();
+    web = http.createServer((_req, res) => res.end('hello through the tunnel'));
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
+    webPort = (web.address() as net.AddressInfo).port;
+  });
+
+  after(async () => {
+    await config().update('tunnels', undefined, vscode.ConfigurationTarget.Global);
+    if (vscode.workspace.workspaceFolders) await config().update('tunnels', undefined, vscode.ConfigurationTarget.Workspace);
+    await config().update('servers', undefined, vscode.ConfigurationTarget.Global);
+    web?.close();
+    await sshd?.stop();
+  });
+
+  describe('activation', () => {
+    it('activates and hands back the manager, tree and status bar', () => {
+      assert.ok(api.manager && api.tree && api.statusBar && api.settingsTunnels);
+      assert.equal(typeof api.activationMs, 'number');
+      console.log(`      activation took ${api.activationMs.toFixed(1)} ms`);
+      assert.ok(api.activationMs < 1000, `activation took ${api.activationMs} ms`);
+    });
+
+    it('registers every command the manifest contributes', async () => {
+      const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+      const contributed = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+      const registered = new Set(await vscode.commands.getCommands(true));
+      assert.ok(contributed.length >= 15);
+      assert.deepEqual(contributed.filter((c) => !registered.has(c)), []);
+    });
+
+    it('declares limited support for untrusted workspaces and prefers the UI side', () => {
+      const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+      assert.deepEqual(pkg.extensionKind, ['ui', 'workspace']);
+      assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+      assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('sshTunnels.tunnels'));
+    });
+  });
+
+  describe('servers', () => {
+    it('addServer writes the server to user settings and the tree shows it', async () => {
+      const { host: _h, ...fields } = sshd.server(SERVER);
+      const added = await run<string>('addServer', { host: SERVER, ...fields });
+      assert.equal(added, SERVER);
+      const written = config().inspect<{ host: string }[]>('servers')?.globalValue ?? [];
+      assert.ok(written.some((s) => s.host === SERVER), 'not written to user settings');
+      await waitFor('the server in the source', () => api.servers.get(SERVER));
+      await waitFor('the server in the tree', () => serverNode());
+      const item = api.tree.getTreeItem(serverNode()!);
+      assert.equal(item.label, SERVER);
+      assert.match(String(item.description), /disconnected/);
+      assert.match(String(item.contextValue), /^server\.disconnected/);
+    });
+
+    it('addServer refuses secrets, duplicates and a missing alias, and writes nothing', async () => {
+      const before = JSON.stringify(config().inspect('servers')?.globalValue);
+      await rejects('addServer', [{ host: 'x', hostName: 'h', password: 'hunter2' }], /Secrets are never written to settings/);
+      await rejects('addServer', [{ host: SERVER, hostName: 'h' }], /exists already/);
+      await rejects('addServer', [{ hostName: 'h' }], /needs a "host" alias/);
+      assert.equal(JSON.stringify(config().inspect('servers')?.globalValue), before);
+    });
+
+    it('connectServer shows progress while connecting, then the tree shows it connected', async () => {
+      let progressWhileConnecting: boolean | undefined;
+      const sub = api.manager.onDidChangeServer((s) => {
+        if (s.name === SERVER && s.state === 'connecting') progressWhileConnecting = api.progress.showing().includes(SERVER);
+      });
+      try {
+        const status = await run<{ state: string }>('connectServer', SERVER);
+        assert.equal(status.state, 'connected');
+      } finally {
+        sub.dispose();
+      }
+      assert.equal(progressWhileConnecting, true, 'no progress notification while connecting');
+      assert.deepEqual(api.progress.showing(), []);
+      await waitFor('connected server item', () => /^server\.connected/.test(String(api.tree.getTreeItem(serverNode()!).contextValue)));
+    });
+
+    it('disconnectServer drops the connection', async () => {
+      await run('disconnectServer', SERVER);
+      assert.equal(api.manager.serverStatus(SERVER).state, 'disconnected');
+      await waitFor('disconnected server item', () => /^server\.disconnected/.test(String(api.tree.getTreeItem(serverNode()!).contextValue)));
+    });
+  });
+
+  describe('tunnels from commands', () => {
+    let local: TunnelInfo;
+
+    it('createTunnel with a spec opens a working local forward, shown in the tree and status bar', async () => {
+      local = await run<TunnelInfo>('createTunnel', { server: SERVER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: webPort });
+      assert.equal(local.state, 'active');
+      assert.ok(local.localPort > 0);
+      assert.equal(await get(local.localPort), 'hello through the tunnel');
+
+      // The request's connection closes a moment after the response.
+      await waitFor('the connection closed', () => api.manager.getTunnel(local.id)?.stats.connectionsActive === 0);
+      const item = itemOf(local.id);
+      assert.equal(item.label, `L 127.0.0.1:${local.localPort} → 127.0.0.1:${webPort}`);
+      assert.equal(item.contextValue, 'tunnel.active.local.browsable');
+      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
+      const tip = (item.tooltip as vscode.MarkdownString).value;
+      for (const words of ['Bytes in / out', 'Connections active / total: 0 / 1', 'Errors: 0', 'Uptime']) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
+
+      await waitFor('status bar with 1 tunnel and no connection', () => api.statusBar.item.text === '$(plug) 1 · 0');
+      assert.equal(api.statusBar.item.backgroundColor, undefined);
+      assert.ok((api.statusBar.item.tooltip as vscode.MarkdownString).value.includes(`127.0.0.1:${local.localPort}`));
+      const serverItem = api.tree.getTreeItem(serverNode()!);
+      assert.match(String(serverItem.description), /connected · 1 tunnel/);
+    });
+
+    it('createTunnel reads the OpenSSH forms (-D, -R) and names tunnels', async () => {
+      const socks = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: '-D 127.0.0.1:0', name: 'socks' });
+      assert.equal(socks.type, 'dynamic');
+      assert.equal(socks.name, 'socks');
+      assert.equal(itemOf(socks.id).label, 'socks');
+      assert.match(String(itemOf(socks.id).description), /^D SOCKS 127\.0\.0\.1:\d+ · active$/);
+
+      const remote = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: `-R 0:127.0.0.1:${webPort}` });
+      assert.equal(remote.type, 'remote');
+      assert.ok(remote.remotePort! > 0, 'the server picked no port');
+      // The server's listener is on the same machine here: it leads back to the web page.
+      assert.equal(await get(remote.remotePort!), 'hello through the tunnel');
+      assert.equal(itemOf(remote.id).contextValue, 'tunnel.active.remote');
+      await waitFor('status bar with 3 tunnels', () => api.statusBar.item.text === '$(plug) 3 · 0');
+      await run('closeTunnel', socks.id);
+      await run('closeTunnel', remote.id);
+    });
+
+    it('createTunnel refuses bad input with an actionable error', async () => {
+      await rejects('createTunnel', [{ server: SERVER, forward: '-L 8080:db' }], /local \(-L\) forward is \[bind_address:\]port:host:hostport/);
+      await rejects('createTunnel', [{ server: 'nope', type: 'local', localPort: 0, remoteHost: 'h', remotePort: 1 }], /Unknown server "nope"/);
+    });
+
+    it('a busy local port fails with PORT_IN_USE and names a free port', async () => {
+      await assert.rejects(
+        Promise.resolve(run('createTunnel', { server: SERVER, type: 'local', localPort: local.localPort, remoteHost: '127.0.0.1', remotePort: webPort })),
+        (err: Error & { code?: string; details?: { suggestion?: number } }) => {
+          assert.equal(err.code, 'PORT_IN_USE');
+          assert.equal(typeof err.details?.suggestion, 'number');
+          assert.match(err.message, new RegExp(`Port ${err.details!.suggestion} is free`));
+          return true;
+        },
+      );
+      assert.equal(api.manager.listTunnels().length, 1, 'the failed tunnel stayed around');
+    });
+
+    it('copyLocalAddress and openInBrowser give the local address', async () => {
+      assert.equal(await run('copyLocalAddress', local.id), `127.0.0.1:${local.localPort}`);
+      const url = await Promise.race([
+        run<string>('openInBrowser', local.id),
+        new Promise<string>((_, reject) => setTimeout(() => reject(new Error('openInBrowser did not return')), 10_000)),
+      ]);
+      assert.equal(url, `http://127.0.0.1:${local.localPort}/`);
+    });
+
+    it('the tree refreshes only the changed element on engine events, and tracks sshd going away', async () => {
+      const before = { ...api.tree.refreshes };
+      await sshd.kill();
+      await waitFor('reconnecting', () => api.manager.getTunnel(local.id)?.state === 'reconnecting');
+      assert.ok(api.tree.refreshes.tunnel > before.tunnel, 'the tunnel element was not refreshed');
+      assert.equal(api.tree.refreshes.root, before.root, 'the whole tree was refreshed for a state change');
+      const item = itemOf(local.id);
+      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'loading~spin');
+      assert.ok(api.statusBar.item.backgroundColor, 'no warning look while reconnecting');
+      assert.equal(api.statusBar.item.text, '$(plug) 0 · 0');
+
+      await sshd.restart();
+      await waitFor('active again', () => api.manager.getTunnel(local.id)?.state === 'active', 30_000);
+      assert.equal((itemOf(local.id).iconPath as vscode.ThemeIcon).id, 'pass-filled');
+      assert.equal(api.statusBar.item.backgroundColor, undefined);
+      assert.equal(await get(local.localPort), 'hello through the tunnel');
+    });
+
+    it('restartTunnel reopens on the same port with a new id', async () => {
+      const restarted = await run<TunnelInfo>('restartTunnel', local.id);
+      assert.notEqual(restarted.id, local.id);
+      assert.equal(restarted.localPort, local.localPort);
+      assert.equal(restarted.state, 'active');
+      assert.equal(api.manager.getTunnel(local.id), undefined);
+      assert.equal(await get(restarted.localPort), 'hello through the tunnel');
+      local = restarted;
+    });
+
+    it('closeTunnel closes the port and the tree drops the item (refreshing its server only)', async () => {
+      const before = { ...api.tree.refreshes };
+      await run('closeTunnel', local.id);
+      assert.equal(await refused(local.localPort), true);
+      assert.equal(tunnelNodes().filter((n) => n.kind === 'tunnel').length, 0);
+      assert.ok(api.tree.refreshes.server > before.server);
+      assert.equal(api.tree.refreshes.root, before.root);
+      await rejects('closeTunnel', [local.id], /No open tunnel has id/);
+      await waitFor('status bar at 0', () => api.statusBar.item.text === '$(plug) 0 · 0');
+    });
+
+    it("closeAll and closeServerTunnels close a server's tunnels", async () => {
+      const spec = { server: SERVER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: webPort };
+      await run('createTunnel', spec);
+      await run('createTunnel', spec);
+      assert.equal(await run('closeServerTunnels', SERVER), 2);
+      assert.equal(api.manager.listTunnels().length, 0);
+      await run('createTunnel', spec);
+      assert.equal(await run('closeAll'), 1);
+      assert.equal(api.manager.listTunnels().length, 0);
+    });
+  });
+
+  describe('settings', () => {
+    const tunnel = (name: string, extra: Record<string, unknown> = {}) => ({
+      name,
+      server: SERVER,
+      type: 'local',
+      localPort: 0,
+      remoteHost: '127.0.0.1',
+      remotePort: webPort,
+      autoStart: true,
+      ...extra,
+    });
+    const byName = (name: string) => api.manager.listTunnels().find((t) => t.name === name);
+
+    it('autoStart tunnels open when added; others show as stopped items that can be started', async () => {
+      await config().update('tunnels', [tunnel('a'), tunnel('b'), tunnel('manual', { autoStart: false })], vscode.ConfigurationTarget.Global);
+      const a = await waitFor('a open', () => byName('a')?.state === 'active' && byName('a'));
+      await waitFor('b open', () => byName('b')?.state === 'active');
+      assert.equal(await get(a.localPort), 'hello through the tunnel');
+      assert.equal(byName('manual'), undefined);
+      const stopped = tunnelNodes().find((n) => n.kind === 'configured');
+      assert.ok(stopped, 'no stopped item for the manual tunnel');
+      const item = api.tree.getTreeItem(stopped);
+      assert.equal(item.label, 'manual');
+      assert.equal(item.contextValue, 'tunnel.stopped');
+
+      const started = await run<TunnelInfo>('startTunnel', stopped);
+      assert.equal(started.name, 'manual');
+      assert.equal(started.state, 'active');
+      assert.equal(tunnelNodes().filter((n) => n.kind === 'configured').length, 0);
+      await run('stopTunnel', { kind: 'tunnel', id: started.id, server: SERVER });
+      await waitFor('manual stopped again', () => tunnelNodes().some((n) => n.kind === 'configured'));
+    });
+
+    it('editing the settings reconciles live: changed restarts, removed closes, new opens, untouched keeps running', async () => {
+      const a = byName('a')!;
+      const b = byName('b')!;
+      await config().update(
+        'tunnels',
+        [tunnel('a', { localHost: '127.0.0.2' }), tunnel('c'), tunnel('manual', { autoStart: false })],
+        vscode.ConfigurationTarget.Global,
+      );
+      await waitFor('c open', () => byName('c')?.state === 'active');
+      await waitFor('b closed', () => !byName('b'));
+      const a2 = await waitFor('a restarted', () => byName('a')?.localHost === '127.0.0.2' && byName('a')?.state === 'active' && byName('a'));
+      assert.notEqual(a2.id, a.id);
+      assert.equal(await refused(b.localPort), true);
+      assert.equal(await get(a2.localPort, '127.0.0.2'), 'hello through the tunnel');
+
+      const c = byName('c')!;
+      await config().update('tunnels', [tunnel('a', { localHost: '127.0.0.2' }), tunnel('c'), tunnel('d')], vscode.ConfigurationTarget.Global);
+      await waitFor('d open', () => byName('d')?.state === 'active');
+      assert.equal(byName('a')?.id, a2.id, 'an untouched tunnel was restarted');
+      assert.equal(byName('c')?.id, c.id, 'an untouched tunnel was restarted');
+
+      await config().update('tunnels', undefined, vscode.ConfigurationTarget.Global);
+      await waitFor('all closed', () => api.manager.listTunnels().length === 0, 15_000, () => api.manager.listTunnels().map((t) => [t.name, t.id, t.state]));
+    });
+
+    it(`workspace-defined tunnels open only in a trusted workspace (this run: ${trusted ? 'trusted' : 'Restricted Mode'})`, async () => {
+      assert.ok(vscode.workspace.workspaceFolders?.length, 'the runner opened no workspace folder');
+      let withheldLogged = false;
+      const sub = api.settingsTunnels.onDidWithhold((message) => (withheldLogged = /Restricted Mode/.test(message)));
+      await config().update('tunnels', [tunnel('from-workspace')], vscode.ConfigurationTarget.Workspace);
+      sub.dispose();
+      if (trusted) {
+        const opened = await waitFor('workspace tunnel open', () => byName('from-workspace')?.state === 'active' && byName('from-workspace'));
+        assert.equal(api.settingsTunnels.configured().find((t) => t.spec.name === 'from-workspace')?.fromWorkspace, true);
+        assert.equal(api.settingsTunnels.withheld, 0);
+        await config().update('tunnels', undefined, vscode.ConfigurationTarget.Workspace);
+        await waitFor('workspace tunnel closed', () => !byName('from-workspace'));
+        assert.equal(await refused(opened.localPort), true);
+      } else {
+        await waitFor('the withheld count', () => api.settingsTunnels.withheld === 1);
+        assert.ok(withheldLogged, 'Restricted Mode did not say why the workspace tunnel stayed closed');
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(byName('from-workspace'), undefined, 'a workspace tunnel opened in Restricted Mode');
+        assert.equal(api.settingsTunnels.configured().length, 0);
+        await config().update('tunnels', undefined, vscode.ConfigurationTarget.Workspace);
+      }
+    });
+  });
+
+  describe('other commands', () => {
+    it('forgetSecrets removes the saved secrets of a server', async () => {
+      await api.prompts.remember(SERVER, 'password', 'not-a-real-password');
+      assert.deepEqual(api.prompts.serversWithSecrets(), [SERVER]);
+      assert.equal(await run('forgetSecrets', SERVER), 1);
+      assert.equal(await run('forgetSecrets', SERVER), 0);
+      assert.deepEqual(api.prompts.serversWithSecrets(), []);
+    });
+
+    it('focus (the status bar click) reveals the tree view', async () => {
+      assert.equal(api.statusBar.item.command, 'sshTunnels.focus');
+      await run('focus');
+      await waitFor('the view visible', () => api.treeView.visible);
+    });
+
+    it('showLog, openSettings and refresh run', async () => {
+      const before = api.tree.refreshes.root;
+      await run('refresh');
+      assert.equal(api.tree.refreshes.root, before + 1);
+      await run('showLog');
+      await run('openSettings');
+    });
+  });
+
+  describe('deactivate', () => {
+    it('closes every tunnel', async () => {
+      const spec = { server: SERVER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: webPort };
+      const one = await run<TunnelInfo>('createTunnel', spec);
+      const two = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: '-D 0' });
+      const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+      // The module VS Code loaded (same require cache), so this is the extension's own deactivate().
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const main = require(path.join(ext.extensionPath, ext.packageJSON.main as string)) as { deactivate(): Promise<void> };
+      await main.deactivate();
+      assert.equal(api.manager.listTunnels().length, 0);
+      assert.equal(await refused(one.localPort), true);
+      assert.equal(await refused(two.localPort), true);
+      await rejects('createTunnel', [spec], /disposed/);
+    });
+  });
+});
