@@ -48,6 +48,22 @@ describe('logging in to a real sshd', function () {
       await waitFor(() => /Accepted publickey for \S+ from 127\.0\.0\.1/.test(sshd.output), 5000, 'the sshd log line');
     });
 
+    it("OpenSSH's default identity files (~/.ssh/id_ed25519) when none is given", async () => {
+      const home = path.join(sshd.dir, 'home');
+      fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+      fs.copyFileSync(sshd.clientKeyPath, path.join(home, '.ssh', 'id_ed25519'));
+      const saved = process.env.HOME;
+      process.env.HOME = home;
+      try {
+        const server = sshd.server('default-key');
+        delete server.identityFile;
+        await connectWith(server);
+      } finally {
+        if (saved === undefined) delete process.env.HOME;
+        else process.env.HOME = saved;
+      }
+    });
+
     it('a passphrase-protected key, the passphrase asked through prompts.passphrase', async () => {
       const asked: string[][] = [];
       await connectWith(sshd.server('locked', { identityFile: lockedKey }), {
@@ -111,6 +127,12 @@ describe('logging in to a real sshd', function () {
       // Without the agent the same settings fail: the agent did the work.
       const err = await refused(sshd.server('agent', { identityFile: noKey, identityAgent: false }));
       assert.equal(err.code, 'AUTH_FAILED');
+    });
+
+    it('IdentitiesOnly with an IdentityFile leaves the agent out, as ssh does', async () => {
+      const err = await refused(sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket, identitiesOnly: true }));
+      assert.equal(err.code, 'AUTH_FAILED');
+      assert.doesNotMatch(err.message, /ssh-agent/);
     });
 
     it('uses SSH_AUTH_SOCK when identityAgent is not set', async () => {
