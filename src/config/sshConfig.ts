@@ -9,6 +9,7 @@
  * forwards accumulate). Not supported: `Match` blocks (skipped, with a warning),
  * `ProxyCommand`, `Ciphers` with `+`/`-`/`^` modifiers.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -239,6 +240,11 @@ export function expandTokens(text: string, tokens: Record<string, string>): stri
   });
 }
 
+/** `${NAME}` environment references, which ssh expands in file names. */
+function expandEnv(text: string): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => process.env[name] ?? whole);
+}
+
 function parseYesNo(value: string): boolean | undefined {
   const v = value.toLowerCase();
   if (v === 'yes' || v === 'true') return true;
@@ -281,10 +287,15 @@ export function resolveHost(config: LoadedSshConfig, alias: string): ResolvedHos
     u: localUser,
     d: home,
     n: alias,
-    l: os.hostname().split('.')[0],
-    L: os.hostname(),
+    k: alias,
+    l: os.hostname(),
+    L: os.hostname().split('.')[0],
+    i: String(process.getuid?.() ?? ''),
+    j: first('proxyjump') ?? '',
   };
-  const pathValue = (p: string) => expandTilde(expandTokens(p, tokens), home);
+  // %C as OpenSSH 9.2 computes it: SHA-1 of %l%h%p%r.
+  tokens.C = createHash('sha1').update(tokens.l + tokens.h + tokens.p + tokens.r).digest('hex');
+  const pathValue = (p: string) => expandTilde(expandTokens(expandEnv(p), tokens), home);
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
   if (identityFiles.length) server.identityFile = identityFiles.map(pathValue);

@@ -124,6 +124,12 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
         '  HostName 192.0.2.10',
         '  User jump',
         '  StrictHostKeyChecking yes',
+        'Host tok',
+        '  HostName tok.example',
+        '  User u1',
+        '  IdentityFile /keys/%C',
+        '  IdentityFile /keys/%i-%k-%l-%L-%n',
+        '  IdentityFile /keys/${HOME}/x',
         'Host *',
         '  User fallback',
         '  IdentityFile ~/.ssh/id_default',
@@ -139,7 +145,7 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
     if (createdSshDir) fs.rmSync(path.join(home, '.ssh'), { recursive: true, force: true });
   });
 
-  const hosts = ['web', 'web-2', 'web-22', 'db', 'app', 'bastion.internal', 'api.internal', 'x.internal', 'other'];
+  const hosts = ['web', 'web-2', 'web-22', 'tok', 'db', 'app', 'bastion.internal', 'api.internal', 'x.internal', 'other'];
   for (const host of hosts) {
     it(`resolves ${host} like ssh -G`, () => {
       const loaded = loadSshConfig(configFile, env);
@@ -153,9 +159,9 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
     });
   }
 
-  it('expands IdentityFile tokens (%h %p %r %u %d %n %%) and ~ to the files ssh tries', () => {
+  it('expands IdentityFile tokens (%h %p %r %u %d %n %% %C %i %k %l %L ${ENV}) and ~ to the files ssh tries', () => {
     const loaded = loadSshConfig(configFile, env);
-    for (const host of ['web', 'web-2', 'db', 'other']) {
+    for (const host of ['web', 'web-2', 'db', 'tok', 'other']) {
       const ours = ([] as string[]).concat(resolveHost(loaded, host).server.identityFile ?? []);
       assert.deepEqual(ours, sshIdentityFiles(configFile, host), host);
       assert.ok(ours.length > 0);
@@ -170,7 +176,7 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
 
   it('lists only hosts without wildcards, parses forwards, and warns about Match', () => {
     const loaded = loadSshConfig(configFile, env);
-    assert.deepEqual(loaded.aliases, ['db', 'app', 'web', 'api.internal', 'web-2', 'bastion.internal']);
+    assert.deepEqual(loaded.aliases, ['db', 'app', 'web', 'api.internal', 'web-2', 'bastion.internal', 'tok']);
     const db = resolveHost(loaded, 'db');
     assert.deepEqual(db.tunnels, [
       { server: 'db', type: 'local', localPort: 15432, remoteHost: 'localhost', remotePort: 5432 },
