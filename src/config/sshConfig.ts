@@ -333,7 +333,8 @@ export function resolveHost(config: LoadedSshConfig, alias: string): ResolvedHos
   }
   const knownHosts = firstArgs('userknownhostsfile');
   if (knownHosts?.length) {
-    if (knownHosts.length === 1 && knownHosts[0].toLowerCase() === 'none') server.userKnownHostsFile = [];
+    // `none`: nothing is known and nothing is remembered; os.devNull reads empty and swallows appends.
+    if (knownHosts.length === 1 && knownHosts[0].toLowerCase() === 'none') server.userKnownHostsFile = [os.devNull];
     else server.userKnownHostsFile = knownHosts.map(pathValue);
   }
   const ciphers = first('ciphers');

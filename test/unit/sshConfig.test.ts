@@ -262,6 +262,25 @@ describe('ServerRegistry: settings + ssh config', function () {
     reg.dispose();
   });
 
+  it('watch() notices an edit without anyone asking', async () => {
+    const reg = new ServerRegistry({ configPath: configFile, env, checkIntervalMs: 60_000 });
+    assert.equal(reg.get('alpha')?.port, 2200);
+    let changed = false;
+    reg.onDidChange(() => (changed = true));
+    const watching = reg.watch(50);
+    try {
+      fs.writeFileSync(configFile, 'Host alpha\n  Port 2400\n  UserKnownHostsFile none\n');
+      const deadline = Date.now() + 5000;
+      while (!changed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(changed, 'onDidChange fired');
+      assert.equal(reg.get('alpha')?.port, 2400);
+      assert.deepEqual(reg.get('alpha')?.userKnownHostsFile, [os.devNull]);
+    } finally {
+      watching.dispose();
+      reg.dispose();
+    }
+  });
+
   it('validateServerSettings: clear errors, bad entries left out, good ones kept', () => {
     const { servers, errors } = validateServerSettings([
       { host: 'ok', hostName: 'h', port: 22, strictHostKeyChecking: 'ask' },
