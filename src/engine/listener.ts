@@ -23,7 +23,8 @@ export async function listen(
   port: number,
   onConnection: (socket: net.Socket) => void,
 ): Promise<net.Server> {
-  const server = net.createServer({ noDelay: true, pauseOnConnect: true }, onConnection);
+  // allowHalfOpen: a client that shuts down its sending side still gets the reply, as through ssh.
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onConnection);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

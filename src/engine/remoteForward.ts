@@ -30,7 +30,7 @@ export class RemoteForward extends Tunnel {
       return;
     }
     // Connect to the local service first, so a refused service is a rejected channel.
-    const socket = net.connect({ host: this.spec.localHost, port: this.spec.localPort });
+    const socket = net.connect({ host: this.spec.localHost, port: this.spec.localPort, allowHalfOpen: true });
     const conn = this.addConnection(socket);
     socket.once('connect', () => {
       let channel: ClientChannel;
