@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { TunnelError } from '../engine/errors';
 import { Emitter, type Disposable } from '../engine/events';
 import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/types';
-import { loadSshConfig, sshConfigServers, type LoadedSshConfig, type SshConfigEnv } from './sshConfig';
+import { loadSshConfig, resolveHost, sshConfigServers, type LoadedSshConfig, type SshConfigEnv } from './sshConfig';
 
 export function defaultSshConfigPath(home = os.homedir()): string {
   return path.join(home, '.ssh', 'config');
@@ -186,6 +186,17 @@ export class ServerRegistry implements ServerSource, Disposable {
   /** The server with exactly this name (`host`), or undefined. */
   get(name: string): ServerConfig | undefined {
     return this.current().byName.get(name);
+  }
+
+  /**
+   * A listed server, or else what ~/.ssh/config says for this host name (its `Host` patterns,
+   * `Host *` defaults), as ssh computes it for a ProxyJump hop it was given by name.
+   */
+  resolveHost(hostName: string): ServerConfig | undefined {
+    const listed = this.get(hostName);
+    if (listed) return listed;
+    if (!this.loaded || hostName === '' || /[\s*?!,]/.test(hostName)) return undefined;
+    return resolveHost(this.loaded, hostName).server;
   }
 
   /** Like get(), but an unknown or ambiguous name throws an error listing what exists. */

@@ -60,7 +60,7 @@ export class TunnelManager {
     }
     session = new SshSession(config, {
       prompts: this.options.prompts,
-      resolveServer: (name) => this.options.servers.get(name),
+      resolveServer: (name) => this.options.servers.get(name) ?? this.options.servers.resolveHost?.(name),
       reconnect: { ...DEFAULT_RECONNECT, ...this.options.reconnect },
       maxChannels: this.options.maxChannelsPerConnection ?? 8192,
       forwardTimeoutMs: this.options.forwardTimeoutMs ?? 30_000,

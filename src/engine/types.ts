@@ -28,6 +28,11 @@ export interface ServerConfig {
 export interface ServerSource {
   list(): ServerConfig[];
   get(name: string): ServerConfig | undefined;
+  /**
+   * Settings for a ProxyJump hop that is not a listed server (`ProxyJump bastion.corp`),
+   * computed as ssh would from patterns such as `Host *.corp`. Optional.
+   */
+  resolveHost?(hostName: string): ServerConfig | undefined;
 }
 
 export type HostKeyAnswer = 'trust-remember' | 'trust-once' | 'reject';

@@ -60,6 +60,9 @@ describe('ProxyJump from ~/.ssh/config through two real sshd', function () {
         ...host('jump-again', jump),
         ...host('target', target, ['  ProxyJump jump']),
         ...host('far-target', target, ['  ProxyJump jump,jump-again']),
+        // A hop given as host:port, configured only by a pattern (not a listed server).
+        ...host('via-pattern', target, [`  ProxyJump 127.0.0.1:${jump.port}`]),
+        ...host('127.0.0.?', jump).filter((l) => !/^\s+(HostName|Port) /.test(l)),
         ...host('loop-a', target, ['  ProxyJump loop-b']),
         ...host('loop-b', jump, ['  ProxyJump loop-a']),
         '',
@@ -110,6 +113,19 @@ describe('ProxyJump from ~/.ssh/config through two real sshd', function () {
       const intoJump = clientsOf(jump.port);
       assert.equal(intoJump.filter((c) => c.pid === process.pid).length, 1, 'one connection from us to the first hop');
       assert.equal(intoJump.filter((c) => c.process === 'sshd').length, 1, 'the second hop is reached by the first');
+      assert.equal(clientsOf(target.port).filter((c) => c.process === 'sshd').length, 1);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  it('a hop named by host:port gets the settings of the Host pattern it matches, as with ssh', async () => {
+    trustBoth();
+    const m = manager();
+    try {
+      const listed = new ServerRegistry({ configPath: configFile }).list().map((s) => s.host);
+      assert.ok(listed.includes('via-pattern') && !listed.some((h) => h.startsWith('127.')), 'the pattern is not a listed server');
+      await m.connectServer('via-pattern');
       assert.equal(clientsOf(target.port).filter((c) => c.process === 'sshd').length, 1);
     } finally {
       await m.dispose();
