@@ -173,9 +173,9 @@ export class ServerRegistry implements ServerSource, Disposable {
   readonly onDidChange = this._onDidChange.event;
 
   constructor(options: ServerRegistryOptions = {}) {
-    this.configPath = options.configPath === undefined ? defaultSshConfigPath(options.env?.home) : options.configPath;
-    this.settingsRaw = options.settings;
     this.env = options.env;
+    this.configPath = options.configPath === undefined ? defaultSshConfigPath(options.env?.home) : this.expand(options.configPath);
+    this.settingsRaw = options.settings;
     this.checkIntervalMs = options.checkIntervalMs ?? 1000;
   }
 
@@ -243,7 +243,7 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** Takes a new config path setting; `null` stops reading a file. */
   setConfigPath(configPath: string | null): void {
-    this.configPath = configPath;
+    this.configPath = this.expand(configPath);
     this.loaded = undefined;
     this.snapshot = undefined;
     this._onDidChange.fire();
@@ -273,6 +273,13 @@ export class ServerRegistry implements ServerSource, Disposable {
   dispose(): void {
     clearInterval(this.watchTimer);
     this._onDidChange.dispose();
+  }
+
+  /** A setting may say `~/.ssh/work_config`. */
+  private expand(configPath: string | null): string | null {
+    if (configPath === null) return null;
+    const home = this.env?.home ?? os.homedir();
+    return configPath === '~' ? home : configPath.startsWith('~/') ? path.join(home, configPath.slice(2)) : configPath;
   }
 
   private fileSignature(loaded: LoadedSshConfig): string {

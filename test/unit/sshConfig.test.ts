@@ -239,6 +239,8 @@ describe('ServerRegistry: settings + ssh config', function () {
     assert.throws(() => reg.require('nope'), /Unknown server "nope"\. Known servers: Alpha, alpha, beta\./);
     assert.throws(() => reg.require('ALPHA'), /"ALPHA" is ambiguous: it could be Alpha or alpha/);
     assert.throws(() => reg.require('BETA'), /Unknown server "BETA" \(did you mean "beta"\?\)/);
+    const viaTilde = new ServerRegistry({ configPath: '~/config', env: { ...env, home: dir } });
+    assert.deepEqual(viaTilde.list().map((s) => s.host), ['alpha', 'beta']);
     const empty = new ServerRegistry({ configPath: path.join(dir, 'none'), env });
     assert.deepEqual(empty.list(), []);
     assert.throws(() => empty.require('x'), /No servers are configured: add one to sshTunnels.servers or a Host to /);
