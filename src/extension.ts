@@ -81,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   followVisibility();
 
   context.subscriptions.push(
+    prompts,
     tree,
     treeView,
     statusBar,

@@ -6,7 +6,10 @@ import type { HostKeyAnswer, HostKeyQuestion, Prompts } from '../engine';
 const SECRET_PREFIX = 'sshTunnels.secret';
 const INDEX_KEY = 'sshTunnels.secretKeys';
 
-export class VsCodePrompts implements Prompts {
+export class VsCodePrompts implements Prompts, vscode.Disposable {
+  private readonly _onDidAnswerHostKey = new vscode.EventEmitter<HostKeyQuestion & { answer: HostKeyAnswer }>();
+  /** Fires with each host key question and its answer (fingerprints are public; no secrets). */
+  readonly onDidAnswerHostKey = this._onDidAnswerHostKey.event;
   /** Saved secrets already handed out once in this run: if asked again they failed, so ask the person. */
   private readonly usedSaved = new Set<string>();
 
@@ -14,7 +17,13 @@ export class VsCodePrompts implements Prompts {
     private readonly secrets: vscode.SecretStorage,
     private readonly state: vscode.Memento,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    // The engine may call these detached from the object.
+    this.password = this.password.bind(this);
+    this.passphrase = this.passphrase.bind(this);
+    this.keyboardInteractive = this.keyboardInteractive.bind(this);
+    this.hostKey = this.hostKey.bind(this);
+  }
 
   private secretKey(server: string, kind: string): string {
     return `${SECRET_PREFIX}/${server}/${kind}`;
@@ -133,21 +142,28 @@ export class VsCodePrompts implements Prompts {
     const remember = vscode.l10n.t('Trust and remember');
     const once = vscode.l10n.t('Trust once');
     const where = q.port === 22 ? q.host : `${q.host}:${q.port}`;
-    const choice = await vscode.window.showWarningMessage(
-      vscode.l10n.t('The authenticity of {0} ({1}) cannot be established.', q.server, where),
-      {
-        modal: true,
-        detail: vscode.l10n.t(
-          '{0} key fingerprint is {1}.\nCompare it with the fingerprint the server\'s administrator gave you before trusting it. "Trust and remember" adds it to known_hosts.',
-          q.keyType,
-          q.fingerprint,
-        ),
-      },
-      remember,
-      once,
-    );
+    let choice: string | undefined;
+    try {
+      choice = await vscode.window.showWarningMessage(
+        vscode.l10n.t('The authenticity of {0} ({1}) cannot be established.', q.server, where),
+        {
+          modal: true,
+          detail: vscode.l10n.t(
+            '{0} key fingerprint is {1}.\nCompare it with the fingerprint the server\'s administrator gave you before trusting it. "Trust and remember" adds it to known_hosts.',
+            q.keyType,
+            q.fingerprint,
+          ),
+        },
+        remember,
+        once,
+      );
+    } catch (err) {
+      // No dialog could be shown (e.g. no window): never trust a key nobody looked at.
+      this.log.warn(`Could not ask about the host key of ${q.server}: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const answer: HostKeyAnswer = choice === remember ? 'trust-remember' : choice === once ? 'trust-once' : 'reject';
     this.log.info(`Host key of ${q.server} (${q.keyType} ${q.fingerprint}): ${answer}`);
+    this._onDidAnswerHostKey.fire({ ...q, answer });
     return answer;
   }
 
@@ -179,5 +195,9 @@ export class VsCodePrompts implements Prompts {
     const key = this.secretKey(server, kind);
     await this.secrets.store(key, value);
     await this.rememberKey(key);
+  }
+
+  dispose(): void {
+    this._onDidAnswerHostKey.dispose();
   }
 }

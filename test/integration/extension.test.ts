@@ -3,6 +3,7 @@
 // reconciled live, workspace trust gating, and deactivate closing everything. Tunnels run over
 // a real OpenSSH sshd started by the fixture (the extension host runs as the same user).
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import type { SshTunnelsApi } from '../../src/extension';
 import type { TunnelInfo } from '../../src/engine';
 import type { TreeNode } from '../../src/ui/tree';
 import { SshdFixture } from '../fixtures/sshd';
+import { ensureTestUser } from '../helpers/testUser';
 
 const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
 const SERVER = 'it-sshd';
@@ -393,6 +395,85 @@ describe('SSH Tunnels extension', function () {
       assert.equal(api.tree.refreshes.root, before + 1);
       await run('showLog');
       await run('openSettings');
+    });
+  });
+
+  describe('prompts', () => {
+    let pwSshd: SshdFixture;
+    let password: string;
+    const PW = 'it-password';
+
+    before(async () => {
+      const account = ensureTestUser();
+      password = account.password;
+      pwSshd = await SshdFixture.start({ passwordAuthentication: true, extraConfig: ['AuthenticationMethods password'] });
+      await run('addServer', {
+        host: PW,
+        hostName: pwSshd.host,
+        port: pwSshd.port,
+        user: account.user,
+        identityFile: path.join(pwSshd.dir, 'no-such-key'),
+        identityAgent: false,
+        userKnownHostsFile: pwSshd.knownHostsPath,
+        strictHostKeyChecking: 'yes',
+      });
+      await waitFor('the password server', () => api.servers.get(PW));
+    });
+    after(async () => {
+      await api.prompts.forget(PW);
+      await pwSshd?.stop();
+    });
+
+    it('a password remembered in SecretStorage logs in without asking, and never reaches settings', async () => {
+      await api.prompts.remember(PW, 'password', password);
+      const status = await run<{ state: string }>('connectServer', PW);
+      assert.equal(status.state, 'connected');
+      await waitFor('the sshd log line', () => /Accepted password for/.test(pwSshd.output));
+      assert.ok(!JSON.stringify(config().inspect('servers')).includes(password), 'the password is in the settings');
+      await run('disconnectServer', PW);
+    });
+
+    it('a refused saved password is forgotten, and the person is asked instead', async () => {
+      await api.prompts.remember(PW, 'password', 'not-the-password');
+      const attempt = async () => {
+        let settled = false;
+        const connecting = Promise.resolve(run('connectServer', PW)).finally(() => (settled = true));
+        connecting.catch(() => undefined); // awaited below; this only marks it handled meanwhile
+        // Once the saved answer failed, the next ask shows a password box: dismiss it as a person would.
+        await waitFor('the saved password forgotten, or the attempt over', () => settled || !api.prompts.serversWithSecrets().includes(PW), 20_000);
+        if (!settled) {
+          await new Promise((r) => setTimeout(r, 300));
+          await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+        }
+        return connecting;
+      };
+      await assert.rejects(attempt(), /password|authenticat/i);
+      if (api.prompts.serversWithSecrets().includes(PW)) {
+        // The engine tried the password once per connection: the next connection asks the person.
+        await assert.rejects(attempt(), /password|authenticat/i);
+      }
+      assert.deepEqual(api.prompts.serversWithSecrets(), []);
+    });
+
+    it('an unknown host key is put to the person (a refused dialog rejects it) and nothing is remembered', async () => {
+      const knownHosts = path.join(sshd.dir, 'empty_known_hosts');
+      fs.writeFileSync(knownHosts, '');
+      const { host: _h, strictHostKeyChecking: _s, ...fields } = sshd.server('it-new-host');
+      await run('addServer', { ...fields, host: 'it-new-host', userKnownHostsFile: knownHosts });
+      await waitFor('the new server', () => api.servers.get('it-new-host'));
+      const asked: { keyType: string; fingerprint: string; answer: string }[] = [];
+      const sub = api.prompts.onDidAnswerHostKey((q) => asked.push(q));
+      try {
+        // In test mode VS Code refuses modal dialogs: an unanswered question means "no".
+        await assert.rejects(Promise.resolve(run('connectServer', 'it-new-host')), /was not trusted/);
+      } finally {
+        sub.dispose();
+      }
+      assert.equal(asked.length, 1);
+      assert.equal(asked[0].answer, 'reject');
+      assert.equal(asked[0].keyType, 'ssh-ed25519');
+      assert.match(asked[0].fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
+      assert.equal(fs.readFileSync(knownHosts, 'utf8'), '');
     });
   });
 
