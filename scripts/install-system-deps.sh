@@ -3,6 +3,10 @@
 set -euo pipefail
 # passwd: useradd/chpasswd, for the password and keyboard-interactive login tests
 packages=(openssh-server openssh-client curl iperf3 procps iproute2 passwd)
+# VS Code in a browser for the integration/UI tests and the demo (scripts/vscode/install-code-server.sh):
+# headers and tools to build code-server's native modules, Debian's ripgrep instead of a download,
+# Chromium for playwright-core, unzip to list the .vsix
+packages+=(build-essential python3 pkg-config libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev ripgrep chromium unzip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
