@@ -51,6 +51,8 @@ async function runSuite(trust) {
       workbenchLog.write(`[${type}] ${line}\n`);
       // Expected offline noise stays in the log file only.
       if (!EXPECTED_NOISE.some((re) => re.test(line))) (type === 'error' ? process.stderr : process.stdout).write(line + '\n');
+      // A crashed extension host never reports an exit code: fail now instead of at the timeout.
+      if (/Extension host .*terminated unexpectedly/i.test(line)) resolveExit(1);
     });
     await page.exposeFunction('codeAutomationExit', (code) => resolveExit(Number(code)));
     await page.goto(workbenchUrl(server.port, { workspace, extensionTestsPath: TESTS }));

@@ -6,6 +6,7 @@
 // saves screenshots to test-results/.
 // Usage: node --import tsx test/runners/ui.mjs [--screenshot-to docs/screenshot.png]
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { ROOT, baseUserSettings, deadline, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
 import { DEMO_SERVER, DEMO_TUNNEL, startDemoEnvironment } from './demoEnv.ts';
@@ -15,6 +16,19 @@ const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_UI_TIMEOUT_S ?? 180) * 1000;
 const argv = process.argv.slice(2);
 const copyArg = argv.indexOf('--screenshot-to');
 const copyTo = copyArg >= 0 ? path.resolve(argv[copyArg + 1]) : undefined;
+
+/** One HTTP GET on its own connection, closed afterwards (so the tunnel's active count settles). */
+function getOnce(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer through the tunnel on port ${port} within 10s`)));
+    req.on('error', reject);
+  });
+}
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -50,24 +64,31 @@ async function drive(page, env) {
   step(`tree shows the tunnel: ${tunnelText}`);
   check(tunnelText.includes(String(env.tunnelPort)) || tunnelText.includes(DEMO_TUNNEL), `tunnel row does not name the tunnel: ${tunnelText}`);
 
-  const res = await globalThis.fetch(`http://127.0.0.1:${env.tunnelPort}/`);
-  const body = await res.text();
-  check(res.status === 200 && body.includes('Hello through an SSH tunnel'), `the page through the tunnel answered ${res.status}: ${body.slice(0, 200)}`);
+  const { status: httpStatus, body } = await getOnce(env.tunnelPort);
+  check(httpStatus === 200 && body.includes('Hello through an SSH tunnel'), `the page through the tunnel answered ${httpStatus}: ${body.slice(0, 200)}`);
   step(`fetched the demo page through the tunnel (127.0.0.1:${env.tunnelPort})`);
 
   const status = page.locator('.part.statusbar .statusbar-item').filter({ has: page.locator('.codicon-plug') }).first();
   await status.waitFor({ timeout: 15_000 });
-  // One active tunnel; the count of active connections settles once the fetch above has closed.
+  // One active tunnel, and no active connection once the GET above has closed its own.
   await page.waitForFunction(
-    () => [...document.querySelectorAll('.part.statusbar .statusbar-item')].some((e) => e.querySelector('.codicon-plug') && /^\s*1\s*·\s*\d+\s*$/.test(e.textContent)),
+    () => [...document.querySelectorAll('.part.statusbar .statusbar-item')].some((e) => e.querySelector('.codicon-plug') && /^\s*1\s*·\s*0\s*$/.test(e.textContent)),
     undefined,
     { timeout: 15_000 },
   );
   const statusText = (await status.innerText()).trim();
   step(`status bar: "${statusText}"`);
-  check(/^1\s*·\s*\d+$/.test(statusText), `status bar text is "${statusText}", expected "1 · <connections>"`);
+  check(/^1\s*·\s*0$/.test(statusText), `status bar text is "${statusText}", expected "1 · 0"`);
 
-  await page.mouse.move(800, 600); // off the icon, so its hover does not cover the tree
+  // Widen the side bar so tunnel descriptions show whole (drag the sash at its right edge).
+  const box = await sidebar.boundingBox();
+  if (box) {
+    await page.mouse.move(box.x + box.width, box.y + 200);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width + 220, box.y + 200, { steps: 5 });
+    await page.mouse.up();
+  }
+  await page.mouse.move(900, 600); // off the icon and the sash, so no hover covers the tree
   await page.waitForTimeout(800);
   fs.mkdirSync(RESULTS, { recursive: true });
   await page.screenshot({ path: path.join(RESULTS, 'ui-workbench.png') });
