@@ -150,6 +150,10 @@ export class SettingsTunnels implements vscode.Disposable {
         this.failures.set(t.key, message);
         this.log.error(`Settings: could not open ${label}: ${message}`);
         this._onDidChange.fire();
+        const showLog = vscode.l10n.t('Show Log');
+        void vscode.window
+          .showWarningMessage(vscode.l10n.t('Could not open the tunnel {0} from the settings: {1}', label, message), showLog)
+          .then((choice) => choice === showLog && this.log.show(true));
         throw err;
       },
     );

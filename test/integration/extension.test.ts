@@ -171,6 +171,39 @@ describe('SSH Tunnels extension', function () {
     });
   });
 
+  describe('settings at activation (workspace fixture: tunnel "boot" on server "it-boot")', () => {
+    const boot = () => api.manager.listTunnels().find((t) => t.name === 'boot');
+
+    it(trusted ? 'tried the autoStart tunnel at activation, and opens it once its server is added' : 'withheld the workspace tunnel at activation, and keeps it closed', async () => {
+      if (trusted) {
+        assert.match(api.settingsTunnels.lastFailure('name:boot') ?? '', /Unknown server "it-boot"/);
+        assert.equal(api.settingsTunnels.withheld, 0);
+      } else {
+        assert.equal(api.settingsTunnels.withheld, 1);
+        assert.equal(api.settingsTunnels.configured().length, 0);
+      }
+      const { host: _h, ...fields } = sshd.server('it-boot');
+      await run('addServer', { host: 'it-boot', ...fields });
+      if (trusted) {
+        const opened = await waitFor('boot open', () => boot()?.state === 'active' && boot());
+        assert.equal(api.settingsTunnels.configured()[0]?.fromWorkspace, true);
+        await run('stopTunnel', { kind: 'tunnel', id: opened.id, server: 'it-boot' });
+        assert.equal(await refused(opened.localPort), true);
+        const server = api.tree.getChildren().find((n) => n.kind === 'server' && n.name === 'it-boot')!;
+        const stopped = api.tree.getChildren(server);
+        assert.deepEqual(stopped.map((n) => n.kind), ['configured']);
+        assert.equal(api.tree.getTreeItem(stopped[0]).label, 'boot');
+        // Workspace values override user ones: clear it so the later user-settings tests apply.
+        await config().update('tunnels', undefined, vscode.ConfigurationTarget.Workspace);
+        await waitFor('boot gone from the tree', () => api.tree.getChildren(server).length === 0);
+      } else {
+        await waitFor('the server in the source', () => api.servers.get('it-boot'));
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(boot(), undefined, 'a workspace tunnel opened in Restricted Mode');
+      }
+    });
+  });
+
   describe('tunnels from commands', () => {
     let local: TunnelInfo;
 
@@ -355,8 +388,8 @@ describe('SSH Tunnels extension', function () {
       let withheldLogged = false;
       const sub = api.settingsTunnels.onDidWithhold((message) => (withheldLogged = /Restricted Mode/.test(message)));
       await config().update('tunnels', [tunnel('from-workspace')], vscode.ConfigurationTarget.Workspace);
-      sub.dispose();
       if (trusted) {
+        sub.dispose();
         const opened = await waitFor('workspace tunnel open', () => byName('from-workspace')?.state === 'active' && byName('from-workspace'));
         assert.equal(api.settingsTunnels.configured().find((t) => t.spec.name === 'from-workspace')?.fromWorkspace, true);
         assert.equal(api.settingsTunnels.withheld, 0);
@@ -364,8 +397,12 @@ describe('SSH Tunnels extension', function () {
         await waitFor('workspace tunnel closed', () => !byName('from-workspace'));
         assert.equal(await refused(opened.localPort), true);
       } else {
-        await waitFor('the withheld count', () => api.settingsTunnels.withheld === 1);
-        assert.ok(withheldLogged, 'Restricted Mode did not say why the workspace tunnel stayed closed');
+        try {
+          await waitFor('Restricted Mode saying why the workspace tunnel stays closed', () => withheldLogged);
+        } finally {
+          sub.dispose();
+        }
+        assert.equal(api.settingsTunnels.withheld, 1);
         await new Promise((r) => setTimeout(r, 1500));
         assert.equal(byName('from-workspace'), undefined, 'a workspace tunnel opened in Restricted Mode');
         assert.equal(api.settingsTunnels.configured().length, 0);
