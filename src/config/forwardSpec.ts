@@ -117,3 +117,12 @@ export function parseForward(input: string, type?: ForwardType): ForwardParse {
   if (typeof rp === 'string') return fail(rp);
   return { ok: true, forward: { type, localHost: target, localPort: tp, remoteHost: bindHost ?? '127.0.0.1', remotePort: rp } };
 }
+
+/** `[user@]host[:port]` (IPv6 as `[addr]:port`). */
+export function parseDestination(text: string): { user?: string; hostName: string; port?: number } | undefined {
+  const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^\s:@[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = m[3] ? Number(m[3]) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { user: m[1], hostName: m[2].replace(/^\[(.*)\]$/, '$1'), port };
+}

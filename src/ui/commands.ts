@@ -2,7 +2,7 @@
 // lacks, and shows errors with a way out) and with arguments (it returns its result and throws,
 // so scripts and the integration suite can drive it without UI).
 import * as vscode from 'vscode';
-import { FORWARD_EXAMPLES, parseForward, type ForwardType } from '../config/forwardSpec';
+import { FORWARD_EXAMPLES, parseDestination, parseForward, type ForwardType } from '../config/forwardSpec';
 import { errorMessage, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
@@ -368,13 +368,4 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register(COMMANDS.refresh, () => deps.refreshTree()),
     register(COMMANDS.focus, () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
   ];
-}
-
-/** `[user@]host[:port]` (IPv6 as `[addr]:port`). */
-export function parseDestination(text: string): { user?: string; hostName: string; port?: number } | undefined {
-  const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^\s:@[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = m[3] ? Number(m[3]) : undefined;
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
-  return { user: m[1], hostName: m[2].replace(/^\[(.*)\]$/, '$1'), port };
 }

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { parseForward, type ParsedForward } from '../../src/config/forwardSpec';
+import { parseDestination, parseForward, type ParsedForward } from '../../src/config/forwardSpec';
 
 function ok(input: string, type?: ParsedForward['type']): ParsedForward {
   const result = parseForward(input, type);
@@ -56,5 +56,17 @@ describe('parseForward (OpenSSH forward notation)', () => {
     assert.match(error('-L 8080:db :80'), /without spaces/);
     assert.match(error('[::1:8080:db:80'), /Unbalanced brackets/);
     assert.match(error('8080::80'), /target host must be a host name/);
+  });
+});
+
+describe('parseDestination ([user@]host[:port], the add-server box)', () => {
+  it('reads host, user and port as ssh takes them', () => {
+    assert.deepEqual(parseDestination('bastion.example.com'), { user: undefined, hostName: 'bastion.example.com', port: undefined });
+    assert.deepEqual(parseDestination(' deploy@10.0.0.5:2222 '), { user: 'deploy', hostName: '10.0.0.5', port: 2222 });
+    assert.deepEqual(parseDestination('me@[fd00::1]:22'), { user: 'me', hostName: 'fd00::1', port: 22 });
+  });
+
+  it('refuses what ssh would not take', () => {
+    for (const bad of ['', 'a b', 'host:0', 'host:70000', 'host:port', '@host', 'a@b@c']) assert.equal(parseDestination(bad), undefined, bad);
   });
 });
