@@ -103,7 +103,8 @@ export function hostPatternsMatch(patterns: string[], host: string): boolean {
 }
 
 function isWildcardFree(pattern: string): boolean {
-  return !/[*?]/.test(pattern) && !pattern.startsWith('!');
+  // `Host a,b` is one pattern to ssh (a literal comma), never a usable name: not listed.
+  return !/[*?,]/.test(pattern) && !pattern.startsWith('!');
 }
 
 /** Node 20 has no fs.glob: expand `*`, `?` and `[...]` segment by segment, sorted like glob(3). */

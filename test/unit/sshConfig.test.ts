@@ -124,6 +124,8 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
         '  HostName 192.0.2.10',
         '  User jump',
         '  StrictHostKeyChecking yes',
+        'Host odd,name',
+        '  User comma',
         'Host tok',
         '  HostName tok.example',
         '  User u1',
