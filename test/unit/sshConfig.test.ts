@@ -189,7 +189,7 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
     assert.ok(db.warnings.some((w) => /Match host nothing-matches-this.*not supported/.test(w)), db.warnings.join('\n'));
   });
 
-  it('reports bad values instead of using them, and an unreadable Include', () => {
+  it('reports bad values instead of using them; a missing Include is skipped silently, as ssh does', () => {
     const file = path.join(dir, 'bad');
     fs.writeFileSync(file, `Include ${dir}/missing-dir/x.conf ${dir}/exists-not.conf\nHost h\n  Port 99999\n  StrictHostKeyChecking maybe\n  RemoteForward 1080\n  LocalForward 8080 nohostport\n`);
     const loaded = loadSshConfig(file, env);
@@ -201,6 +201,9 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
     assert.ok(r.warnings.some((w) => /StrictHostKeyChecking "maybe"/.test(w)));
     assert.ok(r.warnings.some((w) => /RemoteForward 1080.*reverse SOCKS/.test(w)));
     assert.ok(r.warnings.some((w) => /LocalForward 8080 nohostport/.test(w)));
+    assert.deepEqual(loaded.warnings, []);
+    // ssh refuses the whole file over the bad port; we skip the value and say so.
+    assert.match(spawnSync('ssh', ['-G', '-F', file, 'h'], { encoding: 'utf8' }).stderr, /Bad port '99999'/);
   });
 });
 
