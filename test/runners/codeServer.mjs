@@ -19,6 +19,19 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
+/** Process groups of running code-servers: killed when this process exits in any way. */
+const liveGroups = new Set();
+process.on('exit', () => {
+  for (const pid of liveGroups) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/** Ctrl-C or a kill ends the run through process.exit, so the 'exit' hook above stops code-server. */
+export function exitOnSignals() {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => process.exit(130));
+}
+
 /** Installs code-server into the cache on first use (seconds when already there); returns its binary. */
 export function ensureCodeServer() {
   execFileSync('bash', [path.join(ROOT, 'scripts/vscode/install-code-server.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -100,6 +113,7 @@ export async function startCodeServer({ workspace, userSettings, env = {}, logFi
     if (output.length > 400_000) output = output.slice(-200_000);
     logStream?.write(d);
   };
+  liveGroups.add(proc.pid);
   proc.stdout.on('data', collect);
   proc.stderr.on('data', collect);
   const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
@@ -116,6 +130,7 @@ export async function startCodeServer({ workspace, userSettings, env = {}, logFi
     }
     // The group may outlive its leader for a moment (extension host shutting down).
     try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+    liveGroups.delete(proc.pid);
     logStream?.end();
     fs.rmSync(home, { recursive: true, force: true });
   };

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { ROOT, baseUserSettings, deadline, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { ROOT, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
 import { DEMO_SERVER, DEMO_TUNNEL, startDemoEnvironment } from './demoEnv.ts';
 
 const RESULTS = path.join(ROOT, 'test-results');
@@ -108,6 +108,7 @@ if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) {
   console.error('dist/extension.js is missing: run npm run build first');
   process.exit(2);
 }
+exitOnSignals();
 const env = await startDemoEnvironment();
 let server;
 let browser;
