@@ -356,6 +356,16 @@ describe('SSH Tunnels extension', function () {
       assert.equal(tunnelNodes().filter((n) => n.kind === 'configured').length, 0);
       await run('stopTunnel', { kind: 'tunnel', id: started.id, server: SERVER });
       await waitFor('manual stopped again', () => tunnelNodes().some((n) => n.kind === 'configured'));
+      assert.equal(await refused(started.localPort), true);
+    });
+
+    it('restartTunnel on a tunnel from the settings keeps it tied to its entry', async () => {
+      const a = byName('a')!;
+      const restarted = await run<TunnelInfo>('restartTunnel', a.id);
+      assert.notEqual(restarted.id, a.id);
+      assert.equal(restarted.name, 'a');
+      assert.equal(api.settingsTunnels.keyOf(restarted.id), 'name:a');
+      assert.equal(api.manager.listTunnels().filter((t) => t.name === 'a').length, 1);
     });
 
     it('editing the settings reconciles live: changed restarts, removed closes, new opens, untouched keeps running', async () => {
@@ -420,10 +430,15 @@ describe('SSH Tunnels extension', function () {
       assert.deepEqual(api.prompts.serversWithSecrets(), []);
     });
 
-    it('focus (the status bar click) reveals the tree view', async () => {
+    it('focus (the status bar click) reveals the tree view, whose open tunnels then refresh for live stats', async () => {
       assert.equal(api.statusBar.item.command, 'sshTunnels.focus');
       await run('focus');
       await waitFor('the view visible', () => api.treeView.visible);
+      const info = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: `0:127.0.0.1:${webPort}` });
+      const before = api.tree.refreshes.tunnel;
+      // No engine event happens for a quiet tunnel: only the visible-view timer refreshes its tooltip.
+      await waitFor('a timer refresh', () => api.tree.refreshes.tunnel > before, 5000);
+      await run('closeTunnel', info);
     });
 
     it('showLog, openSettings and refresh run', async () => {
