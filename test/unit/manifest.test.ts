@@ -1,0 +1,102 @@
+// The manifest's contributions hang together: every menu entry names a contributed command, every
+// command has the category and an icon, the settings schema bounds ports and matches what the
+// config layer accepts, and the commands the code registers are exactly the contributed ones.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { validateServerSettings } from '../../src/config/servers';
+
+const ROOT = path.resolve(__dirname, '../..');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const contributes = pkg.contributes;
+
+interface Schema {
+  type?: string | string[];
+  minimum?: number;
+  maximum?: number;
+  enum?: string[];
+  description?: string;
+  markdownDescription?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  required?: string[];
+}
+
+describe('package.json contributions', () => {
+  const commands = (contributes.commands as { command: string; title: string; category: string; icon: string }[]).map((c) => c.command);
+
+  it('every command has the "SSH Tunnels" category, a title and a codicon', () => {
+    for (const c of contributes.commands) {
+      assert.equal(c.category, 'SSH Tunnels', c.command);
+      assert.ok(c.title, c.command);
+      assert.match(c.icon, /^\$\([a-z-~]+\)$/, c.command);
+    }
+  });
+
+  it('the code registers exactly the contributed commands', () => {
+    const source = fs.readFileSync(path.join(ROOT, 'src/ui/commands.ts'), 'utf8');
+    const block = source.slice(source.indexOf('export const COMMANDS = {'), source.indexOf('} as const;'));
+    const registered = [...block.matchAll(/'(sshTunnels\.[A-Za-z]+)'/g)].map((m) => m[1]).sort();
+    assert.deepEqual(registered, [...commands].sort());
+  });
+
+  it('every menu entry and welcome button names a contributed command', () => {
+    for (const [menu, entries] of Object.entries(contributes.menus as Record<string, { command: string; when?: string }[]>)) {
+      for (const e of entries) assert.ok(commands.includes(e.command), `${menu}: ${e.command}`);
+    }
+    for (const w of contributes.viewsWelcome) {
+      for (const m of (w.contents as string).matchAll(/\(command:([^)]+)\)/g)) assert.ok(commands.includes(m[1]), m[1]);
+    }
+  });
+
+  it('the view lives in the activity-bar container, whose icon exists', () => {
+    const container = contributes.viewsContainers.activitybar[0];
+    assert.equal(container.title, 'SSH Tunnels');
+    assert.ok(fs.existsSync(path.join(ROOT, container.icon)), container.icon);
+    assert.equal(contributes.views[container.id][0].id, 'sshTunnels.tunnels');
+  });
+
+  it('trust, extension kind and activation are declared', () => {
+    assert.deepEqual(pkg.extensionKind, ['ui', 'workspace']);
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+    assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.sort(), ['sshTunnels.servers', 'sshTunnels.sshConfigFile', 'sshTunnels.tunnels']);
+    assert.ok(pkg.activationEvents.includes('onStartupFinished'));
+  });
+
+  describe('settings schema', () => {
+    const props = contributes.configuration.properties as Record<string, Schema>;
+    const server = props['sshTunnels.servers'].items!;
+    const tunnel = props['sshTunnels.tunnels'].items!;
+
+    it('describes every field', () => {
+      for (const [name, schema] of [...Object.entries(server.properties!), ...Object.entries(tunnel.properties!)]) {
+        assert.ok(schema.description || schema.markdownDescription, `${name} has no description`);
+        assert.ok(schema.type || (schema as { anyOf?: unknown }).anyOf, `${name} has no type`);
+      }
+    });
+
+    it('bounds every port to 0-65535 (SSH port 1-65535) and lists the enums', () => {
+      assert.deepEqual([server.properties!.port.minimum, server.properties!.port.maximum], [1, 65535]);
+      for (const p of ['localPort', 'remotePort']) assert.deepEqual([tunnel.properties![p].minimum, tunnel.properties![p].maximum], [0, 65535], p);
+      assert.deepEqual(tunnel.properties!.type.enum, ['local', 'remote', 'dynamic']);
+      for (const v of ['yes', 'accept-new', 'no']) assert.ok(server.properties!.strictHostKeyChecking.enum!.includes(v), v);
+      assert.deepEqual(server.required, ['host']);
+    });
+
+    it('has the brief\'s server and tunnel fields', () => {
+      for (const f of ['host', 'hostName', 'port', 'user', 'identityFile', 'proxyJump', 'userKnownHostsFile', 'strictHostKeyChecking', 'serverAliveInterval', 'serverAliveCountMax', 'ciphers']) {
+        assert.ok(server.properties![f], `server field ${f}`);
+      }
+      for (const f of ['name', 'server', 'type', 'localHost', 'localPort', 'remoteHost', 'remotePort', 'autoStart']) assert.ok(tunnel.properties![f], `tunnel field ${f}`);
+      assert.equal(props['sshTunnels.sshConfigFile'].type, 'string');
+    });
+
+    it('offers no field the config layer would refuse (and no secrets)', () => {
+      for (const field of Object.keys(server.properties!)) {
+        const errors = validateServerSettings([{ host: 'x', [field]: field === 'host' ? 'x' : undefined }]).errors;
+        assert.deepEqual(errors.filter((e) => e.includes('unknown field')), [], field);
+      }
+      for (const secret of ['password', 'passphrase', 'privateKey']) assert.equal(server.properties![secret], undefined, secret);
+    });
+  });
+});
