@@ -4,7 +4,7 @@
 // Chromium without a test module, clicks the SSH Tunnels activity-bar icon, waits for the server and
 // its tunnel (active) in the tree, reads the status bar, fetches the page through the tunnel, and
 // saves screenshots to test-results/.
-// Usage: node --import tsx test/runners/ui.mjs [--screenshot-to docs/screenshot.png]
+// Usage: node --import tsx test/runners/ui.mjs [--screenshot-to docs/screenshot.png] [--in-process-ssh]
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
@@ -16,6 +16,10 @@ const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_UI_TIMEOUT_S ?? 180) * 1000;
 const argv = process.argv.slice(2);
 const copyArg = argv.indexOf('--screenshot-to');
 const copyTo = copyArg >= 0 ? path.resolve(argv[copyArg + 1]) : undefined;
+const inProcessSsh = argv.includes('--in-process-ssh');
+/** Screenshot names: ui-*.png, or ui-ssh2-*.png for the in-process SSH server variant. */
+const shot = (name) => `ui-${inProcessSsh ? 'ssh2-' : ''}${name}.png`;
+const serverLog = `code-server-ui${inProcessSsh ? '-ssh2' : ''}.log`;
 
 /** One HTTP GET on its own connection, closed afterwards (so the tunnel's active count settles). */
 function getOnce(port) {
@@ -91,25 +95,25 @@ async function drive(page, env) {
   await page.mouse.move(900, 600); // off the icon and the sash, so no hover covers the tree
   await page.waitForTimeout(800);
   fs.mkdirSync(RESULTS, { recursive: true });
-  await page.screenshot({ path: path.join(RESULTS, 'ui-workbench.png') });
-  await sidebar.screenshot({ path: path.join(RESULTS, 'ui-tree.png') });
-  await page.locator('.part.statusbar').screenshot({ path: path.join(RESULTS, 'ui-statusbar.png') });
-  step('screenshots: test-results/ui-workbench.png, ui-tree.png, ui-statusbar.png');
+  await page.screenshot({ path: path.join(RESULTS, shot('workbench')) });
+  await sidebar.screenshot({ path: path.join(RESULTS, shot('tree')) });
+  await page.locator('.part.statusbar').screenshot({ path: path.join(RESULTS, shot('statusbar')) });
+  step(`screenshots: test-results/${shot('workbench')}, ${shot('tree')}, ${shot('statusbar')}`);
   if (copyTo) {
     fs.mkdirSync(path.dirname(copyTo), { recursive: true });
-    fs.copyFileSync(path.join(RESULTS, 'ui-workbench.png'), copyTo);
+    fs.copyFileSync(path.join(RESULTS, shot('workbench')), copyTo);
     step(`copied the workbench screenshot to ${path.relative(ROOT, copyTo)}`);
   }
 }
 
 const started = Date.now();
-console.log('\n=== UI test: the SSH Tunnels view in code-server ===');
+console.log(`\n=== UI test: the SSH Tunnels view in code-server (${inProcessSsh ? 'in-process ssh2 server' : 'OpenSSH sshd'}) ===`);
 if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) {
   console.error('dist/extension.js is missing: run npm run build first');
   process.exit(2);
 }
 exitOnSignals();
-const env = await startDemoEnvironment();
+const env = await startDemoEnvironment({ inProcessSsh });
 let server;
 let browser;
 let page;
@@ -120,7 +124,7 @@ try {
   server = await startCodeServer({
     workspace: env.workspace,
     userSettings: baseUserSettings({ trusted: true }),
-    logFile: path.join(RESULTS, 'code-server-ui.log'),
+    logFile: path.join(RESULTS, serverLog),
   });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -129,8 +133,8 @@ try {
 } catch (err) {
   code = 1;
   console.error(`UI test failed: ${err instanceof Error ? err.message : err}`);
-  await page?.screenshot({ path: path.join(RESULTS, 'ui-failed.png') }).catch(() => undefined);
-  console.error('  screenshot: test-results/ui-failed.png; code-server log: test-results/code-server-ui.log');
+  await page?.screenshot({ path: path.join(RESULTS, shot('failed')) }).catch(() => undefined);
+  console.error(`  screenshot: test-results/${shot('failed')}; code-server log: test-results/${serverLog}`);
 } finally {
   limit.clear();
   await browser?.close().catch(() => undefined);
