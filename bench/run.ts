@@ -157,7 +157,13 @@ async function main(): Promise<void> {
   const log = (f: Figure) => {
     const e = median(f.engine);
     const o = median(f.openssh);
-    console.log(`  ${f.name}: engine ${e.toFixed(2)} ${f.unit}, OpenSSH ${o.toFixed(2)} ${f.unit}, ratio ${(e / o).toFixed(2)}`);
+    let cpu = '';
+    if (f.unit === 'Mbit/s' && f.cpu?.engine.length) {
+      // CPU seconds the client spent per GB moved: steadier than throughput on a busy machine.
+      const perGB = (side: 'engine' | 'openssh') => median(f.cpu![side].map((c, i) => c / (f[side][i] / 8000)));
+      cpu = `; client CPU s/GB engine ${perGB('engine').toFixed(2)}, OpenSSH ${perGB('openssh').toFixed(2)}`;
+    }
+    console.log(`  ${f.name}: engine ${e.toFixed(2)} ${f.unit}, OpenSSH ${o.toFixed(2)} ${f.unit}, ratio ${(e / o).toFixed(2)}${cpu}`);
   };
   const push = (f: Figure) => (side: Side, values: number[], cpu: number) => {
     f[side.name].push(...values);

@@ -1,6 +1,12 @@
 import * as net from 'node:net';
 import { TunnelError } from './errors';
 
+/**
+ * Stream buffer of forwarded sockets. Node's 16 KiB default is half an SSH packet, so a pipe
+ * would pause after every packet; this lets the packets of one read leave in one writev.
+ */
+export const SOCKET_BUFFER = 256 * 1024;
+
 /** Finds a free port near a busy one, to suggest in the error message. */
 async function freePortNear(host: string, port: number): Promise<number | undefined> {
   for (let candidate = port + 1; candidate <= Math.min(65535, port + 20); candidate++) {
@@ -24,7 +30,7 @@ export async function listen(
   onConnection: (socket: net.Socket) => void,
 ): Promise<net.Server> {
   // allowHalfOpen: a client that shuts down its sending side still gets the reply, as through ssh.
-  const server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, onConnection);
+  const server = net.createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER }, onConnection);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import { TunnelError } from './errors';
+import { SOCKET_BUFFER } from './listener';
 import { Tunnel } from './tunnel';
 
 /** `-R`: the server listens; each connection it forwards is joined to localHost:localPort. */
@@ -30,7 +31,7 @@ export class RemoteForward extends Tunnel {
       return;
     }
     // Connect to the local service first, so a refused service is a rejected channel.
-    const socket = net.connect({ host: this.spec.localHost, port: this.spec.localPort, allowHalfOpen: true });
+    const socket = net.connect({ host: this.spec.localHost, port: this.spec.localPort, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER } as net.NetConnectOpts);
     const conn = this.addConnection(socket);
     socket.once('connect', () => {
       let channel: ClientChannel;

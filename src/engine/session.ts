@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
 import { appendKnownHost, checkHostKey, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
 import { createAuthHandler, expandHome } from './auth';
+import { coalesceWrites } from './coalesce';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
 import { discard } from './tunnel';
@@ -282,6 +283,7 @@ export class SshSession {
       }
       const sock = net.connect({ host, port });
       sock.setNoDelay(true);
+      coalesceWrites(sock);
       sock.once('connect', () => start(sock));
       sock.once('error', (err: NodeJS.ErrnoException) => {
         if (sock.connecting || !settled) {

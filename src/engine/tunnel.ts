@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { coalesceWrites } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
 import type { TunnelInfo, TunnelSpec, TunnelState, TunnelType } from './types';
@@ -110,6 +111,7 @@ export abstract class Tunnel {
   /** Starts tracking a connection; exactly one release follows, whatever closes first. */
   protected addConnection(socket: net.Socket): Connection {
     socket.setNoDelay(true);
+    coalesceWrites(socket);
     const conn: Connection = { socket, handshakeIn: 0, handshakeOut: 0 };
     this.connections.add(conn);
     this.connectionsTotal++;
