@@ -33,7 +33,20 @@ export class RemoteForward extends Tunnel {
     // Connect to the local service first, so a refused service is a rejected channel.
     const socket = net.connect({ host: this.spec.localHost, port: this.spec.localPort, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER } as net.NetConnectOpts);
     const conn = this.addConnection(socket);
+    // The server waits for an answer to every offer: exactly one accept or reject, whatever happens first.
+    let answered = false;
+    const refuse = () => {
+      if (answered) return;
+      answered = true;
+      try {
+        reject();
+      } catch {
+        // The SSH connection is already gone; so is the offer.
+      }
+    };
     socket.once('connect', () => {
+      if (answered) return;
+      answered = true;
       let channel: ClientChannel;
       try {
         channel = accept();
@@ -43,9 +56,11 @@ export class RemoteForward extends Tunnel {
       }
       this.join(conn, channel);
     });
+    // Closed before the local service answered (the tunnel closed, the session dropped).
+    socket.once('close', refuse);
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (conn.channel) return;
-      reject();
+      if (answered) return;
+      refuse();
       this.recordError(new TunnelError('CONNECT_FAILED', `A connection from the server could not reach ${this.spec.localHost}:${this.spec.localPort} here: ${err.code === 'ECONNREFUSED' ? 'connection refused (is the local service running?)' : err.message}`));
     });
   }

@@ -1,8 +1,18 @@
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as net from 'node:net';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+
+/** A child process that listens with the smallest backlog and then never runs its event loop again. */
+const STALLED_LISTENER = `
+const s = require('net').createServer();
+s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
+  process.stdout.write(s.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
+});`;
 
 describe('remote forward (-R) through a real sshd', function () {
   this.timeout(120_000);
@@ -124,6 +134,39 @@ describe('remote forward (-R) through a real sshd', function () {
     await waitFor(() => echo.connections() === 0, 5000, 'the local service connections to end');
     assert.equal(await canConnect('127.0.0.1', info.remotePort!), false);
     assert.equal(manager.getTunnel(keeper.id)!.state, 'active');
+  });
+
+  it('close while the local service has not answered yet: the server is told no, so its client is closed at once', async () => {
+    // A listener whose accept queue is full and never drained: connecting to it stays pending.
+    const stalled = spawn(process.execPath, ['-e', STALLED_LISTENER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const stalledPort = await new Promise<number>((resolve) => stalled.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const fillers: net.Socket[] = [];
+      for (;;) {
+        const s = net.connect({ host: '127.0.0.1', port: stalledPort });
+        s.on('error', () => undefined);
+        fillers.push(s);
+        const connected = await Promise.race([once(s, 'connect').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+        if (!connected) break;
+        assert.ok(fillers.length < 20, 'the accept queue never filled');
+      }
+      const keeper = await openEchoForward();
+      const info = await manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: stalledPort });
+      const client = await connect(info.remotePort!);
+      const closed = readAll(client);
+      await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 1, 5000, 'the offer to arrive');
+      await new Promise((r) => setTimeout(r, 100));
+      await manager.closeTunnel(info.id);
+      const started = Date.now();
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the client on the server side was left hanging')), 5000))]);
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(manager.getTunnel(keeper.id)!.state, 'active');
+      const r = await echoRoundTrip(keeper.remotePort!, 10_000);
+      assert.equal(r.received, r.sent);
+      for (const f of fillers) f.destroy();
+    } finally {
+      stalled.kill('SIGKILL');
+    }
   });
 
   it('a refused local service fails that connection, counts an error and keeps the tunnel active', async () => {
