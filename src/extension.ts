@@ -66,6 +66,23 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus);
   const progress = new ConnectProgress(engine);
 
+  // Each problem of the servers' settings or ssh config is logged once, when it appears.
+  let logged = new Set<string>();
+  const logProblems = () => {
+    const now = new Set(servers.problems());
+    const fresh = [...now].filter((problem) => !logged.has(problem));
+    for (const problem of fresh) log.warn(`Servers: ${problem}`);
+    logged = now;
+    // Mistakes in the settings deserve a notification; ssh config notes stay in the log.
+    const settingsErrors = fresh.filter((problem) => problem.startsWith(`${SECTION}.`));
+    if (settingsErrors.length) {
+      const showLog = vscode.l10n.t('Show Log');
+      const more = settingsErrors.length > 1 ? ' ' + vscode.l10n.t('({0} more in the log)', settingsErrors.length - 1) : '';
+      void vscode.window.showWarningMessage(settingsErrors[0] + more, showLog).then((choice) => choice === showLog && log.show(true));
+    }
+  };
+  logProblems();
+
   const setHasServers = () => void vscode.commands.executeCommand('setContext', 'sshTunnels.hasServers', servers.list().length > 0);
   setHasServers();
 
@@ -91,6 +108,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh() }),
     servers.onDidChange(() => {
+      logProblems();
       setHasServers();
       tree.refresh();
       statusBar.update();
@@ -107,7 +125,6 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
       void settingsTunnels.reconcile();
     }),
   );
-  for (const problem of servers.problems()) log.warn(`Settings: ${problem}`);
   // In Restricted Mode VS Code reports no change of restricted workspace settings: watch the files.
   for (const { file } of workspaceSettingsFiles()) {
     const watcher = vscode.workspace.createFileSystemWatcher(

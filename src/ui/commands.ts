@@ -3,6 +3,7 @@
 // so scripts and the integration suite can drive it without UI).
 import * as vscode from 'vscode';
 import { FORWARD_EXAMPLES, parseDestination, parseForward, type ForwardType } from '../config/forwardSpec';
+import { validateServerSettings } from '../config/servers';
 import { errorMessage, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
@@ -315,6 +316,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const host = entry.host;
       if (typeof host !== 'string' || !/^[^\s]+$/.test(host)) throw new TunnelError('INVALID_SPEC', t('A server needs a "host" alias without spaces.'));
       if (taken.has(host)) throw new TunnelError('INVALID_SPEC', t('A server named {0} exists already; choose another alias.', host));
+      const problems = validateServerSettings([entry]).errors;
+      if (problems.length) throw new TunnelError('INVALID_SPEC', problems.join(' '));
     } else {
       const destination = await vscode.window.showInputBox({
         title: t('Add SSH server (1/2): destination'),

@@ -145,6 +145,8 @@ describe('SSH Tunnels extension', function () {
       await rejects('addServer', [{ host: 'x', hostName: 'h', password: 'hunter2' }], /Secrets are never written to settings/);
       await rejects('addServer', [{ host: SERVER, hostName: 'h' }], /exists already/);
       await rejects('addServer', [{ hostName: 'h' }], /needs a "host" alias/);
+      await rejects('addServer', [{ host: 'bad-port', hostName: 'h', port: 70000 }], /port must be a whole number from 1 to 65535; got 70000/);
+      await rejects('addServer', [{ host: 'typo', hostname: 'h' }], /unknown field "hostname" \(did you mean "hostName"\?\)/);
       assert.equal(JSON.stringify(config().inspect('servers')?.globalValue), before);
     });
 
@@ -277,16 +279,17 @@ describe('SSH Tunnels extension', function () {
     it('the tree refreshes only the changed element on engine events, and tracks sshd going away', async () => {
       const before = { ...api.tree.refreshes };
       await sshd.kill();
-      await waitFor('reconnecting', () => api.manager.getTunnel(local.id)?.state === 'reconnecting');
-      assert.ok(api.tree.refreshes.tunnel > before.tunnel, 'the tunnel element was not refreshed');
-      assert.equal(api.tree.refreshes.root, before.root, 'the whole tree was refreshed for a state change');
-      const item = itemOf(local.id);
-      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'loading~spin');
-      assert.ok(api.statusBar.item.backgroundColor, 'no warning look while reconnecting');
-      assert.equal(api.statusBar.item.text, '$(plug) 0 · 0');
-
-      await sshd.restart();
-      await waitFor('active again', () => api.manager.getTunnel(local.id)?.state === 'active', 30_000);
+      try {
+        await waitFor('reconnecting', () => api.manager.getTunnel(local.id)?.state === 'reconnecting', 15_000, () => api.manager.getTunnel(local.id));
+        assert.ok(api.tree.refreshes.tunnel > before.tunnel, 'the tunnel element was not refreshed');
+        assert.equal(api.tree.refreshes.root, before.root, 'the whole tree was refreshed for a state change');
+        assert.equal((itemOf(local.id).iconPath as vscode.ThemeIcon).id, 'loading~spin');
+        assert.ok(api.statusBar.item.backgroundColor, 'no warning look while reconnecting');
+        assert.equal(api.statusBar.item.text, '$(plug) 0 · 0');
+      } finally {
+        await sshd.restart();
+      }
+      await waitFor('active again', () => api.manager.getTunnel(local.id)?.state === 'active', 30_000, () => api.manager.getTunnel(local.id));
       assert.equal((itemOf(local.id).iconPath as vscode.ThemeIcon).id, 'pass-filled');
       assert.equal(api.statusBar.item.backgroundColor, undefined);
       assert.equal(await get(local.localPort), 'hello through the tunnel');
