@@ -1,18 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import * as net from 'node:net';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
-
-/** A child process that listens with the smallest backlog and then never runs its event loop again. */
-const STALLED_LISTENER = `
-const s = require('net').createServer();
-s.listen({ host: '127.0.0.1', port: 0, backlog: 1 }, () => {
-  process.stdout.write(s.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
-});`;
+import { startStalledListener } from '../helpers/stalled';
 
 describe('remote forward (-R) through a real sshd', function () {
   this.timeout(120_000);
@@ -137,19 +128,10 @@ describe('remote forward (-R) through a real sshd', function () {
   });
 
   it('close while the local service has not answered yet: the server is told no, so its client is closed at once', async () => {
-    // A listener whose accept queue is full and never drained: connecting to it stays pending.
-    const stalled = spawn(process.execPath, ['-e', STALLED_LISTENER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // A local service whose connect stays pending.
+    const stalled = await startStalledListener();
+    const stalledPort = stalled.port;
     try {
-      const stalledPort = await new Promise<number>((resolve) => stalled.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-      const fillers: net.Socket[] = [];
-      for (;;) {
-        const s = net.connect({ host: '127.0.0.1', port: stalledPort });
-        s.on('error', () => undefined);
-        fillers.push(s);
-        const connected = await Promise.race([once(s, 'connect').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
-        if (!connected) break;
-        assert.ok(fillers.length < 20, 'the accept queue never filled');
-      }
       const keeper = await openEchoForward();
       const info = await manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: stalledPort });
       const client = await connect(info.remotePort!);
@@ -163,9 +145,8 @@ describe('remote forward (-R) through a real sshd', function () {
       assert.equal(manager.getTunnel(keeper.id)!.state, 'active');
       const r = await echoRoundTrip(keeper.remotePort!, 10_000);
       assert.equal(r.received, r.sent);
-      for (const f of fillers) f.destroy();
     } finally {
-      stalled.kill('SIGKILL');
+      stalled.close();
     }
   });
 
