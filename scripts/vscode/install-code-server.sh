@@ -11,6 +11,11 @@ DIR="${CODE_SERVER_DIR:-$PWD/.cache/code-server}"
 MARKER="$DIR/.installed"
 WANT="code-server@$VERSION node@$(node -v)"
 
+# One installer at a time (several test runs may start at once on a fresh checkout).
+mkdir -p "$(dirname "$DIR")"
+exec 9>"$DIR.lock"
+flock 9
+
 if [ "${1:-}" != "--force" ] && [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$WANT" ] \
   && [ -x "$DIR/node_modules/.bin/code-server" ]; then
   echo "code-server $VERSION already installed in $DIR"
