@@ -23,6 +23,8 @@ export interface SshTunnelsApi {
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
+  /** The create-tunnel flow's input box while it shows. */
+  inputs: { forward?: vscode.InputBox };
   /** Milliseconds activate() took, up to the first reconcile being started. */
   activationMs: number;
   /** Resolves when the tunnels of the settings at activation have been opened (or failed). */
@@ -65,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus);
   const progress = new ConnectProgress(engine);
+  const inputs: SshTunnelsApi['inputs'] = {};
 
   // Each problem of the servers' settings or ssh config is logged once, when it appears.
   let logged = new Set<string>();
@@ -106,7 +109,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     settingsTunnels,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh() }),
+    ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
@@ -139,7 +142,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const ready = settingsTunnels.reconcile();
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms (${servers.list().length} server(s), ${settingsTunnels.configured().length} configured tunnel(s)).`);
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, prompts, progress, log, activationMs, ready };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, prompts, progress, log, inputs, activationMs, ready };
 }
 
 export async function deactivate(): Promise<void> {

@@ -39,6 +39,8 @@ export interface CommandDeps {
   prompts: VsCodePrompts;
   log: vscode.LogOutputChannel;
   refreshTree: () => void;
+  /** The input box of a running create-tunnel flow, while it shows (scripts and tests can fill it). */
+  inputs: { forward?: vscode.InputBox };
 }
 
 /** A create-tunnel argument: a TunnelSpec, or a server plus an OpenSSH-style forward. */
@@ -132,16 +134,34 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return (await vscode.window.showQuickPick(items, { title: t('Create SSH tunnel (2/3): type') }))?.type;
   }
 
+  /** The forward input box; validates as the person types and refuses to accept a bad forward. */
   async function askForward(type: ForwardType): Promise<string | undefined> {
-    return vscode.window.showInputBox({
-      title: t('Create SSH tunnel (3/3): ports and hosts'),
-      prompt: t('OpenSSH form: {0}', FORWARD_EXAMPLES[type]),
-      placeHolder: type === 'dynamic' ? '1080' : type === 'local' ? '8080:localhost:80' : '9000:localhost:3000',
-      ignoreFocusOut: true,
-      validateInput: (value) => {
-        const parsed = parseForward(value, type);
-        return parsed.ok ? undefined : parsed.error;
-      },
+    const box = vscode.window.createInputBox();
+    box.title = t('Create SSH tunnel (3/3): ports and hosts');
+    box.prompt = t('OpenSSH form: {0}', FORWARD_EXAMPLES[type]);
+    box.placeholder = type === 'dynamic' ? '1080' : type === 'local' ? '8080:localhost:80' : '9000:localhost:3000';
+    box.ignoreFocusOut = true;
+    const check = (value: string) => {
+      const parsed = parseForward(value, type);
+      box.validationMessage = value.trim() === '' || parsed.ok ? undefined : parsed.error;
+      return parsed.ok;
+    };
+    deps.inputs.forward = box;
+    return new Promise<string | undefined>((resolve) => {
+      let done = false;
+      const finish = (value: string | undefined) => {
+        if (done) return;
+        done = true;
+        if (deps.inputs.forward === box) deps.inputs.forward = undefined;
+        box.dispose();
+        resolve(value);
+      };
+      box.onDidChangeValue(check);
+      box.onDidAccept(() => {
+        if (check(box.value)) finish(box.value);
+      });
+      box.onDidHide(() => finish(undefined));
+      box.show();
     });
   }
 

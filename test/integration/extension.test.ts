@@ -249,6 +249,32 @@ describe('SSH Tunnels extension', function () {
       await run('closeTunnel', remote.id);
     });
 
+    it('createTunnel from the palette: server and type picks, then a forward validated as typed', async () => {
+      const accept = () => vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      const flow = Promise.resolve(run<TunnelInfo | undefined>('createTunnel'));
+      flow.catch(() => undefined);
+      // Step 1 lists the servers (it-sshd first, as in the settings), step 2 the types (local first).
+      await new Promise((r) => setTimeout(r, 500));
+      await accept();
+      await new Promise((r) => setTimeout(r, 500));
+      await accept();
+      const box = await waitFor('the forward input box', () => api.inputs.forward);
+      assert.match(box.prompt ?? '', /OpenSSH form: \[bind_address:\]port:host:hostport/);
+      box.value = '8080:db';
+      await accept(); // refused: the box stays open with the reason
+      await waitFor('the validation message', () => box.validationMessage, 5000);
+      assert.match(String(box.validationMessage), /local \(-L\) forward is/);
+      assert.equal(api.inputs.forward, box);
+      box.value = `-L 127.0.0.1:0:127.0.0.1:${webPort}`;
+      await accept();
+      const info = await flow;
+      assert.ok(info, 'the flow returned no tunnel');
+      assert.equal(info.server, SERVER);
+      assert.equal(info.state, 'active');
+      assert.equal(await get(info.localPort), 'hello through the tunnel');
+      await run('closeTunnel', info.id);
+    });
+
     it('createTunnel refuses bad input with an actionable error', async () => {
       await rejects('createTunnel', [{ server: SERVER, forward: '-L 8080:db' }], /local \(-L\) forward is \[bind_address:\]port:host:hostport/);
       await rejects('createTunnel', [{ server: 'nope', type: 'local', localPort: 0, remoteHost: 'h', remotePort: 1 }], /Unknown server "nope"/);
