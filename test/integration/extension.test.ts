@@ -275,6 +275,32 @@ describe('SSH Tunnels extension', function () {
       await run('closeTunnel', info.id);
     });
 
+    it('a busy port from the palette offers the free one, and taking the offer opens it there', async () => {
+      const accept = () => vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      const busy = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: `0:127.0.0.1:${webPort}` });
+      const existing = new Set(api.manager.listTunnels().map((t) => t.id));
+      const flow = Promise.resolve(run<TunnelInfo | undefined>('createTunnel'));
+      flow.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+      await accept();
+      await new Promise((r) => setTimeout(r, 500));
+      await accept();
+      const box = await waitFor('the forward input box', () => api.inputs.forward);
+      box.value = `${busy.localPort}:127.0.0.1:${webPort}`;
+      await accept();
+      assert.equal(await flow, undefined, 'the busy port did not fail');
+      // The error notification's first button is "Use port N": take it as a person would.
+      await new Promise((r) => setTimeout(r, 500));
+      await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+      const moved = await waitFor('the tunnel on the offered port', () =>
+        api.manager.listTunnels().find((t) => !existing.has(t.id) && t.state === 'active'),
+      );
+      assert.ok(moved.localPort > busy.localPort && moved.localPort <= busy.localPort + 20, `offered port ${moved.localPort}`);
+      assert.equal(await get(moved.localPort), 'hello through the tunnel');
+      await run('closeTunnel', moved.id);
+      await run('closeTunnel', busy.id);
+    });
+
     it('createTunnel refuses bad input with an actionable error', async () => {
       await rejects('createTunnel', [{ server: SERVER, forward: '-L 8080:db' }], /local \(-L\) forward is \[bind_address:\]port:host:hostport/);
       await rejects('createTunnel', [{ server: 'nope', type: 'local', localPort: 0, remoteHost: 'h', remotePort: 1 }], /Unknown server "nope"/);
