@@ -163,6 +163,10 @@ async function main(): Promise<void> {
       const perGB = (side: 'engine' | 'openssh') => median(f.cpu![side].map((c, i) => c / (f[side][i] / 8000)));
       cpu = `; client CPU s/GB engine ${perGB('engine').toFixed(2)}, OpenSSH ${perGB('openssh').toFixed(2)}`;
     }
+    if (f.unit === 'conn/s' && f.cpu?.engine.length) {
+      const perConn = (side: 'engine' | 'openssh') => median(f.cpu![side].map((c, i) => (c / f[side][i]) * 1000));
+      cpu = `; client CPU ms/connection engine ${perConn('engine').toFixed(3)}, OpenSSH ${perConn('openssh').toFixed(3)}`;
+    }
     console.log(`  ${f.name}: engine ${e.toFixed(2)} ${f.unit}, OpenSSH ${o.toFixed(2)} ${f.unit}, ratio ${(e / o).toFixed(2)}${cpu}`);
   };
   const push = (f: Figure) => (side: Side, values: number[], cpu: number) => {
@@ -269,6 +273,7 @@ async function main(): Promise<void> {
     iperfServer.proc.kill();
     services.proc.kill();
     await sshd.stop();
+    fs.rmSync(path.dirname(scripts.host), { recursive: true, force: true });
   }
 
   let bundleBytes: number | undefined;

@@ -3,7 +3,7 @@ import type * as net from 'node:net';
 /**
  * Gathers a socket's writes within one tick into a single writev. ssh2 writes every SSH
  * packet as three pieces (length, ciphertext, MAC), and with Nagle off each would be its
- * own syscall and TCP segment; corked until the tick ends they leave together.
+ * own syscall and TCP segment; corked until the tick ends, they leave together.
  */
 export function coalesceWrites(socket: net.Socket): void {
   const write = socket.write;

@@ -1,6 +1,5 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { coalesceWrites } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
 import type { TunnelInfo, TunnelSpec, TunnelState, TunnelType } from './types';
@@ -17,6 +16,16 @@ export interface Connection {
 export interface ResolvedSpec extends TunnelSpec {
   localHost: string;
   name: string;
+}
+
+function uncork(socket: net.Socket): void {
+  socket.uncork();
+}
+
+function corkForTick(socket: net.Socket): void {
+  if (socket.writableCorked) return;
+  socket.cork();
+  process.nextTick(uncork, socket);
 }
 
 /**
@@ -111,7 +120,6 @@ export abstract class Tunnel {
   /** Starts tracking a connection; exactly one release follows, whatever closes first. */
   protected addConnection(socket: net.Socket): Connection {
     socket.setNoDelay(true);
-    coalesceWrites(socket);
     const conn: Connection = { socket, handshakeIn: 0, handshakeOut: 0 };
     this.connections.add(conn);
     this.connectionsTotal++;
@@ -139,6 +147,8 @@ export abstract class Tunnel {
     channel.once('close', () => socket.destroy());
     socket.once('close', () => discard(channel));
     socket.pipe(channel);
+    // Corked for the rest of the tick, the packets of one SSH read reach the socket in one writev.
+    channel.on('data', () => corkForTick(socket));
     channel.pipe(socket);
   }
 
