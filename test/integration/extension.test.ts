@@ -62,6 +62,23 @@ async function rejects(command: string, args: unknown[], pattern: RegExp): Promi
   });
 }
 
+/**
+ * Accepts the first item of each quick pick of the create-tunnel flow until its forward box
+ * shows. An accept that lands on the empty box is refused by its validation, so repeating is safe.
+ */
+async function throughPicks(): Promise<vscode.InputBox> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const box = apiRef?.inputs.forward;
+    if (box) return box;
+    if (Date.now() > deadline) throw new Error('the create-tunnel flow never reached its forward input box');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+let apiRef: SshTunnelsApi | undefined;
+
 const config = () => vscode.workspace.getConfiguration('sshTunnels');
 
 describe('SSH Tunnels extension', function () {
@@ -86,6 +103,7 @@ describe('SSH Tunnels extension', function () {
     const ext = vscode.extensions.getExtension<SshTunnelsApi>(EXTENSION_ID);
     assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
     api = await ext.activate();
+    apiRef = api;
     await api.ready;
     sshd = await SshdFixture.start();
     web = http.createServer((_req, res) => res.end('hello through the tunnel'));
@@ -254,11 +272,7 @@ describe('SSH Tunnels extension', function () {
       const flow = Promise.resolve(run<TunnelInfo | undefined>('createTunnel'));
       flow.catch(() => undefined);
       // Step 1 lists the servers (it-sshd first, as in the settings), step 2 the types (local first).
-      await new Promise((r) => setTimeout(r, 500));
-      await accept();
-      await new Promise((r) => setTimeout(r, 500));
-      await accept();
-      const box = await waitFor('the forward input box', () => api.inputs.forward);
+      const box = await throughPicks();
       assert.match(box.prompt ?? '', /OpenSSH form: \[bind_address:\]port:host:hostport/);
       box.value = '8080:db';
       await accept(); // refused: the box stays open with the reason
@@ -281,20 +295,18 @@ describe('SSH Tunnels extension', function () {
       const existing = new Set(api.manager.listTunnels().map((t) => t.id));
       const flow = Promise.resolve(run<TunnelInfo | undefined>('createTunnel'));
       flow.catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 500));
-      await accept();
-      await new Promise((r) => setTimeout(r, 500));
-      await accept();
-      const box = await waitFor('the forward input box', () => api.inputs.forward);
+      const box = await throughPicks();
       box.value = `${busy.localPort}:127.0.0.1:${webPort}`;
       await accept();
       assert.equal(await flow, undefined, 'the busy port did not fail');
-      // The error notification's first button is "Use port N": take it as a person would.
-      await new Promise((r) => setTimeout(r, 500));
-      await vscode.commands.executeCommand('notification.acceptPrimaryAction');
-      const moved = await waitFor('the tunnel on the offered port', () =>
-        api.manager.listTunnels().find((t) => !existing.has(t.id) && t.state === 'active'),
-      );
+      // The error notification's first button is "Use port N": take it as a person would
+      // (repeated until it has shown; with no notification the command does nothing).
+      const opened = () => api.manager.listTunnels().find((t) => !existing.has(t.id) && t.state === 'active');
+      for (let i = 0; i < 30 && !opened(); i++) {
+        await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const moved = await waitFor('the tunnel on the offered port', opened);
       assert.ok(moved.localPort > busy.localPort && moved.localPort <= busy.localPort + 20, `offered port ${moved.localPort}`);
       assert.equal(await get(moved.localPort), 'hello through the tunnel');
       await run('closeTunnel', moved.id);
