@@ -194,7 +194,10 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
     tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${stateText}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
     if (status.lastError) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${status.lastError}`);
-    if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers')}_`);
+    const origin = (this.servers as { origin?: (name: string) => string | undefined }).origin?.(name);
+    const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
+    if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
+    if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
     item.tooltip = tip;
     const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
     item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;

@@ -156,6 +156,7 @@ describe('SSH Tunnels extension', function () {
       assert.equal(item.label, SERVER);
       assert.match(String(item.description), /disconnected/);
       assert.match(String(item.contextValue), /^server\.disconnected/);
+      assert.match((item.tooltip as vscode.MarkdownString).value, /From: sshTunnels\.servers/);
     });
 
     it('addServer refuses secrets, duplicates and a missing alias, and writes nothing', async () => {
