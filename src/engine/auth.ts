@@ -97,12 +97,12 @@ export function createAuthHandler(
           finish([]);
           return;
         }
-        const ask = prompts?.keyboardInteractive;
-        if (!ask) {
+        if (!prompts?.keyboardInteractive) {
           finish([]);
           return;
         }
-        ask(server.host, name, instructions, asked).then(
+        // Called as a method: a prompts object may rely on `this`.
+        prompts.keyboardInteractive(server.host, name, instructions, asked).then(
           (answers) => finish(answers ?? []),
           () => finish([]),
         );

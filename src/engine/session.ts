@@ -332,11 +332,11 @@ export class SshSession {
     if (strict === 'yes') {
       throw new TunnelError('HOST_KEY_UNKNOWN', `The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.${caNote}`, { fingerprint: print });
     }
-    const ask = this.options.prompts?.hostKey;
-    if (!ask) {
+    const prompts = this.options.prompts;
+    if (!prompts?.hostKey) {
       throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.${caNote}`, { fingerprint: print });
     }
-    const answer = await ask({ server: config.host, host, port, keyType, fingerprint: print });
+    const answer = await prompts.hostKey({ server: config.host, host, port, keyType, fingerprint: print });
     if (answer === 'trust-remember') {
       appendKnownHost(remember, host, port, key);
       return;

@@ -87,6 +87,25 @@ describe('host keys, checked like OpenSSH', function () {
       assert.equal(ssh.status, 0, ssh.stderr);
     });
 
+    it('calls the prompt as a method, so a prompts object that uses `this` works', async () => {
+      class Prompts {
+        asked = 0;
+        private readonly answer: HostKeyAnswer = 'trust-once';
+        async hostKey(): Promise<HostKeyAnswer> {
+          this.asked++;
+          return this.answer;
+        }
+      }
+      const prompts = new Prompts();
+      const manager = new TunnelManager({ servers: staticServers(asking()), prompts, reconnect: { maxAttempts: 0 } });
+      try {
+        await manager.connectServer('hk');
+      } finally {
+        await manager.dispose();
+      }
+      assert.equal(prompts.asked, 1);
+    });
+
     it('trust-once connects without writing, and asks again next time', async () => {
       assert.equal((await connect(asking(), 'trust-once')).length, 1);
       assert.equal(fs.existsSync(kh), false);
