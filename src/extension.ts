@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
-import { TunnelManager, type ServerSource } from './engine';
+import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
@@ -59,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
 
   const servers = createServerSource(context);
   const prompts = new VsCodePrompts(context.secrets, context.globalState, log);
-  const engine = new TunnelManager({ servers, prompts, log: (m) => log.info(m) });
+  const engine = new TunnelManager({ servers, prompts, log: (m) => log.info(m), ...supervisionSettings() });
   manager = engine;
 
   const settingsTunnels = new SettingsTunnels(engine, log);
@@ -122,6 +122,11 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.tunnels`) || e.affectsConfiguration(`${SECTION}.servers`)) void settingsTunnels.reconcile();
+      if (e.affectsConfiguration(`${SECTION}.reconnect`) || e.affectsConfiguration(`${SECTION}.maxChannelsPerConnection`)) engine.configure(supervisionSettings());
+    }),
+    // Back at the window (often after a sleep): redial waiting servers now rather than at the next backoff step.
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) engine.checkConnections();
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log.info('Workspace trusted: opening the tunnels of its settings.');
@@ -149,4 +154,18 @@ export async function deactivate(): Promise<void> {
   const m = manager;
   manager = undefined;
   await m?.dispose();
+}
+
+/** Reconnect policy and channel limit from settings, in the engine's units. */
+function supervisionSettings(): Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const attempts = config.get<number>('reconnect.maxAttempts', 0);
+  return {
+    reconnect: {
+      baseDelayMs: config.get<number>('reconnect.initialDelay', 1) * 1000,
+      maxDelayMs: config.get<number>('reconnect.maxDelay', 30) * 1000,
+      maxAttempts: attempts > 0 ? attempts : Infinity,
+    },
+    maxChannelsPerConnection: config.get<number>('maxChannelsPerConnection', 8192),
+  };
 }

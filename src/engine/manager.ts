@@ -35,7 +35,16 @@ export class TunnelManager {
   private readonly _onDidChangeServer = new Emitter<ServerStatus>();
   readonly onDidChangeServer = this._onDidChangeServer.event;
 
-  constructor(private readonly options: TunnelManagerOptions) {}
+  private options: TunnelManagerOptions;
+
+  constructor(options: TunnelManagerOptions) {
+    this.options = { ...options };
+  }
+
+  /** Changes the reconnect policy and channel limit; they apply from each server's next connection. */
+  configure(settings: Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'>): void {
+    this.options = { ...this.options, ...settings };
+  }
 
   private log(message: string): void {
     this.options.log?.(message);

@@ -260,6 +260,23 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     await waitFor(async () => (await tryEcho(info.localPort)) === 'ok', 5000, 'a channel slot free again');
   });
 
+  it('configure() changes the channel limit and reconnect policy from the next connection on', async () => {
+    const m = newManager(sshd.server('s'));
+    m.configure({ maxChannelsPerConnection: 1, reconnect: { baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 1 } });
+    const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+    const held = await connect(info.localPort);
+    await new Promise((resolve) => {
+      held.once('data', resolve);
+      held.write('x');
+    });
+    assert.equal(await tryEcho(info.localPort), 'closed');
+    assert.match(m.getTunnel(info.id)!.lastError ?? '', /limit 1/);
+    held.destroy();
+    await sshd.kill();
+    await waitFor(() => stateOf(m, info.id) === 'failed', 15_000, 'gave up after one redial');
+    assert.match(m.getTunnel(info.id)!.lastError ?? '', /Gave up after 1 attempts/);
+  });
+
   it('gives up after the configured number of redials and says so', async () => {
     const m = newManager(sshd.server('s'), { reconnect: { baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 3 } });
     const info: TunnelInfo = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
