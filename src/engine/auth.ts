@@ -18,6 +18,12 @@ export function identityFiles(server: ServerConfig): { files: string[]; explicit
   return { files: DEFAULT_IDENTITIES.map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)), explicit: false };
 }
 
+/** The agent `ssh` would use: SSH_AUTH_SOCK, or Pageant on Windows when that is unset. */
+export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (env.SSH_AUTH_SOCK) return env.SSH_AUTH_SOCK;
+  return platform === 'win32' ? 'pageant' : undefined;
+}
+
 type NextAuth = Parameters<NextAuthHandler>[0];
 
 interface KeyCandidate {
@@ -41,7 +47,7 @@ export function createAuthHandler(
   const { files, explicit } = identityFiles(server);
   for (const file of files) keys.push({ label: file, load: () => fs.readFileSync(file) });
 
-  const agent = server.identityAgent === false ? undefined : server.identityAgent ?? process.env.SSH_AUTH_SOCK;
+  const agent = server.identityAgent === false ? undefined : server.identityAgent ?? defaultAgent();
   const steps: Array<() => Promise<NextAuth | undefined>> = [];
   const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
   let methodsLeft: AuthenticationType[] | null = null;
