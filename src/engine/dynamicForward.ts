@@ -1,35 +1,18 @@
 import type * as net from 'node:net';
 import { errorMessage, TunnelError } from './errors';
-import { boundPort, closeServer, listen } from './listener';
+import { ListeningTunnel } from './listeningTunnel';
 import { socks4Reply, socks5CodeFor, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
-import type { Connection } from './tunnel';
-import { discard, Tunnel } from './tunnel';
+import { discard, type Connection } from './tunnel';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** `-D`: a SOCKS4/4a/5 server whose every CONNECT becomes a direct-tcpip channel. */
-export class DynamicForward extends Tunnel {
+export class DynamicForward extends ListeningTunnel {
   readonly type = 'dynamic' as const;
-  private server: net.Server | undefined;
   /** How long a client may take to finish its SOCKS request before it is dropped. */
   handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS;
 
-  async start(): Promise<void> {
-    this.server = await listen(this.spec.localHost, this.spec.localPort, (socket) => this.accept(socket));
-    try {
-      await this.session.connect();
-    } catch (err) {
-      await closeServer(this.server);
-      throw err;
-    }
-    this.setState('active');
-  }
-
-  async reestablish(): Promise<void> {
-    // The SOCKS listener stayed bound; new requests use the new SSH connection.
-  }
-
-  private accept(socket: net.Socket): void {
+  protected accept(socket: net.Socket): void {
     const conn = this.addConnection(socket);
     const handshake = new SocksHandshake();
     const timer = setTimeout(() => socket.destroy(), this.handshakeTimeoutMs);
@@ -98,16 +81,6 @@ export class DynamicForward extends Tunnel {
         refuse(err, socks5CodeFor(details));
       },
     );
-  }
-
-  protected async stop(): Promise<void> {
-    const closing = closeServer(this.server);
-    this.dropConnections();
-    await closing;
-  }
-
-  protected boundLocal() {
-    return { host: this.spec.localHost, port: boundPort(this.server, this.spec.localPort) };
   }
 
   protected boundRemote() {

@@ -1,28 +1,12 @@
 import type * as net from 'node:net';
-import { boundPort, closeServer, listen } from './listener';
-import { discard, Tunnel } from './tunnel';
+import { ListeningTunnel } from './listeningTunnel';
+import { discard } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
-export class LocalForward extends Tunnel {
+export class LocalForward extends ListeningTunnel {
   readonly type = 'local' as const;
-  private server: net.Server | undefined;
 
-  async start(): Promise<void> {
-    this.server = await listen(this.spec.localHost, this.spec.localPort, (socket) => this.accept(socket));
-    try {
-      await this.session.connect();
-    } catch (err) {
-      await closeServer(this.server);
-      throw err;
-    }
-    this.setState('active');
-  }
-
-  async reestablish(): Promise<void> {
-    // The listener stayed bound; new connections use the new SSH connection.
-  }
-
-  private accept(socket: net.Socket): void {
+  protected accept(socket: net.Socket): void {
     const conn = this.addConnection(socket);
     if (!this.session.isConnected) {
       // During an outage, refuse at once rather than leave the client hanging.
@@ -44,16 +28,6 @@ export class LocalForward extends Tunnel {
         socket.resetAndDestroy();
       },
     );
-  }
-
-  protected async stop(): Promise<void> {
-    const closing = closeServer(this.server);
-    this.dropConnections();
-    await closing;
-  }
-
-  protected boundLocal() {
-    return { host: this.spec.localHost, port: boundPort(this.server, this.spec.localPort) };
   }
 
   protected boundRemote() {

@@ -1,0 +1,39 @@
+import type * as net from 'node:net';
+import { boundPort, closeServer, listen } from './listener';
+import { Tunnel } from './tunnel';
+
+/**
+ * A tunnel whose entry is a local listener (`-L`, `-D`). The listener stays bound through
+ * reconnects, so no other program can take the port and new connections use the new SSH
+ * connection without anything to re-establish.
+ */
+export abstract class ListeningTunnel extends Tunnel {
+  private server: net.Server | undefined;
+
+  protected abstract accept(socket: net.Socket): void;
+
+  async start(): Promise<void> {
+    this.server = await listen(this.spec.localHost, this.spec.localPort, (socket) => this.accept(socket));
+    try {
+      await this.session.connect();
+    } catch (err) {
+      await closeServer(this.server);
+      throw err;
+    }
+    this.setState('active');
+  }
+
+  async reestablish(): Promise<void> {
+    // Nothing lived on the old SSH connection.
+  }
+
+  protected async stop(): Promise<void> {
+    const closing = closeServer(this.server);
+    this.dropConnections();
+    await closing;
+  }
+
+  protected boundLocal() {
+    return { host: this.spec.localHost, port: boundPort(this.server, this.spec.localPort) };
+  }
+}
