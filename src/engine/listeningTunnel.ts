@@ -9,11 +9,14 @@ import { Tunnel } from './tunnel';
  */
 export abstract class ListeningTunnel extends Tunnel {
   private server: net.Server | undefined;
+  /** Read once when bound: `server.address()` is a system call, and `info()` is called often. */
+  private port: number | undefined;
 
   protected abstract accept(socket: net.Socket): void;
 
   async start(): Promise<void> {
     this.server = await listen(this.spec.localHost, this.spec.localPort, (socket) => this.accept(socket));
+    this.port = boundPort(this.server, this.spec.localPort);
     try {
       await this.session.connect();
     } catch (err) {
@@ -34,6 +37,6 @@ export abstract class ListeningTunnel extends Tunnel {
   }
 
   protected boundLocal() {
-    return { host: this.spec.localHost, port: boundPort(this.server, this.spec.localPort) };
+    return { host: this.spec.localHost, port: this.port ?? this.spec.localPort };
   }
 }

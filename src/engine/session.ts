@@ -7,6 +7,7 @@ import { coalesceWrites } from './coalesce';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
 import { discard } from './tunnel';
+import './ssh2Fixes';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
 export interface ReconnectPolicy {

@@ -44,6 +44,7 @@ export abstract class Tunnel {
   private closedBytesOut = 0;
   private connectionsTotal = 0;
   private errors = 0;
+  private statsPending = false;
 
   constructor(
     readonly id: string,
@@ -126,7 +127,7 @@ export abstract class Tunnel {
     this.lastActivity = Date.now();
     socket.on('error', () => undefined); // a reset by a peer ends that connection only
     socket.once('close', () => this.release(conn));
-    this.changed(this);
+    this.statsChanged();
     return conn;
   }
 
@@ -136,7 +137,20 @@ export abstract class Tunnel {
     this.closedBytesOut += Math.max(0, conn.socket.bytesRead - conn.handshakeIn);
     this.lastActivity = Date.now();
     if (conn.channel) discard(conn.channel);
-    this.changed(this);
+    this.statsChanged();
+  }
+
+  /**
+   * Connections come and go in bursts; listeners hear of the counts once per turn of the
+   * event loop, not once per connection (each event builds a whole `info()`).
+   */
+  private statsChanged(): void {
+    if (this.statsPending) return;
+    this.statsPending = true;
+    setImmediate(() => {
+      this.statsPending = false;
+      this.changed(this);
+    });
   }
 
   /** Pipes socket and channel both ways with backpressure; either side closing ends both. */
