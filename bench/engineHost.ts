@@ -31,7 +31,8 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'init':
       servers = req.servers;
       manager = new TunnelManager({ servers: source });
-      return {};
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return { nativeCrypto: (require('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean }).bindingAvailable };
     case 'create':
       return manager!.createTunnel(req.spec);
     case 'close':

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --profile]`
+// `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --profile] [-- --native]`
 // Measures the engine against OpenSSH's ssh client on one loopback sshd, side by side and
 // alternating, and writes bench/results/latest.json plus a table (see README, Performance).
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,18 +19,20 @@ interface Options {
   rounds: number;
   only?: RegExp;
   profile: boolean;
+  native: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { quick: false, rounds: 0, profile: false };
+  const opts: Options = { quick: false, rounds: 0, profile: false, native: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--profile') opts.profile = true;
+    else if (a === '--native') opts.native = true;
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a === '--only') opts.only = new RegExp(argv[++i], 'i');
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--profile]');
+      console.log('usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--profile] [--native]');
       process.exit(0);
     } else throw new Error(`Unknown option ${a}. Try --help.`);
   }
@@ -62,13 +64,16 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function bundle(): Promise<{ host: string; services: string }> {
+async function bundle(readable: boolean, native: boolean): Promise<{ host: string; services: string }> {
   // Built outside the tree, where the native add-ons could not be found even if asked for.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-bench-'));
   const out = { host: path.join(dir, 'engine-host.js'), services: path.join(dir, 'services.js') };
   const common: esbuild.BuildOptions = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', external: ['cpu-features', '*.node'], logLevel: 'warning' };
-  // The engine built the way esbuild.mjs builds the extension (minified, no native add-ons).
-  await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'engineHost.ts')], outfile: out.host, minify: true });
+  // --native: ssh2's crypto add-on is copied next to the bundle so it can load (it never ships).
+  const engine: esbuild.BuildOptions = native ? { ...common, external: ['cpu-features'], loader: { '.node': 'copy' } } : common;
+  // The engine built the way esbuild.mjs builds the extension (minified, no native add-ons);
+  // left readable under --profile so the profile names functions.
+  await esbuild.build({ ...engine, entryPoints: [path.join(root, 'bench', 'engineHost.ts')], outfile: out.host, minify: !readable });
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'services.ts')], outfile: out.services });
   return out;
 }
@@ -142,12 +147,17 @@ async function main(): Promise<void> {
   const coldRounds = opts.quick ? 3 : 5;
 
   console.log(`bench: ${opts.quick ? 'quick, ' : ''}${opts.rounds} round(s); ${os.cpus().length} CPUs; node ${process.version}; ${sshVersion()}`);
-  const scripts = await bundle();
+  if (opts.native) process.env.SSH_TUNNELS_BENCH_NATIVE = '1';
+  const scripts = await bundle(opts.profile, opts.native);
   const sshd = await SshdFixture.start({ extraConfig: ['MaxStartups 1000:30:2000'] });
   const services = await startServices(scripts.services);
   const iperfServer = await startIperf();
   const profileArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(resultsDir, 'profiles')] : [];
   const host = await EngineHost.start(scripts.host, engineServers(sshd), profileArgs);
+  if (opts.native) {
+    if (!host.nativeCrypto) throw new Error('--native: ssh2 did not load its crypto add-on (is node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node built?)');
+    console.log('bench: --native: the engine uses ssh2\'s native crypto add-on, which the extension does not ship; these figures are an experiment only');
+  }
   const sides: Side[] = [new EngineSide(host), new OpenSshSide(sshd)];
   const figures: Figure[] = [];
   const add = (f: Figure) => {

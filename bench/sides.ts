@@ -51,6 +51,8 @@ async function until(what: string, ready: () => boolean, timeoutMs = 10_000, fai
 
 /** The engine's child process, spoken to over IPC. */
 export class EngineHost {
+  /** Whether ssh2 loaded its native crypto add-on in the host (only under --native). */
+  nativeCrypto = false;
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private constructor(readonly proc: ChildProcess) {
@@ -74,7 +76,7 @@ export class EngineHost {
       proc.once('exit', (code) => reject(new Error(`engine host exited with ${code} before it was ready`)));
     });
     const host = new EngineHost(proc);
-    await host.call({ op: 'init', servers });
+    host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers })).nativeCrypto;
     return host;
   }
 
