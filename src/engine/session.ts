@@ -8,6 +8,7 @@ import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
 import { discard } from './tunnel';
 import './ssh2Fixes';
+import './gcmFastPath';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
 export interface ReconnectPolicy {
@@ -226,6 +227,7 @@ export class SshSession {
       const client = new Client();
       const attempts: string[] = [];
       let verdict: TunnelError | undefined;
+      let accepted: Buffer | undefined;
       let settled = false;
       const fail = (err: TunnelError) => {
         if (settled) return;
@@ -248,8 +250,15 @@ export class SshSession {
           readyTimeout: timeoutMs,
           authHandler: createAuthHandler(config, user, this.options.prompts, attempts),
           hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
+            // A rekey shows the key again. Accepted already on this connection, it is answered at
+            // once: answered later, ssh2 goes on sending channel data while the server has
+            // switched keys, and OpenSSH drops the connection (or, worse, data is reordered).
+            if (accepted?.equals(key)) return verify(true);
             this.verifyHostKey(config, host, port, key).then(
-              () => verify(true),
+              () => {
+                accepted = Buffer.from(key);
+                verify(true);
+              },
               (err: TunnelError) => {
                 verdict = err;
                 verify(false);
