@@ -3,11 +3,14 @@ import * as net from 'node:net';
 /**
  * A loopback TCP relay in front of a server. `freeze()` makes it a black hole: it stops
  * passing bytes both ways without closing anything, as a dead network path does;
- * `resume()` lets bytes through again.
+ * `resume()` lets bytes through again. `corruptFromServer(offset)` flips one bit in the byte
+ * at that offset of what the server sends, as a faulty or hostile path would.
  */
 export class Relay {
   private server!: net.Server;
   private frozen = false;
+  private corruptAt = -1;
+  private fromServer = 0;
   private readonly pairs = new Set<{ client: net.Socket; upstream?: net.Socket; held: Buffer[] }>();
   port = 0;
 
@@ -44,7 +47,13 @@ export class Relay {
     upstream.on('close', () => pair.client.destroy());
     upstream.on('data', (d: Buffer) => {
       // While frozen, what the server sends is lost, as on a dead path.
-      if (!this.frozen) pair.client.write(d);
+      if (this.frozen) return;
+      if (this.corruptAt >= this.fromServer && this.corruptAt < this.fromServer + d.length) {
+        d = Buffer.from(d);
+        d[this.corruptAt - this.fromServer] ^= 0x01;
+      }
+      this.fromServer += d.length;
+      pair.client.write(d);
     });
     upstream.once('connect', () => {
       if (!this.frozen) this.flush(pair);
@@ -53,6 +62,10 @@ export class Relay {
 
   private flush(pair: { upstream?: net.Socket; held: Buffer[] }): void {
     for (const d of pair.held.splice(0)) pair.upstream!.write(d);
+  }
+
+  corruptFromServer(offset: number): void {
+    this.corruptAt = offset;
   }
 
   freeze(): void {

@@ -1,0 +1,268 @@
+/**
+ * AES-GCM channel data without ssh2's extra copies.
+ *
+ * The extension runs ssh2 without its native add-on, so packets go through ssh2's Node-crypto
+ * AES-GCM classes, which copy more than they must:
+ * - every outgoing CHANNEL_DATA is first copied into a fresh packet buffer, then encrypted;
+ * - every incoming packet split across two socket reads (most 32 KiB packets, as reads are
+ *   64 KiB) is decrypted piece by piece and the pieces copied into a fresh buffer.
+ * A Node cipher takes its input in pieces just as well, so here:
+ * - outgoing CHANNEL_DATA is encrypted as header, data and padding, with no packet buffer;
+ * - an incoming CHANNEL_DATA split across reads is handed to its channel piece by piece, and
+ *   only once the packet's tag has been verified: nothing unauthenticated is ever delivered.
+ * The bytes on the wire are the same. Every other packet, cipher, a rekey in progress and
+ * compression all take ssh2's own path. `test/unit/gcmFastPath.test.ts` covers it.
+ */
+import { createCipheriv, createDecipheriv, randomFillSync, type DecipherGCM } from 'node:crypto';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const ssh2Crypto = require('ssh2/lib/protocol/crypto.js') as Ssh2Crypto;
+const Protocol = require('ssh2/lib/protocol/Protocol.js') as { prototype: ProtocolLike };
+const { PacketReader, PacketWriter } = require('ssh2/lib/protocol/zlib.js') as { PacketReader: unknown; PacketWriter: unknown };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const CHANNEL_DATA = 94;
+/** ssh2's bound on an incoming packet, kept as is. */
+const MAX_PACKET_SIZE = 35000;
+/** byte padding length, byte type, uint32 recipient, uint32 data length. */
+const HEADER = 10;
+
+interface Ssh2Crypto {
+  CIPHER_INFO: Record<string, { sslName: string; keyLen: number; ivLen: number }>;
+  createCipher(config: unknown): object;
+  createDecipher(config: unknown): object;
+}
+
+interface GcmCipher {
+  _dead: boolean;
+  _encSSLName: string;
+  _encKey: Buffer;
+  _encIV: Buffer;
+  _onWrite: (data: Buffer) => void;
+  outSeqno: number;
+}
+
+interface GcmDecipher {
+  inSeqno: number;
+  _onPayload: (payload: Buffer) => unknown;
+  _decipherSSLName: string;
+  _decipherKey: Buffer;
+  _decipherIV: Buffer;
+  _len: number;
+  _lenBytes: number;
+  _pktLen: number;
+  _tag: Buffer;
+  _tagPos: number;
+  /** Set here: the cipher for the packet being read, and its decrypted pieces. */
+  _gcm?: DecipherGCM;
+  _pieces?: Buffer[];
+  /** Set here, by `parse`: the Protocol this decipher reads for. */
+  _owner?: ProtocolLike;
+  decrypt(data: Buffer, p: number, dataLen: number): number | undefined;
+}
+
+interface ProtocolLike {
+  _cipher: object;
+  _decipher?: object;
+  _kexinit: unknown;
+  _packetRW: { read: object; write: object };
+  _handlers: { CHANNEL_DATA?: (proto: ProtocolLike, recipient: number, data: Buffer) => void };
+  _onPacket: () => void;
+  _debug?: (message: string) => void;
+  channelData(recipient: number, data: Buffer | string): void;
+  parse(chunk: Buffer, i: number, len: number): void;
+}
+
+/** How often each path ran, for tests: packets sent, and split packets delivered in pieces. */
+export const gcmFastPathCounters = { sent: 0, deliveredInPieces: 0 };
+
+/** Increments the invocation counter in the last 8 bytes of the IV, as ssh2 does. */
+function ivIncrement(iv: Buffer): void {
+  for (let i = 11; i >= 4; i--) {
+    iv[i] = (iv[i] + 1) & 0xff;
+    if (iv[i] !== 0) return;
+  }
+}
+
+/** Random padding bytes, drawn from a pool refilled from the CSPRNG (one call, not one per packet). */
+const pool = Buffer.allocUnsafe(4096);
+let poolOffset = pool.length;
+function randomPadding(length: number): Buffer {
+  if (poolOffset + length > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  poolOffset += length;
+  return pool.subarray(poolOffset - length, poolOffset);
+}
+
+/** Writes one CHANNEL_DATA packet: uint32 length, then header, data and padding encrypted, then the tag. */
+function encryptChannelData(cipher: GcmCipher, recipient: number, data: Buffer): void {
+  const bodyLen = HEADER + data.length;
+  let padLen = 16 - (bodyLen & 15);
+  if (padLen < 4) padLen += 16;
+  const head = Buffer.allocUnsafe(4 + HEADER);
+  head.writeUInt32BE(bodyLen + padLen, 0);
+  head[4] = padLen;
+  head[5] = CHANNEL_DATA;
+  head.writeUInt32BE(recipient, 6);
+  head.writeUInt32BE(data.length, 10);
+
+  const gcm = createCipheriv(cipher._encSSLName as 'aes-128-gcm', cipher._encKey, cipher._encIV);
+  const lengthField = head.subarray(0, 4);
+  gcm.setAAD(lengthField);
+  cipher._onWrite(Buffer.concat([lengthField, gcm.update(head.subarray(4))]));
+  cipher._onWrite(gcm.update(data));
+  cipher._onWrite(Buffer.concat([gcm.update(randomPadding(padLen)), gcm.final(), gcm.getAuthTag()]));
+
+  ivIncrement(cipher._encIV);
+  cipher.outSeqno = (cipher.outSeqno + 1) >>> 0;
+  gcmFastPathCounters.sent++;
+}
+
+/**
+ * Delivers a verified CHANNEL_DATA packet that arrived in several pieces, piece by piece.
+ * Returns false when the packet is not one (or not well formed), for ssh2 to handle.
+ */
+function deliverPieces(owner: ProtocolLike | undefined, pieces: Buffer[], len: number): boolean {
+  const first = pieces[0];
+  const handler = owner?._handlers.CHANNEL_DATA;
+  if (!owner || !handler || first.length < HEADER || first[1] !== CHANNEL_DATA || owner._packetRW.read.constructor !== PacketReader) return false;
+  const padLen = first[0];
+  const recipient = first.readUInt32BE(2);
+  const dataLen = first.readUInt32BE(6);
+  if (padLen < 4 || HEADER + dataLen + padLen !== len) return false;
+  owner._onPacket();
+  owner._debug?.(`Inbound: CHANNEL_DATA (r:${recipient}, ${dataLen})`);
+  let start = HEADER; // where the data starts in the current piece
+  let left = dataLen;
+  for (const piece of pieces) {
+    if (left === 0) break;
+    const take = Math.min(piece.length - start, left);
+    if (take > 0) handler(owner, recipient, piece.subarray(start, start + take));
+    left -= take;
+    start = Math.max(0, start - piece.length);
+  }
+  gcmFastPathCounters.deliveredInPieces++;
+  return true;
+}
+
+/** ssh2's AESGCMDecipherNative.decrypt, keeping a packet's decrypted pieces instead of copying them. */
+function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): number | undefined {
+  while (p < dataLen) {
+    // Packet length: unencrypted, the additional authenticated data.
+    if (this._lenBytes < 4) {
+      let nb = Math.min(4 - this._lenBytes, dataLen - p);
+      this._lenBytes += nb;
+      while (nb--) this._len = ((this._len << 8) + data[p++]) >>> 0;
+      if (this._lenBytes < 4) return undefined;
+      if (this._len + 20 > MAX_PACKET_SIZE || this._len < 16 || (this._len & 15) !== 0) throw new Error('Bad packet length');
+      const aad = Buffer.allocUnsafe(4);
+      aad.writeUInt32BE(this._len, 0);
+      this._gcm = createDecipheriv(this._decipherSSLName as 'aes-128-gcm', this._decipherKey, this._decipherIV);
+      this._gcm.setAAD(aad);
+      this._pieces = [];
+    }
+    const gcm = this._gcm!;
+    const pieces = this._pieces!;
+
+    // Padding length, payload and padding, encrypted.
+    if (this._pktLen < this._len) {
+      if (p >= dataLen) return undefined;
+      const nb = Math.min(this._len - this._pktLen, dataLen - p);
+      const decrypted = gcm.update(p === 0 && nb === data.length ? data : data.subarray(p, p + nb));
+      if (decrypted.length) pieces.push(decrypted);
+      p += nb;
+      this._pktLen += nb;
+      if (this._pktLen < this._len || p >= dataLen) return undefined;
+    }
+
+    // Authentication tag.
+    const nb = Math.min(16 - this._tagPos, dataLen - p);
+    this._tag.set(data.subarray(p, p + nb), this._tagPos);
+    p += nb;
+    this._tagPos += nb;
+    if (this._tagPos < 16) return undefined;
+    gcm.setAuthTag(this._tag);
+    const last = gcm.final(); // throws when the tag does not match: nothing below runs
+    if (last.length) pieces.push(last);
+
+    const len = this._len;
+    this.inSeqno = (this.inSeqno + 1) >>> 0;
+    ivIncrement(this._decipherIV);
+    this._len = 0;
+    this._lenBytes = 0;
+    this._pktLen = 0;
+    this._tagPos = 0;
+    this._gcm = undefined;
+    this._pieces = undefined;
+
+    if (pieces.length > 1 && deliverPieces(this._owner, pieces, len)) continue;
+    const packet = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, len);
+    if (packet[0] >= packet.length) throw new Error('Bad packet padding length');
+    const ret = this._onPayload(packet.subarray(1, packet.length - packet[0]));
+    if (ret !== undefined) return ret === false ? p : (ret as number);
+  }
+  return undefined;
+}
+
+/** ssh2's Node-crypto AES-GCM classes, found through throwaway instances of them. */
+function gcmProbes(): { cipher: object; decipher: object } {
+  const cipherInfo = ssh2Crypto.CIPHER_INFO['aes128-gcm@openssh.com'];
+  const key = Buffer.alloc(cipherInfo.keyLen);
+  const iv = Buffer.alloc(cipherInfo.ivLen);
+  return {
+    cipher: ssh2Crypto.createCipher({ outbound: { onWrite: () => undefined, cipherInfo, cipherKey: key, cipherIV: iv, seqno: 0, forceNative: true } }),
+    decipher: ssh2Crypto.createDecipher({ inbound: { onPayload: () => undefined, decipherInfo: cipherInfo, decipherKey: key, decipherIV: iv, seqno: 0, forceNative: true } }),
+  };
+}
+
+/** The fields this module reads and writes, checked once, so that an ssh2 that moved them is left alone. */
+function shapesMatch(probes: { cipher: object; decipher: object }): boolean {
+  const cipherFields = ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead'];
+  const decipherFields = ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno'];
+  return (
+    cipherFields.every((f) => f in probes.cipher) &&
+    decipherFields.every((f) => f in probes.decipher) &&
+    typeof Protocol.prototype.channelData === 'function' &&
+    typeof Protocol.prototype.parse === 'function' &&
+    typeof PacketWriter === 'function' &&
+    typeof PacketReader === 'function'
+  );
+}
+
+function install(): boolean {
+  const probes = gcmProbes();
+  if (!shapesMatch(probes)) return false;
+  const protos = { cipher: Object.getPrototypeOf(probes.cipher) as object, decipher: Object.getPrototypeOf(probes.decipher) as object };
+
+  const originalChannelData = Protocol.prototype.channelData;
+  Protocol.prototype.channelData = function channelData(this: ProtocolLike, recipient: number, data: Buffer | string) {
+    const cipher = this._cipher as GcmCipher;
+    if (
+      !Buffer.isBuffer(data) ||
+      this._kexinit !== undefined ||
+      Object.getPrototypeOf(cipher) !== protos.cipher ||
+      cipher._dead ||
+      this._packetRW.write.constructor !== PacketWriter
+    ) {
+      originalChannelData.call(this, recipient, data);
+      return;
+    }
+    this._debug?.(`Outbound: Sending CHANNEL_DATA (r:${recipient}, ${data.length})`);
+    encryptChannelData(cipher, recipient, data);
+  };
+
+  const originalParse = Protocol.prototype.parse;
+  Protocol.prototype.parse = function parse(this: ProtocolLike, chunk: Buffer, i: number, len: number) {
+    const d = this._decipher as GcmDecipher | undefined;
+    if (d && d._owner !== this) d._owner = this;
+    originalParse.call(this, chunk, i, len);
+  };
+
+  (protos.decipher as GcmDecipher).decrypt = decrypt;
+  return true;
+}
+
+/** Whether the fast path is in place (false if ssh2's internals were not as expected). */
+export const gcmFastPath = install();
