@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { BULK_BYTES } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
 import type { TunnelInfo, TunnelSpec, TunnelState, TunnelType } from './types';
@@ -26,6 +27,13 @@ function corkForTick(socket: net.Socket): void {
   if (socket.writableCorked) return;
   socket.cork();
   process.nextTick(uncork, socket);
+}
+
+/** A bulk chunk: flushed with everything else written this turn of the event loop. */
+function corkForTurn(socket: net.Socket): void {
+  if (socket.writableCorked) return;
+  socket.cork();
+  setImmediate(uncork, socket);
 }
 
 /**
@@ -161,8 +169,9 @@ export abstract class Tunnel {
     channel.once('close', () => socket.destroy());
     socket.once('close', () => discard(channel));
     socket.pipe(channel);
-    // Corked for the rest of the tick, the packets of one SSH read reach the socket in one writev.
-    channel.on('data', () => corkForTick(socket));
+    // Corked, the packets of one SSH read (small ones) or of one turn of the event loop (bulk)
+    // reach the socket in one writev.
+    channel.on('data', (chunk: Buffer) => (chunk.length >= BULK_BYTES ? corkForTurn(socket) : corkForTick(socket)));
     channel.pipe(socket);
   }
 
