@@ -4,19 +4,25 @@ import type * as net from 'node:net';
 export const BULK_BYTES = 8192;
 
 /**
- * Gathers a socket's writes into a single writev. ssh2 writes every SSH packet as three
- * pieces (length, ciphertext, MAC), and with Nagle off each would be its own syscall and
- * TCP segment; corked, they leave together. Small writes (a keystroke, a channel open) leave
- * at the end of the tick, so latency does not change; once a bulk transfer has corked
- * BULK_BYTES, the flush waits for the end of the event-loop turn, so everything the engine
- * read in that turn goes out in one writev.
+ * Gathers a socket's writes into as few writev calls as latency allows. ssh2 writes every
+ * SSH packet as three pieces (length, ciphertext, MAC); with Nagle off, each would be its own
+ * syscall and TCP segment.
+ * - The first flush in a turn of the event loop happens at the end of the tick, so a lone
+ *   packet (a keystroke, a channel open on a quiet link) leaves at once.
+ * - Later flushes in the same turn, and any flush of BULK_BYTES or more, wait for the end of
+ *   the turn: under load (many connections opening, a bulk transfer) everything the engine
+ *   wrote in that turn goes out in one writev.
  */
 export function coalesceWrites(socket: net.Socket): void {
   const write = socket.write;
   let corked = false;
   let deferred = false;
+  let flushedThisTurn = false;
+  const newTurn = () => {
+    flushedThisTurn = false;
+  };
   const uncork = () => {
-    if (!deferred && socket.writableLength >= BULK_BYTES) {
+    if (!deferred && (flushedThisTurn || socket.writableLength >= BULK_BYTES)) {
       deferred = true;
       setImmediate(uncork);
       return;
@@ -24,6 +30,10 @@ export function coalesceWrites(socket: net.Socket): void {
     corked = false;
     deferred = false;
     socket.uncork();
+    if (!flushedThisTurn) {
+      flushedThisTurn = true;
+      setImmediate(newTurn);
+    }
   };
   socket.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>) {
     if (!corked) {
