@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { SshdFixture } from '../test/fixtures/sshd';
 import { connectionsPerSecond, cpuSecondsOf, iperf, latency, openIdle, rssOf, socksPush } from './load';
-import { EngineHost, EngineSide, engineServers, engineSpec, freePort, OpenSshSide, spawnSsh, stopProcess, type Forward, type Side } from './sides';
+import { EngineHost, EngineSide, engineServers, engineSpec, freePort, OpenSshSide, PlainProxySide, spawnSsh, stopProcess, type Forward, type Side } from './sides';
 
 const root = path.resolve(__dirname, '..');
 const resultsDir = path.join(root, 'bench', 'results');
@@ -49,6 +49,8 @@ interface Figure {
   target?: { ratio?: number; absolute?: number };
   engine: number[];
   openssh: number[];
+  /** What the engine column holds, when it is not the engine (a reference). */
+  subject?: string;
   /** CPU seconds per wall second of the client process while it measured. */
   cpu?: { engine: number[]; openssh: number[] };
 }
@@ -64,10 +66,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function bundle(readable: boolean, native: boolean): Promise<{ host: string; services: string }> {
+async function bundle(readable: boolean, native: boolean): Promise<{ host: string; services: string; plainProxy: string }> {
   // Built outside the tree, where the native add-ons could not be found even if asked for.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-bench-'));
-  const out = { host: path.join(dir, 'engine-host.js'), services: path.join(dir, 'services.js') };
+  const out = { host: path.join(dir, 'engine-host.js'), services: path.join(dir, 'services.js'), plainProxy: path.join(dir, 'plain-proxy.js') };
   const common: esbuild.BuildOptions = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', external: ['cpu-features', '*.node'], logLevel: 'warning' };
   // --native: ssh2's crypto add-on is copied next to the bundle so it can load (it never ships).
   const engine: esbuild.BuildOptions = native ? { ...common, external: ['cpu-features'], loader: { '.node': 'copy' } } : common;
@@ -75,6 +77,7 @@ async function bundle(readable: boolean, native: boolean): Promise<{ host: strin
   // left readable under --profile so the profile names functions.
   await esbuild.build({ ...engine, entryPoints: [path.join(root, 'bench', 'engineHost.ts')], outfile: out.host, minify: !readable });
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'services.ts')], outfile: out.services });
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'plainProxy.ts')], outfile: out.plainProxy, minify: true });
   return out;
 }
 
@@ -175,9 +178,9 @@ async function main(): Promise<void> {
     }
     if (f.unit === 'conn/s' && f.cpu?.engine.length) {
       const perConn = (side: 'engine' | 'openssh') => median(f.cpu![side].map((c, i) => (c / f[side][i]) * 1000));
-      cpu = `; client CPU ms/connection engine ${perConn('engine').toFixed(3)}, OpenSSH ${perConn('openssh').toFixed(3)}`;
+      cpu = `; client CPU ms/connection ${f.subject ?? 'engine'} ${perConn('engine').toFixed(3)}, OpenSSH ${perConn('openssh').toFixed(3)}`;
     }
-    console.log(`  ${f.name}: engine ${e.toFixed(2)} ${f.unit}, OpenSSH ${o.toFixed(2)} ${f.unit}, ratio ${(e / o).toFixed(2)}${cpu}`);
+    console.log(`  ${f.name}: ${f.subject ?? 'engine'} ${e.toFixed(2)} ${f.unit}, OpenSSH ${o.toFixed(2)} ${f.unit}, ratio ${(e / o).toFixed(2)}${cpu}`);
   };
   const push = (f: Figure) => (side: Side, values: number[], cpu: number) => {
     f[side.name].push(...values);
@@ -277,6 +280,11 @@ async function main(): Promise<void> {
       const f = add(figure(`connections per second (50 concurrent, ${cpsTotal} total)`, 'conn/s', 'higher', { ratio: 1.0 }));
       await sideBySide(sides, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => [await connectionsPerSecond(port, cpsTotal, 50)], push(f));
       log(f);
+      // The same load through a plain Node TCP proxy (no SSH): what Node alone costs per connection.
+      const ref = add({ ...figure(`reference, no SSH: a plain Node TCP proxy, connections per second (50 concurrent, ${cpsTotal} total)`, 'conn/s', 'higher'), subject: 'plain Node proxy' });
+      const proxySides: Side[] = [new PlainProxySide(scripts.plainProxy), sides[1]];
+      await sideBySide(proxySides, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => [await connectionsPerSecond(port, cpsTotal, 50)], push(ref));
+      log(ref);
     }
   } finally {
     await host.stop();

@@ -158,6 +158,22 @@ export async function stopProcess(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** A plain Node TCP proxy to the target: a reference, recorded in the engine's column. */
+export class PlainProxySide implements Side {
+  readonly name = 'engine' as const;
+  constructor(private readonly script: string) {}
+
+  async open(forward: Forward): Promise<Open> {
+    if (forward.type === 'dynamic') throw new Error('the plain proxy has a fixed target');
+    const proc = fork(this.script, [String(forward.targetPort)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+      proc.once('message', (m: { port: number }) => resolve(m));
+      proc.once('exit', (code) => reject(new Error(`plain proxy exited with ${code}`)));
+    });
+    return { port, pid: proc.pid!, close: () => stopProcess(proc) };
+  }
+}
+
 export class OpenSshSide implements Side {
   readonly name = 'openssh' as const;
   constructor(private readonly sshd: SshdFixture) {}
