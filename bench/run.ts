@@ -262,18 +262,23 @@ async function main(): Promise<void> {
     }
 
     if (wanted('latency')) {
-      const p50 = add(figure('new connection + 1-byte echo, p50', 'ms', 'lower', { ratio: 1.2 }));
-      const p99 = add(figure('new connection + 1-byte echo, p99', 'ms', 'lower', { ratio: 1.5 }));
-      await sideBySide(sides, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => {
-        const l = await latency(port, latencyCount);
-        return [l.p50, l.p99];
-      }, (side, [a, b], cpu) => {
-        p50[side.name].push(a);
-        p99[side.name].push(b);
-        p50.cpu![side.name].push(cpu);
-      });
-      log(p50);
-      log(p99);
+      const measureLatency = async (label: string, over: Side[], target?: Figure['target'], subject?: string) => {
+        const p50 = add({ ...figure(`${label}new connection + 1-byte echo, p50`, 'ms', 'lower', target && { ratio: 1.2 }), subject });
+        const p99 = add({ ...figure(`${label}new connection + 1-byte echo, p99`, 'ms', 'lower', target && { ratio: 1.5 }), subject });
+        await sideBySide(over, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => {
+          const l = await latency(port, latencyCount);
+          return [l.p50, l.p99];
+        }, (side, [a, b], cpu) => {
+          p50[side.name].push(a);
+          p99[side.name].push(b);
+          p50.cpu![side.name].push(cpu);
+        });
+        log(p50);
+        log(p99);
+      };
+      await measureLatency('', sides, {});
+      // The same through a plain Node TCP proxy (no SSH): what Node alone adds to a new connection.
+      await measureLatency('reference, no SSH: a plain Node TCP proxy, ', [new PlainProxySide(scripts.plainProxy), sides[1]], undefined, 'plain Node proxy');
     }
 
     if (wanted('connections per second')) {
