@@ -1,4 +1,4 @@
-import type * as net from 'node:net';
+import * as net from 'node:net';
 
 /** Corked bytes from which a flush waits for the end of the event-loop turn, not of the tick. */
 export const BULK_BYTES = 8192;
@@ -43,4 +43,30 @@ export function coalesceWrites(socket: net.Socket): void {
     }
     return write.apply(this, args);
   } as net.Socket['write'];
+}
+
+/** Size of the buffer the SSH socket reads into: room for several 32 KiB packets per read. */
+export const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Connects a socket that reads into one reused buffer (Node's `onread`) and emits each chunk
+ * as 'data' itself: no 64 KiB buffer allocated per read, four times fewer reads, and fewer
+ * SSH packets split across two reads. A chunk is a view of the shared buffer only while
+ * `consumedAtOnce()` says its reader is done with it when 'data' returns; otherwise a copy.
+ */
+export function connectReusingReadBuffer(host: string, port: number, consumedAtOnce: () => boolean): net.Socket {
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const socket: net.Socket = net.connect({
+    host,
+    port,
+    onread: {
+      buffer,
+      callback: (bytes: number, buf: Uint8Array) => {
+        const view = Buffer.from(buf.buffer, buf.byteOffset, bytes);
+        socket.emit('data', consumedAtOnce() ? view : Buffer.from(view));
+        return true; // keep reading
+      },
+    },
+  });
+  return socket;
 }

@@ -261,8 +261,21 @@ function install(): boolean {
   };
 
   (protos.decipher as GcmDecipher).decrypt = decrypt;
+  decipherPrototype = protos.decipher;
   return true;
 }
 
+let decipherPrototype: object | undefined;
+
 /** Whether the fast path is in place (false if ssh2's internals were not as expected). */
 export const gcmFastPath = install();
+
+/**
+ * Whether ssh2 is done with a chunk of the SSH stream once `parse` returns: true while the
+ * connection reads through this module's decrypt, which decrypts into new buffers and copies
+ * the tag. ssh2's other deciphers (the plaintext handshake, other ciphers) may keep slices.
+ */
+export function consumesChunks(client: unknown): boolean {
+  const decipher = (client as { _protocol?: { _decipher?: object } } | undefined)?._protocol?._decipher;
+  return decipher !== undefined && decipherPrototype !== undefined && Object.getPrototypeOf(decipher) === decipherPrototype;
+}

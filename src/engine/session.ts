@@ -3,12 +3,12 @@ import * as os from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
 import { appendKnownHost, checkHostKey, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
 import { createAuthHandler, expandHome } from './auth';
-import { coalesceWrites } from './coalesce';
+import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
 import { discard } from './tunnel';
 import './ssh2Fixes';
-import './gcmFastPath';
+import { consumesChunks } from './gcmFastPath';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
 export interface ReconnectPolicy {
@@ -291,7 +291,7 @@ export class SshSession {
         start(via);
         return;
       }
-      const sock = net.connect({ host, port });
+      const sock = connectReusingReadBuffer(host, port, () => consumesChunks(client));
       sock.setNoDelay(true);
       coalesceWrites(sock);
       sock.once('connect', () => start(sock));

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { TunnelManager } from '../../src/engine';
-import { gcmFastPath, gcmFastPathCounters } from '../../src/engine/gcmFastPath';
+import { Client } from 'ssh2';
+import { consumesChunks, gcmFastPath, gcmFastPathCounters } from '../../src/engine/gcmFastPath';
 import { SshdFixture } from '../fixtures/sshd';
 import { connect, readAll, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
@@ -66,6 +67,34 @@ describe('AES-GCM data path without extra copies (src/engine/gcmFastPath.ts)', f
   it('is in place with the ssh2 version the engine is pinned to', () => {
     assert.equal(gcmFastPath, true, 'ssh2 internals changed: see src/engine/gcmFastPath.ts');
   });
+
+  // The SSH socket hands ssh2 views of one reused read buffer only while this holds.
+  for (const [cipher, expected] of [['aes128-gcm@openssh.com', true], ['aes128-ctr', false]] as const) {
+    it(`${cipher}: ssh2 gets views of the shared read buffer ${expected ? 'once the new keys are in use' : 'never'}, copies during the handshake`, async () => {
+      const client = new Client();
+      const seen: boolean[] = [];
+      try {
+        await new Promise<void>((resolve, reject) => {
+          client.once('handshake', () => seen.push(consumesChunks(client)));
+          client.once('ready', () => resolve());
+          client.once('error', reject);
+          seen.push(consumesChunks(client));
+          client.connect({
+            host: '127.0.0.1',
+            port: sshd.port,
+            username: sshd.user,
+            privateKey: fs.readFileSync(sshd.clientKeyPath),
+            algorithms: { cipher: [cipher] as never },
+            hostVerifier: () => true,
+          });
+        });
+        seen.push(consumesChunks(client));
+        assert.deepEqual(seen, [false, expected, expected]);
+      } finally {
+        client.end();
+      }
+    });
+  }
 
   for (const cipher of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']) {
     it(`${cipher}: 24 MiB each way in writes of random sizes, identical SHA-256, across rekeys`, async () => {
