@@ -18,8 +18,15 @@ interface ChannelLike {
  * discard). Node answers such an `end()` by building an ERR_STREAM_ALREADY_FINISHED error,
  * stack trace and all, and dropping it: about 8% of the engine's CPU per connection.
  */
-Channel.prototype.destroy = function destroy(this: ChannelLike) {
-  if (!this.writableEnded) this.end();
-  this.close();
-  return this;
-};
+function skipRepeatedEnd(): boolean {
+  if (typeof Channel?.prototype.end !== 'function' || typeof Channel.prototype.close !== 'function') return false;
+  Channel.prototype.destroy = function destroy(this: ChannelLike) {
+    if (!this.writableEnded) this.end();
+    this.close();
+    return this;
+  };
+  return true;
+}
+
+/** Whether each correction is in place (false if ssh2 no longer looks as expected). */
+export const ssh2Fixes = { skipRepeatedEnd: skipRepeatedEnd() };
