@@ -10,8 +10,10 @@
  * - outgoing CHANNEL_DATA is encrypted as header, data and padding, with no packet buffer;
  * - an incoming CHANNEL_DATA split across reads is handed to its channel piece by piece, and
  *   only once the packet's tag has been verified: nothing unauthenticated is ever delivered.
- * The bytes on the wire are the same. Every other packet, cipher, a rekey in progress and
- * compression all take ssh2's own path. `test/unit/gcmFastPath.test.ts` covers it.
+ * The random padding of every packet comes from a pool refilled by one CSPRNG call, not from
+ * one call per packet (which costs as much as encrypting a small packet). The bytes on the
+ * wire are otherwise the same. Every other packet, cipher, a rekey in progress and
+ * compression take ssh2's own path. `test/unit/gcmFastPath.test.ts` covers it.
  */
 import { createCipheriv, createDecipheriv, randomFillSync, type DecipherGCM } from 'node:crypto';
 
@@ -94,6 +96,18 @@ function randomPadding(length: number): Buffer {
   }
   poolOffset += length;
   return pool.subarray(poolOffset - length, poolOffset);
+}
+
+/** ssh2's AESGCMCipherNative.allocPacket, with the padding from the pool: one CSPRNG call costs as much as the encryption of a small packet. */
+function allocPacket(payloadLen: number): Buffer {
+  const bodyLen = 1 + payloadLen;
+  let padLen = 16 - (bodyLen & 15);
+  if (padLen < 4) padLen += 16;
+  const packet = Buffer.allocUnsafe(4 + bodyLen + padLen);
+  packet.writeUInt32BE(bodyLen + padLen, 0);
+  packet[4] = padLen;
+  packet.set(randomPadding(padLen), 4 + bodyLen);
+  return packet;
 }
 
 /** Writes one CHANNEL_DATA packet: uint32 length, then header, data and padding encrypted, then the tag. */
@@ -219,7 +233,7 @@ function gcmProbes(): { cipher: object; decipher: object } {
 
 /** The fields this module reads and writes, checked once, so that an ssh2 that moved them is left alone. */
 function shapesMatch(probes: { cipher: object; decipher: object }): boolean {
-  const cipherFields = ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead'];
+  const cipherFields = ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead', 'allocPacket'];
   const decipherFields = ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno'];
   return (
     cipherFields.every((f) => f in probes.cipher) &&
@@ -260,6 +274,8 @@ function install(): boolean {
     originalParse.call(this, chunk, i, len);
   };
 
+  // Every other packet ssh2 builds itself; only its padding now comes from the pool.
+  (protos.cipher as { allocPacket: (payloadLen: number) => Buffer }).allocPacket = allocPacket;
   (protos.decipher as GcmDecipher).decrypt = decrypt;
   decipherPrototype = protos.decipher;
   return true;
