@@ -157,6 +157,7 @@ async function main(): Promise<void> {
   const iperfServer = await startIperf();
   const profileArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(resultsDir, 'profiles')] : [];
   const host = await EngineHost.start(scripts.host, engineServers(sshd), profileArgs);
+  if (!opts.native && host.nativeCrypto) throw new Error('the engine host loaded ssh2\'s native crypto add-on, which the shipped bundle leaves out');
   if (opts.native) {
     if (!host.nativeCrypto) throw new Error('--native: ssh2 did not load its crypto add-on (is node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node built?)');
     console.log('bench: --native: the engine uses ssh2\'s native crypto add-on, which the extension does not ship; these figures are an experiment only');

@@ -44,7 +44,8 @@ export async function echoRoundTrip(port: number, size: number, host = '127.0.0.
   return pipeThrough(socket, size);
 }
 
-export function pipeThrough(socket: net.Socket, size: number): Promise<{ sent: string; received: string; bytes: number }> {
+/** Writes `size` random bytes in blocks of `blockSize()` (256 KiB unless given) and hashes both ways. */
+export function pipeThrough(socket: net.Socket, size: number, blockSize: () => number = () => 256 * 1024): Promise<{ sent: string; received: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const sentHash = createHash('sha256');
     const receivedHash = createHash('sha256');
@@ -59,10 +60,9 @@ export function pipeThrough(socket: net.Socket, size: number): Promise<{ sent: s
     socket.once('error', reject);
     socket.once('close', () => resolve({ sent: sentHash.digest('hex'), received: receivedHash.digest('hex'), bytes: received }));
     let left = size;
-    const block = 256 * 1024;
     const write = () => {
       while (left > 0) {
-        const n = Math.min(block, left);
+        const n = Math.min(blockSize(), left);
         const chunk = randomBytes(n);
         sentHash.update(chunk);
         left -= n;

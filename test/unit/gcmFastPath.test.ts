@@ -1,43 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { TunnelManager } from '../../src/engine';
 import { Client } from 'ssh2';
 import { consumesChunks, gcmFastPath, gcmFastPathCounters } from '../../src/engine/gcmFastPath';
 import { SshdFixture } from '../fixtures/sshd';
-import { connect, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { connect, pipeThrough, readAll, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
-
-/** Sends `size` random bytes in writes of random sizes (1 byte to 100 KB) and hashes what comes back. */
-function oddEcho(socket: net.Socket, size: number): Promise<{ sent: string; received: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const sent = createHash('sha256');
-    const received = createHash('sha256');
-    let bytes = 0;
-    socket.on('data', (chunk: Buffer) => {
-      received.update(chunk);
-      bytes += chunk.length;
-      if (bytes >= size) socket.end();
-    });
-    socket.once('error', reject);
-    socket.once('close', () => resolve({ sent: sent.digest('hex'), received: received.digest('hex'), bytes }));
-    let left = size;
-    const write = () => {
-      while (left > 0) {
-        const chunk = randomBytes(Math.min(left, 1 + Math.floor(Math.random() * 100_000)));
-        sent.update(chunk);
-        left -= chunk.length;
-        if (!socket.write(chunk)) {
-          socket.once('drain', write);
-          return;
-        }
-      }
-    };
-    write();
-  });
-}
 
 /** A service that sends `size` bytes of a fixed pseudo-random stream to whoever connects, then closes. */
 async function startSource(data: Buffer): Promise<{ port: number; close(): Promise<void> }> {
@@ -103,7 +74,8 @@ describe('AES-GCM data path without extra copies (src/engine/gcmFastPath.ts)', f
         const before = { ...gcmFastPathCounters };
         const info = await manager.createTunnel({ server: 'gcm', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
         const size = 24 * 1024 * 1024;
-        const result = await oddEcho(await connect(info.localPort), size);
+        // Writes of random sizes, 1 byte to 100 KB.
+        const result = await pipeThrough(await connect(info.localPort), size, () => 1 + Math.floor(Math.random() * 100_000));
         assert.equal(result.bytes, size);
         assert.equal(result.received, result.sent);
         // Both paths did the work: most packets went out through the fast path (those sent while a
