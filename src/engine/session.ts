@@ -29,6 +29,14 @@ export interface SessionOptions {
   log: (message: string) => void;
 }
 
+/** What went wrong on a live connection, in words a person can act on. */
+function describeLiveError(err: Error): string {
+  if (/unable to authenticate data|Bad packet length|Bad packet padding|Invalid MAC|bad mac/i.test(err.message)) {
+    return `Data from the server failed its integrity check (${err.message}): something on the network path altered the SSH stream. The connection was dropped; nothing from the damaged packet was passed on.`;
+  }
+  return err.message;
+}
+
 export type RemoteConnectionHandler = (
   details: TcpConnectionDetails,
   accept: () => ClientChannel,
@@ -365,8 +373,8 @@ export class SshSession {
     this.channels = 0;
     client.on('tcp connection', (details, accept, reject) => this.dispatch(details, accept, reject));
     client.on('error', (err) => {
-      this._lastError = err.message;
-      this.options.log(`${this.name}: ${err.message}`);
+      this._lastError = describeLiveError(err);
+      this.options.log(`${this.name}: ${this._lastError}`);
     });
     client.on('close', () => this.onDrop(client));
     this.startKeepalive(client);

@@ -109,7 +109,11 @@ describe('AES-GCM data path without extra copies (src/engine/gcmFastPath.ts)', f
       assert.ok(got.length < data.length, `the transfer was cut short (${got.length} of ${data.length} bytes)`);
       assert.ok(got.length > 1024 * 1024, `what came before the bad packet arrived (${got.length} bytes)`);
       assert.ok(got.equals(data.subarray(0, got.length)), 'every byte delivered is a byte that was sent');
-      await waitFor(() => manager.getTunnel(info.id)!.state === 'active' && logs.some((m) => /lost|closed|reconnect/i.test(m)), 20_000, 'the session to drop and come back');
+      await waitFor(() => manager.getTunnel(info.id)!.state === 'active' && logs.some((m) => /reconnecting/.test(m)), 20_000, 'the session to drop and come back');
+      assert.ok(
+        logs.some((m) => /failed its integrity check .*something on the network path altered the SSH stream/.test(m)),
+        `the log says why: ${logs.join(' | ')}`,
+      );
     } finally {
       fs.writeFileSync(sshd.knownHostsPath, knownHosts);
       await manager.dispose();
