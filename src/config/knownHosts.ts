@@ -32,6 +32,15 @@ export function defaultKnownHostsFiles(): string[] {
   return [path.join(os.homedir(), '.ssh', 'known_hosts'), path.join(os.homedir(), '.ssh', 'known_hosts2')];
 }
 
+/** OpenSSH's GlobalKnownHostsFile default: the system-wide files an administrator maintains. */
+export function defaultGlobalKnownHostsFiles(): string[] {
+  if (process.platform === 'win32') {
+    const dir = path.join(process.env.PROGRAMDATA ?? 'C:\\ProgramData', 'ssh');
+    return [path.join(dir, 'ssh_known_hosts'), path.join(dir, 'ssh_known_hosts2')];
+  }
+  return ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+}
+
 /** OpenSSH's name for a host in known_hosts: `host` on port 22, `[host]:port` elsewhere. */
 export function knownHostName(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`;

@@ -338,6 +338,11 @@ export function resolveHost(config: LoadedSshConfig, alias: string): ResolvedHos
     if (knownHosts.length === 1 && knownHosts[0].toLowerCase() === 'none') server.userKnownHostsFile = [os.devNull];
     else server.userKnownHostsFile = knownHosts.map(pathValue);
   }
+  const globalKnownHosts = firstArgs('globalknownhostsfile');
+  if (globalKnownHosts?.length) {
+    if (globalKnownHosts.length === 1 && globalKnownHosts[0].toLowerCase() === 'none') server.globalKnownHostsFile = [os.devNull];
+    else server.globalKnownHostsFile = globalKnownHosts; // as ssh: no ~ or % expansion here
+  }
   const ciphers = first('ciphers');
   if (ciphers !== undefined) {
     if (/^[+\-^]/.test(ciphers)) {

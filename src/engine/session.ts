@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
-import { appendKnownHost, checkHostKey, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
+import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
 import { createAuthHandler, expandHome } from './auth';
 import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
 import { errorMessage, TunnelError } from './errors';
@@ -315,7 +315,9 @@ export class SshSession {
   }
 
   private async verifyHostKey(config: ServerConfig, host: string, port: number, key: Buffer): Promise<void> {
-    const files = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
+    // As ssh: the user's files and the system-wide ones vouch alike; only the user's are written.
+    const userFiles = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
+    const files = [...userFiles, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())];
     const keyType = keyTypeOf(key);
     const print = fingerprint(key);
     const check = checkHostKey(files, host, port, key);
@@ -341,7 +343,7 @@ export class SshSession {
       : '';
     if (caNote) this.options.log(`${config.host}:${caNote}`);
     const strict = config.strictHostKeyChecking;
-    const remember = files[0];
+    const remember = userFiles[0];
     if (strict === 'no' || strict === 'accept-new') {
       appendKnownHost(remember, host, port, key);
       this.options.log(`${config.host}: added ${keyType} ${print} to ${remember} (StrictHostKeyChecking ${strict})`);

@@ -16,6 +16,8 @@ export interface ServerConfig {
   identityAgent?: string | false;
   proxyJump?: string;
   userKnownHostsFile?: string | string[];
+  /** System-wide known_hosts, read but never written (GlobalKnownHostsFile). Defaults to /etc/ssh/ssh_known_hosts and ssh_known_hosts2. */
+  globalKnownHostsFile?: string | string[];
   strictHostKeyChecking?: 'yes' | 'accept-new' | 'no';
   /** Seconds of silence from the server before a keepalive probe; 0 disables. */
   serverAliveInterval?: number;

@@ -142,6 +142,37 @@ describe('host keys, checked like OpenSSH', function () {
     });
   });
 
+  describe('the system-wide known_hosts (GlobalKnownHostsFile)', () => {
+    let globalKh: string;
+    beforeEach(() => {
+      globalKh = path.join(dir, 'ssh_known_hosts');
+    });
+
+    it('a key listed only there is known: nothing is asked and the user\'s file is not written', async () => {
+      fs.writeFileSync(globalKh, `${name} ${keyType} ${keyB64}\n`);
+      assert.deepEqual(await connect(asking({ globalKnownHostsFile: globalKh }), 'reject'), []);
+      assert.equal(fs.existsSync(kh), false);
+    });
+
+    it('another key of the same type there is a changed key, named with that file and line', async () => {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'other')]);
+      const other = fs.readFileSync(path.join(dir, 'other.pub'), 'utf8').split(/\s+/);
+      fs.writeFileSync(globalKh, `# site keys\n${name} ${other[0]} ${other[1]}\n`);
+      const err = await refusal(connect(asking({ globalKnownHostsFile: globalKh }), 'trust-remember'));
+      assert.equal(err.code, 'HOST_KEY_CHANGED');
+      assert.ok(err.message.includes(`${globalKh}:2`), err.message);
+      assert.equal(fs.existsSync(kh), false);
+    });
+
+    it('is read, never written: trust-remember adds the key to the user\'s file', async () => {
+      fs.writeFileSync(globalKh, 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n');
+      const before = fs.readFileSync(globalKh, 'utf8');
+      assert.equal((await connect(asking({ globalKnownHostsFile: globalKh }), 'trust-remember')).length, 1);
+      assert.equal(fs.readFileSync(globalKh, 'utf8'), before);
+      assert.equal(sshKeygenFind(name, kh).status, 0, 'the user\'s file has the new line');
+    });
+  });
+
   describe('what known_hosts can say', () => {
     it('hashed entries (ssh-keygen -H) match', async () => {
       fs.writeFileSync(kh, `${name} ${keyType} ${keyB64}\n`);

@@ -84,7 +84,7 @@ describe('package.json contributions', () => {
     });
 
     it('has the brief\'s server and tunnel fields', () => {
-      for (const f of ['host', 'hostName', 'port', 'user', 'identityFile', 'proxyJump', 'userKnownHostsFile', 'strictHostKeyChecking', 'serverAliveInterval', 'serverAliveCountMax', 'ciphers']) {
+      for (const f of ['host', 'hostName', 'port', 'user', 'identityFile', 'proxyJump', 'userKnownHostsFile', 'globalKnownHostsFile', 'strictHostKeyChecking', 'serverAliveInterval', 'serverAliveCountMax', 'ciphers']) {
         assert.ok(server.properties![f], `server field ${f}`);
       }
       for (const f of ['name', 'server', 'type', 'localHost', 'localPort', 'remoteHost', 'remotePort', 'autoStart']) assert.ok(tunnel.properties![f], `tunnel field ${f}`);
