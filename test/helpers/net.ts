@@ -85,6 +85,19 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
   }
 }
 
+/** Keeps writing 16 KiB every 5 ms (reading what comes back) until the socket closes; resolves then. */
+export function keepStreaming(socket: net.Socket): Promise<void> {
+  socket.on('error', () => undefined);
+  socket.resume();
+  const timer = setInterval(() => socket.write(Buffer.alloc(16 * 1024)), 5);
+  return new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      clearInterval(timer);
+      resolve();
+    }),
+  );
+}
+
 /** Reads everything until the peer closes. */
 export function readAll(socket: net.Socket): Promise<Buffer> {
   return new Promise((resolve) => {

@@ -7,15 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
 import { ROOT, baseUserSettings, tempDir, writeJson } from './codeServer.mjs';
-import { TESTS, parseTrustModes, prepareWorkspace, requireBuilt } from './workspace.mjs';
+import { TESTS, prepareWorkspace, requireBuilt, trustModesOrExit } from './workspace.mjs';
 
-let modes;
-try {
-  modes = parseTrustModes(process.argv.slice(2));
-} catch (err) {
-  console.error(err.message);
-  process.exit(2);
-}
+const modes = trustModesOrExit(process.argv.slice(2));
 requireBuilt();
 
 let failed = 0;

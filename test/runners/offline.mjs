@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { ROOT, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { TESTS, parseTrustModes, prepareWorkspace, requireBuilt } from './workspace.mjs';
+import { TESTS, prepareWorkspace, requireBuilt, trustModesOrExit } from './workspace.mjs';
 const RESULTS = path.join(ROOT, 'test-results');
 /** Workbench lines that say nothing about the suite: connection set-up, the gallery being offline, the refused trust dialog. */
 const EXPECTED_NOISE = [
@@ -74,13 +74,7 @@ async function runSuite(trust) {
 }
 
 exitOnSignals();
-let modes;
-try {
-  modes = parseTrustModes(process.argv.slice(2));
-} catch (err) {
-  console.error(err.message);
-  process.exit(2);
-}
+const modes = trustModesOrExit(process.argv.slice(2));
 requireBuilt();
 
 let failed = 0;

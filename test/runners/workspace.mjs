@@ -16,6 +16,16 @@ export function parseTrustModes(argv) {
   throw new Error(`--trust must be trusted, restricted or both (got ${value})`);
 }
 
+/** The --trust modes from the command line; a wrong value ends the process with a message. */
+export function trustModesOrExit(argv) {
+  try {
+    return parseTrustModes(argv);
+  } catch (err) {
+    console.error(err.message);
+    process.exit(2);
+  }
+}
+
 export function prepareWorkspace(trust) {
   const workspace = tempDir(`ssh-tunnels-ws-${trust}-`);
   if (fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { SocksClient } from 'socks';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
-import { connect, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
+import { connect, keepStreaming, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { ByteReader, GREETING, openFds, socks4Request, socks5Request } from '../helpers/socks';
 
@@ -125,15 +125,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       const events: TunnelInfo[] = [];
       manager.onDidChangeTunnel((t) => t.id === info.id && events.push(t));
       const streaming = await Promise.all(Array.from({ length: 20 }, () => socksConnect(info.localPort, '127.0.0.1', echo.port)));
-      const closes = streaming.map((s) => {
-        s.on('error', () => undefined);
-        s.resume();
-        const timer = setInterval(() => s.write(Buffer.alloc(16 * 1024)), 5);
-        return new Promise<void>((resolve) => s.once('close', () => {
-          clearInterval(timer);
-          resolve();
-        }));
-      });
+      const closes = streaming.map(keepStreaming);
       const halfway = await Promise.all(Array.from({ length: 5 }, () => raw(info.localPort, Buffer.from([0x05, 0x01]))));
       await waitFor(() => stats(info).connectionsActive === 25, 5000, '25 connections');
       await sleep(100);

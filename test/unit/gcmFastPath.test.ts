@@ -93,15 +93,13 @@ describe('AES-GCM data path without extra copies (src/engine/gcmFastPath.ts)', f
     const data = randomBytes(16 * 1024 * 1024);
     const source = await startSource(data);
     const relay = await Relay.start(sshd.port);
-    const knownHosts = fs.readFileSync(sshd.knownHostsPath, 'utf8');
     const logs: string[] = [];
     const manager = new TunnelManager({
       servers: staticServers(sshd.server('s', { port: relay.port })),
       log: (m) => logs.push(m),
     });
     try {
-      // known_hosts names the relay's port.
-      fs.writeFileSync(sshd.knownHostsPath, knownHosts.replace(`]:${sshd.port} `, `]:${relay.port} `));
+      sshd.trustOnPort(relay.port);
       const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: source.port });
       // One bit flipped about 4 MiB into what sshd sends: inside some packet of the transfer.
       relay.corruptFromServer(4 * 1024 * 1024 + 12_345);
@@ -115,7 +113,6 @@ describe('AES-GCM data path without extra copies (src/engine/gcmFastPath.ts)', f
         `the log says why: ${logs.join(' | ')}`,
       );
     } finally {
-      fs.writeFileSync(sshd.knownHostsPath, knownHosts);
       await manager.dispose();
       await relay.close();
       await source.close();

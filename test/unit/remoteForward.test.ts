@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
-import { connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { connect, echoRoundTrip, keepStreaming, readAll, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { startStalledListener } from '../helpers/stalled';
 
@@ -106,15 +106,7 @@ describe('remote forward (-R) through a real sshd', function () {
     const events: TunnelInfo[] = [];
     manager.onDidChangeTunnel((t) => t.id === info.id && events.push(t));
     const sockets = await Promise.all(Array.from({ length: 20 }, () => connect(info.remotePort!)));
-    const closes = sockets.map((s) => {
-      s.on('error', () => undefined);
-      s.resume();
-      const timer = setInterval(() => s.write(Buffer.alloc(16 * 1024)), 5);
-      return new Promise<void>((resolve) => s.once('close', () => {
-        clearInterval(timer);
-        resolve();
-      }));
-    });
+    const closes = sockets.map(keepStreaming);
     await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 20, 5000, '20 connections');
     await new Promise((r) => setTimeout(r, 100));
     await manager.closeTunnel(info.id);

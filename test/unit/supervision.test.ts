@@ -116,9 +116,7 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     const relay = await Relay.start(sshd.port);
     try {
       const server = sshd.server('s', { port: relay.port, serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
-      // known_hosts names the relay's port.
-      const fs = await import('node:fs');
-      fs.writeFileSync(sshd.knownHostsPath, fs.readFileSync(sshd.knownHostsPath, 'utf8').replace(`]:${sshd.port} `, `]:${relay.port} `));
+      sshd.trustOnPort(relay.port);
       const m = newManager(server);
       const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
       // A busy connection is not dropped falsely: keep data flowing for longer than the window.
@@ -144,8 +142,7 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     const relay = await Relay.start(sshd.port);
     try {
       const server = sshd.server('s', { port: relay.port, serverAliveInterval: 60, serverAliveCountMax: 3, connectTimeout: 3 });
-      const fs = await import('node:fs');
-      fs.writeFileSync(sshd.knownHostsPath, fs.readFileSync(sshd.knownHostsPath, 'utf8').replace(`]:${sshd.port} `, `]:${relay.port} `));
+      sshd.trustOnPort(relay.port);
       const m = newManager(server);
       const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
       // A sleep with the path intact: the probe is answered and nothing is dropped.
