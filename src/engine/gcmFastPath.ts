@@ -28,6 +28,8 @@ const CHANNEL_DATA = 94;
 const MAX_PACKET_SIZE = 35000;
 /** byte padding length, byte type, uint32 recipient, uint32 data length. */
 const HEADER = 10;
+/** The additional authenticated data of an incoming packet: its length field. */
+const AAD = Buffer.alloc(4);
 
 interface Ssh2Crypto {
   CIPHER_INFO: Record<string, { sslName: string; keyLen: number; ivLen: number }>;
@@ -171,10 +173,9 @@ function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): n
       while (nb--) this._len = ((this._len << 8) + data[p++]) >>> 0;
       if (this._lenBytes < 4) return undefined;
       if (this._len + 20 > MAX_PACKET_SIZE || this._len < 16 || (this._len & 15) !== 0) throw new Error('Bad packet length');
-      const aad = Buffer.allocUnsafe(4);
-      aad.writeUInt32BE(this._len, 0);
+      AAD.writeUInt32BE(this._len, 0);
       this._gcm = createDecipheriv(this._decipherSSLName as 'aes-128-gcm', this._decipherKey, this._decipherIV);
-      this._gcm.setAAD(aad);
+      this._gcm.setAAD(AAD); // taken in at once, so one buffer serves every packet
       this._pieces = [];
     }
     const gcm = this._gcm!;

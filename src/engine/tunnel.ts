@@ -23,17 +23,12 @@ function uncork(socket: net.Socket): void {
   socket.uncork();
 }
 
-function corkForTick(socket: net.Socket): void {
+/** Corks until the end of the tick, or for a bulk chunk until the end of the event-loop turn. */
+function corkFor(socket: net.Socket, chunk: Buffer): void {
   if (socket.writableCorked) return;
   socket.cork();
-  process.nextTick(uncork, socket);
-}
-
-/** A bulk chunk: flushed with everything else written this turn of the event loop. */
-function corkForTurn(socket: net.Socket): void {
-  if (socket.writableCorked) return;
-  socket.cork();
-  setImmediate(uncork, socket);
+  if (chunk.length >= BULK_BYTES) setImmediate(uncork, socket);
+  else process.nextTick(uncork, socket);
 }
 
 /**
@@ -171,7 +166,7 @@ export abstract class Tunnel {
     socket.pipe(channel);
     // Corked, the packets of one SSH read (small ones) or of one turn of the event loop (bulk)
     // reach the socket in one writev.
-    channel.on('data', (chunk: Buffer) => (chunk.length >= BULK_BYTES ? corkForTurn(socket) : corkForTick(socket)));
+    channel.on('data', (chunk: Buffer) => corkFor(socket, chunk));
     channel.pipe(socket);
   }
 
