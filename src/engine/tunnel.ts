@@ -111,6 +111,7 @@ export abstract class Tunnel {
       createdAt: this.createdAt,
       lastActivity: this.lastActivity,
       lastError: this._lastError,
+      openedBy: this.spec.openedBy ?? 'person',
     };
   }
 

@@ -64,6 +64,9 @@ export interface Prompts {
 export type TunnelType = 'local' | 'remote' | 'dynamic';
 export const TUNNEL_TYPES: readonly TunnelType[] = ['local', 'remote', 'dynamic'];
 
+/** Who opened a tunnel: the tree and the agent tools show it; only a person's are restored after a reload. */
+export type TunnelOrigin = 'settings' | 'sshConfig' | 'person' | 'agent';
+
 export type TunnelState = 'connecting' | 'active' | 'reconnecting' | 'failed' | 'closed';
 
 export interface TunnelSpec {
@@ -74,6 +77,8 @@ export interface TunnelSpec {
   remoteHost?: string;
   remotePort?: number;
   name?: string;
+  /** Defaults to `person`. */
+  openedBy?: TunnelOrigin;
 }
 
 export interface TunnelStats {
@@ -100,6 +105,7 @@ export interface TunnelInfo {
   createdAt: number;
   lastActivity: number;
   lastError?: string;
+  openedBy: TunnelOrigin;
 }
 
 export type ServerState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'failed';

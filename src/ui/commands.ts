@@ -270,6 +270,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       localPort: info.localPort,
       remoteHost: info.remoteHost,
       remotePort: info.remotePort,
+      openedBy: info.openedBy,
     });
   }
 

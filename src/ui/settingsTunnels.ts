@@ -134,7 +134,7 @@ export class SettingsTunnels implements vscode.Disposable {
     this.stoppedByUser.delete(t.key);
     this.failures.delete(t.key);
     const label = t.spec.name ?? t.key;
-    run.pending = this.manager.createTunnel(t.spec).then(
+    run.pending = this.manager.createTunnel({ ...t.spec, openedBy: 'settings' }).then(
       (info) => {
         run.tunnelId = info.id;
         this.log.info(`Settings: opened ${label} (${info.localHost}:${info.localPort}).`);
