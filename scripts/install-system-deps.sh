@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests, the benchmark and the demo use (idempotent).
 set -euo pipefail
 # passwd: useradd/chpasswd, for the password and keyboard-interactive login tests
-packages=(openssh-server openssh-client curl iperf3 procps iproute2 passwd)
+# netcat-openbsd: `nc -X connect` as a ProxyCommand in the ProxyCommand tests
+packages=(openssh-server openssh-client curl iperf3 procps iproute2 passwd netcat-openbsd)
 # VS Code in a browser for the integration/UI tests and the demo (scripts/vscode/install-code-server.sh):
 # headers and tools to build code-server's native modules, Debian's ripgrep instead of a download,
 # Chromium for playwright-core, unzip to list the .vsix

@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
+import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
 import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
 import { createAuthHandler, expandHome } from './auth';
@@ -9,6 +10,7 @@ import { Emitter } from './events';
 import { discard } from './tunnel';
 import './ssh2Fixes';
 import { consumesChunks } from './gcmFastPath';
+import { expandProxyCommand, ProxyCommandProcess } from './proxyCommand';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
 export interface ReconnectPolicy {
@@ -84,6 +86,8 @@ export class SshSession {
   private reconnectAttempt = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private jumpClients: Client[] = [];
+  /** The ProxyCommand carrying the live connection (or its first hop). */
+  private proxy: ProxyCommandProcess | undefined;
   private channels = 0;
   private readonly remoteHandlers = new Map<string, RemoteConnectionHandler>();
   /** Host keys trusted once by a person during this session's life: a redial does not ask again. */
@@ -118,6 +122,11 @@ export class SshSession {
 
   get openChannels(): number {
     return this.channels;
+  }
+
+  /** The server's settings as last given. */
+  get settings(): ServerConfig {
+    return this.config;
   }
 
   /** Picks up edited settings for the next (re)connect. */
@@ -174,12 +183,22 @@ export class SshSession {
 
   private async dial(): Promise<Client> {
     const hops = this.jumpChain();
-    let sock: net.Socket | ClientChannel | undefined;
+    let sock: net.Socket | ClientChannel | Duplex | undefined;
     const jumpClients: Client[] = [];
+    let proxy: ProxyCommandProcess | undefined;
     try {
+      // The first hop dialled (this server, or the first jump host) may be reached through its ProxyCommand.
+      const command = proxyCommandOf(hops[0]);
+      if (command !== undefined) {
+        const { host, port, user } = this.target(hops[0]);
+        const expanded = expandProxyCommand(command, { host, port, user, alias: hops[0].host, proxyJump: hops[0].proxyJump });
+        this.options.log(`${hops[0].host}: running ProxyCommand ${expanded}`);
+        proxy = new ProxyCommandProcess(expanded, hops[0].host, this.options.log);
+        sock = proxy.stream;
+      }
       for (let i = 0; i < hops.length; i++) {
         const hop = hops[i];
-        const client = await this.handshake(hop, sock);
+        const client = await this.handshake(hop, sock, i === 0 ? proxy : undefined);
         if (i < hops.length - 1) {
           jumpClients.push(client);
           const next = this.target(hops[i + 1]);
@@ -191,17 +210,24 @@ export class SshSession {
         } else {
           for (const old of this.jumpClients) old.end();
           this.jumpClients = jumpClients;
+          this.proxy?.kill();
+          this.proxy = proxy;
           return client;
         }
       }
       throw new Error('unreachable');
     } catch (err) {
       for (const c of jumpClients) c.end();
+      proxy?.kill();
       throw err;
     }
   }
 
-  /** The hops to dial in order, ending with this server; a loop in ProxyJump is an error. */
+  /**
+   * The hops to dial in order, ending with this server; a loop in ProxyJump is an error.
+   * A server with both ProxyJump and ProxyCommand goes through the jump hosts: the config
+   * layer keeps only the first one set, as ssh does, so both reach here only from settings.
+   */
   private jumpChain(): ServerConfig[] {
     const chain: ServerConfig[] = [this.config];
     const seen = new Set<string>([this.config.host]);
@@ -228,7 +254,7 @@ export class SshSession {
     return chain;
   }
 
-  private handshake(config: ServerConfig, via: net.Socket | ClientChannel | undefined): Promise<Client> {
+  private handshake(config: ServerConfig, via: net.Socket | ClientChannel | Duplex | undefined, proxy?: ProxyCommandProcess): Promise<Client> {
     const { host, port, user } = this.target(config);
     const timeoutMs = (config.connectTimeout ?? 20) * 1000;
     return new Promise<Client>((resolve, reject) => {
@@ -244,14 +270,16 @@ export class SshSession {
         client.removeAllListeners('ready');
         client.on('error', () => undefined);
         client.end();
-        reject(err);
+        // A ProxyCommand that exited explains the failure better than the broken pipe does.
+        if (proxy && (err.code === 'CONNECT_FAILED' || err.code === 'TIMEOUT')) void proxy.failure().then((why) => reject(why ?? err));
+        else reject(err);
       };
       const timer = setTimeout(
         () => fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`)),
         timeoutMs,
       );
 
-      const start = (sock: net.Socket | ClientChannel) => {
+      const start = (sock: net.Socket | ClientChannel | Duplex) => {
         const cfg: ConnectConfig = {
           sock: sock as ConnectConfig['sock'],
           username: user,
@@ -478,6 +506,12 @@ export class SshSession {
     this.stopKeepalive();
     for (const jump of this.jumpClients) jump.end();
     this.jumpClients = [];
+    if (this.proxy) {
+      const why = this.proxy.describeExit();
+      if (why) this._lastError = why;
+      this.proxy.kill();
+      this.proxy = undefined;
+    }
     if (this.disposed) return;
     this.options.log(`${this.name}: connection lost${this._lastError ? ` (${this._lastError})` : ''}; reconnecting`);
     this.setState('reconnecting', this._lastError ?? 'Connection lost');
@@ -515,6 +549,11 @@ export class SshSession {
     // While waiting out the backoff, a cheap TCP probe notices the server coming back,
     // so the redial happens within about a second of it being reachable again.
     const first = this.jumpChain()[0];
+    // Through a ProxyCommand the server may not be reachable directly: redial on the timer only.
+    if (proxyCommandOf(first) !== undefined) {
+      this.reconnectTimer = setTimeout(redial, delay);
+      return;
+    }
     const { host, port } = this.target(first);
     let probing = false;
     this.reconnectTimer = setInterval(() => {
@@ -628,11 +667,19 @@ export class SshSession {
     client?.end();
     for (const jump of this.jumpClients) jump.end();
     this.jumpClients = [];
+    this.proxy?.kill();
+    this.proxy = undefined;
     this.remoteHandlers.clear();
     this.setState('disconnected');
     this._onDidChangeState.dispose();
     this._onDidConnect.dispose();
   }
+}
+
+/** The ProxyCommand to run for a server, or undefined (unset, empty or `none`). */
+function proxyCommandOf(config: ServerConfig): string | undefined {
+  const command = config.proxyCommand?.trim();
+  return command && command.toLowerCase() !== 'none' ? command : undefined;
 }
 
 /** Turns ssh2's channel-open failure into the reason a person can act on. */

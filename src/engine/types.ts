@@ -15,6 +15,10 @@ export interface ServerConfig {
   /** Path of an ssh-agent socket; defaults to SSH_AUTH_SOCK. `false` disables the agent. */
   identityAgent?: string | false;
   proxyJump?: string;
+  /** Command whose stdin/stdout carry the SSH connection (ProxyCommand), %h %p %r %n not yet expanded. */
+  proxyCommand?: string;
+  /** Remove a stale Unix socket file before listening on it (StreamLocalBindUnlink). */
+  streamLocalBindUnlink?: boolean;
   userKnownHostsFile?: string | string[];
   /** System-wide known_hosts, read but never written (GlobalKnownHostsFile). Defaults to /etc/ssh/ssh_known_hosts and ssh_known_hosts2. */
   globalKnownHostsFile?: string | string[];
@@ -77,6 +81,12 @@ export interface TunnelSpec {
   remoteHost?: string;
   remotePort?: number;
   name?: string;
+  /** Unix socket: local type listens on it (instead of localHost:localPort); remote type connects each connection to it. */
+  localPath?: string;
+  /** Unix socket on the server: local type opens direct-streamlocal to it; remote type has the server listen on it. */
+  remotePath?: string;
+  /** Remote type only: the server's port is a SOCKS proxy reaching what this machine can (`-R [addr:]port`). */
+  socks?: boolean;
   /** Defaults to `person`. */
   openedBy?: TunnelOrigin;
 }
@@ -101,6 +111,12 @@ export interface TunnelInfo {
   localPort: number;
   remoteHost?: string;
   remotePort?: number;
+  /** The local Unix socket, when one replaces localHost:localPort. */
+  localPath?: string;
+  /** The server's Unix socket, when one replaces remoteHost:remotePort. */
+  remotePath?: string;
+  /** A remote tunnel whose server port is a SOCKS proxy. */
+  socks?: boolean;
   stats: TunnelStats;
   createdAt: number;
   lastActivity: number;

@@ -7,19 +7,7 @@ import { ServerRegistry } from '../../src/config/servers';
 import { TunnelError, TunnelManager, type HostKeyAnswer, type HostKeyQuestion } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
-
-/** The processes holding established TCP connections to `port` on loopback, from `ss -tnp`. */
-function clientsOf(port: number): { process: string; pid: number; localPort: number }[] {
-  const out = execFileSync('ss', ['-tnpH', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const local = /^\S+\s+\S+\s+(\S+):(\d+)\s/.exec(line);
-      const proc = /users:\(\("([^"]+)",pid=(\d+)/.exec(line);
-      return { process: proc?.[1] ?? '?', pid: Number(proc?.[2] ?? 0), localPort: Number(local?.[2] ?? 0) };
-    });
-}
+import { clientsOf } from '../helpers/processes';
 
 describe('ProxyJump from ~/.ssh/config through two real sshd', function () {
   this.timeout(60_000);
