@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { TunnelError } from './errors';
 
 /**
@@ -57,6 +59,56 @@ export async function listen(
       throw new TunnelError('LISTEN_FAILED', `Cannot listen on ${host}: no such local address on this machine. Use 127.0.0.1, ::1 or an address this machine has.`, { host });
     }
     throw new TunnelError('LISTEN_FAILED', `Cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+  server.on('error', () => undefined);
+  return server;
+}
+
+/**
+ * Listens on a Unix socket file, created owner-only as ssh does. A file already there is
+ * removed first only with StreamLocalBindUnlink; otherwise the error says so.
+ */
+export async function listenOnPath(file: string, unlink: boolean, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  let existing: fs.Stats | undefined;
+  try {
+    existing = fs.lstatSync(file);
+  } catch {
+    // Nothing there: the usual case.
+  }
+  if (existing) {
+    if (!existing.isSocket()) {
+      throw new TunnelError('LISTEN_FAILED', `Cannot listen on ${file}: it exists and is not a socket. Choose another path.`, { path: file });
+    }
+    if (!unlink) {
+      throw new TunnelError('PORT_IN_USE',
+        `Cannot listen on ${file}: the socket file exists (another program, or one left behind). Remove it, or set StreamLocalBindUnlink yes for this server to replace it.`, { path: file });
+    }
+    fs.rmSync(file, { force: true });
+  }
+  const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER }, onConnection);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // The socket is bound inside listen(): with this umask it is never readable by others, not even for a moment.
+      const umask = process.umask(0o177);
+      try {
+        server.listen({ path: file, backlog: 1024 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(umask);
+      }
+    });
+    fs.chmodSync(file, 0o600);
+  } catch (err) {
+    server.close();
+    if (err instanceof TunnelError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the socket file exists (another program, or one left behind); remove it or set StreamLocalBindUnlink yes'
+      : code === 'ENOENT' ? `the folder ${path.dirname(file)} does not exist`
+        : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new TunnelError(code === 'EADDRINUSE' ? 'PORT_IN_USE' : 'LISTEN_FAILED', `Cannot listen on ${file}: ${why}.`, { path: file });
   }
   server.on('error', () => undefined);
   return server;

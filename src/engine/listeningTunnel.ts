@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { boundPort, closeServer, listen } from './listener';
+import { boundPort, closeServer, listen, listenOnPath } from './listener';
 import { Tunnel } from './tunnel';
 
 /**
@@ -15,7 +15,10 @@ export abstract class ListeningTunnel extends Tunnel {
   protected abstract accept(socket: net.Socket): void;
 
   async start(): Promise<void> {
-    this.server = await listen(this.spec.localHost, this.spec.localPort, (socket) => this.accept(socket));
+    const onConnection = (socket: net.Socket) => this.accept(socket);
+    this.server = this.spec.localPath !== undefined
+      ? await listenOnPath(this.spec.localPath, this.session.settings.streamLocalBindUnlink === true, onConnection)
+      : await listen(this.spec.localHost, this.spec.localPort, onConnection);
     this.port = boundPort(this.server, this.spec.localPort);
     try {
       await this.session.connect();

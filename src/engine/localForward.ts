@@ -13,8 +13,11 @@ export class LocalForward extends ListeningTunnel {
       socket.resetAndDestroy();
       return;
     }
-    const { remoteHost, remotePort } = this.spec;
-    this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!).then(
+    const { remoteHost, remotePort, remotePath } = this.spec;
+    (remotePath !== undefined
+      ? this.session.forwardOutStreamLocal(remotePath)
+      : this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!)
+    ).then(
       (channel) => {
         if (socket.destroyed) {
           discard(channel);

@@ -3,6 +3,7 @@ import { errorMessage, TunnelError } from './errors';
 import { Emitter, type Disposable } from './events';
 import { LocalForward } from './localForward';
 import { RemoteForward } from './remoteForward';
+import { ReverseDynamicForward } from './reverseDynamicForward';
 import { SshSession, type ReconnectPolicy } from './session';
 import { resolveSpec } from './spec';
 import type { Tunnel } from './tunnel';
@@ -112,9 +113,12 @@ export class TunnelManager {
     const changed = (t: Tunnel) => {
       if (this.tunnels.has(t.id) || t.state === 'closed') this._onDidChangeTunnel.fire(t.info());
     };
-    const Kind = resolved.type === 'local' ? LocalForward : resolved.type === 'remote' ? RemoteForward : DynamicForward;
+    const Kind = resolved.type === 'local' ? LocalForward
+      : resolved.type === 'remote' ? (resolved.socks ? ReverseDynamicForward : RemoteForward) : DynamicForward;
     const tunnel = new Kind(id, resolved, session, changed);
-    if (tunnel instanceof DynamicForward && this.options.socksHandshakeTimeoutMs) tunnel.handshakeTimeoutMs = this.options.socksHandshakeTimeoutMs;
+    if ((tunnel instanceof DynamicForward || tunnel instanceof ReverseDynamicForward) && this.options.socksHandshakeTimeoutMs) {
+      tunnel.handshakeTimeoutMs = this.options.socksHandshakeTimeoutMs;
+    }
     this.tunnels.set(id, tunnel);
     this._onDidChangeTunnel.fire(tunnel.info());
     this._onDidChangeServer.fire(this.serverStatus(config.host));
@@ -127,7 +131,8 @@ export class TunnelManager {
       this.log(`${resolved.name}: ${errorMessage(err)}`);
       throw err;
     }
-    this.log(`${resolved.name}: open (${tunnel.info().localHost}:${tunnel.info().localPort})`);
+    const opened = tunnel.info();
+    this.log(`${resolved.name}: open (${opened.localPath ?? `${opened.localHost}:${opened.localPort}`})`);
     return tunnel.info();
   }
 

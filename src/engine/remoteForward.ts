@@ -4,7 +4,10 @@ import { TunnelError } from './errors';
 import { SOCKET_BUFFER } from './listener';
 import { Tunnel } from './tunnel';
 
-/** `-R`: the server listens; each connection it forwards is joined to localHost:localPort. */
+/**
+ * `-R`: the server listens (on a port, or on a Unix socket: remotePath); each connection it
+ * forwards is joined to localHost:localPort (or the local Unix socket localPath).
+ */
 export class RemoteForward extends Tunnel {
   readonly type = 'remote' as const;
   private boundPort: number | undefined;
@@ -20,18 +23,24 @@ export class RemoteForward extends Tunnel {
   }
 
   private async listenOnServer(port: number): Promise<void> {
-    this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, (_details, accept, reject) =>
-      this.offer(accept, reject),
-    );
+    const handler = (accept: () => ClientChannel, reject: () => void) => {
+      if (this.state === 'closed') reject();
+      else this.offer(accept, reject);
+    };
+    if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
+    else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
   }
 
-  private offer(accept: () => ClientChannel, reject: () => void): void {
-    if (this.state === 'closed') {
-      reject();
-      return;
-    }
+  /** Where each connection goes on this machine, in words. */
+  private get localTarget(): string {
+    return this.spec.localPath ?? `${this.spec.localHost}:${this.spec.localPort}`;
+  }
+
+  protected offer(accept: () => ClientChannel, reject: () => void): void {
     // Connect to the local service first, so a refused service is a rejected channel.
-    const socket = net.connect({ host: this.spec.localHost, port: this.spec.localPort, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER } as net.NetConnectOpts);
+    const target: net.NetConnectOpts = this.spec.localPath !== undefined ? { path: this.spec.localPath } : { host: this.spec.localHost, port: this.spec.localPort };
+    // highWaterMark is a stream option net's connect types do not list.
+    const socket = net.connect(Object.assign(target, { allowHalfOpen: true, highWaterMark: SOCKET_BUFFER }));
     const conn = this.addConnection(socket);
     // The server waits for an answer to every offer: exactly one accept or reject, whatever happens first.
     let answered = false;
@@ -61,12 +70,15 @@ export class RemoteForward extends Tunnel {
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (answered) return;
       refuse();
-      this.recordError(new TunnelError('CONNECT_FAILED', `A connection from the server could not reach ${this.spec.localHost}:${this.spec.localPort} here: ${err.code === 'ECONNREFUSED' ? 'connection refused (is the local service running?)' : err.message}`));
+      const why = err.code === 'ECONNREFUSED' ? 'connection refused (is the local service running?)'
+        : err.code === 'ENOENT' ? 'no such socket file (is the local service running?)' : err.message;
+      this.recordError(new TunnelError('CONNECT_FAILED', `A connection from the server could not reach ${this.localTarget} here: ${why}`));
     });
   }
 
   protected async stop(): Promise<void> {
-    if (this.boundPort !== undefined) await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort);
+    if (this.spec.remotePath !== undefined) await this.session.unforwardInStreamLocal(this.spec.remotePath);
+    else if (this.boundPort !== undefined) await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort);
   }
 
   protected boundLocal() {

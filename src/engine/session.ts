@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig, type TcpConnectionDetails } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
 import { createAuthHandler, expandHome } from './auth';
 import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
@@ -40,7 +40,6 @@ function describeLiveError(err: Error): string {
 }
 
 export type RemoteConnectionHandler = (
-  details: TcpConnectionDetails,
   accept: () => ClientChannel,
   reject: () => void,
 ) => void;
@@ -53,6 +52,11 @@ const WAKE_GRACE_MS = 5000;
 /** `[bindAddr]:port` key for remote forwards, as the server reports them back. */
 export function makeAddress(host: string, port: number): string {
   return `${host}:${port}`;
+}
+
+/** The key of a remote forward on a Unix socket; it cannot collide with a `host:port` one. */
+function unixAddress(socketPath: string): string {
+  return `unix:${socketPath}`;
 }
 
 /** Splits `user@host:port` (ProxyJump's form) without touching IPv6 brackets' colons. */
@@ -401,7 +405,8 @@ export class SshSession {
   private attach(client: Client): void {
     this.client = client;
     this.channels = 0;
-    client.on('tcp connection', (details, accept, reject) => this.dispatch(details, accept, reject));
+    client.on('tcp connection', (details, accept, reject) => this.dispatch(makeAddress(details.destIP, details.destPort), accept, reject));
+    client.on('unix connection', (details, accept, reject) => this.dispatch(unixAddress(details.socketPath), accept as () => ClientChannel, reject));
     client.on('error', (err) => {
       this._lastError = describeLiveError(err);
       this.options.log(`${this.name}: ${this._lastError}`);
@@ -410,13 +415,13 @@ export class SshSession {
     this.startKeepalive(client);
   }
 
-  private dispatch(details: TcpConnectionDetails, accept: () => ClientChannel, reject: () => void): void {
-    const handler = this.remoteHandlers.get(makeAddress(details.destIP, details.destPort));
+  private dispatch(address: string, accept: () => ClientChannel, reject: () => void): void {
+    const handler = this.remoteHandlers.get(address);
     if (!handler || this.channels >= this.options.maxChannels) {
       reject();
       return;
     }
-    handler(details, () => this.track(accept()), reject);
+    handler(() => this.track(accept()), reject);
   }
 
   private track(channel: ClientChannel): ClientChannel {
@@ -588,6 +593,15 @@ export class SshSession {
 
   /** Opens a direct-tcpip channel, with a limit on open channels and a timeout. */
   forwardOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<ClientChannel> {
+    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => client.forwardOut(srcIP, srcPort, dstHost, dstPort, cb));
+  }
+
+  /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
+  forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
+    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
+  }
+
+  private openChannel(target: string, open: (client: Client, cb: (err: Error | undefined, channel: ClientChannel) => void) => void): Promise<ClientChannel> {
     const client = this.client;
     if (!client || this._state !== 'connected') {
       return Promise.reject(new TunnelError('CLOSED', `${this.name} is ${this._state === 'reconnecting' ? 'reconnecting' : 'not connected'}; try again shortly.`));
@@ -599,17 +613,17 @@ export class SshSession {
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        reject(new TunnelError('TIMEOUT', `${this.name} did not open a channel to ${dstHost}:${dstPort} within ${this.options.forwardTimeoutMs / 1000}s.`));
+        reject(new TunnelError('TIMEOUT', `${this.name} did not open a channel to ${target} within ${this.options.forwardTimeoutMs / 1000}s.`));
       }, this.options.forwardTimeoutMs);
       try {
-        client.forwardOut(srcIP, srcPort, dstHost, dstPort, (err, channel) => {
+        open(client, (err, channel) => {
           clearTimeout(timer);
           if (timedOut) {
             if (channel) discard(channel);
             return;
           }
           if (err) {
-            reject(channelOpenError(err as Error & { reason?: number }, this.name, dstHost, dstPort));
+            reject(channelOpenError(err as Error & { reason?: number }, this.name, target));
             return;
           }
           resolve(this.track(channel));
@@ -617,6 +631,39 @@ export class SshSession {
       } catch (err) {
         clearTimeout(timer);
         reject(new TunnelError('CLOSED', `${this.name}: ${errorMessage(err)}`));
+      }
+    });
+  }
+
+  /** Asks the server to listen on a Unix socket (streamlocal-forward@openssh.com). */
+  async forwardInStreamLocal(socketPath: string, handler: RemoteConnectionHandler): Promise<void> {
+    const client = await this.connect();
+    await new Promise<void>((resolve, reject) => {
+      try {
+        client.openssh_forwardInStreamLocal(socketPath, (err) => {
+          if (err) {
+            reject(new TunnelError('FORWARD_REFUSED',
+              `${this.name} refused to listen on the socket ${socketPath} for a remote forward. The file may already exist there (sshd removes it first only with StreamLocalBindUnlink yes), its folder may be missing or not writable, or forwarding may be disabled (AllowStreamLocalForwarding).`));
+            return;
+          }
+          resolve();
+        });
+      } catch (err) {
+        reject(new TunnelError('CLOSED', `${this.name}: ${errorMessage(err)}`));
+      }
+    });
+    this.remoteHandlers.set(unixAddress(socketPath), handler);
+  }
+
+  async unforwardInStreamLocal(socketPath: string): Promise<void> {
+    this.remoteHandlers.delete(unixAddress(socketPath));
+    const client = this.client;
+    if (!client || this._state !== 'connected') return;
+    await new Promise<void>((resolve) => {
+      try {
+        client.openssh_unforwardInStreamLocal(socketPath, () => resolve());
+      } catch {
+        resolve();
       }
     });
   }
@@ -683,7 +730,7 @@ function proxyCommandOf(config: ServerConfig): string | undefined {
 }
 
 /** Turns ssh2's channel-open failure into the reason a person can act on. */
-export function channelOpenError(err: Error & { reason?: number }, server: string, host: string, port: number): TunnelError {
+export function channelOpenError(err: Error & { reason?: number }, server: string, target: string): TunnelError {
   const description = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '');
   const reasons: Record<number, string> = {
     1: 'administratively prohibited (the server forbids this forward: AllowTcpForwarding or PermitOpen)',
@@ -693,7 +740,7 @@ export function channelOpenError(err: Error & { reason?: number }, server: strin
   };
   const why = reasons[err.reason ?? 0] ?? 'refused';
   const detail = description && !why.includes(description) ? `: ${description}` : '';
-  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${host}:${port}: ${why}${detail}`, {
+  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, {
     reason: err.reason,
     description,
   });

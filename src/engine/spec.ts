@@ -1,3 +1,5 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { TunnelError } from './errors';
 import { TUNNEL_TYPES, type TunnelSpec } from './types';
 import type { ResolvedSpec } from './tunnel';
@@ -17,6 +19,31 @@ function checkHost(what: string, value: unknown): string {
   return value.trim().replace(/^\[(.*)\]$/, '$1');
 }
 
+/** Room in sockaddr_un.sun_path for a path and its NUL: 108 bytes on Linux, 104 on macOS and BSD. */
+const SUN_PATH_MAX = process.platform === 'linux' ? 107 : 103;
+
+function checkPath(what: string, value: unknown, local: boolean): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
+    throw new TunnelError('INVALID_SPEC', `${what} must be the path of a Unix socket; got ${JSON.stringify(value)}.`);
+  }
+  let p = value.trim();
+  if (!local) return p;
+  if (p === '~' || p.startsWith('~/')) p = path.join(os.homedir(), p.slice(1));
+  if (!path.isAbsolute(p)) throw new TunnelError('INVALID_SPEC', `${what} must be an absolute path (or start with ~/); got ${JSON.stringify(value)}.`);
+  if (Buffer.byteLength(p) > SUN_PATH_MAX) {
+    throw new TunnelError('INVALID_SPEC', `${what} is ${Buffer.byteLength(p)} bytes long; a Unix socket path can have at most ${SUN_PATH_MAX}. Choose a shorter path.`);
+  }
+  return p;
+}
+
+/** Local Unix sockets need AF_UNIX listeners, which Node does not offer on Windows (it listens on named pipes there). */
+export function checkLocalPathSupported(platform: NodeJS.Platform = process.platform): void {
+  if (platform === 'win32') {
+    throw new TunnelError('INVALID_SPEC',
+      'Local Unix-socket forwards (a localPath) are not available on Windows: use a local port instead. A socket on the server (remotePath, e.g. -L 2375:/var/run/docker.sock) works.');
+  }
+}
+
 /** Validates a spec and fills in defaults; every refusal says what to change. */
 export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
   if (!spec || typeof spec !== 'object') throw new TunnelError('INVALID_SPEC', 'A tunnel needs a spec object.');
@@ -25,36 +52,80 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
     throw new TunnelError('INVALID_SPEC', `Unknown tunnel type ${JSON.stringify(spec.type)}: use one of ${TUNNEL_TYPES.join(', ')}.`);
   }
   const localHost = checkHost('localHost', spec.localHost ?? '127.0.0.1');
-  const localPort = checkPort('localPort', spec.localPort);
+  const localPath = spec.localPath === undefined ? undefined : checkPath('localPath', spec.localPath, true);
+  const remotePath = spec.remotePath === undefined ? undefined : checkPath('remotePath', spec.remotePath, false);
+  if (localPath !== undefined) checkLocalPathSupported();
+  const socks = spec.socks === true;
+  if (spec.socks !== undefined && typeof spec.socks !== 'boolean') throw new TunnelError('INVALID_SPEC', `socks must be true or false; got ${JSON.stringify(spec.socks)}.`);
+  // A path replaces a port: the port is then 0 (or left out).
+  const localPort = localPath !== undefined || (spec.type === 'remote' && socks) ? portOrZero('localPort', spec.localPort, 'localPath') : checkPort('localPort', spec.localPort);
   let remoteHost: string | undefined;
   let remotePort: number | undefined;
   if (spec.type === 'dynamic') {
-    if (spec.remoteHost !== undefined || spec.remotePort !== undefined) {
-      throw new TunnelError('INVALID_SPEC', 'A dynamic (SOCKS) tunnel takes no remoteHost or remotePort: the SOCKS client names each target.');
+    if (spec.remoteHost !== undefined || spec.remotePort !== undefined || remotePath !== undefined) {
+      throw new TunnelError('INVALID_SPEC', 'A dynamic (SOCKS) tunnel takes no remoteHost, remotePort or remotePath: the SOCKS client names each target.');
     }
+    if (socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels (a SOCKS proxy on the server); a dynamic tunnel is a SOCKS proxy already.');
+  } else if (spec.type === 'remote' && socks) {
+    if (localPath !== undefined || remotePath !== undefined) {
+      throw new TunnelError('INVALID_SPEC', 'A reverse SOCKS tunnel (socks: true) listens on a server port; it takes no localPath or remotePath.');
+    }
+    if (spec.remotePort === undefined) throw new TunnelError('INVALID_SPEC', 'A reverse SOCKS tunnel needs remotePort: the port the server listens on.');
+    remoteHost = checkHost('remoteHost', spec.remoteHost ?? '127.0.0.1');
+    remotePort = checkPort('remotePort', spec.remotePort);
+  } else if (remotePath !== undefined) {
+    if (spec.remoteHost !== undefined || (spec.remotePort !== undefined && spec.remotePort !== 0)) {
+      throw new TunnelError('INVALID_SPEC', 'remotePath replaces remoteHost and remotePort: give one or the other.');
+    }
+    remotePort = 0;
   } else {
     if (spec.remoteHost === undefined || spec.remotePort === undefined) {
-      throw new TunnelError('INVALID_SPEC', `A ${spec.type} tunnel needs remoteHost and remotePort.`);
+      throw new TunnelError('INVALID_SPEC', `A ${spec.type} tunnel needs remoteHost and remotePort${spec.type === 'local' ? ' (or remotePath, a Unix socket on the server)' : ' (or remotePath)'}.`);
     }
     remoteHost = checkHost('remoteHost', spec.remoteHost);
     remotePort = checkPort('remotePort', spec.remotePort);
     if (spec.type === 'local' && remotePort === 0) {
       throw new TunnelError('INVALID_SPEC', 'remotePort of a local tunnel names the service to reach; it cannot be 0.');
     }
-    if (spec.type === 'remote' && localPort === 0) {
-      throw new TunnelError('INVALID_SPEC', 'localPort of a remote tunnel names the local service to reach; it cannot be 0.');
-    }
   }
-  const name = spec.name?.trim() || defaultName(spec.type, localHost, localPort, remoteHost, remotePort);
-  return { ...spec, localHost, localPort, remoteHost, remotePort, name };
+  if (spec.type === 'remote' && !socks && localPath === undefined && localPort === 0) {
+    throw new TunnelError('INVALID_SPEC', 'localPort of a remote tunnel names the local service to reach; it cannot be 0.');
+  }
+  if (spec.type === 'local' && socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.');
+  const paths = { localPath, remotePath, socks };
+  const name = spec.name?.trim() || defaultName(spec.type, localHost, localPort, remoteHost, remotePort, paths);
+  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, name };
+  delete resolved.localPath;
+  delete resolved.remotePath;
+  delete resolved.socks;
+  if (localPath !== undefined) resolved.localPath = localPath;
+  if (remotePath !== undefined) resolved.remotePath = remotePath;
+  if (socks) resolved.socks = true;
+  return resolved;
+}
+
+function portOrZero(what: string, value: unknown, why: string): number {
+  if (value === undefined || value === 0 || value === '0') return 0;
+  throw new TunnelError('INVALID_SPEC', `${what} must be 0 (or left out) when ${why} is given; got ${JSON.stringify(value)}.`);
 }
 
 function hostPort(host: string | undefined, port: number | undefined): string {
   return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export function defaultName(type: string, localHost: string, localPort: number, remoteHost?: string, remotePort?: number): string {
-  if (type === 'dynamic') return `D SOCKS ${hostPort(localHost, localPort)}`;
-  if (type === 'local') return `L ${hostPort(localHost, localPort)} → ${hostPort(remoteHost, remotePort)}`;
-  return `R ${hostPort(remoteHost, remotePort)} → ${hostPort(localHost, localPort)}`;
+/** What a tunnel forwards, as its default name: `L 127.0.0.1:5432 → db:5432`, `R SOCKS 127.0.0.1:1080`, `L 127.0.0.1:2375 → /var/run/docker.sock`. */
+export function defaultName(
+  type: string,
+  localHost: string,
+  localPort: number,
+  remoteHost?: string,
+  remotePort?: number,
+  paths: { localPath?: string; remotePath?: string; socks?: boolean } = {},
+): string {
+  const local = paths.localPath ?? hostPort(localHost, localPort);
+  const remote = paths.remotePath ?? hostPort(remoteHost, remotePort);
+  if (type === 'dynamic') return `D SOCKS ${local}`;
+  if (type === 'local') return `L ${local} → ${remote}`;
+  if (paths.socks) return `R SOCKS ${remote}`;
+  return `R ${remote} → ${local}`;
 }

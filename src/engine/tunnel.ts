@@ -101,6 +101,9 @@ export abstract class Tunnel {
       localPort: local.port,
       remoteHost: remote.host,
       remotePort: remote.port,
+      ...(this.spec.localPath !== undefined ? { localPath: this.spec.localPath } : {}),
+      ...(this.spec.remotePath !== undefined ? { remotePath: this.spec.remotePath } : {}),
+      ...(this.spec.socks ? { socks: true } : {}),
       stats: {
         bytesIn,
         bytesOut,

@@ -1,0 +1,108 @@
+import * as net from 'node:net';
+import type { ClientChannel } from 'ssh2';
+import { TunnelError } from './errors';
+import { SOCKET_BUFFER } from './listener';
+import { RemoteForward } from './remoteForward';
+import { SOCKS5, socks4Reply, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
+import { discard } from './tunnel';
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** Why a local connect failed, as the SOCKS5 code that says the same. */
+function socks5CodeForErrno(code: string | undefined): number {
+  switch (code) {
+    case 'ECONNREFUSED': return SOCKS5.CONNECTION_REFUSED;
+    case 'ENETUNREACH': return SOCKS5.NETWORK_UNREACHABLE;
+    case 'EHOSTUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN': case 'EAI_NONAME': case 'EAI_FAIL': return SOCKS5.HOST_UNREACHABLE;
+    case 'ETIMEDOUT': return SOCKS5.TTL_EXPIRED;
+    default: return SOCKS5.GENERAL_FAILURE;
+  }
+}
+
+/**
+ * `-R [addr:]port` with no target (OpenSSH's reverse dynamic forward): the server listens,
+ * and each connection it forwards is a SOCKS client asking for a host this machine reaches.
+ * The engine's SOCKS parser reads the channel; the connection is made from here.
+ */
+export class ReverseDynamicForward extends RemoteForward {
+  /** How long a client may take to finish its SOCKS request before it is dropped. */
+  handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS;
+  /** Channels still in their SOCKS handshake (not yet connections with a local socket). */
+  private readonly pending = new Set<ClientChannel>();
+
+  protected override offer(accept: () => ClientChannel): void {
+    let channel: ClientChannel;
+    try {
+      channel = accept();
+    } catch {
+      return; // The SSH connection is already gone.
+    }
+    this.pending.add(channel);
+    channel.on('error', () => undefined);
+    const handshake = new SocksHandshake();
+    const finish = () => {
+      clearTimeout(timer);
+      this.pending.delete(channel);
+      channel.off('data', onData);
+      channel.off('end', onEnd);
+    };
+    const drop = () => {
+      finish();
+      discard(channel);
+    };
+    const timer = setTimeout(drop, this.handshakeTimeoutMs);
+    // A client that stops sending before its request is complete can never finish it.
+    const onEnd = drop;
+    const onData = (chunk: Buffer) => {
+      const progress = handshake.push(chunk);
+      if (progress.close) {
+        finish();
+        if (progress.reason) this.recordError(new TunnelError('INVALID_SPEC', `SOCKS request refused: ${progress.reason}`));
+        channel.end(progress.reply);
+        discard(channel);
+        return;
+      }
+      if (progress.reply.length) channel.write(progress.reply);
+      if (progress.connect) {
+        finish();
+        channel.pause();
+        this.connectHere(channel, progress.connect.target, progress.connect.rest);
+      }
+    };
+    channel.on('data', onData);
+    channel.once('end', onEnd);
+  }
+
+  private connectHere(channel: ClientChannel, target: SocksTarget, rest: Buffer): void {
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER } as net.NetConnectOpts);
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+      socket.setTimeout(0);
+      if (this.state === 'closed' || channel.destroyed) {
+        socket.destroy();
+        return;
+      }
+      const conn = this.addConnection(socket);
+      // The success reply goes out only once the connection here is made.
+      channel.write(successReply(target.version));
+      if (rest.length) socket.write(rest);
+      this.join(conn, channel);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (!connected) {
+        this.recordError(new TunnelError('CONNECT_FAILED', `SOCKS request from the server for ${target.host}:${target.port} failed here: ${err.code === 'ECONNREFUSED' ? 'connection refused' : err.message}`));
+        channel.end(target.version === 5 ? socks5Reply(socks5CodeForErrno(err.code)) : socks4Reply(false));
+        discard(channel);
+      }
+    });
+  }
+
+  protected override async stop(): Promise<void> {
+    await super.stop();
+    for (const channel of this.pending) discard(channel);
+    this.pending.clear();
+  }
+}
