@@ -1,8 +1,9 @@
 /**
  * Reads the forward notations people already know from OpenSSH (`-L 8080:db:5432`,
- * `-R 9000:localhost:3000`, `-D 1080`, or a bare `8080:localhost:80`) into the fields of
- * a TunnelSpec. Pure: no I/O, no `vscode`; the create-tunnel input box validates with it as
- * the person types.
+ * `-R 9000:localhost:3000`, `-D 1080`, or a bare `8080:localhost:80`), with Unix sockets
+ * (`-L 2375:/var/run/docker.sock`, `-L /tmp/db.sock:db:5432`) and the reverse SOCKS proxy
+ * (`-R 1080`), into the fields of a TunnelSpec. Pure: no I/O, no `vscode`; the create-tunnel
+ * input box validates with it as the person types.
  */
 
 export type ForwardType = 'local' | 'remote' | 'dynamic';
@@ -13,6 +14,12 @@ export interface ParsedForward {
   localPort: number;
   remoteHost?: string;
   remotePort?: number;
+  /** A Unix socket on this machine, in place of localHost:localPort. */
+  localPath?: string;
+  /** A Unix socket on the server, in place of remoteHost:remotePort. */
+  remotePath?: string;
+  /** `-R [bind:]port` alone: a SOCKS proxy on the server. */
+  socks?: boolean;
 }
 
 export type ForwardParse = { ok: true; forward: ParsedForward } | { ok: false; error: string };
@@ -21,44 +28,76 @@ const FLAG: Record<string, ForwardType> = { L: 'local', R: 'remote', D: 'dynamic
 
 /** What each type looks like, for placeholders and error messages. */
 export const FORWARD_EXAMPLES: Record<ForwardType, string> = {
-  local: '[bind_address:]port:host:hostport   e.g. 8080:localhost:80 or -L 127.0.0.1:5432:db:5432',
-  remote: '[bind_address:]port:host:hostport   e.g. 9000:localhost:3000 or -R 9000:localhost:3000',
+  local: '[bind_address:]port:host:hostport, port:/remote.sock or /local.sock:host:hostport   e.g. 8080:localhost:80, 2375:/var/run/docker.sock',
+  remote: '[bind_address:]port:host:hostport, /remote.sock:host:hostport, port:/local.sock, or [bind_address:]port alone for a SOCKS proxy on the server   e.g. 9000:localhost:3000, 1080',
   dynamic: '[bind_address:]port   e.g. 1080 or -D 127.0.0.1:1080',
 };
 
-/** Splits on ':' outside `[...]`, so IPv6 addresses can be written as `[::1]`. */
-function splitFields(text: string): string[] | undefined {
-  const fields: string[] = [];
-  let current = '';
-  let depth = 0;
-  for (const ch of text) {
-    if (ch === '[') depth++;
-    else if (ch === ']') depth--;
-    if (depth < 0 || depth > 1) return undefined;
-    if (ch === ':' && depth === 0) {
-      fields.push(current);
-      current = '';
-    } else {
+interface Field {
+  text: string;
+  /** As OpenSSH decides: a field with a `/` in it is a socket path. */
+  isPath: boolean;
+}
+
+/**
+ * Splits on ':' as OpenSSH's parse_fwd_field does: a field in `[...]` is taken literally
+ * (IPv6 addresses, paths with ':'), `\` escapes the next character.
+ */
+function splitFields(text: string): Field[] | string {
+  const fields: Field[] = [];
+  let i = 0;
+  while (i <= text.length) {
+    if (text[i] === '[') {
+      const close = text.indexOf(']', i + 1);
+      if (close < 0 || (close + 1 < text.length && text[close + 1] !== ':')) {
+        return `Unbalanced brackets in ${JSON.stringify(text)}: write IPv6 addresses as [::1], and a bracketed field must end at its ']'.`;
+      }
+      const inner = text.slice(i + 1, close);
+      fields.push({ text: inner, isPath: inner.includes('/') });
+      i = close + 2;
+      if (close + 1 >= text.length) break;
+      continue;
+    }
+    let current = '';
+    let isPath = false;
+    for (; i < text.length && text[i] !== ':'; i++) {
+      let ch = text[i];
+      if (ch === '\\') {
+        if (i + 1 >= text.length) return `A trailing \\ in ${JSON.stringify(text)} escapes nothing.`;
+        ch = text[++i];
+      }
+      if (ch === '/') isPath = true;
+      if (ch === '[' || ch === ']') return `Unbalanced brackets in ${JSON.stringify(text)}: write IPv6 addresses as [::1].`;
       current += ch;
     }
+    fields.push({ text: current, isPath });
+    i++;
   }
-  if (depth !== 0) return undefined;
-  fields.push(current);
   return fields;
 }
 
-function port(field: string, what: string, allowZero: boolean): number | string {
-  if (!/^\d{1,5}$/.test(field)) return `${what} must be a number from ${allowZero ? 0 : 1} to 65535; got ${JSON.stringify(field)}.`;
-  const value = Number(field);
+function port(field: Field, what: string, allowZero: boolean): number | string {
+  if (field.isPath) return `${what} must be a port number, not a path; got ${JSON.stringify(field.text)}.`;
+  if (!/^\d{1,5}$/.test(field.text)) return `${what} must be a number from ${allowZero ? 0 : 1} to 65535; got ${JSON.stringify(field.text)}.`;
+  const value = Number(field.text);
   if (value > 65535 || (!allowZero && value === 0)) return `${what} must be from ${allowZero ? 0 : 1} to 65535; got ${value}.`;
   return value;
 }
 
-function host(field: string, what: string): string | { error: string } {
-  const value = field.replace(/^\[(.*)\]$/, '$1');
-  if (value === '' || /[\s[\]/]/.test(value)) return { error: `${what} must be a host name or address; got ${JSON.stringify(field)}.` };
+function host(field: Field, what: string): string | { error: string } {
+  const value = field.text;
+  if (value === '' || /[\s[\]/]/.test(value)) return { error: `${what} must be a host name or address; got ${JSON.stringify(value)}.` };
   return value;
 }
+
+function socketPath(field: Field, what: string, local: boolean): string | { error: string } {
+  const value = field.text;
+  if (local && !value.startsWith('/') && !value.startsWith('~/')) return { error: `${what} must be an absolute path (or start with ~/); got ${JSON.stringify(value)}.` };
+  return value;
+}
+
+/** One end of a forward: a host and port, or a socket path. */
+type End = { host?: string; port: number; path?: undefined } | { path: string; port: 0; host?: undefined };
 
 /**
  * Parses one forward. `type` is the type already chosen (the quick-pick step); a flag in the
@@ -76,46 +115,82 @@ export function parseForward(input: string, type?: ForwardType): ForwardParse {
   if (text === '') return fail(`Type a forward: ${FORWARD_EXAMPLES[type]}.`);
   if (/\s/.test(text)) return fail(`Write one forward without spaces inside it: ${FORWARD_EXAMPLES[type]}.`);
   const fields = splitFields(text);
-  if (!fields) return fail(`Unbalanced brackets in ${JSON.stringify(text)}: write IPv6 addresses as [::1].`);
+  if (typeof fields === 'string') return fail(fields);
+  const listenWhat = type === 'remote' ? 'The server port' : type === 'dynamic' ? 'The SOCKS port' : 'The local port';
 
-  if (type === 'dynamic') {
-    if (fields.length > 2) return fail(`A SOCKS (-D) forward is [bind_address:]port, e.g. 1080 or 127.0.0.1:1080; got ${JSON.stringify(text)}.`);
-    const p = port(fields[fields.length - 1], 'The SOCKS port', true);
-    if (typeof p === 'string') return fail(p);
-    const forward: ParsedForward = { type, localPort: p };
-    if (fields.length === 2) {
-      const h = host(fields[0], 'The bind address');
-      if (typeof h !== 'string') return fail(h.error);
-      forward.localHost = h;
-    }
-    return { ok: true, forward };
-  }
-
-  if (fields.length !== 3 && fields.length !== 4) {
-    return fail(`A ${type === 'local' ? 'local (-L)' : 'remote (-R)'} forward is ${FORWARD_EXAMPLES[type]}; got ${JSON.stringify(text)}.`);
-  }
-  const [bind, listenPort, targetHost, targetPort]: [string | undefined, string, string, string] =
-    fields.length === 4 ? [fields[0], fields[1], fields[2], fields[3]] : [undefined, fields[0], fields[1], fields[2]];
-  let bindHost: string | undefined;
-  if (bind !== undefined) {
+  /** `[bind:]port`, the listening end of a SOCKS proxy (-D here, -R on the server). */
+  const bindPort = (bind: Field | undefined, p: Field): { host?: string; port: number } | string => {
+    const n = port(p, listenWhat, true);
+    if (typeof n === 'string') return n;
+    if (!bind) return { port: n };
     const h = host(bind, 'The bind address');
-    if (typeof h !== 'string') return fail(h.error);
-    bindHost = h;
-  }
-  const target = host(targetHost, 'The target host');
-  if (typeof target !== 'string') return fail(target.error);
-  const tp = port(targetPort, 'The target port', false);
-  if (typeof tp === 'string') return fail(tp);
+    return typeof h === 'string' ? { host: h, port: n } : h.error;
+  };
 
-  if (type === 'local') {
-    const lp = port(listenPort, 'The local port', true);
-    if (typeof lp === 'string') return fail(lp);
-    return { ok: true, forward: { type, localHost: bindHost, localPort: lp, remoteHost: target, remotePort: tp } };
+  if (type === 'dynamic' || (type === 'remote' && fields.length <= 2 && !fields.some((f) => f.isPath))) {
+    if (fields.length > 2) return fail(`A SOCKS (-D) forward is [bind_address:]port, e.g. 1080 or 127.0.0.1:1080; got ${JSON.stringify(text)}.`);
+    if (fields.some((f) => f.isPath)) return fail(`A SOCKS (-D) forward listens on a port; a socket path is not supported: ${JSON.stringify(text)}.`);
+    const end = bindPort(fields.length === 2 ? fields[0] : undefined, fields[fields.length - 1]);
+    if (typeof end === 'string') return fail(end);
+    if (type === 'dynamic') return { ok: true, forward: { type, localPort: end.port, ...(end.host !== undefined ? { localHost: end.host } : {}) } };
+    // -R [bind:]port with no target: OpenSSH's reverse dynamic forward.
+    return { ok: true, forward: { type, localPort: 0, remoteHost: end.host ?? '127.0.0.1', remotePort: end.port, socks: true } };
   }
-  // -R: the server listens on [bind:]port and each connection reaches target:targetPort from here.
-  const rp = port(listenPort, 'The server port', true);
-  if (typeof rp === 'string') return fail(rp);
-  return { ok: true, forward: { type, localHost: target, localPort: tp, remoteHost: bindHost ?? '127.0.0.1', remotePort: rp } };
+
+  const shape = `A ${type === 'local' ? 'local (-L)' : 'remote (-R)'} forward is ${FORWARD_EXAMPLES[type]}; got ${JSON.stringify(text)}.`;
+  const listenIsLocal = type === 'local';
+  const pathEnd = (f: Field, local: boolean, what: string): End | string => {
+    const p = socketPath(f, what, local);
+    return typeof p === 'string' ? { path: p, port: 0 } : p.error;
+  };
+  const hostEnd = (h: Field | undefined, p: Field, what: string, portWhat: string, allowZero: boolean): End | string => {
+    const n = port(p, portWhat, allowZero);
+    if (typeof n === 'string') return n;
+    if (!h) return { port: n };
+    const name = host(h, what);
+    return typeof name === 'string' ? { host: name, port: n } : name.error;
+  };
+  const listenPathWhat = listenIsLocal ? 'The local socket path' : 'The server socket path';
+  const targetPathWhat = listenIsLocal ? 'The server socket path' : 'The local socket path';
+  let listen: End | string;
+  let target: End | string;
+  const [a, b, c, d] = fields;
+  if (fields.length === 2 && a.isPath && b.isPath) {
+    listen = pathEnd(a, listenIsLocal, listenPathWhat);
+    target = pathEnd(b, !listenIsLocal, targetPathWhat);
+  } else if (fields.length === 2 && b.isPath) {
+    listen = hostEnd(undefined, a, 'The bind address', listenWhat, true);
+    target = pathEnd(b, !listenIsLocal, targetPathWhat);
+  } else if (fields.length === 3 && a.isPath) {
+    listen = pathEnd(a, listenIsLocal, listenPathWhat);
+    target = hostEnd(b, c, 'The target host', 'The target port', false);
+  } else if (fields.length === 3 && c.isPath) {
+    listen = hostEnd(a, b, 'The bind address', listenWhat, true);
+    target = pathEnd(c, !listenIsLocal, targetPathWhat);
+  } else if (fields.length === 3) {
+    listen = hostEnd(undefined, a, 'The bind address', listenWhat, true);
+    target = hostEnd(b, c, 'The target host', 'The target port', false);
+  } else if (fields.length === 4) {
+    listen = hostEnd(a, b, 'The bind address', listenWhat, true);
+    target = hostEnd(c, d, 'The target host', 'The target port', false);
+  } else {
+    return fail(shape);
+  }
+  if (typeof listen === 'string') return fail(listen);
+  if (typeof target === 'string') return fail(target);
+  const [local, remote] = listenIsLocal ? [listen, target] : [target, listen];
+  const forward: ParsedForward = { type, localHost: local.host, localPort: local.port };
+  if (local.path !== undefined) {
+    delete forward.localHost;
+    forward.localPath = local.path;
+  }
+  if (remote.path !== undefined) forward.remotePath = remote.path;
+  else {
+    // -R: with no bind address the server listens on loopback, as sshd does by default.
+    forward.remoteHost = remote.host ?? (listenIsLocal ? undefined : '127.0.0.1');
+    forward.remotePort = remote.port;
+  }
+  return { ok: true, forward };
 }
 
 /** `[user@]host[:port]` (IPv6 as `[addr]:port`). */

@@ -128,7 +128,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function pickType(): Promise<ForwardType | undefined> {
     const items: (vscode.QuickPickItem & { type: ForwardType })[] = [
       { type: 'local', label: `$(arrow-right) ${t('Local (-L)')}`, detail: t('A port on this machine reaches a host:port through the server (databases, dashboards).') },
-      { type: 'remote', label: `$(arrow-left) ${t('Remote (-R)')}`, detail: t('A port on the server reaches a host:port from this machine.') },
+      { type: 'remote', label: `$(arrow-left) ${t('Remote (-R)')}`, detail: t('A port on the server reaches a host:port from this machine, or is a SOCKS proxy that reaches what this machine can.') },
       { type: 'dynamic', label: `$(globe) ${t('Dynamic SOCKS (-D)')}`, detail: t('A SOCKS proxy on this machine that reaches anything the server can.') },
     ];
     return (await vscode.window.showQuickPick(items, { title: t('Create SSH tunnel (2/3): type') }))?.type;
@@ -139,7 +139,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     const box = vscode.window.createInputBox();
     box.title = t('Create SSH tunnel (3/3): ports and hosts');
     box.prompt = t('OpenSSH form: {0}', FORWARD_EXAMPLES[type]);
-    box.placeholder = type === 'dynamic' ? '1080' : type === 'local' ? '8080:localhost:80' : '9000:localhost:3000';
+    box.placeholder = type === 'dynamic' ? '1080'
+      : type === 'local' ? t('8080:localhost:80, 2375:/var/run/docker.sock or /tmp/db.sock:db:5432')
+        : t('9000:localhost:3000, 9000:/tmp/app.sock, or 1080 alone for a SOCKS proxy on the server');
     box.ignoreFocusOut = true;
     const check = (value: string) => {
       const parsed = parseForward(value, type);
@@ -270,6 +272,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       localPort: info.localPort,
       remoteHost: info.remoteHost,
       remotePort: info.remotePort,
+      localPath: info.localPath,
+      remotePath: info.remotePath,
+      socks: info.socks,
       openedBy: info.openedBy,
     });
   }
@@ -287,7 +292,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function copyLocalAddress(arg?: unknown): Promise<string | undefined> {
     const info = await resolveTunnel(arg, t('Copy the address of which tunnel?'));
     if (!info) return undefined;
-    const address = localAddress(info) ?? `${info.remoteHost}:${info.remotePort}`;
+    const address = localAddress(info) ?? info.remotePath ?? `${info.remoteHost}:${info.remotePort}`;
     await vscode.env.clipboard.writeText(address);
     void vscode.window.setStatusBarMessage(t('Copied {0}', address), 3000);
     return address;
@@ -297,6 +302,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     const info = await resolveTunnel(arg, t('Open which tunnel in the browser?'));
     if (!info) return undefined;
     if (info.type !== 'local') throw new TunnelError('INVALID_SPEC', t('Only local (-L) tunnels lead to a web page on this machine; {0} is {1}.', info.name, info.type));
+    if (info.localPath !== undefined) throw new TunnelError('INVALID_SPEC', t('{0} listens on the socket file {1}, which a browser cannot open; try curl --unix-socket {1} http://localhost/.', info.name, info.localPath));
     const url = `http://${localAddress(info)}/`;
     await vscode.env.openExternal(vscode.Uri.parse(url));
     return url;

@@ -59,16 +59,23 @@ function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: boolean, 
     problems.push(`${where} has type ${JSON.stringify(o.type)}; use local, remote or dynamic.`);
     return undefined;
   }
+  const localPath = str(o.localPath);
+  const remotePath = str(o.remotePath);
+  const toServerPort = type !== 'dynamic' && remotePath === undefined;
   const spec: TunnelSpec = {
     server,
     type,
     name: str(o.name),
     localHost: str(o.localHost),
     localPort: (o.localPort ?? 0) as number,
-    remoteHost: type === 'dynamic' ? undefined : (str(o.remoteHost) ?? (type === 'local' ? 'localhost' : '127.0.0.1')),
-    remotePort: type === 'dynamic' ? undefined : (o.remotePort as number),
+    remoteHost: toServerPort ? (str(o.remoteHost) ?? (type === 'local' ? 'localhost' : '127.0.0.1')) : undefined,
+    remotePort: toServerPort ? (o.remotePort as number) : undefined,
   };
-  const listen = type === 'remote' ? `${spec.remoteHost}:${spec.remotePort}` : `${spec.localHost ?? '127.0.0.1'}:${spec.localPort}`;
+  // Only when set, so the fingerprint of a port-only tunnel stays what it was.
+  if (localPath !== undefined) spec.localPath = localPath;
+  if (remotePath !== undefined) spec.remotePath = remotePath;
+  if (o.socks !== undefined) spec.socks = o.socks as boolean;
+  const listen = type === 'remote' ? (remotePath ?? `${spec.remoteHost}:${spec.remotePort}`) : (localPath ?? `${spec.localHost ?? '127.0.0.1'}:${spec.localPort}`);
   const key = spec.name ? `name:${spec.name}` : `${server}|${type}|${listen}`;
   return { key, fingerprint: JSON.stringify(spec), spec, autoStart: o.autoStart === true, fromWorkspace };
 }

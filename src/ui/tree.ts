@@ -39,20 +39,21 @@ function hostPort(host: string | undefined, port: number | undefined): string {
 /** The address a person connects to on this machine, for local and dynamic forwards. */
 export function localAddress(info: TunnelInfo): string | undefined {
   if (info.type === 'remote') return undefined;
+  if (info.localPath !== undefined) return info.localPath;
   const host = info.localHost === '0.0.0.0' ? '127.0.0.1' : info.localHost === '::' ? '::1' : info.localHost;
   return hostPort(host, info.localPort);
 }
 
 /** `L 127.0.0.1:5432 → db:5432` for a tunnel, whatever name it was given. */
-export function describeTunnel(info: Pick<TunnelInfo, 'type' | 'localHost' | 'localPort' | 'remoteHost' | 'remotePort'>): string {
-  return defaultName(info.type, info.localHost, info.localPort, info.remoteHost, info.remotePort);
+export function describeTunnel(info: Pick<TunnelInfo, 'type' | 'localHost' | 'localPort' | 'remoteHost' | 'remotePort' | 'localPath' | 'remotePath' | 'socks'>): string {
+  return defaultName(info.type, info.localHost, info.localPort, info.remoteHost, info.remotePort, info);
 }
 
 /** Whether a tunnel carries the engine's default name (made before port 0 became a real port). */
 export function hasDefaultName(info: TunnelInfo): boolean {
   for (const lp of [info.localPort, 0]) {
     for (const rp of [info.remotePort, 0]) {
-      if (info.name === defaultName(info.type, info.localHost, lp, info.remoteHost, info.type === 'dynamic' ? undefined : rp)) return true;
+      if (info.name === defaultName(info.type, info.localHost, lp, info.remoteHost, info.type === 'dynamic' ? undefined : rp, info)) return true;
     }
   }
   return false;
@@ -242,6 +243,9 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       localPort: spec.localPort,
       remoteHost: spec.remoteHost,
       remotePort: spec.remotePort,
+      localPath: spec.localPath,
+      remotePath: spec.remotePath,
+      socks: spec.socks,
     });
     const failure = this.settingsTunnels.lastFailure(t.key);
     const item = new vscode.TreeItem(spec.name ?? description);

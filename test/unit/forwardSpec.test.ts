@@ -59,6 +59,48 @@ describe('parseForward (OpenSSH forward notation)', () => {
   });
 });
 
+describe('parseForward: Unix sockets and the reverse SOCKS proxy, as OpenSSH reads them', () => {
+  it('-L with a socket on either side', () => {
+    assert.deepEqual(ok('-L 2375:/var/run/docker.sock'), { type: 'local', localHost: undefined, localPort: 2375, remotePath: '/var/run/docker.sock' });
+    assert.deepEqual(ok('-L 127.0.0.1:2375:/var/run/docker.sock'), { type: 'local', localHost: '127.0.0.1', localPort: 2375, remotePath: '/var/run/docker.sock' });
+    assert.deepEqual(ok('/tmp/db.sock:db:5432'), { type: 'local', localPort: 0, localPath: '/tmp/db.sock', remoteHost: 'db', remotePort: 5432 });
+    assert.deepEqual(ok('-L /tmp/docker.sock:/var/run/docker.sock'), { type: 'local', localPort: 0, localPath: '/tmp/docker.sock', remotePath: '/var/run/docker.sock' });
+    assert.deepEqual(ok('-L ~/d.sock:/run/d.sock'), { type: 'local', localPort: 0, localPath: '~/d.sock', remotePath: '/run/d.sock' });
+  });
+
+  it('-R mirrors them: the first socket or port is the server side', () => {
+    assert.deepEqual(ok('-R /tmp/app.sock:localhost:3000'), { type: 'remote', localHost: 'localhost', localPort: 3000, remotePath: '/tmp/app.sock' });
+    assert.deepEqual(ok('-R 9000:/run/app.sock'), { type: 'remote', localPort: 0, localPath: '/run/app.sock', remoteHost: '127.0.0.1', remotePort: 9000 });
+    assert.deepEqual(ok('-R 0.0.0.0:9000:/run/app.sock'), { type: 'remote', localPort: 0, localPath: '/run/app.sock', remoteHost: '0.0.0.0', remotePort: 9000 });
+    assert.deepEqual(ok('-R /srv/a.sock:/run/b.sock'), { type: 'remote', localPort: 0, localPath: '/run/b.sock', remotePath: '/srv/a.sock' });
+    // On the server a relative socket path is the server's business (sshd resolves it).
+    assert.equal(ok('-R run/a.sock:localhost:80').remotePath, 'run/a.sock');
+  });
+
+  it('-R [bind:]port alone is a SOCKS proxy on the server', () => {
+    assert.deepEqual(ok('-R 1080'), { type: 'remote', localPort: 0, remoteHost: '127.0.0.1', remotePort: 1080, socks: true });
+    assert.deepEqual(ok('-R 0.0.0.0:1080'), { type: 'remote', localPort: 0, remoteHost: '0.0.0.0', remotePort: 1080, socks: true });
+    assert.deepEqual(ok('[::1]:1080', 'remote'), { type: 'remote', localPort: 0, remoteHost: '::1', remotePort: 1080, socks: true });
+    assert.deepEqual(ok('0', 'remote'), { type: 'remote', localPort: 0, remoteHost: '127.0.0.1', remotePort: 0, socks: true });
+  });
+
+  it('brackets and backslashes keep a ":" inside a path, as in OpenSSH', () => {
+    assert.equal(ok('2375:[/run/a:b.sock]').remotePath, '/run/a:b.sock');
+    assert.equal(ok('2375:/run/a\\:b.sock').remotePath, '/run/a:b.sock');
+  });
+
+  it('refuses what OpenSSH refuses, saying what would work', () => {
+    assert.match(error('relative.sock/x:db:80'), /local socket path must be an absolute path/);
+    assert.match(error('-L /tmp/a.sock:8080'), /local \(-L\) forward is .*port:\/remote\.sock/);
+    assert.match(error('-D /tmp/socks.sock'), /socket path is not supported/);
+    assert.match(error('-R 70000'), /server port must be from 0 to 65535; got 70000/);
+    assert.match(error('-R /tmp/a.sock'), /remote \(-R\) forward is/);
+    assert.match(error('-L 8080:/run/x.sock:80'), /target host must be a host name or address; got "\/run\/x\.sock"/);
+    assert.match(error('-L 2375:/var/run/docker.sock\\'), /A trailing \\ in .* escapes nothing/);
+    assert.match(error('[/run/a.sock]x:db:80'), /Unbalanced brackets/);
+  });
+});
+
 describe('parseDestination ([user@]host[:port], the add-server box)', () => {
   it('reads host, user and port as ssh takes them', () => {
     assert.deepEqual(parseDestination('bastion.example.com'), { user: undefined, hostName: 'bastion.example.com', port: undefined });
