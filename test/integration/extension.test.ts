@@ -40,6 +40,19 @@ function get(port: number, host = '127.0.0.1'): Promise<string> {
   });
 }
 
+/** GET / over a Unix socket, as curl --unix-socket does. */
+function getUnix(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath, path: '/', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
@@ -290,6 +303,28 @@ describe('SSH Tunnels extension', function () {
       await run('closeTunnel', info.id);
     });
 
+    it('createTunnel from the palette takes a socket path (-L /x.sock:host:port) and -R port alone (a SOCKS proxy on the server)', async () => {
+      const accept = () => vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      const flow = Promise.resolve(run<TunnelInfo | undefined>('createTunnel'));
+      flow.catch(() => undefined);
+      const box = await throughPicks();
+      assert.match(box.placeholder ?? '', /2375:\/var\/run\/docker\.sock/);
+      const sock = path.join(sshd.dir, 'palette.sock');
+      box.value = `-L ${sock}:127.0.0.1:${webPort}`;
+      await accept();
+      const info = await flow;
+      assert.ok(info, 'the flow returned no tunnel');
+      assert.equal(info.localPath, sock);
+      assert.equal(await getUnix(sock), 'hello through the tunnel');
+      assert.equal(itemOf(info.id).label, `L ${sock} → 127.0.0.1:${webPort}`);
+      await run('closeTunnel', info.id);
+
+      const socks = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: '-R 0' });
+      assert.equal(socks.socks, true);
+      assert.match(String(itemOf(socks.id).label), /^R SOCKS 127\.0\.0\.1:\d+$/);
+      await run('closeTunnel', socks.id);
+    });
+
     it('a busy port from the palette offers the free one, and taking the offer opens it there', async () => {
       const accept = () => vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
       const busy = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: `0:127.0.0.1:${webPort}` });
@@ -460,6 +495,31 @@ describe('SSH Tunnels extension', function () {
 
       await config().update('tunnels', undefined, vscode.ConfigurationTarget.Global);
       await waitFor('all closed', () => api.manager.listTunnels().length === 0, 15_000, () => api.manager.listTunnels().map((t) => [t.name, t.id, t.state]));
+    });
+
+    it('settings entries take localPath, remotePath and socks: a socket here, the server\'s socket, a SOCKS proxy on the server', async () => {
+      const here = path.join(sshd.dir, 'from-settings.sock');
+      const onServer = path.join(sshd.dir, 'server-side.sock');
+      const serverSide = http.createServer((_req, res) => res.end('the server\'s socket'));
+      await new Promise<void>((r) => serverSide.listen(onServer, () => r()));
+      try {
+        await config().update('tunnels', [
+          { name: 'sock-here', server: SERVER, type: 'local', localPath: here, remoteHost: '127.0.0.1', remotePort: webPort, autoStart: true },
+          { name: 'docker-like', server: SERVER, type: 'local', localPort: 0, remotePath: onServer, autoStart: true },
+          { name: 'reverse-socks', server: SERVER, type: 'remote', remotePort: 0, socks: true, autoStart: true },
+        ], vscode.ConfigurationTarget.Global);
+        await waitFor('all three open', () => ['sock-here', 'docker-like', 'reverse-socks'].every((n) => byName(n)?.state === 'active'), 15_000,
+          () => [api.manager.listTunnels().map((t) => [t.name, t.state, t.lastError]), api.settingsTunnels.configured().map((c) => [c.key, api.settingsTunnels.lastFailure(c.key)])]);
+        assert.equal(await getUnix(here), 'hello through the tunnel');
+        assert.equal(await get(byName('docker-like')!.localPort), 'the server\'s socket');
+        assert.equal(byName('reverse-socks')!.socks, true);
+        assert.equal(String(itemOf(byName('docker-like')!.id).description).split(' · ')[0], `L 127.0.0.1:${byName('docker-like')!.localPort} → ${onServer}`);
+        await config().update('tunnels', undefined, vscode.ConfigurationTarget.Global);
+        await waitFor('all closed', () => api.manager.listTunnels().length === 0);
+        assert.equal(fs.existsSync(here), false, 'the socket file was removed');
+      } finally {
+        serverSide.close();
+      }
     });
 
     it(`workspace-defined tunnels open only in a trusted workspace (this run: ${trusted ? 'trusted' : 'Restricted Mode'})`, async () => {
