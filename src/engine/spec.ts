@@ -80,7 +80,7 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
     remotePort = 0;
   } else {
     if (spec.remoteHost === undefined || spec.remotePort === undefined) {
-      throw new TunnelError('INVALID_SPEC', `A ${spec.type} tunnel needs remoteHost and remotePort${spec.type === 'local' ? ' (or remotePath, a Unix socket on the server)' : ' (or remotePath)'}.`);
+      throw new TunnelError('INVALID_SPEC', `A ${spec.type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server).`);
     }
     remoteHost = checkHost('remoteHost', spec.remoteHost);
     remotePort = checkPort('remotePort', spec.remotePort);

@@ -81,9 +81,9 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
     it('local and remote tunnels need remoteHost and remotePort', async () => {
       for (const type of ['local', 'remote'] as const) {
         const noHost = await refusal('INVALID_SPEC', () => manager.createTunnel({ server: 'test', type, localPort: 8080, remotePort: 80 }));
-        assert.equal(noHost, `A ${type} tunnel needs remoteHost and remotePort.`);
+        assert.equal(noHost, `A ${type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server).`);
         const noPort = await refusal('INVALID_SPEC', () => manager.createTunnel({ server: 'test', type, localPort: 8080, remoteHost: 'db' }));
-        assert.equal(noPort, `A ${type} tunnel needs remoteHost and remotePort.`);
+        assert.equal(noPort, `A ${type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server).`);
       }
       untouched();
     });
@@ -91,8 +91,21 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
     it('a dynamic tunnel takes no remote fields', async () => {
       for (const extra of [{ remoteHost: 'db' }, { remotePort: 5432 }, { remoteHost: 'db', remotePort: 5432 }]) {
         const message = await refusal('INVALID_SPEC', () => manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0, ...extra }));
-        assert.equal(message, 'A dynamic (SOCKS) tunnel takes no remoteHost or remotePort: the SOCKS client names each target.');
+        assert.equal(message, 'A dynamic (SOCKS) tunnel takes no remoteHost, remotePort or remotePath: the SOCKS client names each target.');
       }
+      untouched();
+    });
+
+    it('socket paths and socks: only where they mean something', async () => {
+      const cases: [TunnelSpec, string][] = [
+        [{ server: 'test', type: 'remote', remotePort: 0, socks: true, localPath: '/tmp/x.sock', localPort: 0 }, 'A reverse SOCKS tunnel (socks: true) listens on a server port; it takes no localPath or remotePath.'],
+        [{ server: 'test', type: 'remote', socks: true, localPort: 0 }, 'A reverse SOCKS tunnel needs remotePort: the port the server listens on.'],
+        [{ server: 'test', type: 'local', socks: true, localPort: 0, remoteHost: 'db', remotePort: 5432 }, 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.'],
+        [{ server: 'test', type: 'dynamic', socks: true, localPort: 0 }, 'socks is for remote tunnels (a SOCKS proxy on the server); a dynamic tunnel is a SOCKS proxy already.'],
+        [{ server: 'test', type: 'remote', localPort: 0, remoteHost: '127.0.0.1', remotePort: 0, socks: 'yes' as unknown as boolean }, 'socks must be true or false; got "yes".'],
+        [{ server: 'test', type: 'local', localPath: '', localPort: 0, remoteHost: 'db', remotePort: 1 }, 'localPath must be the path of a Unix socket; got "".'],
+      ];
+      for (const [spec, expected] of cases) assert.equal(await refusal('INVALID_SPEC', () => manager.createTunnel(spec)), expected);
       untouched();
     });
 
