@@ -158,6 +158,8 @@ export class SshSession {
           this.connectPromise = undefined;
           if (this.disposed) {
             client.end();
+            this.proxy?.kill();
+            this.proxy = undefined;
             throw new TunnelError('CLOSED', `The connection to ${this.name} was closed.`);
           }
           this.attach(client);
