@@ -101,6 +101,19 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
     assert.match(manager.getTunnel(info.id)!.lastError!, /SOCKS request from the server for 127\.0\.0\.1:\d+ failed here: connection refused/);
   });
 
+  it('comes back on the same server port after sshd restarts', async () => {
+    await manager.dispose();
+    manager = new TunnelManager({ servers: staticServers(sshd.server('test')), reconnect: { baseDelayMs: 200, maxDelayMs: 2000 } });
+    const info = await open();
+    const through = () => curl('--socks5-hostname', `127.0.0.1:${info.remotePort}`, `http://127.0.0.1:${webPort}/again`);
+    assert.equal(await through(), 'reached from the server: /again');
+    await sshd.restart();
+    await waitFor(() => manager.getTunnel(info.id)!.state === 'reconnecting', 10_000, 'reconnecting');
+    await waitFor(() => manager.getTunnel(info.id)!.state === 'active', 15_000, 'active again');
+    assert.equal(manager.getTunnel(info.id)!.remotePort, info.remotePort);
+    assert.equal(await through(), 'reached from the server: /again');
+  });
+
   it('a client that never finishes its request is dropped after the handshake timeout', async () => {
     await manager.dispose();
     manager = new TunnelManager({ servers: staticServers(sshd.server('test')), socksHandshakeTimeoutMs: 300 });

@@ -148,6 +148,23 @@ describe('Unix-domain socket forwards through a real sshd', function () {
     assert.equal(await curl(`http://127.0.0.1:${info.remotePort}/d`), 'unix-service GET /d');
   });
 
+  it('-R on a socket comes back after sshd restarts when sshd replaces stale sockets (its StreamLocalBindUnlink)', async () => {
+    const unlinking = await SshdFixture.start({ extraConfig: ['StreamLocalBindUnlink yes'] });
+    const m = new TunnelManager({ servers: staticServers(unlinking.server('u')), reconnect: { baseDelayMs: 200, maxDelayMs: 2000 } });
+    try {
+      const remote = path.join(dir, 'survives.sock');
+      const info = await m.createTunnel({ server: 'u', type: 'remote', remotePath: remote, localPort: tcpHttp.port });
+      assert.equal(await curl('--unix-socket', remote, 'http://localhost/1'), 'tcp-service GET /1');
+      await unlinking.restart();
+      await waitFor(() => m.getTunnel(info.id)!.state === 'reconnecting', 10_000, 'reconnecting');
+      await waitFor(() => m.getTunnel(info.id)!.state === 'active', 15_000, 'active again');
+      assert.equal(await curl('--unix-socket', remote, 'http://localhost/2'), 'tcp-service GET /2');
+    } finally {
+      await m.dispose();
+      await unlinking.stop();
+    }
+  });
+
   it('refuses what cannot work, saying why', () => {
     assert.throws(() => checkLocalPathSupported('win32'), /Local Unix-socket forwards \(a localPath\) are not available on Windows: use a local port instead\. A socket on the server \(remotePath/);
     assert.doesNotThrow(() => checkLocalPathSupported('linux'));
