@@ -213,7 +213,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     item.description = label === description ? info.state : `${description} · ${info.state}`;
     item.iconPath = STATE_ICON[info.state];
     item.tooltip = this.tunnelTooltip(info);
-    const browsable = info.type === 'local' ? '.browsable' : '';
+    // A socket file is no address a browser can open.
+    const browsable = info.type === 'local' && info.localPath === undefined ? '.browsable' : '';
     item.contextValue = `tunnel.${info.state}.${info.type}${browsable}`;
     return item;
   }
