@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
-import { Duplex } from 'node:stream';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import { TunnelError } from './errors';
 
 /** What `%` tokens of a ProxyCommand stand for, as ssh fills them in. */
@@ -54,6 +54,48 @@ export function expandProxyCommand(command: string, t: ProxyTokens): string {
 }
 
 /**
+ * A command's stdout and stdin as one stream for ssh2. Unlike Duplex.from, it never emits
+ * 'error': a broken pipe or a kill only ends it (the command's exit says why), so nothing
+ * reaches an ssh2 client that no longer listens for errors (a jump host's).
+ */
+class ProcessStream extends Duplex {
+  constructor(
+    private readonly stdin: Writable,
+    private readonly stdout: Readable,
+    /** Resolves once the command has exited (or soon after its stdout ended), so the end can say why. */
+    exitedOrLate: () => Promise<unknown>,
+  ) {
+    super({ allowHalfOpen: true });
+    stdin.on('error', () => undefined);
+    stdout.on('error', () => undefined);
+    stdout.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) stdout.pause();
+    });
+    stdout.once('end', () => void exitedOrLate().then(() => this.push(null)));
+  }
+
+  override _read(): void {
+    this.stdout.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.stdin.destroyed || !this.stdin.writable) return callback();
+    this.stdin.write(chunk, () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.stdin.end();
+    callback();
+  }
+
+  override _destroy(_error: Error | null, callback: (error?: Error | null) => void): void {
+    this.stdin.destroy();
+    this.stdout.destroy();
+    callback();
+  }
+}
+
+/**
  * A ProxyCommand running for one connection: its stdin and stdout are the SSH transport,
  * its stderr goes to the log and, when it fails, into the error.
  */
@@ -95,12 +137,10 @@ export class ProxyCommandProcess {
     this.child.stderr!.once('end', () => {
       if (partial.trim()) log(`${server}: ProxyCommand: ${partial}`);
     });
-    // A write after the command exited fails with EPIPE; the exit tells the story instead.
-    this.child.stdin!.on('error', () => undefined);
-    this.stream = Duplex.from({ readable: this.child.stdout!, writable: this.child.stdin! });
+    this.stream = new ProcessStream(this.child.stdin!, this.child.stdout!, () => Promise.race([this.exited, new Promise((r) => setTimeout(r, EXIT_WAIT_MS))]));
     // The command's stdout ending is the connection ending (ssh2 waits for a close that a
     // half-open duplex never gives); closing its stdin in turn lets tools like nc exit.
-    this.child.stdout!.once('end', () => setImmediate(() => this.stream.destroy()));
+    this.stream.once('end', () => setImmediate(() => this.stream.destroy()));
     this.child.once('close', () => this.stream.destroy());
   }
 

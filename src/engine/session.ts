@@ -207,6 +207,8 @@ export class SshSession {
         const client = await this.handshake(hop, sock, i === 0 ? proxy : undefined);
         if (i < hops.length - 1) {
           jumpClients.push(client);
+          // After the handshake nothing else listens: an error here must not be thrown (its close ends the hops after it).
+          client.on('error', (err) => this.options.log(`${hop.host} (jump host): ${err.message}`));
           const next = this.target(hops[i + 1]);
           sock = await new Promise<ClientChannel>((resolve, reject) =>
             client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) =>

@@ -135,11 +135,39 @@ describe('ProxyCommand: the SSH connection over a command’s stdin/stdout', fun
     assert.equal(result.received, result.sent);
   });
 
+  it('a command killed while connected: the drop says so, and the redial runs it again', async () => {
+    const info = await open(`nc -X connect -x 127.0.0.1:${proxy.port} %h %p`, { baseDelayMs: 300, maxDelayMs: 500, maxAttempts: 20 });
+    const seen: string[] = [];
+    manager!.onDidChangeTunnel((t) => t.id === info.id && t.lastError && seen.push(t.lastError));
+    const [nc] = childrenOfUs().filter((c) => c.cmdline.startsWith('nc '));
+    process.kill(nc.pid, 'SIGKILL');
+    await waitFor(() => manager!.getTunnel(info.id)?.state === 'reconnecting', 10_000, 'the drop noticed');
+    assert.ok(seen.some((e) => /^ProxyCommand was killed by SIGKILL/.test(e)), seen.join('\n'));
+    await waitFor(() => manager!.getTunnel(info.id)?.state === 'active', 15_000, 'back after the redial');
+    assert.equal(proxy.requests.length, 2);
+    const result = await echoRoundTrip(info.localPort, 64 * 1024);
+    assert.equal(result.received, result.sent);
+  });
+
   it('expands the tokens ssh documents, and refuses an unknown one', () => {
     const t = { host: 'db.internal', port: 2222, user: 'deploy', alias: 'db' };
     assert.equal(expandProxyCommand('connect %h:%p as %r for %n 100%%', t), 'connect db.internal:2222 as deploy for db 100%');
     assert.match(expandProxyCommand('%C', t), /^[0-9a-f]{40}$/);
     assert.throws(() => expandProxyCommand('nc %h %q', t), /unknown token "%q"/);
+  });
+
+  it('a jump host reached through its own ProxyCommand (the first hop dialled uses it)', async () => {
+    manager = new TunnelManager({
+      servers: staticServers(
+        jump.server('jump', { proxyCommand: `nc -X connect -x 127.0.0.1:${proxy.port} %h %p` }),
+        sshd.server('behind-jump', { proxyJump: 'jump' }),
+      ),
+      reconnect: { maxAttempts: 0 },
+    });
+    const info = await manager.createTunnel({ server: 'behind-jump', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+    assert.deepEqual(proxy.requests, [`127.0.0.1:${jump.port}`], 'only the jump host is dialled through the proxy');
+    const result = await echoRoundTrip(info.localPort, 64 * 1024);
+    assert.equal(result.received, result.sent);
   });
 
   it('ProxyJump wins when a server has both', async () => {
