@@ -114,6 +114,15 @@ export async function listenOnPath(file: string, unlink: boolean, onConnection: 
   return server;
 }
 
+/** Refuses a connection: a TCP reset where there is one; a Unix socket has none (Node throws) and is just closed. */
+export function refuse(socket: net.Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
 export function closeServer(server: net.Server | undefined): Promise<void> {
   if (!server || !server.listening) return Promise.resolve();
   return new Promise((resolve) => server.close(() => resolve()));

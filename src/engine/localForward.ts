@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import { refuse } from './listener';
 import { ListeningTunnel } from './listeningTunnel';
 import { discard } from './tunnel';
 
@@ -10,7 +11,7 @@ export class LocalForward extends ListeningTunnel {
     const conn = this.addConnection(socket);
     if (!this.session.isConnected) {
       // During an outage, refuse at once rather than leave the client hanging.
-      socket.resetAndDestroy();
+      refuse(socket);
       return;
     }
     const { remoteHost, remotePort, remotePath } = this.spec;
@@ -28,7 +29,7 @@ export class LocalForward extends ListeningTunnel {
       },
       (err) => {
         this.recordError(err);
-        socket.resetAndDestroy();
+        refuse(socket);
       },
     );
   }

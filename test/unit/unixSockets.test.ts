@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveSpec, TunnelError, TunnelManager } from '../../src/engine';
 import { checkLocalPathSupported } from '../../src/engine/spec';
-import { SshdFixture } from '../fixtures/sshd';
+import { freePort, SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 
@@ -59,7 +59,7 @@ describe('Unix-domain socket forwards through a real sshd', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
-    manager = new TunnelManager({ servers: staticServers(sshd.server('test'), sshd.server('unlinking', { streamLocalBindUnlink: true })) });
+    manager = new TunnelManager({ servers: staticServers(sshd.server('test'), sshd.server('unlinking', { streamLocalBindUnlink: true })), reconnect: { baseDelayMs: 200, maxDelayMs: 2000 } });
   });
   afterEach(async () => {
     await manager.dispose();
@@ -80,6 +80,26 @@ describe('Unix-domain socket forwards through a real sshd', function () {
     assert.ok(stats.bytesIn > 0 && stats.bytesOut > 0, JSON.stringify(stats));
     await manager.closeTunnel(info.id);
     assert.ok(!fs.existsSync(local), 'the socket file is removed on close');
+  });
+
+  it('-L /local.sock to a closed port, and during an outage: each connection is closed, the tunnel stays', async () => {
+    const local = path.join(dir, 'refused.sock');
+    const closedPort = await freePort();
+    const info = await manager.createTunnel({ server: 'test', type: 'local', localPath: local, localPort: 0, remoteHost: '127.0.0.1', remotePort: closedPort });
+    await assert.rejects(curl('--unix-socket', local, 'http://localhost/'), /Empty reply|Recv failure|reset|closed/i);
+    await waitFor(() => manager.getTunnel(info.id)!.stats.errors === 1, 5000, 'the refusal counted');
+    assert.equal(manager.getTunnel(info.id)!.state, 'active');
+    const ok = await manager.createTunnel({ server: 'test', type: 'local', localPath: path.join(dir, 'outage.sock'), localPort: 0, remoteHost: '127.0.0.1', remotePort: tcpHttp.port });
+    await sshd.kill();
+    try {
+      await waitFor(() => manager.getTunnel(ok.id)!.state === 'reconnecting', 10_000, 'reconnecting');
+      // Closed at once (a Unix socket has no reset to send), not left hanging.
+      await assert.rejects(curl('--unix-socket', ok.localPath!, 'http://localhost/'), /Empty reply|Recv failure|reset|closed|Couldn't connect/i);
+    } finally {
+      await sshd.restart();
+    }
+    await waitFor(() => manager.getTunnel(ok.id)!.state === 'active', 15_000, 'active again');
+    assert.equal(await curl('--unix-socket', ok.localPath!, 'http://localhost/e'), 'tcp-service GET /e');
   });
 
   it('a socket file already there: refused with what to do, or replaced with StreamLocalBindUnlink', async () => {
