@@ -66,6 +66,7 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
       throw new TunnelError('INVALID_SPEC', 'A dynamic (SOCKS) tunnel takes no remoteHost, remotePort or remotePath: the SOCKS client names each target.');
     }
     if (socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels (a SOCKS proxy on the server); a dynamic tunnel is a SOCKS proxy already.');
+    if (localPath !== undefined) throw new TunnelError('INVALID_SPEC', 'A dynamic (SOCKS) tunnel listens on a port (localHost:localPort); localPath is not supported for it.');
   } else if (spec.type === 'remote' && socks) {
     if (localPath !== undefined || remotePath !== undefined) {
       throw new TunnelError('INVALID_SPEC', 'A reverse SOCKS tunnel (socks: true) listens on a server port; it takes no localPath or remotePath.');

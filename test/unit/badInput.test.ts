@@ -104,6 +104,7 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
         [{ server: 'test', type: 'dynamic', socks: true, localPort: 0 }, 'socks is for remote tunnels (a SOCKS proxy on the server); a dynamic tunnel is a SOCKS proxy already.'],
         [{ server: 'test', type: 'remote', localPort: 0, remoteHost: '127.0.0.1', remotePort: 0, socks: 'yes' as unknown as boolean }, 'socks must be true or false; got "yes".'],
         [{ server: 'test', type: 'local', localPath: '', localPort: 0, remoteHost: 'db', remotePort: 1 }, 'localPath must be the path of a Unix socket; got "".'],
+        [{ server: 'test', type: 'dynamic', localPath: '/tmp/socks.sock', localPort: 0 }, 'A dynamic (SOCKS) tunnel listens on a port (localHost:localPort); localPath is not supported for it.'],
       ];
       for (const [spec, expected] of cases) assert.equal(await refusal('INVALID_SPEC', () => manager.createTunnel(spec)), expected);
       untouched();
