@@ -1,20 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type HostKeyAnswer } from '../../src/engine';
 import { freePort, SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { bound, echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
-
-/** True while something holds 127.0.0.1:port (a listener, ours or sshd's). */
-export function bound(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(true));
-    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => probe.close(() => resolve(false)));
-  });
-}
 
 async function cancellation(promise: Promise<unknown>): Promise<TunnelError> {
   try {
