@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
@@ -110,6 +111,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
+    ...registerAgentTools({ manager: engine, servers }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
