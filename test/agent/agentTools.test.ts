@@ -2,8 +2,10 @@
 // VS Code shows their confirmation dialogs (no test module loaded); the runner's Chromium answers
 // the dialogs. Runs once trusted and once in Restricted Mode.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SshTunnelsApi } from '../../src/extension';
 import type { TreeNode } from '../../src/ui/tree';
@@ -82,6 +84,7 @@ describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Res
 
   after(async () => {
     await api?.manager.closeServer(SERVER);
+    await api?.manager.closeServer('agent-newhost');
     await config().update('servers', undefined, vscode.ConfigurationTarget.Global);
     web?.close();
     await sshd?.stop();
@@ -180,6 +183,30 @@ describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Res
     const unknown = await within(invoke('ssh_tunnel_create', { server: 'nope', type: 'local', remotePort: webPort }), 10_000);
     assert.match((unknown as { error: Error }).error.message, new RegExp(`Unknown server "nope"\\. Known servers: .*${SERVER}`));
     assert.equal(await driver.dialogShowing(), false);
+  });
+
+  it('the host-key question reaches the person as for any tunnel; a call cancelled meanwhile (its token) leaves nothing open', async () => {
+    const knownHosts = path.join(sshd.dir, 'agent_empty_known_hosts');
+    fs.writeFileSync(knownHosts, '');
+    const { host: _h, strictHostKeyChecking: _s, ...fields } = sshd.server('agent-newhost');
+    await vscode.commands.executeCommand('sshTunnels.addServer', { ...fields, host: 'agent-newhost', userKnownHostsFile: knownHosts });
+    await waitFor('the new server', () => api.servers.get('agent-newhost'));
+    const port = await freePort();
+    const cancel = new vscode.CancellationTokenSource();
+    const call = invoke('ssh_tunnel_create', { server: 'agent-newhost', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: webPort }, cancel.token);
+    await driver.answerDialog('Yes');
+    const question = await driver.readDialog();
+    assert.match(question.text, /The authenticity of agent-newhost .* cannot be established/);
+    cancel.cancel();
+    await assert.rejects(call, (err: Error) => err.name === 'Canceled' || /Canceled|Cancelled/.test(err.message));
+    assert.deepEqual(api.manager.listTunnels('agent-newhost'), []);
+    // Answered after the cancel, even "trust": still nothing opens.
+    await driver.answerDialog('Trust once');
+    const deadline = Date.now() + 5000;
+    while ((await bound(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await bound(port), false, 'nothing listens');
+    assert.equal(api.manager.serverStatus('agent-newhost').state, 'disconnected');
+    assert.deepEqual(api.manager.listTunnels('agent-newhost'), []);
   });
 
   it('close asks first, saying how many live connections it cuts; approved, it closes', async () => {

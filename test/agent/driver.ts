@@ -19,7 +19,9 @@ function post<T>(route: string, body: unknown): Promise<T> {
 
 export const driver = {
   /** Waits for the modal dialog, returns its text, and clicks the button (`Yes`, `Cancel`). */
-  answerDialog: (button: 'Yes' | 'Cancel') => post<{ text: string }>('/dialog', { button }),
+  answerDialog: (button: string) => post<{ text: string }>('/dialog', { button }),
+  /** Waits for the modal dialog and returns its text, leaving it open. */
+  readDialog: () => post<{ text: string }>('/dialog', {}),
   /** Whether a modal dialog shows right now. */
   dialogShowing: () => post<{ showing: boolean }>('/state', {}).then((s) => s.showing),
   log: (line: string) => post<null>('/log', { line }),

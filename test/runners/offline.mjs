@@ -81,7 +81,7 @@ async function runSuite(trust) {
  * out/test/agent/main.js, in a window with no test module, so VS Code shows the tools' dialogs
  * as it does for a person. The suite talks to this runner over HTTP on loopback
  * (SSH_TUNNELS_AGENT_DRIVER): /dialog waits for the modal dialog, returns its text and clicks the
- * named button; /state says whether one shows; /log prints a line; /exit ends the run.
+ * named button (if one is named); /state says whether one shows; /log prints a line; /exit ends the run.
  */
 async function runAgentSuite(trust) {
   const workspace = prepareWorkspace(trust);
@@ -97,6 +97,7 @@ async function runAgentSuite(trust) {
     '/dialog': async ({ button }) => {
       await dialog().waitFor({ state: 'visible', timeout: 20_000 });
       const text = await dialog().innerText();
+      if (!button) return { text }; // only look
       await dialog().locator('.monaco-button', { hasText: new RegExp(`^${button}$`) }).click();
       await dialog().waitFor({ state: 'hidden', timeout: 10_000 });
       return { text };
