@@ -112,7 +112,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
-    ...registerAgentTools({ manager: engine, servers }, log),
+    // A settings tunnel an agent closed (the person approved) stays stopped, as after the close command.
+    ...registerAgentTools({ manager: engine, servers, willClose: (t) => settingsTunnels.markStopped(t.id) }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();

@@ -224,4 +224,24 @@ describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Res
     assert.equal(api.manager.getTunnel(agentTunnel.id), undefined);
     assert.equal(await bound(agentTunnel.port), false);
   });
+  it('a tunnel from settings that an agent closed (approved) stays stopped when the settings are read again', async () => {
+    const entry = { name: 'agent-settings', server: SERVER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: webPort, autoStart: true };
+    // The workspace's settings define tunnels too (they win over user settings): add to them.
+    const previous = config().inspect<unknown[]>('tunnels')?.workspaceValue;
+    await config().update('tunnels', [...(previous ?? []), entry], vscode.ConfigurationTarget.Workspace);
+    try {
+      const running = await waitFor('the settings tunnel running', () => api.manager.listTunnels(SERVER).find((t) => t.name === 'agent-settings' && t.state === 'active'));
+      assert.equal(running.openedBy, 'settings');
+      const call = invoke('ssh_tunnel_close', { tunnelId: running.id });
+      const dialog = await driver.answerDialog('Yes');
+      assert.match(dialog.text, /opened by settings\. No live connections will be cut\./);
+      assert.match(await call, new RegExp(`^Closed ${running.id} "agent-settings"`));
+      await api.settingsTunnels.reconcile();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(api.manager.listTunnels(SERVER).filter((t) => t.name === 'agent-settings'), [], 'reopened by the next reconcile');
+      assert.ok(api.settingsTunnels.stopped(SERVER).some((t) => t.spec.name === 'agent-settings'), 'shown as stopped');
+    } finally {
+      await config().update('tunnels', previous, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });
