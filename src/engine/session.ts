@@ -43,6 +43,8 @@ export type RemoteConnectionHandler = (
   reject: () => void,
 ) => void;
 
+/** Seconds for the TCP connection and the SSH handshake when ConnectTimeout is not set. */
+export const DEFAULT_CONNECT_TIMEOUT = 20;
 const DEFAULT_ALIVE_INTERVAL = 15;
 const DEFAULT_ALIVE_COUNT = 2;
 /** After a wake from sleep, how long the server has to answer a probe. */
@@ -116,6 +118,11 @@ export class SshSession {
     return this._state === 'connected' && this.client !== undefined;
   }
 
+  /** How long one connect may take (ConnectTimeout): also how long a connection waits for one. */
+  get connectTimeoutMs(): number {
+    return (this.config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
+  }
+
   get openChannels(): number {
     return this.channels;
   }
@@ -144,6 +151,7 @@ export class SshSession {
         (client) => {
           this.connectPromise = undefined;
           if (this.disposed) {
+            client.on('error', () => undefined); // closed while dialling: nothing listens any more
             client.end();
             throw new TunnelError('CLOSED', `The connection to ${this.name} was closed.`);
           }
@@ -230,7 +238,7 @@ export class SshSession {
 
   private handshake(config: ServerConfig, via: net.Socket | ClientChannel | undefined): Promise<Client> {
     const { host, port, user } = this.target(config);
-    const timeoutMs = (config.connectTimeout ?? 20) * 1000;
+    const timeoutMs = (config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
     return new Promise<Client>((resolve, reject) => {
       const client = new Client();
       const attempts: string[] = [];

@@ -106,6 +106,7 @@ export abstract class Tunnel {
         bytesOut,
         connectionsTotal: this.connectionsTotal,
         connectionsActive: this.connections.size,
+        connectionsWaiting: this.waitingCount(),
         errors: this.errors,
       },
       createdAt: this.createdAt,
@@ -117,9 +118,19 @@ export abstract class Tunnel {
 
   /** Counts an error on this tunnel without changing its state. */
   protected recordError(err: unknown): void {
-    this.errors++;
-    this._lastError = errorMessage(err);
+    this.recordErrors(1, errorMessage(err));
+  }
+
+  /** Counts `count` errors with one reason, in one change event. */
+  protected recordErrors(count: number, message: string): void {
+    this.errors += count;
+    this._lastError = message;
     this.changed(this);
+  }
+
+  /** Connections held until the SSH connection is up (listening tunnels only). */
+  protected waitingCount(): number {
+    return 0;
   }
 
   /** Starts tracking a connection; exactly one release follows, whatever closes first. */
@@ -148,7 +159,7 @@ export abstract class Tunnel {
    * Connections come and go in bursts; listeners hear of the counts once per turn of the
    * event loop, not once per connection (each event builds a whole `info()`).
    */
-  private statsChanged(): void {
+  protected statsChanged(): void {
     if (this.statsPending) return;
     this.statsPending = true;
     setImmediate(() => {

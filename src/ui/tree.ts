@@ -228,9 +228,12 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       [vscode.l10n.t('State'), info.state],
       [vscode.l10n.t('Bytes in / out'), `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`],
       [vscode.l10n.t('Connections active / total'), `${s.connectionsActive} / ${s.connectionsTotal}`],
+    ];
+    if (s.connectionsWaiting) rows.push([vscode.l10n.t('Waiting for the SSH connection'), String(s.connectionsWaiting)]);
+    rows.push(
       [vscode.l10n.t('Errors'), String(s.errors)],
       [vscode.l10n.t('Uptime'), duration(Date.now() - info.createdAt)],
-    ];
+    );
     if (info.lastError) rows.push([vscode.l10n.t('Last error'), info.lastError]);
     tip.appendMarkdown(rows.map(([k, v]) => `${k}: ${v}`).join('  \n'));
     return tip;
