@@ -6,7 +6,7 @@ import { RemoteForward } from './remoteForward';
 import { SshSession, type ReconnectPolicy } from './session';
 import { resolveSpec } from './spec';
 import type { Tunnel } from './tunnel';
-import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelSpec } from './types';
+import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './types';
 
 export interface TunnelManagerOptions {
   servers: ServerSource;
@@ -149,6 +149,14 @@ export class TunnelManager {
 
   getTunnel(id: string): TunnelInfo | undefined {
     return this.tunnels.get(id)?.info();
+  }
+
+  /** Hands an open tunnel to another owner without touching its connections (a person's tunnel kept in settings). */
+  adoptTunnel(id: string, openedBy: TunnelOrigin): TunnelInfo {
+    const tunnel = this.tunnels.get(id);
+    if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
+    tunnel.setOpenedBy(openedBy);
+    return tunnel.info();
   }
 
   async closeTunnel(id: string): Promise<void> {

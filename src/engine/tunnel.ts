@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { BULK_BYTES } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
-import type { TunnelInfo, TunnelSpec, TunnelState, TunnelType } from './types';
+import type { TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
 export interface Connection {
@@ -114,6 +114,13 @@ export abstract class Tunnel {
       lastError: this._lastError,
       openedBy: this.spec.openedBy ?? 'person',
     };
+  }
+
+  /** A tunnel taken over by another owner (a person's tunnel kept in settings) says so from now on. */
+  setOpenedBy(origin: TunnelOrigin): void {
+    if (this.spec.openedBy === origin) return;
+    this.spec.openedBy = origin;
+    this.changed(this);
   }
 
   /** Counts an error on this tunnel without changing its state. */

@@ -42,7 +42,7 @@ export interface TunnelSettingsRead {
   problems: string[];
 }
 
-function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
+export function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
   const where = `sshTunnels.tunnels[${index}]`;
   if (!raw || typeof raw !== 'object') {
     problems.push(`${where} is not an object.`);

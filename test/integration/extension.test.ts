@@ -238,7 +238,7 @@ describe('SSH Tunnels extension', function () {
       await waitFor('the connection closed', () => api.manager.getTunnel(local.id)?.stats.connectionsActive === 0);
       const item = itemOf(local.id);
       assert.equal(item.label, `L 127.0.0.1:${local.localPort} → 127.0.0.1:${webPort}`);
-      assert.equal(item.contextValue, 'tunnel.active.local.browsable');
+      assert.equal(item.contextValue, 'tunnel.active.local.browsable.person');
       assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
       const tip = (item.tooltip as vscode.MarkdownString).value;
       for (const words of ['Bytes in / out', 'Connections active / total: 0 / 1', 'Errors: 0', 'Uptime']) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
@@ -262,7 +262,7 @@ describe('SSH Tunnels extension', function () {
       assert.ok(remote.remotePort! > 0, 'the server picked no port');
       // The server's listener is on the same machine here: it leads back to the web page.
       assert.equal(await get(remote.remotePort!), 'hello through the tunnel');
-      assert.equal(itemOf(remote.id).contextValue, 'tunnel.active.remote');
+      assert.equal(itemOf(remote.id).contextValue, 'tunnel.active.remote.person');
       await waitFor('status bar with 3 tunnels', () => api.statusBar.item.text === '$(plug) 3 · 0');
       await run('closeTunnel', socks.id);
       await run('closeTunnel', remote.id);
