@@ -31,6 +31,7 @@ export class RestoredTunnels implements vscode.Disposable {
   /** Saved tunnels not reopened yet (waiting for trust): kept in the saved list meanwhile. */
   private pending: SavedTunnel[];
   private frozen = false;
+  private saving: Promise<void> = Promise.resolve();
   private restored: Promise<void> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -66,7 +67,14 @@ export class RestoredTunnels implements vscode.Disposable {
   private save(): void {
     if (this.frozen) return;
     const list = restoreEnabled() ? [...this.pending, ...this.open.values()] : [];
-    void Promise.resolve(this.state.update(RESTORE_KEY, list.length ? list : undefined)).catch((err: unknown) => this.log.warn(`Restore: could not save the open tunnels: ${errorMessage(err)}`));
+    this.saving = Promise.resolve(this.state.update(RESTORE_KEY, list.length ? list : undefined)).catch((err: unknown) =>
+      this.log.warn(`Restore: could not save the open tunnels: ${errorMessage(err)}`),
+    );
+  }
+
+  /** Resolves once the last change is written to the workspace state. */
+  whenSaved(): Promise<void> {
+    return this.saving;
   }
 
   /** Reopens the saved tunnels once (when the workspace is trusted; otherwise once it is). */

@@ -24,6 +24,11 @@ const EXPECTED_NOISE = [
   /^DialogService: refused to show dialog in tests\. Contents: Do you trust the authors/,
   /^Settings pattern ".*" doesn't match any settings/,
   /^TreeError \[SettingsTree\] Tree element not found/,
+  // The window reload of the reload test: the web workbench's shutdown chatter.
+  /^\[lifecycle\] (onBeforeUnload triggered|Long running operations during shutdown)/,
+  /^Failed to execute 'abort' on 'IDBTransaction'/,
+  /^Unable to read file '.*' \(Canceled: Canceled\)/,
+  /^Cannot read properties of undefined \(reading 'extensionHost'\)/,
 ];
 const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_TEST_TIMEOUT_S ?? 600) * 1000;
 
