@@ -59,7 +59,7 @@ export class DynamicForward extends ListeningTunnel {
       socket.destroySoon();
     };
     // The request is read; its reply waits for the channel, and the channel for the SSH connection.
-    this.whenConnected(conn, () => this.forward(conn, target, rest, refuse), (err) => refuse(err, socks5CodeFor({ code: err.code, description: err.message }), false));
+    this.whenConnected(conn, () => this.forward(conn, target, rest, refuse), (err) => refuse(err, socks5CodeFor({ code: err.code }), false));
   }
 
   private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number) => void): void {

@@ -219,7 +219,7 @@ describe('connections that arrive while the tunnel connects or redials wait and 
       destination: { host: '127.0.0.1', port: echo.port },
       timeout: 20_000,
     });
-    const refused = assert.rejects(viaSocks, /Socks5 proxy rejected connection/);
+    const refused = assert.rejects(viaSocks, /Socks5 proxy rejected connection - NetworkUnreachable/);
     await waitFor(() => m.getTunnel(local.id)!.stats.connectionsWaiting === 1, 5000, 'waiting');
     assert.equal((await ended).how, 'reset');
     await refused;
