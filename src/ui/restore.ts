@@ -30,6 +30,8 @@ export class RestoredTunnels implements vscode.Disposable {
   private readonly open = new Map<string, SavedTunnel>();
   /** Saved tunnels not reopened yet (waiting for trust): kept in the saved list meanwhile. */
   private pending: SavedTunnel[];
+  /** Saved tunnels that could not be reopened this time, with why (also logged and shown). */
+  readonly failures: { spec: SavedTunnel; message: string }[] = [];
   private frozen = false;
   private saving: Promise<void> = Promise.resolve();
   private restored: Promise<void> | undefined;
@@ -115,6 +117,7 @@ export class RestoredTunnels implements vscode.Disposable {
         this.manager.createTunnel({ ...spec, openedBy: 'person' }).then(
           (info) => this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`),
           (err: unknown) => {
+            this.failures.push({ spec, message: errorMessage(err) });
             this.log.warn(`Restore: could not reopen ${spec.name ?? `${spec.type} ${spec.localPort}`} on ${spec.server}: ${errorMessage(err)}`);
             void this.report(spec, err);
           },

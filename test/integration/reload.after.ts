@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SshTunnelsApi } from '../../src/extension';
 import { SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, readMarker, refused, removeMarker, run, waitFor, type ReloadMarker } from './reload.shared';
+import { banner, EXTENSION_ID, readMarker, refused, removeMarker, run, stopSquatter, waitFor, type ReloadMarker } from './reload.shared';
 
 const trusted = vscode.workspace.isTrusted;
 
@@ -33,6 +33,7 @@ describe('a window reload (after it)', function () {
     const servers = config.inspect<{ host: string }[]>('servers')?.globalValue ?? [];
     await config.update('servers', servers.filter((s) => s.host !== marker.server), vscode.ConfigurationTarget.Global);
     SshdFixture.stopDetached(marker.sshdPid, marker.sshdDir);
+    stopSquatter(marker.squatterPid);
   });
 
   if (trusted) {
@@ -44,6 +45,12 @@ describe('a window reload (after it)', function () {
       assert.match(await banner(marker.personPort), /^SSH-2\.0-OpenSSH/);
       assert.equal(await refused(marker.closedPort), true);
       assert.deepEqual(api.restored.saved().map((s) => s.localPort), [marker.personPort]);
+    });
+
+    it('a tunnel whose port was taken meanwhile is reported as any busy port, with a free one to use', () => {
+      assert.equal(api.manager.listTunnels(marker.server).some((t) => t.localPort === marker.takenPort), false);
+      assert.deepEqual(api.restored.failures.map((f) => f.spec.name), ['reload-taken']);
+      assert.match(api.restored.failures[0].message, new RegExp(`Local port ${marker.takenPort} on 127\\.0\\.0\\.1 is already in use by another program or tunnel\\. Port \\d+ is free\\.`));
     });
 
     it('the tunnel kept in the workspace settings is back as a settings tunnel, on its port', async () => {
@@ -58,7 +65,8 @@ describe('a window reload (after it)', function () {
       await new Promise((r) => setTimeout(r, 1000));
       assert.deepEqual(api.manager.listTunnels(marker.server), []);
       assert.equal(await refused(marker.personPort), true);
-      assert.deepEqual(api.restored.saved().map((s) => s.localPort), [marker.personPort]);
+      assert.deepEqual(api.restored.saved().map((s) => s.localPort), [marker.personPort, marker.takenPort]);
+      assert.deepEqual(api.restored.failures, []);
       // The server itself is usable (user settings): a person can still open tunnels by hand.
       await waitFor('the server', () => api.servers.get(marker.server));
       const info = await run<{ localPort: number }>('createTunnel', { server: marker.server, forward: '-L 0:127.0.0.1:' + marker.sshdPort });

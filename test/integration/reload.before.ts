@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import { SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, RELOAD_SERVER, run, waitFor, writeMarker } from './reload.shared';
+import { banner, EXTENSION_ID, RELOAD_SERVER, run, takePortWhenFree, waitFor, writeMarker } from './reload.shared';
 
 const trusted = vscode.workspace.isTrusted;
 
@@ -25,15 +25,16 @@ describe('a window reload (before it)', function () {
     const person = await run<TunnelInfo>('createTunnel', { ...spec, name: 'reload-person' });
     assert.equal(person.openedBy, 'person');
     assert.match(await banner(person.localPort), /^SSH-2\.0-OpenSSH/);
+    const taken = await run<TunnelInfo>('createTunnel', { ...spec, name: 'reload-taken' });
     const closed = await run<TunnelInfo>('createTunnel', spec);
-    await waitFor('both saved', () => saved().length === 2, 5000, saved);
+    await waitFor('all three saved', () => saved().length === 3, 5000, saved);
     await run('closeTunnel', closed.id);
-    await waitFor('the closed one forgotten', () => saved().length === 1, 5000, saved);
+    await waitFor('the closed one forgotten', () => saved().length === 2, 5000, saved);
     assert.deepEqual(saved()[0], { server: RELOAD_SERVER, type: 'local', localHost: '127.0.0.1', localPort: person.localPort, remoteHost: '127.0.0.1', remotePort: sshd.port, name: 'reload-person' });
 
     let settingsPort: number | undefined;
     const kept = await run<TunnelInfo>('createTunnel', { ...spec, name: 'reload-kept' });
-    await waitFor('kept saved', () => saved().length === 2, 5000, saved);
+    await waitFor('kept saved', () => saved().length === 3, 5000, saved);
     const tunnelsSetting = () => vscode.workspace.getConfiguration('sshTunnels').inspect<{ name?: string }[]>('tunnels')?.workspaceValue ?? [];
     if (trusted) {
       const entry = await run<Record<string, unknown>>('keepTunnel', kept.id);
@@ -46,15 +47,20 @@ describe('a window reload (before it)', function () {
       assert.equal(now?.openedBy, 'settings');
       assert.equal(api.settingsTunnels.keyOf(kept.id), 'name:reload-kept');
       assert.match(await banner(kept.localPort), /^SSH-2\.0-OpenSSH/);
-      await waitFor('kept no longer saved as a person\'s', () => saved().length === 1, 5000, saved);
+      await waitFor('kept no longer saved as a person\'s', () => saved().length === 2, 5000, saved);
       settingsPort = kept.localPort;
     } else {
       await assert.rejects(Promise.resolve(run('keepTunnel', kept.id)), /Restricted Mode/);
       assert.equal(tunnelsSetting().some((t) => t.name === 'reload-kept'), false);
       await run('closeTunnel', kept.id);
-      await waitFor('kept forgotten', () => saved().length === 1, 5000, saved);
+      await waitFor('kept forgotten', () => saved().length === 2, 5000, saved);
     }
     await api.restored.whenSaved();
-    writeMarker({ sshdPid: sshd.pid!, sshdDir: sshd.dir, sshdPort: sshd.port, server: RELOAD_SERVER, personPort: person.localPort, closedPort: closed.localPort, settingsPort });
+    // Another program takes this port while the window reloads.
+    const squatterPid = takePortWhenFree(taken.localPort);
+    writeMarker({
+      sshdPid: sshd.pid!, sshdDir: sshd.dir, sshdPort: sshd.port, server: RELOAD_SERVER,
+      personPort: person.localPort, closedPort: closed.localPort, settingsPort, takenPort: taken.localPort, squatterPid,
+    });
   });
 });
