@@ -73,4 +73,18 @@ describe('a window reload (after it)', function () {
       assert.match(await banner(info.localPort), /^SSH-2\.0-OpenSSH/);
     });
   }
+
+  // Last: it empties the saved list the tests above read.
+  it('with sshTunnels.restoreTunnels off, nothing is saved for the next time', async () => {
+    const config = vscode.workspace.getConfiguration('sshTunnels');
+    await config.update('restoreTunnels', false, vscode.ConfigurationTarget.Global);
+    try {
+      const info = await run<{ id: string }>('createTunnel', { server: marker.server, forward: '-D 0' });
+      await api.restored.whenSaved();
+      assert.deepEqual(api.restored.saved(), []);
+      await run('closeTunnel', info.id);
+    } finally {
+      await config.update('restoreTunnels', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });
