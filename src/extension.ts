@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
+import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { ConnectProgress } from './ui/progress';
@@ -159,13 +160,5 @@ export async function deactivate(): Promise<void> {
 /** Reconnect policy and channel limit from settings, in the engine's units. */
 function supervisionSettings(): Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const attempts = config.get<number>('reconnect.maxAttempts', 0);
-  return {
-    reconnect: {
-      baseDelayMs: config.get<number>('reconnect.initialDelay', 1) * 1000,
-      maxDelayMs: config.get<number>('reconnect.maxDelay', 30) * 1000,
-      maxAttempts: attempts > 0 ? attempts : Infinity,
-    },
-    maxChannelsPerConnection: config.get<number>('maxChannelsPerConnection', 8192),
-  };
+  return supervisionFromSettings((key, fallback) => config.get(key, fallback));
 }
