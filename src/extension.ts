@@ -6,6 +6,7 @@ import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { copyMcpConfiguration } from './ui/mcpConfig';
 import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
 import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
@@ -111,6 +112,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();

@@ -30,6 +30,7 @@ export const COMMANDS = {
   forgetSecrets: 'sshTunnels.forgetSecrets',
   refresh: 'sshTunnels.refresh',
   focus: 'sshTunnels.focus',
+  copyMcpConfig: 'sshTunnels.copyMcpConfig',
 } as const;
 
 export interface CommandDeps {
