@@ -2,7 +2,7 @@
 // given as ssh takes them), shows them live until Ctrl-C, then closes everything.
 import { parseForward } from '../config/forwardSpec';
 import type { ConfiguredTunnel } from '../config/tunnelSettings';
-import { errorMessage, type TunnelInfo, type TunnelSpec } from '../engine';
+import { defaultName, errorMessage, type TunnelInfo, type TunnelSpec } from '../engine';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
@@ -111,7 +111,8 @@ export async function runUp(argv: string[]): Promise<number> {
     const specs = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
     for (const spec of specs) {
-      entries.push({ spec, row: { name: spec.name ?? '', server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
+      const name = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort);
+      entries.push({ spec, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
     }
     display = new LiveDisplay(process.stdout, (width) => [...renderTable(entries.map((e) => e.row), width), summary(entries.map((e) => e.row))]);
     const say = (line: string) => display!.event(`${clock()} ${line}`);
@@ -133,7 +134,8 @@ export async function runUp(argv: string[]): Promise<number> {
       if (status.state === 'connected') say(`${status.name}: connected`);
       else if (status.state === 'reconnecting' || status.state === 'failed') say(`${status.name}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
     });
-    say(`Opening ${entries.length} tunnel(s)${positionals.length || !(options.forwards as string[] | undefined)?.length ? ` from ${host.settingsFile}` : ''}…`);
+    const fromSettings = entries.filter((e) => e.spec.openedBy === 'settings').length;
+    say(`Opening ${entries.length} tunnel(s)${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
     const opened = Promise.all(
       entries.map(async (entry) => {
         try {
@@ -144,7 +146,7 @@ export async function runUp(argv: string[]): Promise<number> {
           say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on` : 'listening on'} ${info.type === 'remote' ? `${info.remoteHost}:${info.remotePort}` : `${info.localHost}:${info.localPort}`}`);
           return true;
         } catch (err) {
-          entry.row = { ...entry.row, name: entry.row.name || `${entry.spec.type} ${entry.spec.localPort}`, pending: 'failed', error: errorMessage(err) };
+          entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err) };
           say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
           return false;
         }
