@@ -12,8 +12,8 @@ import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { TmuxPane } from '../helpers/tmux';
 
 /** The shell line that runs the command, then shows its exit status and keeps the pane open. */
-function upCommand(args: string[]): string {
-  const quoted = [process.execPath, CLI, 'up', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+function shellLine(args: string[], command = 'up'): string {
+  const quoted = [process.execPath, CLI, command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return `${quoted}; echo "EXIT=$?"; sleep 600`;
 }
 
@@ -62,7 +62,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       ],
       'sshTunnels.reconnect.initialDelay': 0.2,
     });
-    pane = new TmuxPane(upCommand([]), { cwd: ws, env: home.env });
+    pane = new TmuxPane(shellLine([]), { cwd: ws, env: home.env });
     await pane.waitFor(/2 tunnel\(s\): 2 active\. Ctrl-C closes them all\./);
     let screen = pane.screen();
     assert.match(screen, /^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+RECONNECTS/m);
@@ -99,7 +99,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     await new Promise((r) => busy.once('listening', r));
     const busyPort = (busy.address() as net.AddressInfo).port;
     try {
-      pane = new TmuxPane(upCommand(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-L', `${busyPort}:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-L', `${busyPort}:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
       await pane.waitFor(/3 tunnel\(s\): 2 active, 1 failed\./);
       const screen = pane.screen();
       assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
@@ -116,7 +116,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
   });
 
   it('when no tunnel can be opened it exits at once with status 1', async () => {
-    pane = new TmuxPane(upCommand(['--server', 'nosuch', '-D', '0']), { cwd: home.home, env: home.env });
+    pane = new TmuxPane(shellLine(['--server', 'nosuch', '-D', '0']), { cwd: home.home, env: home.env });
     await pane.waitFor(/EXIT=1/);
     assert.match(pane.screen(), /could not open: Unknown server "nosuch"[\s\S]*No tunnel could be opened\./);
   });
@@ -124,7 +124,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
   it('asks about an unknown host key with its type and SHA256 fingerprint; yes remembers it in known_hosts', async () => {
     const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'new', server: 'fresh', type: 'dynamic', localPort: 0, autoStart: true }] });
     try {
-      pane = new TmuxPane(upCommand(['--workspace', ws]), { cwd: home.home, env: home.env });
+      pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
       await pane.waitFor(/Are you sure you want to continue connecting \(yes\/no\/\[fingerprint\]\)\?/);
       const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(/\s+/)[1];
       assert.match(pane.screen(), new RegExp(`The authenticity of host 'fresh \\(127\\.0\\.0\\.1:${sshd.port}\\)' can't be established\\.\\nssh-ed25519 key fingerprint is ${fingerprint.replace(/[+/]/g, '\\$&')}\\.`));
@@ -143,7 +143,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
   });
 
   it('"no" to an unknown host key opens nothing and writes nothing', async () => {
-    pane = new TmuxPane(upCommand(['--server', 'fresh', '-D', '0']), { cwd: home.home, env: home.env });
+    pane = new TmuxPane(shellLine(['--server', 'fresh', '-D', '0']), { cwd: home.home, env: home.env });
     await pane.waitFor(/\(yes\/no\/\[fingerprint\]\)\?/);
     pane.type('no');
     await pane.waitFor(/EXIT=1/);
@@ -160,12 +160,24 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       path.join(home.home, '.ssh', 'config'),
       ['Host locked', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${locked}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'),
     );
-    pane = new TmuxPane(upCommand(['--server', 'locked', '-D', '0']), { cwd: home.home, env: home.env });
+    pane = new TmuxPane(shellLine(['--server', 'locked', '-D', '0']), { cwd: home.home, env: home.env });
     await pane.waitFor(new RegExp(`Enter passphrase for key '${locked.replace(/[/.]/g, '\\$&')}' \\(locked\\):`));
     pane.type(passphrase);
     await pane.waitFor(/1 tunnel\(s\): 1 active\./);
     assert.doesNotMatch(pane.screen(), new RegExp(passphrase));
     pane.key('C-c');
     await pane.waitFor(/EXIT=0/);
+  });
+
+  it('trust SERVER asks in the terminal and remembers the key, so that MCP clients can then connect', async () => {
+    try {
+      pane = new TmuxPane(shellLine(['fresh'], 'trust'), { cwd: home.home, env: home.env });
+      await pane.waitFor(/The authenticity of host 'fresh \(127\.0\.0\.1:\d+\)' can't be established\.\nssh-ed25519 key fingerprint is SHA256:\S+\.\nAre you sure/);
+      pane.type('yes');
+      await pane.waitFor(/fresh: connected; its host key is trusted from now on\.\nEXIT=0/);
+      assert.match(fs.readFileSync(home.knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
+    } finally {
+      fs.rmSync(home.knownHosts, { force: true });
+    }
   });
 });
