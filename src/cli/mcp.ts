@@ -71,7 +71,18 @@ export async function runMcp(argv: string[]): Promise<number> {
   console.log = console.info = console.debug = console.error;
   const log = (message: string) => process.stderr.write(`[ssh-tunnels] ${message}\n`);
   const workspace = options.workspace as string | undefined;
-  const server = new Server({ name: 'ssh-tunnels', title: 'SSH Tunnels', version: VERSION }, { capabilities: { tools: {} } });
+  const server = new Server(
+    { name: 'ssh-tunnels', title: 'SSH Tunnels', version: VERSION },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'SSH tunnels (ssh -L, -R, -D) through the servers of the user\'s ~/.ssh/config' + (workspace ? ' and workspace settings' : '') +
+        '. Call ssh_connection_status first for the server names; close tunnels you no longer need. Tunnels close when this session ends.',
+    },
+  );
+  // A failure outside a tool call is logged; the server keeps serving the client.
+  process.on('unhandledRejection', (reason) => log(`unexpected: ${errorMessage(reason)}`));
+  process.on('uncaughtException', (err) => log(`unexpected: ${err.stack ?? errorMessage(err)}`));
   const extra = [workspace ? ` --workspace ${workspace}` : '', options.sshConfig ? ` -F ${options.sshConfig}` : ''].join('');
   const prompts = new McpPrompts(server, (name) => `${selfCommand()} trust${extra} ${name}`, log);
   const host = createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log });

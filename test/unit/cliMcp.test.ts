@@ -269,6 +269,35 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       }
     });
 
+    it('a call cancelled while the question is open leaves nothing open, even if the answer comes later', async () => {
+      let answer: (a: { action: 'accept'; content: Record<string, unknown> }) => void = () => undefined;
+      let asked: () => void = () => undefined;
+      const question = new Promise<void>((resolve) => (asked = resolve));
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: home.env as Record<string, string>, stderr: 'pipe' });
+      const client = new Client({ name: 'cancelling', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, () => {
+        asked();
+        return new Promise((resolve) => (answer = resolve));
+      });
+      await client.connect(transport);
+      try {
+        const abort = new AbortController();
+        const call = client.callTool({ name: 'ssh_tunnel_create', arguments: { server: 'fresh', type: 'dynamic', localPort: 0 } }, undefined, { signal: abort.signal });
+        await question;
+        abort.abort();
+        await assert.rejects(call, /abort/i);
+        answer({ action: 'accept', content: { remember: false } });
+        // The server saw the cancellation: nothing of the tunnel is open, then or after the late answer.
+        await new Promise((r) => setTimeout(r, 500));
+        const list = (await client.callTool({ name: 'ssh_tunnel_list', arguments: {} })) as CallToolResult;
+        assert.equal((list.structuredContent as { total: number }).total, 0, text(list));
+        const status = (await client.callTool({ name: 'ssh_connection_status', arguments: { server: 'fresh' } })) as CallToolResult;
+        assert.match(text(status), /fresh: .*disconnected, 0 tunnels/);
+      } finally {
+        await client.close();
+      }
+    });
+
     it('accepted: the tunnel opens and the key is remembered in known_hosts', async () => {
       const c = await connectClient(home.env, [], { elicit: () => ({ action: 'accept', content: { remember: true } }) });
       try {
