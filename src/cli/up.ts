@@ -114,7 +114,17 @@ export async function runUp(argv: string[]): Promise<number> {
       const name = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort);
       entries.push({ spec, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
     }
-    display = new LiveDisplay(process.stdout, (width) => [...renderTable(entries.map((e) => e.row), width), summary(entries.map((e) => e.row))]);
+    const rows = () =>
+      entries.map((e) => {
+        // Fresh numbers at each redraw: traffic changes without events.
+        const info = e.id === undefined ? undefined : host.manager.getTunnel(e.id);
+        if (info) e.row.info = info;
+        return e.row;
+      });
+    display = new LiveDisplay(process.stdout, (width) => {
+      const current = rows();
+      return [...renderTable(current, width), summary(current)];
+    });
     const say = (line: string) => display!.event(`${clock()} ${line}`);
     const byId = new Map<string, Entry>();
     host.manager.onDidChangeTunnel((info: TunnelInfo) => {
@@ -165,13 +175,13 @@ export async function runUp(argv: string[]): Promise<number> {
       return allOpened ? 0 : 1;
     } finally {
       clearInterval(ticker);
-      const open = host.manager.listTunnels().length;
       display.stop();
-      process.stderr.write(`Closing ${open} tunnel(s)…\n`);
     }
   } finally {
+    const open = host.manager.listTunnels().length;
+    if (open > 0) process.stderr.write(`Closing ${open} tunnel(s)…\n`);
     await host.dispose();
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
-    if (entries.length) process.stderr.write('All tunnels closed.\n');
+    if (open > 0) process.stderr.write('All tunnels closed.\n');
   }
 }

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { canConnect, SshdFixture } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, workspace, type CliHome } from '../helpers/cli';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { connect, echoRoundTrip, startEchoServer } from '../helpers/net';
 import { TmuxPane } from '../helpers/tmux';
 
 /** The shell line that runs the command, then shows its exit status and keeps the pane open. */
@@ -72,16 +72,23 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     assert.deepEqual(row(screen, 'echo').slice(0, 5), ['echo', 'fix', 'local', '● active', `127.0.0.1:${port} → 127.0.0.1:${echo.port}`]);
     assert.deepEqual(row(screen, 'proxy').slice(3, 5), ['● active', `socks5h://127.0.0.1:${proxy}`]);
 
-    // Traffic: the row follows within the table's 1 s refresh.
+    // Traffic on a connection that stays open: the row follows within the table's 1 s refresh.
+    const held = await connect(port);
+    let echoed = 0;
+    held.on('data', (d: Buffer) => (echoed += d.length));
+    held.write(Buffer.alloc(200 * 1024));
+    await pane.waitFor(/^echo .* 200 KiB\s+200 KiB\s+1\/1\s+0/m);
+    assert.equal(echoed, 200 * 1024);
+    held.destroy();
     const r = await echoRoundTrip(port, 300 * 1024);
     assert.equal(r.received, r.sent);
-    await pane.waitFor(/^echo .* 300 KiB\s+300 KiB\s+0\/1\s+0/m);
+    await pane.waitFor(/^echo .* 500 KiB\s+500 KiB\s+0\/2\s+0/m);
 
     // A server restart: the reconnect shows as it happens, and is counted.
     await sshd.restart();
     await pane.waitFor(/echo: reconnecting/);
     await pane.waitFor(/echo: active again/, 30_000);
-    await pane.waitFor(/^echo .*● active.* 0\/1\s+1\s*$/m);
+    await pane.waitFor(/^echo .*● active.* 0\/2\s+1\s*$/m);
     screen = pane.screen();
     assert.match(screen, /fix: connected[\s\S]*fix: reconnecting[\s\S]*fix: connected/);
     const again = await echoRoundTrip(port, 1024);
