@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
 import { ConnectProgress } from './ui/progress';
@@ -113,6 +114,9 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
+    // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
+    // A settings tunnel an agent closed (the person approved) stays stopped, as after the close command.
+    ...registerAgentTools({ manager: engine, servers, willClose: (t) => settingsTunnels.markStopped(t.id) }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();

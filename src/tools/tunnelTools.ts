@@ -19,6 +19,8 @@ export interface ToolHost {
   allowNonLoopback?: () => boolean;
   /** How refusals name the switch for non-loopback addresses. */
   settingName?: string;
+  /** Told before a tunnel is closed, e.g. so that a tunnel from settings stays stopped as after a person's close. */
+  willClose?(tunnel: TunnelInfo): void;
 }
 
 /** Longest list returned in one answer; the rest is counted. */
@@ -170,6 +172,7 @@ export class TunnelTools {
       const before = this.host.manager.getTunnel(target.id);
       if (!before) continue; // closed meanwhile by someone else
       try {
+        this.host.willClose?.(before);
         await this.host.manager.closeTunnel(target.id);
         closed.push(before);
         cut += before.stats.connectionsActive;

@@ -210,6 +210,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const item = new vscode.TreeItem(label);
     item.id = `tunnel:${info.id}`;
     item.description = label === description ? info.state : `${description} · ${info.state}`;
+    if (info.openedBy === 'agent') item.description += ` · ${vscode.l10n.t('opened by an agent')}`;
     item.iconPath = STATE_ICON[info.state];
     item.tooltip = this.tunnelTooltip(info);
     const browsable = info.type === 'local' ? '.browsable' : '';
@@ -222,6 +223,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${tunnelLabel(info)}** — ${info.server}\n\n`);
     tip.appendMarkdown(`\`${describeTunnel(info)}\`\n\n`);
+    if (info.openedBy === 'agent') tip.appendMarkdown(`_${vscode.l10n.t('Opened by an agent (a language-model tool); closes when VS Code closes.')}_\n\n`);
     const rows: [string, string][] = [
       [vscode.l10n.t('State'), info.state],
       [vscode.l10n.t('Bytes in / out'), `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`],

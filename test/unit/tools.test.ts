@@ -280,7 +280,9 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.equal(manager.getTunnel(keep.tunnel.id)!.state, 'active', 'the other tunnel is untouched');
     });
 
-    it('closes all of a server\'s tunnels and only those', async () => {
+    it('closes all of a server\'s tunnels and only those, telling the host of each first', async () => {
+      const told: string[] = [];
+      tools = new TunnelTools({ manager, servers: staticServers(sshd.server('db'), sshd.server('web')), willClose: (t) => told.push(t.id) });
       const a = ((await create(localTo(echo.port))).data as Data).tunnel;
       const b = ((await create({ server: 'db', type: 'dynamic' })).data as Data).tunnel;
       const other = ((await create({ ...localTo(echo.port), server: 'web' })).data as Data).tunnel;
@@ -289,6 +291,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.match(ask.message, /close all 2 tunnels of db: .*No live connections will be cut\./);
       const result = await tools.invoke('ssh_tunnel_close', { server: 'db' });
       assert.deepEqual((result.data as Data).closed, [a.id, b.id]);
+      assert.deepEqual(told, [a.id, b.id]);
       assert.deepEqual(manager.listTunnels().map((t) => t.id), [other.id]);
       assert.match((await tools.invoke('ssh_tunnel_close', { server: 'db' })).text, /^No tunnels are open on db: nothing was closed\. Open tunnels: /);
     });
