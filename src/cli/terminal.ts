@@ -12,6 +12,11 @@ export interface TerminalStreams {
 export function readLine(io: TerminalStreams, prompt: string, options: { echo: boolean }): Promise<string | undefined> {
   const { input, output } = io;
   output.write(prompt);
+  // Input that ended (a pipe already read to its end) has no answer to give.
+  if ((input as { readableEnded?: boolean }).readableEnded) {
+    output.write('\n');
+    return Promise.resolve(undefined);
+  }
   const raw = input.isTTY === true && typeof input.setRawMode === 'function';
   if (raw) input.setRawMode!(true);
   input.resume();

@@ -330,7 +330,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   it('the MCP inspector\'s CLI lists the tools and opens a tunnel (offline)', async () => {
     const inspector = path.join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
     const target = ['--cli', process.execPath, CLI, 'mcp'];
-    const env = { ...home.env, npm_config_offline: 'true' };
+    const env = home.env;
     // inspector-cli 1.0.3 finds its package.json relative to the working folder: run it from its own.
     const cwd = path.dirname(inspector);
     const listed = await run(process.execPath, [inspector, ...target, '--method', 'tools/list'], { env, cwd, timeout: 60_000 });
