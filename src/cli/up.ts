@@ -17,6 +17,7 @@ export const UP_OPTIONS: OptionSpec[] = [
   { flags: ['-R'], key: 'forwards', value: '[bind:]port:host:hostport', repeat: true, help: 'a remote forward, as ssh -R (repeatable)' },
   { flags: ['-D'], key: 'forwards', value: '[bind:]port', repeat: true, help: 'a SOCKS proxy, as ssh -D (repeatable)' },
   { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default: the settings\' sshTunnels.sshConfigFile, else ~/.ssh/config)' },
+  { flags: ['--verbose', '-v'], key: 'verbose', help: 'also show what the engine logs (connections, forwards, host keys)' },
   { flags: ['--help', '-h'], key: 'help', help: 'show this help' },
 ];
 
@@ -93,7 +94,8 @@ export async function runUp(argv: string[]): Promise<number> {
   const workspace = (options.workspace as string | undefined) ?? process.cwd();
   let display: LiveDisplay | undefined;
   const prompts = new TerminalPrompts({ input: process.stdin, output: process.stderr }, { pause: () => display?.pause(), resume: () => display?.resume() });
-  const host = createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log: () => undefined });
+  const log = options.verbose ? (message: string) => display?.event(`${clock()} log: ${message}`) : () => undefined;
+  const host = createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log });
   const entries: Entry[] = [];
   let closing = false;
   let interrupt: () => void = () => undefined;

@@ -106,11 +106,12 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     await new Promise((r) => busy.once('listening', r));
     const busyPort = (busy.address() as net.AddressInfo).port;
     try {
-      pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-L', `${busyPort}:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-L', `${busyPort}:127.0.0.1:${echo.port}`, '--verbose']), { cwd: home.home, env: home.env });
       await pane.waitFor(/3 tunnel\(s\): 2 active, 1 failed\./);
       const screen = pane.screen();
       assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
       assert.match(screen, /Some tunnels could not be opened; the others stay open until Ctrl-C\./);
+      assert.match(screen, /log: D SOCKS 127\.0\.0\.1:0: open \(127\.0\.0\.1:\d+\)/, '--verbose shows the engine\'s log');
       const port = listeningPort(screen, `L 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}`);
       const r = await echoRoundTrip(port, 4096);
       assert.equal(r.received, r.sent);
