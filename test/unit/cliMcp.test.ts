@@ -12,7 +12,7 @@ import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/
 import { TOOL_DEFINITIONS } from '../../src/tools';
 import { mcpServerConfig } from '../../src/ui/mcpConfig';
 import { canConnect, SshdFixture } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, ROOT, type CliHome } from '../helpers/cli';
+import { buildCli, CLI, cliHome, ROOT, workspace, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { socksConnect } from '../helpers/socks';
 
@@ -246,6 +246,20 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       const r = await echoRoundTrip(t.local.port, 1024);
       assert.equal(r.received, r.sent);
       assert.match(c.stderr(), /non-loopback addresses allowed/);
+    } finally {
+      await c.client.close();
+    }
+  });
+
+  it('with --workspace, the servers of the workspace\'s settings are offered too', async () => {
+    const ws = workspace(home.home, { 'sshTunnels.servers': [{ host: 'from-settings', hostName: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.clientKeyPath, identityAgent: false, userKnownHostsFile: sshd.knownHostsPath }] });
+    const c = await connectClient(home.env, ['--workspace', ws]);
+    try {
+      const status = await c.call('ssh_connection_status', {});
+      assert.match(text(status), /from-settings: .*defined in settings/);
+      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'from-settings', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+      const r = await echoRoundTrip(t.local.port, 1024);
+      assert.equal(r.received, r.sent);
     } finally {
       await c.client.close();
     }

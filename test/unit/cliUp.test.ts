@@ -101,13 +101,13 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     assert.equal(await canConnect('127.0.0.1', proxy), false, 'the SOCKS port is freed');
   });
 
-  it('-L and -D forwards as ssh takes them; one that cannot open shows as failed and the exit status is 1', async () => {
+  it('-L, -D and -R forwards as ssh takes them; one that cannot open shows as failed and the exit status is 1', async () => {
     const busy = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => busy.once('listening', r));
     const busyPort = (busy.address() as net.AddressInfo).port;
     try {
-      pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-L', `${busyPort}:127.0.0.1:${echo.port}`, '--verbose']), { cwd: home.home, env: home.env });
-      await pane.waitFor(/3 tunnel\(s\): 2 active, 1 failed\./);
+      pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-R', `0:127.0.0.1:${echo.port}`, '-L', `${busyPort}:127.0.0.1:${echo.port}`, '--verbose']), { cwd: home.home, env: home.env });
+      await pane.waitFor(/4 tunnel\(s\): 3 active, 1 failed\./);
       const screen = pane.screen();
       assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
       assert.match(screen, /Some tunnels could not be opened; the others stay open until Ctrl-C\./);
@@ -115,9 +115,16 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       const port = listeningPort(screen, `L 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}`);
       const r = await echoRoundTrip(port, 4096);
       assert.equal(r.received, r.sent);
+      // -R: the server listens on a port it picked, shown in the event line and the table.
+      const serverPort = Number(new RegExp(`R 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}: open, fix listens on 127\\.0\\.0\\.1:(\\d+)`).exec(screen)?.[1]);
+      assert.ok(serverPort > 0, screen);
+      assert.match(screen, new RegExp(`remote\\s+● active\\s+fix:127\\.0\\.0\\.1:${serverPort} → 127\\.0\\.0\\.1:${echo.port}`));
+      const viaServer = await echoRoundTrip(serverPort, 4096);
+      assert.equal(viaServer.received, viaServer.sent);
       pane.key('C-c');
       await pane.waitFor(/EXIT=1/);
       assert.equal(await canConnect('127.0.0.1', port), false);
+      assert.equal(await canConnect('127.0.0.1', serverPort), false, 'the server stopped listening');
     } finally {
       busy.close();
     }
