@@ -1,9 +1,13 @@
 // A pseudo-terminal for commands that draw on one (`ssh-tunnels up`): a private tmux server
 // (its own socket, so no one else's sessions are touched), keys sent, the screen read back.
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 export class TmuxPane {
-  private readonly socket = `ssh-tunnels-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-tmux-'));
+  private readonly socket = path.join(this.dir, 'socket');
 
   /** Runs `command` (a shell line) in a new 200x50 terminal. */
   constructor(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }) {
@@ -12,7 +16,7 @@ export class TmuxPane {
   }
 
   private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, TERM: 'xterm-256color' } });
+    return execFileSync('tmux', ['-S', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, TERM: 'xterm-256color' } });
   }
 
   /** The visible screen and its scrollback, as text. */
@@ -43,11 +47,13 @@ export class TmuxPane {
     }
   }
 
+  /** Ends the terminal, what runs in it, and the private server (whose socket tmux leaves behind). */
   kill(): void {
     try {
       this.tmux('kill-server');
     } catch {
       // already gone
     }
+    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
