@@ -3,9 +3,11 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
+import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { copyMcpConfiguration } from './ui/mcpConfig';
 import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
 import { RestoredTunnels } from './ui/restore';
@@ -120,6 +122,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped, as after the close command.
     ...registerAgentTools({ manager: engine, servers, willClose: (t) => settingsTunnels.markStopped(t.id) }, log),
@@ -177,13 +180,5 @@ export async function deactivate(): Promise<void> {
 /** Reconnect policy and channel limit from settings, in the engine's units. */
 function supervisionSettings(): Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const attempts = config.get<number>('reconnect.maxAttempts', 0);
-  return {
-    reconnect: {
-      baseDelayMs: config.get<number>('reconnect.initialDelay', 1) * 1000,
-      maxDelayMs: config.get<number>('reconnect.maxDelay', 30) * 1000,
-      maxAttempts: attempts > 0 ? attempts : Infinity,
-    },
-    maxChannelsPerConnection: config.get<number>('maxChannelsPerConnection', 8192),
-  };
+  return supervisionFromSettings((key, fallback) => config.get(key, fallback));
 }

@@ -33,6 +33,7 @@ export const COMMANDS = {
   refresh: 'sshTunnels.refresh',
   focus: 'sshTunnels.focus',
   keepTunnel: 'sshTunnels.keepTunnel',
+  copyMcpConfig: 'sshTunnels.copyMcpConfig',
 } as const;
 
 export interface CommandDeps {

@@ -2,7 +2,8 @@
 // `sshTunnels.tunnels`, so the team gets it; the running tunnel becomes that settings entry.
 import * as vscode from 'vscode';
 import { TunnelError, type TunnelInfo } from '../engine';
-import { SECTION, tunnelFromSetting } from './settings';
+import { tunnelFromSetting } from '../config/tunnelSettings';
+import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
 import { hasDefaultName } from './tree';
 
