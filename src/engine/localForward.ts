@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { refuse } from './listener';
 import { ListeningTunnel } from './listeningTunnel';
-import { discard } from './tunnel';
+import { discard, type Connection } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends ListeningTunnel {
@@ -9,11 +9,13 @@ export class LocalForward extends ListeningTunnel {
 
   protected accept(socket: net.Socket): void {
     const conn = this.addConnection(socket);
-    if (!this.session.isConnected) {
-      // During an outage, refuse at once rather than leave the client hanging.
-      refuse(socket);
-      return;
-    }
+    // Unread until its channel is open (the listener pauses on connect): nothing sent is lost while it waits.
+    this.whenConnected(conn, () => this.open(conn), () => refuse(socket));
+  }
+
+  private open(conn: Connection): void {
+    const { socket } = conn;
+    if (socket.destroyed) return;
     const { remoteHost, remotePort, remotePath } = this.spec;
     (remotePath !== undefined
       ? this.session.forwardOutStreamLocal(remotePath)
