@@ -46,6 +46,17 @@ describe('ssh config forwards for the tree', () => {
     assert.deepEqual(stoppedConfigForwards(source, open, 'web').map((f) => f.spec.localPort), [8080], 'another type on that port is another tunnel');
   });
 
+  it('forwards on socket files are told apart by their path, and found running by it', () => {
+    const source = withForwards([
+      { server: 'db', type: 'local', localPort: 0, localPath: '/tmp/a.sock', remoteHost: 'localhost', remotePort: 5432 },
+      { server: 'db', type: 'local', localPort: 0, localPath: '/tmp/b.sock', remotePath: '/run/b.sock' },
+      { server: 'db', type: 'remote', localPort: 3000, remotePort: 0, remotePath: '/tmp/app.sock' },
+    ]);
+    assert.equal(new Set(configForwards(source, 'db').map((f) => f.key)).size, 3);
+    const open = [running({ type: 'local', localPath: '/tmp/a.sock' }), running({ type: 'remote', localPort: 3000, remotePort: 0, remotePath: '/tmp/app.sock' })];
+    assert.deepEqual(stoppedConfigForwards(source, open, 'db').map((f) => f.spec.localPath), ['/tmp/b.sock']);
+  });
+
   it('a source without an ssh config has no forwards', () => {
     assert.deepEqual(configForwards(staticServers(), 'db'), []);
   });
