@@ -318,7 +318,7 @@ describe('SSH Tunnels extension', function () {
       assert.equal(info.localPath, sock);
       assert.equal(await getUnix(sock), 'hello through the tunnel');
       assert.equal(itemOf(info.id).label, `L ${sock} → 127.0.0.1:${webPort}`);
-      assert.equal(itemOf(info.id).contextValue, 'tunnel.active.local', 'no "open in browser" for a socket file');
+      assert.equal(itemOf(info.id).contextValue, 'tunnel.active.local.person', 'no "open in browser" for a socket file');
       await run('closeTunnel', info.id);
 
       const socks = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: '-R 0' });
