@@ -32,9 +32,12 @@ function hostPort(host: string | undefined, port: number | undefined): string {
 
 /** Where to connect (local), the proxy URL (dynamic), or the server's port and where it leads (remote). */
 export function address(info: TunnelInfo): string {
-  if (info.type === 'dynamic') return `socks5h://${hostPort(info.localHost, info.localPort)}`;
-  if (info.type === 'local') return `${hostPort(info.localHost, info.localPort)} → ${hostPort(info.remoteHost, info.remotePort)}`;
-  return `${info.server}:${hostPort(info.remoteHost, info.remotePort)} → ${hostPort(info.localHost, info.localPort)}`;
+  const local = info.localPath ?? hostPort(info.localHost, info.localPort);
+  const remote = info.remotePath ?? hostPort(info.remoteHost, info.remotePort);
+  if (info.type === 'dynamic') return `socks5h://${local}`;
+  if (info.type === 'local') return `${local} → ${remote}`;
+  if (info.socks) return `socks5h://${remote} on ${info.server} → this machine`;
+  return `${info.server}:${remote} → ${local}`;
 }
 
 const STATE_MARK: Record<TunnelState | 'opening', string> = {

@@ -113,7 +113,7 @@ export async function runUp(argv: string[]): Promise<number> {
     const specs = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
     for (const spec of specs) {
-      const name = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort);
+      const name = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
       entries.push({ spec, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
     }
     const rows = () =>
@@ -155,7 +155,7 @@ export async function runUp(argv: string[]): Promise<number> {
           entry.id = info.id;
           byId.set(info.id, entry);
           entry.row = { ...entry.row, name: info.name, info, pending: undefined };
-          say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on` : 'listening on'} ${info.type === 'remote' ? `${info.remoteHost}:${info.remotePort}` : `${info.localHost}:${info.localPort}`}`);
+          say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on` : 'listening on'} ${info.type === 'remote' ? (info.remotePath ?? `${info.remoteHost}:${info.remotePort}`) : (info.localPath ?? `${info.localHost}:${info.localPort}`)}`);
           return true;
         } catch (err) {
           entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err) };

@@ -32,7 +32,14 @@ function connectHost(host: string): string {
 
 /** How to use a tunnel, in one sentence. */
 export function usage(t: TunnelInfo): string {
-  if (t.type === 'local') return `Connect to ${address(connectHost(t.localHost), t.localPort)} to reach ${address(t.remoteHost, t.remotePort)} as ${t.server} sees it.`;
+  const here = t.localPath !== undefined ? `the socket ${t.localPath}` : address(t.localHost, t.localPort);
+  const there = t.remotePath !== undefined ? `the socket ${t.remotePath}` : address(t.remoteHost, t.remotePort);
+  if (t.type === 'local') {
+    const entry = t.localPath !== undefined ? `the socket ${t.localPath}` : address(connectHost(t.localHost), t.localPort);
+    return `Connect to ${entry} to reach ${there} as ${t.server} sees it.`;
+  }
+  if (t.socks) return `On ${t.server}, use the SOCKS5 proxy socks5h://${address(t.remoteHost, t.remotePort)}; it reaches any address this machine can.`;
+  if (t.remotePath !== undefined || t.localPath !== undefined) return `On ${t.server}, connect to ${there} to reach ${here} on this machine.`;
   if (t.type === 'dynamic') {
     const proxy = `socks5h://${address(connectHost(t.localHost), t.localPort)}`;
     return `Use the SOCKS5 proxy ${proxy} (e.g. curl --proxy ${proxy} http://internal-host/); names resolve on ${t.server}.`;
@@ -55,8 +62,8 @@ export function tunnelLine(t: TunnelInfo): string {
     t.type === 'dynamic'
       ? `SOCKS ${address(t.localHost, t.localPort)}`
       : t.type === 'local'
-        ? `${address(t.localHost, t.localPort)} → ${address(t.remoteHost, t.remotePort)}`
-        : `${t.server} ${address(t.remoteHost, t.remotePort)} → ${address(t.localHost, t.localPort)}`;
+        ? `${t.localPath ?? address(t.localHost, t.localPort)} → ${t.remotePath ?? address(t.remoteHost, t.remotePort)}`
+        : `${t.server} ${t.remotePath ?? address(t.remoteHost, t.remotePort)} → ${t.socks ? 'SOCKS from this machine' : (t.localPath ?? address(t.localHost, t.localPort))}`;
   return `${t.id} "${t.name}" (${t.type}, ${ends}, server ${t.server})`;
 }
 
