@@ -131,7 +131,7 @@ export class ProxyCommandProcess {
     this.child.stderr!.on('data', (text: string) => {
       this.stderr = (this.stderr + text).slice(-STDERR_TAIL);
       const lines = (partial + text).split(/\r?\n/);
-      partial = lines.pop() ?? '';
+      partial = (lines.pop() ?? '').slice(-STDERR_TAIL);
       for (const line of lines) if (line.trim()) log(`${server}: ProxyCommand: ${line}`);
     });
     this.child.stderr!.once('end', () => {
