@@ -15,6 +15,10 @@ export interface ServerConfig {
   /** Path of an ssh-agent socket; defaults to SSH_AUTH_SOCK. `false` disables the agent. */
   identityAgent?: string | false;
   proxyJump?: string;
+  /** Command whose stdin/stdout carry the SSH connection (ProxyCommand), %h %p %r %n not yet expanded. */
+  proxyCommand?: string;
+  /** Remove a stale Unix socket file before listening on it (StreamLocalBindUnlink). */
+  streamLocalBindUnlink?: boolean;
   userKnownHostsFile?: string | string[];
   /** System-wide known_hosts, read but never written (GlobalKnownHostsFile). Defaults to /etc/ssh/ssh_known_hosts and ssh_known_hosts2. */
   globalKnownHostsFile?: string | string[];
@@ -77,6 +81,9 @@ export interface TunnelSpec {
   remoteHost?: string;
   remotePort?: number;
   name?: string;
+  localPath?: string;
+  remotePath?: string;
+  socks?: boolean;
   /** Defaults to `person`. */
   openedBy?: TunnelOrigin;
 }
