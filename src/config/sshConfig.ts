@@ -122,7 +122,8 @@ function forwardOf(line: ConfigLine, alias: string, type: TunnelSpec['type']): T
     const { localHost, localPort, remoteHost, remotePort } = parsed.forward;
     spec.localPort = localPort;
     if (localHost !== undefined) spec.localHost = localHost;
-    if (remoteHost !== undefined) spec.remoteHost = remoteHost;
+    // forwardSpec fills the remote bind address in; from the config, only what was written counts.
+    if (remoteHost !== undefined && !(type === 'remote' && /^\d+$/.test(listen))) spec.remoteHost = remoteHost;
     if (remotePort !== undefined) spec.remotePort = remotePort;
     return spec;
   }

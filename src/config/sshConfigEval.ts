@@ -133,7 +133,8 @@ export function collect(config: LoadedSshConfig, alias: string, options: EvalOpt
     if (line.key === 'hostname' && finalHost !== undefined) return;
     const list = values.get(line.key);
     if (!list) values.set(line.key, [line]);
-    else if (ACCUMULATE.has(line.key)) list.push(line);
+    // ssh registers an identity file or a forward once, however often it is written.
+    else if (ACCUMULATE.has(line.key) && !list.some((l) => l.args.join(' ') === line.args.join(' '))) list.push(line);
   };
 
   const pass = (finalPass: boolean, host: string, hostNames: string[]) => {

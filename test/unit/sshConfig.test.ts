@@ -1,27 +1,16 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadSshConfig, resolveHost, type ResolvedHost } from '../../src/config/sshConfig';
+import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { ServerRegistry, validateServerSettings } from '../../src/config/servers';
+import { asSshG, sshG } from '../helpers/sshG';
 
 // ssh expands `~` and resolves relative Includes with the passwd home, not $HOME.
 const home = os.userInfo().homedir;
 const localUser = os.userInfo().username;
 const env = { home, localUser };
-
-/** `ssh -G` for one host: keyword → values (repeated keywords collect). */
-function sshG(configFile: string, host: string): Map<string, string[]> {
-  const out = execFileSync('ssh', ['-G', '-F', configFile, host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const map = new Map<string, string[]>();
-  for (const line of out.split('\n')) {
-    const m = /^(\S+) (.*)$/.exec(line);
-    if (!m) continue;
-    map.set(m[1], [...(map.get(m[1]) ?? []), m[2]]);
-  }
-  return map;
-}
 
 /** The identity files ssh really tries, tokens expanded (`ssh -G` prints them raw). */
 function sshIdentityFiles(configFile: string, host: string): string[] {
@@ -30,37 +19,6 @@ function sshIdentityFiles(configFile: string, host: string): string[] {
     timeout: 10_000,
   });
   return [...run.stderr.matchAll(/^debug1: identity file (.*) type -?\d+$/gm)].map((m) => m[1]).filter((f) => !f.endsWith('-cert'));
-}
-
-const STRICT = { yes: 'true', no: 'false', 'accept-new': 'accept-new' } as const;
-
-/** Our resolution rendered the way `ssh -G` prints it, defaults filled in. */
-function asSshG(r: ResolvedHost): Record<string, string[]> {
-  const s = r.server;
-  const bracket = (h: string) => `[${h}]`;
-  const forwards = (type: string) =>
-    r.tunnels
-      .filter((t) => t.type === type)
-      .map((t) => {
-        if (type === 'dynamic') return t.localHost ? `${bracket(t.localHost)}:${t.localPort}` : `${t.localPort}`;
-        if (type === 'local') return `${t.localHost ? `${bracket(t.localHost)}:` : ''}${t.localPort} ${bracket(t.remoteHost!)}:${t.remotePort}`;
-        return `${bracket(t.remoteHost!)}:${t.remotePort} ${bracket(t.localHost!)}:${t.localPort}`;
-      });
-  return {
-    hostname: [s.hostName ?? s.host],
-    port: [String(s.port ?? 22)],
-    user: [s.user ?? localUser],
-    proxyjump: s.proxyJump ? [s.proxyJump] : [],
-    stricthostkeychecking: [s.strictHostKeyChecking ? STRICT[s.strictHostKeyChecking] : 'ask'],
-    userknownhostsfile: [([] as string[]).concat(s.userKnownHostsFile ?? [`${home}/.ssh/known_hosts`, `${home}/.ssh/known_hosts2`]).join(' ')],
-    globalknownhostsfile: [([] as string[]).concat(s.globalKnownHostsFile ?? ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']).join(' ')],
-    serveraliveinterval: [String(s.serverAliveInterval ?? 0)],
-    serveralivecountmax: [String(s.serverAliveCountMax ?? 3)],
-    identitiesonly: [s.identitiesOnly ? 'yes' : 'no'],
-    localforward: forwards('local'),
-    remoteforward: forwards('remote'),
-    dynamicforward: forwards('dynamic'),
-  };
 }
 
 describe('~/.ssh/config: the same answers as ssh -G', function () {
@@ -153,13 +111,11 @@ describe('~/.ssh/config: the same answers as ssh -G', function () {
   for (const host of hosts) {
     it(`resolves ${host} like ssh -G`, () => {
       const loaded = loadSshConfig(configFile, env);
-      const ours = asSshG(resolveHost(loaded, host));
+      const ours = asSshG(resolveHost(loaded, host), home, localUser);
       const theirs = sshG(configFile, host);
       for (const [key, value] of Object.entries(ours)) {
         assert.deepEqual(value, theirs.get(key) ?? [], `${host}: ${key}`);
       }
-      const ciphers = resolveHost(loaded, host).server.ciphers;
-      if (ciphers) assert.equal(ciphers.join(','), theirs.get('ciphers')?.[0]);
     });
   }
 
