@@ -204,8 +204,9 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   const user = first('user');
   if (user !== undefined) server.user = user;
 
-  const tokens = tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? '');
-  const pathValue = (p: string) => expandTilde(expandTokens(expandEnv(p), tokens), home);
+  let tokens: Record<string, string> | undefined;
+  const tokensNow = () => (tokens ??= tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''));
+  const pathValue = (p: string) => expandTilde(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
   if (identityFiles.length) server.identityFile = identityFiles.map(pathValue);

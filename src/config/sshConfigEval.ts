@@ -39,9 +39,17 @@ export function expandTokens(text: string, tokens: Record<string, string>): stri
   });
 }
 
+let hostNameCache: { at: number; name: string } | undefined;
+/** os.hostname() asks the kernel each time: asked once a second at most, as config work is per host. */
+function thisHost(): string {
+  const now = Date.now();
+  if (!hostNameCache || now - hostNameCache.at > 1000) hostNameCache = { at: now, name: os.hostname() };
+  return hostNameCache.name;
+}
+
 /** The tokens ssh offers in IdentityFile and Match exec: %C %L %d %h %k %l %n %p %r %u %i %j (%k: the alias, no HostKeyAlias here). */
 export function tokensFor(host: string, alias: string, port: string, remoteUser: string, localUser: string, home: string, jump: string): Record<string, string> {
-  const l = os.hostname();
+  const l = thisHost();
   const tokens: Record<string, string> = {
     h: host,
     p: port,
@@ -55,8 +63,8 @@ export function tokensFor(host: string, alias: string, port: string, remoteUser:
     i: String(process.getuid?.() ?? ''),
     j: jump,
   };
-  // %C as OpenSSH 9.2 computes it: SHA-1 of %l%h%p%r.
-  tokens.C = createHash('sha1').update(l + host + port + remoteUser).digest('hex');
+  // %C as OpenSSH 9.2 computes it: SHA-1 of %l%h%p%r; hashed only when a value asks for it.
+  Object.defineProperty(tokens, 'C', { enumerable: true, get: () => createHash('sha1').update(l + host + port + remoteUser).digest('hex') });
   return tokens;
 }
 

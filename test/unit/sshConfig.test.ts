@@ -246,7 +246,7 @@ describe('ServerRegistry: settings + ssh config', function () {
   });
 
   it('validateServerSettings: clear errors, bad entries left out, good ones kept', () => {
-    const { servers, errors } = validateServerSettings([
+    const { servers, errors, warnings, broken } = validateServerSettings([
       { host: 'ok', hostName: 'h', port: 22, strictHostKeyChecking: 'ask' },
       { host: 'p', port: 70000 },
       { host: 'q', port: '22' },
@@ -258,7 +258,8 @@ describe('ServerRegistry: settings + ssh config', function () {
       'just a string',
     ]);
     assert.deepEqual(servers, [{ host: 'ok', hostName: 'h', port: 22, strictHostKeyChecking: undefined }]);
-    const all = errors.join('\n');
+    const all = [...errors, ...warnings].join('\n');
+    assert.deepEqual(broken.map((b) => b.name), ['p', 'q', 's', 't']);
     assert.match(all, /sshTunnels\.servers\[1\] \(p\): port must be a whole number from 1 to 65535; got 70000\./);
     assert.match(all, /\[2\] \(q\): port must be a whole number from 1 to 65535; got "22"\./);
     assert.match(all, /\[3\] \(has space\): host must be a name without spaces or wildcards/);
@@ -266,7 +267,7 @@ describe('ServerRegistry: settings + ssh config', function () {
     assert.match(all, /\[5\] \(ok\): another entry already uses host "ok"/);
     assert.match(all, /\[6\] \(s\): password does not belong in settings/);
     assert.doesNotMatch(all, /hunter2/);
-    assert.match(all, /\[7\] \(t\): unknown field "prot" \(did you mean "port"\?\)/);
+    assert.match(warnings.join('\n'), /\[7\] \(t\): unknown field "prot" \(did you mean "port"\?\); ignored, the entry is used without it\./);
     assert.match(all, /\[7\] \(t\): identityFile must be a path or a list of paths; got 5\./);
     assert.match(all, /\[7\] \(t\): strictHostKeyChecking must be "yes", "accept-new", "no" or "ask"/);
     assert.match(all, /\[7\] \(t\): serverAliveCountMax must be a whole number from 1 up; got 0\./);
