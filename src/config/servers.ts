@@ -13,7 +13,8 @@ import { TunnelError } from '../engine/errors';
 import { Emitter, type Disposable } from '../engine/events';
 import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/types';
 import { validateServerSettings } from './serverSettings';
-import { loadSshConfig, resolveHost, type LoadedSshConfig, type ResolvedHost, type SshConfigEnv } from './sshConfig';
+import { resolveHost, type LoadedSshConfig, type ResolvedHost, type SshConfigEnv } from './sshConfig';
+import { loadSteps } from './sshConfigLoad';
 
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
 
@@ -56,6 +57,8 @@ export class ServerRegistry implements ServerSource, Disposable {
   private readonly checkIntervalMs: number;
   private readonly sliceMs: number;
   private loaded: LoadedSshConfig | undefined;
+  /** A config being read in steps (a large one); `loaded` is set when it is done. */
+  private loading: Generator<void, LoadedSshConfig> | undefined;
   /** Hosts of `loaded` resolved so far. */
   private resolved = new Map<string, ResolvedHost>();
   private signature = '';
@@ -85,6 +88,7 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** The server with exactly this name (`host`), or undefined (also when its entry is broken: see problemFor). */
   get(name: string): ServerConfig | undefined {
+    this.finishLoading();
     const snapshot = this.current();
     if (!snapshot.complete && snapshot.byName.has(name) && snapshot.origins.get(name) !== 'settings') return this.withFile(name);
     return snapshot.byName.get(name);
@@ -110,6 +114,7 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** Why a server of this name exists but cannot be used (a bad settings value, a bad Port in the config), or undefined. */
   problemFor(name: string): string | undefined {
+    this.finishLoading();
     const snapshot = this.current();
     const known = snapshot.broken.get(name);
     if (known !== undefined || snapshot.complete || !this.loaded?.aliases.includes(name)) return known;
@@ -182,14 +187,37 @@ export class ServerRegistry implements ServerSource, Disposable {
   /** Re-reads the config now if any of its files changed; returns whether anything changed. */
   refresh(): boolean {
     this.lastCheck = Date.now();
-    if (this.configPath === null) return false;
+    if (this.configPath === null || this.loading) return false;
     if (this.loaded && this.fileSignature(this.loaded) === this.signature) return false;
     const hadLoaded = this.loaded !== undefined;
     this.reset();
-    this.loaded = loadSshConfig(this.configPath, this.env);
-    this.signature = this.fileSignature(this.loaded);
-    if (hadLoaded) this._onDidChange.fire();
+    this.loading = loadSteps(this.configPath, this.env);
+    // A small config is read at once; a large one goes on in slices (see startSlices).
+    if (this.advanceLoad(this.sliceMs) && hadLoaded) this._onDidChange.fire();
+    if (this.loading) this.startSlices();
     return true;
+  }
+
+  /** A caller that needs one host now (a tunnel starting) does not wait for the slices. */
+  private finishLoading(): void {
+    if (this.loading && this.advanceLoad(Infinity)) this.snapshot = undefined;
+  }
+
+  /** Reads on until the budget is spent; true when the config is loaded. */
+  private advanceLoad(budgetMs: number): boolean {
+    if (!this.loading) return true;
+    const deadline = performance.now() + budgetMs;
+    for (;;) {
+      const step = this.loading.next();
+      if (step.done) {
+        this.loading = undefined;
+        this.loaded = step.value;
+        this.signature = this.fileSignature(step.value);
+        this.snapshot = undefined;
+        return true;
+      }
+      if (performance.now() >= deadline) return false;
+    }
   }
 
   /** Polls the config files every `intervalMs` and fires onDidChange when they change. */
@@ -228,6 +256,7 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   private reset(): void {
     this.loaded = undefined;
+    this.loading = undefined;
     this.resolved = new Map();
     this.snapshot = undefined;
     this.stopSlices();
@@ -268,12 +297,17 @@ export class ServerRegistry implements ServerSource, Disposable {
     return true;
   }
 
-  /** Resolves the rest in slices of sliceMs, yielding to the event loop between them. */
+  /** Loads and resolves the rest in slices of sliceMs, yielding to the event loop between them; fires when names, then every host, are in. */
   private startSlices(): void {
     if (this.resolving || this.disposed) return;
     this.resolving = new Promise<void>((resolve) => (this.finishResolving = resolve));
     const step = () => {
       this.sliceTimer = undefined;
+      if (this.loading) {
+        if (this.advanceLoad(this.sliceMs)) this._onDidChange.fire();
+        this.sliceTimer = setImmediate(step);
+        return;
+      }
       if (!this.resolveFor(this.sliceMs)) {
         this.sliceTimer = setImmediate(step);
         return;
@@ -291,7 +325,7 @@ export class ServerRegistry implements ServerSource, Disposable {
   private current(): Snapshot {
     if (this.configPath !== null && (!this.loaded || Date.now() - this.lastCheck >= this.checkIntervalMs)) this.refresh();
     if (this.snapshot) return this.snapshot;
-    const complete = this.resolveFor(this.sliceMs);
+    const complete = !this.loading && this.resolveFor(this.sliceMs);
     if (!complete) this.startSlices();
     const problems: string[] = [];
     const byName = new Map<string, ServerConfig>();

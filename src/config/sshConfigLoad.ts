@@ -131,6 +131,18 @@ function literalNames(conditions: Header[]): string[] | undefined {
  * Unreadable includes and unreadable lines become warnings; the rest of the file still counts.
  */
 export function loadSshConfig(file: string, env?: SshConfigEnv): LoadedSshConfig {
+  const steps = loadSteps(file, env);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Lines handled between two pauses of loadSteps. */
+const LINES_PER_STEP = 500;
+
+/** loadSshConfig in steps: it pauses every few hundred lines, so a caller can spread a large config over several turns of the event loop. */
+export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, LoadedSshConfig> {
   const full = envOf(env);
   const files: string[] = [];
   const globDirs = new Set<string>();
@@ -159,7 +171,8 @@ export function loadSshConfig(file: string, env?: SshConfigEnv): LoadedSshConfig
     }
   };
 
-  const readFile = (p: string, outer: Header[], depth: number): void => {
+  let sinceStep = 0;
+  function* readFile(p: string, outer: Header[], depth: number): Generator<void, void> {
     let text: string;
     try {
       text = fs.readFileSync(p, 'utf8');
@@ -180,6 +193,10 @@ export function loadSshConfig(file: string, env?: SshConfigEnv): LoadedSshConfig
       headerOpen = false;
     };
     for (const line of lines) {
+      if (++sinceStep >= LINES_PER_STEP) {
+        sinceStep = 0;
+        yield;
+      }
       const at = `${line.file}:${line.line}`;
       if (line.key === 'host') {
         flush();
@@ -214,7 +231,7 @@ export function loadSshConfig(file: string, env?: SshConfigEnv): LoadedSshConfig
             }
             const expanded = expandTilde(expandEnv(arg), full.home);
             const absolute = path.isAbsolute(expanded) ? expanded : path.join(sshDir, expanded);
-            for (const match of expandGlob(absolute, globDirs)) readFile(match, conditions, depth + 1);
+            for (const match of expandGlob(absolute, globDirs)) yield* readFile(match, conditions, depth + 1);
           }
         }
         // The including block goes on after the included files.
@@ -232,8 +249,8 @@ export function loadSshConfig(file: string, env?: SshConfigEnv): LoadedSshConfig
       }
     }
     flush();
-  };
+  }
 
-  readFile(file, [], 0);
+  yield* readFile(file, [], 0);
   return { path: file, files, globDirs: [...globDirs], warnings, aliases, general, byHost, wantsFinal, env: full };
 }

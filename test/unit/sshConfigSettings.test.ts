@@ -75,14 +75,13 @@ describe('ServerRegistry over a large config', function () {
   before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-scale-'))));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('lists names at once, resolves on demand, and fills in every host in slices', async () => {
+  it('answers for a host at once, and fills in every host in slices', async () => {
     const file = generateConfig(path.join(dir, 'big', '.ssh'), 3000);
     const reg = new ServerRegistry({ configPath: file, env: { home: path.join(dir, 'big'), localUser: 'tester' } });
     let changes = 0;
     reg.onDidChange(() => changes++);
-    const listed = reg.list();
-    assert.equal(listed.length, 6000);
-    // Before the slices finish, a host not yet resolved is resolved when asked for.
+    // Reading and resolving go on in slices; whoever needs one host now gets it at once.
+    assert.ok(reg.list().length < 6000, 'not all resolved in the first slice');
     assert.deepEqual(reg.get('host2999.example.com'), {
       host: 'host2999.example.com',
       hostName: '10.0.11.183',
@@ -92,7 +91,8 @@ describe('ServerRegistry over a large config', function () {
       serverAliveCountMax: 4,
     });
     await reg.whenResolved();
-    assert.equal(changes, 1, 'one change when every host is resolved');
+    assert.equal(reg.list().length, 6000);
+    assert.ok(changes >= 1, 'a change when every host is resolved');
     assert.equal(reg.list().find((s) => s.host === 'host10')?.serverAliveInterval, 30);
     assert.equal(reg.tunnels().length, 600);
     reg.dispose();
