@@ -36,7 +36,8 @@ let manager: TunnelManager | undefined;
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
   const configPath = () => settingValue<string>('sshConfigFile').value?.trim() || undefined;
-  const registry = new ServerRegistry({ configPath: configPath(), settings: settingValue('servers').value });
+  // `Match exec` in the ssh config runs commands: only once the workspace is trusted.
+  const registry = new ServerRegistry({ configPath: configPath(), settings: settingValue('servers').value, env: { allowExec: vscode.workspace.isTrusted } });
   context.subscriptions.push(
     registry,
     registry.watch(),
@@ -46,6 +47,7 @@ function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       registry.setSettings(settingValue('servers').value);
+      registry.setAllowExec(true);
       registry.setConfigPath(configPath() ?? defaultSshConfigPath());
     }),
   );
@@ -146,7 +148,9 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
 
   const ready = settingsTunnels.reconcile();
   const activationMs = performance.now() - started;
-  log.info(`Activated in ${activationMs.toFixed(1)} ms (${servers.list().length} server(s), ${settingsTunnels.configured().length} configured tunnel(s)).`);
+  log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
+  // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
+  void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
   return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, prompts, progress, log, inputs, activationMs, ready };
 }
 
@@ -154,6 +158,17 @@ export async function deactivate(): Promise<void> {
   const m = manager;
   manager = undefined;
   await m?.dispose();
+}
+
+/** What loaded: servers by origin, those that cannot be used, and tunnels. */
+function loadedSummary(servers: ServerRegistry, configuredTunnels: number): string {
+  const list = servers.list();
+  const fromSettings = list.filter((s) => servers.origin(s.host) !== 'sshConfig').length;
+  const broken = servers.brokenServers().length;
+  return (
+    `Loaded ${list.length} server(s) (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +
+    `${broken ? `, ${broken} unusable (see the warnings)` : ''}; ${configuredTunnels} configured tunnel(s), ${servers.tunnels().length} forward(s) in the ssh config.`
+  );
 }
 
 /** Reconnect policy and channel limit from settings, in the engine's units. */

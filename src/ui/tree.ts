@@ -138,8 +138,14 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     this._onDidChangeTreeData.fire(node);
   }
 
+  /** The registry's optional extras: servers named in the settings or ssh config that cannot be used, and why. */
+  private get problems(): { brokenServers?: () => { name: string }[]; problemFor?: (name: string) => string | undefined } {
+    return this.servers as never;
+  }
+
   serverNames(): string[] {
     const names = this.servers.list().map((s) => s.host);
+    for (const b of this.problems.brokenServers?.() ?? []) if (!names.includes(b.name)) names.push(b.name);
     for (const t of this.manager.listTunnels()) if (!names.includes(t.server)) names.push(t.server);
     for (const t of this.settingsTunnels.configured()) if (!names.includes(t.spec.server)) names.push(t.spec.server);
     return names;
@@ -197,7 +203,13 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const origin = (this.servers as { origin?: (name: string) => string | undefined }).origin?.(name);
     const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
     if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
-    if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
+    const problem = config ? undefined : this.problems.problemFor?.(name);
+    if (problem) {
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      item.description = vscode.l10n.t('cannot be used');
+      tip.appendMarkdown('  \n$(error) ');
+      tip.appendText(problem);
+    } else if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
     item.tooltip = tip;
     const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
     item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;
