@@ -61,6 +61,8 @@ export class ServerRegistry implements ServerSource, Disposable {
   private loading: Generator<void, LoadedSshConfig> | undefined;
   /** Hosts of `loaded` resolved so far. */
   private resolved = new Map<string, ResolvedHost>();
+  /** `Match exec` answers over one reading of the config: a command is not run again for every host. */
+  private execCache = new Map<string, boolean>();
   private signature = '';
   private lastCheck = 0;
   private snapshot: Snapshot | undefined;
@@ -102,7 +104,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     const listed = this.get(hostName);
     if (listed) return listed;
     if (!this.loaded || hostName === '' || /[\s*?!,]/.test(hostName) || this.problemFor(hostName)) return undefined;
-    return resolveHost(this.loaded, hostName).server;
+    return resolveHost(this.loaded, hostName, { execCache: this.execCache }).server;
   }
 
   /** Like get(), but an unknown or ambiguous name throws an error listing what exists. */
@@ -258,6 +260,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.loaded = undefined;
     this.loading = undefined;
     this.resolved = new Map();
+    this.execCache = new Map();
     this.snapshot = undefined;
     this.stopSlices();
   }
@@ -272,7 +275,7 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   private resolveAlias(alias: string): ResolvedHost {
     let r = this.resolved.get(alias);
-    if (!r) this.resolved.set(alias, (r = resolveHost(this.loaded!, alias)));
+    if (!r) this.resolved.set(alias, (r = resolveHost(this.loaded!, alias, { execCache: this.execCache })));
     return r;
   }
 

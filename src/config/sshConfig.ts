@@ -29,6 +29,8 @@ export interface ResolvedHost {
 export interface ResolveOptions {
   /** Overrides the config's allowExec for this resolution. */
   allowExec?: boolean;
+  /** Shares `Match exec` results between resolutions (same expanded command, same answer). */
+  execCache?: Map<string, boolean>;
 }
 
 /** OpenSSH 9.x's default Ciphers, what `+`, `-` and `^` apply to. */
@@ -163,7 +165,7 @@ function forwardOf(line: ConfigLine, alias: string, type: TunnelSpec['type']): T
 
 /** The settings that apply to `alias`, as `ssh -G alias` would compute them. */
 export function resolveHost(config: LoadedSshConfig, alias: string, options: ResolveOptions = {}): ResolvedHost {
-  const collected = collect(config, alias, { allowExec: options.allowExec ?? config.env.allowExec, execTimeoutMs: config.env.execTimeoutMs });
+  const collected = collect(config, alias, { allowExec: options.allowExec ?? config.env.allowExec, execTimeoutMs: config.env.execTimeoutMs, execCache: options.execCache });
   const { values } = collected;
   const warnings = [...collected.warnings];
   let error: string | undefined;

@@ -29,6 +29,8 @@ export interface Collected {
 export interface EvalOptions {
   allowExec: boolean;
   execTimeoutMs: number;
+  /** `Match exec` results to share beyond this resolution (the registry shares them over one reading of the config). */
+  execCache?: Map<string, boolean>;
 }
 
 /** Expands `%` tokens as ssh does (`%%` is a literal %, unknown tokens stay as written). */
@@ -99,7 +101,7 @@ export function collect(config: LoadedSshConfig, alias: string, options: EvalOpt
   let finalHost: string | undefined;
   let proxyJumpSet = false;
   // `Match exec` results, reused across both passes of this resolution.
-  const execResults = new Map<string, boolean>();
+  const execResults = options.execCache ?? new Map<string, boolean>();
   const first = (key: string) => values.get(key)?.[0]?.args[0];
 
   const runExec = (command: string, header: Header): boolean | undefined => {

@@ -69,6 +69,27 @@ describe('sshTunnels.servers mistakes', function () {
   });
 });
 
+describe('ServerRegistry and Match exec', function () {
+  it('runs a command once per reading of the config, not once per host, and only when allowed', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-exec-'));
+    try {
+      const counter = path.join(dir, 'runs');
+      const configFile = path.join(dir, 'config');
+      fs.writeFileSync(configFile, `Host a b c\nMatch exec "echo run >> ${counter}"\n  User from-exec\n`);
+      const refused = new ServerRegistry({ configPath: configFile, env });
+      assert.equal(refused.get('a')?.user, undefined);
+      assert.match(refused.problems().join('\n'), /Match exec .* was not run \(only in a trusted workspace\)/);
+      assert.ok(!fs.existsSync(counter));
+      refused.setAllowExec(true);
+      assert.deepEqual(refused.list().map((s) => s.user), ['from-exec', 'from-exec', 'from-exec']);
+      assert.equal(fs.readFileSync(counter, 'utf8'), 'run\n');
+      refused.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ServerRegistry over a large config', function () {
   this.timeout(120_000);
   let dir: string;
