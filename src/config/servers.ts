@@ -24,6 +24,13 @@ export function defaultSshConfigPath(home = os.homedir()): string {
 
 export type ServerOrigin = 'settings' | 'sshConfig' | 'both';
 
+/** A settings entry over the config's host, field by field; a proxyJump in settings replaces the file's ProxyCommand. */
+function merge(fromFile: ServerConfig, entry: ServerConfig): ServerConfig {
+  const merged = { ...fromFile, ...entry };
+  if (entry.proxyJump !== undefined) delete merged.proxyCommand;
+  return merged;
+}
+
 export interface ServerRegistryOptions {
   /** Path of the OpenSSH client config; `null` reads none. Default ~/.ssh/config. */
   configPath?: string | null;
@@ -33,7 +40,9 @@ export interface ServerRegistryOptions {
   env?: SshConfigEnv;
   /** At most this often list()/get() look at the files' modification times; default 1000 ms. */
   checkIntervalMs?: number;
-  /** Longest a synchronous piece of resolution may take before the rest goes to later slices; default 8 ms. */
+  /** Work a call such as list() may do at once before the rest goes to slices; default 25 ms (a small config is done by then). */
+  syncMs?: number;
+  /** Length of each later slice; default 8 ms. */
   sliceMs?: number;
 }
 
@@ -56,6 +65,7 @@ export class ServerRegistry implements ServerSource, Disposable {
   private env: SshConfigEnv | undefined;
   private readonly checkIntervalMs: number;
   private readonly sliceMs: number;
+  private readonly syncMs: number;
   private loaded: LoadedSshConfig | undefined;
   /** A config being read in steps (a large one); `loaded` is set when it is done. */
   private loading: Generator<void, LoadedSshConfig> | undefined;
@@ -81,6 +91,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.settingsRaw = options.settings;
     this.checkIntervalMs = options.checkIntervalMs ?? 1000;
     this.sliceMs = options.sliceMs ?? 8;
+    this.syncMs = options.syncMs ?? 25;
   }
 
   /** Every usable server; while a large config is still being resolved, its hosts not yet done appear by name only. */
@@ -195,7 +206,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.reset();
     this.loading = loadSteps(this.configPath, this.env);
     // A small config is read at once; a large one goes on in slices (see startSlices).
-    if (this.advanceLoad(this.sliceMs) && hadLoaded) this._onDidChange.fire();
+    if (this.advanceLoad(this.syncMs) && hadLoaded) this._onDidChange.fire();
     if (this.loading) this.startSlices();
     return true;
   }
@@ -284,7 +295,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     const r = this.resolveAlias(name);
     if (r.error) return undefined;
     const entry = validateServerSettings(this.settingsRaw).servers.find((s) => s.host === name);
-    return entry ? { ...r.server, ...entry } : r.server;
+    return entry ? merge(r.server, entry) : r.server;
   }
 
   /** Resolves hosts until the time budget is spent; true when all are done. */
@@ -326,9 +337,10 @@ export class ServerRegistry implements ServerSource, Disposable {
   }
 
   private current(): Snapshot {
+    const started = performance.now();
     if (this.configPath !== null && (!this.loaded || Date.now() - this.lastCheck >= this.checkIntervalMs)) this.refresh();
     if (this.snapshot) return this.snapshot;
-    const complete = !this.loading && this.resolveFor(this.sliceMs);
+    const complete = !this.loading && this.resolveFor(Math.max(1, this.syncMs - (performance.now() - started)));
     if (!complete) this.startSlices();
     const problems: string[] = [];
     const byName = new Map<string, ServerConfig>();
@@ -364,7 +376,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     for (const entry of settings.servers) {
       const fromFile = byName.get(entry.host);
       broken.delete(entry.host);
-      byName.set(entry.host, fromFile ? { ...fromFile, ...entry } : entry);
+      byName.set(entry.host, fromFile ? merge(fromFile, entry) : entry);
       origins.set(entry.host, fromFile ? 'both' : 'settings');
     }
     // Settings first (in their order), then the config's hosts in file order.

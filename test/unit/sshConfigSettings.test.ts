@@ -69,8 +69,23 @@ describe('sshTunnels.servers mistakes', function () {
   });
 });
 
+describe('ServerRegistry merging', function () {
+  it("a proxyJump in settings replaces the config's ProxyCommand (ssh takes only one of them)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-merge-'));
+    try {
+      const configFile = path.join(dir, 'config');
+      fs.writeFileSync(configFile, 'Host ssm\n  ProxyCommand aws ssm start-session --target %h\n  User ec2-user\nHost other\n  ProxyCommand nc %h %p\n');
+      const reg = new ServerRegistry({ configPath: configFile, env, settings: [{ host: 'ssm', proxyJump: 'bastion' }, { host: 'other', port: 2200 }] });
+      assert.deepEqual(reg.get('ssm'), { host: 'ssm', user: 'ec2-user', proxyJump: 'bastion' });
+      assert.deepEqual(reg.get('other'), { host: 'other', proxyCommand: 'nc %h %p', port: 2200 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ServerRegistry and Match exec', function () {
-  it('runs a command once per reading of the config, not once per host, and only when allowed', () => {
+  it('runs a command once per reading of the config, not once per host, and only when allowed', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-exec-'));
     try {
       const counter = path.join(dir, 'runs');
@@ -81,6 +96,7 @@ describe('ServerRegistry and Match exec', function () {
       assert.match(refused.problems().join('\n'), /Match exec .* was not run \(only in a trusted workspace\)/);
       assert.ok(!fs.existsSync(counter));
       refused.setAllowExec(true);
+      await refused.whenResolved();
       assert.deepEqual(refused.list().map((s) => s.user), ['from-exec', 'from-exec', 'from-exec']);
       assert.equal(fs.readFileSync(counter, 'utf8'), 'run\n');
       refused.dispose();
