@@ -107,6 +107,11 @@ export class ServerRegistry implements ServerSource, Disposable {
     return snapshot.byName.get(name);
   }
 
+  /** What the list holds for this name now, without resolving it on demand (for showing thousands of hosts). */
+  peek(name: string): ServerConfig | undefined {
+    return this.current().byName.get(name);
+  }
+
   /**
    * A listed server, or else what ~/.ssh/config says for this host name (its `Host` patterns,
    * `Host *` defaults), as ssh computes it for a ProxyJump hop it was given by name.
