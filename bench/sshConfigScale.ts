@@ -28,7 +28,7 @@ export function generateConfig(dir: string, hosts: number, files = 50): string {
   const main = path.join(dir, 'config');
   fs.writeFileSync(
     main,
-    [`# hosts ${hosts}`, 'Include conf.d/*.conf', '', 'Match host 10.0.*', '  ServerAliveInterval 30', '', 'Host *.example.com', '  IdentityFile ~/.ssh/id_example', '', 'Host *', '  ServerAliveCountMax 4', '  IdentityFile ~/.ssh/id_ed25519', ''].join('\n'),
+    [`# hosts ${hosts}`, `Include ${incDir}/*.conf`, '', 'Match host 10.0.*', '  ServerAliveInterval 30', '', 'Host *.example.com', '  IdentityFile ~/.ssh/id_example', '', 'Host *', '  ServerAliveCountMax 4', '  IdentityFile ~/.ssh/id_ed25519', ''].join('\n'),
   );
   return main;
 }
