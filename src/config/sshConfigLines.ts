@@ -115,19 +115,16 @@ export const KNOWN_KEYWORDS = new Set(
   ).split(' '),
 );
 
-/** Reads one file's text into lines; unreadable lines become problems naming file:line. */
-export function readConfigText(text: string, file: string): { lines: ConfigLine[]; problems: string[] } {
-  const lines: ConfigLine[] = [];
-  const problems: string[] = [];
-  const raw = text.split('\n');
-  for (let n = 0; n < raw.length; n++) {
-    const t = tokenizeLine(raw[n]);
+/** One file's lines, read one at a time (a caller may pause between them); unreadable ones come as problems naming file:line. */
+export function* configLines(text: string, file: string): Generator<ConfigLine | { problem: string }> {
+  let start = 0;
+  for (let n = 1; start <= text.length; n++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const t = tokenizeLine(text.slice(start, end));
+    start = end + 1;
     if (t === undefined) continue;
-    if ('error' in t) {
-      problems.push(`${file}:${n + 1}: ${t.error}; line skipped.`);
-      continue;
-    }
-    lines.push({ file, line: n + 1, keyword: t.keyword, key: t.keyword.toLowerCase(), args: t.args, rest: t.rest });
+    if ('error' in t) yield { problem: `${file}:${n}: ${t.error}; line skipped.` };
+    else yield { file, line: n, keyword: t.keyword, key: t.keyword.toLowerCase(), args: t.args, rest: t.rest };
   }
-  return { lines, problems };
 }

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KNOWN_KEYWORDS, readConfigText, type ConfigLine } from './sshConfigLines';
+import { configLines, KNOWN_KEYWORDS, type ConfigLine } from './sshConfigLines';
 import { parseMatch, type Criterion } from './sshConfigMatch';
 import { isLiteralPattern, matchPattern } from './sshConfigPatterns';
 
@@ -181,8 +181,6 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
       return;
     }
     files.push(p);
-    const { lines, problems } = readConfigText(text, p);
-    warnings.push(...problems);
     let conditions = outer;
     let pending: ConfigLine[] = [];
     // Every header gets a segment, even an empty one, so a Match is evaluated at its own place.
@@ -192,10 +190,14 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
       pending = [];
       headerOpen = false;
     };
-    for (const line of lines) {
+    for (const line of configLines(text, p)) {
       if (++sinceStep >= LINES_PER_STEP) {
         sinceStep = 0;
         yield;
+      }
+      if ('problem' in line) {
+        warnings.push(line.problem);
+        continue;
       }
       const at = `${line.file}:${line.line}`;
       if (line.key === 'host') {
