@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { assembleCiphers, DEFAULT_CIPHERS, loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { argvSplit, tokenizeLine } from '../../src/config/sshConfigLines';
+import { loadSteps } from '../../src/config/sshConfigLoad';
 
 const env = { home: '/home/tester', localUser: 'tester' };
 
@@ -39,6 +40,20 @@ describe('ssh_config lines, as readconf.c reads them', function () {
     assert.deepEqual(loaded.warnings, [`${file}:2: invalid quotes; line skipped.`, `${file}:4: unknown keyword Frobnicate; ignored.`]);
     const ignoring = loadSshConfig(write('IgnoreUnknown frob*\nHost a\n  Frobnicate yes\n'), env);
     assert.deepEqual(ignoring.warnings, []);
+  });
+
+  it('a large file is read in steps a caller can spread over several turns of the event loop', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `Host h${i}\n  Port ${1000 + i}`).join('\n');
+    const steps = loadSteps(write(lines), env);
+    let pauses = 0;
+    let step = steps.next();
+    while (!step.done) {
+      pauses++;
+      step = steps.next();
+    }
+    assert.ok(pauses >= 3, `${pauses} pauses for 2,000 lines`);
+    assert.equal(step.value.aliases.length, 1000);
+    assert.equal(resolveHost(step.value, 'h999').server.port, 1999);
   });
 
   it("the issue's Match line (valid for OpenSSH) keeps every host of the file", () => {
