@@ -13,9 +13,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/engine/**/*.ts', 'src/config/**/*.ts'],
+    files: ['src/engine/**/*.ts', 'src/config/**/*.ts', 'src/tools/**/*.ts', 'src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The engine and config layers run in plain Node.' }] }],
+      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The engine, config, tools and cli layers run in plain Node.' }] }],
     },
   },
   {

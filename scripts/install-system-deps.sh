@@ -7,6 +7,8 @@ packages=(openssh-server openssh-client curl iperf3 procps iproute2 passwd)
 # headers and tools to build code-server's native modules, Debian's ripgrep instead of a download,
 # Chromium for playwright-core, unzip to list the .vsix
 packages+=(build-essential python3 pkg-config libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev ripgrep chromium unzip)
+# tmux: a pseudo-terminal for the tests of `ssh-tunnels up` (its live table, Ctrl-C, prompts)
+packages+=(tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

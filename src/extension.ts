@@ -3,10 +3,14 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
+import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { copyMcpConfiguration } from './ui/mcpConfig';
 import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
+import { RestoredTunnels } from './ui/restore';
 import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
 import { SettingsTunnels } from './ui/settingsTunnels';
 import { TunnelStatusBar } from './ui/statusBar';
@@ -20,6 +24,8 @@ export interface SshTunnelsApi {
   treeView: vscode.TreeView<unknown>;
   statusBar: TunnelStatusBar;
   settingsTunnels: SettingsTunnels;
+  /** A person's tunnels, saved in the workspace state and reopened when the workspace opens again. */
+  restored: RestoredTunnels;
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
@@ -29,9 +35,12 @@ export interface SshTunnelsApi {
   activationMs: number;
   /** Resolves when the tunnels of the settings at activation have been opened (or failed). */
   ready: Promise<void>;
+  /** Resolves when a person's tunnels of the last session have been reopened (or failed, or wait for trust). */
+  restoring: Promise<void>;
 }
 
 let manager: TunnelManager | undefined;
+let restoredTunnels: RestoredTunnels | undefined;
 
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
@@ -65,6 +74,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   manager = engine;
 
   const settingsTunnels = new SettingsTunnels(engine, log);
+  const restored = new RestoredTunnels(engine, context.workspaceState, log);
+  restoredTunnels = restored;
   const tree = new TunnelTreeProvider(engine, servers, settingsTunnels);
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus);
@@ -109,9 +120,14 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     statusBar,
     progress,
     settingsTunnels,
+    restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
+    // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
+    // A settings tunnel an agent closed (the person approved) stays stopped, as after the close command.
+    ...registerAgentTools({ manager: engine, servers, willClose: (t) => settingsTunnels.markStopped(t.id) }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
@@ -147,16 +163,21 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   }
 
   const ready = settingsTunnels.reconcile();
+  // Not awaited here: a tunnel that needs a password must not hold up activation.
+  const restoring = restored.restore();
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, prompts, progress, log, inputs, activationMs, ready };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, restored, prompts, progress, log, inputs, activationMs, ready, restoring };
 }
 
 export async function deactivate(): Promise<void> {
   const m = manager;
   manager = undefined;
+  // Closing every tunnel on the way out is not a person closing them: keep the saved list.
+  restoredTunnels?.freeze();
+  restoredTunnels = undefined;
   await m?.dispose();
 }
 
@@ -174,13 +195,5 @@ function loadedSummary(servers: ServerRegistry, configuredTunnels: number): stri
 /** Reconnect policy and channel limit from settings, in the engine's units. */
 function supervisionSettings(): Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const attempts = config.get<number>('reconnect.maxAttempts', 0);
-  return {
-    reconnect: {
-      baseDelayMs: config.get<number>('reconnect.initialDelay', 1) * 1000,
-      maxDelayMs: config.get<number>('reconnect.maxDelay', 30) * 1000,
-      maxAttempts: attempts > 0 ? attempts : Infinity,
-    },
-    maxChannelsPerConnection: config.get<number>('maxChannelsPerConnection', 8192),
-  };
+  return supervisionFromSettings((key, fallback) => config.get(key, fallback));
 }

@@ -1,4 +1,4 @@
-// Bundles the integration suite for VS Code's extension host: every test/integration/*.ts becomes
+// Bundles the integration suites for VS Code's extension host: every test/integration/*.ts becomes
 // out/test/integration/<name>.js (CommonJS, Node 20). `vscode` is provided by the host; `mocha`
 // stays external and resolves from the repository's node_modules (out/ lives inside the repo).
 import * as esbuild from 'esbuild';
@@ -31,3 +31,23 @@ await esbuild.build({
   logLevel: 'warning',
 });
 console.log(`bundled ${entryPoints.length} integration file(s) into ${path.relative(root, outDir)}`);
+
+// The agent-tool suite runs from a helper extension in a window without a test module (only
+// there does VS Code show the tools' confirmation dialogs): test/agent/*.ts -> out/test/agent/.
+const agentSrc = path.join(root, 'test/agent');
+const agentOut = path.join(root, 'out/test/agent');
+const agentEntries = fs.readdirSync(agentSrc).filter((f) => f.endsWith('.ts')).map((f) => path.join(agentSrc, f));
+fs.rmSync(agentOut, { recursive: true, force: true });
+await esbuild.build({
+  entryPoints: agentEntries,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outdir: agentOut,
+  external: ['vscode', 'mocha', 'cpu-features', '*.node'],
+  sourcemap: 'inline',
+  sourcesContent: false,
+  logLevel: 'warning',
+});
+console.log(`bundled ${agentEntries.length} agent-tool test file(s) into ${path.relative(root, agentOut)}`);

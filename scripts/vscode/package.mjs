@@ -22,7 +22,11 @@ try {
   fs.rmSync(path.join(stage, 'src'));
   fs.rmSync(path.join(stage, 'node_modules'));
 
-  for (const file of ['package.json', 'README.md', 'LICENSE', '.vscodeignore']) {
+  // `files` is for the npm package (the ssh-tunnels command); vsce refuses it next to .vscodeignore.
+  const vsixManifest = { ...manifest };
+  delete vsixManifest.files;
+  fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(vsixManifest, null, 2) + '\n');
+  for (const file of ['README.md', 'LICENSE', '.vscodeignore']) {
     if (!fs.existsSync(path.join(root, file))) throw new Error(`${file} is missing from the repository; vsce needs it`);
     fs.copyFileSync(path.join(root, file), path.join(stage, file));
   }

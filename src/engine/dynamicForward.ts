@@ -50,18 +50,21 @@ export class DynamicForward extends ListeningTunnel {
 
   private open(conn: Connection, target: SocksTarget, rest: Buffer): void {
     const { socket } = conn;
-    const refuse = (err: unknown, code: number) => {
-      this.recordError(err);
+    const refuse = (err: unknown, code: number, count = true) => {
+      if (count) this.recordError(err);
       const reply = target.version === 5 ? socks5Reply(code) : socks4Reply(false);
       conn.handshakeOut += reply.length;
       // Not just end(): the listener allows half-open sockets, and a refused client must not linger.
       socket.end(reply);
       socket.destroySoon();
     };
-    if (!this.session.isConnected) {
-      refuse(new TunnelError('CLOSED', `SOCKS request for ${target.host}:${target.port} refused: ${this.spec.server} is reconnecting.`), socks5CodeFor({ code: 'CLOSED' }));
-      return;
-    }
+    // The request is read; its reply waits for the channel, and the channel for the SSH connection.
+    this.whenConnected(conn, () => this.forward(conn, target, rest, refuse), (err) => refuse(err, socks5CodeFor({ code: err.code }), false));
+  }
+
+  private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number) => void): void {
+    const { socket } = conn;
+    if (socket.destroyed) return;
     this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
       (channel) => {
         if (socket.destroyed) {

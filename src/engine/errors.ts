@@ -11,6 +11,7 @@ export type TunnelErrorCode =
   | 'FORWARD_REFUSED'
   | 'CHANNEL_REFUSED'
   | 'TIMEOUT'
+  | 'CANCELLED'
   | 'CLOSED';
 
 /** An error whose message a person can act on; `code` lets callers offer a way out. */

@@ -1,16 +1,29 @@
 import type * as net from 'node:net';
+import { TunnelError } from './errors';
 import { boundPort, closeServer, listen } from './listener';
-import { Tunnel } from './tunnel';
+import { Tunnel, type Connection } from './tunnel';
+
+/** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */
+export const MAX_WAITING = 256;
+
+interface Waiting {
+  go: () => void;
+  refuse: (err: TunnelError) => void;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * A tunnel whose entry is a local listener (`-L`, `-D`). The listener stays bound through
  * reconnects, so no other program can take the port and new connections use the new SSH
- * connection without anything to re-establish.
+ * connection without anything to re-establish. A connection that arrives while the SSH
+ * connection is being made (at start, or during a redial) waits, unread, until it is up.
  */
 export abstract class ListeningTunnel extends Tunnel {
   private server: net.Server | undefined;
   /** Read once when bound: `server.address()` is a system call, and `info()` is called often. */
   private port: number | undefined;
+  private readonly waiting = new Map<Connection, Waiting>();
+  maxWaiting = MAX_WAITING;
 
   protected abstract accept(socket: net.Socket): void;
 
@@ -24,13 +37,90 @@ export abstract class ListeningTunnel extends Tunnel {
       throw err;
     }
     this.setState('active');
+    this.releaseWaiting();
   }
 
   async reestablish(): Promise<void> {
     // Nothing lived on the old SSH connection.
   }
 
+  /**
+   * Runs `go` now if the SSH connection is up, or once it is; `refuse` ends the connection
+   * when it cannot wait (the tunnel failed or closed, too many wait, or the wait bound passed).
+   */
+  protected whenConnected(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): void {
+    if (this.session.isConnected) return go();
+    const server = this.spec.server;
+    if (this.state !== 'connecting' && this.state !== 'reconnecting') {
+      const why = this.state === 'failed' ? `${server} is not connected (${this.info().lastError ?? 'failed'})` : `the tunnel is ${this.state}`;
+      return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${why}.`));
+    }
+    if (this.waiting.size >= this.maxWaiting) {
+      return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${this.maxWaiting} connections are already waiting for ${server} to connect.`));
+    }
+    const waitMs = this.session.connectTimeoutMs;
+    const timer = setTimeout(() => {
+      this.refuseWaiting(new TunnelError('TIMEOUT', `A connection waited ${waitMs / 1000}s (ConnectTimeout) for ${server} to connect and was reset.`), [conn]);
+    }, waitMs);
+    this.waiting.set(conn, { go, refuse, timer });
+    conn.socket.once('close', () => {
+      const w = this.waiting.get(conn);
+      if (!w) return;
+      clearTimeout(w.timer);
+      this.waiting.delete(conn);
+      this.statsChanged();
+    });
+    this.statsChanged();
+  }
+
+  private refuseNow(refuse: (err: TunnelError) => void, err: TunnelError): void {
+    refuse(err);
+    this.recordErrors(1, err.message);
+  }
+
+  /** The SSH connection is up: every waiting connection goes through, in arrival order. */
+  private releaseWaiting(): void {
+    if (!this.waiting.size) return;
+    const ready = [...this.waiting];
+    this.waiting.clear();
+    for (const [, w] of ready) {
+      clearTimeout(w.timer);
+      w.go();
+    }
+    this.statsChanged();
+  }
+
+  /** Ends waiting connections (all, or those given), each counted as an error with the reason. */
+  private refuseWaiting(err: TunnelError, only?: Connection[]): void {
+    const conns = only ?? [...this.waiting.keys()];
+    let n = 0;
+    for (const conn of conns) {
+      const w = this.waiting.get(conn);
+      if (!w) continue;
+      this.waiting.delete(conn);
+      clearTimeout(w.timer);
+      w.refuse(err);
+      n++;
+    }
+    if (n) this.recordErrors(n, err.message);
+  }
+
+  protected override waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  override onSessionFailed(reason: string): void {
+    super.onSessionFailed(reason);
+    this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: ${this.spec.server} could not be reached (${reason}).`));
+  }
+
+  override async onSessionBack(): Promise<void> {
+    await super.onSessionBack();
+    if (this.session.isConnected) this.releaseWaiting();
+  }
+
   protected async stop(): Promise<void> {
+    this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: the tunnel ${this.spec.name} was closed.`));
     const closing = closeServer(this.server);
     this.dropConnections();
     await closing;

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { ListeningTunnel } from './listeningTunnel';
-import { discard } from './tunnel';
+import { discard, type Connection } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends ListeningTunnel {
@@ -8,11 +8,13 @@ export class LocalForward extends ListeningTunnel {
 
   protected accept(socket: net.Socket): void {
     const conn = this.addConnection(socket);
-    if (!this.session.isConnected) {
-      // During an outage, refuse at once rather than leave the client hanging.
-      socket.resetAndDestroy();
-      return;
-    }
+    // Unread until its channel is open (the listener pauses on connect): nothing sent is lost while it waits.
+    this.whenConnected(conn, () => this.open(conn), () => socket.resetAndDestroy());
+  }
+
+  private open(conn: Connection): void {
+    const { socket } = conn;
+    if (socket.destroyed) return;
     const { remoteHost, remotePort } = this.spec;
     this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!).then(
       (channel) => {

@@ -6,7 +6,7 @@ import { RemoteForward } from './remoteForward';
 import { SshSession, type ReconnectPolicy } from './session';
 import { resolveSpec } from './spec';
 import type { Tunnel } from './tunnel';
-import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelSpec } from './types';
+import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './types';
 
 export interface TunnelManagerOptions {
   servers: ServerSource;
@@ -106,9 +106,15 @@ export class TunnelManager {
     return [...this.tunnels.values()].filter((t) => t.spec.server === server);
   }
 
-  async createTunnel(spec: TunnelSpec): Promise<TunnelInfo> {
+  /**
+   * Opens a tunnel. An aborted `signal` rejects at once with `CANCELLED`; whatever the tunnel
+   * had started (a listener, a forward the server is still granting) is undone.
+   */
+  async createTunnel(spec: TunnelSpec, options: { signal?: AbortSignal } = {}): Promise<TunnelInfo> {
     if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
     const resolved = resolveSpec(spec);
+    const { signal } = options;
+    if (signal?.aborted) throw cancelled(resolved.name);
     const config = this.findServer(resolved.server);
     const session = this.sessionFor(config);
     const id = `t${this.nextId++}`;
@@ -121,11 +127,17 @@ export class TunnelManager {
     this.tunnels.set(id, tunnel);
     this._onDidChangeTunnel.fire(tunnel.info());
     this._onDidChangeServer.fire(this.serverStatus(config.host));
+    const started = tunnel.start();
     try {
-      await tunnel.start();
+      await (signal ? untilAborted(started, signal, resolved.name) : started);
     } catch (err) {
       this.tunnels.delete(id);
-      await tunnel.close().catch(() => undefined);
+      const aborted = err instanceof TunnelError && err.code === 'CANCELLED';
+      // A start still under way (a forward the server grants later) is closed once it settles.
+      const undo = () => tunnel.close().catch(() => undefined);
+      if (aborted) void started.then(undo, undo);
+      else await undo();
+      // With no other tunnel on it, the session closes, which also ends a pending connect.
       this.releaseSessionIfIdle(config.host);
       this.log(`${resolved.name}: ${errorMessage(err)}`);
       throw err;
@@ -140,6 +152,14 @@ export class TunnelManager {
 
   getTunnel(id: string): TunnelInfo | undefined {
     return this.tunnels.get(id)?.info();
+  }
+
+  /** Hands an open tunnel to another owner without touching its connections (a person's tunnel kept in settings). */
+  adoptTunnel(id: string, openedBy: TunnelOrigin): TunnelInfo {
+    const tunnel = this.tunnels.get(id);
+    if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
+    tunnel.setOpenedBy(openedBy);
+    return tunnel.info();
   }
 
   async closeTunnel(id: string): Promise<void> {
@@ -202,4 +222,26 @@ export class TunnelManager {
     this._onDidChangeTunnel.dispose();
     this._onDidChangeServer.dispose();
   }
+}
+
+function cancelled(name: string): TunnelError {
+  return new TunnelError('CANCELLED', `Cancelled: ${name} was not opened.`);
+}
+
+/** Settles with `promise`, or rejects with CANCELLED as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled(name));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }

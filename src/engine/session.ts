@@ -6,6 +6,7 @@ import { createAuthHandler, expandHome } from './auth';
 import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
+import { pausingPrompts } from './personTime';
 import { discard } from './tunnel';
 import './ssh2Fixes';
 import { consumesChunks } from './gcmFastPath';
@@ -43,6 +44,8 @@ export type RemoteConnectionHandler = (
   reject: () => void,
 ) => void;
 
+/** Seconds for the TCP connection and the SSH handshake when ConnectTimeout is not set. */
+export const DEFAULT_CONNECT_TIMEOUT = 20;
 const DEFAULT_ALIVE_INTERVAL = 15;
 const DEFAULT_ALIVE_COUNT = 2;
 /** After a wake from sleep, how long the server has to answer a probe. */
@@ -116,6 +119,11 @@ export class SshSession {
     return this._state === 'connected' && this.client !== undefined;
   }
 
+  /** How long one connect may take (ConnectTimeout): also how long a connection waits for one. */
+  get connectTimeoutMs(): number {
+    return (this.config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
+  }
+
   get openChannels(): number {
     return this.channels;
   }
@@ -144,6 +152,7 @@ export class SshSession {
         (client) => {
           this.connectPromise = undefined;
           if (this.disposed) {
+            client.on('error', () => undefined); // closed while dialling: nothing listens any more
             client.end();
             throw new TunnelError('CLOSED', `The connection to ${this.name} was closed.`);
           }
@@ -230,7 +239,7 @@ export class SshSession {
 
   private handshake(config: ServerConfig, via: net.Socket | ClientChannel | undefined): Promise<Client> {
     const { host, port, user } = this.target(config);
-    const timeoutMs = (config.connectTimeout ?? 20) * 1000;
+    const timeoutMs = (config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
     return new Promise<Client>((resolve, reject) => {
       const client = new Client();
       const attempts: string[] = [];
@@ -246,23 +255,39 @@ export class SshSession {
         client.end();
         reject(err);
       };
-      const timer = setTimeout(
-        () => fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`)),
-        timeoutMs,
-      );
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`));
+          client.destroy(); // as ssh2's own readyTimeout did: a silent server gets no goodbye
+        }, timeoutMs);
+      };
+      arm();
+      // The timeout is for the server: it stops while a person is asked, and starts afresh after.
+      let asking = 0;
+      const prompts = pausingPrompts(this.options.prompts, {
+        pause: () => {
+          if (asking++ === 0) clearTimeout(timer);
+        },
+        resume: () => {
+          if (--asking === 0 && !settled) arm();
+        },
+      });
 
       const start = (sock: net.Socket | ClientChannel) => {
         const cfg: ConnectConfig = {
           sock: sock as ConnectConfig['sock'],
           username: user,
-          readyTimeout: timeoutMs,
-          authHandler: createAuthHandler(config, user, this.options.prompts, attempts),
+          // Our own timer (above) bounds the handshake, paused while a person answers.
+          readyTimeout: 0,
+          authHandler: createAuthHandler(config, user, prompts, attempts),
           hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
             // A rekey shows the key again. Accepted already on this connection, it is answered at
             // once: answered later, ssh2 goes on sending channel data while the server has
             // switched keys, and OpenSSH drops the connection (or, worse, data is reordered).
             if (accepted?.equals(key)) return verify(true);
-            this.verifyHostKey(config, host, port, key).then(
+            this.verifyHostKey(config, host, port, key, prompts).then(
               () => {
                 accepted = Buffer.from(key);
                 verify(true);
@@ -314,7 +339,7 @@ export class SshSession {
     });
   }
 
-  private async verifyHostKey(config: ServerConfig, host: string, port: number, key: Buffer): Promise<void> {
+  private async verifyHostKey(config: ServerConfig, host: string, port: number, key: Buffer, prompts: Prompts | undefined): Promise<void> {
     // As ssh: the user's files and the system-wide ones vouch alike; only the user's are written.
     const userFiles = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
     const files = [...userFiles, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())];
@@ -352,7 +377,6 @@ export class SshSession {
     if (strict === 'yes') {
       throw new TunnelError('HOST_KEY_UNKNOWN', `The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.${caNote}`, { fingerprint: print });
     }
-    const prompts = this.options.prompts;
     if (!prompts?.hostKey) {
       throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.${caNote}`, { fingerprint: print });
     }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { BULK_BYTES } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
-import type { TunnelInfo, TunnelSpec, TunnelState, TunnelType } from './types';
+import type { TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
 export interface Connection {
@@ -106,6 +106,7 @@ export abstract class Tunnel {
         bytesOut,
         connectionsTotal: this.connectionsTotal,
         connectionsActive: this.connections.size,
+        connectionsWaiting: this.waitingCount(),
         errors: this.errors,
       },
       createdAt: this.createdAt,
@@ -115,11 +116,28 @@ export abstract class Tunnel {
     };
   }
 
+  /** A tunnel taken over by another owner (a person's tunnel kept in settings) says so from now on. */
+  setOpenedBy(origin: TunnelOrigin): void {
+    if (this.spec.openedBy === origin) return;
+    this.spec.openedBy = origin;
+    this.changed(this);
+  }
+
   /** Counts an error on this tunnel without changing its state. */
   protected recordError(err: unknown): void {
-    this.errors++;
-    this._lastError = errorMessage(err);
+    this.recordErrors(1, errorMessage(err));
+  }
+
+  /** Counts `count` errors with one reason, in one change event. */
+  protected recordErrors(count: number, message: string): void {
+    this.errors += count;
+    this._lastError = message;
     this.changed(this);
+  }
+
+  /** Connections held until the SSH connection is up (listening tunnels only). */
+  protected waitingCount(): number {
+    return 0;
   }
 
   /** Starts tracking a connection; exactly one release follows, whatever closes first. */
@@ -148,7 +166,7 @@ export abstract class Tunnel {
    * Connections come and go in bursts; listeners hear of the counts once per turn of the
    * event loop, not once per connection (each event builds a whole `info()`).
    */
-  private statsChanged(): void {
+  protected statsChanged(): void {
     if (this.statsPending) return;
     this.statsPending = true;
     setImmediate(() => {

@@ -97,6 +97,8 @@ export interface TunnelStats {
   bytesOut: number;
   connectionsTotal: number;
   connectionsActive: number;
+  /** Of the active ones, those waiting for the SSH connection to come up (at start or during a redial). */
+  connectionsWaiting: number;
   errors: number;
 }
 

@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import { FORWARD_EXAMPLES, parseDestination, parseForward, type ForwardType } from '../config/forwardSpec';
 import { validateServerSettings } from '../config/servers';
 import { errorMessage, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
+import { keepInWorkspaceSettings } from './keep';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
@@ -30,6 +32,8 @@ export const COMMANDS = {
   forgetSecrets: 'sshTunnels.forgetSecrets',
   refresh: 'sshTunnels.refresh',
   focus: 'sshTunnels.focus',
+  keepTunnel: 'sshTunnels.keepTunnel',
+  copyMcpConfig: 'sshTunnels.copyMcpConfig',
 } as const;
 
 export interface CommandDeps {
@@ -226,7 +230,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   }
 
   async function closeTunnel(arg?: unknown): Promise<void> {
-    if (isTreeNode(arg) && arg.kind === 'configured') return settingsTunnels.stop(arg.key);
+    if (isTreeNode(arg) && arg.kind === 'configured') {
+      if (!arg.key.startsWith(CONFIG_FORWARD_PREFIX)) await settingsTunnels.stop(arg.key);
+      return;
+    }
     const info = await resolveTunnel(arg, t('Close which tunnel?'));
     if (!info) return;
     settingsTunnels.markStopped(info.id);
@@ -236,23 +243,34 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function startTunnel(arg?: unknown): Promise<TunnelInfo | undefined> {
     let key = typeof arg === 'string' ? arg : isTreeNode(arg) && arg.kind === 'configured' ? arg.key : undefined;
     if (key === undefined) {
-      const stopped = settingsTunnels.stopped();
+      const fromConfig = stoppedConfigForwards(servers, manager.listTunnels());
+      const stopped = [
+        ...settingsTunnels.stopped().map((c) => ({ label: c.spec.name ?? c.key, description: c.spec.server, key: c.key })),
+        ...fromConfig.map((f) => ({ label: describeTunnel({ ...f.spec, localHost: f.spec.localHost ?? '127.0.0.1' }), description: `${f.spec.server} · ssh config`, key: f.key })),
+      ];
       if (stopped.length === 0) {
         void vscode.window.showInformationMessage(t('Every tunnel in the settings is running. Use "Create Tunnel" for a new one.'));
         return undefined;
       }
-      const picked = await vscode.window.showQuickPick(
-        stopped.map((c) => ({ label: c.spec.name ?? c.key, description: c.spec.server, key: c.key })),
-        { title: t('Start which tunnel?') },
-      );
+      const picked = await vscode.window.showQuickPick(stopped, { title: t('Start which tunnel?') });
       key = picked?.key;
       if (!key) return undefined;
     }
+    if (key.startsWith(CONFIG_FORWARD_PREFIX)) return startConfigForward(key);
     return settingsTunnels.start(key);
   }
 
+  /** Starts a forward of the ssh config (the tree's start action on it). */
+  async function startConfigForward(key: string): Promise<TunnelInfo> {
+    const forward = configForwards(servers).find((f) => f.key === key);
+    if (!forward) throw new TunnelError('INVALID_SPEC', t('No forward {0} in the ssh config.', key.slice(CONFIG_FORWARD_PREFIX.length)));
+    const info = await manager.createTunnel({ ...forward.spec, openedBy: 'sshConfig' });
+    deps.refreshTree();
+    return info;
+  }
+
   async function restartTunnel(arg?: unknown): Promise<TunnelInfo | undefined> {
-    if (isTreeNode(arg) && arg.kind === 'configured') return settingsTunnels.start(arg.key);
+    if (isTreeNode(arg) && arg.kind === 'configured') return startTunnel(arg.key);
     const info = await resolveTunnel(arg, t('Restart which tunnel?'));
     if (!info) return undefined;
     const key = settingsTunnels.keyOf(info.id);
@@ -272,6 +290,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       remotePort: info.remotePort,
       openedBy: info.openedBy,
     });
+  }
+
+  async function keepTunnel(arg?: unknown): Promise<Record<string, unknown> | undefined> {
+    const info = await resolveTunnel(arg, t('Keep which tunnel in the workspace settings?'));
+    if (!info) return undefined;
+    const entry = await keepInWorkspaceSettings(info, settingsTunnels, log);
+    if (interactive([arg])) void vscode.window.setStatusBarMessage(t('{0} is now in the workspace settings (sshTunnels.tunnels)', tunnelLabel(info)), 4000);
+    return entry;
   }
 
   async function closeAll(arg?: unknown): Promise<number> {
@@ -392,5 +418,6 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register(COMMANDS.forgetSecrets, forgetSecrets),
     register(COMMANDS.refresh, () => deps.refreshTree()),
     register(COMMANDS.focus, () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
+    register(COMMANDS.keepTunnel, keepTunnel),
   ];
 }

@@ -182,6 +182,23 @@ export class SettingsTunnels implements vscode.Disposable {
     this._onDidChange.fire();
   }
 
+  /**
+   * Takes an open tunnel as the one for a settings entry about to be written, so the reconcile
+   * that follows the write finds it running and leaves it as it is.
+   */
+  adopt(t: ConfiguredTunnel, tunnelId: string): void {
+    this.running.set(t.key, { fingerprint: t.fingerprint, tunnelId });
+    this.stoppedByUser.delete(t.key);
+    this.failures.delete(t.key);
+    this.manager.adoptTunnel(tunnelId, 'settings');
+  }
+
+  /** Undoes adopt() when the settings could not be written: the tunnel is the person's again. */
+  unadopt(key: string, tunnelId: string): void {
+    if (this.running.get(key)?.tunnelId === tunnelId) this.running.delete(key);
+    if (this.manager.getTunnel(tunnelId)) this.manager.adoptTunnel(tunnelId, 'person');
+  }
+
   /** The person closed a tunnel some other way (close command, close all). */
   markStopped(tunnelId: string): void {
     const key = this.keyOf(tunnelId);

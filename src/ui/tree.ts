@@ -1,6 +1,7 @@
-// The "SSH Tunnels" tree: servers, each with its open tunnels and the configured ones that are stopped.
+// The "SSH Tunnels" tree: servers, each with its open tunnels and the stopped ones of the settings and the ssh config.
 import * as vscode from 'vscode';
-import { defaultName, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager } from '../engine';
+import { defaultName, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import type { ConfiguredTunnel } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
 
@@ -162,7 +163,9 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const stopped = this.settingsTunnels
       .stopped(element.name)
       .map((t) => this.node({ kind: 'configured', key: t.key, server: t.spec.server }));
-    return [...open, ...stopped];
+    const fromConfig = stoppedConfigForwards(this.servers, this.manager.listTunnels(element.name), element.name)
+      .map((f) => this.node({ kind: 'configured', key: f.key, server: f.spec.server }));
+    return [...open, ...stopped, ...fromConfig];
   }
 
   getParent(element: TreeNode): TreeNode | undefined {
@@ -178,6 +181,12 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       gone.id = this.nodeId(element);
       return gone;
     }
+    if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
+      const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
+      const item = f ? this.configForwardItem(f.spec) : new vscode.TreeItem(element.key);
+      item.id = this.nodeId(element);
+      return item;
+    }
     const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
     const item = t ? this.configuredItem(t) : new vscode.TreeItem(element.key);
     item.id = this.nodeId(element);
@@ -188,7 +197,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const status = this.manager.serverStatus(name);
     // peek: a large ssh config is still being resolved in slices; the item is redrawn when it is.
     const config = this.registry.peek ? this.registry.peek(name) : this.servers.get(name);
-    const stopped = this.settingsTunnels.stopped(name).length;
+    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, this.manager.listTunnels(name), name).length;
     const item = new vscode.TreeItem(name, status.tunnels + stopped > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     item.id = `server:${name}`;
     const stateText = {
@@ -227,10 +236,11 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const item = new vscode.TreeItem(label);
     item.id = `tunnel:${info.id}`;
     item.description = label === description ? info.state : `${description} · ${info.state}`;
+    if (info.openedBy === 'agent') item.description += ` · ${vscode.l10n.t('opened by an agent')}`;
     item.iconPath = STATE_ICON[info.state];
     item.tooltip = this.tunnelTooltip(info);
     const browsable = info.type === 'local' ? '.browsable' : '';
-    item.contextValue = `tunnel.${info.state}.${info.type}${browsable}`;
+    item.contextValue = `tunnel.${info.state}.${info.type}${browsable}.${info.openedBy}`;
     return item;
   }
 
@@ -239,13 +249,17 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${tunnelLabel(info)}** — ${info.server}\n\n`);
     tip.appendMarkdown(`\`${describeTunnel(info)}\`\n\n`);
+    if (info.openedBy === 'agent') tip.appendMarkdown(`_${vscode.l10n.t('Opened by an agent (a language-model tool); closes when VS Code closes.')}_\n\n`);
     const rows: [string, string][] = [
       [vscode.l10n.t('State'), info.state],
       [vscode.l10n.t('Bytes in / out'), `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`],
       [vscode.l10n.t('Connections active / total'), `${s.connectionsActive} / ${s.connectionsTotal}`],
+    ];
+    if (s.connectionsWaiting) rows.push([vscode.l10n.t('Waiting for the SSH connection'), String(s.connectionsWaiting)]);
+    rows.push(
       [vscode.l10n.t('Errors'), String(s.errors)],
       [vscode.l10n.t('Uptime'), duration(Date.now() - info.createdAt)],
-    ];
+    );
     if (info.lastError) rows.push([vscode.l10n.t('Last error'), info.lastError]);
     tip.appendMarkdown(rows.map(([k, v]) => `${k}: ${v}`).join('  \n'));
     return tip;
@@ -268,6 +282,19 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     tip.appendMarkdown(`**${spec.name ?? description}** — ${spec.server}\n\n`);
     tip.appendMarkdown(vscode.l10n.t('Defined in settings ({0}); not running.', t.fromWorkspace ? vscode.l10n.t('workspace') : vscode.l10n.t('user')));
     if (failure) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${failure}`);
+    item.tooltip = tip;
+    item.contextValue = 'tunnel.stopped';
+    return item;
+  }
+
+  private configForwardItem(spec: TunnelSpec): vscode.TreeItem {
+    const description = describeTunnel({ ...spec, localHost: spec.localHost ?? '127.0.0.1' });
+    const item = new vscode.TreeItem(description);
+    item.description = vscode.l10n.t('stopped');
+    item.iconPath = new vscode.ThemeIcon('debug-stop');
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${description}** — ${spec.server}\n\n`);
+    tip.appendMarkdown(vscode.l10n.t('Defined in the ssh config ({0}Forward); not running. Start it here.', { local: 'Local', remote: 'Remote', dynamic: 'Dynamic' }[spec.type]));
     item.tooltip = tip;
     item.contextValue = 'tunnel.stopped';
     return item;

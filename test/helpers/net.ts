@@ -107,3 +107,12 @@ export function readAll(socket: net.Socket): Promise<Buffer> {
     socket.once('close', () => resolve(Buffer.concat(chunks)));
   });
 }
+
+/** True while something holds 127.0.0.1:port (a listener, ours or sshd's). */
+export function bound(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(true));
+    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+}

@@ -5,6 +5,8 @@ import * as net from 'node:net';
  * passing bytes both ways without closing anything, as a dead network path does;
  * `resume()` lets bytes through again. `corruptFromServer(offset)` flips one bit in the byte
  * at that offset of what the server sends, as a faulty or hostile path would.
+ * `delayMs` holds each new connection that long before it reaches the server (a slow network:
+ * the SSH handshake takes that much longer).
  */
 export class Relay {
   private server!: net.Server;
@@ -13,11 +15,13 @@ export class Relay {
   private fromServer = 0;
   private readonly pairs = new Set<{ client: net.Socket; upstream?: net.Socket; held: Buffer[] }>();
   port = 0;
+  delayMs = 0;
 
   private constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
 
-  static async start(targetPort: number): Promise<Relay> {
+  static async start(targetPort: number, options: { delayMs?: number } = {}): Promise<Relay> {
     const relay = new Relay(targetPort);
+    relay.delayMs = options.delayMs ?? 0;
     relay.server = net.createServer((client) => relay.accept(client));
     await new Promise<void>((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
     relay.port = (relay.server.address() as net.AddressInfo).port;
@@ -36,7 +40,11 @@ export class Relay {
       if (this.frozen || !pair.upstream) pair.held.push(d);
       else pair.upstream.write(d);
     });
-    if (!this.frozen) this.connectUpstream(pair);
+    if (this.delayMs > 0) {
+      setTimeout(() => {
+        if (!this.frozen && !client.destroyed && !pair.upstream) this.connectUpstream(pair);
+      }, this.delayMs);
+    } else if (!this.frozen) this.connectUpstream(pair);
   }
 
   private connectUpstream(pair: { client: net.Socket; upstream?: net.Socket; held: Buffer[] }): void {

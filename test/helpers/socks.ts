@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { SocksClient } from 'socks';
 
 /** Reads a socket as a byte queue: `read(n)` waits for exactly n bytes, `closed` resolves on close. */
 export class ByteReader {
@@ -118,4 +119,16 @@ export function socks4Request(host: string, port: number, command = 0x01): Buffe
 /** Open fds of this process. */
 export function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Opens a SOCKS connection with the `socks` npm client. */
+export async function socksConnect(proxyPort: number, host: string, port: number, type: 4 | 5 = 5, proxyHost = '127.0.0.1'): Promise<net.Socket> {
+  const { socket } = await SocksClient.createConnection({
+    proxy: { host: proxyHost, port: proxyPort, type },
+    command: 'connect',
+    destination: { host, port },
+    timeout: 10_000,
+  });
+  socket.setNoDelay(true);
+  return socket;
 }

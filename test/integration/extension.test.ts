@@ -3,6 +3,7 @@
 // reconciled live, workspace trust gating, and deactivate closing everything. Tunnels run over
 // a real OpenSSH sshd started by the fixture (the extension host runs as the same user).
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -238,7 +239,7 @@ describe('SSH Tunnels extension', function () {
       await waitFor('the connection closed', () => api.manager.getTunnel(local.id)?.stats.connectionsActive === 0);
       const item = itemOf(local.id);
       assert.equal(item.label, `L 127.0.0.1:${local.localPort} → 127.0.0.1:${webPort}`);
-      assert.equal(item.contextValue, 'tunnel.active.local.browsable');
+      assert.equal(item.contextValue, 'tunnel.active.local.browsable.person');
       assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
       const tip = (item.tooltip as vscode.MarkdownString).value;
       for (const words of ['Bytes in / out', 'Connections active / total: 0 / 1', 'Errors: 0', 'Uptime']) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
@@ -262,7 +263,7 @@ describe('SSH Tunnels extension', function () {
       assert.ok(remote.remotePort! > 0, 'the server picked no port');
       // The server's listener is on the same machine here: it leads back to the web page.
       assert.equal(await get(remote.remotePort!), 'hello through the tunnel');
-      assert.equal(itemOf(remote.id).contextValue, 'tunnel.active.remote');
+      assert.equal(itemOf(remote.id).contextValue, 'tunnel.active.remote.person');
       await waitFor('status bar with 3 tunnels', () => api.statusBar.item.text === '$(plug) 3 · 0');
       await run('closeTunnel', socks.id);
       await run('closeTunnel', remote.id);
@@ -339,6 +340,16 @@ describe('SSH Tunnels extension', function () {
         new Promise<string>((_, reject) => setTimeout(() => reject(new Error('openInBrowser did not return')), 10_000)),
       ]);
       assert.equal(url, `http://127.0.0.1:${local.localPort}/`);
+    });
+
+    it('copyMcpConfig copies an MCP client configuration whose command runs the bundled ssh-tunnels', async () => {
+      const text = await run<string>('copyMcpConfig');
+      assert.equal(await vscode.env.clipboard.readText(), text);
+      const entry = (JSON.parse(text) as { mcpServers: Record<string, { command: string; args: string[]; env?: Record<string, string> }> }).mcpServers['ssh-tunnels'];
+      const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+      assert.deepEqual(entry.args, [path.join(extensionPath, 'dist', 'cli.js'), 'mcp']);
+      const version = execFileSync(entry.command, [entry.args[0], '--version'], { env: { ...process.env, ...entry.env }, encoding: 'utf8' }).trim();
+      assert.equal(version, vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.version);
     });
 
     it('the tree refreshes only the changed element on engine events, and tracks sshd going away', async () => {

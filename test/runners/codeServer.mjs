@@ -80,14 +80,23 @@ export function baseUserSettings({ trusted }) {
 /**
  * Starts code-server on 127.0.0.1 with fresh user-data and extensions folders.
  * `env` is added to code-server's environment (the extension host inherits it).
+ * `extensions` are unpacked extensions written into the extensions folder before start
+ * ({ folder: 'publisher.name-version', files: { 'package.json': text, … } }): loaded beside the
+ * extension under development.
  * Resolves once /healthz answers; `stop()` ends code-server and every process it started.
  */
-export async function startCodeServer({ workspace, userSettings, env = {}, logFile, port }) {
+export async function startCodeServer({ workspace, userSettings, env = {}, logFile, port, extensions = [] }) {
   const bin = ensureCodeServer();
   const home = tempDir('ssh-tunnels-code-server-');
   const userDataDir = path.join(home, 'user-data');
   const extensionsDir = path.join(home, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
+  for (const { folder, files } of extensions) {
+    for (const [name, text] of Object.entries(files)) {
+      fs.mkdirSync(path.join(extensionsDir, folder), { recursive: true });
+      fs.writeFileSync(path.join(extensionsDir, folder, name), text);
+    }
+  }
   writeJson(path.join(userDataDir, 'User/settings.json'), userSettings);
   port ??= await freePort();
   const args = [

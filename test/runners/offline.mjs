@@ -4,11 +4,14 @@
 // The suite learns the mode from env SSH_TUNNELS_TEST_TRUST and from the workspace file
 // .vscode/ssh-tunnels-test.json ({ "trust": "trusted" | "restricted" }).
 // Env: SSH_TUNNELS_TEST_GREP (mocha grep), SSH_TUNNELS_TEST_TIMEOUT_S (per run, default 600).
+// Each mode also runs the agent-tool suite (out/test/agent, see runAgentSuite): VS Code shows the
+// tools' confirmation dialogs only in a window without a test module, and Chromium answers them.
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { ROOT, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { TESTS, prepareWorkspace, requireBuilt, trustModesOrExit } from './workspace.mjs';
+import { AGENT_TESTS, TESTS, prepareWorkspace, requireBuilt, trustModesOrExit } from './workspace.mjs';
 const RESULTS = path.join(ROOT, 'test-results');
 /** Workbench lines that say nothing about the suite: connection set-up, the gallery being offline, the refused trust dialog. */
 const EXPECTED_NOISE = [
@@ -21,6 +24,11 @@ const EXPECTED_NOISE = [
   /^DialogService: refused to show dialog in tests\. Contents: Do you trust the authors/,
   /^Settings pattern ".*" doesn't match any settings/,
   /^TreeError \[SettingsTree\] Tree element not found/,
+  // The window reload of the reload test: the web workbench's shutdown chatter.
+  /^\[lifecycle\] (onBeforeUnload triggered|Long running operations during shutdown)/,
+  /^Failed to execute 'abort' on 'IDBTransaction'/,
+  /^Unable to read file '.*' \(Canceled: Canceled\)/,
+  /^Cannot read properties of undefined \(reading 'extensionHost'\)/,
 ];
 const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_TEST_TIMEOUT_S ?? 600) * 1000;
 
@@ -73,6 +81,92 @@ async function runSuite(trust) {
   }
 }
 
+/**
+ * The agent-tool suite: SSH Tunnels under development plus a helper extension whose main runs
+ * out/test/agent/main.js, in a window with no test module, so VS Code shows the tools' dialogs
+ * as it does for a person. The suite talks to this runner over HTTP on loopback
+ * (SSH_TUNNELS_AGENT_DRIVER): /dialog waits for the modal dialog, returns its text and clicks the
+ * named button (if one is named); /state says whether one shows; /log prints a line; /exit ends the run.
+ */
+async function runAgentSuite(trust) {
+  const workspace = prepareWorkspace(trust);
+  const logFile = path.join(RESULTS, `code-server-agent-${trust}.log`);
+  let page;
+  let resolveExit;
+  const exit = new Promise((r) => (resolveExit = r));
+  const dialog = () => page.locator('.monaco-dialog-box');
+  const routes = {
+    '/log': async ({ line }) => void process.stdout.write(line + '\n'),
+    '/exit': async ({ code }) => void resolveExit(Number(code)),
+    '/state': async () => ({ showing: await dialog().isVisible() }),
+    '/dialog': async ({ button }) => {
+      await dialog().waitFor({ state: 'visible', timeout: 20_000 });
+      const text = await dialog().innerText();
+      if (!button) return { text }; // only look
+      await dialog().locator('.monaco-button', { hasText: new RegExp(`^${button}$`) }).click();
+      await dialog().waitFor({ state: 'hidden', timeout: 10_000 });
+      return { text };
+    },
+  };
+  const driver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', async () => {
+      try {
+        const answer = await routes[req.url](JSON.parse(body || '{}'));
+        res.end(JSON.stringify(answer ?? null));
+      } catch (err) {
+        res.statusCode = 500;
+        res.end(String(err instanceof Error ? err.message : err));
+      }
+    });
+  });
+  await new Promise((r) => driver.listen(0, '127.0.0.1', r));
+  const helper = {
+    folder: 'ssh-tunnels-test.agent-caller-0.0.1',
+    files: {
+      'package.json': JSON.stringify({
+        name: 'agent-caller', publisher: 'ssh-tunnels-test', version: '0.0.1', main: './main.js',
+        engines: { vscode: '^1.95.0' }, activationEvents: ['onStartupFinished'],
+        extensionDependencies: ['ssh-tunnels.ssh-tunnels'],
+        capabilities: { untrustedWorkspaces: { supported: true } },
+      }),
+      // The suite stays in out/ so that it resolves mocha from the repository's node_modules.
+      'main.js': `module.exports = require(${JSON.stringify(path.join(AGENT_TESTS, 'main.js'))});\n`,
+    },
+  };
+  const server = await startCodeServer({
+    workspace,
+    userSettings: { ...baseUserSettings({ trusted: trust === 'trusted' }), 'security.workspace.trust.startupPrompt': 'never' },
+    env: {
+      SSH_TUNNELS_TEST_TRUST: trust,
+      SSH_TUNNELS_TEST_GREP: process.env.SSH_TUNNELS_TEST_GREP ?? '',
+      SSH_TUNNELS_AGENT_DRIVER: `http://127.0.0.1:${driver.address().port}/`,
+    },
+    logFile,
+    extensions: [helper],
+  });
+  let browser;
+  const limit = deadline(TIMEOUT_MS, `agent-tool suite (${trust})`);
+  try {
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(workbenchUrl(server.port, { workspace }));
+    const serverGone = server.exited.then((c) => {
+      throw new Error(`code-server exited (${c}) before the agent suite finished; see ${logFile}`);
+    });
+    const code = await Promise.race([exit, limit.promise, serverGone]);
+    if (code !== 0) await page.screenshot({ path: path.join(RESULTS, `agent-${trust}-failed.png`) }).catch(() => undefined);
+    return code;
+  } finally {
+    limit.clear();
+    await browser?.close().catch(() => undefined);
+    await server.stop();
+    driver.close();
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
 exitOnSignals();
 const modes = trustModesOrExit(process.argv.slice(2));
 requireBuilt();
@@ -90,5 +184,17 @@ for (const trust of modes) {
   }
   console.log(`=== ${trust}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)}s ===`);
   if (code !== 0) failed++;
+
+  const agentStarted = Date.now();
+  console.log(`\n=== agent-tool suite in code-server, ${trust} workspace ===`);
+  let agentCode;
+  try {
+    agentCode = await runAgentSuite(trust);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    agentCode = 1;
+  }
+  console.log(`=== agent ${trust}: ${agentCode === 0 ? 'passed' : `FAILED (exit ${agentCode})`} in ${((Date.now() - agentStarted) / 1000).toFixed(1)}s ===`);
+  if (agentCode !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

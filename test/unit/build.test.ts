@@ -45,7 +45,7 @@ const ext = require(process.argv[1]);
 console.log(JSON.stringify({ attempts, dlopened, exports: Object.keys(ext) }));
 `;
 
-describe('build: dist/extension.js ships no native add-on', function () {
+describe('build: dist/extension.js and dist/cli.js ship no native add-on', function () {
   this.timeout(120_000);
   let bundle: string;
 
@@ -77,6 +77,23 @@ describe('build: dist/extension.js ships no native add-on', function () {
       assert.deepEqual(result.dlopened, [], 'no native code was loaded');
       assert.ok(result.attempts.some((a) => a.request.endsWith('sshcrypto.node') && a.code === 'MODULE_NOT_FOUND'), JSON.stringify(result.attempts));
       assert.ok(result.exports.includes('activate') && result.exports.includes('deactivate'), JSON.stringify(result.exports));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('dist/cli.js (the ssh-tunnels command) runs where no node_modules exist, loading no native code', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-cli-bundle-'));
+    try {
+      const copy = path.join(dir, 'cli.js');
+      fs.copyFileSync(path.join(root, 'dist', 'cli.js'), copy);
+      const hook = path.join(dir, 'hook.js');
+      fs.writeFileSync(hook, `const d = process.dlopen; process.dlopen = function (m, f, ...r) { process.stderr.write('DLOPEN ' + f + '\\n'); return d.call(this, m, f, ...r); };`);
+      // mcp --help loads the MCP SDK as well as the engine and ssh2.
+      const { stdout, stderr } = await run(process.execPath, ['--require', hook, copy, 'mcp', '--help'], { cwd: dir, env: { PATH: process.env.PATH } });
+      assert.match(stdout, /Usage: ssh-tunnels mcp/);
+      assert.doesNotMatch(stderr, /DLOPEN/);
+      assert.match(fs.readFileSync(copy, 'utf8'), /require\(["']cpu-features["']\)/, 'cpu-features stays external rather than bundled');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

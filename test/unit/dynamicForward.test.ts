@@ -4,28 +4,15 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { promisify } from 'node:util';
-import { SocksClient } from 'socks';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, keepStreaming, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
-import { ByteReader, GREETING, openFds, socks4Request, socks5Request } from '../helpers/socks';
+import { ByteReader, GREETING, openFds, socks4Request, socks5Request, socksConnect } from '../helpers/socks';
 
 const run = promisify(execFile);
 const SUCCESS5 = '05000001000000000000';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Opens a SOCKS connection with the `socks` npm client. */
-async function socksConnect(proxyPort: number, host: string, port: number, type: 4 | 5 = 5, proxyHost = '127.0.0.1'): Promise<net.Socket> {
-  const { socket } = await SocksClient.createConnection({
-    proxy: { host: proxyHost, port: proxyPort, type },
-    command: 'connect',
-    destination: { host, port },
-    timeout: 10_000,
-  });
-  socket.setNoDelay(true);
-  return socket;
-}
 
 /** Sends raw bytes to the SOCKS port and returns a reader on the socket. */
 async function raw(port: number, ...chunks: Buffer[]): Promise<ByteReader> {

@@ -1,10 +1,12 @@
 // The manifest's contributions hang together: every menu entry names a contributed command, every
 // command has the category and an icon, the settings schema bounds ports and matches what the
-// config layer accepts, and the commands the code registers are exactly the contributed ones.
+// config layer accepts, the commands the code registers are exactly the contributed ones, and the
+// language-model tools are the core's definitions.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
+import { TOOL_DEFINITIONS } from '../../src/tools';
 
 const ROOT = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -61,6 +63,51 @@ describe('package.json contributions', () => {
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.sort(), ['sshTunnels.servers', 'sshTunnels.sshConfigFile', 'sshTunnels.tunnels']);
     assert.ok(pkg.activationEvents.includes('onStartupFinished'));
+  });
+
+  describe('language-model tools', () => {
+    const tools = contributes.languageModelTools as Record<string, unknown>[];
+
+    it('are exactly the core\'s TOOL_DEFINITIONS, field for field', () => {
+      assert.deepEqual(
+        tools.map((t) => t.name),
+        TOOL_DEFINITIONS.map((d) => d.name),
+      );
+      for (const d of TOOL_DEFINITIONS) {
+        const t = tools.find((x) => x.name === d.name)!;
+        for (const field of ['displayName', 'userDescription', 'modelDescription', 'inputSchema', 'tags'] as const) assert.deepEqual(t[field], d[field], `${d.name}.${field}`);
+      }
+    });
+
+    it('each has a valid name, says what / when / when not, and is switched by sshTunnels.agentTools.enabled', () => {
+      for (const t of tools) {
+        assert.match(String(t.name), /^(?!copilot_|vscode_)[\w-]+$/);
+        assert.match(String(t.modelDescription), /Use it (when|to|before)/, `${t.name}: when`);
+        assert.match(String(t.modelDescription), /Do not|does not/, `${t.name}: when not`);
+        assert.ok((t.tags as string[]).length > 0 && t.displayName && t.userDescription, String(t.name));
+        assert.equal((t.inputSchema as { type: string }).type, 'object');
+        assert.equal(t.when, 'config.sshTunnels.agentTools.enabled');
+      }
+    });
+
+    it('create and close ask first; list and status are read-only', () => {
+      const flags = Object.fromEntries(TOOL_DEFINITIONS.map((d) => [d.name, [d.needsConfirmation, d.readOnly, d.destructive]]));
+      assert.deepEqual(flags, {
+        ssh_tunnel_create: [true, false, false],
+        ssh_tunnel_list: [false, true, false],
+        ssh_tunnel_close: [true, false, true],
+        ssh_connection_status: [false, true, false],
+      });
+    });
+
+    it('have their settings, and the API they need (VS Code 1.95, types to match)', () => {
+      const props = contributes.configuration.properties as Record<string, Schema & { default?: unknown; scope?: string }>;
+      assert.equal(props['sshTunnels.agentTools.enabled'].default, true);
+      assert.equal(props['sshTunnels.agentTools.allowNonLoopback'].default, false);
+      assert.equal(props['sshTunnels.agentTools.allowNonLoopback'].scope, 'machine', 'a repository\'s settings cannot open it up');
+      assert.equal(pkg.engines.vscode, '^1.95.0');
+      assert.equal(pkg.devDependencies['@types/vscode'], '~1.95.0');
+    });
   });
 
   describe('settings schema', () => {

@@ -23,8 +23,8 @@ describe('the .vsix package', function () {
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('holds the bundle, the manifest, README, LICENSE and the icons', () => {
-    for (const want of ['extension/dist/extension.js', 'extension/package.json', 'extension/readme.md', 'extension/LICENSE.txt', 'extension.vsixmanifest']) {
+  it('holds the bundles, the manifest, README, LICENSE and the icons', () => {
+    for (const want of ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/package.json', 'extension/readme.md', 'extension/LICENSE.txt', 'extension.vsixmanifest']) {
       assert.ok(entries.includes(want), `${want} is missing from the .vsix: ${entries.join(', ')}`);
     }
     const manifest = JSON.parse(execFileSync('unzip', ['-p', vsix, 'extension/package.json'], { encoding: 'utf8' })) as { main: string };
@@ -39,14 +39,25 @@ describe('the .vsix package', function () {
       /\.map$|\.node$|\.ts$|(^|\/)(src|test|out|node_modules|scripts|bench|\.cache)\//.test(e),
     );
     assert.deepEqual(unwanted, []);
-    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(dist\/extension\.js|package\.json|readme\.md|LICENSE\.txt|media\/.+))$/;
+    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(dist\/(extension|cli)\.js|package\.json|readme\.md|LICENSE\.txt|media\/.+))$/;
     assert.deepEqual(entries.filter((e) => !allowed.test(e)), []);
   });
 
-  it('ships a minified production bundle without a source map reference', () => {
-    const bundle = execFileSync('unzip', ['-p', vsix, 'extension/dist/extension.js'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    assert.doesNotMatch(bundle, /sourceMappingURL/);
-    // Minified: few, long lines (a development build has thousands).
-    assert.ok(bundle.split('\n').length < 200, `the bundle has ${bundle.split('\n').length} lines; is it minified?`);
+  it('ships minified production bundles without a source map reference', () => {
+    for (const file of ['dist/extension.js', 'dist/cli.js']) {
+      const bundle = execFileSync('unzip', ['-p', vsix, `extension/${file}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      assert.doesNotMatch(bundle, /sourceMappingURL/, file);
+      // Minified: few, long lines (a development build has thousands).
+      assert.ok(bundle.split('\n').length < 200, `${file} has ${bundle.split('\n').length} lines; is it minified?`);
+    }
+  });
+
+  it('carries the ssh-tunnels command, which runs from the unpacked extension with no node_modules', () => {
+    const unpacked = path.join(dir, 'unpacked');
+    execFileSync('unzip', ['-q', vsix, 'extension/dist/cli.js', 'extension/package.json', '-d', unpacked]);
+    const cli = path.join(unpacked, 'extension/dist/cli.js');
+    assert.match(fs.readFileSync(cli, 'utf8').split('\n')[0], /^#!\/usr\/bin\/env node$/);
+    const version = execFileSync(process.execPath, [cli, '--version'], { cwd: unpacked, encoding: 'utf8', env: { PATH: process.env.PATH } }).trim();
+    assert.equal(version, JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
   });
 });

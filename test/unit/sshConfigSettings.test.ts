@@ -10,6 +10,7 @@ import { generateConfig } from '../../bench/sshConfigScale';
 import { ServerRegistry, validateServerSettings } from '../../src/config/servers';
 import { loadSshConfig, sshConfigServers } from '../../src/config/sshConfig';
 import { TunnelManager } from '../../src/engine';
+import { configForwards } from '../../src/ui/configForwards';
 
 const env = { home: '/home/tester', localUser: 'tester' };
 
@@ -78,6 +79,20 @@ describe('ServerRegistry merging', function () {
       const reg = new ServerRegistry({ configPath: configFile, env, settings: [{ host: 'ssm', proxyJump: 'bastion' }, { host: 'other', port: 2200 }] });
       assert.deepEqual(reg.get('ssm'), { host: 'ssm', user: 'ec2-user', proxyJump: 'bastion' });
       assert.deepEqual(reg.get('other'), { host: 'other', proxyCommand: 'nc %h %p', port: 2200 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ServerRegistry: Unix-socket forwards of the config in the tree', function () {
+  it('each socket forward has its own key (their ports are all 0)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-sockets-'));
+    try {
+      const configFile = path.join(dir, 'config');
+      fs.writeFileSync(configFile, 'Host s\n  LocalForward /tmp/a.sock db:5432\n  LocalForward /tmp/b.sock db:5433\n  RemoteForward /tmp/r.sock localhost:80\n  LocalForward 8080 localhost:80\n');
+      const keys = configForwards(new ServerRegistry({ configPath: configFile, env }), 's').map((f) => f.key);
+      assert.deepEqual(keys, ['sshConfig:s|local|/tmp/a.sock', 'sshConfig:s|local|/tmp/b.sock', 'sshConfig:s|local|127.0.0.1:8080', 'sshConfig:s|remote|/tmp/r.sock']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,86 @@
+// The engine's Prompts answered in a terminal: host keys as ssh asks (yes/no/fingerprint),
+// passwords and passphrases read without echo. Questions are asked one at a time.
+import type { HostKeyAnswer, HostKeyQuestion, Prompts } from '../engine';
+import { readLine, type TerminalStreams } from './terminal';
+
+export interface TerminalPromptHooks {
+  /** Called before a question is shown (a live table stops redrawing). */
+  pause?(): void;
+  /** Called once it is answered. */
+  resume?(): void;
+}
+
+export class TerminalPrompts implements Prompts {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly io: TerminalStreams,
+    private readonly hooks: TerminalPromptHooks = {},
+  ) {
+    // The engine may call these detached from the object.
+    this.password = this.password.bind(this);
+    this.passphrase = this.passphrase.bind(this);
+    this.keyboardInteractive = this.keyboardInteractive.bind(this);
+    this.hostKey = this.hostKey.bind(this);
+  }
+
+  /** Runs one exchange with the person after the previous one finished. */
+  private ask<T>(exchange: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      this.hooks.pause?.();
+      try {
+        return await exchange();
+      } finally {
+        this.hooks.resume?.();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  password(server: string, user: string): Promise<string | undefined> {
+    return this.ask(() => readLine(this.io, `${user}@${server}'s password: `, { echo: false }));
+  }
+
+  passphrase(server: string, keyPath: string): Promise<string | undefined> {
+    return this.ask(() => readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false }));
+  }
+
+  keyboardInteractive(server: string, name: string, instructions: string, prompts: { prompt: string; echo: boolean }[]): Promise<string[] | undefined> {
+    return this.ask(async () => {
+      const header = [name, instructions].filter((s) => s.trim() !== '').join('\n');
+      if (header) this.io.output.write(`${header}\n`);
+      const answers: string[] = [];
+      for (const p of prompts) {
+        const answer = await readLine(this.io, `(${server}) ${p.prompt}`, { echo: p.echo });
+        if (answer === undefined) return undefined;
+        answers.push(answer);
+      }
+      return answers;
+    });
+  }
+
+  hostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {
+    return this.ask(async () => {
+      const where = q.port === 22 ? q.host : `${q.host}:${q.port}`;
+      this.io.output.write(`The authenticity of host '${q.server} (${where})' can't be established.\n${q.keyType} key fingerprint is ${q.fingerprint}.\n`);
+      let prompt = 'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';
+      for (;;) {
+        const answer = (await readLine(this.io, prompt, { echo: true }))?.trim();
+        if (answer === undefined || answer.toLowerCase() === 'no') {
+          this.io.output.write(`Host key of ${q.server} not trusted.\n`);
+          return 'reject';
+        }
+        if (answer.toLowerCase() === 'yes' || answer === q.fingerprint) {
+          this.io.output.write(`Trusted: ${q.keyType} ${q.fingerprint} of ${where} is added to known_hosts.\n`);
+          return 'trust-remember';
+        }
+        if (answer.startsWith('SHA256:')) {
+          this.io.output.write(`That is not the fingerprint the server sent (${q.fingerprint}).\n`);
+          return 'reject';
+        }
+        prompt = "Please type 'yes', 'no' or the fingerprint: ";
+      }
+    });
+  }
+}

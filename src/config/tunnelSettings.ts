@@ -1,0 +1,134 @@
+/**
+ * `sshTunnels.tunnels` entries as TunnelSpecs, and the other settings both the extension and the
+ * command read the same way (the reconnect policy, the workspace's settings files). Pure Node.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TunnelSpec, TunnelType } from '../engine/types';
+import { parseJsonc } from './jsonc';
+
+export const SECTION = 'sshTunnels';
+
+/** A tunnel from `sshTunnels.tunnels`. */
+export interface ConfiguredTunnel {
+  /** Stable identity across edits: its name, or where it listens. */
+  key: string;
+  /** Everything that matters for the running tunnel; a change of it means restart. */
+  fingerprint: string;
+  spec: TunnelSpec;
+  autoStart: boolean;
+  /** Defined in workspace or folder settings (checked into a repository). */
+  fromWorkspace: boolean;
+}
+
+export interface TunnelSettingsRead {
+  tunnels: ConfiguredTunnel[];
+  /** Entries that could not be read, with why. */
+  problems: string[];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+export function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
+  const where = `${SECTION}.tunnels[${index}]`;
+  if (!raw || typeof raw !== 'object') {
+    problems.push(`${where} is not an object.`);
+    return undefined;
+  }
+  const o = raw as Record<string, unknown>;
+  const server = str(o.server);
+  const type = (o.type ?? 'local') as TunnelType;
+  if (!server) {
+    problems.push(`${where} has no "server".`);
+    return undefined;
+  }
+  if (type !== 'local' && type !== 'remote' && type !== 'dynamic') {
+    problems.push(`${where} has type ${JSON.stringify(o.type)}; use local, remote or dynamic.`);
+    return undefined;
+  }
+  const spec: TunnelSpec = {
+    server,
+    type,
+    name: str(o.name),
+    localHost: str(o.localHost),
+    localPort: (o.localPort ?? 0) as number,
+    remoteHost: type === 'dynamic' ? undefined : (str(o.remoteHost) ?? (type === 'local' ? 'localhost' : '127.0.0.1')),
+    remotePort: type === 'dynamic' ? undefined : (o.remotePort as number),
+  };
+  const listen = type === 'remote' ? `${spec.remoteHost}:${spec.remotePort}` : `${spec.localHost ?? '127.0.0.1'}:${spec.localPort}`;
+  const key = spec.name ? `name:${spec.name}` : `${server}|${type}|${listen}`;
+  return { key, fingerprint: JSON.stringify(spec), spec, autoStart: o.autoStart === true, fromWorkspace };
+}
+
+/** Reads a `sshTunnels.tunnels` value; entries that cannot be read are left out with a problem each. */
+export function parseTunnelSettings(raw: unknown, fromWorkspace: boolean): TunnelSettingsRead {
+  const problems: string[] = [];
+  const tunnels: ConfiguredTunnel[] = [];
+  const keys = new Set<string>();
+  if (raw !== undefined && raw !== null && !Array.isArray(raw)) problems.push(`${SECTION}.tunnels must be a list of tunnel objects; got ${typeof raw}.`);
+  (Array.isArray(raw) ? raw : []).forEach((entry, i) => {
+    const t = tunnelFromSetting(entry, i, fromWorkspace, problems);
+    if (!t) return;
+    if (keys.has(t.key)) {
+      problems.push(`${SECTION}.tunnels[${i}] repeats the tunnel ${t.spec.name ?? t.key}; give it its own name or port.`);
+      return;
+    }
+    keys.add(t.key);
+    tunnels.push(t);
+  });
+  return { tunnels, problems };
+}
+
+/**
+ * The settings in a settings.json (or, `inWorkspaceFile`, the `settings` of a .code-workspace
+ * file), as a flat record of dotted keys. A missing file is an empty record; a broken one throws
+ * an Error that names the file.
+ */
+export function readSettingsFile(file: string, inWorkspaceFile = false): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseJsonc(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON (comments and trailing commas are fine): ${(err as Error).message}`);
+  }
+  const settings = inWorkspaceFile && parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>).settings : parsed;
+  if (settings === undefined) return {};
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) throw new Error(`${file} must hold a JSON object of settings.`);
+  return settings as Record<string, unknown>;
+}
+
+/** A folder's own settings file, as VS Code reads it for that folder. */
+export function folderSettingsFile(folder: string): string {
+  return path.join(folder, '.vscode', 'settings.json');
+}
+
+export interface SupervisionSettings {
+  reconnect: { baseDelayMs: number; maxDelayMs: number; maxAttempts: number };
+  maxChannelsPerConnection: number;
+}
+
+/** The reconnect policy and channel limit of `sshTunnels.reconnect.*` and `.maxChannelsPerConnection`, in the engine's units. */
+export function supervisionSettings(get: <T>(key: string, fallback: T) => T): SupervisionSettings {
+  const num = (key: string, fallback: number) => {
+    const v = get<unknown>(key, fallback);
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
+  const attempts = num('reconnect.maxAttempts', 0);
+  return {
+    reconnect: {
+      baseDelayMs: num('reconnect.initialDelay', 1) * 1000,
+      maxDelayMs: num('reconnect.maxDelay', 30) * 1000,
+      maxAttempts: attempts > 0 ? attempts : Infinity,
+    },
+    maxChannelsPerConnection: num('maxChannelsPerConnection', 8192),
+  };
+}

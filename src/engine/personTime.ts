@@ -1,0 +1,28 @@
+import type { Prompts } from './types';
+
+/**
+ * Prompts whose every question pauses a clock (the connect timeout) until the person answers:
+ * reading a fingerprint or typing a password is not the server being slow. sshd's own
+ * LoginGraceTime still bounds the whole login.
+ */
+export function pausingPrompts(prompts: Prompts | undefined, clock: { pause(): void; resume(): void }): Prompts | undefined {
+  if (!prompts) return undefined;
+  const timed =
+    <A extends unknown[], R>(ask: ((...args: A) => Promise<R>) | undefined) =>
+    (ask === undefined
+      ? undefined
+      : async (...args: A): Promise<R> => {
+          clock.pause();
+          try {
+            return await ask.apply(prompts, args);
+          } finally {
+            clock.resume();
+          }
+        });
+  return {
+    password: timed(prompts.password),
+    passphrase: timed(prompts.passphrase),
+    keyboardInteractive: timed(prompts.keyboardInteractive),
+    hostKey: timed(prompts.hostKey),
+  };
+}

@@ -1,0 +1,119 @@
+/** What an agent sees of each tool: names and inputs as the SSH manager's tools had them. */
+export type ToolName = 'ssh_tunnel_create' | 'ssh_tunnel_list' | 'ssh_tunnel_close' | 'ssh_connection_status';
+
+export interface ToolDefinition {
+  name: ToolName;
+  displayName: string;
+  userDescription: string;
+  modelDescription: string;
+  /** A JSON schema object. VS Code does not check inputs against it: the core does. */
+  inputSchema: Record<string, unknown>;
+  tags: string[];
+  /** List and status: nothing changes, nothing to confirm. */
+  readOnly: boolean;
+  /** Close: cuts live connections. */
+  destructive: boolean;
+  /** Create and close ask the person first. */
+  needsConfirmation: boolean;
+}
+
+const port = (description: string) => ({ type: 'integer', minimum: 0, maximum: 65535, description });
+const serverInput = (description: string) => ({ type: 'string', description });
+
+export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
+  {
+    name: 'ssh_tunnel_create',
+    displayName: 'Create SSH Tunnel',
+    userDescription: 'Open an SSH tunnel (local forward, remote forward or SOCKS proxy) through a configured server, after you confirm.',
+    modelDescription:
+      'Opens an SSH tunnel through one of the configured servers and returns its id, the real bound ports and how to use it. ' +
+      'type "local" (ssh -L) makes a service reachable from the server (remoteHost:remotePort, as the server sees it) available on this machine at localHost:localPort; ' +
+      '"remote" (ssh -R) makes the server listen on remoteHost:remotePort and forward to localHost:localPort on this machine; ' +
+      '"dynamic" (ssh -D) opens a SOCKS5 proxy on localHost:localPort (use socks5h://127.0.0.1:PORT). ' +
+      'Use it when a task needs to reach a database, web service or host behind an SSH server, or to expose a local dev server on a server. ' +
+      'Call ssh_connection_status first to learn the server names; never guess them. localPort 0 picks a free port (the result says which). ' +
+      'Do not use it for a tunnel that already exists (check ssh_tunnel_list), for running commands on the server, or to listen on non-loopback addresses (refused unless the user allowed it). ' +
+      'The user is asked to confirm every tunnel.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        server: serverInput('Server alias, as listed by ssh_connection_status.'),
+        type: { type: 'string', enum: ['local', 'remote', 'dynamic'], description: 'local (-L), remote (-R) or dynamic (-D, SOCKS5).' },
+        localHost: { type: 'string', default: '127.0.0.1', description: 'Address on this machine: where a local or dynamic tunnel listens, or where a remote tunnel delivers connections. Loopback only unless the user allowed more.' },
+        localPort: port('Port on this machine; 0 = any free port (local and dynamic). For a remote tunnel, the port of the local service (required).'),
+        remoteHost: { type: 'string', description: 'local: the host to reach, as the server sees it (default localhost). remote: the address the server listens on (default 127.0.0.1).' },
+        remotePort: port('local: the port of the service to reach (required). remote: the port the server listens on (0 = the server picks). Not used by dynamic.'),
+        name: { type: 'string', description: 'A short name for the tunnel (optional).' },
+      },
+      required: ['server', 'type'],
+      additionalProperties: false,
+    },
+    tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
+    readOnly: false,
+    destructive: false,
+    needsConfirmation: true,
+  },
+  {
+    name: 'ssh_tunnel_list',
+    displayName: 'List SSH Tunnels',
+    userDescription: 'List the open SSH tunnels with their state, addresses and traffic.',
+    modelDescription:
+      'Lists the SSH tunnels that exist now, whoever opened them (settings, ~/.ssh/config, the user, an agent): id, name, server, type, state, both endpoints, ' +
+      'bytes each way, connections active and total, errors, last error, when created, last activity, who opened it. ' +
+      'Use it to find a tunnel\'s id and port before using or closing it, or to check whether a tunnel already exists before creating one. ' +
+      'Do not use it to learn server names (use ssh_connection_status). At most 50 tunnels are listed; the result says how many more exist (filter by server).',
+    inputSchema: {
+      type: 'object',
+      properties: { server: serverInput('Only the tunnels of this server (optional).') },
+      additionalProperties: false,
+    },
+    tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
+    readOnly: true,
+    destructive: false,
+    needsConfirmation: false,
+  },
+  {
+    name: 'ssh_tunnel_close',
+    displayName: 'Close SSH Tunnel',
+    userDescription: 'Close an SSH tunnel, or all tunnels of a server, after you confirm.',
+    modelDescription:
+      'Closes one SSH tunnel (tunnelId, from ssh_tunnel_list or ssh_tunnel_create) or every tunnel of a server (server), and says what was closed and how many live connections were cut. ' +
+      'Use it when a tunnel you opened is no longer needed. Do not close tunnels the user opened unless asked to. ' +
+      'An id that is not open changes nothing; the answer lists the open ids. The user is asked to confirm.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        tunnelId: { type: 'string', description: 'The id of the tunnel to close, e.g. "t3".' },
+        server: serverInput('Close every tunnel of this server (when no tunnelId is given).'),
+      },
+      additionalProperties: false,
+    },
+    tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
+    readOnly: false,
+    destructive: true,
+    needsConfirmation: true,
+  },
+  {
+    name: 'ssh_connection_status',
+    displayName: 'SSH Connection Status',
+    userDescription: 'List the SSH servers that tunnels can use and whether each is connected.',
+    modelDescription:
+      'Lists the SSH servers a tunnel may go through (from the user\'s settings and ~/.ssh/config): alias, user@host:port, where it is defined, ' +
+      'connection state (disconnected, connecting, connected, reconnecting, failed), its number of tunnels and last error. ' +
+      'Use it before ssh_tunnel_create to learn the exact server names, or to see why a tunnel fails. It does not connect to anything. ' +
+      'At most 50 servers are listed; the result says how many more exist.',
+    inputSchema: {
+      type: 'object',
+      properties: { server: serverInput('Only this server (optional).') },
+      additionalProperties: false,
+    },
+    tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
+    readOnly: true,
+    destructive: false,
+    needsConfirmation: false,
+  },
+];
+
+export function toolDefinition(name: string): ToolDefinition | undefined {
+  return TOOL_DEFINITIONS.find((d) => d.name === name);
+}

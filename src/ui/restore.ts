@@ -1,0 +1,155 @@
+// Tunnels a person opened come back when the workspace opens again (reload, update, restart):
+// saved in the workspace's state (never settings, never secrets) whenever they change.
+import * as vscode from 'vscode';
+import { errorMessage, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { SECTION } from './settings';
+import { hasDefaultName } from './tree';
+
+/** The workspaceState key; one list per workspace, in the order the tunnels were opened. */
+export const RESTORE_KEY = 'sshTunnels.personTunnels';
+
+export type SavedTunnel = Omit<TunnelSpec, 'openedBy'>;
+
+/** What reopens a tunnel where it was: the ports it really had, its own name if it was given one. */
+export function savedSpec(info: TunnelInfo): SavedTunnel {
+  const spec: SavedTunnel = { server: info.server, type: info.type, localHost: info.localHost, localPort: info.localPort };
+  if (info.type !== 'dynamic') {
+    spec.remoteHost = info.remoteHost;
+    spec.remotePort = info.remotePort;
+  }
+  if (!hasDefaultName(info)) spec.name = info.name;
+  return spec;
+}
+
+export function restoreEnabled(): boolean {
+  return vscode.workspace.getConfiguration(SECTION).get<boolean>('restoreTunnels', true);
+}
+
+export class RestoredTunnels implements vscode.Disposable {
+  /** Open tunnels of a person, by id, as they would be reopened. */
+  private readonly open = new Map<string, SavedTunnel>();
+  /** Saved tunnels not reopened yet (waiting for trust): kept in the saved list meanwhile. */
+  private pending: SavedTunnel[];
+  /** Saved tunnels that could not be reopened this time, with why (also logged and shown). */
+  readonly failures: { spec: SavedTunnel; message: string }[] = [];
+  private frozen = false;
+  private saving: Promise<void> = Promise.resolve();
+  private restored: Promise<void> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly manager: TunnelManager,
+    private readonly state: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.pending = this.saved();
+    this.disposables.push(manager.onDidChangeTunnel((info) => this.track(info)));
+  }
+
+  /** What the workspace state holds now. */
+  saved(): SavedTunnel[] {
+    const value = this.state.get<unknown>(RESTORE_KEY);
+    return Array.isArray(value) ? value.filter((v): v is SavedTunnel => !!v && typeof v === 'object' && typeof (v as SavedTunnel).server === 'string') : [];
+  }
+
+  private track(info: TunnelInfo): void {
+    if (this.frozen) return;
+    const had = this.open.get(info.id);
+    if (info.state === 'closed' || info.openedBy !== 'person') {
+      // Closed by the person (or kept in settings now): not reopened next time.
+      if (had && this.open.delete(info.id)) this.save();
+      return;
+    }
+    const spec = savedSpec(info);
+    if (had && JSON.stringify(had) === JSON.stringify(spec)) return;
+    this.open.set(info.id, spec);
+    this.save();
+  }
+
+  private save(): void {
+    if (this.frozen) return;
+    const list = restoreEnabled() ? [...this.pending, ...this.open.values()] : [];
+    this.saving = Promise.resolve(this.state.update(RESTORE_KEY, list.length ? list : undefined)).catch((err: unknown) =>
+      this.log.warn(`Restore: could not save the open tunnels: ${errorMessage(err)}`),
+    );
+  }
+
+  /** Resolves once the last change is written to the workspace state. */
+  whenSaved(): Promise<void> {
+    return this.saving;
+  }
+
+  /** Reopens the saved tunnels once (when the workspace is trusted; otherwise once it is). */
+  restore(): Promise<void> {
+    if (this.restored) return this.restored;
+    if (!restoreEnabled()) {
+      this.pending = [];
+      this.save();
+      this.restored = Promise.resolve();
+      return this.restored;
+    }
+    if (!this.pending.length) {
+      this.restored = Promise.resolve();
+      return this.restored;
+    }
+    if (!vscode.workspace.isTrusted) {
+      this.log.info(`Restore: ${this.pending.length} tunnel(s) opened in an earlier session wait for workspace trust before they are reopened.`);
+      this.restored = new Promise<void>((resolve) => {
+        const once = vscode.workspace.onDidGrantWorkspaceTrust(() => {
+          once.dispose();
+          resolve(this.reopen());
+        });
+        this.disposables.push(once);
+      });
+      return this.restored;
+    }
+    this.restored = this.reopen();
+    return this.restored;
+  }
+
+  private async reopen(): Promise<void> {
+    const list = this.pending;
+    // Each is tracked by id from its first event on; one that fails is reported and not kept.
+    this.pending = [];
+    this.log.info(`Restore: reopening ${list.length} tunnel(s) opened in an earlier session.`);
+    await Promise.all(
+      list.map((spec) =>
+        this.manager.createTunnel({ ...spec, openedBy: 'person' }).then(
+          (info) => this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`),
+          (err: unknown) => {
+            this.failures.push({ spec, message: errorMessage(err) });
+            this.log.warn(`Restore: could not reopen ${spec.name ?? `${spec.type} ${spec.localPort}`} on ${spec.server}: ${errorMessage(err)}`);
+            void this.report(spec, err);
+          },
+        ),
+      ),
+    );
+    this.save();
+  }
+
+  /** Says why a tunnel did not come back; a busy port offers another, as when it was created. */
+  private async report(spec: SavedTunnel, err: unknown): Promise<void> {
+    const t = vscode.l10n.t;
+    const label = spec.name ?? `${spec.type} ${spec.localHost}:${spec.localPort} (${spec.server})`;
+    const message = t('Could not reopen the tunnel {0}: {1}', label, errorMessage(err));
+    const details = err instanceof TunnelError ? err.details : {};
+    const suggestion = err instanceof TunnelError && err.code === 'PORT_IN_USE' && typeof details.suggestion === 'number' ? details.suggestion : undefined;
+    const use = suggestion !== undefined ? t('Use port {0}', suggestion) : undefined;
+    const choice = await vscode.window.showWarningMessage(message, ...(use ? [use] : []));
+    if (choice === use && suggestion !== undefined) {
+      await this.manager.createTunnel({ ...spec, localPort: suggestion, openedBy: 'person' }).catch((e: unknown) => {
+        void vscode.window.showErrorMessage(errorMessage(e));
+      });
+    }
+  }
+
+  /** Stops saving: the extension is going away and closes its tunnels, which must not erase the list. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  dispose(): void {
+    this.freeze();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,66 @@
+// The built `ssh-tunnels` command (dist/cli.js) and a home folder for it: ~/.ssh/config with
+// the sshd fixture's server under a few names, so tests run the command as a person would.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { SshdFixture } from '../fixtures/sshd';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+const run = promisify(execFile);
+
+let built: Promise<void> | undefined;
+
+/** Builds dist/ once per test run. */
+export function buildCli(): Promise<void> {
+  built ??= run('npm', ['run', '--silent', 'build'], { cwd: ROOT }).then(() => undefined);
+  return built;
+}
+
+export interface CliHome {
+  /** Use as HOME: ~/.ssh/config lives here. */
+  home: string;
+  /** ~/.ssh/known_hosts, empty at first. */
+  knownHosts: string;
+  /** The environment to run the command in. */
+  env: NodeJS.ProcessEnv;
+  remove(): void;
+}
+
+/**
+ * A HOME whose ~/.ssh/config has the fixture as `fix` (host key already trusted, through the
+ * fixture's known_hosts) and as `fresh` (host key in no known_hosts yet: asked, then written to
+ * ~/.ssh/known_hosts).
+ */
+export function cliHome(sshd: SshdFixture): CliHome {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-cli-home-'));
+  const ssh = path.join(home, '.ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  const knownHosts = path.join(ssh, 'known_hosts');
+  const entry = (alias: string, knownHostsFile: string) =>
+    [`Host ${alias}`, '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${sshd.clientKeyPath}`, '  IdentityAgent none', `  UserKnownHostsFile ${knownHostsFile}`, ''].join('\n');
+  fs.writeFileSync(path.join(ssh, 'config'), entry('fix', sshd.knownHostsPath) + entry('fresh', knownHosts));
+  // Only what the command needs: no SSH_AUTH_SOCK or the caller's HOME leaks in.
+  const env = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', TERM: 'xterm-256color' };
+  return { home, knownHosts, env, remove: () => fs.rmSync(home, { recursive: true, force: true }) };
+}
+
+/** Writes a workspace folder with the given `.vscode/settings.json` object. */
+export function workspace(parent: string, settings: Record<string, unknown>): string {
+  const dir = fs.mkdtempSync(path.join(parent, 'workspace-'));
+  fs.mkdirSync(path.join(dir, '.vscode'));
+  fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), `// written by the test\n${JSON.stringify(settings, null, 2)}\n`);
+  return dir;
+}
+
+/** Runs the command to completion; resolves with its output and exit status. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: options.env ?? { PATH: process.env.PATH }, cwd: options.cwd ?? ROOT, timeout: options.timeoutMs ?? 30_000 }, (err, stdout, stderr) => {
+      const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ status, stdout, stderr });
+    });
+  });
+}

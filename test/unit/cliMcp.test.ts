@@ -1,0 +1,369 @@
+// `ssh-tunnels mcp` driven by real MCP clients over stdio, against a real sshd: the SDK's own
+// Client (StdioClientTransport spawning dist/cli.js) and the MCP inspector's CLI.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { TOOL_DEFINITIONS } from '../../src/tools';
+import { mcpServerConfig } from '../../src/ui/mcpConfig';
+import { canConnect, SshdFixture } from '../fixtures/sshd';
+import { buildCli, CLI, cliHome, ROOT, workspace, type CliHome } from '../helpers/cli';
+import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { socksConnect } from '../helpers/socks';
+
+const run = promisify(execFile);
+
+interface Session {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr: () => string;
+  /** Errors the client saw on the transport (a stray line on stdout would be one). */
+  transportErrors: Error[];
+  call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+}
+
+async function connectClient(env: NodeJS.ProcessEnv, args: string[] = [], options: { elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> } } = {}): Promise<Session> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: env as Record<string, string>, stderr: 'pipe', cwd: ROOT });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'ssh-tunnels-test', version: '1.0.0' }, { capabilities: options.elicit ? { elicitation: { form: {} } } : {} });
+  if (options.elicit) {
+    const answer = options.elicit;
+    client.setRequestHandler(ElicitRequestSchema, (request) => answer(request.params.message));
+  }
+  const transportErrors: Error[] = [];
+  client.onerror = (err) => transportErrors.push(err);
+  await client.connect(transport);
+  return {
+    client,
+    transport,
+    stderr: () => stderr,
+    transportErrors,
+    call: (name, args) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
+  };
+}
+
+function text(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+}
+
+/** A tunnel as the core's results describe it (src/tools/format.ts). */
+interface TunnelData {
+  id: string;
+  type: string;
+  state: string;
+  openedBy: string;
+  local: { host: string; port: number };
+  remote?: { host: string; port: number };
+  usage: string;
+  bytesIn: number;
+  bytesOut: number;
+  connectionsTotal: number;
+  connectionsActive: number;
+}
+
+function tunnelOf(result: CallToolResult): TunnelData {
+  assert.ok(!result.isError, `the call failed: ${text(result)}`);
+  return (result.structuredContent as { tunnel: TunnelData }).tunnel;
+}
+
+function exited(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe('ssh-tunnels mcp: an MCP server over stdio', function () {
+  this.timeout(120_000);
+  let sshd: SshdFixture;
+  let home: CliHome;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let s: Session;
+
+  before(async () => {
+    await buildCli();
+    sshd = await SshdFixture.start();
+    home = cliHome(sshd);
+    echo = await startEchoServer();
+    s = await connectClient(home.env);
+  });
+  after(async () => {
+    await s?.client.close();
+    await echo?.close();
+    home?.remove();
+    await sshd?.stop();
+  });
+
+  it('lists the core\'s tools with the same names and input schemas, and MCP annotations', async () => {
+    const { tools } = await s.client.listTools();
+    assert.deepEqual(tools.map((t) => t.name), ['ssh_tunnel_create', 'ssh_tunnel_list', 'ssh_tunnel_close', 'ssh_connection_status']);
+    for (const tool of tools) {
+      const d = TOOL_DEFINITIONS.find((x) => x.name === tool.name)!;
+      assert.deepEqual(tool.inputSchema, d.inputSchema, tool.name);
+      assert.equal(tool.description, d.modelDescription);
+      assert.equal(tool.title, d.displayName);
+      assert.equal(tool.annotations?.readOnlyHint, tool.name === 'ssh_tunnel_list' || tool.name === 'ssh_connection_status', `${tool.name} readOnlyHint`);
+      assert.equal(tool.annotations?.destructiveHint, tool.name === 'ssh_tunnel_close', `${tool.name} destructiveHint`);
+    }
+    assert.equal(s.client.getServerVersion()?.name, 'ssh-tunnels');
+  });
+
+  it('ssh_connection_status names the servers of ~/.ssh/config', async () => {
+    const result = await s.call('ssh_connection_status', {});
+    assert.ok(!result.isError, text(result));
+    assert.match(text(result), /fix: .*127\.0\.0\.1/);
+    assert.match(text(result), /fresh: /);
+    const servers = (result.structuredContent as { servers: { server: string }[] }).servers.map((x) => x.server);
+    assert.deepEqual(servers, ['fix', 'fresh']);
+  });
+
+  it('opens a local forward that carries data, marked as the agent\'s', async () => {
+    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port, name: 'echo' }));
+    assert.equal(t.type, 'local');
+    assert.equal(t.state, 'active');
+    assert.equal(t.openedBy, 'agent');
+    assert.ok(t.local.port > 0);
+    assert.match(t.usage, new RegExp(`127\\.0\\.0\\.1:${t.local.port}`));
+    const r = await echoRoundTrip(t.local.port, 256 * 1024);
+    assert.equal(r.received, r.sent);
+  });
+
+  it('opens a SOCKS proxy (dynamic) that carries data', async () => {
+    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'dynamic', localPort: 0 }));
+    assert.equal(t.type, 'dynamic');
+    const socket = await socksConnect(t.local.port, '127.0.0.1', echo.port);
+    const back = await new Promise<string>((resolve) => {
+      socket.once('data', (d) => resolve(d.toString()));
+      socket.write('through socks');
+    });
+    socket.destroy();
+    assert.equal(back, 'through socks');
+  });
+
+  it('opens a remote forward: the server\'s port reaches the local service', async () => {
+    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'remote', localHost: '127.0.0.1', localPort: echo.port, remoteHost: '127.0.0.1', remotePort: 0 }));
+    assert.equal(t.type, 'remote');
+    assert.ok(t.remote!.port > 0, 'the server picked a port');
+    const r = await echoRoundTrip(t.remote!.port, 64 * 1024);
+    assert.equal(r.received, r.sent);
+  });
+
+  it('ssh_tunnel_list shows every tunnel with its traffic', async () => {
+    const result = await s.call('ssh_tunnel_list', {});
+    assert.ok(!result.isError, text(result));
+    const data = result.structuredContent as { total: number; tunnels: TunnelData[] };
+    assert.equal(data.total, 3);
+    const local = data.tunnels.find((t) => t.type === 'local')!;
+    assert.ok(local.bytesOut >= 256 * 1024 && local.bytesIn >= 256 * 1024, JSON.stringify(local));
+    assert.equal(local.connectionsTotal, 1);
+    assert.ok(data.tunnels.every((t) => t.openedBy === 'agent'));
+    assert.match(text(result), /3 tunnels/);
+  });
+
+  it('every refusal is a result with isError and a message to act on; the server keeps serving', async () => {
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['ssh_tunnel_create', { server: 'nosuch', type: 'local', localPort: 0, remoteHost: 'localhost', remotePort: 80 }, /Unknown server "nosuch".*fix, fresh/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'sideways', localPort: 0 }, /"sideways" is not a tunnel type/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0 }, /remotePort/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: 'localhost', remotePort: 80 }, /--allow-non-loopback/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'remote', localPort: echo.port, remoteHost: '0.0.0.0', remotePort: 0 }, /--allow-non-loopback/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: echo.port }, /in use|busy|taken/i],
+      ['ssh_tunnel_close', {}, /tunnelId.*server/],
+      ['ssh_tunnel_list', { server: 'nosuch' }, /Unknown server "nosuch"/],
+      ['ssh_no_such_tool', {}, /no tool "ssh_no_such_tool"/i],
+    ];
+    try {
+      for (const [name, args, message] of cases) {
+        const result = await s.call(name, args);
+        assert.equal(result.isError, true, `${name} ${JSON.stringify(args)} is refused: ${text(result)}`);
+        assert.match(text(result), message, `${name} ${JSON.stringify(args)}`);
+      }
+    } finally {
+      busy.close();
+    }
+    // Nothing of the refused calls is open, and the server still answers.
+    const list = await s.call('ssh_tunnel_list', {});
+    assert.equal((list.structuredContent as { total: number }).total, 3);
+    assert.deepEqual(s.transportErrors, []);
+  });
+
+  it('an unknown host key, with a client that cannot ask: refused with the command that trusts it; nothing written', async () => {
+    const result = await s.call('ssh_tunnel_create', { server: 'fresh', type: 'dynamic', localPort: 0 });
+    assert.equal(result.isError, true);
+    assert.match(text(result), /can't be established: its ssh-ed25519 host key SHA256:\S+ is not in known_hosts, and this MCP client cannot ask the user/);
+    assert.match(text(result), new RegExp(`runs in a terminal: \\S+ ${CLI.replace(/[/.]/g, '\\$&')} trust fresh`));
+    assert.ok(!fs.existsSync(home.knownHosts) || fs.readFileSync(home.knownHosts, 'utf8') === '');
+  });
+
+  it('closes one tunnel (its port is freed), then is idempotent about it', async () => {
+    const list = (await s.call('ssh_tunnel_list', {})).structuredContent as { tunnels: TunnelData[] };
+    const local = list.tunnels.find((t) => t.type === 'local')!;
+    const result = await s.call('ssh_tunnel_close', { tunnelId: local.id });
+    assert.ok(!result.isError, text(result));
+    assert.match(text(result), new RegExp(`Closed ${local.id}`));
+    assert.equal(await canConnect('127.0.0.1', local.local.port), false);
+    const again = await s.call('ssh_tunnel_close', { tunnelId: local.id });
+    assert.ok(!again.isError, text(again));
+    assert.match(text(again), /nothing was closed/);
+  });
+
+  it('logs only to stderr; stdout carried nothing but the protocol', () => {
+    assert.match(s.stderr(), /\[ssh-tunnels\] MCP server .* ready on stdio \(2 server\(s\); loopback only\)/);
+    assert.deepEqual(s.transportErrors, []);
+  });
+
+  it('when the client goes away (stdin ends), every tunnel closes and the process exits', async () => {
+    const c = await connectClient(home.env);
+    const a = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+    const b = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'dynamic', localPort: 0 }));
+    const pid = c.transport.pid!;
+    const started = Date.now();
+    await c.client.close();
+    await waitFor(() => exited(pid), 5000, 'the server process to exit');
+    // StdioClientTransport ends stdin and waits 2 s before a SIGTERM: the exit came from stdin ending.
+    assert.ok(Date.now() - started < 2000, `exited after ${Date.now() - started} ms`);
+    assert.match(c.stderr(), /The client disconnected \(stdin ended\): closing 2 tunnel\(s\) and exiting\./);
+    assert.equal(await canConnect('127.0.0.1', a.local.port), false);
+    assert.equal(await canConnect('127.0.0.1', b.local.port), false);
+  });
+
+  it('with --allow-non-loopback an agent may listen on 0.0.0.0', async () => {
+    const c = await connectClient(home.env, ['--allow-non-loopback']);
+    try {
+      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+      assert.equal(t.local.host, '0.0.0.0');
+      const r = await echoRoundTrip(t.local.port, 1024);
+      assert.equal(r.received, r.sent);
+      assert.match(c.stderr(), /non-loopback addresses allowed/);
+    } finally {
+      await c.client.close();
+    }
+  });
+
+  it('with --workspace, the servers of the workspace\'s settings are offered too', async () => {
+    const ws = workspace(home.home, { 'sshTunnels.servers': [{ host: 'from-settings', hostName: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.clientKeyPath, identityAgent: false, userKnownHostsFile: sshd.knownHostsPath }] });
+    const c = await connectClient(home.env, ['--workspace', ws]);
+    try {
+      const status = await c.call('ssh_connection_status', {});
+      assert.match(text(status), /from-settings: .*defined in settings/);
+      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'from-settings', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+      const r = await echoRoundTrip(t.local.port, 1024);
+      assert.equal(r.received, r.sent);
+    } finally {
+      await c.client.close();
+    }
+  });
+
+  describe('host keys through elicitation', () => {
+    afterEach(() => fs.rmSync(home.knownHosts, { force: true }));
+
+    it('declined: nothing opens and nothing is written', async () => {
+      const asked: string[] = [];
+      const c = await connectClient(home.env, [], { elicit: (m) => (asked.push(m), { action: 'decline' }) });
+      try {
+        const result = await c.call('ssh_tunnel_create', { server: 'fresh', type: 'dynamic', localPort: 0 });
+        assert.equal(result.isError, true);
+        assert.match(text(result), /not trusted/);
+        assert.equal(asked.length, 1);
+        assert.match(asked[0], /fresh \(127\.0\.0\.1:\d+\).*ssh-ed25519 host key SHA256:\S+/);
+        assert.ok(!fs.existsSync(home.knownHosts) || fs.readFileSync(home.knownHosts, 'utf8') === '');
+      } finally {
+        await c.client.close();
+      }
+    });
+
+    it('a call cancelled while the question is open leaves nothing open, even if the answer comes later', async () => {
+      let answer: (a: { action: 'accept'; content: Record<string, unknown> }) => void = () => undefined;
+      let asked: () => void = () => undefined;
+      const question = new Promise<void>((resolve) => (asked = resolve));
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: home.env as Record<string, string>, stderr: 'pipe' });
+      const client = new Client({ name: 'cancelling', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, () => {
+        asked();
+        return new Promise((resolve) => (answer = resolve));
+      });
+      await client.connect(transport);
+      try {
+        const abort = new AbortController();
+        const call = client.callTool({ name: 'ssh_tunnel_create', arguments: { server: 'fresh', type: 'dynamic', localPort: 0 } }, undefined, { signal: abort.signal });
+        await question;
+        abort.abort();
+        await assert.rejects(call, /abort/i);
+        answer({ action: 'accept', content: { remember: false } });
+        // The server saw the cancellation: nothing of the tunnel is open, then or after the late answer.
+        await new Promise((r) => setTimeout(r, 500));
+        const list = (await client.callTool({ name: 'ssh_tunnel_list', arguments: {} })) as CallToolResult;
+        assert.equal((list.structuredContent as { total: number }).total, 0, text(list));
+        const status = (await client.callTool({ name: 'ssh_connection_status', arguments: { server: 'fresh' } })) as CallToolResult;
+        assert.match(text(status), /fresh: .*disconnected, 0 tunnels/);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('accepted: the tunnel opens and the key is remembered in known_hosts', async () => {
+      const c = await connectClient(home.env, [], { elicit: () => ({ action: 'accept', content: { remember: true } }) });
+      try {
+        const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fresh', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+        const r = await echoRoundTrip(t.local.port, 1024);
+        assert.equal(r.received, r.sent);
+        const [type, key] = sshd.hostPublicKey().split(/\s+/);
+        assert.equal(fs.readFileSync(home.knownHosts, 'utf8'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+      } finally {
+        await c.client.close();
+      }
+    });
+  });
+
+  it('the configuration the extension copies starts this server', async () => {
+    const config = mcpServerConfig(ROOT, process.execPath, false).mcpServers['ssh-tunnels'];
+    assert.deepEqual(config.args, [CLI, 'mcp']);
+    const transport = new StdioClientTransport({ command: config.command, args: config.args, env: { ...home.env, ...config.env } as Record<string, string>, stderr: 'pipe' });
+    const client = new Client({ name: 'copied-config', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      assert.equal((await client.listTools()).tools.length, 4);
+    } finally {
+      await client.close();
+    }
+    // VS Code desktop runs it with its own Electron as Node.
+    assert.deepEqual(mcpServerConfig('/ext', '/opt/code/code', true).mcpServers['ssh-tunnels'], { command: '/opt/code/code', args: ['/ext/dist/cli.js', 'mcp'], env: { ELECTRON_RUN_AS_NODE: '1' } });
+  });
+
+  it('the MCP inspector\'s CLI lists the tools and opens a tunnel (offline)', async () => {
+    const inspector = path.join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
+    const target = ['--cli', process.execPath, CLI, 'mcp'];
+    const env = home.env;
+    // inspector-cli 1.0.3 finds its package.json relative to the working folder: run it from its own.
+    const cwd = path.dirname(inspector);
+    const listed = await run(process.execPath, [inspector, ...target, '--method', 'tools/list'], { env, cwd, timeout: 60_000 });
+    const tools = (JSON.parse(listed.stdout) as { tools: { name: string; annotations?: { readOnlyHint?: boolean } }[] }).tools;
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['ssh_connection_status', 'ssh_tunnel_close', 'ssh_tunnel_create', 'ssh_tunnel_list']);
+    assert.equal(tools.find((t) => t.name === 'ssh_tunnel_list')!.annotations?.readOnlyHint, true);
+    const called = await run(
+      process.execPath,
+      [inspector, ...target, '--method', 'tools/call', '--tool-name', 'ssh_tunnel_create', '--tool-arg', 'server=fix', 'type=dynamic', 'localPort=0'],
+      { env, cwd, timeout: 60_000 },
+    );
+    const result = JSON.parse(called.stdout) as CallToolResult;
+    assert.ok(!result.isError, called.stdout);
+    assert.match(text(result), /socks5h:\/\/127\.0\.0\.1:\d+/);
+    const refused = await run(
+      process.execPath,
+      [inspector, ...target, '--method', 'tools/call', '--tool-name', 'ssh_tunnel_create', '--tool-arg', 'server=nosuch', 'type=dynamic', 'localPort=0'],
+      { env, cwd, timeout: 60_000 },
+    );
+    assert.equal((JSON.parse(refused.stdout) as CallToolResult).isError, true);
+  });
+});

@@ -1,0 +1,198 @@
+// `ssh-tunnels up` in a real pseudo-terminal (tmux): the live table appears and follows traffic
+// and a server restart, Ctrl-C closes every tunnel and frees its port, the exit status says
+// whether all opened, and the terminal prompts (host key, passphrase) behave as ssh's.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { canConnect, SshdFixture } from '../fixtures/sshd';
+import { buildCli, CLI, cliHome, workspace, type CliHome } from '../helpers/cli';
+import { connect, echoRoundTrip, startEchoServer } from '../helpers/net';
+import { TmuxPane } from '../helpers/tmux';
+
+/** The shell line that runs the command, then shows its exit status and keeps the pane open. */
+function shellLine(args: string[], command = 'up'): string {
+  const quoted = [process.execPath, CLI, command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return `${quoted}; echo "EXIT=$?"; sleep 600`;
+}
+
+function listeningPort(screen: string, name: string): number {
+  const m = new RegExp(`${name}: open, listening on 127\\.0\\.0\\.1:(\\d+)`).exec(screen);
+  assert.ok(m, `no port for ${name} on the screen:\n${screen}`);
+  return Number(m[1]);
+}
+
+/** The table's row of a tunnel, as its cells. */
+function row(screen: string, name: string): string[] {
+  const line = screen.split('\n').reverse().find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `no row ${name}:\n${screen}`);
+  return line.split(/\s{2,}/);
+}
+
+describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
+  this.timeout(120_000);
+  let sshd: SshdFixture;
+  let home: CliHome;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let pane: TmuxPane | undefined;
+
+  before(async () => {
+    await buildCli();
+    sshd = await SshdFixture.start();
+    home = cliHome(sshd);
+    echo = await startEchoServer();
+  });
+  afterEach(() => {
+    pane?.kill();
+    pane = undefined;
+  });
+  after(async () => {
+    await echo?.close();
+    home?.remove();
+    await sshd?.stop();
+  });
+
+  it('opens the autoStart tunnels, shows traffic and a server restart live, and Ctrl-C closes them all', async () => {
+    const ws = workspace(home.home, {
+      'sshTunnels.tunnels': [
+        { name: 'echo', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port, autoStart: true },
+        { name: 'proxy', server: 'fix', type: 'dynamic', localPort: 0, autoStart: true },
+        { name: 'manual', server: 'fix', type: 'dynamic', localPort: 0 },
+      ],
+      'sshTunnels.reconnect.initialDelay': 0.2,
+    });
+    pane = new TmuxPane(shellLine([]), { cwd: ws, env: home.env });
+    await pane.waitFor(/2 tunnel\(s\): 2 active\. Ctrl-C closes them all\./);
+    let screen = pane.screen();
+    assert.match(screen, /^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+RECONNECTS/m);
+    assert.doesNotMatch(screen, /^manual /m, 'a tunnel without autoStart stays closed');
+    const port = listeningPort(screen, 'echo');
+    const proxy = listeningPort(screen, 'proxy');
+    assert.deepEqual(row(screen, 'echo').slice(0, 5), ['echo', 'fix', 'local', '● active', `127.0.0.1:${port} → 127.0.0.1:${echo.port}`]);
+    assert.deepEqual(row(screen, 'proxy').slice(3, 5), ['● active', `socks5h://127.0.0.1:${proxy}`]);
+
+    // Traffic on a connection that stays open: the row follows within the table's 1 s refresh.
+    const held = await connect(port);
+    let echoed = 0;
+    held.on('data', (d: Buffer) => (echoed += d.length));
+    held.write(Buffer.alloc(200 * 1024));
+    await pane.waitFor(/^echo .* 200 KiB\s+200 KiB\s+1\/1\s+0/m);
+    assert.equal(echoed, 200 * 1024);
+    held.destroy();
+    const r = await echoRoundTrip(port, 300 * 1024);
+    assert.equal(r.received, r.sent);
+    await pane.waitFor(/^echo .* 500 KiB\s+500 KiB\s+0\/2\s+0/m);
+
+    // A server restart: the reconnect shows as it happens, and is counted.
+    await sshd.restart();
+    await pane.waitFor(/echo: reconnecting/);
+    await pane.waitFor(/echo: active again/, 30_000);
+    await pane.waitFor(/^echo .*● active.* 0\/2\s+1\s*$/m);
+    screen = pane.screen();
+    assert.match(screen, /fix: connected[\s\S]*fix: reconnecting[\s\S]*fix: connected/);
+    const again = await echoRoundTrip(port, 1024);
+    assert.equal(again.received, again.sent, 'the same port carries data after the reconnect');
+
+    pane.key('C-c');
+    await pane.waitFor(/All tunnels closed\.\nEXIT=0/);
+    assert.match(pane.screen(), /Closing 2 tunnel\(s\)…/);
+    assert.equal(await canConnect('127.0.0.1', port), false, 'the local port is freed');
+    assert.equal(await canConnect('127.0.0.1', proxy), false, 'the SOCKS port is freed');
+  });
+
+  it('-L, -D and -R forwards as ssh takes them; one that cannot open shows as failed and the exit status is 1', async () => {
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    try {
+      pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-R', `0:127.0.0.1:${echo.port}`, '-L', `${busyPort}:127.0.0.1:${echo.port}`, '--verbose']), { cwd: home.home, env: home.env });
+      await pane.waitFor(/4 tunnel\(s\): 3 active, 1 failed\./);
+      const screen = pane.screen();
+      assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
+      assert.match(screen, /Some tunnels could not be opened; the others stay open until Ctrl-C\./);
+      assert.match(screen, /log: D SOCKS 127\.0\.0\.1:0: open \(127\.0\.0\.1:\d+\)/, '--verbose shows the engine\'s log');
+      const port = listeningPort(screen, `L 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}`);
+      const r = await echoRoundTrip(port, 4096);
+      assert.equal(r.received, r.sent);
+      // -R: the server listens on a port it picked, shown in the event line and the table.
+      const serverPort = Number(new RegExp(`R 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}: open, fix listens on 127\\.0\\.0\\.1:(\\d+)`).exec(screen)?.[1]);
+      assert.ok(serverPort > 0, screen);
+      assert.match(screen, new RegExp(`remote\\s+● active\\s+fix:127\\.0\\.0\\.1:${serverPort} → 127\\.0\\.0\\.1:${echo.port}`));
+      const viaServer = await echoRoundTrip(serverPort, 4096);
+      assert.equal(viaServer.received, viaServer.sent);
+      pane.key('C-c');
+      await pane.waitFor(/EXIT=1/);
+      assert.equal(await canConnect('127.0.0.1', port), false);
+      assert.equal(await canConnect('127.0.0.1', serverPort), false, 'the server stopped listening');
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('when no tunnel can be opened it exits at once with status 1', async () => {
+    pane = new TmuxPane(shellLine(['--server', 'nosuch', '-D', '0']), { cwd: home.home, env: home.env });
+    await pane.waitFor(/EXIT=1/);
+    assert.match(pane.screen(), /could not open: Unknown server "nosuch"[\s\S]*No tunnel could be opened\./);
+  });
+
+  it('asks about an unknown host key with its type and SHA256 fingerprint; yes remembers it in known_hosts', async () => {
+    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'new', server: 'fresh', type: 'dynamic', localPort: 0, autoStart: true }] });
+    try {
+      pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
+      await pane.waitFor(/Are you sure you want to continue connecting \(yes\/no\/\[fingerprint\]\)\?/);
+      const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(sshd.dir, 'host_key.pub')], { encoding: 'utf8' }).split(/\s+/)[1];
+      assert.match(pane.screen(), new RegExp(`The authenticity of host 'fresh \\(127\\.0\\.0\\.1:${sshd.port}\\)' can't be established\\.\\nssh-ed25519 key fingerprint is ${fingerprint.replace(/[+/]/g, '\\$&')}\\.`));
+      assert.ok(!fs.existsSync(home.knownHosts), 'nothing is written before the answer');
+      pane.type('perhaps');
+      await pane.waitFor(/Please type 'yes', 'no' or the fingerprint:/);
+      pane.type('yes');
+      await pane.waitFor(/1 tunnel\(s\): 1 active\./);
+      const [type, key] = sshd.hostPublicKey().split(/\s+/);
+      assert.equal(fs.readFileSync(home.knownHosts, 'utf8'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+      pane.key('C-c');
+      await pane.waitFor(/EXIT=0/);
+    } finally {
+      fs.rmSync(home.knownHosts, { force: true });
+    }
+  });
+
+  it('"no" to an unknown host key opens nothing and writes nothing', async () => {
+    pane = new TmuxPane(shellLine(['--server', 'fresh', '-D', '0']), { cwd: home.home, env: home.env });
+    await pane.waitFor(/\(yes\/no\/\[fingerprint\]\)\?/);
+    pane.type('no');
+    await pane.waitFor(/EXIT=1/);
+    assert.match(pane.screen(), /could not open: Host key of fresh .* was not trusted/);
+    assert.ok(!fs.existsSync(home.knownHosts));
+  });
+
+  it('reads a key\'s passphrase without echoing it', async () => {
+    const passphrase = 'tunnel-secret-42';
+    const locked = path.join(home.home, 'locked_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', locked]);
+    fs.appendFileSync(path.join(sshd.dir, 'authorized_keys'), fs.readFileSync(`${locked}.pub`));
+    fs.appendFileSync(
+      path.join(home.home, '.ssh', 'config'),
+      ['Host locked', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${locked}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'),
+    );
+    pane = new TmuxPane(shellLine(['--server', 'locked', '-D', '0']), { cwd: home.home, env: home.env });
+    await pane.waitFor(new RegExp(`Enter passphrase for key '${locked.replace(/[/.]/g, '\\$&')}' \\(locked\\):`));
+    pane.type(passphrase);
+    await pane.waitFor(/1 tunnel\(s\): 1 active\./);
+    assert.doesNotMatch(pane.screen(), new RegExp(passphrase));
+    pane.key('C-c');
+    await pane.waitFor(/EXIT=0/);
+  });
+
+  it('trust SERVER asks in the terminal and remembers the key, so that MCP clients can then connect', async () => {
+    try {
+      pane = new TmuxPane(shellLine(['fresh'], 'trust'), { cwd: home.home, env: home.env });
+      await pane.waitFor(/The authenticity of host 'fresh \(127\.0\.0\.1:\d+\)' can't be established\.\nssh-ed25519 key fingerprint is SHA256:\S+\.\nAre you sure/);
+      pane.type('yes');
+      await pane.waitFor(/fresh: connected; its host key is trusted from now on\.\nEXIT=0/);
+      assert.match(fs.readFileSync(home.knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
+    } finally {
+      fs.rmSync(home.knownHosts, { force: true });
+    }
+  });
+});

@@ -1,0 +1,335 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { TunnelManager, type HostKeyAnswer, type ServerConfig } from '../../src/engine';
+import { isLoopback, LIST_LIMIT, ToolError, TunnelTools, TOOL_DEFINITIONS, type ToolHost } from '../../src/tools';
+import { freePort, SshdFixture } from '../fixtures/sshd';
+import { bound, connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { staticServers } from '../helpers/servers';
+import { socksConnect } from '../helpers/socks';
+
+type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<ToolError> {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (err) {
+    assert.ok(err instanceof ToolError, `expected a ToolError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+describe('agent tools (src/tools) against a real sshd', function () {
+  this.timeout(60_000);
+  let sshd: SshdFixture;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let manager: TunnelManager;
+  let tools: TunnelTools;
+  let allowNonLoopback: boolean;
+  let hostKeyAnswer: ((a: HostKeyAnswer) => void) | undefined;
+  let asked: () => boolean;
+
+  before(async () => {
+    sshd = await SshdFixture.start();
+    echo = await startEchoServer();
+  });
+  after(async () => {
+    await echo?.close();
+    await sshd?.stop();
+  });
+  beforeEach(() => {
+    allowNonLoopback = false;
+    const emptyKnownHosts = path.join(sshd.dir, `empty-${Date.now()}`);
+    fs.writeFileSync(emptyKnownHosts, '');
+    const list: ServerConfig[] = [sshd.server('db'), sshd.server('web'), sshd.server('fresh', { userKnownHostsFile: emptyKnownHosts, strictHostKeyChecking: undefined })];
+    const servers: ToolHost['servers'] = { ...staticServers(...list), origin: (name) => (name === 'db' ? 'settings' : name === 'web' ? 'both' : 'sshConfig') };
+    let wasAsked = false;
+    asked = () => wasAsked;
+    manager = new TunnelManager({
+      servers,
+      reconnect: { maxAttempts: 0 },
+      prompts: {
+        hostKey: () =>
+          new Promise((resolve) => {
+            wasAsked = true;
+            hostKeyAnswer = resolve;
+          }),
+      },
+    });
+    tools = new TunnelTools({ manager, servers, allowNonLoopback: () => allowNonLoopback });
+  });
+  afterEach(async () => {
+    hostKeyAnswer?.('reject');
+    hostKeyAnswer = undefined;
+    await manager.dispose();
+  });
+
+  const create = (input: Record<string, unknown>, signal?: AbortSignal) => tools.invoke('ssh_tunnel_create', input, signal);
+  const localTo = (port: number, extra: Record<string, unknown> = {}) => ({ server: 'db', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: port, ...extra });
+
+  describe('ssh_connection_status', () => {
+    it('lists every server with alias, user@host:port, where defined and connection state', async () => {
+      const before = await tools.invoke('ssh_connection_status', {});
+      const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
+      assert.match(before.text, /^3 servers/);
+      assert.ok(before.text.includes(`- db: ${target}, defined in settings; disconnected, 0 tunnels`), before.text);
+      assert.ok(before.text.includes(`- web: ${target}, defined in settings and ~/.ssh/config; disconnected`), before.text);
+      assert.ok(before.text.includes(`- fresh: ${target}, defined in ~/.ssh/config; disconnected`), before.text);
+      await create(localTo(echo.port));
+      const after = await tools.invoke('ssh_connection_status', { server: 'db' });
+      assert.deepEqual((after.data as Data).servers, [{ server: 'db', target, definedIn: 'settings', state: 'connected', tunnels: 1, lastError: undefined }]);
+      assert.match(after.text, /- db: .*; connected, 1 tunnel$/m);
+    });
+
+    it('an unknown server is answered with the names that exist', async () => {
+      const err = await refusal(tools.invoke('ssh_connection_status', { server: 'prod' }));
+      assert.match(err.message, /Unknown server "prod"\. Known servers: db, web, fresh\./);
+    });
+  });
+
+  describe('ssh_tunnel_create', () => {
+    it('opens a local forward as the agent\'s: real port, how to use it, and it carries data', async () => {
+      const result = await create(localTo(echo.port, { name: 'echo' }));
+      const t = (result.data as Data).tunnel;
+      assert.equal(t.state, 'active');
+      assert.equal(t.openedBy, 'agent');
+      assert.equal(t.local.host, '127.0.0.1');
+      assert.ok(t.local.port > 0);
+      assert.deepEqual(t.remote, { host: '127.0.0.1', port: echo.port });
+      assert.equal(manager.getTunnel(t.id)!.openedBy, 'agent');
+      assert.ok(result.text.includes(`Opened tunnel ${t.id} "echo" through db (${sshd.user}@127.0.0.1:${sshd.port})`), result.text);
+      assert.ok(result.text.includes(`Connect to 127.0.0.1:${t.local.port} to reach 127.0.0.1:${echo.port} as db sees it.`), result.text);
+      assert.ok(result.text.includes(`ssh_tunnel_close { "tunnelId": "${t.id}" }`));
+      const r = await echoRoundTrip(t.local.port, 256 * 1024);
+      assert.equal(r.received, r.sent);
+    });
+
+    it('opens a SOCKS proxy and says socks5h://127.0.0.1:PORT', async () => {
+      const result = await create({ server: 'db', type: 'dynamic', localPort: 0 });
+      const t = (result.data as Data).tunnel;
+      assert.equal(t.remote, undefined);
+      assert.ok(result.text.includes(`socks5h://127.0.0.1:${t.local.port}`), result.text);
+      const socket = await socksConnect(t.local.port, '127.0.0.1', echo.port);
+      socket.write('through socks');
+      const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
+      socket.destroy();
+      assert.equal(got, 'through socks');
+    });
+
+    it('opens a remote forward and gives the server-side address', async () => {
+      const serverPort = await freePort();
+      const result = await create({ server: 'db', type: 'remote', remotePort: serverPort, localPort: echo.port });
+      const t = (result.data as Data).tunnel;
+      assert.deepEqual(t.remote, { host: '127.0.0.1', port: serverPort });
+      assert.ok(result.text.includes(`On db, connect to 127.0.0.1:${serverPort} to reach 127.0.0.1:${echo.port} on this machine.`), result.text);
+      const r = await echoRoundTrip(serverPort, 64 * 1024); // sshd runs here, so its side is reachable
+      assert.equal(r.received, r.sent);
+    });
+
+    it('asks in plain words first: server, user@host:port, direction, addresses; a remote forward says what it exposes', () => {
+      const local = tools.confirmation('ssh_tunnel_create', localTo(5432, { remoteHost: 'localhost' }))!;
+      assert.equal(local.title, 'Open an SSH tunnel through db?');
+      assert.equal(
+        local.message,
+        `An agent asks to open a local forward (-L) through db (${sshd.user}@127.0.0.1:${sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through db to localhost:5432 (as db sees it).`,
+      );
+      const remote = tools.confirmation('ssh_tunnel_create', { server: 'db', type: 'remote', remotePort: 9000, localPort: 3000 })!;
+      assert.match(remote.message, /a remote forward \(-R\) through db .*make db listen on 127\.0\.0\.1:9000 and forward each connection to 127\.0\.0\.1:3000 on this machine\. This exposes a service of this machine on the server/);
+      const socks = tools.confirmation('ssh_tunnel_create', { server: 'db', type: 'dynamic', localPort: 1080 })!;
+      assert.match(socks.message, /a SOCKS proxy \(-D\) .*open a SOCKS5 proxy on 127\.0\.0\.1:1080 on this machine; programs that use it reach any address db can reach/);
+      assert.equal(tools.confirmation('ssh_tunnel_list', {}), undefined);
+      assert.equal(tools.confirmation('ssh_connection_status', {}), undefined);
+      assert.deepEqual(manager.listTunnels(), [], 'asking opens nothing');
+    });
+
+    it('refuses bad input with a message that says what to do, in confirmation() and invoke() alike, and opens nothing', async () => {
+      const cases: [Record<string, unknown> | unknown, RegExp][] = [
+        [{ server: 'prod', type: 'local', remotePort: 80 }, /Unknown server "prod"\. Known servers: db, web, fresh\. Call ssh_connection_status/],
+        [{ server: 'DB', type: 'local', remotePort: 80 }, /Unknown server "DB" \(did you mean "db"\?\)/],
+        [{ type: 'local', remotePort: 80 }, /needs server: the alias of a configured server \(ssh_connection_status lists them\)/],
+        [{ server: 'db', type: 'forward', remotePort: 80 }, /type "forward" is not a tunnel type\. Use one of: local \(ssh -L.*remote \(ssh -R.*dynamic \(ssh -D/],
+        [{ server: 'db' }, /type is missing\. Use one of: local/],
+        [{ server: 'db', type: 'local', localPort: 0 }, /a local tunnel needs remotePort.*e\.g\. \{ "server": "db", "type": "local", "localPort": 0, "remoteHost": "localhost", "remotePort": 5432 \}/],
+        [{ server: 'db', type: 'remote', localPort: 3000 }, /a remote tunnel needs remotePort.*e\.g\. \{ "server": "db", "type": "remote", "remotePort": 9000/],
+        [{ server: 'db', type: 'remote', remotePort: 9000 }, /a remote tunnel needs localPort, the port of the service on this machine/],
+        [{ server: 'db', type: 'dynamic', remotePort: 80 }, /a dynamic \(SOCKS\) tunnel takes no remoteHost or remotePort/],
+        [{ server: 'db', type: 'local', localPort: 70000, remotePort: 80 }, /localPort must be a whole number from 0 to 65535/],
+        [{ server: 'db', type: 'local', remotePort: 80, local_port: 8080 }, /has no field "local_port"\. Its fields are: server, type, localHost, localPort, remoteHost, remotePort, name/],
+        ['db', /takes an object with the fields server, type/],
+      ];
+      for (const [input, expected] of cases) {
+        const viaConfirm = await refusal(() => tools.confirmation('ssh_tunnel_create', input));
+        assert.match(viaConfirm.message, expected);
+        const viaInvoke = await refusal(create(input as Record<string, unknown>));
+        assert.equal(viaInvoke.message, viaConfirm.message);
+      }
+      assert.deepEqual(manager.listTunnels(), []);
+      assert.equal(manager.serverStatus('db').state, 'disconnected', 'refusals do not even connect');
+    });
+
+    it('a busy port is answered with a free one, and the tunnel opens there', async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0, exclusive: true }, r));
+      const busy = (blocker.address() as net.AddressInfo).port;
+      try {
+        const err = await refusal(create(localTo(echo.port, { localPort: busy })));
+        const suggested = Number(/Call ssh_tunnel_create again with localPort (\d+) \(free now\), or 0 for any free port\./.exec(err.message)?.[1]);
+        assert.ok(suggested > busy, err.message);
+        assert.match(err.message, new RegExp(`Local port ${busy} on 127\\.0\\.0\\.1 is already in use`));
+        assert.equal(err.code, 'PORT_IN_USE');
+        const again = await create(localTo(echo.port, { localPort: suggested }));
+        assert.equal((again.data as Data).tunnel.local.port, suggested);
+      } finally {
+        blocker.close();
+      }
+    });
+  });
+
+  describe('the loopback rule', () => {
+    it('refuses a non-loopback localHost and a remote forward on a non-loopback server address, naming the setting', async () => {
+      for (const host of ['0.0.0.0', '*', '::', '192.168.1.10', 'example.com']) {
+        const err = await refusal(create(localTo(echo.port, { localHost: host })));
+        assert.match(err.message, /is not a loopback address, and agents may only use loopback addresses .* Use 127\.0\.0\.1 instead; only the user can allow other addresses, with the setting sshTunnels\.agentTools\.allowNonLoopback\./);
+        assert.equal(err.code, 'NOT_ALLOWED');
+        await refusal(create({ server: 'db', type: 'dynamic', localHost: host }));
+      }
+      const remote = await refusal(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 9000, localPort: 3000 }));
+      assert.match(remote.message, /remoteHost \(the address the server would listen on\) "0\.0\.0\.0" is not a loopback address.*sshTunnels\.agentTools\.allowNonLoopback/);
+      assert.deepEqual(manager.listTunnels(), []);
+    });
+
+    it('names the switch the host gives (a CLI flag) instead of the setting', async () => {
+      const cli = new TunnelTools({ manager, servers: staticServers(sshd.server('db')), settingName: '--allow-non-loopback' });
+      const err = await refusal(cli.invoke('ssh_tunnel_create', localTo(echo.port, { localHost: '0.0.0.0' })));
+      assert.match(err.message, /with the setting --allow-non-loopback\./);
+    });
+
+    it('accepts every loopback spelling, and anything once the setting allows it', async () => {
+      for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.ok(isLoopback(host), host);
+      for (const host of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', 'localhost.example.com', '']) assert.ok(!isLoopback(host), host);
+      allowNonLoopback = true;
+      const result = await create(localTo(echo.port, { localHost: '0.0.0.0' }));
+      const t = (result.data as Data).tunnel;
+      assert.equal(t.local.host, '0.0.0.0');
+      const r = await echoRoundTrip(t.local.port, 1024);
+      assert.equal(r.received, r.sent);
+    });
+  });
+
+  describe('ssh_tunnel_list', () => {
+    it('shows every tunnel whoever opened it, with state, endpoints, bytes, connections, times and origin', async () => {
+      const mine = (await create(localTo(echo.port))).data as Data;
+      const person = await manager.createTunnel({ server: 'web', type: 'dynamic', localPort: 0 });
+      await echoRoundTrip(mine.tunnel.local.port, 1000);
+      await waitFor(() => manager.getTunnel(mine.tunnel.id)!.stats.connectionsActive === 0);
+      const result = await tools.invoke('ssh_tunnel_list', {});
+      assert.match(result.text, /^2 tunnels:/);
+      const line = result.text.split('\n').find((l) => l.startsWith(`- ${mine.tunnel.id} `))!;
+      assert.match(line, /\(local, 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+, server db\): active, opened by an agent at \d{4}-.*Z; 1000 bytes in, 1000 bytes out; connections 0 active, 1 total; 0 errors; last activity/);
+      assert.ok(result.text.includes(`- ${person.id} "${person.name}" (dynamic, SOCKS 127.0.0.1:${person.localPort}, server web): active, opened by the user`), result.text);
+      const data = result.data as Data;
+      assert.equal(data.total, 2);
+      assert.equal(data.omitted, 0);
+      assert.deepEqual(data.tunnels.map((t: Data) => [t.id, t.openedBy, t.bytesIn, t.connectionsTotal]), [[mine.tunnel.id, 'agent', 1000, 1], [person.id, 'person', 0, 0]]);
+      const onlyWeb = await tools.invoke('ssh_tunnel_list', { server: 'web' });
+      assert.deepEqual((onlyWeb.data as Data).tunnels.map((t: Data) => t.id), [person.id]);
+      assert.match((await refusal(tools.invoke('ssh_tunnel_list', { server: 'nope' }))).message, /Unknown server "nope"\. Known servers: db, web, fresh/);
+      assert.match((await tools.invoke('ssh_tunnel_list', { server: 'fresh' })).text, /^No tunnels are open on fresh\. Open one with ssh_tunnel_create\.$/);
+    });
+
+    it(`stays bounded: at most ${LIST_LIMIT} tunnels, with a count of what was left out`, async () => {
+      const count = LIST_LIMIT + 5;
+      for (let i = 0; i < count; i++) await manager.createTunnel({ server: 'db', type: 'dynamic', localPort: 0 });
+      const result = await tools.invoke('ssh_tunnel_list', {});
+      const data = result.data as Data;
+      assert.equal(data.total, count);
+      assert.equal(data.tunnels.length, LIST_LIMIT);
+      assert.equal(data.omitted, 5);
+      assert.equal(result.text.split('\n').filter((l) => l.startsWith('- ')).length, LIST_LIMIT);
+      assert.match(result.text, /…and 5 more not shown \(at most 50 are listed; give server to narrow the list\)\.$/);
+    });
+  });
+
+  describe('ssh_tunnel_close', () => {
+    it('says what it closes and how many live connections it cuts, asks first, and a second close changes nothing', async () => {
+      const keep = (await create(localTo(echo.port, { name: 'keep' }))).data as Data;
+      const t = ((await create(localTo(echo.port, { name: 'gone' }))).data as Data).tunnel;
+      const sockets = await Promise.all([connect(t.local.port), connect(t.local.port)]);
+      const ended = sockets.map((s) => readAll(s));
+      for (const s of sockets) s.write('x');
+      await waitFor(() => manager.getTunnel(t.id)!.stats.connectionsActive === 2);
+
+      const ask = tools.confirmation('ssh_tunnel_close', { tunnelId: t.id })!;
+      assert.equal(ask.title, `Close SSH tunnel ${t.id}?`);
+      assert.match(ask.message, new RegExp(`An agent asks to close ${t.id} "gone" \\(local, .* server db\\), opened by an agent\\. 2 live connections will be cut\\.`));
+
+      const result = await tools.invoke('ssh_tunnel_close', { tunnelId: t.id });
+      assert.match(result.text, new RegExp(`^Closed ${t.id} "gone" .*\\. 2 live connections were cut\\.$`));
+      assert.deepEqual(result.data, { closed: [t.id], connectionsCut: 2, failures: [] });
+      await Promise.all(ended);
+      assert.equal(await bound(t.local.port), false, 'its port is free');
+
+      const again = await tools.invoke('ssh_tunnel_close', { tunnelId: t.id });
+      assert.equal(again.text, `No open tunnel has id "${t.id}" (it may have been closed already): nothing was closed. Open tunnels: ${keep.tunnel.id} "keep" (db).`);
+      assert.deepEqual(again.data, { closed: [], connectionsCut: 0, open: [keep.tunnel.id] });
+      assert.equal(tools.confirmation('ssh_tunnel_close', { tunnelId: t.id }), undefined, 'nothing to ask about');
+      const unknown = await tools.invoke('ssh_tunnel_close', { tunnelId: 't999' });
+      assert.match(unknown.text, /^No open tunnel has id "t999".*Open tunnels: t\d+ "keep" \(db\)\.$/);
+      assert.equal(manager.getTunnel(keep.tunnel.id)!.state, 'active', 'the other tunnel is untouched');
+    });
+
+    it('closes all of a server\'s tunnels and only those, telling the host of each first', async () => {
+      const told: string[] = [];
+      tools = new TunnelTools({ manager, servers: staticServers(sshd.server('db'), sshd.server('web')), willClose: (t) => told.push(t.id) });
+      const a = ((await create(localTo(echo.port))).data as Data).tunnel;
+      const b = ((await create({ server: 'db', type: 'dynamic' })).data as Data).tunnel;
+      const other = ((await create({ ...localTo(echo.port), server: 'web' })).data as Data).tunnel;
+      const ask = tools.confirmation('ssh_tunnel_close', { server: 'db' })!;
+      assert.equal(ask.title, 'Close 2 SSH tunnels of db?');
+      assert.match(ask.message, /close all 2 tunnels of db: .*No live connections will be cut\./);
+      const result = await tools.invoke('ssh_tunnel_close', { server: 'db' });
+      assert.deepEqual((result.data as Data).closed, [a.id, b.id]);
+      assert.deepEqual(told, [a.id, b.id]);
+      assert.deepEqual(manager.listTunnels().map((t) => t.id), [other.id]);
+      assert.match((await tools.invoke('ssh_tunnel_close', { server: 'db' })).text, /^No tunnels are open on db: nothing was closed\. Open tunnels: /);
+    });
+
+    it('refuses a call without tunnelId or server, a mismatched pair, and an unknown server', async () => {
+      const t = ((await create(localTo(echo.port))).data as Data).tunnel;
+      assert.match((await refusal(tools.invoke('ssh_tunnel_close', {}))).message, new RegExp(`needs tunnelId \\(one tunnel\\) or server .*Open tunnels: ${t.id} `));
+      assert.match((await refusal(tools.invoke('ssh_tunnel_close', { tunnelId: t.id, server: 'web' }))).message, /belongs to db, not web/);
+      assert.match((await refusal(tools.invoke('ssh_tunnel_close', { server: 'nope' }))).message, /Unknown server "nope"\. Known servers/);
+      assert.equal(manager.getTunnel(t.id)!.state, 'active');
+    });
+  });
+
+  describe('cancellation', () => {
+    it('a call cancelled while connecting (waiting on the host-key question) leaves nothing open', async () => {
+      const port = await freePort();
+      const controller = new AbortController();
+      const creating = create({ server: 'fresh', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port }, controller.signal);
+      await waitFor(asked, 10_000, 'host-key question');
+      controller.abort();
+      const err = await refusal(creating);
+      assert.equal(err.code, 'CANCELLED');
+      assert.match(err.message, /Cancelled: the tunnel was not opened, and nothing of it is left open\./);
+      hostKeyAnswer!('trust-once');
+      await waitFor(async () => !(await bound(port)), 5000, 'listener closed');
+      assert.deepEqual(manager.listTunnels(), []);
+      assert.equal(manager.serverStatus('fresh').state, 'disconnected');
+    });
+
+    it('a call cancelled before it starts opens nothing', async () => {
+      const err = await refusal(create(localTo(echo.port), AbortSignal.abort()));
+      assert.equal(err.code, 'CANCELLED');
+      assert.deepEqual(manager.listTunnels(), []);
+    });
+  });
+
+  it('an unknown tool name lists the tools', async () => {
+    const err = await refusal(tools.invoke('ssh_exec', {}));
+    assert.equal(err.message, `There is no tool "ssh_exec". The tools are: ${TOOL_DEFINITIONS.map((d) => d.name).join(', ')}.`);
+  });
+});
