@@ -56,6 +56,7 @@ interface Snapshot {
   broken: Map<string, string>;
   /** Whether every config host was resolved for this snapshot (else some entries are names only). */
   complete: boolean;
+  tunnelsByServer?: Map<string, TunnelSpec[]>;
 }
 
 /** A ServerSource over settings + ssh config, re-read when the config files change. */
@@ -165,8 +166,18 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** LocalForward / RemoteForward / DynamicForward entries of the config, ready to start (complete once resolution is). */
   tunnels(server?: string): TunnelSpec[] {
-    const all = this.current().tunnels;
-    return server === undefined ? all : all.filter((t) => t.server === server);
+    const snapshot = this.current();
+    if (server === undefined) return snapshot.tunnels;
+    // The tree asks once per server: an index keeps thousands of servers linear.
+    if (!snapshot.tunnelsByServer) {
+      snapshot.tunnelsByServer = new Map();
+      for (const t of snapshot.tunnels) {
+        const list = snapshot.tunnelsByServer.get(t.server);
+        if (list) list.push(t);
+        else snapshot.tunnelsByServer.set(t.server, [t]);
+      }
+    }
+    return snapshot.tunnelsByServer.get(server) ?? [];
   }
 
   /** Settings errors and config warnings, to show once in the log or a notification. */
