@@ -45,7 +45,8 @@ let restoredTunnels: RestoredTunnels | undefined;
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
   const configPath = () => settingValue<string>('sshConfigFile').value?.trim() || undefined;
-  const registry = new ServerRegistry({ configPath: configPath(), settings: settingValue('servers').value });
+  // `Match exec` in the ssh config runs commands: only once the workspace is trusted.
+  const registry = new ServerRegistry({ configPath: configPath(), settings: settingValue('servers').value, env: { allowExec: vscode.workspace.isTrusted } });
   context.subscriptions.push(
     registry,
     registry.watch(),
@@ -55,6 +56,7 @@ function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       registry.setSettings(settingValue('servers').value);
+      registry.setAllowExec(true);
       registry.setConfigPath(configPath() ?? defaultSshConfigPath());
     }),
   );
@@ -164,7 +166,9 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   // Not awaited here: a tunnel that needs a password must not hold up activation.
   const restoring = restored.restore();
   const activationMs = performance.now() - started;
-  log.info(`Activated in ${activationMs.toFixed(1)} ms (${servers.list().length} server(s), ${settingsTunnels.configured().length} configured tunnel(s)).`);
+  log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
+  // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
+  void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
   return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, restored, prompts, progress, log, inputs, activationMs, ready, restoring };
 }
 
@@ -175,6 +179,17 @@ export async function deactivate(): Promise<void> {
   restoredTunnels?.freeze();
   restoredTunnels = undefined;
   await m?.dispose();
+}
+
+/** What loaded: servers by origin, those that cannot be used, and tunnels. */
+function loadedSummary(servers: ServerRegistry, configuredTunnels: number): string {
+  const list = servers.list();
+  const fromSettings = list.filter((s) => servers.origin(s.host) !== 'sshConfig').length;
+  const broken = servers.brokenServers().length;
+  return (
+    `Loaded ${list.length} server(s) (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +
+    `${broken ? `, ${broken} unusable (see the warnings)` : ''}; ${configuredTunnels} configured tunnel(s), ${servers.tunnels().length} forward(s) in the ssh config.`
+  );
 }
 
 /** Reconnect policy and channel limit from settings, in the engine's units. */

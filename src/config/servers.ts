@@ -2,153 +2,48 @@
  * The servers the engine can reach: those in the `sshTunnels.servers` setting merged with
  * the hosts of `~/.ssh/config`. A setting with the same `host` as a config entry overrides
  * that entry field by field. The config file (and its includes) is re-read when it changes.
+ * A large config is resolved in slices off the caller's stack (each host on demand meanwhile),
+ * so thousands of hosts never hold the extension host for long.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { TunnelError } from '../engine/errors';
 import { Emitter, type Disposable } from '../engine/events';
 import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/types';
-import { loadSshConfig, resolveHost, sshConfigServers, type LoadedSshConfig, type SshConfigEnv } from './sshConfig';
+import { validateServerSettings } from './serverSettings';
+import { resolveHost, type LoadedSshConfig, type ResolvedHost, type SshConfigEnv } from './sshConfig';
+import { loadSteps } from './sshConfigLoad';
+
+export { validateServerSettings, type SettingsValidation } from './serverSettings';
 
 export function defaultSshConfigPath(home = os.homedir()): string {
   return path.join(home, '.ssh', 'config');
 }
 
-// ---- settings validation ----------------------------------------------------------------
-
-/** Every field a settings entry may have, with what it must be. */
-const FIELDS: Record<string, string> = {
-  host: 'a name without spaces or wildcards',
-  hostName: 'a host name or address',
-  port: 'a whole number from 1 to 65535',
-  user: 'a user name',
-  identityFile: 'a path or a list of paths',
-  identitiesOnly: 'true or false',
-  identityAgent: 'a socket path, or false to not use an agent',
-  proxyJump: 'a comma-separated list of [user@]host[:port] or server names',
-  userKnownHostsFile: 'a path or a list of paths',
-  globalKnownHostsFile: 'a path or a list of paths',
-  strictHostKeyChecking: '"yes", "accept-new", "no" or "ask"',
-  serverAliveInterval: 'a whole number of seconds, 0 to turn keepalives off',
-  serverAliveCountMax: 'a whole number from 1 up',
-  ciphers: 'a list of cipher names, e.g. ["aes128-gcm@openssh.com"]',
-  connectTimeout: 'a whole number of seconds from 1 up',
-};
-const SECRETS = new Set(['password', 'passphrase', 'privateKey']);
-
-export interface SettingsValidation {
-  /** The entries that are valid, normalized (strictHostKeyChecking "ask" becomes unset). */
-  servers: ServerConfig[];
-  /** One message per problem; an entry with a problem is left out, the others still load. */
-  errors: string[];
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const keep = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = keep;
-    }
-  }
-  return row[b.length];
-}
-
-/** The field a typo most likely meant (case differences, or up to two edits). */
-function closest(name: string, candidates: string[]): string | undefined {
-  const lower = name.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = distance(lower, c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-/** Checks `sshTunnels.servers` entries; every error names the entry, the field and what it must be. */
-export function validateServerSettings(raw: unknown): SettingsValidation {
-  const errors: string[] = [];
-  const servers: ServerConfig[] = [];
-  if (raw === undefined || raw === null) return { servers, errors };
-  if (!Array.isArray(raw)) {
-    return { servers, errors: [`sshTunnels.servers must be a list of server objects; got ${typeof raw}.`] };
-  }
-  const seen = new Set<string>();
-  raw.forEach((entry: unknown, index) => {
-    const at = `sshTunnels.servers[${index}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      errors.push(`${at} must be an object like { "host": "db", "hostName": "10.0.0.5", "user": "me" }; got ${JSON.stringify(entry)}.`);
-      return;
-    }
-    const e = entry as Record<string, unknown>;
-    const name = typeof e.host === 'string' ? e.host : undefined;
-    const label = name ? `${at} (${name})` : at;
-    const problems: string[] = [];
-    const bad = (field: string) => problems.push(`${label}: ${field} must be ${FIELDS[field]}; got ${JSON.stringify(e[field])}.`);
-    for (const key of Object.keys(e)) {
-      if (SECRETS.has(key)) {
-        problems.push(`${label}: ${key} does not belong in settings (they are shared and synced). Leave it out; you will be asked, and may choose to remember it securely.`);
-      } else if (!(key in FIELDS)) {
-        const hint = closest(key, Object.keys(FIELDS));
-        problems.push(`${label}: unknown field ${JSON.stringify(key)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}.`);
-      }
-    }
-    if (name === undefined || name.trim() === '' || /[\s*?!,]/.test(name)) bad('host');
-    else if (seen.has(name)) problems.push(`${label}: another entry already uses host ${JSON.stringify(name)}; names must be unique.`);
-    const isString = (v: unknown) => typeof v === 'string' && v.trim() !== '';
-    const isStrings = (v: unknown) => isString(v) || (Array.isArray(v) && v.length > 0 && v.every(isString));
-    const isInt = (v: unknown, min: number, max = 2 ** 31 - 1) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-    const checks: Record<string, (v: unknown) => boolean> = {
-      hostName: (v) => isString(v) && !/\s/.test(v as string),
-      port: (v) => isInt(v, 1, 65535),
-      user: isString,
-      identityFile: isStrings,
-      identitiesOnly: (v) => typeof v === 'boolean',
-      identityAgent: (v) => v === false || isString(v),
-      proxyJump: isString,
-      userKnownHostsFile: isStrings,
-      globalKnownHostsFile: isStrings,
-      strictHostKeyChecking: (v) => v === 'yes' || v === 'accept-new' || v === 'no' || v === 'ask',
-      serverAliveInterval: (v) => isInt(v, 0),
-      serverAliveCountMax: (v) => isInt(v, 1),
-      ciphers: (v) => Array.isArray(v) && v.length > 0 && v.every(isString),
-      connectTimeout: (v) => isInt(v, 1),
-    };
-    for (const [field, ok] of Object.entries(checks)) {
-      if (e[field] !== undefined && !ok(e[field])) bad(field);
-    }
-    if (problems.length) {
-      errors.push(...problems);
-      return;
-    }
-    seen.add(name!);
-    const server: Record<string, unknown> = {};
-    for (const key of Object.keys(FIELDS)) if (e[key] !== undefined) server[key] = e[key];
-    // "ask" is the default; kept as an explicit undefined so it overrides a file's value.
-    if (server.strictHostKeyChecking === 'ask') server.strictHostKeyChecking = undefined;
-    servers.push(server as unknown as ServerConfig);
-  });
-  return { servers, errors };
-}
-
-// ---- the merged source ------------------------------------------------------------------
-
 export type ServerOrigin = 'settings' | 'sshConfig' | 'both';
+
+/** A settings entry over the config's host, field by field; a proxyJump in settings replaces the file's ProxyCommand. */
+function merge(fromFile: ServerConfig, entry: ServerConfig): ServerConfig {
+  const merged = { ...fromFile, ...entry };
+  if (entry.proxyJump !== undefined) delete merged.proxyCommand;
+  return merged;
+}
 
 export interface ServerRegistryOptions {
   /** Path of the OpenSSH client config; `null` reads none. Default ~/.ssh/config. */
   configPath?: string | null;
   /** The raw `sshTunnels.servers` setting. */
   settings?: unknown;
-  /** `~`, `%d` and the local user, for tests; defaults to this process's user. */
+  /** `~`, `%d`, the local user and whether `Match exec` may run; defaults: this process's user, no exec. */
   env?: SshConfigEnv;
   /** At most this often list()/get() look at the files' modification times; default 1000 ms. */
   checkIntervalMs?: number;
+  /** Work a call such as list() may do at once before the rest goes to slices; default 25 ms (a small config is done by then). */
+  syncMs?: number;
+  /** Length of each later slice; default 8 ms. */
+  sliceMs?: number;
 }
 
 interface Snapshot {
@@ -157,21 +52,38 @@ interface Snapshot {
   origins: Map<string, ServerOrigin>;
   tunnels: TunnelSpec[];
   problems: string[];
+  /** Names that exist but cannot be used, with why. */
+  broken: Map<string, string>;
+  /** Whether every config host was resolved for this snapshot (else some entries are names only). */
+  complete: boolean;
+  tunnelsByServer?: Map<string, TunnelSpec[]>;
 }
 
 /** A ServerSource over settings + ssh config, re-read when the config files change. */
 export class ServerRegistry implements ServerSource, Disposable {
   private configPath: string | null;
   private settingsRaw: unknown;
-  private readonly env: SshConfigEnv | undefined;
+  private env: SshConfigEnv | undefined;
   private readonly checkIntervalMs: number;
+  private readonly sliceMs: number;
+  private readonly syncMs: number;
   private loaded: LoadedSshConfig | undefined;
+  /** A config being read in steps (a large one); `loaded` is set when it is done. */
+  private loading: Generator<void, LoadedSshConfig> | undefined;
+  /** Hosts of `loaded` resolved so far. */
+  private resolved = new Map<string, ResolvedHost>();
+  /** `Match exec` answers over one reading of the config: a command is not run again for every host. */
+  private execCache = new Map<string, boolean>();
   private signature = '';
   private lastCheck = 0;
   private snapshot: Snapshot | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
+  private sliceTimer: NodeJS.Immediate | undefined;
+  private resolving: Promise<void> | undefined;
+  private finishResolving: (() => void) | undefined;
+  private disposed = false;
   private readonly _onDidChange = new Emitter<void>();
-  /** Fires when the list of servers or tunnels may have changed (file edited, settings set). */
+  /** Fires when the list of servers or tunnels may have changed (file edited, settings set, slices done). */
   readonly onDidChange = this._onDidChange.event;
 
   constructor(options: ServerRegistryOptions = {}) {
@@ -179,14 +91,25 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.configPath = options.configPath === undefined ? defaultSshConfigPath(options.env?.home) : this.expand(options.configPath);
     this.settingsRaw = options.settings;
     this.checkIntervalMs = options.checkIntervalMs ?? 1000;
+    this.sliceMs = options.sliceMs ?? 8;
+    this.syncMs = options.syncMs ?? 25;
   }
 
+  /** Every usable server; while a large config is still being resolved, its hosts not yet done appear by name only. */
   list(): ServerConfig[] {
     return this.current().servers;
   }
 
-  /** The server with exactly this name (`host`), or undefined. */
+  /** The server with exactly this name (`host`), or undefined (also when its entry is broken: see problemFor). */
   get(name: string): ServerConfig | undefined {
+    this.finishLoading();
+    const snapshot = this.current();
+    if (!snapshot.complete && snapshot.byName.has(name) && snapshot.origins.get(name) !== 'settings') return this.withFile(name);
+    return snapshot.byName.get(name);
+  }
+
+  /** What the list holds for this name now, without resolving it on demand (for showing thousands of hosts). */
+  peek(name: string): ServerConfig | undefined {
     return this.current().byName.get(name);
   }
 
@@ -197,8 +120,8 @@ export class ServerRegistry implements ServerSource, Disposable {
   resolveHost(hostName: string): ServerConfig | undefined {
     const listed = this.get(hostName);
     if (listed) return listed;
-    if (!this.loaded || hostName === '' || /[\s*?!,]/.test(hostName)) return undefined;
-    return resolveHost(this.loaded, hostName).server;
+    if (!this.loaded || hostName === '' || /[\s*?!,]/.test(hostName) || this.problemFor(hostName)) return undefined;
+    return resolveHost(this.loaded, hostName, { execCache: this.execCache }).server;
   }
 
   /** Like get(), but an unknown or ambiguous name throws an error listing what exists. */
@@ -208,9 +131,25 @@ export class ServerRegistry implements ServerSource, Disposable {
     throw this.unknownServerError(name);
   }
 
-  /** The error for a name that is not a server: it says what exists, and what was probably meant. */
+  /** Why a server of this name exists but cannot be used (a bad settings value, a bad Port in the config), or undefined. */
+  problemFor(name: string): string | undefined {
+    this.finishLoading();
+    const snapshot = this.current();
+    const known = snapshot.broken.get(name);
+    if (known !== undefined || snapshot.complete || !this.loaded?.aliases.includes(name)) return known;
+    return this.resolveAlias(name).error;
+  }
+
+  /** Servers that are named but unusable, with their problem, for the tree. */
+  brokenServers(): { name: string; problem: string }[] {
+    return [...this.current().broken].map(([name, problem]) => ({ name, problem }));
+  }
+
+  /** The error for a name that is not a usable server: its entry's own problem, or what exists and what was probably meant. */
   unknownServerError(name: string): TunnelError {
     const known = this.list().map((s) => s.host);
+    const problem = this.problemFor(name);
+    if (problem) return new TunnelError('UNKNOWN_SERVER', problem, { known, problem });
     const similar = known.filter((k) => k.toLowerCase() === String(name).toLowerCase());
     const listing = known.length ? `Known servers: ${known.join(', ')}.` : `No servers are configured: add one to sshTunnels.servers${this.configPath ? ` or a Host to ${this.configPath}` : ''}.`;
     const message =
@@ -225,15 +164,31 @@ export class ServerRegistry implements ServerSource, Disposable {
     return this.current().origins.get(name);
   }
 
-  /** LocalForward / RemoteForward / DynamicForward entries of the config, ready to start. */
+  /** LocalForward / RemoteForward / DynamicForward entries of the config, ready to start (complete once resolution is). */
   tunnels(server?: string): TunnelSpec[] {
-    const all = this.current().tunnels;
-    return server === undefined ? all : all.filter((t) => t.server === server);
+    const snapshot = this.current();
+    if (server === undefined) return snapshot.tunnels;
+    // The tree asks once per server: an index keeps thousands of servers linear.
+    if (!snapshot.tunnelsByServer) {
+      snapshot.tunnelsByServer = new Map();
+      for (const t of snapshot.tunnels) {
+        const list = snapshot.tunnelsByServer.get(t.server);
+        if (list) list.push(t);
+        else snapshot.tunnelsByServer.set(t.server, [t]);
+      }
+    }
+    return snapshot.tunnelsByServer.get(server) ?? [];
   }
 
   /** Settings errors and config warnings, to show once in the log or a notification. */
   problems(): string[] {
     return this.current().problems;
+  }
+
+  /** Resolves when every host of the current config has been resolved (at once for small configs). */
+  whenResolved(): Promise<void> {
+    this.current();
+    return this.resolving ?? Promise.resolve();
   }
 
   /** Takes a new `sshTunnels.servers` value (from onDidChangeConfiguration). */
@@ -246,22 +201,52 @@ export class ServerRegistry implements ServerSource, Disposable {
   /** Takes a new config path setting; `null` stops reading a file. */
   setConfigPath(configPath: string | null): void {
     this.configPath = this.expand(configPath);
-    this.loaded = undefined;
-    this.snapshot = undefined;
+    this.reset();
+    this._onDidChange.fire();
+  }
+
+  /** Whether `Match exec` commands may run (a trusted workspace); re-resolves the config. */
+  setAllowExec(allowExec: boolean): void {
+    if ((this.env?.allowExec ?? false) === allowExec) return;
+    this.env = { ...this.env, allowExec };
+    this.reset();
     this._onDidChange.fire();
   }
 
   /** Re-reads the config now if any of its files changed; returns whether anything changed. */
   refresh(): boolean {
     this.lastCheck = Date.now();
-    if (this.configPath === null) return false;
+    if (this.configPath === null || this.loading) return false;
     if (this.loaded && this.fileSignature(this.loaded) === this.signature) return false;
     const hadLoaded = this.loaded !== undefined;
-    this.loaded = loadSshConfig(this.configPath, this.env);
-    this.signature = this.fileSignature(this.loaded);
-    this.snapshot = undefined;
-    if (hadLoaded) this._onDidChange.fire();
+    this.reset();
+    this.loading = loadSteps(this.configPath, this.env);
+    // A small config is read at once; a large one goes on in slices (see startSlices).
+    if (this.advanceLoad(this.syncMs) && hadLoaded) this._onDidChange.fire();
+    if (this.loading) this.startSlices();
     return true;
+  }
+
+  /** A caller that needs one host now (a tunnel starting) does not wait for the slices. */
+  private finishLoading(): void {
+    if (this.loading && this.advanceLoad(Infinity)) this.snapshot = undefined;
+  }
+
+  /** Reads on until the budget is spent; true when the config is loaded. */
+  private advanceLoad(budgetMs: number): boolean {
+    if (!this.loading) return true;
+    const deadline = performance.now() + budgetMs;
+    for (;;) {
+      const step = this.loading.next();
+      if (step.done) {
+        this.loading = undefined;
+        this.loaded = step.value;
+        this.signature = this.fileSignature(step.value);
+        this.snapshot = undefined;
+        return true;
+      }
+      if (performance.now() >= deadline) return false;
+    }
   }
 
   /** Polls the config files every `intervalMs` and fires onDidChange when they change. */
@@ -273,7 +258,9 @@ export class ServerRegistry implements ServerSource, Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     clearInterval(this.watchTimer);
+    this.stopSlices();
     this._onDidChange.dispose();
   }
 
@@ -296,33 +283,122 @@ export class ServerRegistry implements ServerSource, Disposable {
     return [loaded.path, ...loaded.files, ...loaded.globDirs].map((p) => `${p}=${stamp(p)}`).join('\n');
   }
 
+  private reset(): void {
+    this.loaded = undefined;
+    this.loading = undefined;
+    this.resolved = new Map();
+    this.execCache = new Map();
+    this.snapshot = undefined;
+    this.stopSlices();
+  }
+
+  private stopSlices(): void {
+    if (this.sliceTimer) clearImmediate(this.sliceTimer);
+    this.sliceTimer = undefined;
+    this.finishResolving?.();
+    this.finishResolving = undefined;
+    this.resolving = undefined;
+  }
+
+  private resolveAlias(alias: string): ResolvedHost {
+    let r = this.resolved.get(alias);
+    if (!r) this.resolved.set(alias, (r = resolveHost(this.loaded!, alias, { execCache: this.execCache })));
+    return r;
+  }
+
+  /** A config host resolved now (on demand), merged with its settings entry. */
+  private withFile(name: string): ServerConfig | undefined {
+    const r = this.resolveAlias(name);
+    if (r.error) return undefined;
+    const entry = validateServerSettings(this.settingsRaw).servers.find((s) => s.host === name);
+    return entry ? merge(r.server, entry) : r.server;
+  }
+
+  /** Resolves hosts until the time budget is spent; true when all are done. */
+  private resolveFor(budgetMs: number): boolean {
+    const loaded = this.loaded;
+    if (!loaded) return true;
+    const deadline = performance.now() + budgetMs;
+    for (const alias of loaded.aliases) {
+      if (this.resolved.has(alias)) continue;
+      if (performance.now() >= deadline) return false;
+      this.resolveAlias(alias);
+    }
+    return true;
+  }
+
+  /** Loads and resolves the rest in slices of sliceMs, yielding to the event loop between them; fires when names, then every host, are in. */
+  private startSlices(): void {
+    if (this.resolving || this.disposed) return;
+    this.resolving = new Promise<void>((resolve) => (this.finishResolving = resolve));
+    const step = () => {
+      this.sliceTimer = undefined;
+      if (this.loading) {
+        if (this.advanceLoad(this.sliceMs)) this._onDidChange.fire();
+        this.sliceTimer = setImmediate(step);
+        return;
+      }
+      if (!this.resolveFor(this.sliceMs)) {
+        this.sliceTimer = setImmediate(step);
+        return;
+      }
+      const finish = this.finishResolving;
+      this.finishResolving = undefined;
+      this.resolving = undefined;
+      this.snapshot = undefined;
+      this._onDidChange.fire();
+      finish?.();
+    };
+    this.sliceTimer = setImmediate(step);
+  }
+
   private current(): Snapshot {
+    const started = performance.now();
     if (this.configPath !== null && (!this.loaded || Date.now() - this.lastCheck >= this.checkIntervalMs)) this.refresh();
     if (this.snapshot) return this.snapshot;
+    const complete = !this.loading && this.resolveFor(Math.max(1, this.syncMs - (performance.now() - started)));
+    if (!complete) this.startSlices();
     const problems: string[] = [];
     const byName = new Map<string, ServerConfig>();
     const origins = new Map<string, ServerOrigin>();
+    const broken = new Map<string, string>();
     const tunnels: TunnelSpec[] = [];
     if (this.loaded) {
       problems.push(...this.loaded.warnings);
-      for (const resolved of sshConfigServers(this.loaded)) {
-        byName.set(resolved.server.host, resolved.server);
-        origins.set(resolved.server.host, 'sshConfig');
-        tunnels.push(...resolved.tunnels);
-        problems.push(...resolved.warnings);
+      for (const alias of this.loaded.aliases) {
+        const r = this.resolved.get(alias);
+        if (r?.error) {
+          broken.set(alias, r.error);
+          problems.push(r.error);
+          continue;
+        }
+        // Not resolved yet: listed by name; get() resolves it on demand.
+        byName.set(alias, r?.server ?? { host: alias });
+        origins.set(alias, 'sshConfig');
+        if (r) {
+          tunnels.push(...r.tunnels);
+          problems.push(...r.warnings);
+        }
       }
     }
     const settings = validateServerSettings(this.settingsRaw);
-    problems.push(...settings.errors);
+    problems.push(...settings.errors, ...settings.warnings);
+    for (const { name, problem } of settings.broken) {
+      // A broken entry hides the config host it would have overridden: its tunnels fail with its problem.
+      broken.set(name, problem);
+      byName.delete(name);
+      origins.delete(name);
+    }
     for (const entry of settings.servers) {
       const fromFile = byName.get(entry.host);
-      byName.set(entry.host, fromFile ? { ...fromFile, ...entry } : entry);
+      broken.delete(entry.host);
+      byName.set(entry.host, fromFile ? merge(fromFile, entry) : entry);
       origins.set(entry.host, fromFile ? 'both' : 'settings');
     }
     // Settings first (in their order), then the config's hosts in file order.
     const order = [...settings.servers.map((s) => s.host), ...byName.keys()];
     const servers = [...new Set(order)].map((name) => byName.get(name)!);
-    this.snapshot = { servers, byName, origins, tunnels, problems: [...new Set(problems)] };
+    this.snapshot = { servers, byName, origins, tunnels, problems: [...new Set(problems)], broken, complete };
     return this.snapshot;
   }
 }

@@ -1,50 +1,20 @@
 /**
- * Reads OpenSSH client config (`~/.ssh/config`) into ServerConfig and TunnelSpec entries.
- *
- * The text is parsed by the `ssh-config` npm package. The evaluation (which lines apply to a
- * host) is done here, following OpenSSH's readconf.c, because the package's `compute()` does
- * not follow `Include`, runs `Match exec` commands by default and treats `?` as "zero or one
- * character". Supported: `Include` (globs, relative to ~/.ssh, inside `Host` blocks too),
- * `Host` patterns with `*`, `?` and `!negation`, first value wins (IdentityFile and the
- * forwards accumulate). Not supported: `Match` blocks (skipped, with a warning),
- * `ProxyCommand`, `Ciphers` with `+`/`-`/`^` modifiers.
+ * Reads OpenSSH client config (`~/.ssh/config`) into ServerConfig and TunnelSpec entries,
+ * answering for each host what `ssh -G host` would. The jobs live in their own files:
+ * sshConfigLines (tokenizing lines as readconf.c does), sshConfigLoad (files, Includes, the
+ * per-host index), sshConfigEval + sshConfigMatch (which lines apply: Host, Match, the final
+ * pass); this file builds the server and its forwards from the lines that apply.
  */
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { parse, type Line } from 'ssh-config';
 import type { ServerConfig, TunnelSpec } from '../engine/types';
 import { parseForward } from './forwardSpec';
+import { collect, expandTokens, tokensFor } from './sshConfigEval';
+import type { ConfigLine } from './sshConfigLines';
+import { expandEnv, expandTilde, loadSshConfig, type LoadedSshConfig, type SshConfigEnv } from './sshConfigLoad';
 
-/** One line of config, flattened: a section start, a setting, or an included file. */
-type Item =
-  | { kind: 'host'; patterns: string[] }
-  | { kind: 'match'; text: string; file: string }
-  | { kind: 'set'; key: string; keyword: string; args: string[]; file: string }
-  | { kind: 'include'; items: Item[] };
-
-export interface SshConfigEnv {
-  /** Home directory for `~` and `%d`; defaults to os.homedir(). */
-  home?: string;
-  /** Local user name for `%u` and the default remote user; defaults to os.userInfo().username. */
-  localUser?: string;
-}
-
-/** A parsed config file and everything it includes, ready to answer for any host. */
-export interface LoadedSshConfig {
-  path: string;
-  /** Every file read (the config and its includes), for change detection. */
-  files: string[];
-  /** Directories whose listing an Include glob depends on (a new file there matters too). */
-  globDirs: string[];
-  /** Problems found while reading, not tied to one host (a missing Include, a Match block). */
-  warnings: string[];
-  /** Host aliases without wildcards or negation, in file order: the servers to list. */
-  aliases: string[];
-  items: Item[];
-  env: Required<SshConfigEnv>;
-}
+export { hostPatternsMatch } from './sshConfigPatterns';
+export { expandTokens, loadSshConfig };
+export type { LoadedSshConfig, SshConfigEnv };
 
 export interface ResolvedHost {
   server: ServerConfig;
@@ -52,198 +22,66 @@ export interface ResolvedHost {
   tunnels: TunnelSpec[];
   /** Values that were ignored, and why. */
   warnings: string[];
+  /** Set when ssh would refuse to connect to this host (e.g. a bad Port): the host must not be dialled. */
+  error?: string;
 }
 
-const MAX_INCLUDE_DEPTH = 16;
-/** Directives that accumulate instead of first-value-wins. */
-const ACCUMULATE = new Set(['identityfile', 'localforward', 'remoteforward', 'dynamicforward', 'certificatefile']);
+export interface ResolveOptions {
+  /** Overrides the config's allowExec for this resolution. */
+  allowExec?: boolean;
+  /** Shares `Match exec` results between resolutions (same expanded command, same answer). */
+  execCache?: Map<string, boolean>;
+}
 
-function envOf(env: SshConfigEnv = {}): Required<SshConfigEnv> {
-  let localUser = env.localUser;
-  if (localUser === undefined) {
-    try {
-      localUser = os.userInfo().username;
-    } catch {
-      localUser = process.env.USER ?? process.env.USERNAME ?? '';
-    }
+/** OpenSSH 9.x's default Ciphers, what `+`, `-` and `^` apply to. */
+export const DEFAULT_CIPHERS = [
+  'chacha20-poly1305@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+];
+/** Every cipher name OpenSSH 9.x knows, in `ssh -Q cipher` order (wildcards expand in this order). */
+const ALL_CIPHERS = [
+  '3des-cbc',
+  'aes128-cbc',
+  'aes192-cbc',
+  'aes256-cbc',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'chacha20-poly1305@openssh.com',
+];
+/** The subset ssh2 1.17 can speak (its SUPPORTED_CIPHER): at present all of them. */
+const SSH2_CIPHERS = new Set(ALL_CIPHERS);
+
+function matchesAny(name: string, patterns: string[]): boolean {
+  return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name));
+}
+
+/** kex_assemble_names for Ciphers: `+` appends, `-` removes (patterns), `^` prepends, else replaces. */
+export function assembleCiphers(spec: string): { ciphers: string[]; dropped: string[] } {
+  const names = (text: string) => text.split(',').filter(Boolean);
+  const cat = (a: string[], b: string[]) => [...a, ...b.filter((n) => !a.includes(n))];
+  if (spec.startsWith('-')) {
+    const patterns = names(spec.slice(1));
+    return { ciphers: DEFAULT_CIPHERS.filter((c) => !matchesAny(c, patterns)), dropped: [] };
   }
-  return { home: env.home ?? os.homedir(), localUser };
-}
-
-function expandTilde(p: string, home: string): string {
-  if (p === '~') return home;
-  if (p.startsWith('~/')) return path.join(home, p.slice(2));
-  return p;
-}
-
-function argsOf(line: Line & { value?: unknown }): string[] {
-  const value = line.value as string | { val: string }[] | undefined;
-  if (value === undefined) return [];
-  if (Array.isArray(value)) return value.map((v) => v.val);
-  return [value];
-}
-
-/** A pattern as OpenSSH's match_pattern reads it: `*` any run, `?` exactly one character. */
-function patternMatches(pattern: string, text: string): boolean {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`).test(text);
-}
-
-/** `Host` line semantics: any positive pattern matches and no negated one does. */
-export function hostPatternsMatch(patterns: string[], host: string): boolean {
-  let matched = false;
-  for (const raw of patterns) {
-    const negated = raw.startsWith('!');
-    if (patternMatches(negated ? raw.slice(1) : raw, host)) {
-      if (negated) return false;
-      matched = true;
-    }
+  let list: string[];
+  if (spec.startsWith('+')) list = cat(DEFAULT_CIPHERS, names(spec.slice(1)));
+  else if (spec.startsWith('^')) list = cat(names(spec.slice(1)), DEFAULT_CIPHERS);
+  else list = names(spec);
+  const ciphers: string[] = [];
+  const dropped: string[] = [];
+  for (const name of list) {
+    const known = ALL_CIPHERS.filter((c) => matchesAny(c, [name]) && SSH2_CIPHERS.has(c));
+    if (known.length === 0) dropped.push(name);
+    for (const c of known) if (!ciphers.includes(c)) ciphers.push(c);
   }
-  return matched;
-}
-
-function isWildcardFree(pattern: string): boolean {
-  // `Host a,b` is one pattern to ssh (a literal comma), never a usable name: not listed.
-  return !/[*?,]/.test(pattern) && !pattern.startsWith('!');
-}
-
-/** Node 20 has no fs.glob: expand `*`, `?` and `[...]` segment by segment, sorted like glob(3). */
-function expandGlob(pattern: string, dirsSeen: Set<string>): string[] {
-  if (!/[*?[]/.test(pattern)) return fs.existsSync(pattern) ? [pattern] : [];
-  const parts = pattern.split('/');
-  let bases = [parts[0] === '' ? '/' : parts[0]];
-  for (let i = 1; i < parts.length; i++) {
-    const part = parts[i];
-    if (part === '') continue;
-    const next: string[] = [];
-    for (const base of bases) {
-      if (!/[*?[]/.test(part)) {
-        next.push(path.join(base, part));
-        continue;
-      }
-      dirsSeen.add(base);
-      const re = new RegExp(
-        '^' + part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\[!/g, '[^') + '$',
-      );
-      let entries: string[] = [];
-      try {
-        entries = fs.readdirSync(base);
-      } catch {
-        continue;
-      }
-      for (const e of entries.sort()) if (!e.startsWith('.') && re.test(e)) next.push(path.join(base, e));
-    }
-    bases = next;
-  }
-  return bases.filter((p) => fs.existsSync(p));
-}
-
-/**
- * Reads a config file and its includes. A missing main file is an empty config.
- * Unreadable includes become warnings, as `ssh` skips them.
- */
-export function loadSshConfig(file: string, env?: SshConfigEnv): LoadedSshConfig {
-  const full = envOf(env);
-  const files: string[] = [];
-  const globDirs = new Set<string>();
-  const warnings: string[] = [];
-  const aliases: string[] = [];
-  const sshDir = path.join(full.home, '.ssh');
-
-  const readFile = (p: string, depth: number): Item[] => {
-    let text: string;
-    try {
-      text = fs.readFileSync(p, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || depth > 0) {
-        warnings.push(`Cannot read ${p}: ${(err as Error).message}`);
-      }
-      return [];
-    }
-    files.push(p);
-    let lines: Line[];
-    try {
-      lines = parse(text);
-    } catch (err) {
-      warnings.push(`Cannot parse ${p}: ${(err as Error).message}`);
-      return [];
-    }
-    return flatten(lines, p, depth);
-  };
-
-  const flatten = (lines: Line[], file: string, depth: number): Item[] => {
-    const items: Item[] = [];
-    for (const line of lines) {
-      if (line.type !== 1) continue;
-      const keyword = line.param;
-      const key = keyword.toLowerCase();
-      const args = argsOf(line);
-      if (key === 'host') {
-        items.push({ kind: 'host', patterns: args });
-        for (const a of args) if (isWildcardFree(a) && !aliases.includes(a)) aliases.push(a);
-      } else if (key === 'match') {
-        items.push({ kind: 'match', text: args.join(' '), file });
-      } else if (key === 'include') {
-        if (depth >= MAX_INCLUDE_DEPTH) {
-          warnings.push(`${file}: Include nested deeper than ${MAX_INCLUDE_DEPTH} levels; ignored (is there an Include loop?).`);
-        } else {
-          const included: Item[] = [];
-          for (const arg of args) {
-            const expanded = expandTilde(arg, full.home);
-            const absolute = path.isAbsolute(expanded) ? expanded : path.join(sshDir, expanded);
-            for (const match of expandGlob(absolute, globDirs)) included.push(...readFile(match, depth + 1));
-          }
-          items.push({ kind: 'include', items: included });
-        }
-      } else {
-        items.push({ kind: 'set', key, keyword, args, file });
-      }
-      if ('config' in line && Array.isArray(line.config)) items.push(...flatten(line.config, file, depth));
-    }
-    return items;
-  };
-
-  const items = readFile(file, 0);
-  return { path: file, files, globDirs: [...globDirs], warnings, aliases, items, env: full };
-}
-
-/** Walks the items as OpenSSH does for one host, collecting the first value of each setting. */
-function collect(config: LoadedSshConfig, alias: string): { values: Map<string, { keyword: string; args: string[]; file: string }[]>; matchSkipped: string[] } {
-  const values = new Map<string, { keyword: string; args: string[]; file: string }[]>();
-  const matchSkipped: string[] = [];
-  const walk = (items: Item[], startActive: boolean, neverMatch: boolean): void => {
-    let active = startActive;
-    for (const item of items) {
-      if (item.kind === 'host') {
-        active = !neverMatch && hostPatternsMatch(item.patterns, alias);
-      } else if (item.kind === 'match') {
-        active = false;
-        matchSkipped.push(`${item.file}: "Match ${item.text}" is not supported; its settings were skipped.`);
-      } else if (item.kind === 'include') {
-        // An Include in an inactive block includes nothing; the block's state survives the include.
-        walk(item.items, active, neverMatch || !active);
-      } else if (active) {
-        const list = values.get(item.key) ?? [];
-        if (ACCUMULATE.has(item.key) || list.length === 0) list.push({ keyword: item.keyword, args: item.args, file: item.file });
-        values.set(item.key, list);
-      }
-    }
-  };
-  walk(config.items, true, false);
-  return { values, matchSkipped };
-}
-
-/** Expands `%` tokens as ssh does for IdentityFile and UserKnownHostsFile. */
-export function expandTokens(text: string, tokens: Record<string, string>): string {
-  return text.replace(/%(.)/g, (whole, ch: string) => {
-    if (ch === '%') return '%';
-    return tokens[ch] ?? whole;
-  });
-}
-
-/** `${NAME}` environment references, which ssh expands in file names. */
-function expandEnv(text: string): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => process.env[name] ?? whole);
+  return { ciphers, dropped };
 }
 
 function parseYesNo(value: string): boolean | undefined {
@@ -253,13 +91,91 @@ function parseYesNo(value: string): boolean | undefined {
   return undefined;
 }
 
+/** One LocalForward / RemoteForward / DynamicForward line as a TunnelSpec, or why not. */
+function forwardOf(line: ConfigLine, alias: string, type: TunnelSpec['type']): TunnelSpec | string {
+  const [listen, target, extra] = line.args;
+  if (listen === undefined || extra !== undefined) return 'needs one listen address and one target';
+  const isPath = (w: string) => w.includes('/');
+  const spec: TunnelSpec = { server: alias, type, localPort: 0 };
+  if (type === 'dynamic') {
+    if (target !== undefined) return 'takes only [bind_address:]port';
+    const parsed = parseForward(listen, 'dynamic');
+    if (!parsed.ok) return parsed.error;
+    if (parsed.forward.localHost !== undefined) spec.localHost = parsed.forward.localHost;
+    spec.localPort = parsed.forward.localPort;
+    return spec;
+  }
+  if (type === 'remote' && target === undefined) {
+    // RemoteForward [addr:]port with no target: a SOCKS proxy on the server (ssh -R port).
+    if (isPath(listen)) return 'a reverse SOCKS proxy needs [bind_address:]port, not a socket path';
+    const parsed = parseForward(listen, 'dynamic');
+    if (!parsed.ok) return parsed.error;
+    const out: TunnelSpec = { server: alias, type: 'remote', localPort: 0, socks: true, remotePort: parsed.forward.localPort };
+    if (parsed.forward.localHost !== undefined) out.remoteHost = parsed.forward.localHost;
+    return out;
+  }
+  if (target === undefined) return 'needs a target host:port or socket path';
+  // local: listen here, connect there; remote: listen there, connect here.
+  const here = type === 'local' ? listen : target;
+  const there = type === 'local' ? target : listen;
+  if (!isPath(here) && !isPath(there)) {
+    const parsed = parseForward(`${listen}:${target}`, type);
+    if (!parsed.ok) return parsed.error;
+    const { localHost, localPort, remoteHost, remotePort } = parsed.forward;
+    spec.localPort = localPort;
+    if (localHost !== undefined) spec.localHost = localHost;
+    // forwardSpec fills the remote bind address in; from the config, only what was written counts.
+    if (remoteHost !== undefined && !(type === 'remote' && /^\d+$/.test(listen))) spec.remoteHost = remoteHost;
+    if (remotePort !== undefined) spec.remotePort = remotePort;
+    return spec;
+  }
+  // At least one Unix socket: the other side is [bind:]port (listen) or host:port (target).
+  const listenSide = type === 'local' ? here : there;
+  const targetSide = type === 'local' ? there : here;
+  if (isPath(listenSide)) {
+    if (type === 'local') spec.localPath = listenSide;
+    else spec.remotePath = listenSide;
+  } else {
+    const parsed = parseForward(listenSide, 'dynamic');
+    if (!parsed.ok) return parsed.error;
+    if (type === 'local') {
+      spec.localPort = parsed.forward.localPort;
+      if (parsed.forward.localHost !== undefined) spec.localHost = parsed.forward.localHost;
+    } else {
+      spec.remotePort = parsed.forward.localPort;
+      if (parsed.forward.localHost !== undefined) spec.remoteHost = parsed.forward.localHost;
+    }
+  }
+  if (isPath(targetSide)) {
+    if (type === 'local') spec.remotePath = targetSide;
+    else spec.localPath = targetSide;
+  } else {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(targetSide);
+    if (!m || Number(m[3]) > 65535 || Number(m[3]) === 0) return `target ${JSON.stringify(targetSide)} must be host:port or a socket path`;
+    if (type === 'local') {
+      spec.remoteHost = m[1] ?? m[2];
+      spec.remotePort = Number(m[3]);
+    } else {
+      spec.localHost = m[1] ?? m[2];
+      spec.localPort = Number(m[3]);
+    }
+  }
+  return spec;
+}
+
 /** The settings that apply to `alias`, as `ssh -G alias` would compute them. */
-export function resolveHost(config: LoadedSshConfig, alias: string): ResolvedHost {
-  const { values, matchSkipped } = collect(config, alias);
-  const warnings = [...new Set(matchSkipped)];
-  const first = (key: string): string | undefined => values.get(key)?.[0]?.args[0];
-  const firstArgs = (key: string): string[] | undefined => values.get(key)?.[0]?.args;
-  const where = (key: string) => values.get(key)?.[0]?.file ?? config.path;
+export function resolveHost(config: LoadedSshConfig, alias: string, options: ResolveOptions = {}): ResolvedHost {
+  const collected = collect(config, alias, { allowExec: options.allowExec ?? config.env.allowExec, execTimeoutMs: config.env.execTimeoutMs, execCache: options.execCache });
+  const { values } = collected;
+  const warnings = [...collected.warnings];
+  let error: string | undefined;
+  const line = (key: string): ConfigLine | undefined => values.get(key)?.[0];
+  const first = (key: string): string | undefined => line(key)?.args[0];
+  const firstArgs = (key: string): string[] | undefined => line(key)?.args;
+  const where = (key: string) => {
+    const l = line(key);
+    return l ? `${l.file}:${l.line}` : config.path;
+  };
   const server: ServerConfig = { host: alias };
   const { home, localUser } = config.env;
 
@@ -274,48 +190,44 @@ export function resolveHost(config: LoadedSshConfig, alias: string): ResolvedHos
   };
 
   const hostNameRaw = first('hostname');
-  const hostName = hostNameRaw === undefined ? alias : expandTokens(hostNameRaw, { h: alias });
-  if (hostNameRaw !== undefined) server.hostName = hostName;
-  const port = integer('port', 'Port', 1, 65535);
-  if (port !== undefined) server.port = port;
+  let hostName = collected.finalHost ?? (hostNameRaw === undefined ? alias : expandTokens(hostNameRaw, { h: alias }));
+  // The final pass lowercases a name ssh was given only as the alias; keep the alias as written then.
+  if (hostNameRaw === undefined && hostName === alias.toLowerCase()) hostName = alias;
+  if (hostName !== alias) server.hostName = hostName;
+  const portRaw = first('port');
+  if (portRaw !== undefined) {
+    if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) < 1 || Number(portRaw) > 65535) {
+      // ssh refuses the whole config over a bad Port ("Bad port"); we refuse this host only.
+      error = `${where('port')}: Port ${JSON.stringify(portRaw)} for ${alias} must be a whole number from 1 to 65535 (ssh refuses this config: "Bad port").`;
+    } else {
+      server.port = Number(portRaw);
+    }
+  }
   const user = first('user');
   if (user !== undefined) server.user = user;
 
-  const tokens: Record<string, string> = {
-    h: hostName,
-    p: String(port ?? 22),
-    r: server.user ?? localUser,
-    u: localUser,
-    d: home,
-    n: alias,
-    k: alias,
-    l: os.hostname(),
-    L: os.hostname().split('.')[0],
-    i: String(process.getuid?.() ?? ''),
-    j: first('proxyjump') ?? '',
-  };
-  // %C as OpenSSH 9.2 computes it: SHA-1 of %l%h%p%r.
-  tokens.C = createHash('sha1').update(tokens.l + tokens.h + tokens.p + tokens.r).digest('hex');
-  const pathValue = (p: string) => expandTilde(expandTokens(expandEnv(p), tokens), home);
+  let tokens: Record<string, string> | undefined;
+  const tokensNow = () => (tokens ??= tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''));
+  const pathValue = (p: string) => expandTilde(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
   if (identityFiles.length) server.identityFile = identityFiles.map(pathValue);
-  const identitiesOnly = first('identitiesonly');
-  if (identitiesOnly !== undefined) {
-    const v = parseYesNo(identitiesOnly);
-    if (v === undefined) warnings.push(`${where('identitiesonly')}: IdentitiesOnly ${JSON.stringify(identitiesOnly)} for ${alias} must be yes or no; ignored.`);
-    else server.identitiesOnly = v;
-  }
+  const yesNo = (key: string, keyword: string, set: (v: boolean) => void) => {
+    const raw = first(key);
+    if (raw === undefined) return;
+    const v = parseYesNo(raw);
+    if (v === undefined) warnings.push(`${where(key)}: ${keyword} ${JSON.stringify(raw)} for ${alias} must be yes or no; ignored.`);
+    else set(v);
+  };
+  yesNo('identitiesonly', 'IdentitiesOnly', (v) => (server.identitiesOnly = v));
+  yesNo('streamlocalbindunlink', 'StreamLocalBindUnlink', (v) => (server.streamLocalBindUnlink = v));
   const agent = first('identityagent');
   if (agent !== undefined) {
     if (agent.toLowerCase() === 'none') server.identityAgent = false;
     else if (agent !== 'SSH_AUTH_SOCK') server.identityAgent = pathValue(agent.startsWith('$') ? process.env[agent.slice(1)] ?? '' : agent);
   }
-  const jump = first('proxyjump');
-  if (jump !== undefined && jump.toLowerCase() !== 'none') server.proxyJump = jump;
-  if (first('proxycommand') !== undefined && jump === undefined) {
-    warnings.push(`${where('proxycommand')}: ProxyCommand is not supported (${alias} is dialled directly); use ProxyJump instead.`);
-  }
+  if (collected.proxyJump) server.proxyJump = collected.proxyJump.rest;
+  if (collected.proxyCommand) server.proxyCommand = collected.proxyCommand.rest;
   const alive = integer('serveraliveinterval', 'ServerAliveInterval', 0, 2 ** 31 - 1);
   if (alive !== undefined) server.serverAliveInterval = alive;
   const aliveCount = integer('serveralivecountmax', 'ServerAliveCountMax', 1, 2 ** 31 - 1);
@@ -345,43 +257,30 @@ export function resolveHost(config: LoadedSshConfig, alias: string): ResolvedHos
   }
   const ciphers = first('ciphers');
   if (ciphers !== undefined) {
-    if (/^[+\-^]/.test(ciphers)) {
-      warnings.push(`${where('ciphers')}: Ciphers ${ciphers} for ${alias}: +, - and ^ modifiers are not supported; the default ciphers are used.`);
-    } else {
-      server.ciphers = ciphers.split(',').map((c) => c.trim()).filter(Boolean);
-    }
+    const { ciphers: list, dropped } = assembleCiphers(ciphers);
+    if (dropped.length) warnings.push(`${where('ciphers')}: Ciphers for ${alias}: ${dropped.join(', ')} ${dropped.length > 1 ? 'are' : 'is'} not a cipher ssh2 supports; left out.`);
+    if (list.length) server.ciphers = list;
+    else warnings.push(`${where('ciphers')}: Ciphers ${ciphers} for ${alias} leaves no cipher; the default ciphers are used.`);
+  }
+  if (first('canonicaldomains') !== undefined && /^(yes|always)$/i.test(first('canonicalizehostname') ?? '')) {
+    warnings.push(`${where('canonicalizehostname')}: CanonicalizeHostname for ${alias}: names are not looked up in CanonicalDomains; the final Match pass uses HostName as written.`);
   }
 
   const tunnels: TunnelSpec[] = [];
-  for (const [key, type] of [['localforward', 'local'], ['remoteforward', 'remote'], ['dynamicforward', 'dynamic']] as const) {
-    for (const entry of values.get(key) ?? []) {
-      const words = entry.args.join(' ').trim().split(/\s+/);
-      const text = words.join(':');
-      if (type === 'remote' && words.length === 1) {
-        warnings.push(`${entry.file}: RemoteForward ${text} for ${alias} is a reverse SOCKS proxy, which is not supported; skipped.`);
-        continue;
+  const clearAll = parseYesNo(first('clearallforwardings') ?? 'no') === true;
+  if (!clearAll) {
+    for (const [key, type] of [['localforward', 'local'], ['remoteforward', 'remote'], ['dynamicforward', 'dynamic']] as const) {
+      for (const entry of values.get(key) ?? []) {
+        const spec = forwardOf(entry, alias, type);
+        if (typeof spec === 'string') warnings.push(`${entry.file}:${entry.line}: ${entry.keyword} ${entry.args.join(' ')} for ${alias}: ${spec.replace(/\.$/, '')}; skipped.`);
+        else tunnels.push(spec);
       }
-      if (words.some((w) => w.includes('/'))) {
-        warnings.push(`${entry.file}: ${entry.keyword} ${words.join(' ')} for ${alias}: Unix sockets and the host/port form are not supported; skipped.`);
-        continue;
-      }
-      const parsed = parseForward(text, type);
-      if (!parsed.ok) {
-        warnings.push(`${entry.file}: ${entry.keyword} ${words.join(' ')} for ${alias}: ${parsed.error} Skipped.`);
-        continue;
-      }
-      const { localHost, localPort, remoteHost, remotePort } = parsed.forward;
-      const spec: TunnelSpec = { server: alias, type, localPort };
-      if (localHost !== undefined) spec.localHost = localHost;
-      if (remoteHost !== undefined) spec.remoteHost = remoteHost;
-      if (remotePort !== undefined) spec.remotePort = remotePort;
-      tunnels.push(spec);
     }
   }
-  return { server, tunnels, warnings };
+  return error === undefined ? { server, tunnels, warnings } : { server, tunnels, warnings, error };
 }
 
 /** Every non-wildcard Host of the file (and its includes), resolved. */
-export function sshConfigServers(config: LoadedSshConfig): ResolvedHost[] {
-  return config.aliases.map((alias) => resolveHost(config, alias));
+export function sshConfigServers(config: LoadedSshConfig, options: ResolveOptions = {}): ResolvedHost[] {
+  return config.aliases.map((alias) => resolveHost(config, alias, options));
 }

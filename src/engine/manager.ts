@@ -54,6 +54,9 @@ export class TunnelManager {
   private findServer(name: string): ServerConfig {
     const server = this.options.servers.get(name);
     if (server) return server;
+    // A source that knows why a name is unusable (a broken settings entry) says so itself.
+    const explained = this.options.servers.unknownServerError?.(name);
+    if (explained) throw explained;
     const known = this.options.servers.list().map((s) => s.host);
     throw new TunnelError(
       'UNKNOWN_SERVER',

@@ -39,6 +39,8 @@ export interface ServerSource {
    * computed as ssh would from patterns such as `Host *.corp`. Optional.
    */
   resolveHost?(hostName: string): ServerConfig | undefined;
+  /** The error for a name get() does not know: a broken entry's own problem, or what exists. Optional. */
+  unknownServerError?(name: string): Error;
 }
 
 export type HostKeyAnswer = 'trust-remember' | 'trust-once' | 'reject';

@@ -369,7 +369,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const host = entry.host;
       if (typeof host !== 'string' || !/^[^\s]+$/.test(host)) throw new TunnelError('INVALID_SPEC', t('A server needs a "host" alias without spaces.'));
       if (taken.has(host)) throw new TunnelError('INVALID_SPEC', t('A server named {0} exists already; choose another alias.', host));
-      const problems = validateServerSettings([entry]).errors;
+      const checked = validateServerSettings([entry]);
+      const problems = [...checked.errors, ...checked.warnings];
       if (problems.length) throw new TunnelError('INVALID_SPEC', problems.join(' '));
     } else {
       const destination = await vscode.window.showInputBox({

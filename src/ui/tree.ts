@@ -1,6 +1,6 @@
 // The "SSH Tunnels" tree: servers, each with its open tunnels and the stopped ones of the settings and the ssh config.
 import * as vscode from 'vscode';
-import { defaultName, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { defaultName, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import type { ConfiguredTunnel } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
@@ -140,8 +140,18 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     this._onDidChangeTreeData.fire(node);
   }
 
+  /** The registry's optional extras: unusable servers and why, and a look at a server without resolving it. */
+  private get registry(): {
+    brokenServers?: () => { name: string }[];
+    problemFor?: (name: string) => string | undefined;
+    peek?: (name: string) => ServerConfig | undefined;
+  } {
+    return this.servers as never;
+  }
+
   serverNames(): string[] {
     const names = this.servers.list().map((s) => s.host);
+    for (const b of this.registry.brokenServers?.() ?? []) if (!names.includes(b.name)) names.push(b.name);
     for (const t of this.manager.listTunnels()) if (!names.includes(t.server)) names.push(t.server);
     for (const t of this.settingsTunnels.configured()) if (!names.includes(t.spec.server)) names.push(t.spec.server);
     return names;
@@ -186,7 +196,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
 
   private serverItem(name: string): vscode.TreeItem {
     const status = this.manager.serverStatus(name);
-    const config = this.servers.get(name);
+    // peek: a large ssh config is still being resolved in slices; the item is redrawn when it is.
+    const config = this.registry.peek ? this.registry.peek(name) : this.servers.get(name);
     const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, this.manager.listTunnels(name), name).length;
     const item = new vscode.TreeItem(name, status.tunnels + stopped > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     item.id = `server:${name}`;
@@ -207,7 +218,13 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const origin = (this.servers as { origin?: (name: string) => string | undefined }).origin?.(name);
     const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
     if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
-    if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
+    const problem = config ? undefined : this.registry.problemFor?.(name);
+    if (problem) {
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      item.description = vscode.l10n.t('cannot be used');
+      tip.appendMarkdown('  \n$(error) ');
+      tip.appendText(problem);
+    } else if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
     item.tooltip = tip;
     const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
     item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;

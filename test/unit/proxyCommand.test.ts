@@ -1,6 +1,10 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ServerRegistry } from '../../src/config/servers';
 import { TunnelError, TunnelManager, type ReconnectPolicy, type ServerConfig } from '../../src/engine';
 import { expandProxyCommand } from '../../src/engine/proxyCommand';
 import { SshdFixture } from '../fixtures/sshd';
@@ -168,6 +172,31 @@ describe('ProxyCommand: the SSH connection over a command’s stdin/stdout', fun
     assert.deepEqual(proxy.requests, [`127.0.0.1:${jump.port}`], 'only the jump host is dialled through the proxy');
     const result = await echoRoundTrip(info.localPort, 64 * 1024);
     assert.equal(result.received, result.sent);
+  });
+
+  it('from ~/.ssh/config: ProxyCommand as written there, tokens expanded at dial time', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-proxycmd-'));
+    try {
+      const configPath = path.join(dir, 'config');
+      fs.writeFileSync(configPath, [
+        'Host via-proxy',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        `  User ${sshd.user}`,
+        `  IdentityFile ${sshd.clientKeyPath}`,
+        '  IdentityAgent none',
+        `  UserKnownHostsFile ${sshd.knownHostsPath}`,
+        `  ProxyCommand nc -X connect -x 127.0.0.1:${proxy.port} %h %p`,
+        '',
+      ].join('\n'));
+      manager = new TunnelManager({ servers: new ServerRegistry({ configPath, settings: [] }), reconnect: { maxAttempts: 0 } });
+      const info = await manager.createTunnel({ server: 'via-proxy', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+      assert.deepEqual(proxy.requests, [`127.0.0.1:${sshd.port}`]);
+      const result = await echoRoundTrip(info.localPort, 64 * 1024);
+      assert.equal(result.received, result.sent);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ProxyJump wins when a server has both', async () => {
