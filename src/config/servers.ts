@@ -3,7 +3,8 @@
  * the hosts of `~/.ssh/config`. A setting with the same `host` as a config entry overrides
  * that entry field by field. The config file (and its includes) is re-read when it changes.
  * A large config is resolved in slices off the caller's stack (each host on demand meanwhile),
- * so thousands of hosts never hold the extension host for long.
+ * so thousands of hosts never hold the extension host for long. `Match exec` commands run
+ * asynchronously: a host that needs one waits (listed by name) until its result is in.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +15,7 @@ import { Emitter, type Disposable } from '../engine/events';
 import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/types';
 import { validateServerSettings } from './serverSettings';
 import { resolveHost, type LoadedSshConfig, type ResolvedHost, type SshConfigEnv } from './sshConfig';
+import { ExecPending, ExecRunner } from './sshConfigExec';
 import { loadSteps } from './sshConfigLoad';
 
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
@@ -72,8 +74,11 @@ export class ServerRegistry implements ServerSource, Disposable {
   private loading: Generator<void, LoadedSshConfig> | undefined;
   /** Hosts of `loaded` resolved so far. */
   private resolved = new Map<string, ResolvedHost>();
-  /** `Match exec` answers over one reading of the config: a command is not run again for every host. */
-  private execCache = new Map<string, boolean>();
+  /** `Match exec` answers over one reading of the config (a command is not run again for every host), and the runs under way. */
+  private runner: ExecRunner | undefined;
+  /** Hosts whose resolution waits for a `Match exec` command under way, and the hosts each command holds. */
+  private waiting = new Set<string>();
+  private waitingOn = new Map<string, string[]>();
   private signature = '';
   private lastCheck = 0;
   private snapshot: Snapshot | undefined;
@@ -121,7 +126,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     const listed = this.get(hostName);
     if (listed) return listed;
     if (!this.loaded || hostName === '' || /[\s*?!,]/.test(hostName) || this.problemFor(hostName)) return undefined;
-    return resolveHost(this.loaded, hostName, { execCache: this.execCache }).server;
+    return resolveHost(this.loaded, hostName, { execCache: this.execRunner().results }).server;
   }
 
   /** Like get(), but an unknown or ambiguous name throws an error listing what exists. */
@@ -189,6 +194,53 @@ export class ServerRegistry implements ServerSource, Disposable {
   whenResolved(): Promise<void> {
     this.current();
     return this.resolving ?? Promise.resolve();
+  }
+
+  /**
+   * For a caller that can wait (a tunnel starting): undefined when get(name) answers without
+   * running a command, else a promise that settles once the `Match exec` commands of this host
+   * (and of its ProxyJump hops) have run asynchronously. get() stays correct without it.
+   */
+  whenReady(name: string): Promise<void> | undefined {
+    if (this.configPath === null || this.disposed || !this.env?.allowExec) return undefined;
+    this.current();
+    if (!this.loading && !this.execPendingFor(name) && !this.get(name)?.proxyJump) return undefined;
+    return this.prepare(name, 0);
+  }
+
+  private async prepare(name: string, depth: number): Promise<void> {
+    // The reading goes on in slices; wait for it rather than finishing it on this stack.
+    while (this.loading && !this.disposed) await new Promise((resolve) => setTimeout(resolve, this.sliceMs));
+    // Each round runs the next command ssh would run for this host (a later one may depend on an earlier result).
+    for (let round = 0; round < 64 && !this.disposed; round++) {
+      const runner = this.execRunner();
+      const command = this.execPendingFor(name);
+      if (command === undefined) break;
+      await runner.run(command);
+    }
+    // Hops are resolved by name when the connection is made: let theirs run now too (user@host:port, comma-separated).
+    const jump = depth < 8 ? this.get(name)?.proxyJump : undefined;
+    if (!jump || jump.toLowerCase() === 'none') return;
+    const hops = jump.split(',').map((hop) => hop.trim().replace(/^.*@/, '').replace(/:\d+$/, '')).filter(Boolean);
+    await Promise.all(hops.map((hop) => this.prepare(hop, depth + 1)));
+  }
+
+  /** The `Match exec` command resolving `name` waits for, or undefined when it can be resolved now. */
+  private execPendingFor(name: string): string | undefined {
+    if (!this.loaded || !this.loaded.env.allowExec || this.resolved.has(name)) return undefined;
+    if (this.loaded.aliases.includes(name)) {
+      const r = this.tryResolveAlias(name);
+      return typeof r === 'string' ? r : undefined;
+    }
+    if (name === '' || /[\s*?!,]/.test(name) || this.current().byName.has(name)) return undefined;
+    // A hop named by host name only (`ProxyJump bastion.corp`): resolved as resolveHost() will, without keeping it.
+    try {
+      resolveHost(this.loaded, name, { execCache: this.execRunner().results, deferExec: true });
+      return undefined;
+    } catch (err) {
+      if (err instanceof ExecPending) return err.command;
+      throw err;
+    }
   }
 
   /** Takes a new `sshTunnels.servers` value (from onDidChangeConfiguration). */
@@ -261,6 +313,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.disposed = true;
     clearInterval(this.watchTimer);
     this.stopSlices();
+    this.runner?.dispose();
     this._onDidChange.dispose();
   }
 
@@ -287,7 +340,11 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.loaded = undefined;
     this.loading = undefined;
     this.resolved = new Map();
-    this.execCache = new Map();
+    // A new reading asks its commands again; what still runs for the old one is stopped.
+    this.runner?.dispose();
+    this.runner = undefined;
+    this.waiting = new Set();
+    this.waitingOn = new Map();
     this.snapshot = undefined;
     this.stopSlices();
   }
@@ -300,10 +357,49 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.resolving = undefined;
   }
 
+  private execRunner(): ExecRunner {
+    return (this.runner ??= new ExecRunner(this.loaded?.env.execTimeoutMs ?? 3000));
+  }
+
+  /**
+   * A host resolved now, whatever it takes. A `Match exec` result not in yet is run here,
+   * synchronously: the rare path of a host needed at once (a tunnel starting in the first
+   * second, from a caller that did not await whenReady()); the slices never take it.
+   */
   private resolveAlias(alias: string): ResolvedHost {
     let r = this.resolved.get(alias);
-    if (!r) this.resolved.set(alias, (r = resolveHost(this.loaded!, alias, { execCache: this.execCache })));
+    if (!r) this.resolved.set(alias, (r = resolveHost(this.loaded!, alias, { execCache: this.execRunner().results })));
     return r;
+  }
+
+  /** A host resolved with the `Match exec` results in so far; else the command it waits for, which is started. */
+  private tryResolveAlias(alias: string): ResolvedHost | string {
+    const done = this.resolved.get(alias);
+    if (done) return done;
+    const runner = this.execRunner();
+    try {
+      const r = resolveHost(this.loaded!, alias, { execCache: runner.results, deferExec: true });
+      this.resolved.set(alias, r);
+      return r;
+    } catch (err) {
+      if (!(err instanceof ExecPending)) throw err;
+      this.waiting.add(alias);
+      const held = this.waitingOn.get(err.command);
+      if (held) held.push(alias);
+      else {
+        this.waitingOn.set(err.command, [alias]);
+        void runner.run(err.command).then(() => this.execDone(runner, err.command));
+      }
+      return err.command;
+    }
+  }
+
+  /** A command's result is in: the hosts it held are tried again in the next slice. */
+  private execDone(runner: ExecRunner, command: string): void {
+    if (runner !== this.runner || this.disposed) return;
+    for (const alias of this.waitingOn.get(command) ?? []) this.waiting.delete(alias);
+    this.waitingOn.delete(command);
+    if (this.resolving && !this.sliceTimer) this.sliceTimer = setImmediate(this.step);
   }
 
   /** A config host resolved now (on demand), merged with its settings entry. */
@@ -314,49 +410,53 @@ export class ServerRegistry implements ServerSource, Disposable {
     return entry ? merge(r.server, entry) : r.server;
   }
 
-  /** Resolves hosts until the time budget is spent; true when all are done. */
-  private resolveFor(budgetMs: number): boolean {
+  /** Resolves hosts until the time budget is spent: 'done' when all are, 'waiting' when the rest wait for `Match exec` commands. */
+  private resolveFor(budgetMs: number): 'done' | 'more' | 'waiting' {
     const loaded = this.loaded;
-    if (!loaded) return true;
+    if (!loaded) return 'done';
     const deadline = performance.now() + budgetMs;
     for (const alias of loaded.aliases) {
-      if (this.resolved.has(alias)) continue;
-      if (performance.now() >= deadline) return false;
-      this.resolveAlias(alias);
+      if (this.resolved.has(alias) || this.waiting.has(alias)) continue;
+      if (performance.now() >= deadline) return 'more';
+      this.tryResolveAlias(alias);
     }
-    return true;
+    return this.waiting.size ? 'waiting' : 'done';
   }
 
   /** Loads and resolves the rest in slices of sliceMs, yielding to the event loop between them; fires when names, then every host, are in. */
   private startSlices(): void {
     if (this.resolving || this.disposed) return;
     this.resolving = new Promise<void>((resolve) => (this.finishResolving = resolve));
-    const step = () => {
-      this.sliceTimer = undefined;
-      if (this.loading) {
-        if (this.advanceLoad(this.sliceMs)) this._onDidChange.fire();
-        this.sliceTimer = setImmediate(step);
-        return;
-      }
-      if (!this.resolveFor(this.sliceMs)) {
-        this.sliceTimer = setImmediate(step);
-        return;
-      }
-      const finish = this.finishResolving;
-      this.finishResolving = undefined;
-      this.resolving = undefined;
-      this.snapshot = undefined;
-      this._onDidChange.fire();
-      finish?.();
-    };
-    this.sliceTimer = setImmediate(step);
+    this.sliceTimer = setImmediate(this.step);
   }
+
+  private readonly step = (): void => {
+    this.sliceTimer = undefined;
+    if (this.loading) {
+      if (this.advanceLoad(this.sliceMs)) this._onDidChange.fire();
+      this.sliceTimer = setImmediate(this.step);
+      return;
+    }
+    const state = this.resolveFor(this.sliceMs);
+    if (state === 'more') {
+      this.sliceTimer = setImmediate(this.step);
+      return;
+    }
+    // Waiting: execDone schedules the next slice when a command's result is in.
+    if (state === 'waiting') return;
+    const finish = this.finishResolving;
+    this.finishResolving = undefined;
+    this.resolving = undefined;
+    this.snapshot = undefined;
+    this._onDidChange.fire();
+    finish?.();
+  };
 
   private current(): Snapshot {
     const started = performance.now();
     if (this.configPath !== null && (!this.loaded || Date.now() - this.lastCheck >= this.checkIntervalMs)) this.refresh();
     if (this.snapshot) return this.snapshot;
-    const complete = !this.loading && this.resolveFor(Math.max(1, this.syncMs - (performance.now() - started)));
+    const complete = !this.loading && this.resolveFor(Math.max(1, this.syncMs - (performance.now() - started))) === 'done';
     if (!complete) this.startSlices();
     const problems: string[] = [];
     const byName = new Map<string, ServerConfig>();

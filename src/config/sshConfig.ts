@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import type { ServerConfig, TunnelSpec } from '../engine/types';
 import { parseForward } from './forwardSpec';
 import { collect, expandTokens, tokensFor } from './sshConfigEval';
+import type { ExecResult } from './sshConfigExec';
 import type { ConfigLine } from './sshConfigLines';
 import { expandEnv, expandTilde, loadSshConfig, type LoadedSshConfig, type SshConfigEnv } from './sshConfigLoad';
 
@@ -30,7 +31,9 @@ export interface ResolveOptions {
   /** Overrides the config's allowExec for this resolution. */
   allowExec?: boolean;
   /** Shares `Match exec` results between resolutions (same expanded command, same answer). */
-  execCache?: Map<string, boolean>;
+  execCache?: Map<string, ExecResult>;
+  /** Throw ExecPending for a `Match exec` result not in execCache instead of running the command here. */
+  deferExec?: boolean;
 }
 
 /** OpenSSH 9.x's default Ciphers, what `+`, `-` and `^` apply to. */
@@ -165,7 +168,7 @@ function forwardOf(line: ConfigLine, alias: string, type: TunnelSpec['type']): T
 
 /** The settings that apply to `alias`, as `ssh -G alias` would compute them. */
 export function resolveHost(config: LoadedSshConfig, alias: string, options: ResolveOptions = {}): ResolvedHost {
-  const collected = collect(config, alias, { allowExec: options.allowExec ?? config.env.allowExec, execTimeoutMs: config.env.execTimeoutMs, execCache: options.execCache });
+  const collected = collect(config, alias, { allowExec: options.allowExec ?? config.env.allowExec, execTimeoutMs: config.env.execTimeoutMs, execCache: options.execCache, deferExec: options.deferExec });
   const { values } = collected;
   const warnings = [...collected.warnings];
   let error: string | undefined;

@@ -3,9 +3,9 @@
  * (a few keywords accumulate), Match evaluated at its place with the values so far, and the
  * second ("final") pass of ssh.c when a `Match final` exists or CanonicalizeHostname is on.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
+import { ExecPending, runExecSync, type ExecResult } from './sshConfigExec';
 import type { ConfigLine } from './sshConfigLines';
 import type { Header, LoadedSshConfig, Segment } from './sshConfigLoad';
 import { evaluateMatch } from './sshConfigMatch';
@@ -30,7 +30,9 @@ export interface EvalOptions {
   allowExec: boolean;
   execTimeoutMs: number;
   /** `Match exec` results to share beyond this resolution (the registry shares them over one reading of the config). */
-  execCache?: Map<string, boolean>;
+  execCache?: Map<string, ExecResult>;
+  /** A command whose result is not in the cache throws ExecPending instead of running here (the registry runs it asynchronously). */
+  deferExec?: boolean;
 }
 
 /** Expands `%` tokens as ssh does (`%%` is a literal %, unknown tokens stay as written). */
@@ -101,24 +103,22 @@ export function collect(config: LoadedSshConfig, alias: string, options: EvalOpt
   let finalHost: string | undefined;
   let proxyJumpSet = false;
   // `Match exec` results, reused across both passes of this resolution.
-  const execResults = options.execCache ?? new Map<string, boolean>();
+  const execResults = options.execCache ?? new Map<string, ExecResult>();
   const first = (key: string) => values.get(key)?.[0]?.args[0];
 
   const runExec = (command: string, header: Header): boolean | undefined => {
-    const known = execResults.get(command);
-    if (known !== undefined) return known;
-    if (!options.allowExec) {
-      warnings.push(`${header.file}:${header.line}: Match exec ${JSON.stringify(command)} was not run (only in a trusted workspace); the block is treated as not matching.`);
-      return undefined;
+    let result = execResults.get(command);
+    if (!result) {
+      if (!options.allowExec) {
+        warnings.push(`${header.file}:${header.line}: Match exec ${JSON.stringify(command)} was not run (only in a trusted workspace); the block is treated as not matching.`);
+        return undefined;
+      }
+      if (options.deferExec) throw new ExecPending(command);
+      result = runExecSync(command, options.execTimeoutMs);
+      execResults.set(command, result);
     }
-    const shell = process.env.SHELL || '/bin/sh';
-    const run = spawnSync(shell, ['-c', command], { stdio: 'ignore', timeout: options.execTimeoutMs });
-    if (run.error || run.signal) {
-      warnings.push(`${header.file}:${header.line}: Match exec ${JSON.stringify(command)} ${run.signal ? `did not finish within ${options.execTimeoutMs} ms` : `failed: ${run.error?.message}`}; the block is treated as not matching.`);
-    }
-    const ok = run.status === 0;
-    execResults.set(command, ok);
-    return ok;
+    if (result.problem) warnings.push(`${header.file}:${header.line}: Match exec ${JSON.stringify(command)} ${result.problem}; the block is treated as not matching.`);
+    return result.ok;
   };
 
   const apply = (line: ConfigLine) => {

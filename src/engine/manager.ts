@@ -116,6 +116,13 @@ export class TunnelManager {
     const resolved = resolveSpec(spec);
     const { signal } = options;
     if (signal?.aborted) throw cancelled(resolved.name);
+    // A `Match exec` of the ssh config still running for this server: wait for it here rather than run it synchronously in get().
+    const ready = this.options.servers.whenReady?.(resolved.server);
+    if (ready) {
+      await ready;
+      if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
+      if (signal?.aborted) throw cancelled(resolved.name);
+    }
     const config = this.findServer(resolved.server);
     const session = this.sessionFor(config);
     const id = `t${this.nextId++}`;

@@ -41,6 +41,11 @@ export interface ServerSource {
   resolveHost?(hostName: string): ServerConfig | undefined;
   /** The error for a name get() does not know: a broken entry's own problem, or what exists. Optional. */
   unknownServerError?(name: string): Error;
+  /**
+   * A promise to await before get(name) when the source still has work for it that should not
+   * block (a command of the config to run), or undefined when get() answers at once. Optional.
+   */
+  whenReady?(name: string): Promise<void> | undefined;
 }
 
 export type HostKeyAnswer = 'trust-remember' | 'trust-once' | 'reject';
