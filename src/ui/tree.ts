@@ -65,6 +65,20 @@ export function tunnelLabel(info: TunnelInfo): string {
   return hasDefaultName(info) ? describeTunnel(info) : info.name;
 }
 
+/** What a tunnel not running yet forwards (listening on 127.0.0.1 unless it says otherwise). */
+function configuredDescription(spec: TunnelSpec): string {
+  return describeTunnel({
+    type: spec.type,
+    localHost: spec.localHost ?? '127.0.0.1',
+    localPort: spec.localPort,
+    remoteHost: spec.remoteHost,
+    remotePort: spec.remotePort,
+    localPath: spec.localPath,
+    remotePath: spec.remotePath,
+    socks: spec.socks,
+  });
+}
+
 const STATE_ICON: Record<TunnelInfo['state'], vscode.ThemeIcon> = {
   connecting: new vscode.ThemeIcon('loading~spin'),
   reconnecting: new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('list.warningForeground')),
@@ -72,6 +86,22 @@ const STATE_ICON: Record<TunnelInfo['state'], vscode.ThemeIcon> = {
   failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground')),
   closed: new vscode.ThemeIcon('circle-outline'),
 };
+
+/** A server's state in words; asked per item, so only the one word needed is translated. */
+function stateText(state: ServerStatus['state']): string {
+  switch (state) {
+    case 'disconnected':
+      return vscode.l10n.t('disconnected');
+    case 'connecting':
+      return vscode.l10n.t('connecting…');
+    case 'connected':
+      return vscode.l10n.t('connected');
+    case 'reconnecting':
+      return vscode.l10n.t('reconnecting…');
+    case 'failed':
+      return vscode.l10n.t('failed');
+  }
+}
 
 const SERVER_ICON: Record<ServerStatus['state'], vscode.ThemeIcon> = {
   disconnected: new vscode.ThemeIcon('server'),
@@ -150,11 +180,11 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   serverNames(): string[] {
-    const names = this.servers.list().map((s) => s.host);
-    for (const b of this.registry.brokenServers?.() ?? []) if (!names.includes(b.name)) names.push(b.name);
-    for (const t of this.manager.listTunnels()) if (!names.includes(t.server)) names.push(t.server);
-    for (const t of this.settingsTunnels.configured()) if (!names.includes(t.spec.server)) names.push(t.spec.server);
-    return names;
+    const names = new Set(this.servers.list().map((s) => s.host));
+    for (const b of this.registry.brokenServers?.() ?? []) names.add(b.name);
+    for (const t of this.manager.listTunnels()) names.add(t.server);
+    for (const t of this.settingsTunnels.configured()) names.add(t.spec.server);
+    return [...names];
   }
 
   getChildren(element?: TreeNode): TreeNode[] {
@@ -171,6 +201,30 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
 
   getParent(element: TreeNode): TreeNode | undefined {
     return element.kind === 'server' ? undefined : this.node({ kind: 'server', name: element.server });
+  }
+
+  /**
+   * Items come without a tooltip: VS Code asks for it here when one is hovered. Building
+   * thousands of tooltips up front (a large ssh config) would hold the extension host.
+   */
+  resolveTreeItem(item: vscode.TreeItem, element: TreeNode): vscode.TreeItem {
+    item.tooltip ??= this.tooltip(element);
+    return item;
+  }
+
+  /** The tooltip of an element as it is now. */
+  tooltip(element: TreeNode): vscode.MarkdownString | undefined {
+    if (element.kind === 'server') return this.serverTooltip(element.name);
+    if (element.kind === 'tunnel') {
+      const info = this.manager.getTunnel(element.id);
+      return info && this.tunnelTooltip(info);
+    }
+    if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
+      const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
+      return f && this.configForwardTooltip(f.spec);
+    }
+    const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
+    return t && this.configuredTooltip(t);
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
@@ -194,41 +248,49 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     return item;
   }
 
+  /** What the list holds for a server (peek: a large ssh config is still being resolved in slices; the item is redrawn when it is). */
+  private serverConfig(name: string): ServerConfig | undefined {
+    return this.registry.peek ? this.registry.peek(name) : this.servers.get(name);
+  }
+
   private serverItem(name: string): vscode.TreeItem {
     const status = this.manager.serverStatus(name);
-    // peek: a large ssh config is still being resolved in slices; the item is redrawn when it is.
-    const config = this.registry.peek ? this.registry.peek(name) : this.servers.get(name);
-    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, this.manager.listTunnels(name), name).length;
+    const config = this.serverConfig(name);
+    // Asked for thousands of servers at once: most have no tunnel open, and nothing to list.
+    const open = status.tunnels ? this.manager.listTunnels(name) : [];
+    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, open, name).length;
     const item = new vscode.TreeItem(name, status.tunnels + stopped > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     item.id = `server:${name}`;
-    const stateText = {
-      disconnected: vscode.l10n.t('disconnected'),
-      connecting: vscode.l10n.t('connecting…'),
-      connected: vscode.l10n.t('connected'),
-      reconnecting: vscode.l10n.t('reconnecting…'),
-      failed: vscode.l10n.t('failed'),
-    }[status.state];
-    item.description = status.tunnels ? `${stateText} · ${vscode.l10n.t('{0} tunnel(s)', status.tunnels)}` : stateText;
+    const state = stateText(status.state);
+    item.description = status.tunnels ? `${state} · ${vscode.l10n.t('{0} tunnel(s)', status.tunnels)}` : state;
     item.iconPath = SERVER_ICON[status.state];
+    if (!config && this.registry.problemFor?.(name)) {
+      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+      item.description = vscode.l10n.t('cannot be used');
+    }
+    const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
+    item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;
+    return item;
+  }
+
+  private serverTooltip(name: string): vscode.MarkdownString {
+    const status = this.manager.serverStatus(name);
+    const config = this.serverConfig(name);
+    const state = stateText(status.state);
     const target = config ? `${config.user ? config.user + '@' : ''}${config.hostName ?? config.host}${config.port ? ':' + config.port : ''}` : '';
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
-    tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${stateText}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
+    tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${state}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
     if (status.lastError) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${status.lastError}`);
     const origin = (this.servers as { origin?: (name: string) => string | undefined }).origin?.(name);
     const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
     if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
     const problem = config ? undefined : this.registry.problemFor?.(name);
     if (problem) {
-      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
-      item.description = vscode.l10n.t('cannot be used');
       tip.appendMarkdown('  \n$(error) ');
       tip.appendText(problem);
     } else if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
-    item.tooltip = tip;
-    const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
-    item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;
-    return item;
+    return tip;
   }
 
   private tunnelItem(info: TunnelInfo): vscode.TreeItem {
@@ -239,7 +301,6 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     item.description = label === description ? info.state : `${description} · ${info.state}`;
     if (info.openedBy === 'agent') item.description += ` · ${vscode.l10n.t('opened by an agent')}`;
     item.iconPath = STATE_ICON[info.state];
-    item.tooltip = this.tunnelTooltip(info);
     // A socket file is no address a browser can open.
     const browsable = info.type === 'local' && info.localPath === undefined ? '.browsable' : '';
     item.contextValue = `tunnel.${info.state}.${info.type}${browsable}.${info.openedBy}`;
@@ -269,40 +330,38 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
 
   private configuredItem(t: ConfiguredTunnel): vscode.TreeItem {
     const spec = t.spec;
-    const description = describeTunnel({
-      type: spec.type,
-      localHost: spec.localHost ?? '127.0.0.1',
-      localPort: spec.localPort,
-      remoteHost: spec.remoteHost,
-      remotePort: spec.remotePort,
-      localPath: spec.localPath,
-      remotePath: spec.remotePath,
-      socks: spec.socks,
-    });
+    const description = configuredDescription(spec);
     const failure = this.settingsTunnels.lastFailure(t.key);
     const item = new vscode.TreeItem(spec.name ?? description);
     item.description = spec.name ? `${description} · ${vscode.l10n.t('stopped')}` : vscode.l10n.t('stopped');
     item.iconPath = failure ? new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('list.errorForeground')) : new vscode.ThemeIcon('debug-stop');
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${spec.name ?? description}** — ${spec.server}\n\n`);
-    tip.appendMarkdown(vscode.l10n.t('Defined in settings ({0}); not running.', t.fromWorkspace ? vscode.l10n.t('workspace') : vscode.l10n.t('user')));
-    if (failure) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${failure}`);
-    item.tooltip = tip;
     item.contextValue = 'tunnel.stopped';
     return item;
   }
 
+  private configuredTooltip(t: ConfiguredTunnel): vscode.MarkdownString {
+    const spec = t.spec;
+    const failure = this.settingsTunnels.lastFailure(t.key);
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${spec.name ?? configuredDescription(spec)}** — ${spec.server}\n\n`);
+    tip.appendMarkdown(vscode.l10n.t('Defined in settings ({0}); not running.', t.fromWorkspace ? vscode.l10n.t('workspace') : vscode.l10n.t('user')));
+    if (failure) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${failure}`);
+    return tip;
+  }
+
   private configForwardItem(spec: TunnelSpec): vscode.TreeItem {
-    const description = describeTunnel({ ...spec, localHost: spec.localHost ?? '127.0.0.1' });
-    const item = new vscode.TreeItem(description);
+    const item = new vscode.TreeItem(configuredDescription(spec));
     item.description = vscode.l10n.t('stopped');
     item.iconPath = new vscode.ThemeIcon('debug-stop');
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${description}** — ${spec.server}\n\n`);
-    tip.appendMarkdown(vscode.l10n.t('Defined in the ssh config ({0}Forward); not running. Start it here.', { local: 'Local', remote: 'Remote', dynamic: 'Dynamic' }[spec.type]));
-    item.tooltip = tip;
     item.contextValue = 'tunnel.stopped';
     return item;
+  }
+
+  private configForwardTooltip(spec: TunnelSpec): vscode.MarkdownString {
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**${configuredDescription(spec)}** — ${spec.server}\n\n`);
+    tip.appendMarkdown(vscode.l10n.t('Defined in the ssh config ({0}Forward); not running. Start it here.', { local: 'Local', remote: 'Remote', dynamic: 'Dynamic' }[spec.type]));
+    return tip;
   }
 
   /** Refreshes every open tunnel's item (live tooltip stats) without touching the rest. */

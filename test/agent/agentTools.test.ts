@@ -64,7 +64,7 @@ describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Res
   const tunnelItem = (id: string) => {
     const server = api.tree.getChildren().find((n) => n.kind === 'server' && n.name === SERVER);
     const node = server && api.tree.getChildren(server).find((n: TreeNode) => n.kind === 'tunnel' && n.id === id);
-    return node ? api.tree.getTreeItem(node) : undefined;
+    return node ? api.tree.resolveTreeItem(api.tree.getTreeItem(node), node) : undefined;
   };
 
   before(async () => {

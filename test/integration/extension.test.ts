@@ -110,7 +110,8 @@ describe('SSH Tunnels extension', function () {
   const itemOf = (id: string) => {
     const node = tunnelNodes().find((n) => n.kind === 'tunnel' && n.id === id);
     assert.ok(node, `tunnel ${id} is not in the tree`);
-    return api.tree.getTreeItem(node);
+    // With its tooltip, as VS Code resolves it on hover.
+    return api.tree.resolveTreeItem(api.tree.getTreeItem(node), node);
   };
 
   before(async () => {
@@ -166,7 +167,7 @@ describe('SSH Tunnels extension', function () {
       assert.ok(written.some((s) => s.host === SERVER), 'not written to user settings');
       await waitFor('the server in the source', () => api.servers.get(SERVER));
       await waitFor('the server in the tree', () => serverNode());
-      const item = api.tree.getTreeItem(serverNode()!);
+      const item = api.tree.resolveTreeItem(api.tree.getTreeItem(serverNode()!), serverNode()!);
       assert.equal(item.label, SERVER);
       assert.match(String(item.description), /disconnected/);
       assert.match(String(item.contextValue), /^server\.disconnected/);
