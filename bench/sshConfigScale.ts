@@ -1,7 +1,8 @@
 // `npx tsx bench/sshConfigScale.ts [hosts=5000]`
 // Generates an ssh config of N hosts spread over Includes (with wildcard blocks and Match
 // blocks, as large real configs have), then times loading it and resolving every host, and
-// the longest the event loop is held by the registry's resolution. Prints one line per step.
+// the longest the event loop is held by the registry's resolution, also with a slow `Match exec`
+// that every host evaluates (it runs asynchronously). Prints one line per step.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +11,7 @@ import { ServerRegistry } from '../src/config/servers';
 import { loadSshConfig, sshConfigServers } from '../src/config/sshConfig';
 
 /** Writes a config of `hosts` hosts over `files` included files; returns the main file. */
-export function generateConfig(dir: string, hosts: number, files = 50): string {
+export function generateConfig(dir: string, hosts: number, files = 50, extra: string[] = []): string {
   const incDir = path.join(dir, 'conf.d');
   fs.mkdirSync(incDir, { recursive: true });
   const perFile = Math.ceil(hosts / files);
@@ -28,7 +29,7 @@ export function generateConfig(dir: string, hosts: number, files = 50): string {
   const main = path.join(dir, 'config');
   fs.writeFileSync(
     main,
-    [`# hosts ${hosts}`, `Include ${incDir}/*.conf`, '', 'Match host 10.0.*', '  ServerAliveInterval 30', '', 'Host *.example.com', '  IdentityFile ~/.ssh/id_example', '', 'Host *', '  ServerAliveCountMax 4', '  IdentityFile ~/.ssh/id_ed25519', ''].join('\n'),
+    [`# hosts ${hosts}`, `Include ${incDir}/*.conf`, '', 'Match host 10.0.*', '  ServerAliveInterval 30', '', 'Host *.example.com', '  IdentityFile ~/.ssh/id_example', '', 'Host *', '  ServerAliveCountMax 4', '  IdentityFile ~/.ssh/id_ed25519', '', ...extra].join('\n'),
   );
   return main;
 }
@@ -44,7 +45,7 @@ export function measure(configFile: string, home: string): { loadMs: number; res
 }
 
 /** The registry as the extension uses it: first list, then the full resolution in slices; the longest event-loop block. */
-export async function measureRegistry(configFile: string, home: string): Promise<{ firstListMs: number; namesMs: number; completeMs: number; longestBlockMs: number }> {
+export async function measureRegistry(configFile: string, home: string, allowExec = false): Promise<{ firstListMs: number; namesMs: number; completeMs: number; longestBlockMs: number }> {
   let longest = 0;
   let last = performance.now();
   const ticker = setInterval(() => {
@@ -53,7 +54,7 @@ export async function measureRegistry(configFile: string, home: string): Promise
     last = now;
   }, 1);
   const t0 = performance.now();
-  const registry = new ServerRegistry({ configPath: configFile, env: { home, localUser: 'bench' } });
+  const registry = new ServerRegistry({ configPath: configFile, env: { home, localUser: 'bench', allowExec } });
   last = performance.now();
   const total = 2 * Number(/^# hosts (\d+)$/m.exec(fs.readFileSync(configFile, 'utf8'))?.[1] ?? 0);
   let namesMs = registry.list().length >= total ? performance.now() - t0 : -1;
@@ -79,13 +80,19 @@ async function main(): Promise<void> {
     const m = measure(file, home);
     console.log(`${hosts} hosts (${m.hosts} listed aliases) over 50 Includes: load ${m.loadMs.toFixed(1)} ms, resolve all ${m.resolveMs.toFixed(1)} ms`);
     // Event-loop lag also counts the machine's other load: the median of several runs is the figure.
-    const runs: Awaited<ReturnType<typeof measureRegistry>>[] = [];
-    for (let i = 0; i < 5; i++) runs.push(await measureRegistry(file, home));
-    const median = (f: (r: (typeof runs)[number]) => number) => runs.map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-    console.log(
-      `registry (median of ${runs.length}): first list() after ${median((r) => r.firstListMs).toFixed(1)} ms, every name listed after ${median((r) => r.namesMs).toFixed(1)} ms, every host resolved after ${median((r) => r.completeMs).toFixed(1)} ms, ` +
-        `longest synchronous block ${median((r) => r.longestBlockMs).toFixed(1)} ms (worst run ${Math.max(...runs.map((r) => r.longestBlockMs)).toFixed(1)} ms)`,
-    );
+    const report = async (label: string, configFile: string, allowExec: boolean) => {
+      const runs: Awaited<ReturnType<typeof measureRegistry>>[] = [];
+      for (let i = 0; i < 5; i++) runs.push(await measureRegistry(configFile, home, allowExec));
+      const median = (f: (r: (typeof runs)[number]) => number) => runs.map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+      console.log(
+        `${label} (median of ${runs.length}): first list() after ${median((r) => r.firstListMs).toFixed(1)} ms, every name listed after ${median((r) => r.namesMs).toFixed(1)} ms, every host resolved after ${median((r) => r.completeMs).toFixed(1)} ms, ` +
+          `longest synchronous block ${median((r) => r.longestBlockMs).toFixed(1)} ms (worst run ${Math.max(...runs.map((r) => r.longestBlockMs)).toFixed(1)} ms)`,
+      );
+    };
+    await report('registry', file, false);
+    // A Match exec every host evaluates (one command, as `Match exec "nc -z vpn 22"` would be): it runs off the event loop.
+    const withExec = generateConfig(path.join(dir, 'exec', '.ssh'), hosts, 50, ['Match exec "sleep 0.5; true"', '  ConnectTimeout 5', '']);
+    await report('registry with a 0.5 s Match exec, trusted', withExec, true);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
