@@ -117,20 +117,29 @@ describe('SSH Tunnels: a 5,000-host ssh config', function () {
       const populated = (populatedAt || performance.now()) - started;
       await (api.servers as unknown as ServerRegistry).whenResolved();
       const resolved = performance.now() - started;
+      // Taken now: the timings below hold the loop on purpose.
+      const blockAll = longestBetween(started);
+      const blockAfterChange = longestBetween(changeSeen);
       assert.equal(api.servers.get('host4999.example.com')?.port, 2999);
       // What the tree itself costs VS Code for 10,000 items (VS Code asks for them in one go), apart from reading the config.
       const t = performance.now();
       const nodes = api.tree.getChildren();
       for (const node of nodes) api.tree.getTreeItem(node);
       const treeItemsMs = performance.now() - t;
+      // The extension's own synchronous share of a change of file: re-reading starts, its listeners (tree, status bar, log) run.
+      const registry = api.servers as unknown as ServerRegistry;
+      const t1 = performance.now();
+      registry.setConfigPath(file);
+      const handlerMs = performance.now() - t1;
+      await registry.whenResolved();
       const t2 = performance.now();
       api.tree.resolveTreeItem(api.tree.getTreeItem(nodes[nodes.length - 1]), nodes[nodes.length - 1]);
       const tooltipMs = performance.now() - t2;
       console.log(
         `      5,000 hosts: setting applied after ${(settled - started).toFixed(0)} ms (the change reached the extension host after ${(changeSeen - started).toFixed(0)} ms), ` +
           `tree populated after ${populated.toFixed(0)} ms (${(started + populated - changeSeen).toFixed(0)} ms after the change reached it), every host resolved after ${resolved.toFixed(0)} ms; ` +
-          `longest event-loop block ${longestBetween(started).toFixed(0)} ms (${longestBetween(changeSeen).toFixed(0)} ms from the change reaching the extension host; a one-host config's update: ${smallBlock.toFixed(0)} ms); ` +
-          `all 10,000 tree items built in ${treeItemsMs.toFixed(0)} ms, one tooltip on hover in ${tooltipMs.toFixed(1)} ms`,
+          `longest event-loop block ${blockAll.toFixed(0)} ms (${blockAfterChange.toFixed(0)} ms from the change reaching the extension host; a one-host config's update: ${smallBlock.toFixed(0)} ms); ` +
+          `the extension's synchronous handling of a change of file ${handlerMs.toFixed(0)} ms; all 10,000 tree items built in ${treeItemsMs.toFixed(0)} ms, one tooltip on hover in ${tooltipMs.toFixed(1)} ms`,
       );
       // Generous bounds for a shared machine; the figures above are the measurement.
       assert.ok(populated < 5000, `tree populated after ${populated.toFixed(0)} ms`);
