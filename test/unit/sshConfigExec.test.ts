@@ -129,6 +129,18 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     }
   });
 
+  it("whenReady also runs the commands of a server's ProxyJump hop named by host name only", async () => {
+    fs.writeFileSync(configFile, ['Host j', '  ProxyJump tester@hop.corp:2200', 'Match originalhost hop.corp exec "sleep 0.5; true"', '  Port 2022', ''].join('\n'));
+    const reg = registry({ allowExec: true });
+    const ready = reg.whenReady('j');
+    assert.ok(ready, 'j waits for its hop');
+    await ready;
+    const t0 = performance.now();
+    assert.equal(reg.resolveHost('hop.corp')?.port, 2022);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 300, `the hop's command had run already (resolving it took ${ms.toFixed(0)} ms)`);
+  });
+
   it('untrusted: no command runs, and the warning says why', async () => {
     const marker = path.join(dir, 'marker');
     fs.writeFileSync(configFile, `Host a b\nMatch exec "touch ${marker}"\n  User from-exec\n`);
