@@ -15,6 +15,8 @@ const FIELDS: Record<string, string> = {
   identitiesOnly: 'true or false',
   identityAgent: 'a socket path, or false to not use an agent',
   proxyJump: 'a comma-separated list of [user@]host[:port] or server names',
+  proxyCommand: 'a command line whose stdin/stdout carry the connection, e.g. "nc %h %p"',
+  streamLocalBindUnlink: 'true or false',
   userKnownHostsFile: 'a path or a list of paths',
   globalKnownHostsFile: 'a path or a list of paths',
   strictHostKeyChecking: '"yes", "accept-new", "no" or "ask"',
@@ -106,6 +108,8 @@ export function validateServerSettings(raw: unknown): SettingsValidation {
       identitiesOnly: (v) => typeof v === 'boolean',
       identityAgent: (v) => v === false || isString(v),
       proxyJump: isString,
+      proxyCommand: isString,
+      streamLocalBindUnlink: (v) => typeof v === 'boolean',
       userKnownHostsFile: isStrings,
       globalKnownHostsFile: isStrings,
       strictHostKeyChecking: (v) => v === 'yes' || v === 'accept-new' || v === 'no' || v === 'ask',
@@ -127,6 +131,10 @@ export function validateServerSettings(raw: unknown): SettingsValidation {
       return;
     }
     seen.add(name!);
+    if (e.proxyJump !== undefined && e.proxyCommand !== undefined) {
+      // ssh takes the first of the two in its file; an object has no order, so say which one wins.
+      warnings.push(`${label}: sets both proxyJump and proxyCommand; the connection goes through proxyJump and proxyCommand is ignored. Remove one of them.`);
+    }
     const server: Record<string, unknown> = {};
     for (const key of Object.keys(FIELDS)) if (e[key] !== undefined) server[key] = e[key];
     // "ask" is the default; kept as an explicit undefined so it overrides a file's value.

@@ -26,10 +26,14 @@ export function defaultSshConfigPath(home = os.homedir()): string {
 
 export type ServerOrigin = 'settings' | 'sshConfig' | 'both';
 
-/** A settings entry over the config's host, field by field; a proxyJump in settings replaces the file's ProxyCommand. */
+/**
+ * A settings entry over the config's host, field by field. ssh takes only one of ProxyJump and
+ * ProxyCommand, so either one in settings replaces the other from the file.
+ */
 function merge(fromFile: ServerConfig, entry: ServerConfig): ServerConfig {
   const merged = { ...fromFile, ...entry };
-  if (entry.proxyJump !== undefined) delete merged.proxyCommand;
+  if (entry.proxyJump !== undefined && entry.proxyCommand === undefined) delete merged.proxyCommand;
+  if (entry.proxyCommand !== undefined && entry.proxyJump === undefined) delete merged.proxyJump;
   return merged;
 }
 

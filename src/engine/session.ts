@@ -1,17 +1,14 @@
 import * as net from 'node:net';
-import * as os from 'node:os';
-import type { Duplex } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
-import { createAuthHandler, expandHome } from './auth';
-import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
+import type { Client, ClientChannel } from 'ssh2';
+import { Channels, type RemoteConnectionHandler } from './channels';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
-import { pausingPrompts } from './personTime';
-import { discard } from './tunnel';
+import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
+import { HostKeyCheck } from './hostKeys';
+import { startKeepalive } from './keepalive';
+import type { ProxyCommandProcess } from './proxyCommand';
 import './ssh2Fixes';
-import { consumesChunks } from './gcmFastPath';
-import { expandProxyCommand, ProxyCommandProcess } from './proxyCommand';
+import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './transport';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
 export interface ReconnectPolicy {
@@ -40,44 +37,6 @@ function describeLiveError(err: Error): string {
   return err.message;
 }
 
-export type RemoteConnectionHandler = (
-  accept: () => ClientChannel,
-  reject: () => void,
-) => void;
-
-/** Seconds for the TCP connection and the SSH handshake when ConnectTimeout is not set. */
-export const DEFAULT_CONNECT_TIMEOUT = 20;
-const DEFAULT_ALIVE_INTERVAL = 15;
-const DEFAULT_ALIVE_COUNT = 2;
-/** After a wake from sleep, how long the server has to answer a probe. */
-const WAKE_GRACE_MS = 5000;
-
-/** `[bindAddr]:port` key for remote forwards, as the server reports them back. */
-export function makeAddress(host: string, port: number): string {
-  return `${host}:${port}`;
-}
-
-/** The key of a remote forward on a Unix socket; it cannot collide with a `host:port` one. */
-function unixAddress(socketPath: string): string {
-  return `unix:${socketPath}`;
-}
-
-/** Splits `user@host:port` (ProxyJump's form) without touching IPv6 brackets' colons. */
-function parseJumpSpec(spec: string): { user?: string; host: string; port?: number } {
-  let rest = spec.trim().replace(/^ssh:\/\//, '');
-  let user: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    user = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-  }
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  if (bracket) return { user, host: bracket[1], port: bracket[2] ? Number(bracket[2]) : undefined };
-  const colon = /^([^:]+):(\d+)$/.exec(rest);
-  if (colon) return { user, host: colon[1], port: Number(colon[2]) };
-  return { user, host: rest };
-}
-
 /**
  * One SSH connection to one server, shared by all its tunnels. Connects on first use,
  * supervises the connection (keepalive as OpenSSH means it, redial with backoff) and
@@ -95,10 +54,9 @@ export class SshSession {
   private jumpClients: Client[] = [];
   /** The ProxyCommand carrying the live connection (or its first hop). */
   private proxy: ProxyCommandProcess | undefined;
-  private channels = 0;
-  private readonly remoteHandlers = new Map<string, RemoteConnectionHandler>();
-  /** Host keys trusted once by a person during this session's life: a redial does not ask again. */
-  private readonly trustedOnce = new Set<string>();
+  private readonly channels: Channels;
+  /** Host keys trusted once by a person stay trusted for this session's life: a redial does not ask again. */
+  private readonly hostKeys: HostKeyCheck;
 
   private readonly _onDidChangeState = new Emitter<ServerState>();
   readonly onDidChangeState = this._onDidChangeState.event;
@@ -109,7 +67,10 @@ export class SshSession {
   constructor(
     private config: ServerConfig,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.channels = new Channels(() => this.name, options);
+    this.hostKeys = new HostKeyCheck(options.log);
+  }
 
   get name(): string {
     return this.config.host;
@@ -133,7 +94,7 @@ export class SshSession {
   }
 
   get openChannels(): number {
-    return this.channels;
+    return this.channels.open;
   }
 
   /** The server's settings as last given. */
@@ -188,344 +149,35 @@ export class SshSession {
     return this.connectPromise;
   }
 
-  private target(config: ServerConfig): { host: string; port: number; user: string } {
-    return {
-      host: config.hostName ?? config.host,
-      port: config.port ?? 22,
-      user: config.user ?? os.userInfo().username,
-    };
-  }
-
   private async dial(): Promise<Client> {
-    const hops = this.jumpChain();
-    let sock: net.Socket | ClientChannel | Duplex | undefined;
-    const jumpClients: Client[] = [];
-    let proxy: ProxyCommandProcess | undefined;
-    try {
-      // The first hop dialled (this server, or the first jump host) may be reached through its ProxyCommand.
-      const command = proxyCommandOf(hops[0]);
-      if (command !== undefined) {
-        const { host, port, user } = this.target(hops[0]);
-        const expanded = expandProxyCommand(command, { host, port, user, alias: hops[0].host, proxyJump: hops[0].proxyJump });
-        this.options.log(`${hops[0].host}: running ProxyCommand ${expanded}`);
-        proxy = new ProxyCommandProcess(expanded, hops[0].host, this.options.log);
-        sock = proxy.stream;
-      }
-      for (let i = 0; i < hops.length; i++) {
-        const hop = hops[i];
-        const client = await this.handshake(hop, sock, i === 0 ? proxy : undefined);
-        if (i < hops.length - 1) {
-          jumpClients.push(client);
-          // After the handshake nothing else listens: an error here must not be thrown (its close ends the hops after it).
-          client.on('error', (err) => this.options.log(`${hop.host} (jump host): ${err.message}`));
-          const next = this.target(hops[i + 1]);
-          sock = await new Promise<ClientChannel>((resolve, reject) =>
-            client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) =>
-              err ? reject(new TunnelError('CONNECT_FAILED', `Jump host ${hop.host} could not reach ${next.host}:${next.port}: ${err.message}`)) : resolve(stream),
-            ),
-          );
-        } else {
-          for (const old of this.jumpClients) old.end();
-          this.jumpClients = jumpClients;
-          this.proxy?.kill();
-          this.proxy = proxy;
-          return client;
-        }
-      }
-      throw new Error('unreachable');
-    } catch (err) {
-      for (const c of jumpClients) c.end();
-      proxy?.kill();
-      throw err;
-    }
-  }
-
-  /**
-   * The hops to dial in order, ending with this server; a loop in ProxyJump is an error.
-   * A server with both ProxyJump and ProxyCommand goes through the jump hosts: the config
-   * layer keeps only the first one set, as ssh does, so both reach here only from settings.
-   */
-  private jumpChain(): ServerConfig[] {
-    const chain: ServerConfig[] = [this.config];
-    const seen = new Set<string>([this.config.host]);
-    let current = this.config;
-    while (current.proxyJump && current.proxyJump.toLowerCase() !== 'none') {
-      // ProxyJump lists hops first to last; the last is dialled directly before `current`.
-      const hops = current.proxyJump.split(',').map((s) => s.trim()).filter(Boolean);
-      const resolved = hops.map((spec) => {
-        const parsed = parseJumpSpec(spec);
-        const known = this.options.resolveServer(parsed.host);
-        return known
-          ? { ...known, user: parsed.user ?? known.user, port: parsed.port ?? known.port }
-          : { host: parsed.host, hostName: parsed.host, user: parsed.user, port: parsed.port };
-      });
-      for (const hop of resolved) {
-        if (seen.has(hop.host)) {
-          throw new TunnelError('CONNECT_FAILED', `ProxyJump loop: ${[...seen, hop.host].join(' → ')}. Fix ProxyJump for ${this.name}.`);
-        }
-        seen.add(hop.host);
-      }
-      chain.unshift(...resolved);
-      current = resolved[0];
-    }
-    return chain;
-  }
-
-  private handshake(config: ServerConfig, via: net.Socket | ClientChannel | Duplex | undefined, proxy?: ProxyCommandProcess): Promise<Client> {
-    const { host, port, user } = this.target(config);
-    const timeoutMs = (config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
-    return new Promise<Client>((resolve, reject) => {
-      const client = new Client();
-      const attempts: string[] = [];
-      let verdict: TunnelError | undefined;
-      let accepted: Buffer | undefined;
-      let settled = false;
-      const fail = (err: TunnelError) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        client.removeAllListeners('ready');
-        client.on('error', () => undefined);
-        client.end();
-        // A ProxyCommand that exited explains the failure better than the broken pipe does.
-        if (proxy && (err.code === 'CONNECT_FAILED' || err.code === 'TIMEOUT')) void proxy.failure().then((why) => reject(why ?? err));
-        else reject(err);
-      };
-      let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`));
-          client.destroy(); // as ssh2's own readyTimeout did: a silent server gets no goodbye
-        }, timeoutMs);
-      };
-      arm();
-      // The timeout is for the server: it stops while a person is asked, and starts afresh after.
-      let asking = 0;
-      const prompts = pausingPrompts(this.options.prompts, {
-        pause: () => {
-          if (asking++ === 0) clearTimeout(timer);
-        },
-        resume: () => {
-          if (--asking === 0 && !settled) arm();
-        },
-      });
-
-      const start = (sock: net.Socket | ClientChannel | Duplex) => {
-        const cfg: ConnectConfig = {
-          sock: sock as ConnectConfig['sock'],
-          username: user,
-          // Our own timer (above) bounds the handshake, paused while a person answers.
-          readyTimeout: 0,
-          authHandler: createAuthHandler(config, user, prompts, attempts),
-          hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
-            // A rekey shows the key again. Accepted already on this connection, it is answered at
-            // once: answered later, ssh2 goes on sending channel data while the server has
-            // switched keys, and OpenSSH drops the connection (or, worse, data is reordered).
-            if (accepted?.equals(key)) return verify(true);
-            this.verifyHostKey(config, host, port, key, prompts).then(
-              () => {
-                accepted = Buffer.from(key);
-                verify(true);
-              },
-              (err: TunnelError) => {
-                verdict = err;
-                verify(false);
-              },
-            );
-          }) as unknown as ConnectConfig['hostVerifier'],
-        };
-        if (config.ciphers?.length) cfg.algorithms = { cipher: config.ciphers as never };
-        client.once('ready', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          client.removeAllListeners('error');
-          resolve(client);
-        });
-        client.on('error', (err: Error & { level?: string }) => {
-          if (err.level === 'agent') return; // an unusable agent is skipped, as ssh does
-          if (verdict) return fail(verdict);
-          if (err.level === 'client-authentication') {
-            const tried = attempts.length ? attempts.join(', ') : 'nothing (no key, agent or password was available)';
-            return fail(new TunnelError('AUTH_FAILED', `Authentication as ${user} on ${config.host} failed. Tried: ${tried}.`));
-          }
-          fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${err.message}`));
-        });
-        client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`)));
-        client.connect(cfg);
-      };
-
-      if (via) {
-        start(via);
-        return;
-      }
-      const sock = connectReusingReadBuffer(host, port, () => consumesChunks(client));
-      sock.setNoDelay(true);
-      coalesceWrites(sock);
-      sock.once('connect', () => start(sock));
-      sock.once('error', (err: NodeJS.ErrnoException) => {
-        if (sock.connecting || !settled) {
-          const why = err.code === 'ECONNREFUSED' ? 'connection refused (is sshd running on that port?)'
-            : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'host name not found'
-              : err.message;
-          fail(new TunnelError('CONNECT_FAILED', `Cannot reach ${config.host} at ${host}:${port}: ${why}.`, { errno: err.code }));
-        }
-      });
-    });
-  }
-
-  private async verifyHostKey(config: ServerConfig, host: string, port: number, key: Buffer, prompts: Prompts | undefined): Promise<void> {
-    // As ssh: the user's files and the system-wide ones vouch alike; only the user's are written.
-    const userFiles = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
-    const files = [...userFiles, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())];
-    const keyType = keyTypeOf(key);
-    const print = fingerprint(key);
-    const check = checkHostKey(files, host, port, key);
-    const who = `${config.host} (${host}:${port})`;
-    if (check.status === 'known') return;
-    if (check.status === 'revoked') {
-      throw new TunnelError('HOST_KEY_REVOKED', `The ${keyType} host key of ${who} is marked @revoked in ${check.entry!.file}:${check.entry!.line}. Refusing to connect.`);
-    }
-    if (check.status === 'changed') {
-      throw new TunnelError(
-        'HOST_KEY_CHANGED',
-        `WARNING: the host key of ${who} has changed! Someone could be eavesdropping on you (man-in-the-middle), or the host key was just replaced. ` +
-          `The server sent ${keyType} ${print}; the expected key is in ${check.entry!.file}:${check.entry!.line}. ` +
-          `Connection refused. If the change is legitimate, remove that line (ssh-keygen -R) and connect again.`,
-        { fingerprint: print, file: check.entry!.file, line: check.entry!.line },
-      );
-    }
-    const id = `${host}:${port}:${print}`;
-    if (this.trustedOnce.has(id)) return;
-    const ca = check.certAuthority;
-    const caNote = ca
-      ? ` (${ca.file}:${ca.line} has a @cert-authority line for this host, but host certificates are not supported: the host's own key must be trusted.)`
-      : '';
-    if (caNote) this.options.log(`${config.host}:${caNote}`);
-    const strict = config.strictHostKeyChecking;
-    const remember = userFiles[0];
-    if (strict === 'no' || strict === 'accept-new') {
-      appendKnownHost(remember, host, port, key);
-      this.options.log(`${config.host}: added ${keyType} ${print} to ${remember} (StrictHostKeyChecking ${strict})`);
-      return;
-    }
-    if (strict === 'yes') {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.${caNote}`, { fingerprint: print });
-    }
-    if (!prompts?.hostKey) {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.${caNote}`, { fingerprint: print });
-    }
-    const answer = await prompts.hostKey({ server: config.host, host, port, keyType, fingerprint: print });
-    if (answer === 'trust-remember') {
-      appendKnownHost(remember, host, port, key);
-      return;
-    }
-    if (answer === 'trust-once') {
-      this.trustedOnce.add(id);
-      return;
-    }
-    throw new TunnelError('HOST_KEY_UNKNOWN', `Host key of ${who} (${keyType} ${print}) was not trusted. Connection cancelled.${caNote}`);
+    const route = await dialRoute(
+      jumpChain(this.config, this.options.resolveServer),
+      (config, via, proxy) => handshake(config, via, proxy, this.hostKeys, this.options.prompts),
+      this.options.log,
+    );
+    for (const old of this.jumpClients) old.end();
+    this.jumpClients = route.jumpClients;
+    this.proxy?.kill();
+    this.proxy = route.proxy;
+    return route.client;
   }
 
   // ---- the live connection ------------------------------------------------------------
 
   private attach(client: Client): void {
     this.client = client;
-    this.channels = 0;
-    client.on('tcp connection', (details, accept, reject) => this.dispatch(makeAddress(details.destIP, details.destPort), accept, reject));
-    client.on('unix connection', (details, accept, reject) => this.dispatch(unixAddress(details.socketPath), accept as () => ClientChannel, reject));
+    this.channels.attach(client);
     client.on('error', (err) => {
       this._lastError = describeLiveError(err);
       this.options.log(`${this.name}: ${this._lastError}`);
     });
     client.on('close', () => this.onDrop(client));
-    this.startKeepalive(client);
-  }
-
-  private dispatch(address: string, accept: () => ClientChannel, reject: () => void): void {
-    const handler = this.remoteHandlers.get(address);
-    if (!handler || this.channels >= this.options.maxChannels) {
-      reject();
-      return;
-    }
-    handler(() => this.track(accept()), reject);
-  }
-
-  private track(channel: ClientChannel): ClientChannel {
-    this.channels++;
-    channel.once('close', () => this.channels--);
-    return channel;
-  }
-
-  /**
-   * OpenSSH's ServerAliveInterval: after that much silence from the server send a probe;
-   * any traffic from the server counts as alive; after ServerAliveCountMax silent intervals
-   * the connection is dead. A tick much later than scheduled means the machine slept or the
-   * clock jumped: probe at once.
-   */
-  private startKeepalive(client: Client): void {
     this.stopKeepalive();
-    const intervalMs = (this.config.serverAliveInterval ?? DEFAULT_ALIVE_INTERVAL) * 1000;
-    const countMax = Math.max(1, this.config.serverAliveCountMax ?? DEFAULT_ALIVE_COUNT);
-    if (intervalMs <= 0) return;
-    const sock = (client as unknown as { _sock?: net.Socket })._sock;
-    let rx = 0;
-    sock?.on('data', () => rx++);
-    let seenRx = 0;
-    let lastRxAt = Date.now();
-    let lastProbeAt = 0;
-    let lastTick = Date.now();
-    let wakeDeadline = 0;
-    const tickMs = Math.min(1000, intervalMs / 2);
-    const dead = (why: string) => {
+    this.keepaliveTimer = startKeepalive(client, this.config, (why) => {
       this.options.log(`${this.name}: ${why}; the connection is dead`);
       this._lastError = `${why}.`;
       client.destroy();
-    };
-    this.keepaliveTimer = setInterval(() => {
-      const now = Date.now();
-      const slept = now - lastTick > Math.max(tickMs * 3, 3000);
-      lastTick = now;
-      if (slept) {
-        // Woken from sleep (or the clock jumped): the path may be gone. Ask now.
-        seenRx = rx;
-        lastProbeAt = now;
-        wakeDeadline = now + WAKE_GRACE_MS;
-        this.probe(client);
-        return;
-      }
-      if (rx !== seenRx) {
-        seenRx = rx;
-        lastRxAt = now;
-        wakeDeadline = 0;
-        return;
-      }
-      if (wakeDeadline && now >= wakeDeadline) {
-        return dead(`No answer from the server within ${WAKE_GRACE_MS / 1000}s after the machine woke`);
-      }
-      const silence = now - lastRxAt;
-      if (silence >= intervalMs * countMax && lastProbeAt > lastRxAt) {
-        return dead(`No answer from the server for ${Math.round(silence / 1000)}s (ServerAliveInterval ${intervalMs / 1000}s × ServerAliveCountMax ${countMax})`);
-      }
-      if (silence >= intervalMs && now - lastProbeAt >= intervalMs) {
-        lastProbeAt = now;
-        this.probe(client);
-      }
-    }, tickMs);
-    this.keepaliveTimer.unref();
-  }
-
-  /** Sends keepalive@openssh.com the way ssh2's own keepalive does (it has no public call). */
-  private probe(client: Client): void {
-    const internals = client as unknown as { _callbacks?: Array<() => void>; _protocol?: { ping(): void } };
-    if (!internals._callbacks || !internals._protocol) return;
-    internals._callbacks.push(() => undefined);
-    try {
-      internals._protocol.ping();
-    } catch {
-      // The socket is already gone; 'close' follows.
-    }
+    });
   }
 
   private stopKeepalive(): void {
@@ -581,13 +233,13 @@ export class SshSession {
     }
     // While waiting out the backoff, a cheap TCP probe notices the server coming back,
     // so the redial happens within about a second of it being reachable again.
-    const first = this.jumpChain()[0];
+    const first = jumpChain(this.config, this.options.resolveServer)[0];
     // Through a ProxyCommand the server may not be reachable directly: redial on the timer only.
     if (proxyCommandOf(first) !== undefined) {
       this.reconnectTimer = setTimeout(redial, delay);
       return;
     }
-    const { host, port } = this.target(first);
+    const { host, port } = targetOf(first);
     let probing = false;
     this.reconnectTimer = setInterval(() => {
       if (Date.now() >= dueAt) return redial();
@@ -634,100 +286,32 @@ export class SshSession {
     if (!client || this._state !== 'connected') {
       return Promise.reject(new TunnelError('CLOSED', `${this.name} is ${this._state === 'reconnecting' ? 'reconnecting' : 'not connected'}; try again shortly.`));
     }
-    if (this.channels >= this.options.maxChannels) {
-      return Promise.reject(new TunnelError('CHANNEL_REFUSED', `Too many open channels on ${this.name} (limit ${this.options.maxChannels}); connection refused.`));
-    }
-    return new Promise<ClientChannel>((resolve, reject) => {
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        reject(new TunnelError('TIMEOUT', `${this.name} did not open a channel to ${target} within ${this.options.forwardTimeoutMs / 1000}s.`));
-      }, this.options.forwardTimeoutMs);
-      try {
-        open(client, (err, channel) => {
-          clearTimeout(timer);
-          if (timedOut) {
-            if (channel) discard(channel);
-            return;
-          }
-          if (err) {
-            reject(channelOpenError(err as Error & { reason?: number }, this.name, target));
-            return;
-          }
-          resolve(this.track(channel));
-        });
-      } catch (err) {
-        clearTimeout(timer);
-        reject(new TunnelError('CLOSED', `${this.name}: ${errorMessage(err)}`));
-      }
-    });
+    return this.channels.openChannel(client, target, open);
   }
 
   /** Asks the server to listen on a Unix socket (streamlocal-forward@openssh.com). */
   async forwardInStreamLocal(socketPath: string, handler: RemoteConnectionHandler): Promise<void> {
     const client = await this.connect();
-    await new Promise<void>((resolve, reject) => {
-      try {
-        client.openssh_forwardInStreamLocal(socketPath, (err) => {
-          if (err) {
-            reject(new TunnelError('FORWARD_REFUSED',
-              `${this.name} refused to listen on the socket ${socketPath} for a remote forward. The file may already exist there (sshd removes it first only with StreamLocalBindUnlink yes), its folder may be missing or not writable, or forwarding may be disabled (AllowStreamLocalForwarding).`));
-            return;
-          }
-          resolve();
-        });
-      } catch (err) {
-        reject(new TunnelError('CLOSED', `${this.name}: ${errorMessage(err)}`));
-      }
-    });
-    this.remoteHandlers.set(unixAddress(socketPath), handler);
+    await this.channels.forwardInStreamLocal(client, socketPath, handler);
   }
 
-  async unforwardInStreamLocal(socketPath: string): Promise<void> {
-    this.remoteHandlers.delete(unixAddress(socketPath));
-    const client = this.client;
-    if (!client || this._state !== 'connected') return;
-    await new Promise<void>((resolve) => {
-      try {
-        client.openssh_unforwardInStreamLocal(socketPath, () => resolve());
-      } catch {
-        resolve();
-      }
-    });
+  unforwardInStreamLocal(socketPath: string): Promise<void> {
+    return this.channels.unforwardInStreamLocal(this.liveClient(), socketPath);
   }
 
   /** Asks the server to listen (tcpip-forward); resolves with the port it bound. */
   async forwardIn(bindAddr: string, bindPort: number, handler: RemoteConnectionHandler): Promise<number> {
     const client = await this.connect();
-    const port = await new Promise<number>((resolve, reject) => {
-      try {
-        client.forwardIn(bindAddr, bindPort, (err, port) => {
-          if (err) {
-            reject(new TunnelError('FORWARD_REFUSED',
-              `${this.name} refused to listen on ${bindAddr}:${bindPort} for a remote forward. The port may be in use on the server, privileged, or forwarding may be disabled there (AllowTcpForwarding, PermitListen).`));
-            return;
-          }
-          resolve(port);
-        });
-      } catch (err) {
-        reject(new TunnelError('CLOSED', `${this.name}: ${errorMessage(err)}`));
-      }
-    });
-    this.remoteHandlers.set(makeAddress(bindAddr, port), handler);
-    return port;
+    return this.channels.forwardIn(client, bindAddr, bindPort, handler);
   }
 
-  async unforwardIn(bindAddr: string, bindPort: number): Promise<void> {
-    this.remoteHandlers.delete(makeAddress(bindAddr, bindPort));
-    const client = this.client;
-    if (!client || this._state !== 'connected') return;
-    await new Promise<void>((resolve) => {
-      try {
-        client.unforwardIn(bindAddr, bindPort, () => resolve());
-      } catch {
-        resolve();
-      }
-    });
+  unforwardIn(bindAddr: string, bindPort: number): Promise<void> {
+    return this.channels.unforwardIn(this.liveClient(), bindAddr, bindPort);
+  }
+
+  /** The connection if it is up: asking a dropped one to stop listening is pointless. */
+  private liveClient(): Client | undefined {
+    return this._state === 'connected' ? this.client : undefined;
   }
 
   /** Ends the connection for good (its last tunnel closed, or the engine is disposed). */
@@ -744,32 +328,9 @@ export class SshSession {
     this.jumpClients = [];
     this.proxy?.kill();
     this.proxy = undefined;
-    this.remoteHandlers.clear();
+    this.channels.clear();
     this.setState('disconnected');
     this._onDidChangeState.dispose();
     this._onDidConnect.dispose();
   }
-}
-
-/** The ProxyCommand to run for a server, or undefined (unset, empty or `none`). */
-function proxyCommandOf(config: ServerConfig): string | undefined {
-  const command = config.proxyCommand?.trim();
-  return command && command.toLowerCase() !== 'none' ? command : undefined;
-}
-
-/** Turns ssh2's channel-open failure into the reason a person can act on. */
-export function channelOpenError(err: Error & { reason?: number }, server: string, target: string): TunnelError {
-  const description = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '');
-  const reasons: Record<number, string> = {
-    1: 'administratively prohibited (the server forbids this forward: AllowTcpForwarding or PermitOpen)',
-    2: 'connect failed',
-    3: 'unknown channel type',
-    4: 'resource shortage on the server',
-  };
-  const why = reasons[err.reason ?? 0] ?? 'refused';
-  const detail = description && !why.includes(description) ? `: ${description}` : '';
-  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, {
-    reason: err.reason,
-    description,
-  });
 }

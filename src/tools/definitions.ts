@@ -30,6 +30,8 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
       'type "local" (ssh -L) makes a service reachable from the server (remoteHost:remotePort, as the server sees it) available on this machine at localHost:localPort; ' +
       '"remote" (ssh -R) makes the server listen on remoteHost:remotePort and forward to localHost:localPort on this machine; ' +
       '"dynamic" (ssh -D) opens a SOCKS5 proxy on localHost:localPort (use socks5h://127.0.0.1:PORT). ' +
+      'A Unix socket can stand in for a host and port: remotePath for one on the server (e.g. local with localPort 0 and remotePath /var/run/docker.sock gives a local port to the server\'s Docker), localPath for one on this machine. ' +
+      'remote with socks true makes the server\'s remotePort a SOCKS proxy that reaches whatever this machine can (ssh -R 1080). ' +
       'Use it when a task needs to reach a database, web service or host behind an SSH server, or to expose a local dev server on a server. ' +
       'Call ssh_connection_status first to learn the server names; never guess them. localPort 0 picks a free port (the result says which). ' +
       'Do not use it for a tunnel that already exists (check ssh_tunnel_list), for running commands on the server, or to listen on non-loopback addresses (refused unless the user allowed it). ' +
@@ -40,9 +42,12 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
         server: serverInput('Server alias, as listed by ssh_connection_status.'),
         type: { type: 'string', enum: ['local', 'remote', 'dynamic'], description: 'local (-L), remote (-R) or dynamic (-D, SOCKS5).' },
         localHost: { type: 'string', default: '127.0.0.1', description: 'Address on this machine: where a local or dynamic tunnel listens, or where a remote tunnel delivers connections. Loopback only unless the user allowed more.' },
-        localPort: port('Port on this machine; 0 = any free port (local and dynamic). For a remote tunnel, the port of the local service (required).'),
+        localPort: port('Port on this machine; 0 = any free port (local and dynamic). For a remote tunnel, the port of the local service (required unless localPath or socks).'),
         remoteHost: { type: 'string', description: 'local: the host to reach, as the server sees it (default localhost). remote: the address the server listens on (default 127.0.0.1).' },
-        remotePort: port('local: the port of the service to reach (required). remote: the port the server listens on (0 = the server picks). Not used by dynamic.'),
+        remotePort: port('local: the port of the service to reach (required unless remotePath). remote: the port the server listens on (0 = the server picks). Not used by dynamic.'),
+        localPath: { type: 'string', description: 'A Unix socket file on this machine instead of localHost:localPort: where a local tunnel listens, or where a remote tunnel delivers connections. Absolute or ~/ path.' },
+        remotePath: { type: 'string', description: 'A Unix socket on the server instead of remoteHost:remotePort: what a local tunnel reaches (e.g. /var/run/docker.sock), or where a remote tunnel has the server listen.' },
+        socks: { type: 'boolean', description: 'remote only: the server listens on remoteHost:remotePort as a SOCKS4/5 proxy whose connections are made from this machine (no localHost, localPort or paths).' },
         name: { type: 'string', description: 'A short name for the tunnel (optional).' },
       },
       required: ['server', 'type'],

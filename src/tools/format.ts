@@ -47,13 +47,32 @@ export function usage(t: TunnelInfo): string {
   return `On ${t.server}, connect to ${address(t.remoteHost, t.remotePort)} to reach ${address(t.localHost, t.localPort)} on this machine.`;
 }
 
+/** A tunnel to be opened, as a confirmation describes it. */
+export interface ForwardRequest {
+  type: string;
+  server: string;
+  localHost: string;
+  localPort: number;
+  remoteHost?: string;
+  remotePort?: number;
+  localPath?: string;
+  remotePath?: string;
+  socks?: boolean;
+}
+
 /** The direction and addresses in plain words, as a confirmation says them. */
-export function describeForward(type: string, server: string, localHost: string, localPort: number, remoteHost?: string, remotePort?: number): string {
-  const local = localPort === 0 ? `${localHost}, on a free port` : address(localHost, localPort);
-  if (type === 'local') return `listen on ${local} on this machine and forward each connection through ${server} to ${address(remoteHost, remotePort)} (as ${server} sees it)`;
+export function describeForward(f: ForwardRequest): string {
+  const { type, server } = f;
+  const local = f.localPath !== undefined ? `the socket file ${f.localPath}` : f.localPort === 0 ? `${f.localHost}, on a free port` : address(f.localHost, f.localPort);
+  if (type === 'local') {
+    const target = f.remotePath !== undefined ? `the socket ${f.remotePath} on ${server}` : `${address(f.remoteHost, f.remotePort)} (as ${server} sees it)`;
+    return `listen on ${local} on this machine and forward each connection through ${server} to ${target}`;
+  }
   if (type === 'dynamic') return `open a SOCKS5 proxy on ${local} on this machine; programs that use it reach any address ${server} can reach`;
-  const remote = remotePort === 0 ? `${remoteHost}, on a port the server picks` : address(remoteHost, remotePort);
-  return `make ${server} listen on ${remote} and forward each connection to ${address(localHost, localPort)} on this machine`;
+  const remote = f.remotePath !== undefined ? `the socket ${f.remotePath}` : f.remotePort === 0 ? `${f.remoteHost}, on a port the server picks` : address(f.remoteHost, f.remotePort);
+  if (f.socks) return `make ${server} listen on ${remote} as a SOCKS proxy whose connections this machine makes, to any address it names`;
+  const here = f.localPath !== undefined ? `the socket file ${f.localPath}` : address(f.localHost, f.localPort);
+  return `make ${server} listen on ${remote} and forward each connection to ${here} on this machine`;
 }
 
 /** One line naming a tunnel: id, name, endpoints. */
@@ -80,8 +99,10 @@ export function tunnelData(t: TunnelInfo) {
     type: t.type,
     state: t.state,
     openedBy: t.openedBy,
-    local: { host: t.localHost, port: t.localPort },
-    remote: t.type === 'dynamic' ? undefined : { host: t.remoteHost, port: t.remotePort },
+    // A reverse SOCKS proxy has no fixed local end: each client names its own.
+    local: t.socks ? undefined : t.localPath !== undefined ? { path: t.localPath } : { host: t.localHost, port: t.localPort },
+    remote: t.type === 'dynamic' ? undefined : t.remotePath !== undefined ? { path: t.remotePath } : { host: t.remoteHost, port: t.remotePort },
+    socks: t.socks ? true : undefined,
     usage: usage(t),
     bytesIn: t.stats.bytesIn,
     bytesOut: t.stats.bytesOut,

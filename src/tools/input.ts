@@ -21,8 +21,16 @@ export interface CreateInput {
   localPort: number;
   remoteHost?: string;
   remotePort?: number;
+  /** A Unix socket on this machine instead of localHost:localPort (local: listened on; remote: delivered to). */
+  localPath?: string;
+  /** A Unix socket on the server instead of remoteHost:remotePort (local: reached; remote: listened on). */
+  remotePath?: string;
+  /** Remote only: the server's port is a SOCKS proxy reaching whatever this machine can. */
+  socks?: boolean;
   name?: string;
 }
+
+const CREATE_FIELDS = ['server', 'type', 'localHost', 'localPort', 'remoteHost', 'remotePort', 'localPath', 'remotePath', 'socks', 'name'] as const;
 
 function record(tool: string, input: unknown, fields: readonly string[]): Record<string, unknown> {
   if (input === undefined || input === null) return {};
@@ -54,6 +62,14 @@ function optionalPort(tool: string, obj: Record<string, unknown>, field: string,
   return value;
 }
 
+function optionalBoolean(tool: string, obj: Record<string, unknown>, field: string): boolean | undefined {
+  let value = obj[field];
+  if (value === undefined || value === null) return undefined;
+  if (value === 'true' || value === 'false') value = value === 'true';
+  if (typeof value !== 'boolean') throw new ToolError(`${tool}: ${field} must be true or false; got ${JSON.stringify(value)}.`);
+  return value;
+}
+
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and the name localhost. */
 export function isLoopback(host: string): boolean {
   const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
@@ -66,7 +82,7 @@ export function isLoopback(host: string): boolean {
 
 export function parseCreate(input: unknown): CreateInput {
   const tool = 'ssh_tunnel_create';
-  const obj = record(tool, input, ['server', 'type', 'localHost', 'localPort', 'remoteHost', 'remotePort', 'name']);
+  const obj = record(tool, input, CREATE_FIELDS);
   const server = optionalString(tool, obj, 'server');
   if (server === undefined) throw new ToolError(`${tool} needs server: the alias of a configured server (ssh_connection_status lists them).`);
   const type = obj.type;
@@ -79,25 +95,51 @@ export function parseCreate(input: unknown): CreateInput {
   const remoteHost = optionalString(tool, obj, 'remoteHost');
   const remotePort = optionalPort(tool, obj, 'remotePort', '5432');
   const name = optionalString(tool, obj, 'name');
+  const localPath = optionalString(tool, obj, 'localPath');
+  const remotePath = optionalString(tool, obj, 'remotePath');
+  const socks = optionalBoolean(tool, obj, 'socks');
+  // A socket path replaces the host and port on its side; giving both is a mistake to point out, not to guess at.
+  if (localPath !== undefined && (obj.localHost !== undefined || localPort)) {
+    throw new ToolError(`${tool}: localPath replaces localHost and localPort; give one or the other.`);
+  }
+  if (remotePath !== undefined && (remoteHost !== undefined || remotePort)) {
+    throw new ToolError(`${tool}: remotePath replaces remoteHost and remotePort; give one or the other, e.g. { "server": "${server}", "type": "local", "localPort": 0, "remotePath": "/var/run/docker.sock" } for the server's Docker socket on a local port.`);
+  }
+  if (socks && t !== 'remote') {
+    throw new ToolError(`${tool}: socks is for a remote tunnel (a SOCKS proxy on the server, e.g. { "server": "${server}", "type": "remote", "remotePort": 1080, "socks": true }); for a SOCKS proxy on this machine use type "dynamic".`);
+  }
   if (t === 'dynamic') {
-    if (remoteHost !== undefined || remotePort !== undefined) {
+    if (remoteHost !== undefined || remotePort !== undefined || remotePath !== undefined) {
       throw new ToolError(`${tool}: a dynamic (SOCKS) tunnel takes no remoteHost or remotePort, because each SOCKS client names its own target. Leave them out, e.g. { "server": "${server}", "type": "dynamic", "localPort": 1080 }.`);
     }
+    if (localPath !== undefined) throw new ToolError(`${tool}: a dynamic (SOCKS) tunnel listens on a port, not a socket file: give localPort (0 for any free port) instead of localPath.`);
     return { server, type: t, localHost, localPort: localPort ?? 0, name };
   }
+  const paths = { ...(localPath !== undefined && { localPath }), ...(remotePath !== undefined && { remotePath }) };
   if (t === 'local') {
+    if (remotePath !== undefined) return { server, type: t, localHost, localPort: localPort ?? 0, ...paths, name };
     if (remotePort === undefined || remotePort === 0) {
-      throw new ToolError(`${tool}: a local tunnel needs remotePort, the port of the service to reach from the server, e.g. { "server": "${server}", "type": "local", "localPort": 0, "remoteHost": "localhost", "remotePort": 5432 } for a PostgreSQL on the server itself.`);
+      throw new ToolError(`${tool}: a local tunnel needs remotePort, the port of the service to reach from the server, e.g. { "server": "${server}", "type": "local", "localPort": 0, "remoteHost": "localhost", "remotePort": 5432 } for a PostgreSQL on the server itself (or remotePath for a Unix socket on the server).`);
     }
-    return { server, type: t, localHost, localPort: localPort ?? 0, remoteHost: remoteHost ?? 'localhost', remotePort, name };
+    return { server, type: t, localHost, localPort: localPort ?? 0, remoteHost: remoteHost ?? 'localhost', remotePort, ...paths, name };
   }
-  if (remotePort === undefined) {
+  if (socks) {
+    if (localPath !== undefined || remotePath !== undefined || obj.localHost !== undefined || localPort) {
+      throw new ToolError(`${tool}: a reverse SOCKS tunnel (socks: true) listens on a server port and each SOCKS client names its own target on this machine's side, so it takes no localHost, localPort, localPath or remotePath, e.g. { "server": "${server}", "type": "remote", "remotePort": 1080, "socks": true }.`);
+    }
+    if (remotePort === undefined) {
+      throw new ToolError(`${tool}: a reverse SOCKS tunnel needs remotePort, the port the server listens on (0 lets the server pick), e.g. { "server": "${server}", "type": "remote", "remotePort": 1080, "socks": true }.`);
+    }
+    return { server, type: t, localHost, localPort: 0, remoteHost: remoteHost ?? '127.0.0.1', remotePort, socks: true, name };
+  }
+  if (remotePath === undefined && remotePort === undefined) {
     throw new ToolError(`${tool}: a remote tunnel needs remotePort, the port the server listens on (0 lets the server pick), e.g. { "server": "${server}", "type": "remote", "remotePort": 9000, "localHost": "127.0.0.1", "localPort": 3000 } to reach this machine's port 3000 at port 9000 on the server.`);
   }
-  if (localPort === undefined || localPort === 0) {
-    throw new ToolError(`${tool}: a remote tunnel needs localPort, the port of the service on this machine that the server's connections reach, e.g. { "server": "${server}", "type": "remote", "remotePort": 9000, "localPort": 3000 }.`);
+  if (localPath === undefined && (localPort === undefined || localPort === 0)) {
+    throw new ToolError(`${tool}: a remote tunnel needs localPort, the port of the service on this machine that the server's connections reach, e.g. { "server": "${server}", "type": "remote", "remotePort": 9000, "localPort": 3000 } (or localPath for a Unix socket on this machine).`);
   }
-  return { server, type: t, localHost, localPort, remoteHost: remoteHost ?? '127.0.0.1', remotePort, name };
+  const remote = remotePath === undefined ? { remoteHost: remoteHost ?? '127.0.0.1', remotePort } : {};
+  return { server, type: t, localHost, localPort: localPort ?? 0, ...remote, ...paths, name };
 }
 
 /** Agents listen on loopback only, unless the person allowed more. */
@@ -109,10 +151,12 @@ export function checkLoopback(input: CreateInput, allowed: boolean, settingName:
         `Use 127.0.0.1 instead; only the user can allow other addresses, with the setting ${settingName}.`,
       'NOT_ALLOWED',
     );
-  if (!isLoopback(input.localHost)) {
+  // A socket file is on this machine by nature; a reverse SOCKS proxy has no local address of its own.
+  if (input.localPath === undefined && !input.socks && !isLoopback(input.localHost)) {
     throw refuse(input.type === 'remote' ? 'localHost (where the server\'s connections arrive on this machine)' : 'localHost (where the tunnel listens)', input.localHost);
   }
-  if (input.type === 'remote' && !isLoopback(input.remoteHost ?? '')) {
+  // A socket on the server is not a network address: only a listening host:port is.
+  if (input.type === 'remote' && input.remotePath === undefined && !isLoopback(input.remoteHost ?? '')) {
     throw refuse('remoteHost (the address the server would listen on)', input.remoteHost ?? '');
   }
 }

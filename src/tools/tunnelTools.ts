@@ -42,9 +42,14 @@ export class TunnelTools {
     if (name === 'ssh_tunnel_create') {
       const spec = this.checkCreate(input);
       const config = this.server(spec.server);
-      const what = spec.type === 'local' ? 'a local forward (-L)' : spec.type === 'remote' ? 'a remote forward (-R)' : 'a SOCKS proxy (-D)';
-      let message = `An agent asks to open ${what} through ${spec.server} (${serverTarget(config)}): ` + `${describeForward(spec.type, spec.server, spec.localHost, spec.localPort, spec.remoteHost, spec.remotePort)}.`;
-      if (spec.type === 'remote') message += ` This exposes a service of this machine on the server: whoever can connect to ${address(spec.remoteHost, spec.remotePort)} on ${spec.server} reaches it.`;
+      const what = spec.type === 'local' ? 'a local forward (-L)' : spec.type === 'dynamic' ? 'a SOCKS proxy (-D)' : spec.socks ? 'a reverse SOCKS proxy (-R)' : 'a remote forward (-R)';
+      let message = `An agent asks to open ${what} through ${spec.server} (${serverTarget(config)}): ${describeForward(spec)}.`;
+      const entry = spec.remotePath !== undefined ? `open the socket ${spec.remotePath}` : `connect to ${address(spec.remoteHost, spec.remotePort)}`;
+      if (spec.type === 'remote' && spec.socks) {
+        message += ` This lets ${spec.server}, and whoever can ${entry} on it, reach whatever this machine can reach: its own services and every network it is on.`;
+      } else if (spec.type === 'remote') {
+        message += ` This exposes a service of this machine on the server: whoever can ${entry} on ${spec.server} reaches it.`;
+      }
       return { title: `Open an SSH tunnel through ${spec.server}?`, message };
     }
     const targets = this.closeTargets(input);

@@ -8,6 +8,7 @@ import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, keepStreaming, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { sshdSuite } from '../helpers/suite';
 import { ByteReader, GREETING, openFds, socks4Request, socks5Request, socksConnect } from '../helpers/socks';
 
 const run = promisify(execFile);
@@ -39,34 +40,22 @@ async function startHttpServer(host: string, body: string): Promise<{ port: numb
 
 describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
   let echo6: Awaited<ReturnType<typeof startEchoServer>>;
   let web: Awaited<ReturnType<typeof startHttpServer>>;
   const token = randomBytes(8).toString('hex');
-  let manager: TunnelManager;
+  const env = sshdSuite({ manager: { socksHandshakeTimeoutMs: 1000 } });
 
   before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
     echo6 = await startEchoServer('::1');
     web = await startHttpServer('127.0.0.1', token);
   });
   after(async () => {
     await web?.close();
     await echo6?.close();
-    await echo?.close();
-    await sshd?.stop();
-  });
-  beforeEach(() => {
-    manager = new TunnelManager({ servers: staticServers(sshd.server('test')), socksHandshakeTimeoutMs: 1000 });
-  });
-  afterEach(async () => {
-    await manager.dispose();
   });
 
-  const openSocks = (localPort = 0): Promise<TunnelInfo> => manager.createTunnel({ server: 'test', type: 'dynamic', localPort });
-  const stats = (info: TunnelInfo) => manager.getTunnel(info.id)!.stats;
+  const openSocks = (localPort = 0): Promise<TunnelInfo> => env.manager.createTunnel({ server: 'test', type: 'dynamic', localPort });
+  const stats = (info: TunnelInfo) => env.manager.getTunnel(info.id)!.stats;
 
   describe('data path', () => {
     it('port 0 reports the real port; 64 MiB each way with identical SHA-256; bytes exclude the handshake', async () => {
@@ -77,7 +66,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       assert.equal(info.remoteHost, undefined);
       assert.equal(info.remotePort, undefined);
       const size = 64 * 1024 * 1024;
-      const socket = await socksConnect(info.localPort, '127.0.0.1', echo.port);
+      const socket = await socksConnect(info.localPort, '127.0.0.1', env.echo.port);
       const result = await pipeThrough(socket, size);
       assert.equal(result.bytes, size);
       assert.equal(result.received, result.sent);
@@ -93,7 +82,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       const info = await openSocks();
       const size = 64 * 1024;
       const results = await Promise.all(
-        Array.from({ length: 200 }, async (_, i) => pipeThrough(await socksConnect(info.localPort, '127.0.0.1', echo.port, i % 2 ? 5 : 4), size)),
+        Array.from({ length: 200 }, async (_, i) => pipeThrough(await socksConnect(info.localPort, '127.0.0.1', env.echo.port, i % 2 ? 5 : 4), size)),
       );
       for (const r of results) {
         assert.equal(r.bytes, size);
@@ -110,42 +99,42 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
     it('close under load ends streaming and mid-handshake connections alike; the count ends at 0', async () => {
       const info = await openSocks();
       const events: TunnelInfo[] = [];
-      manager.onDidChangeTunnel((t) => t.id === info.id && events.push(t));
-      const streaming = await Promise.all(Array.from({ length: 20 }, () => socksConnect(info.localPort, '127.0.0.1', echo.port)));
+      env.manager.onDidChangeTunnel((t) => t.id === info.id && events.push(t));
+      const streaming = await Promise.all(Array.from({ length: 20 }, () => socksConnect(info.localPort, '127.0.0.1', env.echo.port)));
       const closes = streaming.map(keepStreaming);
       const halfway = await Promise.all(Array.from({ length: 5 }, () => raw(info.localPort, Buffer.from([0x05, 0x01]))));
       await waitFor(() => stats(info).connectionsActive === 25, 5000, '25 connections');
       await sleep(100);
-      await manager.closeTunnel(info.id);
+      await env.manager.closeTunnel(info.id);
       await Promise.all([...closes, ...halfway.map((r) => r.closed)]);
       await waitFor(() => events.at(-1)!.stats.connectionsActive === 0, 5000, 'the last event to count 0 active');
       assert.equal(events.at(-1)!.state, 'closed');
       assert.ok(events.at(-1)!.stats.bytesOut > 0);
-      await waitFor(() => echo.connections() === 0, 5000, 'the far ends to close');
+      await waitFor(() => env.echo.connections() === 0, 5000, 'the far ends to close');
       assert.equal(await canConnect('127.0.0.1', info.localPort), false);
     });
 
     it('listens on IPv6 loopback when asked (localHost ::1)', async () => {
-      const info = await manager.createTunnel({ server: 'test', type: 'dynamic', localHost: '::1', localPort: 0 });
+      const info = await env.manager.createTunnel({ server: 'test', type: 'dynamic', localHost: '::1', localPort: 0 });
       assert.equal(info.localHost, '::1');
-      const r = await pipeThrough(await socksConnect(info.localPort, '127.0.0.1', echo.port, 5, '::1'), 50_000);
+      const r = await pipeThrough(await socksConnect(info.localPort, '127.0.0.1', env.echo.port, 5, '::1'), 50_000);
       assert.equal(r.received, r.sent);
       assert.equal(await canConnect('127.0.0.1', info.localPort), false, 'only ::1 is bound');
     });
 
     it('close ends its connections and frees the port at once', async () => {
       const info = await openSocks();
-      const socket = await socksConnect(info.localPort, '127.0.0.1', echo.port);
+      const socket = await socksConnect(info.localPort, '127.0.0.1', env.echo.port);
       const reader = new ByteReader(socket);
       socket.write('ping');
       assert.equal((await reader.read(4)).toString(), 'ping');
-      await manager.closeTunnel(info.id);
+      await env.manager.closeTunnel(info.id);
       await reader.closed;
-      assert.equal(manager.getTunnel(info.id), undefined);
+      assert.equal(env.manager.getTunnel(info.id), undefined);
       assert.equal(await canConnect('127.0.0.1', info.localPort), false, 'nothing listens after close');
       const again = await openSocks(info.localPort);
       assert.equal(again.localPort, info.localPort);
-      const s2 = await socksConnect(again.localPort, '127.0.0.1', echo.port);
+      const s2 = await socksConnect(again.localPort, '127.0.0.1', env.echo.port);
       const r = await pipeThrough(s2, 1000);
       assert.equal(r.received, r.sent);
     });
@@ -182,9 +171,9 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
     it('the socks npm client: IPv6 (::1), domain (localhost), SOCKS4 and 4a targets', async () => {
       for (const [host, port, type] of [
         ['::1', echo6.port, 5],
-        ['localhost', echo.port, 5],
-        ['127.0.0.1', echo.port, 4],
-        ['localhost', echo.port, 4],
+        ['localhost', env.echo.port, 5],
+        ['127.0.0.1', env.echo.port, 4],
+        ['localhost', env.echo.port, 4],
       ] as const) {
         const r = await pipeThrough(await socksConnect(info.localPort, host, port, type), 100_000);
         assert.equal(r.bytes, 100_000, `${host} SOCKS${type}`);
@@ -219,7 +208,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       }
       assert.equal((await reader.read(2)).toString('hex'), '0500');
       // The request and the first data in one segment, before any reply to it.
-      socket.write(Buffer.concat([socks5Request('127.0.0.1', echo.port), Buffer.from('early bytes')]));
+      socket.write(Buffer.concat([socks5Request('127.0.0.1', env.echo.port), Buffer.from('early bytes')]));
       assert.equal((await reader.read(10)).toString('hex'), SUCCESS5);
       assert.equal((await reader.read(11)).toString(), 'early bytes');
       socket.end();
@@ -230,7 +219,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
     });
 
     it('greeting, request and data in one segment; then the whole handshake one byte at a time', async () => {
-      const all = Buffer.concat([GREETING, socks5Request('localhost', echo.port), Buffer.from('pipelined')]);
+      const all = Buffer.concat([GREETING, socks5Request('localhost', env.echo.port), Buffer.from('pipelined')]);
       const one = await raw(info.localPort, all);
       assert.equal((await one.read(12)).toString('hex'), '0500' + SUCCESS5);
       assert.equal((await one.read(9)).toString(), 'pipelined');
@@ -247,7 +236,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
     });
 
     it('SOCKS4a request one byte at a time with pipelined data', async () => {
-      const all = Buffer.concat([socks4Request('localhost', echo.port), Buffer.from('four')]);
+      const all = Buffer.concat([socks4Request('localhost', env.echo.port), Buffer.from('four')]);
       const socket = await connect(info.localPort);
       const reader = new ByteReader(socket);
       for (const byte of all) {
@@ -263,18 +252,18 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
 
     it('BIND and UDP ASSOCIATE are refused with 0x07, SOCKS4 BIND with 0x5B, an unknown address type with 0x08', async () => {
       for (const command of [0x02, 0x03]) {
-        const reader = await raw(info.localPort, GREETING, socks5Request('127.0.0.1', echo.port, command));
+        const reader = await raw(info.localPort, GREETING, socks5Request('127.0.0.1', env.echo.port, command));
         assert.equal((await reader.rest()).toString('hex'), '0500' + '05070001000000000000', `command ${command}`);
       }
-      const bind4 = await raw(info.localPort, socks4Request('127.0.0.1', echo.port, 0x02));
+      const bind4 = await raw(info.localPort, socks4Request('127.0.0.1', env.echo.port, 0x02));
       assert.equal((await bind4.rest()).toString('hex'), '005b000000000000');
       const atyp = await raw(info.localPort, GREETING, Buffer.from([0x05, 0x01, 0x00, 0x07, 127, 0, 0, 1, 0, 80]));
       assert.equal((await atyp.rest()).toString('hex'), '0500' + '05080001000000000000');
       await waitFor(() => stats(info).connectionsActive === 0, 5000, 'released');
       assert.equal(stats(info).errors, 4);
-      assert.match(manager.getTunnel(info.id)!.lastError!, /address type 7 not supported/);
-      assert.equal(manager.getTunnel(info.id)!.state, 'active');
-      assert.equal(echo.connections(), 0, 'no refused request reached a target');
+      assert.match(env.manager.getTunnel(info.id)!.lastError!, /address type 7 not supported/);
+      assert.equal(env.manager.getTunnel(info.id)!.state, 'active');
+      assert.equal(env.echo.connections(), 0, 'no refused request reached a target');
     });
 
     it('a refused target (closed port) is answered 0x05 for SOCKS5 and 0x5B for SOCKS4', async () => {
@@ -284,7 +273,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       const four = await raw(info.localPort, socks4Request('127.0.0.1', closed));
       assert.equal((await four.rest()).toString('hex'), '005b000000000000');
       await waitFor(() => stats(info).connectionsActive === 0, 5000, 'released');
-      const t = manager.getTunnel(info.id)!;
+      const t = env.manager.getTunnel(info.id)!;
       assert.equal(t.stats.errors, 2);
       assert.match(t.lastError!, new RegExp(`could not open 127\\.0\\.0\\.1:${closed}: connect failed: Connection refused`));
       assert.equal(t.state, 'active');
@@ -331,11 +320,11 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
       this.timeout(120_000);
       // Connecting to a random address would leave loopback: a server that only permits the
       // echo port refuses any such request itself (by name, before resolving anything).
-      const fenced = await SshdFixture.start({ extraConfig: [`PermitOpen 127.0.0.1:${echo.port}`] });
+      const fenced = await SshdFixture.start({ extraConfig: [`PermitOpen 127.0.0.1:${env.echo.port}`] });
       const m = new TunnelManager({ servers: staticServers(fenced.server('fenced')), socksHandshakeTimeoutMs: 500 });
       try {
         const info = await m.createTunnel({ server: 'fenced', type: 'dynamic', localPort: 0 });
-        const bystander = await socksConnect(info.localPort, '127.0.0.1', echo.port);
+        const bystander = await socksConnect(info.localPort, '127.0.0.1', env.echo.port);
         const bystanderReader = new ByteReader(bystander);
         bystander.write('before');
         assert.equal((await bystanderReader.read(6)).toString(), 'before');
@@ -379,7 +368,7 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
         assert.equal((await bystanderReader.read(5)).toString(), 'after');
         await waitFor(() => openFds() <= fdsBefore, 10_000, `open fds back to ${fdsBefore} (now ${openFds()})`);
         // And new clients are served.
-        const r = await pipeThrough(await socksConnect(info.localPort, '127.0.0.1', echo.port), 10_000);
+        const r = await pipeThrough(await socksConnect(info.localPort, '127.0.0.1', env.echo.port), 10_000);
         assert.equal(r.received, r.sent);
         bystander.end();
         await bystanderReader.closed;
@@ -401,9 +390,9 @@ describe('dynamic forward (-D, SOCKS) through a real sshd', function () {
         const m = new TunnelManager({ servers: staticServers(fixture.server('forbidden')) });
         try {
           const info = await m.createTunnel({ server: 'forbidden', type: 'dynamic', localPort: 0 });
-          const five = await raw(info.localPort, GREETING, socks5Request('127.0.0.1', echo.port));
+          const five = await raw(info.localPort, GREETING, socks5Request('127.0.0.1', env.echo.port));
           assert.equal((await five.rest()).toString('hex'), '0500' + '05020001000000000000');
-          const four = await raw(info.localPort, socks4Request('127.0.0.1', echo.port));
+          const four = await raw(info.localPort, socks4Request('127.0.0.1', env.echo.port));
           assert.equal((await four.rest()).toString('hex'), '005b000000000000');
           await waitFor(() => m.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'released');
           const t = m.getTunnel(info.id)!;

@@ -2,9 +2,10 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { TunnelManager, type ServerStatus, type TunnelInfo } from '../../src/engine';
-import { freePort, SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { freePort } from '../fixtures/sshd';
+import { echoRoundTrip, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { sshdSuite } from '../helpers/suite';
 
 const run = promisify(execFile);
 
@@ -25,29 +26,15 @@ function count(text: string, pattern: RegExp): number {
 
 describe('manager: events and one shared SSH connection per server', function () {
   this.timeout(60_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
-  let manager: TunnelManager;
+  const env = sshdSuite({ manager: { reconnect: { maxAttempts: 0 } } });
   let tunnelEvents: TunnelInfo[];
   let serverEvents: ServerStatus[];
 
-  before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
-  });
-  after(async () => {
-    await echo?.close();
-    await sshd?.stop();
-  });
   beforeEach(() => {
-    manager = new TunnelManager({ servers: staticServers(sshd.server('test')), reconnect: { maxAttempts: 0 } });
     tunnelEvents = [];
     serverEvents = [];
-    manager.onDidChangeTunnel((t) => tunnelEvents.push(t));
-    manager.onDidChangeServer((s) => serverEvents.push(s));
-  });
-  afterEach(async () => {
-    await manager.dispose();
+    env.manager.onDidChangeTunnel((t) => tunnelEvents.push(t));
+    env.manager.onDidChangeServer((s) => serverEvents.push(s));
   });
 
   const statesOf = (id: string) => transitions(tunnelEvents.filter((e) => e.id === id).map((e) => e.state));
@@ -60,15 +47,15 @@ describe('manager: events and one shared SSH connection per server', function ()
   });
 
   it('onDidChangeTunnel: connecting → active → closed, with stats changes in between', async () => {
-    const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+    const info = await env.manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
     assert.deepEqual(statesOf(info.id), ['connecting', 'active']);
     const r = await echoRoundTrip(info.localPort, 10_000);
     assert.equal(r.received, r.sent);
-    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'released');
+    await waitFor(() => env.manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'released');
     const own = tunnelEvents.filter((e) => e.id === info.id);
     assert.ok(own.some((e) => e.stats.connectionsActive === 1), 'an event announced the new connection');
     assert.ok(own.some((e) => e.state === 'active' && e.stats.connectionsActive === 0 && e.stats.connectionsTotal === 1), 'an event announced its end');
-    await manager.closeTunnel(info.id);
+    await env.manager.closeTunnel(info.id);
     assert.deepEqual(statesOf(info.id), ['connecting', 'active', 'closed']);
     const last = tunnelEvents.at(-1)!;
     assert.equal(last.id, info.id);
@@ -76,18 +63,18 @@ describe('manager: events and one shared SSH connection per server', function ()
   });
 
   it('onDidChangeServer: connecting → connected while tunnels exist, disconnected after the last one', async () => {
-    const info = await manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
+    const info = await env.manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
     const states = () => transitions(serverEvents.filter((s) => s.name === 'test').map((s) => s.state)).filter((s, i) => i > 0 || s !== 'disconnected');
     assert.deepEqual(states(), ['connecting', 'connected']);
-    assert.deepEqual(manager.serverStatus('test'), { name: 'test', state: 'connected', tunnels: 1, lastError: undefined });
-    await manager.closeTunnel(info.id);
+    assert.deepEqual(env.manager.serverStatus('test'), { name: 'test', state: 'connected', tunnels: 1, lastError: undefined });
+    await env.manager.closeTunnel(info.id);
     assert.deepEqual(states(), ['connecting', 'connected', 'disconnected']);
-    assert.equal(manager.serverStatus('test').tunnels, 0);
+    assert.equal(env.manager.serverStatus('test').tunnels, 0);
   });
 
   it('a tunnel that cannot start goes connecting → failed (with the reason) → closed, and the server reports why', async () => {
     const closedPort = await freePort();
-    const m = new TunnelManager({ servers: staticServers(sshd.server('gone', { port: closedPort })), reconnect: { maxAttempts: 0 } });
+    const m = new TunnelManager({ servers: staticServers(env.sshd.server('gone', { port: closedPort })), reconnect: { maxAttempts: 0 } });
     const events: TunnelInfo[] = [];
     const servers: ServerStatus[] = [];
     m.onDidChangeTunnel((t) => events.push(t));
@@ -104,27 +91,27 @@ describe('manager: events and one shared SSH connection per server', function ()
   });
 
   it('one sshd connection serves all tunnels of a server, and closes with the last one', async () => {
-    const accepted = () => count(sshd.output, /Accepted publickey for/);
+    const accepted = () => count(env.sshd.output, /Accepted publickey for/);
     const before = accepted();
-    assert.equal(await sshConnections(sshd.port), 0);
+    assert.equal(await sshConnections(env.sshd.port), 0);
     const [a, b, c] = await Promise.all([
-      manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }),
-      manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 }),
-      manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: echo.port }),
+      env.manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port }),
+      env.manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 }),
+      env.manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPort: env.echo.port }),
     ]);
-    assert.equal(await sshConnections(sshd.port), 1, 'three tunnels, one TCP connection to sshd');
+    assert.equal(await sshConnections(env.sshd.port), 1, 'three tunnels, one TCP connection to sshd');
     assert.equal(accepted() - before, 1, 'sshd authenticated one connection');
-    await manager.closeTunnel(a.id);
-    await manager.closeTunnel(b.id);
-    assert.equal(await sshConnections(sshd.port), 1, 'still open for the remaining tunnel');
+    await env.manager.closeTunnel(a.id);
+    await env.manager.closeTunnel(b.id);
+    assert.equal(await sshConnections(env.sshd.port), 1, 'still open for the remaining tunnel');
     const r = await echoRoundTrip(c.remotePort!, 10_000);
     assert.equal(r.received, r.sent);
-    await manager.closeTunnel(c.id);
-    await waitFor(async () => (await sshConnections(sshd.port)) === 0, 5000, 'the SSH connection to close');
-    assert.equal(manager.serverStatus('test').state, 'disconnected');
+    await env.manager.closeTunnel(c.id);
+    await waitFor(async () => (await sshConnections(env.sshd.port)) === 0, 5000, 'the SSH connection to close');
+    assert.equal(env.manager.serverStatus('test').state, 'disconnected');
     // The next tunnel dials afresh.
-    await manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
-    assert.equal(await sshConnections(sshd.port), 1);
+    await env.manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
+    assert.equal(await sshConnections(env.sshd.port), 1);
     assert.equal(accepted() - before, 2);
   });
 });

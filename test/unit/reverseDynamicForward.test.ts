@@ -3,9 +3,10 @@ import { execFile } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { TunnelManager } from '../../src/engine';
-import { freePort, SshdFixture } from '../fixtures/sshd';
-import { connect, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
+import { freePort } from '../fixtures/sshd';
+import { connect, pipeThrough, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { sshdSuite } from '../helpers/suite';
 import { ByteReader, GREETING, socks4Request, socks5Request } from '../helpers/socks';
 
 function curl(...args: string[]): Promise<string> {
@@ -16,15 +17,10 @@ function curl(...args: string[]): Promise<string> {
 
 describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through a real sshd', function () {
   this.timeout(60_000);
-  let sshd: SshdFixture;
   let web: http.Server;
   let webPort: number;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
-  let manager: TunnelManager;
-
+  const env = sshdSuite();
   before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
     web = http.createServer((req, res) => res.end(`reached from the server: ${req.url}`));
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
     webPort = (web.address() as net.AddressInfo).port;
@@ -32,17 +28,9 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
   after(async () => {
     web?.closeAllConnections();
     await new Promise((resolve) => web?.close(resolve));
-    await echo?.close();
-    await sshd?.stop();
-  });
-  beforeEach(() => {
-    manager = new TunnelManager({ servers: staticServers(sshd.server('test')) });
-  });
-  afterEach(async () => {
-    await manager.dispose();
   });
 
-  const open = (remotePort = 0) => manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort, localPort: 0, socks: true });
+  const open = (remotePort = 0) => env.manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort, localPort: 0, socks: true });
 
   it('curl --socks5-hostname on the server side reaches an HTTP server on this machine', async () => {
     const info = await open();
@@ -52,8 +40,8 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
     // sshd runs on this same machine: curl here plays a program on the server.
     assert.equal(await curl('--socks5-hostname', `127.0.0.1:${info.remotePort}`, `http://localhost:${webPort}/x`), 'reached from the server: /x');
     assert.equal(await curl('--socks4a', `127.0.0.1:${info.remotePort}`, `http://127.0.0.1:${webPort}/y`), 'reached from the server: /y');
-    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connections released');
-    const stats = manager.getTunnel(info.id)!.stats;
+    await waitFor(() => env.manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connections released');
+    const stats = env.manager.getTunnel(info.id)!.stats;
     assert.equal(stats.connectionsTotal, 2);
     assert.equal(stats.errors, 0);
   });
@@ -66,14 +54,14 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
     const reader = new ByteReader(socket);
     socket.write(GREETING);
     assert.deepEqual([...(await reader.read(2))], [0x05, 0x00]);
-    socket.write(socks5Request('127.0.0.1', echo.port));
+    socket.write(socks5Request('127.0.0.1', env.echo.port));
     assert.deepEqual([...(await reader.read(10))].slice(0, 2), [0x05, 0x00]);
     reader.detach();
     const size = 4 * 1024 * 1024;
     const result = await pipeThrough(socket, size);
     assert.equal(result.received, result.sent);
-    await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connection released');
-    const stats = manager.getTunnel(info.id)!.stats;
+    await waitFor(() => env.manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connection released');
+    const stats = env.manager.getTunnel(info.id)!.stats;
     assert.equal(stats.bytesIn, size, 'bytes from the server delivered here');
     assert.equal(stats.bytesOut, size, 'bytes from here sent to the server');
   });
@@ -96,27 +84,27 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
     assert.equal(await ask(socks5Request('127.0.0.1', closed)), 0x05, 'connection refused');
     assert.equal(await ask(socks5Request('127.0.0.1', 80, 0x02)), 0x07, 'BIND: command not supported');
     assert.equal(await ask(socks4Request('127.0.0.1', closed), false), 0x5b, 'SOCKS4 rejected');
-    await waitFor(() => manager.getTunnel(info.id)!.stats.errors === 3, 5000, 'three errors counted');
-    assert.equal(manager.getTunnel(info.id)!.state, 'active');
-    assert.match(manager.getTunnel(info.id)!.lastError!, /SOCKS request from the server for 127\.0\.0\.1:\d+ failed here: connection refused/);
+    await waitFor(() => env.manager.getTunnel(info.id)!.stats.errors === 3, 5000, 'three errors counted');
+    assert.equal(env.manager.getTunnel(info.id)!.state, 'active');
+    assert.match(env.manager.getTunnel(info.id)!.lastError!, /SOCKS request from the server for 127\.0\.0\.1:\d+ failed here: connection refused/);
   });
 
   it('comes back on the same server port after sshd restarts', async () => {
-    await manager.dispose();
-    manager = new TunnelManager({ servers: staticServers(sshd.server('test')), reconnect: { baseDelayMs: 200, maxDelayMs: 2000 } });
+    await env.manager.dispose();
+    env.manager = new TunnelManager({ servers: staticServers(env.sshd.server('test')), reconnect: { baseDelayMs: 200, maxDelayMs: 2000 } });
     const info = await open();
     const through = () => curl('--socks5-hostname', `127.0.0.1:${info.remotePort}`, `http://127.0.0.1:${webPort}/again`);
     assert.equal(await through(), 'reached from the server: /again');
-    await sshd.restart();
-    await waitFor(() => manager.getTunnel(info.id)!.state === 'reconnecting', 10_000, 'reconnecting');
-    await waitFor(() => manager.getTunnel(info.id)!.state === 'active', 15_000, 'active again');
-    assert.equal(manager.getTunnel(info.id)!.remotePort, info.remotePort);
+    await env.sshd.restart();
+    await waitFor(() => env.manager.getTunnel(info.id)!.state === 'reconnecting', 10_000, 'reconnecting');
+    await waitFor(() => env.manager.getTunnel(info.id)!.state === 'active', 15_000, 'active again');
+    assert.equal(env.manager.getTunnel(info.id)!.remotePort, info.remotePort);
     assert.equal(await through(), 'reached from the server: /again');
   });
 
   it('a client that never finishes its request is dropped after the handshake timeout', async () => {
-    await manager.dispose();
-    manager = new TunnelManager({ servers: staticServers(sshd.server('test')), socksHandshakeTimeoutMs: 300 });
+    await env.manager.dispose();
+    env.manager = new TunnelManager({ servers: staticServers(env.sshd.server('test')), socksHandshakeTimeoutMs: 300 });
     const info = await open();
     const socket = await connect(info.remotePort!);
     const reader = new ByteReader(socket);

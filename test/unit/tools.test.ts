@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { TunnelManager, type HostKeyAnswer, type ServerConfig } from '../../src/engine';
@@ -10,6 +11,20 @@ import { staticServers } from '../helpers/servers';
 import { socksConnect } from '../helpers/socks';
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A GET over a TCP port or a Unix socket; resolves with the body. */
+function httpGet(where: { port: number } | { socketPath: string }, urlPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ ...where, host: '127.0.0.1', path: urlPath, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
+    req.on('error', reject);
+  });
+}
 
 async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<ToolError> {
   try {
@@ -128,6 +143,53 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.equal(r.received, r.sent);
     });
 
+    it('gives a local port to a Unix socket on the server (remotePath, as for /var/run/docker.sock)', async () => {
+      // A stand-in for dockerd: an HTTP API on a Unix socket, which sshd (on this machine) can open.
+      const socketPath = path.join(sshd.dir, 'docker.sock');
+      const api = http.createServer((req, res) => res.end(`api ${req.method} ${req.url}`));
+      await new Promise<void>((resolve) => api.listen(socketPath, resolve));
+      try {
+        const input = { server: 'db', type: 'local', localPort: 0, remotePath: socketPath };
+        const ask = tools.confirmation('ssh_tunnel_create', input)!;
+        assert.equal(
+          ask.message,
+          `An agent asks to open a local forward (-L) through db (${sshd.user}@127.0.0.1:${sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through db to the socket ${socketPath} on db.`,
+        );
+        const result = await create(input);
+        const t = (result.data as Data).tunnel;
+        assert.deepEqual(t.remote, { path: socketPath });
+        assert.ok(t.local.port > 0);
+        assert.ok(result.text.includes(`Connect to 127.0.0.1:${t.local.port} to reach the socket ${socketPath} as db sees it.`), result.text);
+        assert.equal(await httpGet({ port: t.local.port }, '/v1.43/version'), 'api GET /v1.43/version');
+      } finally {
+        api.closeAllConnections();
+        await new Promise<void>((resolve) => api.close(() => resolve()));
+      }
+    });
+
+    it('opens a reverse SOCKS proxy on the server (remote, socks: true), saying first that the server reaches what this machine can', async () => {
+      const serverPort = await freePort();
+      const input = { server: 'db', type: 'remote', remotePort: serverPort, socks: true };
+      const ask = tools.confirmation('ssh_tunnel_create', input)!;
+      assert.equal(
+        ask.message,
+        `An agent asks to open a reverse SOCKS proxy (-R) through db (${sshd.user}@127.0.0.1:${sshd.port}): make db listen on 127.0.0.1:${serverPort} as a SOCKS proxy whose connections this machine makes, to any address it names. ` +
+          `This lets db, and whoever can connect to 127.0.0.1:${serverPort} on it, reach whatever this machine can reach: its own services and every network it is on.`,
+      );
+      const result = await create(input);
+      const t = (result.data as Data).tunnel;
+      assert.equal(t.socks, true);
+      assert.equal(t.local, undefined);
+      assert.deepEqual(t.remote, { host: '127.0.0.1', port: serverPort });
+      assert.ok(result.text.includes(`On db, use the SOCKS5 proxy socks5h://127.0.0.1:${serverPort}`), result.text);
+      // sshd runs here, so the server's side of the proxy is reachable: through it to this machine's echo server.
+      const socket = await socksConnect(serverPort, '127.0.0.1', echo.port);
+      socket.write('from the server');
+      const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
+      socket.destroy();
+      assert.equal(got, 'from the server');
+    });
+
     it('asks in plain words first: server, user@host:port, direction, addresses; a remote forward says what it exposes', () => {
       const local = tools.confirmation('ssh_tunnel_create', localTo(5432, { remoteHost: 'localhost' }))!;
       assert.equal(local.title, 'Open an SSH tunnel through db?');
@@ -156,7 +218,14 @@ describe('agent tools (src/tools) against a real sshd', function () {
         [{ server: 'db', type: 'remote', remotePort: 9000 }, /a remote tunnel needs localPort, the port of the service on this machine/],
         [{ server: 'db', type: 'dynamic', remotePort: 80 }, /a dynamic \(SOCKS\) tunnel takes no remoteHost or remotePort/],
         [{ server: 'db', type: 'local', localPort: 70000, remotePort: 80 }, /localPort must be a whole number from 0 to 65535/],
-        [{ server: 'db', type: 'local', remotePort: 80, local_port: 8080 }, /has no field "local_port"\. Its fields are: server, type, localHost, localPort, remoteHost, remotePort, name/],
+        [{ server: 'db', type: 'local', remotePort: 80, local_port: 8080 }, /has no field "local_port"\. Its fields are: server, type, localHost, localPort, remoteHost, remotePort, localPath, remotePath, socks, name/],
+        [{ server: 'db', type: 'local', localPort: 0, remotePath: '/var/run/docker.sock', remotePort: 2375 }, /remotePath replaces remoteHost and remotePort; give one or the other, e\.g\. \{ "server": "db", "type": "local", "localPort": 0, "remotePath": "\/var\/run\/docker\.sock" \}/],
+        [{ server: 'db', type: 'local', localPath: '/tmp/db.sock', localPort: 5432, remotePort: 5432 }, /localPath replaces localHost and localPort; give one or the other/],
+        [{ server: 'db', type: 'local', remotePort: 80, socks: true }, /socks is for a remote tunnel .*for a SOCKS proxy on this machine use type "dynamic"/],
+        [{ server: 'db', type: 'remote', remotePort: 1080, socks: true, localPort: 3000 }, /a reverse SOCKS tunnel \(socks: true\) .* takes no localHost, localPort, localPath or remotePath/],
+        [{ server: 'db', type: 'remote', socks: true }, /a reverse SOCKS tunnel needs remotePort.*"remotePort": 1080, "socks": true/],
+        [{ server: 'db', type: 'remote', remotePort: 1080, socks: 'yes' }, /socks must be true or false; got "yes"/],
+        [{ server: 'db', type: 'dynamic', localPath: '/tmp/socks.sock' }, /a dynamic \(SOCKS\) tunnel listens on a port, not a socket file/],
         ['db', /takes an object with the fields server, type/],
       ];
       for (const [input, expected] of cases) {
@@ -198,6 +267,22 @@ describe('agent tools (src/tools) against a real sshd', function () {
       const remote = await refusal(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 9000, localPort: 3000 }));
       assert.match(remote.message, /remoteHost \(the address the server would listen on\) "0\.0\.0\.0" is not a loopback address.*sshTunnels\.agentTools\.allowNonLoopback/);
       assert.deepEqual(manager.listTunnels(), []);
+    });
+
+    it('a socket file on this machine is local by nature: localPath is allowed; a reverse SOCKS proxy still listens on loopback only', async () => {
+      const socketPath = path.join(sshd.dir, `agent-${Date.now()}.sock`);
+      const result = await create({ server: 'db', type: 'local', localPath: socketPath, remoteHost: '127.0.0.1', remotePort: echo.port });
+      const t = (result.data as Data).tunnel;
+      assert.deepEqual(t.local, { path: socketPath });
+      assert.ok(result.text.includes(`Connect to the socket ${socketPath} to reach 127.0.0.1:${echo.port} as db sees it.`), result.text);
+      const socket = net.connect(socketPath);
+      socket.write('through a socket file');
+      const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
+      socket.destroy();
+      assert.equal(got, 'through a socket file');
+      const socks = await refusal(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 1080, socks: true }));
+      assert.equal(socks.code, 'NOT_ALLOWED');
+      assert.match(socks.message, /remoteHost \(the address the server would listen on\) "0\.0\.0\.0" is not a loopback address/);
     });
 
     it('names the switch the host gives (a CLI flag) instead of the setting', async () => {

@@ -1,0 +1,185 @@
+import type { Client, ClientChannel } from 'ssh2';
+import { errorMessage, TunnelError } from './errors';
+import { discard } from './tunnel';
+
+export type RemoteConnectionHandler = (
+  accept: () => ClientChannel,
+  reject: () => void,
+) => void;
+
+export interface ChannelLimits {
+  /** Open channels (both ways) allowed at once on one connection. */
+  maxChannels: number;
+  /** How long the server has to open a channel we asked for. */
+  forwardTimeoutMs: number;
+}
+
+/** `[bindAddr]:port` key for remote forwards, as the server reports them back. */
+export function makeAddress(host: string, port: number): string {
+  return `${host}:${port}`;
+}
+
+/** The key of a remote forward on a Unix socket; it cannot collide with a `host:port` one. */
+function unixAddress(socketPath: string): string {
+  return `unix:${socketPath}`;
+}
+
+/**
+ * The channels of one connection: opens them (with a limit and a timeout), asks the server to
+ * listen for remote forwards, and hands the server's forwarded connections to whoever asked.
+ * The remote forwards it knows outlive a connection; the count of open channels does not.
+ */
+export class Channels {
+  private count = 0;
+  private readonly remoteHandlers = new Map<string, RemoteConnectionHandler>();
+
+  constructor(
+    private readonly server: () => string,
+    private readonly limits: ChannelLimits,
+  ) {}
+
+  get open(): number {
+    return this.count;
+  }
+
+  /** Takes a new connection: counts start afresh, its forwarded connections are dispatched. */
+  attach(client: Client): void {
+    this.count = 0;
+    client.on('tcp connection', (details, accept, reject) => this.dispatch(makeAddress(details.destIP, details.destPort), accept, reject));
+    client.on('unix connection', (details, accept, reject) => this.dispatch(unixAddress(details.socketPath), accept as () => ClientChannel, reject));
+  }
+
+  private dispatch(address: string, accept: () => ClientChannel, reject: () => void): void {
+    const handler = this.remoteHandlers.get(address);
+    if (!handler || this.count >= this.limits.maxChannels) {
+      reject();
+      return;
+    }
+    handler(() => this.track(accept()), reject);
+  }
+
+  private track(channel: ClientChannel): ClientChannel {
+    this.count++;
+    channel.once('close', () => this.count--);
+    return channel;
+  }
+
+  /** Opens a channel on `client` with `open`; `target` names it in messages. */
+  openChannel(client: Client, target: string, open: (client: Client, cb: (err: Error | undefined, channel: ClientChannel) => void) => void): Promise<ClientChannel> {
+    const server = this.server();
+    if (this.count >= this.limits.maxChannels) {
+      return Promise.reject(new TunnelError('CHANNEL_REFUSED', `Too many open channels on ${server} (limit ${this.limits.maxChannels}); connection refused.`));
+    }
+    return new Promise<ClientChannel>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new TunnelError('TIMEOUT', `${server} did not open a channel to ${target} within ${this.limits.forwardTimeoutMs / 1000}s.`));
+      }, this.limits.forwardTimeoutMs);
+      try {
+        open(client, (err, channel) => {
+          clearTimeout(timer);
+          if (timedOut) {
+            if (channel) discard(channel);
+            return;
+          }
+          if (err) {
+            reject(channelOpenError(err as Error & { reason?: number }, server, target));
+            return;
+          }
+          resolve(this.track(channel));
+        });
+      } catch (err) {
+        clearTimeout(timer);
+        reject(new TunnelError('CLOSED', `${server}: ${errorMessage(err)}`));
+      }
+    });
+  }
+
+  /** Asks the server to listen on a Unix socket (streamlocal-forward@openssh.com). */
+  async forwardInStreamLocal(client: Client, socketPath: string, handler: RemoteConnectionHandler): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      try {
+        client.openssh_forwardInStreamLocal(socketPath, (err) => {
+          if (err) {
+            reject(new TunnelError('FORWARD_REFUSED',
+              `${this.server()} refused to listen on the socket ${socketPath} for a remote forward. The file may already exist there (sshd removes it first only with StreamLocalBindUnlink yes), its folder may be missing or not writable, or forwarding may be disabled (AllowStreamLocalForwarding).`));
+            return;
+          }
+          resolve();
+        });
+      } catch (err) {
+        reject(new TunnelError('CLOSED', `${this.server()}: ${errorMessage(err)}`));
+      }
+    });
+    this.remoteHandlers.set(unixAddress(socketPath), handler);
+  }
+
+  /** Forgets a Unix-socket remote forward, and asks the server to stop if `client` is live. */
+  async unforwardInStreamLocal(client: Client | undefined, socketPath: string): Promise<void> {
+    this.remoteHandlers.delete(unixAddress(socketPath));
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      try {
+        client.openssh_unforwardInStreamLocal(socketPath, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  /** Asks the server to listen (tcpip-forward); resolves with the port it bound. */
+  async forwardIn(client: Client, bindAddr: string, bindPort: number, handler: RemoteConnectionHandler): Promise<number> {
+    const port = await new Promise<number>((resolve, reject) => {
+      try {
+        client.forwardIn(bindAddr, bindPort, (err, port) => {
+          if (err) {
+            reject(new TunnelError('FORWARD_REFUSED',
+              `${this.server()} refused to listen on ${bindAddr}:${bindPort} for a remote forward. The port may be in use on the server, privileged, or forwarding may be disabled there (AllowTcpForwarding, PermitListen).`));
+            return;
+          }
+          resolve(port);
+        });
+      } catch (err) {
+        reject(new TunnelError('CLOSED', `${this.server()}: ${errorMessage(err)}`));
+      }
+    });
+    this.remoteHandlers.set(makeAddress(bindAddr, port), handler);
+    return port;
+  }
+
+  /** Forgets a TCP remote forward, and asks the server to stop if `client` is live. */
+  async unforwardIn(client: Client | undefined, bindAddr: string, bindPort: number): Promise<void> {
+    this.remoteHandlers.delete(makeAddress(bindAddr, bindPort));
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      try {
+        client.unforwardIn(bindAddr, bindPort, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  /** Forgets every remote forward (the session is closing). */
+  clear(): void {
+    this.remoteHandlers.clear();
+  }
+}
+
+/** Turns ssh2's channel-open failure into the reason a person can act on. */
+export function channelOpenError(err: Error & { reason?: number }, server: string, target: string): TunnelError {
+  const description = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '');
+  const reasons: Record<number, string> = {
+    1: 'administratively prohibited (the server forbids this forward: AllowTcpForwarding or PermitOpen)',
+    2: 'connect failed',
+    3: 'unknown channel type',
+    4: 'resource shortage on the server',
+  };
+  const why = reasons[err.reason ?? 0] ?? 'refused';
+  const detail = description && !why.includes(description) ? `: ${description}` : '';
+  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, {
+    reason: err.reason,
+    description,
+  });
+}

@@ -1,0 +1,37 @@
+import { TunnelManager, type TunnelManagerOptions } from '../../src/engine';
+import { SshdFixture, type SshdOptions } from '../fixtures/sshd';
+import { startEchoServer } from './net';
+import { staticServers } from './servers';
+
+export type EchoServer = Awaited<ReturnType<typeof startEchoServer>>;
+
+export interface SshdSuite {
+  sshd: SshdFixture;
+  echo: EchoServer;
+  /** A fresh manager for each test, over the sshd's `test` server; disposed after the test. */
+  manager: TunnelManager;
+}
+
+/**
+ * The setup the engine suites share: one real sshd and one echo service for the whole suite, and
+ * a new TunnelManager for each test. Call it inside `describe`; the fields are set once its
+ * hooks have run.
+ */
+export function sshdSuite(options: { sshd?: SshdOptions; manager?: Omit<TunnelManagerOptions, 'servers'> } = {}): SshdSuite {
+  const suite = {} as SshdSuite;
+  before(async () => {
+    suite.sshd = await SshdFixture.start(options.sshd);
+    suite.echo = await startEchoServer();
+  });
+  after(async () => {
+    await suite.echo?.close();
+    await suite.sshd?.stop();
+  });
+  beforeEach(() => {
+    suite.manager = new TunnelManager({ ...options.manager, servers: staticServers(suite.sshd.server('test')) });
+  });
+  afterEach(async () => {
+    await suite.manager?.dispose();
+  });
+  return suite;
+}
