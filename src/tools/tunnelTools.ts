@@ -62,6 +62,15 @@ export class TunnelTools {
     return { title: targets.tunnels.length === 1 ? `Close SSH tunnel ${targets.tunnels[0].id}?` : `Close ${targets.tunnels.length} SSH tunnels of ${targets.server}?`, message };
   }
 
+  /**
+   * Waits for background work of the ssh config (a `Match exec` still running) on the server an
+   * input names, so the checks read its final settings without running it synchronously.
+   */
+  async ready(input: unknown): Promise<void> {
+    const server = input && typeof input === 'object' ? (input as { server?: unknown }).server : undefined;
+    if (typeof server === 'string') await this.host.servers.whenReady?.(server);
+  }
+
   async invoke(name: string, input: unknown, signal?: AbortSignal): Promise<ToolResult> {
     this.definition(name);
     switch (name) {
@@ -108,6 +117,7 @@ export class TunnelTools {
   }
 
   private async create(input: unknown, signal?: AbortSignal): Promise<ToolResult> {
+    await this.ready(input);
     const spec = this.checkCreate(input);
     const localHost = spec.localHost === '*' ? '0.0.0.0' : spec.localHost;
     let info: TunnelInfo;

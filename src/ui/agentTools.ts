@@ -37,9 +37,10 @@ export function registerAgentTools(host: Omit<ToolHost, 'allowNonLoopback' | 'se
 
   return TOOL_DEFINITIONS.map((definition) =>
     vscode.lm.registerTool<unknown>(definition.name, {
-      prepareInvocation(options) {
+      async prepareInvocation(options) {
         const refused = refusal(definition.name, definition.needsConfirmation);
         if (refused) throw refused;
+        await tools.ready(options.input);
         const confirmation = tools.confirmation(definition.name, options.input);
         if (!confirmation) return undefined;
         return { confirmationMessages: confirmation, invocationMessage: confirmation.title.replace(/\?$/, '…') };

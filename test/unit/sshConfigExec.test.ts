@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { ServerRegistry } from '../../src/config/servers';
 import { TunnelManager, type ServerConfig, type ServerSource } from '../../src/engine';
+import { TunnelTools } from '../../src/tools';
 
 const HOSTS = ['a', 'b', 'c', 'd', 'e', 'f'];
 
@@ -124,6 +125,26 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
       assert.ok(longestMs < 250, `starting the tunnel held the event loop for ${longestMs.toFixed(0)} ms`);
       assert.equal(seen[0]?.user, 'matched');
       assert.equal(seen[0]?.port, 2222);
+    } finally {
+      await manager.dispose();
+    }
+  });
+
+  it('an agent tool waits for them too: its checks and confirmation read the resolved server, with the event loop free', async () => {
+    const reg = registry({ allowExec: true });
+    reg.list();
+    const manager = new TunnelManager({ servers: reg });
+    const tools = new TunnelTools({ manager, servers: reg });
+    try {
+      const input = { server: 'a', type: 'dynamic', localPort: 0 };
+      const { longestMs } = await longestBlock(() => tools.ready(input));
+      assert.ok(longestMs < 250, `waiting held the event loop for ${longestMs.toFixed(0)} ms`);
+      // Without the wait, confirmation() would run the 1 s command synchronously in get().
+      const started = performance.now();
+      const ask = tools.confirmation('ssh_tunnel_create', input);
+      const askMs = performance.now() - started;
+      assert.ok(askMs < 100, `confirmation() took ${askMs.toFixed(0)} ms`);
+      assert.match(ask!.message, /\(matched@127\.0\.0\.1:2222\)/);
     } finally {
       await manager.dispose();
     }
