@@ -1,6 +1,6 @@
 // The live table of `ssh-tunnels up`: one row per tunnel with its state, address, traffic,
 // connections and reconnects. Pure: rows in, lines of text out.
-import type { TunnelInfo, TunnelState } from '../engine';
+import { formatBytes, makeAddress, type TunnelInfo, type TunnelState } from '../engine';
 
 export interface TableRow {
   name: string;
@@ -14,26 +14,12 @@ export interface TableRow {
   error?: string;
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
 
-function hostPort(host: string | undefined, port: number | undefined): string {
-  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Where to connect (local), the proxy URL (dynamic), or the server's port and where it leads (remote). */
 export function address(info: TunnelInfo): string {
-  const local = info.localPath ?? hostPort(info.localHost, info.localPort);
-  const remote = info.remotePath ?? hostPort(info.remoteHost, info.remotePort);
+  const local = info.localPath ?? makeAddress(info.localHost, info.localPort);
+  const remote = info.remotePath ?? makeAddress(info.remoteHost, info.remotePort);
   if (info.type === 'dynamic') return `socks5h://${local}`;
   if (info.type === 'local') return `${local} → ${remote}`;
   if (info.socks) return `socks5h://${remote} on ${info.server} → this machine`;

@@ -2,5 +2,6 @@ export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './m
 export { TunnelError, errorMessage, type TunnelErrorCode } from './errors';
 export { Emitter, type Event, type Disposable } from './events';
 export { resolveSpec, defaultName } from './spec';
+export { makeAddress, formatBytes } from './format';
 export type { ReconnectPolicy } from './session';
 export * from './types';

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError } from './errors';
+import { makeAddress } from './format';
 import { TUNNEL_TYPES, type TunnelSpec } from './types';
 import type { ResolvedSpec } from './tunnel';
 
@@ -110,9 +111,6 @@ function portOrZero(what: string, value: unknown, why: string): number {
   throw new TunnelError('INVALID_SPEC', `${what} must be 0 (or left out) when ${why} is given; got ${JSON.stringify(value)}.`);
 }
 
-function hostPort(host: string | undefined, port: number | undefined): string {
-  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** What a tunnel forwards, as its default name: `L 127.0.0.1:5432 → db:5432`, `R SOCKS 127.0.0.1:1080`, `L 127.0.0.1:2375 → /var/run/docker.sock`. */
 export function defaultName(
@@ -123,8 +121,8 @@ export function defaultName(
   remotePort?: number,
   paths: { localPath?: string; remotePath?: string; socks?: boolean } = {},
 ): string {
-  const local = paths.localPath ?? hostPort(localHost, localPort);
-  const remote = paths.remotePath ?? hostPort(remoteHost, remotePort);
+  const local = paths.localPath ?? makeAddress(localHost, localPort);
+  const remote = paths.remotePath ?? makeAddress(remoteHost, remotePort);
   if (type === 'dynamic') return `D SOCKS ${local}`;
   if (type === 'local') return `L ${local} → ${remote}`;
   if (paths.socks) return `R SOCKS ${remote}`;

@@ -1,6 +1,6 @@
 // The "SSH Tunnels" tree: servers, each with its open tunnels and the stopped ones of the settings and the ssh config.
 import * as vscode from 'vscode';
-import { defaultName, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { defaultName, formatBytes, makeAddress, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import type { ConfiguredTunnel } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
@@ -14,17 +14,6 @@ export function isTreeNode(v: unknown): v is TreeNode {
   return !!v && typeof v === 'object' && ['server', 'tunnel', 'configured'].includes((v as { kind?: string }).kind ?? '');
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
-}
 
 export function duration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -33,16 +22,13 @@ export function duration(ms: number): string {
   return h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
 }
 
-function hostPort(host: string | undefined, port: number | undefined): string {
-  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** The address a person connects to on this machine, for local and dynamic forwards. */
 export function localAddress(info: TunnelInfo): string | undefined {
   if (info.type === 'remote') return undefined;
   if (info.localPath !== undefined) return info.localPath;
   const host = info.localHost === '0.0.0.0' ? '127.0.0.1' : info.localHost === '::' ? '::1' : info.localHost;
-  return hostPort(host, info.localPort);
+  return makeAddress(host, info.localPort);
 }
 
 /** `L 127.0.0.1:5432 → db:5432` for a tunnel, whatever name it was given. */
@@ -315,7 +301,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (info.openedBy === 'agent') tip.appendMarkdown(`_${vscode.l10n.t('Opened by an agent (a language-model tool); closes when VS Code closes.')}_\n\n`);
     const rows: [string, string][] = [
       [vscode.l10n.t('State'), info.state],
-      [vscode.l10n.t('Bytes in / out'), `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`],
+      [vscode.l10n.t('Bytes in / out'), `${formatBytes(s.bytesIn)} / ${formatBytes(s.bytesOut)}`],
       [vscode.l10n.t('Connections active / total'), `${s.connectionsActive} / ${s.connectionsTotal}`],
     ];
     if (s.connectionsWaiting) rows.push([vscode.l10n.t('Waiting for the SSH connection'), String(s.connectionsWaiting)]);

@@ -3,7 +3,8 @@
 import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { parseArgs, UsageError } from '../../src/cli/args';
-import { formatBytes, renderTable, type TableRow } from '../../src/cli/table';
+import { formatBytes } from '../../src/engine';
+import { renderTable, type TableRow } from '../../src/cli/table';
 import { readLine } from '../../src/cli/terminal';
 import { UP_OPTIONS } from '../../src/cli/up';
 import type { TunnelInfo } from '../../src/engine';

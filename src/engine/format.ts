@@ -1,0 +1,17 @@
+/** `host:port`, with brackets around an IPv6 address (as ssh and URLs write it). */
+export function makeAddress(host: string | undefined, port: number | undefined): string {
+  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A byte count for people: `1023 B`, `1.5 KiB`, `10 MiB`. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
