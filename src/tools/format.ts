@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import type { ServerConfig, ServerStatus, TunnelInfo, TunnelOrigin } from '../engine';
+import type { CreateInput } from './input';
 
 /** `host:port`, with brackets around an IPv6 address. */
 export function address(host: string | undefined, port: number | undefined): string {
@@ -48,17 +49,7 @@ export function usage(t: TunnelInfo): string {
 }
 
 /** A tunnel to be opened, as a confirmation describes it. */
-export interface ForwardRequest {
-  type: string;
-  server: string;
-  localHost: string;
-  localPort: number;
-  remoteHost?: string;
-  remotePort?: number;
-  localPath?: string;
-  remotePath?: string;
-  socks?: boolean;
-}
+export type ForwardRequest = Omit<CreateInput, 'name'>;
 
 /** The direction and addresses in plain words, as a confirmation says them. */
 export function describeForward(f: ForwardRequest): string {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { TUNNEL_TYPES, type TunnelType } from '../engine';
+import { TUNNEL_TYPES, type TunnelSpec, type TunnelType } from '../engine';
 
 /** A refusal whose message tells the agent what to do instead. */
 export class ToolError extends Error {
@@ -14,21 +14,8 @@ export class ToolError extends Error {
 
 const TYPE_HELP = 'local (ssh -L: a service the server reaches, here), remote (ssh -R: a service of this machine, on the server), dynamic (ssh -D: a SOCKS5 proxy)';
 
-export interface CreateInput {
-  server: string;
-  type: TunnelType;
-  localHost: string;
-  localPort: number;
-  remoteHost?: string;
-  remotePort?: number;
-  /** A Unix socket on this machine instead of localHost:localPort (local: listened on; remote: delivered to). */
-  localPath?: string;
-  /** A Unix socket on the server instead of remoteHost:remotePort (local: reached; remote: listened on). */
-  remotePath?: string;
-  /** Remote only: the server's port is a SOCKS proxy reaching whatever this machine can. */
-  socks?: boolean;
-  name?: string;
-}
+/** A create call's input once checked: a TunnelSpec whose localHost is decided. */
+export type CreateInput = Omit<TunnelSpec, 'localHost' | 'openedBy'> & { localHost: string };
 
 const CREATE_FIELDS = ['server', 'type', 'localHost', 'localPort', 'remoteHost', 'remotePort', 'localPath', 'remotePath', 'socks', 'name'] as const;
 
