@@ -11,9 +11,9 @@ import type { SshTunnelsApi } from '../../src/extension';
 import type { TreeNode } from '../../src/ui/tree';
 import { freePort, SshdFixture } from '../fixtures/sshd';
 import { bound } from '../helpers/net';
+import { EXTENSION_ID, get, waitFor } from '../helpers/vscode';
 import { driver } from './driver';
 
-const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
 const SERVER = 'agent-sshd';
 const trusted = vscode.workspace.isTrusted;
 
@@ -27,28 +27,6 @@ function invoke(name: string, input: object, token?: vscode.CancellationToken): 
 /** Resolves with what `promise` did within `ms`, or 'pending'. */
 function within<T>(promise: Promise<T>, ms: number): Promise<{ value?: T; error?: Error } | 'pending'> {
   return Promise.race([promise.then((value) => ({ value }), (error: Error) => ({ error })), new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
-}
-
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Restricted Mode'})`, function () {

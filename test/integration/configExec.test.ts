@@ -10,7 +10,7 @@ import type { ServerRegistry } from '../../src/config/servers';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import { SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, run } from './reload.shared';
+import { banner, EXTENSION_ID, run } from '../helpers/vscode';
 
 const SERVER = 'it-exec';
 

@@ -8,7 +8,7 @@ import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import type { TreeNode } from '../../src/ui/tree';
 import { freePort, SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, run, waitFor } from './reload.shared';
+import { banner, EXTENSION_ID, run, waitFor } from '../helpers/vscode';
 
 const SERVER = 'it-cfg';
 

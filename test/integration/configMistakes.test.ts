@@ -11,20 +11,10 @@ import * as vscode from 'vscode';
 import { generateConfig } from '../../bench/sshConfigScale';
 import type { ServerRegistry } from '../../src/config/servers';
 import type { SshTunnelsApi } from '../../src/extension';
+import { EXTENSION_ID, waitFor } from '../helpers/vscode';
 
-const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
 const BAD = 'it-bad-port';
 const PROBLEM = /sshTunnels\.servers\[\d+\] \(it-bad-port\): port must be a whole number from 1 to 65535; got 70000\./;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('SSH Tunnels: a settings mistake explains itself', function () {
   this.timeout(60_000);

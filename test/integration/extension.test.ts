@@ -14,60 +14,10 @@ import type { TunnelInfo } from '../../src/engine';
 import type { TreeNode } from '../../src/ui/tree';
 import { SshdFixture } from '../fixtures/sshd';
 import { ensureTestUser } from '../helpers/testUser';
+import { EXTENSION_ID, get, refused, run, waitFor } from '../helpers/vscode';
 
-const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
 const SERVER = 'it-sshd';
 const trusted = vscode.workspace.isTrusted;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000, detail?: () => unknown): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `: ${JSON.stringify(detail())}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function get(port: number, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: '/', agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
-}
-
-/** GET / over a Unix socket, as curl --unix-socket does. */
-function getUnix(socketPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path: '/', agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
-
-function run<T>(command: string, ...args: unknown[]): Thenable<T> {
-  return vscode.commands.executeCommand<T>(`sshTunnels.${command}`, ...args);
-}
 
 async function rejects(command: string, args: unknown[], pattern: RegExp): Promise<void> {
   await assert.rejects(Promise.resolve(run(command, ...args)), (err: Error) => {
@@ -317,7 +267,7 @@ describe('SSH Tunnels extension', function () {
       const info = await flow;
       assert.ok(info, 'the flow returned no tunnel');
       assert.equal(info.localPath, sock);
-      assert.equal(await getUnix(sock), 'hello through the tunnel');
+      assert.equal(await get({ socketPath: sock }), 'hello through the tunnel');
       assert.equal(itemOf(info.id).label, `L ${sock} → 127.0.0.1:${webPort}`);
       assert.equal(itemOf(info.id).contextValue, 'tunnel.active.local.person', 'no "open in browser" for a socket file');
       await run('closeTunnel', info.id);
@@ -523,7 +473,7 @@ describe('SSH Tunnels extension', function () {
         ], vscode.ConfigurationTarget.Global);
         await waitFor('all three open', () => ['sock-here', 'docker-like', 'reverse-socks'].every((n) => byName(n)?.state === 'active'), 15_000,
           () => [api.manager.listTunnels().map((t) => [t.name, t.state, t.lastError]), api.settingsTunnels.configured().map((c) => [c.key, api.settingsTunnels.lastFailure(c.key)])]);
-        assert.equal(await getUnix(here), 'hello through the tunnel');
+        assert.equal(await get({ socketPath: here }), 'hello through the tunnel');
         assert.equal(await get(byName('docker-like')!.localPort), 'the server\'s socket');
         assert.equal(byName('reverse-socks')!.socks, true);
         assert.equal(String(itemOf(byName('docker-like')!.id).description).split(' · ')[0], `L 127.0.0.1:${byName('docker-like')!.localPort} → ${onServer}`);

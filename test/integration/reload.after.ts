@@ -4,7 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SshTunnelsApi } from '../../src/extension';
 import { SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, readMarker, refused, removeMarker, run, stopSquatter, waitFor, type ReloadMarker } from './reload.shared';
+import { banner, EXTENSION_ID, refused, run, waitFor } from '../helpers/vscode';
+import { readMarker, removeMarker, stopSquatter, type ReloadMarker } from './reload.shared';
 
 const trusted = vscode.workspace.isTrusted;
 

@@ -5,7 +5,8 @@ import * as vscode from 'vscode';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import { SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, RELOAD_SERVER, run, takePortWhenFree, waitFor, writeMarker } from './reload.shared';
+import { banner, EXTENSION_ID, run, waitFor } from '../helpers/vscode';
+import { RELOAD_SERVER, takePortWhenFree, writeMarker } from './reload.shared';
 
 const trusted = vscode.workspace.isTrusted;
 

@@ -2,56 +2,11 @@
 // the test workspace (its extension host, and all it held in memory, is gone by then).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 export const RELOAD_MARKER_NAME = '.vscode/ssh-tunnels-reload.json';
-export const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
 export const RELOAD_SERVER = 'it-reload';
-
-export function run<T>(command: string, ...args: unknown[]): Thenable<T> {
-  return vscode.commands.executeCommand<T>(`sshTunnels.${command}`, ...args);
-}
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000, detail?: () => unknown): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `: ${JSON.stringify(detail())}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The first line sshd sends, read through a tunnel whose target is the sshd itself. */
-export function banner(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    let got = '';
-    s.setTimeout(10_000, () => s.destroy(new Error(`no banner through port ${port}`)));
-    s.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (got.includes('\n')) {
-        s.destroy();
-        resolve(got.split('\r\n')[0]);
-      }
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Whether nothing listens on the port. */
-export function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 export interface ReloadMarker {
   /** The detached sshd that outlives the reload. */

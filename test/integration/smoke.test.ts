@@ -4,8 +4,7 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-
-const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
+import { EXTENSION_ID } from '../helpers/vscode';
 
 function requestedTrust(): string | undefined {
   const folder = vscode.workspace.workspaceFolders?.[0];
