@@ -3,6 +3,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as vscode from 'vscode';
+import type { SshTunnelsApi } from '../../src/extension';
+import { SshdFixture } from '../fixtures/sshd';
 
 export const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
 
@@ -61,4 +63,43 @@ export function refused(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(true));
   });
+}
+
+export interface SshConfigSuite {
+  api: SshTunnelsApi;
+  sshd: SshdFixture;
+}
+
+/**
+ * The setup of the suites that point sshTunnels.sshConfigFile at a file of their own: the
+ * extension ready and one sshd for the suite; after it, `server`'s tunnels closed, the setting
+ * reset and the sshd stopped. Call it inside `describe`; the fields are set once its hooks ran.
+ */
+export function sshConfigSuite(server: string): SshConfigSuite {
+  const suite = {} as SshConfigSuite;
+  before(async () => {
+    suite.api = await vscode.extensions.getExtension<SshTunnelsApi>(EXTENSION_ID)!.activate();
+    await suite.api.ready;
+    suite.sshd = await SshdFixture.start();
+  });
+  after(async () => {
+    for (const t of suite.api?.manager.listTunnels(server) ?? []) await suite.api.manager.closeTunnel(t.id).catch(() => undefined);
+    await vscode.workspace.getConfiguration('sshTunnels').update('sshConfigFile', undefined, vscode.ConfigurationTarget.Global);
+    await suite.sshd?.stop();
+  });
+  return suite;
+}
+
+/** The ssh config lines of a Host block that reaches the sshd with its key and known_hosts; `port: false` leaves Port out. */
+export function sshConfigHost(sshd: SshdFixture, alias: string, options: { port?: false } = {}): string[] {
+  return [
+    `Host ${alias}`,
+    '  HostName 127.0.0.1',
+    ...(options.port === false ? [] : [`  Port ${sshd.port}`]),
+    `  User ${sshd.user}`,
+    `  IdentityFile ${sshd.clientKeyPath}`,
+    '  IdentityAgent none',
+    `  UserKnownHostsFile ${sshd.knownHostsPath}`,
+    '  StrictHostKeyChecking yes',
+  ];
 }

@@ -9,41 +9,28 @@ import * as vscode from 'vscode';
 import type { ServerRegistry } from '../../src/config/servers';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
-import { SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, run } from '../helpers/vscode';
+import type { SshdFixture } from '../fixtures/sshd';
+import { banner, run, sshConfigHost, sshConfigSuite } from '../helpers/vscode';
 
 const SERVER = 'it-exec';
 
 describe('ssh config Match exec in the extension', function () {
   this.timeout(60_000);
+  const suite = sshConfigSuite(SERVER);
   let api: SshTunnelsApi;
   let sshd: SshdFixture;
   let marker: string;
   const config = () => vscode.workspace.getConfiguration('sshTunnels');
 
-  before(async () => {
-    api = await vscode.extensions.getExtension<SshTunnelsApi>(EXTENSION_ID)!.activate();
-    await api.ready;
-    sshd = await SshdFixture.start();
+  before(() => {
+    ({ api, sshd } = suite);
     marker = path.join(sshd.dir, 'exec-ran');
-  });
-
-  after(async () => {
-    for (const t of api.manager.listTunnels(SERVER)) await api.manager.closeTunnel(t.id).catch(() => undefined);
-    await config().update('sshConfigFile', undefined, vscode.ConfigurationTarget.Global);
-    await sshd?.stop();
   });
 
   it('runs the command only when trusted, without blocking; a tunnel started meanwhile gets the Port it gives', async () => {
     const file = path.join(sshd.dir, 'ssh_config_exec');
     fs.writeFileSync(file, [
-      `Host ${SERVER}`,
-      '  HostName 127.0.0.1',
-      `  User ${sshd.user}`,
-      `  IdentityFile ${sshd.clientKeyPath}`,
-      '  IdentityAgent none',
-      `  UserKnownHostsFile ${sshd.knownHostsPath}`,
-      '  StrictHostKeyChecking yes',
+      ...sshConfigHost(sshd, SERVER, { port: false }),
       `Match originalhost ${SERVER} exec "sleep 1; touch ${marker}"`,
       `  Port ${sshd.port}`,
       '',

@@ -7,44 +7,26 @@ import * as vscode from 'vscode';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import type { TreeNode } from '../../src/ui/tree';
-import { freePort, SshdFixture } from '../fixtures/sshd';
-import { banner, EXTENSION_ID, run, waitFor } from '../helpers/vscode';
+import { freePort, type SshdFixture } from '../fixtures/sshd';
+import { banner, run, sshConfigHost, sshConfigSuite, waitFor } from '../helpers/vscode';
 
 const SERVER = 'it-cfg';
 
 describe('ssh config forwards in the tree', function () {
   this.timeout(60_000);
+  const suite = sshConfigSuite(SERVER);
   let api: SshTunnelsApi;
   let sshd: SshdFixture;
   let port: number;
   const config = () => vscode.workspace.getConfiguration('sshTunnels');
 
   before(async () => {
-    api = await vscode.extensions.getExtension<SshTunnelsApi>(EXTENSION_ID)!.activate();
-    await api.ready;
-    sshd = await SshdFixture.start();
+    ({ api, sshd } = suite);
     port = await freePort();
     const file = path.join(sshd.dir, 'ssh_config');
-    fs.writeFileSync(file, [
-      `Host ${SERVER}`,
-      '  HostName 127.0.0.1',
-      `  Port ${sshd.port}`,
-      `  User ${sshd.user}`,
-      `  IdentityFile ${sshd.clientKeyPath}`,
-      '  IdentityAgent none',
-      `  UserKnownHostsFile ${sshd.knownHostsPath}`,
-      '  StrictHostKeyChecking yes',
-      `  LocalForward 127.0.0.1:${port} 127.0.0.1:${sshd.port}`,
-      '',
-    ].join('\n'));
+    fs.writeFileSync(file, [...sshConfigHost(sshd, SERVER), `  LocalForward 127.0.0.1:${port} 127.0.0.1:${sshd.port}`, ''].join('\n'));
     await config().update('sshConfigFile', file, vscode.ConfigurationTarget.Global);
     await waitFor('the ssh config server', () => api.servers.get(SERVER));
-  });
-
-  after(async () => {
-    for (const t of api.manager.listTunnels(SERVER)) await api.manager.closeTunnel(t.id).catch(() => undefined);
-    await config().update('sshConfigFile', undefined, vscode.ConfigurationTarget.Global);
-    await sshd?.stop();
   });
 
   const children = (): TreeNode[] => {
