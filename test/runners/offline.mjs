@@ -171,30 +171,24 @@ exitOnSignals();
 const modes = trustModesOrExit(process.argv.slice(2));
 requireBuilt();
 
-let failed = 0;
-for (const trust of modes) {
+/** Runs one suite and prints how it ended; resolves with whether it passed. */
+async function report(title, label, runIt) {
   const started = Date.now();
-  console.log(`\n=== integration suite in code-server, ${trust} workspace ===`);
+  console.log(`\n=== ${title} ===`);
   let code;
   try {
-    code = await runSuite(trust);
+    code = await runIt();
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     code = 1;
   }
-  console.log(`=== ${trust}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)}s ===`);
-  if (code !== 0) failed++;
+  console.log(`=== ${label}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${((Date.now() - started) / 1000).toFixed(1)}s ===`);
+  return code === 0;
+}
 
-  const agentStarted = Date.now();
-  console.log(`\n=== agent-tool suite in code-server, ${trust} workspace ===`);
-  let agentCode;
-  try {
-    agentCode = await runAgentSuite(trust);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    agentCode = 1;
-  }
-  console.log(`=== agent ${trust}: ${agentCode === 0 ? 'passed' : `FAILED (exit ${agentCode})`} in ${((Date.now() - agentStarted) / 1000).toFixed(1)}s ===`);
-  if (agentCode !== 0) failed++;
+let failed = 0;
+for (const trust of modes) {
+  if (!(await report(`integration suite in code-server, ${trust} workspace`, trust, () => runSuite(trust)))) failed++;
+  if (!(await report(`agent-tool suite in code-server, ${trust} workspace`, `agent ${trust}`, () => runAgentSuite(trust)))) failed++;
 }
 process.exit(failed ? 1 : 0);
