@@ -10,7 +10,7 @@ import { keepInWorkspaceSettings } from './keep';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
-import { describeTunnel, hasDefaultName, isTreeNode, localAddress, tunnelLabel } from './tree';
+import { configuredDescription, describeTunnel, hasDefaultName, isTreeNode, localAddress, tunnelLabel } from './tree';
 
 export const VIEW_ID = 'sshTunnels.tunnels';
 
@@ -248,7 +248,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const fromConfig = stoppedConfigForwards(servers, manager.listTunnels());
       const stopped = [
         ...settingsTunnels.stopped().map((c) => ({ label: c.spec.name ?? c.key, description: c.spec.server, key: c.key })),
-        ...fromConfig.map((f) => ({ label: describeTunnel({ ...f.spec, localHost: f.spec.localHost ?? '127.0.0.1' }), description: `${f.spec.server} · ssh config`, key: f.key })),
+        ...fromConfig.map((f) => ({ label: configuredDescription(f.spec), description: `${f.spec.server} · ssh config`, key: f.key })),
       ];
       if (stopped.length === 0) {
         void vscode.window.showInformationMessage(t('Every tunnel in the settings is running. Use "Create Tunnel" for a new one.'));

@@ -14,14 +14,12 @@ export function isTreeNode(v: unknown): v is TreeNode {
   return !!v && typeof v === 'object' && ['server', 'tunnel', 'configured'].includes((v as { kind?: string }).kind ?? '');
 }
 
-
 export function duration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   return h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
 }
-
 
 /** The address a person connects to on this machine, for local and dynamic forwards. */
 export function localAddress(info: TunnelInfo): string | undefined {
@@ -52,17 +50,8 @@ export function tunnelLabel(info: TunnelInfo): string {
 }
 
 /** What a tunnel not running yet forwards (listening on 127.0.0.1 unless it says otherwise). */
-function configuredDescription(spec: TunnelSpec): string {
-  return describeTunnel({
-    type: spec.type,
-    localHost: spec.localHost ?? '127.0.0.1',
-    localPort: spec.localPort,
-    remoteHost: spec.remoteHost,
-    remotePort: spec.remotePort,
-    localPath: spec.localPath,
-    remotePath: spec.remotePath,
-    socks: spec.socks,
-  });
+export function configuredDescription(spec: TunnelSpec): string {
+  return describeTunnel({ ...spec, localHost: spec.localHost ?? '127.0.0.1' });
 }
 
 const STATE_ICON: Record<TunnelInfo['state'], vscode.ThemeIcon> = {
