@@ -14,6 +14,7 @@ import { ConfigWatch } from './configWatch';
 import { HostResolution } from './hostResolution';
 import { buildSnapshot, tunnelsOf, withSettings, type ServerOrigin, type Snapshot } from './serverSnapshot';
 import type { SshConfigEnv } from './sshConfig';
+import { expandTilde } from './sshConfigLoad';
 
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
 export type { ServerOrigin } from './serverSnapshot';
@@ -217,8 +218,7 @@ export class ServerRegistry implements ServerSource, Disposable {
   /** A setting may say `~/.ssh/work_config`. */
   private expand(configPath: string | null): string | null {
     if (configPath === null) return null;
-    const home = this.env?.home ?? os.homedir();
-    return configPath === '~' ? home : configPath.startsWith('~/') ? path.join(home, configPath.slice(2)) : configPath;
+    return expandTilde(configPath, this.env?.home ?? os.homedir());
   }
 
   private reset(): void {
