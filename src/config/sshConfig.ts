@@ -12,6 +12,7 @@ import { collect, expandTokens, tokensFor } from './sshConfigEval';
 import type { ExecResult } from './sshConfigExec';
 import type { ConfigLine } from './sshConfigLines';
 import { expandEnv, expandTilde, loadSshConfig, type LoadedSshConfig, type SshConfigEnv } from './sshConfigLoad';
+import { matchPattern } from './sshConfigPatterns';
 
 export { hostPatternsMatch } from './sshConfigPatterns';
 export { expandTokens, loadSshConfig };
@@ -61,8 +62,9 @@ const ALL_CIPHERS = [
 /** The subset ssh2 1.17 can speak (its SUPPORTED_CIPHER): at present all of them. */
 const SSH2_CIPHERS = new Set(ALL_CIPHERS);
 
+/** Whether a cipher name matches any of the patterns (`*`, `?`), as match_pattern does. */
 function matchesAny(name: string, patterns: string[]): boolean {
-  return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name));
+  return patterns.some((p) => matchPattern(name, p));
 }
 
 /** kex_assemble_names for Ciphers: `+` appends, `-` removes (patterns), `^` prepends, else replaces. */
