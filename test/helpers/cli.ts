@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { SshdFixture } from '../fixtures/sshd';
+import { sshConfigHost } from './sshConfigHost';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -39,8 +40,7 @@ export function cliHome(sshd: SshdFixture): CliHome {
   const ssh = path.join(home, '.ssh');
   fs.mkdirSync(ssh, { mode: 0o700 });
   const knownHosts = path.join(ssh, 'known_hosts');
-  const entry = (alias: string, knownHostsFile: string) =>
-    [`Host ${alias}`, '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${sshd.clientKeyPath}`, '  IdentityAgent none', `  UserKnownHostsFile ${knownHostsFile}`, ''].join('\n');
+  const entry = (alias: string, knownHostsFile: string) => [...sshConfigHost(sshd, alias, { knownHosts: knownHostsFile }), ''].join('\n');
   fs.writeFileSync(path.join(ssh, 'config'), entry('fix', sshd.knownHostsPath) + entry('fresh', knownHosts));
   // Only what the command needs: no SSH_AUTH_SOCK or the caller's HOME leaks in.
   const env = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', TERM: 'xterm-256color' };

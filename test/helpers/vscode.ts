@@ -89,17 +89,3 @@ export function sshConfigSuite(server: string): SshConfigSuite {
   });
   return suite;
 }
-
-/** The ssh config lines of a Host block that reaches the sshd with its key and known_hosts; `port: false` leaves Port out. */
-export function sshConfigHost(sshd: SshdFixture, alias: string, options: { port?: false } = {}): string[] {
-  return [
-    `Host ${alias}`,
-    '  HostName 127.0.0.1',
-    ...(options.port === false ? [] : [`  Port ${sshd.port}`]),
-    `  User ${sshd.user}`,
-    `  IdentityFile ${sshd.clientKeyPath}`,
-    '  IdentityAgent none',
-    `  UserKnownHostsFile ${sshd.knownHostsPath}`,
-    '  StrictHostKeyChecking yes',
-  ];
-}

@@ -10,7 +10,8 @@ import type { ServerRegistry } from '../../src/config/servers';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import type { SshdFixture } from '../fixtures/sshd';
-import { banner, run, sshConfigHost, sshConfigSuite } from '../helpers/vscode';
+import { sshConfigHost } from '../helpers/sshConfigHost';
+import { banner, run, sshConfigSuite } from '../helpers/vscode';
 
 const SERVER = 'it-exec';
 
@@ -30,7 +31,7 @@ describe('ssh config Match exec in the extension', function () {
   it('runs the command only when trusted, without blocking; a tunnel started meanwhile gets the Port it gives', async () => {
     const file = path.join(sshd.dir, 'ssh_config_exec');
     fs.writeFileSync(file, [
-      ...sshConfigHost(sshd, SERVER, { port: false }),
+      ...sshConfigHost(sshd, SERVER, { port: false, strict: true }),
       `Match originalhost ${SERVER} exec "sleep 1; touch ${marker}"`,
       `  Port ${sshd.port}`,
       '',

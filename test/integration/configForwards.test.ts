@@ -8,7 +8,8 @@ import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import type { TreeNode } from '../../src/ui/tree';
 import { freePort, type SshdFixture } from '../fixtures/sshd';
-import { banner, run, sshConfigHost, sshConfigSuite, waitFor } from '../helpers/vscode';
+import { sshConfigHost } from '../helpers/sshConfigHost';
+import { banner, run, sshConfigSuite, waitFor } from '../helpers/vscode';
 
 const SERVER = 'it-cfg';
 
@@ -24,7 +25,7 @@ describe('ssh config forwards in the tree', function () {
     ({ api, sshd } = suite);
     port = await freePort();
     const file = path.join(sshd.dir, 'ssh_config');
-    fs.writeFileSync(file, [...sshConfigHost(sshd, SERVER), `  LocalForward 127.0.0.1:${port} 127.0.0.1:${sshd.port}`, ''].join('\n'));
+    fs.writeFileSync(file, [...sshConfigHost(sshd, SERVER, { strict: true }), `  LocalForward 127.0.0.1:${port} 127.0.0.1:${sshd.port}`, ''].join('\n'));
     await config().update('sshConfigFile', file, vscode.ConfigurationTarget.Global);
     await waitFor('the ssh config server', () => api.servers.get(SERVER));
   });
