@@ -17,19 +17,24 @@ if (!entryPoints.some((f) => path.basename(f) === 'index.ts')) {
   process.exit(1);
 }
 
-fs.rmSync(outDir, { recursive: true, force: true });
-await esbuild.build({
-  entryPoints,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  outdir: outDir,
-  external: ['vscode', 'mocha', 'cpu-features', '*.node'],
-  sourcemap: 'inline',
-  sourcesContent: false,
-  logLevel: 'warning',
-});
+/** Bundles each entry to outdir/<name>.js, replacing what was there. */
+async function bundle(entries, outdir) {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  await esbuild.build({
+    entryPoints: entries,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    outdir,
+    external: ['vscode', 'mocha', 'cpu-features', '*.node'],
+    sourcemap: 'inline',
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
+}
+
+await bundle(entryPoints, outDir);
 console.log(`bundled ${entryPoints.length} integration file(s) into ${path.relative(root, outDir)}`);
 
 // The agent-tool suite runs from a helper extension in a window without a test module (only
@@ -37,17 +42,5 @@ console.log(`bundled ${entryPoints.length} integration file(s) into ${path.relat
 const agentSrc = path.join(root, 'test/agent');
 const agentOut = path.join(root, 'out/test/agent');
 const agentEntries = fs.readdirSync(agentSrc).filter((f) => f.endsWith('.ts')).map((f) => path.join(agentSrc, f));
-fs.rmSync(agentOut, { recursive: true, force: true });
-await esbuild.build({
-  entryPoints: agentEntries,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  outdir: agentOut,
-  external: ['vscode', 'mocha', 'cpu-features', '*.node'],
-  sourcemap: 'inline',
-  sourcesContent: false,
-  logLevel: 'warning',
-});
+await bundle(agentEntries, agentOut);
 console.log(`bundled ${agentEntries.length} agent-tool test file(s) into ${path.relative(root, agentOut)}`);
