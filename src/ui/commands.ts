@@ -7,10 +7,11 @@ import { validateServerSettings } from '../config/servers';
 import { errorMessage, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import { keepInWorkspaceSettings } from './keep';
+import { savedSpec } from './restore';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
-import { configuredDescription, describeTunnel, hasDefaultName, isTreeNode, localAddress, tunnelLabel } from './tree';
+import { configuredDescription, describeTunnel, isTreeNode, localAddress, tunnelLabel } from './tree';
 
 export const VIEW_ID = 'sshTunnels.tunnels';
 
@@ -282,19 +283,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     }
     await manager.closeTunnel(info.id);
     // Reopen on the ports it really had, so whoever uses it finds it where it was.
-    return manager.createTunnel({
-      server: info.server,
-      type: info.type,
-      name: hasDefaultName(info) ? undefined : info.name,
-      localHost: info.localHost,
-      localPort: info.localPort,
-      remoteHost: info.remoteHost,
-      remotePort: info.remotePort,
-      localPath: info.localPath,
-      remotePath: info.remotePath,
-      socks: info.socks,
-      openedBy: info.openedBy,
-    });
+    return manager.createTunnel({ ...savedSpec(info), openedBy: info.openedBy });
   }
 
   async function keepTunnel(arg?: unknown): Promise<Record<string, unknown> | undefined> {
