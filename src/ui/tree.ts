@@ -145,11 +145,12 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     this._onDidChangeTreeData.fire(node);
   }
 
-  /** The registry's optional extras: unusable servers and why, and a look at a server without resolving it. */
+  /** The registry's optional extras: unusable servers and why, a look at a server without resolving it, where it comes from. */
   private get registry(): {
     brokenServers?: () => { name: string }[];
     problemFor?: (name: string) => string | undefined;
     peek?: (name: string) => ServerConfig | undefined;
+    origin?: (name: string) => string | undefined;
   } {
     return this.servers as never;
   }
@@ -257,7 +258,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
     tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${state}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
     if (status.lastError) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${status.lastError}`);
-    const origin = (this.servers as { origin?: (name: string) => string | undefined }).origin?.(name);
+    const origin = this.registry.origin?.(name);
     const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
     if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
     const problem = config ? undefined : this.registry.problemFor?.(name);
