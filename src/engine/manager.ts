@@ -1,6 +1,7 @@
 import { DynamicForward } from './dynamicForward';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter, type Disposable } from './events';
+import { makeAddress } from './format';
 import { LocalForward } from './localForward';
 import { RemoteForward } from './remoteForward';
 import { ReverseDynamicForward } from './reverseDynamicForward';
@@ -154,8 +155,8 @@ export class TunnelManager {
       throw err;
     }
     const opened = tunnel.info();
-    this.log(`${resolved.name}: open (${opened.localPath ?? `${opened.localHost}:${opened.localPort}`})`);
-    return tunnel.info();
+    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})`);
+    return opened;
   }
 
   listTunnels(server?: string): TunnelInfo[] {

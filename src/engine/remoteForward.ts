@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import { TunnelError } from './errors';
+import { makeAddress } from './format';
 import { SOCKET_BUFFER } from './listener';
 import { Tunnel } from './tunnel';
 
@@ -33,7 +34,7 @@ export class RemoteForward extends Tunnel {
 
   /** Where each connection goes on this machine, in words. */
   private get localTarget(): string {
-    return this.spec.localPath ?? `${this.spec.localHost}:${this.spec.localPort}`;
+    return this.spec.localPath ?? makeAddress(this.spec.localHost, this.spec.localPort);
   }
 
   protected offer(accept: () => ClientChannel, reject: () => void): void {
