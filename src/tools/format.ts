@@ -1,10 +1,10 @@
-import * as os from 'node:os';
-import { makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
+import { makeAddress, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
 import type { CreateInput } from './input';
 
 /** `user@host:port` as ssh would connect. */
 export function serverTarget(config: ServerConfig): string {
-  return `${config.user ?? os.userInfo().username}@${makeAddress(config.hostName ?? config.host, config.port ?? 22)}`;
+  const { host, port, user } = targetOf(config);
+  return `${user}@${makeAddress(host, port)}`;
 }
 
 const ORIGIN_WORDS: Record<TunnelOrigin, string> = {
