@@ -13,7 +13,6 @@ export interface ToolHost {
   manager: TunnelManager;
   servers: ServerSource & {
     origin?(name: string): 'settings' | 'sshConfig' | 'both' | undefined;
-    unknownServerError?(name: string): Error;
   };
   /** sshTunnels.agentTools.allowNonLoopback, or a command-line flag. */
   allowNonLoopback?: () => boolean;
