@@ -12,6 +12,8 @@ import { Tunnel } from './tunnel';
 export class RemoteForward extends Tunnel {
   readonly type = 'remote' as const;
   private boundPort: number | undefined;
+  /** Whether the server granted the last request: stop() withdraws only that, never another tunnel's forward on the same port or socket. */
+  private granted = false;
 
   async start(): Promise<void> {
     await this.listenOnServer(this.spec.remotePort!);
@@ -28,8 +30,10 @@ export class RemoteForward extends Tunnel {
       if (this.state === 'closed') reject();
       else this.offer(accept, reject);
     };
+    this.granted = false;
     if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
     else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
+    this.granted = true;
   }
 
   /** Where each connection goes on this machine, in words. */
@@ -78,8 +82,9 @@ export class RemoteForward extends Tunnel {
   }
 
   protected async stop(): Promise<void> {
+    if (!this.granted) return;
     if (this.spec.remotePath !== undefined) await this.session.unforwardInStreamLocal(this.spec.remotePath);
-    else if (this.boundPort !== undefined) await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort);
+    else await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort!);
   }
 
   protected boundLocal() {
