@@ -55,7 +55,7 @@ export abstract class ListeningTunnel extends Tunnel {
     if (this.session.isConnected) return go();
     const server = this.spec.server;
     if (this.state !== 'connecting' && this.state !== 'reconnecting') {
-      const why = this.state === 'failed' ? `${server} is not connected (${this.info().lastError ?? 'failed'})` : `the tunnel is ${this.state}`;
+      const why = this.state === 'failed' ? `${server} is not connected (${this.lastError ?? 'failed'})` : `the tunnel is ${this.state}`;
       return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${why}.`));
     }
     if (this.waiting.size >= this.maxWaiting) {
