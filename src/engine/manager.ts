@@ -149,7 +149,7 @@ export class TunnelManager {
       const undo = () => tunnel.close().catch(() => undefined);
       if (aborted) void started.then(undo, undo);
       else await undo();
-      // With no other tunnel on it, the session closes, which also ends a pending connect.
+      // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.host);
       this.log(`${resolved.name}: ${errorMessage(err)}`);
       throw err;
