@@ -34,6 +34,11 @@ export class RemoteForward extends Tunnel {
     if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
     else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
     this.granted = true;
+    if (this.state === 'closed') {
+      // Closed while the server granted it (a cancelled start): stop() had nothing to withdraw yet.
+      await this.stop();
+      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+    }
   }
 
   /** Where each connection goes on this machine, in words. */
