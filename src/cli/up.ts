@@ -2,7 +2,7 @@
 // given as ssh takes them), shows them live until Ctrl-C, then closes everything.
 import { parseForward } from '../config/forwardSpec';
 import type { ConfiguredTunnel } from '../config/tunnelSettings';
-import { defaultName, errorMessage, type TunnelInfo, type TunnelSpec } from '../engine';
+import { defaultName, errorMessage, makeAddress, type TunnelInfo, type TunnelSpec } from '../engine';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
@@ -155,7 +155,7 @@ export async function runUp(argv: string[]): Promise<number> {
           entry.id = info.id;
           byId.set(info.id, entry);
           entry.row = { ...entry.row, name: info.name, info, pending: undefined };
-          say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on` : 'listening on'} ${info.type === 'remote' ? (info.remotePath ?? `${info.remoteHost}:${info.remotePort}`) : (info.localPath ?? `${info.localHost}:${info.localPort}`)}`);
+          say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on` : 'listening on'} ${info.type === 'remote' ? (info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)) : (info.localPath ?? makeAddress(info.localHost, info.localPort))}`);
           return true;
         } catch (err) {
           entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err) };

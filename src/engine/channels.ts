@@ -1,5 +1,6 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from './errors';
+import { makeAddress } from './format';
 import { discard } from './tunnel';
 
 export type RemoteConnectionHandler = (
@@ -12,11 +13,6 @@ export interface ChannelLimits {
   maxChannels: number;
   /** How long the server has to open a channel we asked for. */
   forwardTimeoutMs: number;
-}
-
-/** `[bindAddr]:port` key for remote forwards, as the server reports them back. */
-export function makeAddress(host: string, port: number): string {
-  return `${host}:${port}`;
 }
 
 /** The key of a remote forward on a Unix socket; it cannot collide with a `host:port` one. */

@@ -1,3 +1,4 @@
+import type * as net from 'node:net';
 import { Client, type ConnectConfig } from 'ssh2';
 import { createAuthHandler } from './auth';
 import { TunnelError } from './errors';
@@ -29,6 +30,8 @@ export function handshake(
     let verdict: TunnelError | undefined;
     let accepted: Buffer | undefined;
     let settled = false;
+    /** The TCP socket dialled here; until it connects, ssh2 does not own it. */
+    let direct: net.Socket | undefined = undefined;
     const fail = (err: TunnelError) => {
       if (settled) return;
       settled = true;
@@ -36,6 +39,8 @@ export function handshake(
       client.removeAllListeners('ready');
       client.on('error', () => undefined);
       client.end();
+      // A connect still pending would otherwise complete later and start a handshake nobody awaits.
+      if (direct?.connecting) direct.destroy();
       // A ProxyCommand that exited explains the failure better than the broken pipe does.
       if (proxy && (err.code === 'CONNECT_FAILED' || err.code === 'TIMEOUT')) void proxy.failure().then((why) => reject(why ?? err));
       else reject(err);
@@ -109,6 +114,6 @@ export function handshake(
       start(via);
       return;
     }
-    dialDirect(config, client, start, fail);
+    direct = dialDirect(config, client, start, fail);
   });
 }

@@ -3,5 +3,6 @@ export { TunnelError, errorMessage, type TunnelErrorCode } from './errors';
 export { Emitter, type Event, type Disposable } from './events';
 export { resolveSpec, defaultName } from './spec';
 export { makeAddress, formatBytes } from './format';
+export { targetOf } from './transport';
 export type { ReconnectPolicy } from './session';
 export * from './types';

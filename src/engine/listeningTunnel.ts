@@ -32,6 +32,11 @@ export abstract class ListeningTunnel extends Tunnel {
     this.server = this.spec.localPath !== undefined
       ? await listenOnPath(this.spec.localPath, this.session.settings.streamLocalBindUnlink === true, onConnection)
       : await listen(this.spec.localHost, this.spec.localPort, onConnection);
+    if (this.state === 'closed') {
+      // Closed while binding (a cancelled start): stop() found no listener to close.
+      await closeServer(this.server);
+      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+    }
     this.port = boundPort(this.server, this.spec.localPort);
     try {
       await this.session.connect();
@@ -55,7 +60,7 @@ export abstract class ListeningTunnel extends Tunnel {
     if (this.session.isConnected) return go();
     const server = this.spec.server;
     if (this.state !== 'connecting' && this.state !== 'reconnecting') {
-      const why = this.state === 'failed' ? `${server} is not connected (${this.info().lastError ?? 'failed'})` : `the tunnel is ${this.state}`;
+      const why = this.state === 'failed' ? `${server} is not connected (${this.lastError ?? 'failed'})` : `the tunnel is ${this.state}`;
       return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${why}.`));
     }
     if (this.waiting.size >= this.maxWaiting) {

@@ -1,6 +1,7 @@
 import { DynamicForward } from './dynamicForward';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter, type Disposable } from './events';
+import { makeAddress } from './format';
 import { LocalForward } from './localForward';
 import { RemoteForward } from './remoteForward';
 import { ReverseDynamicForward } from './reverseDynamicForward';
@@ -143,19 +144,18 @@ export class TunnelManager {
       await (signal ? untilAborted(started, signal, resolved.name) : started);
     } catch (err) {
       this.tunnels.delete(id);
-      const aborted = err instanceof TunnelError && err.code === 'CANCELLED';
-      // A start still under way (a forward the server grants later) is closed once it settles.
-      const undo = () => tunnel.close().catch(() => undefined);
-      if (aborted) void started.then(undo, undo);
-      else await undo();
-      // With no other tunnel on it, the session closes, which also ends a pending connect.
+      // A start still under way (waiting for a question, a forward the server grants later)
+      // undoes what it gets once the tunnel is closed; its own outcome no longer matters.
+      started.catch(() => undefined);
+      await tunnel.close().catch(() => undefined);
+      // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.host);
       this.log(`${resolved.name}: ${errorMessage(err)}`);
       throw err;
     }
     const opened = tunnel.info();
-    this.log(`${resolved.name}: open (${opened.localPath ?? `${opened.localHost}:${opened.localPort}`})`);
-    return tunnel.info();
+    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})`);
+    return opened;
   }
 
   listTunnels(server?: string): TunnelInfo[] {

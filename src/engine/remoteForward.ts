@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import { TunnelError } from './errors';
+import { makeAddress } from './format';
 import { SOCKET_BUFFER } from './listener';
 import { Tunnel } from './tunnel';
 
@@ -11,6 +12,8 @@ import { Tunnel } from './tunnel';
 export class RemoteForward extends Tunnel {
   readonly type = 'remote' as const;
   private boundPort: number | undefined;
+  /** Whether the server granted the last request: stop() withdraws only that, never another tunnel's forward on the same port or socket. */
+  private granted = false;
 
   async start(): Promise<void> {
     await this.listenOnServer(this.spec.remotePort!);
@@ -27,13 +30,20 @@ export class RemoteForward extends Tunnel {
       if (this.state === 'closed') reject();
       else this.offer(accept, reject);
     };
+    this.granted = false;
     if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
     else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
+    this.granted = true;
+    if (this.state === 'closed') {
+      // Closed while the server granted it (a cancelled start): stop() had nothing to withdraw yet.
+      await this.stop();
+      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+    }
   }
 
   /** Where each connection goes on this machine, in words. */
   private get localTarget(): string {
-    return this.spec.localPath ?? `${this.spec.localHost}:${this.spec.localPort}`;
+    return this.spec.localPath ?? makeAddress(this.spec.localHost, this.spec.localPort);
   }
 
   protected offer(accept: () => ClientChannel, reject: () => void): void {
@@ -77,8 +87,9 @@ export class RemoteForward extends Tunnel {
   }
 
   protected async stop(): Promise<void> {
+    if (!this.granted) return;
     if (this.spec.remotePath !== undefined) await this.session.unforwardInStreamLocal(this.spec.remotePath);
-    else if (this.boundPort !== undefined) await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort);
+    else await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort!);
   }
 
   protected boundLocal() {

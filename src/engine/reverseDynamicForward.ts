@@ -28,7 +28,7 @@ function socks5CodeForErrno(code: string | undefined): number {
 export class ReverseDynamicForward extends RemoteForward {
   /** How long a client may take to finish its SOCKS request before it is dropped. */
   handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS;
-  /** Channels still in their SOCKS handshake (not yet connections with a local socket). */
+  /** Channels in their SOCKS handshake or waiting for the connection here (not yet joined to a local socket). */
   private readonly pending = new Set<ClientChannel>();
 
   protected override offer(accept: () => ClientChannel): void {
@@ -43,12 +43,12 @@ export class ReverseDynamicForward extends RemoteForward {
     const handshake = new SocksHandshake();
     const finish = () => {
       clearTimeout(timer);
-      this.pending.delete(channel);
       channel.off('data', onData);
       channel.off('end', onEnd);
     };
     const drop = () => {
       finish();
+      this.pending.delete(channel);
       discard(channel);
     };
     const timer = setTimeout(drop, this.handshakeTimeoutMs);
@@ -58,6 +58,7 @@ export class ReverseDynamicForward extends RemoteForward {
       const progress = handshake.push(chunk);
       if (progress.close) {
         finish();
+        this.pending.delete(channel);
         if (progress.reason) this.recordError(new TunnelError('INVALID_SPEC', `SOCKS request refused: ${progress.reason}`));
         channel.end(progress.reply);
         discard(channel);
@@ -77,9 +78,15 @@ export class ReverseDynamicForward extends RemoteForward {
   private connectHere(channel: ClientChannel, target: SocksTarget, rest: Buffer): void {
     const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER } as net.NetConnectOpts);
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    // The channel stays pending until the connection here is made: discarded meanwhile (the tunnel closed), it ends the connect.
+    const abandon = () => socket.destroy();
+    channel.once('close', abandon);
+    socket.once('close', () => this.pending.delete(channel));
     let connected = false;
     socket.once('connect', () => {
       connected = true;
+      this.pending.delete(channel);
+      channel.off('close', abandon);
       socket.setTimeout(0);
       if (this.state === 'closed' || channel.destroyed) {
         socket.destroy();

@@ -128,8 +128,7 @@ export class SshSession {
           if (this.disposed) {
             client.on('error', () => undefined); // closed while dialling: nothing listens any more
             client.end();
-            this.proxy?.kill();
-            this.proxy = undefined;
+            this.dropCarriers(); // the jump hosts' connections of this dial, too
             throw new TunnelError('CLOSED', `The connection to ${this.name} was closed.`);
           }
           this.attach(client);
@@ -155,11 +154,18 @@ export class SshSession {
       (config, via, proxy) => handshake(config, via, proxy, this.hostKeys, this.options.prompts),
       this.options.log,
     );
-    for (const old of this.jumpClients) old.end();
+    this.dropCarriers();
     this.jumpClients = route.jumpClients;
-    this.proxy?.kill();
     this.proxy = route.proxy;
     return route.client;
+  }
+
+  /** Ends what carried the connection: the jump hosts' connections and the ProxyCommand. */
+  private dropCarriers(): void {
+    for (const jump of this.jumpClients) jump.end();
+    this.jumpClients = [];
+    this.proxy?.kill();
+    this.proxy = undefined;
   }
 
   // ---- the live connection ------------------------------------------------------------
@@ -189,14 +195,9 @@ export class SshSession {
     if (this.client !== client) return;
     this.client = undefined;
     this.stopKeepalive();
-    for (const jump of this.jumpClients) jump.end();
-    this.jumpClients = [];
-    if (this.proxy) {
-      const why = this.proxy.describeExit();
-      if (why) this._lastError = why;
-      this.proxy.kill();
-      this.proxy = undefined;
-    }
+    const why = this.proxy?.describeExit();
+    if (why) this._lastError = why;
+    this.dropCarriers();
     if (this.disposed) return;
     this.options.log(`${this.name}: connection lost${this._lastError ? ` (${this._lastError})` : ''}; reconnecting`);
     this.setState('reconnecting', this._lastError ?? 'Connection lost');
@@ -324,10 +325,7 @@ export class SshSession {
     const client = this.client;
     this.client = undefined;
     client?.end();
-    for (const jump of this.jumpClients) jump.end();
-    this.jumpClients = [];
-    this.proxy?.kill();
-    this.proxy = undefined;
+    this.dropCarriers();
     this.channels.clear();
     this.setState('disconnected');
     this._onDidChangeState.dispose();

@@ -58,8 +58,9 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
   if (localPath !== undefined) checkLocalPathSupported();
   const socks = spec.socks === true;
   if (spec.socks !== undefined && typeof spec.socks !== 'boolean') throw new TunnelError('INVALID_SPEC', `socks must be true or false; got ${JSON.stringify(spec.socks)}.`);
-  // A path replaces a port: the port is then 0 (or left out).
-  const localPort = localPath !== undefined || (spec.type === 'remote' && socks) ? portOrZero('localPort', spec.localPort, 'localPath') : checkPort('localPort', spec.localPort);
+  // A path replaces a port, and a reverse SOCKS proxy has no local port: the port is then 0 (or left out).
+  const localPort = localPath !== undefined ? portOrZero('localPort', spec.localPort, 'localPath is given')
+    : spec.type === 'remote' && socks ? portOrZero('localPort', spec.localPort, 'socks is true') : checkPort('localPort', spec.localPort);
   let remoteHost: string | undefined;
   let remotePort: number | undefined;
   if (spec.type === 'dynamic') {
@@ -106,9 +107,9 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
   return resolved;
 }
 
-function portOrZero(what: string, value: unknown, why: string): number {
+function portOrZero(what: string, value: unknown, when: string): number {
   if (value === undefined || value === 0 || value === '0') return 0;
-  throw new TunnelError('INVALID_SPEC', `${what} must be 0 (or left out) when ${why} is given; got ${JSON.stringify(value)}.`);
+  throw new TunnelError('INVALID_SPEC', `${what} must be 0 (or left out) when ${when}; got ${JSON.stringify(value)}.`);
 }
 
 

@@ -67,6 +67,10 @@ export abstract class Tunnel {
     return this._state;
   }
 
+  protected get lastError(): string | undefined {
+    return this._lastError;
+  }
+
   protected setState(state: TunnelState, error?: string): void {
     if (error !== undefined) this._lastError = error;
     if (this._state === state && error === undefined) return;

@@ -1,16 +1,10 @@
-import * as os from 'node:os';
-import type { ServerConfig, ServerStatus, TunnelInfo, TunnelOrigin } from '../engine';
+import { makeAddress, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
 import type { CreateInput } from './input';
-
-/** `host:port`, with brackets around an IPv6 address. */
-export function address(host: string | undefined, port: number | undefined): string {
-  const h = host ?? '?';
-  return `${h.includes(':') ? `[${h}]` : h}:${port ?? '?'}`;
-}
 
 /** `user@host:port` as ssh would connect. */
 export function serverTarget(config: ServerConfig): string {
-  return `${config.user ?? os.userInfo().username}@${address(config.hostName ?? config.host, config.port ?? 22)}`;
+  const { host, port, user } = targetOf(config);
+  return `${user}@${makeAddress(host, port)}`;
 }
 
 const ORIGIN_WORDS: Record<TunnelOrigin, string> = {
@@ -33,19 +27,19 @@ function connectHost(host: string): string {
 
 /** How to use a tunnel, in one sentence. */
 export function usage(t: TunnelInfo): string {
-  const here = t.localPath !== undefined ? `the socket ${t.localPath}` : address(t.localHost, t.localPort);
-  const there = t.remotePath !== undefined ? `the socket ${t.remotePath}` : address(t.remoteHost, t.remotePort);
+  const here = t.localPath !== undefined ? `the socket ${t.localPath}` : makeAddress(t.localHost, t.localPort);
+  const there = t.remotePath !== undefined ? `the socket ${t.remotePath}` : makeAddress(t.remoteHost, t.remotePort);
   if (t.type === 'local') {
-    const entry = t.localPath !== undefined ? `the socket ${t.localPath}` : address(connectHost(t.localHost), t.localPort);
+    const entry = t.localPath !== undefined ? `the socket ${t.localPath}` : makeAddress(connectHost(t.localHost), t.localPort);
     return `Connect to ${entry} to reach ${there} as ${t.server} sees it.`;
   }
-  if (t.socks) return `On ${t.server}, use the SOCKS5 proxy socks5h://${address(t.remoteHost, t.remotePort)}; it reaches any address this machine can.`;
+  if (t.socks) return `On ${t.server}, use the SOCKS5 proxy socks5h://${makeAddress(t.remoteHost, t.remotePort)}; it reaches any address this machine can.`;
   if (t.remotePath !== undefined || t.localPath !== undefined) return `On ${t.server}, connect to ${there} to reach ${here} on this machine.`;
   if (t.type === 'dynamic') {
-    const proxy = `socks5h://${address(connectHost(t.localHost), t.localPort)}`;
+    const proxy = `socks5h://${makeAddress(connectHost(t.localHost), t.localPort)}`;
     return `Use the SOCKS5 proxy ${proxy} (e.g. curl --proxy ${proxy} http://internal-host/); names resolve on ${t.server}.`;
   }
-  return `On ${t.server}, connect to ${address(t.remoteHost, t.remotePort)} to reach ${address(t.localHost, t.localPort)} on this machine.`;
+  return `On ${t.server}, connect to ${makeAddress(t.remoteHost, t.remotePort)} to reach ${makeAddress(t.localHost, t.localPort)} on this machine.`;
 }
 
 /** A tunnel to be opened, as a confirmation describes it. */
@@ -54,15 +48,15 @@ export type ForwardRequest = Omit<CreateInput, 'name'>;
 /** The direction and addresses in plain words, as a confirmation says them. */
 export function describeForward(f: ForwardRequest): string {
   const { type, server } = f;
-  const local = f.localPath !== undefined ? `the socket file ${f.localPath}` : f.localPort === 0 ? `${f.localHost}, on a free port` : address(f.localHost, f.localPort);
+  const local = f.localPath !== undefined ? `the socket file ${f.localPath}` : f.localPort === 0 ? `${f.localHost}, on a free port` : makeAddress(f.localHost, f.localPort);
   if (type === 'local') {
-    const target = f.remotePath !== undefined ? `the socket ${f.remotePath} on ${server}` : `${address(f.remoteHost, f.remotePort)} (as ${server} sees it)`;
+    const target = f.remotePath !== undefined ? `the socket ${f.remotePath} on ${server}` : `${makeAddress(f.remoteHost, f.remotePort)} (as ${server} sees it)`;
     return `listen on ${local} on this machine and forward each connection through ${server} to ${target}`;
   }
   if (type === 'dynamic') return `open a SOCKS5 proxy on ${local} on this machine; programs that use it reach any address ${server} can reach`;
-  const remote = f.remotePath !== undefined ? `the socket ${f.remotePath}` : f.remotePort === 0 ? `${f.remoteHost}, on a port the server picks` : address(f.remoteHost, f.remotePort);
+  const remote = f.remotePath !== undefined ? `the socket ${f.remotePath}` : f.remotePort === 0 ? `${f.remoteHost}, on a port the server picks` : makeAddress(f.remoteHost, f.remotePort);
   if (f.socks) return `make ${server} listen on ${remote} as a SOCKS proxy whose connections this machine makes, to any address it names`;
-  const here = f.localPath !== undefined ? `the socket file ${f.localPath}` : address(f.localHost, f.localPort);
+  const here = f.localPath !== undefined ? `the socket file ${f.localPath}` : makeAddress(f.localHost, f.localPort);
   return `make ${server} listen on ${remote} and forward each connection to ${here} on this machine`;
 }
 
@@ -70,10 +64,10 @@ export function describeForward(f: ForwardRequest): string {
 export function tunnelLine(t: TunnelInfo): string {
   const ends =
     t.type === 'dynamic'
-      ? `SOCKS ${address(t.localHost, t.localPort)}`
+      ? `SOCKS ${makeAddress(t.localHost, t.localPort)}`
       : t.type === 'local'
-        ? `${t.localPath ?? address(t.localHost, t.localPort)} → ${t.remotePath ?? address(t.remoteHost, t.remotePort)}`
-        : `${t.server} ${t.remotePath ?? address(t.remoteHost, t.remotePort)} → ${t.socks ? 'SOCKS from this machine' : (t.localPath ?? address(t.localHost, t.localPort))}`;
+        ? `${t.localPath ?? makeAddress(t.localHost, t.localPort)} → ${t.remotePath ?? makeAddress(t.remoteHost, t.remotePort)}`
+        : `${t.server} ${t.remotePath ?? makeAddress(t.remoteHost, t.remotePort)} → ${t.socks ? 'SOCKS from this machine' : (t.localPath ?? makeAddress(t.localHost, t.localPort))}`;
   return `${t.id} "${t.name}" (${t.type}, ${ends}, server ${t.server})`;
 }
 

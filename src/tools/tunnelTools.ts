@@ -1,6 +1,6 @@
-import { errorMessage, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager } from '../engine';
+import { errorMessage, makeAddress, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager } from '../engine';
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
-import { address, describeForward, originWords, plural, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
+import { describeForward, originWords, plural, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
 import { checkLoopback, parseClose, parseCreate, parseServerFilter, ToolError, type CreateInput } from './input';
 
 /** Text for the model, and the same facts as structured JSON. */
@@ -13,7 +13,6 @@ export interface ToolHost {
   manager: TunnelManager;
   servers: ServerSource & {
     origin?(name: string): 'settings' | 'sshConfig' | 'both' | undefined;
-    unknownServerError?(name: string): Error;
   };
   /** sshTunnels.agentTools.allowNonLoopback, or a command-line flag. */
   allowNonLoopback?: () => boolean;
@@ -44,7 +43,7 @@ export class TunnelTools {
       const config = this.server(spec.server);
       const what = spec.type === 'local' ? 'a local forward (-L)' : spec.type === 'dynamic' ? 'a SOCKS proxy (-D)' : spec.socks ? 'a reverse SOCKS proxy (-R)' : 'a remote forward (-R)';
       let message = `An agent asks to open ${what} through ${spec.server} (${serverTarget(config)}): ${describeForward(spec)}.`;
-      const entry = spec.remotePath !== undefined ? `open the socket ${spec.remotePath}` : `connect to ${address(spec.remoteHost, spec.remotePort)}`;
+      const entry = spec.remotePath !== undefined ? `open the socket ${spec.remotePath}` : `connect to ${makeAddress(spec.remoteHost, spec.remotePort)}`;
       if (spec.type === 'remote' && spec.socks) {
         message += ` This lets ${spec.server}, and whoever can ${entry} on it, reach whatever this machine can reach: its own services and every network it is on.`;
       } else if (spec.type === 'remote') {

@@ -100,6 +100,7 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
       const cases: [TunnelSpec, string][] = [
         [{ server: 'test', type: 'remote', remotePort: 0, socks: true, localPath: '/tmp/x.sock', localPort: 0 }, 'A reverse SOCKS tunnel (socks: true) listens on a server port; it takes no localPath or remotePath.'],
         [{ server: 'test', type: 'remote', socks: true, localPort: 0 }, 'A reverse SOCKS tunnel needs remotePort: the port the server listens on.'],
+        [{ server: 'test', type: 'remote', remotePort: 1080, socks: true, localPort: 8080 }, 'localPort must be 0 (or left out) when socks is true; got 8080.'],
         [{ server: 'test', type: 'local', socks: true, localPort: 0, remoteHost: 'db', remotePort: 5432 }, 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.'],
         [{ server: 'test', type: 'dynamic', socks: true, localPort: 0 }, 'socks is for remote tunnels (a SOCKS proxy on the server); a dynamic tunnel is a SOCKS proxy already.'],
         [{ server: 'test', type: 'remote', localPort: 0, remoteHost: '127.0.0.1', remotePort: 0, socks: 'yes' as unknown as boolean }, 'socks must be true or false; got "yes".'],

@@ -2,12 +2,15 @@
 // open the clock stops (a person comparing a fingerprint takes longer than 1 s), and it still
 // ends a handshake with a server that says nothing.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type HostKeyQuestion } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
+import { waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { startStalledListener } from '../helpers/stalled';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,6 +77,21 @@ describe('connect timeout and the person\'s time', function () {
       await manager.dispose();
       for (const s of sockets) s.destroy();
       silent.close();
+    }
+  });
+
+  it('a TCP connect still pending at connectTimeout is abandoned, not left to connect (and log in) later', async () => {
+    // Its accept queue is full: our SYNs go unanswered, as with a firewall that drops them.
+    const stalled = await startStalledListener();
+    const pending = () => execFileSync('ss', ['-tnH', 'state', 'syn-sent', `( dport = :${stalled.port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    const manager = new TunnelManager({ servers: staticServers(sshd.server('dropped', { port: stalled.port, connectTimeout: 1 })), reconnect: { maxAttempts: 0 } });
+    try {
+      const before = pending(); // the helper's own last filler waits too
+      await assert.rejects(manager.connectServer('dropped'), (err: TunnelError) => err.code === 'TIMEOUT');
+      await waitFor(() => pending() === before, 3000, 'the timed-out connect withdrawn');
+    } finally {
+      await manager.dispose();
+      stalled.close();
     }
   });
 });

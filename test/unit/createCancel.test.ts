@@ -77,6 +77,8 @@ describe('createTunnel with an AbortSignal', function () {
     await cancellation(creating);
     assert.ok(Date.now() - t0 < 1000, 'rejected without waiting for the question');
     assert.deepEqual(manager.listTunnels(), []);
+    // The port is free again at once, not only once the person answers.
+    await waitFor(async () => !(await bound(port)), 1000, 'listener closed before the answer');
     // The person answers the stale question afterwards: still nothing opens.
     answerHostKey!('trust-once');
     await waitFor(async () => !(await bound(port)), 5000, 'listener closed');

@@ -150,6 +150,29 @@ describe('ProxyJump from ~/.ssh/config through two real sshd', function () {
     }
   });
 
+  it('a tunnel cancelled while the target behind the jump is still connecting leaves no connection to the jump host', async () => {
+    fs.writeFileSync(kh, fs.readFileSync(jump.knownHostsPath));
+    let answer!: (a: HostKeyAnswer) => void;
+    let markAsked!: () => void;
+    const asked = new Promise<void>((resolve) => (markAsked = resolve));
+    const m = new TunnelManager({
+      servers: new ServerRegistry({ configPath: configFile, settings: [] }),
+      reconnect: { maxAttempts: 0 },
+      prompts: { hostKey: () => new Promise<HostKeyAnswer>((resolve) => ((answer = resolve), markAsked())) },
+    });
+    try {
+      const abort = new AbortController();
+      const creating = m.createTunnel({ server: 'target', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }, { signal: abort.signal });
+      await asked; // the jump host is connected; the target's key waits for a person
+      abort.abort();
+      await assert.rejects(creating, (err: TunnelError) => err.code === 'CANCELLED');
+      answer('trust-once'); // the handshake finishes after the session was closed
+      await waitFor(() => clientsOf(jump.port).length === 0, 5000, 'the connection to the jump host closed');
+    } finally {
+      await m.dispose();
+    }
+  });
+
   it('a changed key on the target behind the jump is refused', async () => {
     const [type] = target.hostPublicKey().split(/\s+/);
     const other = path.join(dir, 'other');

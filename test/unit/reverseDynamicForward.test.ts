@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { TunnelManager } from '../../src/engine';
@@ -7,6 +7,7 @@ import { freePort } from '../fixtures/sshd';
 import { connect, pipeThrough, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { sshdSuite } from '../helpers/suite';
+import { startStalledListener } from '../helpers/stalled';
 import { ByteReader, GREETING, socks4Request, socks5Request } from '../helpers/socks';
 
 function curl(...args: string[]): Promise<string> {
@@ -113,5 +114,27 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
     const started = Date.now();
     await reader.closed;
     assert.ok(Date.now() - started < 5000, 'closed by the timeout');
+  });
+
+  it('closing the tunnel while a request is still connecting here ends that connect and its client at once', async () => {
+    // Its accept queue is full: the connect made here for the request stays pending.
+    const stalled = await startStalledListener();
+    const connecting = () => execFileSync('ss', ['-tnH', 'state', 'syn-sent', `( dport = :${stalled.port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    try {
+      const info = await open();
+      const before = connecting(); // the helper's own last filler waits too
+      const socket = await connect(info.remotePort!);
+      const reader = new ByteReader(socket);
+      socket.write(GREETING);
+      await reader.read(2);
+      socket.write(socks5Request('127.0.0.1', stalled.port));
+      await waitFor(() => connecting() === before + 1, 5000, 'the connect here under way');
+      await env.manager.closeTunnel(info.id);
+      // Not after the 30 s bound on a connect here.
+      await waitFor(() => connecting() === before, 3000, 'the connect here withdrawn');
+      await Promise.race([reader.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the client was not closed')), 3000))]);
+    } finally {
+      stalled.close();
+    }
   });
 });

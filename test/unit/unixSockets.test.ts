@@ -163,6 +163,15 @@ describe('Unix-domain socket forwards through a real sshd', function () {
     });
   });
 
+  it('-R on a socket another tunnel of this connection listens on is refused, and that tunnel keeps working', async () => {
+    const remote = path.join(dir, 'shared.sock');
+    const first = await manager.createTunnel({ server: 'test', type: 'remote', remotePath: remote, localHost: '127.0.0.1', localPort: tcpHttp.port });
+    await assert.rejects(manager.createTunnel({ server: 'test', type: 'remote', remotePath: remote, localPort: tcpHttp.port }), (err: TunnelError) => err.code === 'FORWARD_REFUSED');
+    // The refused tunnel's clean-up must not withdraw the forward it never had.
+    assert.equal(await curl('--unix-socket', remote, 'http://localhost/still'), 'tcp-service GET /still');
+    assert.equal(manager.getTunnel(first.id)!.state, 'active');
+  });
+
   it('-R port:/local.sock: a server port leads to a Unix socket here', async () => {
     const info = await manager.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localPath: unixHttpPath, localPort: 0 });
     assert.equal(info.localPath, unixHttpPath);
