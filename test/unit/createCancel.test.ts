@@ -1,9 +1,8 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { TunnelError, TunnelManager, type HostKeyAnswer } from '../../src/engine';
+import { TunnelError, TunnelManager } from '../../src/engine';
 import { freePort, SshdFixture } from '../fixtures/sshd';
 import { bound, echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
 
 async function cancellation(promise: Promise<unknown>): Promise<TunnelError> {
@@ -21,8 +20,7 @@ describe('createTunnel with an AbortSignal', function () {
   let sshd: SshdFixture;
   let echo: Awaited<ReturnType<typeof startEchoServer>>;
   let manager: TunnelManager;
-  let answerHostKey: ((answer: HostKeyAnswer) => void) | undefined;
-  let asked: Promise<void>;
+  let question: HeldHostKeyQuestion;
 
   before(async () => {
     sshd = await SshdFixture.start();
@@ -34,26 +32,12 @@ describe('createTunnel with an AbortSignal', function () {
   });
   beforeEach(() => {
     // 'unknown' has no known_hosts entry: connecting waits on the host-key question until the test answers.
-    const emptyKnownHosts = path.join(sshd.dir, `empty-${Date.now()}`);
-    fs.writeFileSync(emptyKnownHosts, '');
-    let markAsked: () => void;
-    asked = new Promise((resolve) => (markAsked = resolve));
-    const servers = staticServers(sshd.server('test'), sshd.server('unknown', { userKnownHostsFile: emptyKnownHosts, strictHostKeyChecking: undefined }));
-    manager = new TunnelManager({
-      servers,
-      reconnect: { maxAttempts: 0 },
-      prompts: {
-        hostKey: () =>
-          new Promise<HostKeyAnswer>((resolve) => {
-            answerHostKey = resolve;
-            markAsked();
-          }),
-      },
-    });
+    question = new HeldHostKeyQuestion();
+    const servers = staticServers(sshd.server('test'), unknownHostServer(sshd, 'unknown'));
+    manager = new TunnelManager({ servers, reconnect: { maxAttempts: 0 }, prompts: question.prompts });
   });
   afterEach(async () => {
-    answerHostKey?.('reject');
-    answerHostKey = undefined;
+    question.reply('reject');
     await manager.dispose();
   });
 
@@ -70,7 +54,7 @@ describe('createTunnel with an AbortSignal', function () {
     const port = await freePort();
     const controller = new AbortController();
     const creating = manager.createTunnel({ server: 'unknown', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port }, { signal: controller.signal });
-    await asked;
+    await question.asked;
     assert.equal(await bound(port), true, 'the listener is bound while connecting');
     const t0 = Date.now();
     controller.abort();
@@ -80,7 +64,7 @@ describe('createTunnel with an AbortSignal', function () {
     // The port is free again at once, not only once the person answers.
     await waitFor(async () => !(await bound(port)), 1000, 'listener closed before the answer');
     // The person answers the stale question afterwards: still nothing opens.
-    answerHostKey!('trust-once');
+    question.reply('trust-once');
     await waitFor(async () => !(await bound(port)), 5000, 'listener closed');
     assert.equal(manager.serverStatus('unknown').state, 'disconnected');
     assert.deepEqual(manager.listTunnels(), []);

@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { TunnelManager, type HostKeyAnswer, type ServerConfig } from '../../src/engine';
+import { TunnelManager, type ServerConfig } from '../../src/engine';
 import { isLoopback, LIST_LIMIT, ToolError, TunnelTools, TOOL_DEFINITIONS, type ToolHost } from '../../src/tools';
 import { freePort, SshdFixture } from '../fixtures/sshd';
 import { bound, connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
 import { socksConnect } from '../helpers/socks';
 
@@ -43,8 +43,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
   let manager: TunnelManager;
   let tools: TunnelTools;
   let allowNonLoopback: boolean;
-  let hostKeyAnswer: ((a: HostKeyAnswer) => void) | undefined;
-  let asked: () => boolean;
+  let question: HeldHostKeyQuestion;
 
   before(async () => {
     sshd = await SshdFixture.start();
@@ -56,28 +55,14 @@ describe('agent tools (src/tools) against a real sshd', function () {
   });
   beforeEach(() => {
     allowNonLoopback = false;
-    const emptyKnownHosts = path.join(sshd.dir, `empty-${Date.now()}`);
-    fs.writeFileSync(emptyKnownHosts, '');
-    const list: ServerConfig[] = [sshd.server('db'), sshd.server('web'), sshd.server('fresh', { userKnownHostsFile: emptyKnownHosts, strictHostKeyChecking: undefined })];
+    const list: ServerConfig[] = [sshd.server('db'), sshd.server('web'), unknownHostServer(sshd, 'fresh')];
     const servers: ToolHost['servers'] = { ...staticServers(...list), origin: (name) => (name === 'db' ? 'settings' : name === 'web' ? 'both' : 'sshConfig') };
-    let wasAsked = false;
-    asked = () => wasAsked;
-    manager = new TunnelManager({
-      servers,
-      reconnect: { maxAttempts: 0 },
-      prompts: {
-        hostKey: () =>
-          new Promise((resolve) => {
-            wasAsked = true;
-            hostKeyAnswer = resolve;
-          }),
-      },
-    });
+    question = new HeldHostKeyQuestion();
+    manager = new TunnelManager({ servers, reconnect: { maxAttempts: 0 }, prompts: question.prompts });
     tools = new TunnelTools({ manager, servers, allowNonLoopback: () => allowNonLoopback });
   });
   afterEach(async () => {
-    hostKeyAnswer?.('reject');
-    hostKeyAnswer = undefined;
+    question.reply('reject');
     await manager.dispose();
   });
 
@@ -395,12 +380,12 @@ describe('agent tools (src/tools) against a real sshd', function () {
       const port = await freePort();
       const controller = new AbortController();
       const creating = create({ server: 'fresh', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port }, controller.signal);
-      await waitFor(asked, 10_000, 'host-key question');
+      await waitFor(() => question.wasAsked, 10_000, 'host-key question');
       controller.abort();
       const err = await refusal(creating);
       assert.equal(err.code, 'CANCELLED');
       assert.match(err.message, /Cancelled: the tunnel was not opened, and nothing of it is left open\./);
-      hostKeyAnswer!('trust-once');
+      question.reply('trust-once');
       await waitFor(async () => !(await bound(port)), 5000, 'listener closed');
       assert.deepEqual(manager.listTunnels(), []);
       assert.equal(manager.serverStatus('fresh').state, 'disconnected');
