@@ -18,20 +18,26 @@ export interface SshdSuite {
  * hooks have run.
  */
 export function sshdSuite(options: { sshd?: SshdOptions; manager?: Omit<TunnelManagerOptions, 'servers'> } = {}): SshdSuite {
-  const suite = {} as SshdSuite;
-  before(async () => {
-    suite.sshd = await SshdFixture.start(options.sshd);
-    suite.echo = await startEchoServer();
-  });
-  after(async () => {
-    await suite.echo?.close();
-    await suite.sshd?.stop();
-  });
+  const suite = sshdWithEcho(options.sshd) as SshdSuite;
   beforeEach(() => {
     suite.manager = new TunnelManager({ ...options.manager, servers: staticServers(suite.sshd.server('test')) });
   });
   afterEach(async () => {
     await suite.manager?.dispose();
+  });
+  return suite;
+}
+
+/** One real sshd and one echo service for the whole suite, for suites that build their own managers. */
+export function sshdWithEcho(options?: SshdOptions): Pick<SshdSuite, 'sshd' | 'echo'> {
+  const suite = {} as Pick<SshdSuite, 'sshd' | 'echo'>;
+  before(async () => {
+    suite.sshd = await SshdFixture.start(options);
+    suite.echo = await startEchoServer();
+  });
+  after(async () => {
+    await suite.echo?.close();
+    await suite.sshd?.stop();
   });
   return suite;
 }

@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { TunnelError, TunnelManager } from '../../src/engine';
-import { freePort, SshdFixture } from '../fixtures/sshd';
-import { bound, echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { freePort } from '../fixtures/sshd';
+import { bound, echoRoundTrip, waitFor } from '../helpers/net';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
+import { sshdWithEcho } from '../helpers/suite';
 
 async function cancellation(promise: Promise<unknown>): Promise<TunnelError> {
   try {
@@ -17,23 +18,14 @@ async function cancellation(promise: Promise<unknown>): Promise<TunnelError> {
 
 describe('createTunnel with an AbortSignal', function () {
   this.timeout(60_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const env = sshdWithEcho();
   let manager: TunnelManager;
   let question: HeldHostKeyQuestion;
 
-  before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
-  });
-  after(async () => {
-    await echo?.close();
-    await sshd?.stop();
-  });
   beforeEach(() => {
     // 'unknown' has no known_hosts entry: connecting waits on the host-key question until the test answers.
     question = new HeldHostKeyQuestion();
-    const servers = staticServers(sshd.server('test'), unknownHostServer(sshd, 'unknown'));
+    const servers = staticServers(env.sshd.server('test'), unknownHostServer(env.sshd, 'unknown'));
     manager = new TunnelManager({ servers, reconnect: { maxAttempts: 0 }, prompts: question.prompts });
   });
   afterEach(async () => {
@@ -43,7 +35,7 @@ describe('createTunnel with an AbortSignal', function () {
 
   it('an already aborted signal opens nothing', async () => {
     const port = await freePort();
-    const err = await cancellation(manager.createTunnel({ server: 'test', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port }, { signal: AbortSignal.abort() }));
+    const err = await cancellation(manager.createTunnel({ server: 'test', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: env.echo.port }, { signal: AbortSignal.abort() }));
     assert.match(err.message, /not opened/);
     assert.deepEqual(manager.listTunnels(), []);
     assert.equal(await bound(port), false);
@@ -53,7 +45,7 @@ describe('createTunnel with an AbortSignal', function () {
   it('aborting while the connection waits on a question rejects at once and leaves no listener, tunnel or session', async () => {
     const port = await freePort();
     const controller = new AbortController();
-    const creating = manager.createTunnel({ server: 'unknown', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port }, { signal: controller.signal });
+    const creating = manager.createTunnel({ server: 'unknown', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: env.echo.port }, { signal: controller.signal });
     await question.asked;
     assert.equal(await bound(port), true, 'the listener is bound while connecting');
     const t0 = Date.now();
@@ -71,10 +63,10 @@ describe('createTunnel with an AbortSignal', function () {
   });
 
   it('a remote forward aborted while the server grants it (connection shared with another tunnel) is withdrawn from the server', async () => {
-    const other = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+    const other = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
     const serverPort = await freePort();
     const controller = new AbortController();
-    const creating = manager.createTunnel({ server: 'test', type: 'remote', localHost: '127.0.0.1', localPort: echo.port, remoteHost: '127.0.0.1', remotePort: serverPort }, { signal: controller.signal });
+    const creating = manager.createTunnel({ server: 'test', type: 'remote', localHost: '127.0.0.1', localPort: env.echo.port, remoteHost: '127.0.0.1', remotePort: serverPort }, { signal: controller.signal });
     controller.abort(); // createTunnel is now waiting for the server's answer to the forward request
     await cancellation(creating);
     assert.deepEqual(manager.listTunnels().map((t) => t.id), [other.id]);
@@ -86,7 +78,7 @@ describe('createTunnel with an AbortSignal', function () {
   });
 
   it('a signal that never aborts changes nothing', async () => {
-    const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }, { signal: new AbortController().signal });
+    const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port }, { signal: new AbortController().signal });
     assert.equal(info.state, 'active');
     assert.equal(await bound(info.localPort), true);
   });

@@ -4,10 +4,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { TunnelManager, type ServerConfig } from '../../src/engine';
 import { isLoopback, LIST_LIMIT, ToolError, TunnelTools, TOOL_DEFINITIONS, type ToolHost } from '../../src/tools';
-import { freePort, SshdFixture } from '../fixtures/sshd';
-import { bound, connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { freePort } from '../fixtures/sshd';
+import { bound, connect, echoRoundTrip, readAll, waitFor } from '../helpers/net';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
+import { sshdWithEcho } from '../helpers/suite';
 import { socksConnect } from '../helpers/socks';
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -38,24 +39,15 @@ async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<Too
 
 describe('agent tools (src/tools) against a real sshd', function () {
   this.timeout(60_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const env = sshdWithEcho();
   let manager: TunnelManager;
   let tools: TunnelTools;
   let allowNonLoopback: boolean;
   let question: HeldHostKeyQuestion;
 
-  before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
-  });
-  after(async () => {
-    await echo?.close();
-    await sshd?.stop();
-  });
   beforeEach(() => {
     allowNonLoopback = false;
-    const list: ServerConfig[] = [sshd.server('db'), sshd.server('web'), unknownHostServer(sshd, 'fresh')];
+    const list: ServerConfig[] = [env.sshd.server('db'), env.sshd.server('web'), unknownHostServer(env.sshd, 'fresh')];
     const servers: ToolHost['servers'] = { ...staticServers(...list), origin: (name) => (name === 'db' ? 'settings' : name === 'web' ? 'both' : 'sshConfig') };
     question = new HeldHostKeyQuestion();
     manager = new TunnelManager({ servers, reconnect: { maxAttempts: 0 }, prompts: question.prompts });
@@ -72,12 +64,12 @@ describe('agent tools (src/tools) against a real sshd', function () {
   describe('ssh_connection_status', () => {
     it('lists every server with alias, user@host:port, where defined and connection state', async () => {
       const before = await tools.invoke('ssh_connection_status', {});
-      const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
+      const target = `${env.sshd.user}@127.0.0.1:${env.sshd.port}`;
       assert.match(before.text, /^3 servers/);
       assert.ok(before.text.includes(`- db: ${target}, defined in settings; disconnected, 0 tunnels`), before.text);
       assert.ok(before.text.includes(`- web: ${target}, defined in settings and ~/.ssh/config; disconnected`), before.text);
       assert.ok(before.text.includes(`- fresh: ${target}, defined in ~/.ssh/config; disconnected`), before.text);
-      await create(localTo(echo.port));
+      await create(localTo(env.echo.port));
       const after = await tools.invoke('ssh_connection_status', { server: 'db' });
       assert.deepEqual((after.data as Data).servers, [{ server: 'db', target, definedIn: 'settings', state: 'connected', tunnels: 1, lastError: undefined }]);
       assert.match(after.text, /- db: .*; connected, 1 tunnel$/m);
@@ -91,16 +83,16 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
   describe('ssh_tunnel_create', () => {
     it('opens a local forward as the agent\'s: real port, how to use it, and it carries data', async () => {
-      const result = await create(localTo(echo.port, { name: 'echo' }));
+      const result = await create(localTo(env.echo.port, { name: 'echo' }));
       const t = (result.data as Data).tunnel;
       assert.equal(t.state, 'active');
       assert.equal(t.openedBy, 'agent');
       assert.equal(t.local.host, '127.0.0.1');
       assert.ok(t.local.port > 0);
-      assert.deepEqual(t.remote, { host: '127.0.0.1', port: echo.port });
+      assert.deepEqual(t.remote, { host: '127.0.0.1', port: env.echo.port });
       assert.equal(manager.getTunnel(t.id)!.openedBy, 'agent');
-      assert.ok(result.text.includes(`Opened tunnel ${t.id} "echo" through db (${sshd.user}@127.0.0.1:${sshd.port})`), result.text);
-      assert.ok(result.text.includes(`Connect to 127.0.0.1:${t.local.port} to reach 127.0.0.1:${echo.port} as db sees it.`), result.text);
+      assert.ok(result.text.includes(`Opened tunnel ${t.id} "echo" through db (${env.sshd.user}@127.0.0.1:${env.sshd.port})`), result.text);
+      assert.ok(result.text.includes(`Connect to 127.0.0.1:${t.local.port} to reach 127.0.0.1:${env.echo.port} as db sees it.`), result.text);
       assert.ok(result.text.includes(`ssh_tunnel_close { "tunnelId": "${t.id}" }`));
       const r = await echoRoundTrip(t.local.port, 256 * 1024);
       assert.equal(r.received, r.sent);
@@ -111,7 +103,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       const t = (result.data as Data).tunnel;
       assert.equal(t.remote, undefined);
       assert.ok(result.text.includes(`socks5h://127.0.0.1:${t.local.port}`), result.text);
-      const socket = await socksConnect(t.local.port, '127.0.0.1', echo.port);
+      const socket = await socksConnect(t.local.port, '127.0.0.1', env.echo.port);
       socket.write('through socks');
       const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
       socket.destroy();
@@ -120,17 +112,17 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
     it('opens a remote forward and gives the server-side address', async () => {
       const serverPort = await freePort();
-      const result = await create({ server: 'db', type: 'remote', remotePort: serverPort, localPort: echo.port });
+      const result = await create({ server: 'db', type: 'remote', remotePort: serverPort, localPort: env.echo.port });
       const t = (result.data as Data).tunnel;
       assert.deepEqual(t.remote, { host: '127.0.0.1', port: serverPort });
-      assert.ok(result.text.includes(`On db, connect to 127.0.0.1:${serverPort} to reach 127.0.0.1:${echo.port} on this machine.`), result.text);
+      assert.ok(result.text.includes(`On db, connect to 127.0.0.1:${serverPort} to reach 127.0.0.1:${env.echo.port} on this machine.`), result.text);
       const r = await echoRoundTrip(serverPort, 64 * 1024); // sshd runs here, so its side is reachable
       assert.equal(r.received, r.sent);
     });
 
     it('gives a local port to a Unix socket on the server (remotePath, as for /var/run/docker.sock)', async () => {
       // A stand-in for dockerd: an HTTP API on a Unix socket, which sshd (on this machine) can open.
-      const socketPath = path.join(sshd.dir, 'docker.sock');
+      const socketPath = path.join(env.sshd.dir, 'docker.sock');
       const api = http.createServer((req, res) => res.end(`api ${req.method} ${req.url}`));
       await new Promise<void>((resolve) => api.listen(socketPath, resolve));
       try {
@@ -138,7 +130,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
         const ask = tools.confirmation('ssh_tunnel_create', input)!;
         assert.equal(
           ask.message,
-          `An agent asks to open a local forward (-L) through db (${sshd.user}@127.0.0.1:${sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through db to the socket ${socketPath} on db.`,
+          `An agent asks to open a local forward (-L) through db (${env.sshd.user}@127.0.0.1:${env.sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through db to the socket ${socketPath} on db.`,
         );
         const result = await create(input);
         const t = (result.data as Data).tunnel;
@@ -158,7 +150,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       const ask = tools.confirmation('ssh_tunnel_create', input)!;
       assert.equal(
         ask.message,
-        `An agent asks to open a reverse SOCKS proxy (-R) through db (${sshd.user}@127.0.0.1:${sshd.port}): make db listen on 127.0.0.1:${serverPort} as a SOCKS proxy whose connections this machine makes, to any address it names. ` +
+        `An agent asks to open a reverse SOCKS proxy (-R) through db (${env.sshd.user}@127.0.0.1:${env.sshd.port}): make db listen on 127.0.0.1:${serverPort} as a SOCKS proxy whose connections this machine makes, to any address it names. ` +
           `This lets db, and whoever can connect to 127.0.0.1:${serverPort} on it, reach whatever this machine can reach: its own services and every network it is on.`,
       );
       const result = await create(input);
@@ -168,7 +160,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.deepEqual(t.remote, { host: '127.0.0.1', port: serverPort });
       assert.ok(result.text.includes(`On db, use the SOCKS5 proxy socks5h://127.0.0.1:${serverPort}`), result.text);
       // sshd runs here, so the server's side of the proxy is reachable: through it to this machine's echo server.
-      const socket = await socksConnect(serverPort, '127.0.0.1', echo.port);
+      const socket = await socksConnect(serverPort, '127.0.0.1', env.echo.port);
       socket.write('from the server');
       const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
       socket.destroy();
@@ -180,7 +172,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.equal(local.title, 'Open an SSH tunnel through db?');
       assert.equal(
         local.message,
-        `An agent asks to open a local forward (-L) through db (${sshd.user}@127.0.0.1:${sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through db to localhost:5432 (as db sees it).`,
+        `An agent asks to open a local forward (-L) through db (${env.sshd.user}@127.0.0.1:${env.sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through db to localhost:5432 (as db sees it).`,
       );
       const remote = tools.confirmation('ssh_tunnel_create', { server: 'db', type: 'remote', remotePort: 9000, localPort: 3000 })!;
       assert.match(remote.message, /a remote forward \(-R\) through db .*make db listen on 127\.0\.0\.1:9000 and forward each connection to 127\.0\.0\.1:3000 on this machine\. This exposes a service of this machine on the server/);
@@ -228,12 +220,12 @@ describe('agent tools (src/tools) against a real sshd', function () {
       await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0, exclusive: true }, r));
       const busy = (blocker.address() as net.AddressInfo).port;
       try {
-        const err = await refusal(create(localTo(echo.port, { localPort: busy })));
+        const err = await refusal(create(localTo(env.echo.port, { localPort: busy })));
         const suggested = Number(/Call ssh_tunnel_create again with localPort (\d+) \(free now\), or 0 for any free port\./.exec(err.message)?.[1]);
         assert.ok(suggested > busy, err.message);
         assert.match(err.message, new RegExp(`Local port ${busy} on 127\\.0\\.0\\.1 is already in use`));
         assert.equal(err.code, 'PORT_IN_USE');
-        const again = await create(localTo(echo.port, { localPort: suggested }));
+        const again = await create(localTo(env.echo.port, { localPort: suggested }));
         assert.equal((again.data as Data).tunnel.local.port, suggested);
       } finally {
         blocker.close();
@@ -244,7 +236,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
   describe('the loopback rule', () => {
     it('refuses a non-loopback localHost and a remote forward on a non-loopback server address, naming the setting', async () => {
       for (const host of ['0.0.0.0', '*', '::', '192.168.1.10', 'example.com']) {
-        const err = await refusal(create(localTo(echo.port, { localHost: host })));
+        const err = await refusal(create(localTo(env.echo.port, { localHost: host })));
         assert.match(err.message, /is not a loopback address, and agents may only use loopback addresses .* Use 127\.0\.0\.1 instead; only the user can allow other addresses, with the setting sshTunnels\.agentTools\.allowNonLoopback\./);
         assert.equal(err.code, 'NOT_ALLOWED');
         await refusal(create({ server: 'db', type: 'dynamic', localHost: host }));
@@ -255,11 +247,11 @@ describe('agent tools (src/tools) against a real sshd', function () {
     });
 
     it('a socket file on this machine is local by nature: localPath is allowed; a reverse SOCKS proxy still listens on loopback only', async () => {
-      const socketPath = path.join(sshd.dir, `agent-${Date.now()}.sock`);
-      const result = await create({ server: 'db', type: 'local', localPath: socketPath, remoteHost: '127.0.0.1', remotePort: echo.port });
+      const socketPath = path.join(env.sshd.dir, `agent-${Date.now()}.sock`);
+      const result = await create({ server: 'db', type: 'local', localPath: socketPath, remoteHost: '127.0.0.1', remotePort: env.echo.port });
       const t = (result.data as Data).tunnel;
       assert.deepEqual(t.local, { path: socketPath });
-      assert.ok(result.text.includes(`Connect to the socket ${socketPath} to reach 127.0.0.1:${echo.port} as db sees it.`), result.text);
+      assert.ok(result.text.includes(`Connect to the socket ${socketPath} to reach 127.0.0.1:${env.echo.port} as db sees it.`), result.text);
       const socket = net.connect(socketPath);
       socket.write('through a socket file');
       const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
@@ -271,8 +263,8 @@ describe('agent tools (src/tools) against a real sshd', function () {
     });
 
     it('names the switch the host gives (a CLI flag) instead of the setting', async () => {
-      const cli = new TunnelTools({ manager, servers: staticServers(sshd.server('db')), settingName: '--allow-non-loopback' });
-      const err = await refusal(cli.invoke('ssh_tunnel_create', localTo(echo.port, { localHost: '0.0.0.0' })));
+      const cli = new TunnelTools({ manager, servers: staticServers(env.sshd.server('db')), settingName: '--allow-non-loopback' });
+      const err = await refusal(cli.invoke('ssh_tunnel_create', localTo(env.echo.port, { localHost: '0.0.0.0' })));
       assert.match(err.message, /with the setting --allow-non-loopback\./);
     });
 
@@ -280,7 +272,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.ok(isLoopback(host), host);
       for (const host of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', 'localhost.example.com', '']) assert.ok(!isLoopback(host), host);
       allowNonLoopback = true;
-      const result = await create(localTo(echo.port, { localHost: '0.0.0.0' }));
+      const result = await create(localTo(env.echo.port, { localHost: '0.0.0.0' }));
       const t = (result.data as Data).tunnel;
       assert.equal(t.local.host, '0.0.0.0');
       const r = await echoRoundTrip(t.local.port, 1024);
@@ -290,7 +282,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
   describe('ssh_tunnel_list', () => {
     it('shows every tunnel whoever opened it, with state, endpoints, bytes, connections, times and origin', async () => {
-      const mine = (await create(localTo(echo.port))).data as Data;
+      const mine = (await create(localTo(env.echo.port))).data as Data;
       const person = await manager.createTunnel({ server: 'web', type: 'dynamic', localPort: 0 });
       await echoRoundTrip(mine.tunnel.local.port, 1000);
       await waitFor(() => manager.getTunnel(mine.tunnel.id)!.stats.connectionsActive === 0);
@@ -324,8 +316,8 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
   describe('ssh_tunnel_close', () => {
     it('says what it closes and how many live connections it cuts, asks first, and a second close changes nothing', async () => {
-      const keep = (await create(localTo(echo.port, { name: 'keep' }))).data as Data;
-      const t = ((await create(localTo(echo.port, { name: 'gone' }))).data as Data).tunnel;
+      const keep = (await create(localTo(env.echo.port, { name: 'keep' }))).data as Data;
+      const t = ((await create(localTo(env.echo.port, { name: 'gone' }))).data as Data).tunnel;
       const sockets = await Promise.all([connect(t.local.port), connect(t.local.port)]);
       const ended = sockets.map((s) => readAll(s));
       for (const s of sockets) s.write('x');
@@ -352,10 +344,10 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
     it('closes all of a server\'s tunnels and only those, telling the host of each first', async () => {
       const told: string[] = [];
-      tools = new TunnelTools({ manager, servers: staticServers(sshd.server('db'), sshd.server('web')), willClose: (t) => told.push(t.id) });
-      const a = ((await create(localTo(echo.port))).data as Data).tunnel;
+      tools = new TunnelTools({ manager, servers: staticServers(env.sshd.server('db'), env.sshd.server('web')), willClose: (t) => told.push(t.id) });
+      const a = ((await create(localTo(env.echo.port))).data as Data).tunnel;
       const b = ((await create({ server: 'db', type: 'dynamic' })).data as Data).tunnel;
-      const other = ((await create({ ...localTo(echo.port), server: 'web' })).data as Data).tunnel;
+      const other = ((await create({ ...localTo(env.echo.port), server: 'web' })).data as Data).tunnel;
       const ask = tools.confirmation('ssh_tunnel_close', { server: 'db' })!;
       assert.equal(ask.title, 'Close 2 SSH tunnels of db?');
       assert.match(ask.message, /close all 2 tunnels of db: .*No live connections will be cut\./);
@@ -367,7 +359,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
     });
 
     it('refuses a call without tunnelId or server, a mismatched pair, and an unknown server', async () => {
-      const t = ((await create(localTo(echo.port))).data as Data).tunnel;
+      const t = ((await create(localTo(env.echo.port))).data as Data).tunnel;
       assert.match((await refusal(tools.invoke('ssh_tunnel_close', {}))).message, new RegExp(`needs tunnelId \\(one tunnel\\) or server .*Open tunnels: ${t.id} `));
       assert.match((await refusal(tools.invoke('ssh_tunnel_close', { tunnelId: t.id, server: 'web' }))).message, /belongs to db, not web/);
       assert.match((await refusal(tools.invoke('ssh_tunnel_close', { server: 'nope' }))).message, /Unknown server "nope"\. Known servers/);
@@ -379,7 +371,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
     it('a call cancelled while connecting (waiting on the host-key question) leaves nothing open', async () => {
       const port = await freePort();
       const controller = new AbortController();
-      const creating = create({ server: 'fresh', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port }, controller.signal);
+      const creating = create({ server: 'fresh', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: env.echo.port }, controller.signal);
       await waitFor(() => question.wasAsked, 10_000, 'host-key question');
       controller.abort();
       const err = await refusal(creating);
@@ -392,7 +384,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
     });
 
     it('a call cancelled before it starts opens nothing', async () => {
-      const err = await refusal(create(localTo(echo.port), AbortSignal.abort()));
+      const err = await refusal(create(localTo(env.echo.port), AbortSignal.abort()));
       assert.equal(err.code, 'CANCELLED');
       assert.deepEqual(manager.listTunnels(), []);
     });
