@@ -73,8 +73,8 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     assert.ok(value.listMs < 200, `list() took ${value.listMs.toFixed(0)} ms`);
     // Six one-second commands in parallel, not one after the other (6 s) nor on the event loop.
     assert.ok(value.resolvedMs < 4500, `resolved after ${value.resolvedMs.toFixed(0)} ms`);
-    // A synchronous run would hold the loop for a whole second; the slack is for a loaded machine.
-    assert.ok(longestMs < 250, `the event loop was blocked for ${longestMs.toFixed(0)} ms`);
+    // A synchronous run would hold the loop for a whole second; half of that is slack for a loaded machine.
+    assert.ok(longestMs < 500, `the event loop was blocked for ${longestMs.toFixed(0)} ms`);
     const byName = new Map(reg.list().map((s) => [s.host, s]));
     for (const host of HOSTS) {
       const matched = host === 'a' || host === 'c';
@@ -90,7 +90,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     const ready = reg.whenReady('c');
     assert.ok(ready, 'c waits for a command');
     const { longestMs } = await longestBlock(() => ready);
-    assert.ok(longestMs < 250, `whenReady held the event loop for ${longestMs.toFixed(0)} ms`);
+    assert.ok(longestMs < 500, `whenReady held the event loop for ${longestMs.toFixed(0)} ms`);
     assert.equal(reg.get('c')?.user, 'matched');
     assert.equal(reg.get('c')?.port, 2222);
     await reg.whenResolved();
@@ -122,7 +122,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     const manager = new TunnelManager({ servers: source });
     try {
       const { longestMs } = await longestBlock(() => manager.createTunnel({ server: 'a', type: 'dynamic', localHost: '127.0.0.1', localPort: 0 }).catch(() => undefined));
-      assert.ok(longestMs < 250, `starting the tunnel held the event loop for ${longestMs.toFixed(0)} ms`);
+      assert.ok(longestMs < 500, `starting the tunnel held the event loop for ${longestMs.toFixed(0)} ms`);
       assert.equal(seen[0]?.user, 'matched');
       assert.equal(seen[0]?.port, 2222);
     } finally {
@@ -138,7 +138,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     try {
       const input = { server: 'a', type: 'dynamic', localPort: 0 };
       const { longestMs } = await longestBlock(() => tools.ready(input));
-      assert.ok(longestMs < 250, `waiting held the event loop for ${longestMs.toFixed(0)} ms`);
+      assert.ok(longestMs < 500, `waiting held the event loop for ${longestMs.toFixed(0)} ms`);
       // Without the wait, confirmation() would run the 1 s command synchronously in get().
       const started = performance.now();
       const ask = tools.confirmation('ssh_tunnel_create', input);

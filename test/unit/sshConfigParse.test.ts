@@ -109,17 +109,17 @@ describe('ssh_config lines, as readconf.c reads them', function () {
     assert.ok(refused.warnings.some((w) => w.includes(`${file}:1: Match exec "echo yes-host >> ${counter}; test yes-host = yes-host" was not run (only in a trusted workspace)`)), refused.warnings.join('\n'));
     assert.equal(fs.readFileSync(counter, 'utf8'), '');
 
-    const trusted = loadSshConfig(file, { ...env, allowExec: true, execTimeoutMs: 300 });
+    const trusted = loadSshConfig(file, { ...env, allowExec: true, execTimeoutMs: 1500 });
     const started = Date.now();
     const yes = resolveHost(trusted, 'yes-host');
     assert.ok(Date.now() - started < 4000, 'the sleeping command was cut off');
     assert.equal(yes.server.user, 'via-exec');
     assert.equal(yes.server.port, 2345);
     assert.equal(yes.server.connectTimeout, undefined);
-    assert.ok(yes.warnings.some((w) => /Match exec "sleep 5" did not finish within 300 ms/.test(w)), yes.warnings.join('\n'));
+    assert.ok(yes.warnings.some((w) => /Match exec "sleep 5" did not finish within 1500 ms/.test(w)), yes.warnings.join('\n'));
     assert.equal(fs.readFileSync(counter, 'utf8'), 'yes-host\n', 'the same command ran once');
     assert.equal(resolveHost(trusted, 'no-host').server.user, undefined);
-    assert.equal(resolveHost(loadSshConfig(file, { ...env, execTimeoutMs: 300 }), 'yes-host', { allowExec: true }).server.user, 'via-exec');
+    assert.equal(resolveHost(loadSshConfig(file, { ...env, execTimeoutMs: 1500 }), 'yes-host', { allowExec: true }).server.user, 'via-exec');
   });
 
   it('Ciphers: +, - and ^ apply to the default list; names ssh2 cannot use are dropped with a warning', () => {
