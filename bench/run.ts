@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --profile] [-- --native]`
 // Measures the engine against OpenSSH's ssh client on one loopback sshd, side by side and
-// alternating, and writes bench/results/latest.json plus a table (see README, Performance).
+// alternating, and writes bench/results/latest.json plus a table (see docs/performance.md).
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';

@@ -26,7 +26,7 @@ try {
   const vsixManifest = { ...manifest };
   delete vsixManifest.files;
   fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(vsixManifest, null, 2) + '\n');
-  for (const file of ['README.md', 'LICENSE', '.vscodeignore']) {
+  for (const file of ['README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore']) {
     if (!fs.existsSync(path.join(root, file))) throw new Error(`${file} is missing from the repository; vsce needs it`);
     fs.copyFileSync(path.join(root, file), path.join(stage, file));
   }
@@ -34,11 +34,12 @@ try {
 
   const vsce = path.join(root, 'node_modules/@vscode/vsce/vsce');
   const args = ['package', '--no-dependencies', '--out', out];
-  // No public repository yet: package without one, and leave README's relative links as they are.
-  if (!manifest.repository) args.push('--allow-missing-repository', '--no-rewrite-relative-links');
+  // vsce rewrites README's and CHANGELOG's relative links and images to the manifest's repository, which
+  // the details pages need (they serve no other file of the package); media/ holds the images themselves.
+  if (!manifest.repository) throw new Error('package.json has no repository; the details page would have broken links');
   execFileSync(process.execPath, [vsce, ...args], { cwd: stage, stdio: 'inherit' });
-  const bundle = fs.statSync(path.join(stage, 'dist/extension.js')).size;
-  console.log(`${path.relative(process.cwd(), out) || out}: ${(fs.statSync(out).size / 1024).toFixed(1)} KiB (bundle dist/extension.js ${(bundle / 1024).toFixed(1)} KiB)`);
+  const kib = (file) => `${(fs.statSync(file).size / 1024).toFixed(1)} KiB`;
+  console.log(`${path.relative(process.cwd(), out) || out}: ${kib(out)} (bundles: dist/extension.js ${kib(path.join(stage, 'dist/extension.js'))}, dist/cli.js ${kib(path.join(stage, 'dist/cli.js'))})`);
 } finally {
   fs.rmSync(stage, { recursive: true, force: true });
 }

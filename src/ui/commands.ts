@@ -409,7 +409,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register(COMMANDS.disconnectServer, disconnectServer),
     register(COMMANDS.addServer, addServer),
     register(COMMANDS.showLog, () => log.show()),
-    register(COMMANDS.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:ssh-tunnels.ssh-tunnels`)),
+    register(COMMANDS.openSettings, () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:tunnelworks.ssh-tunnels`)),
     register(COMMANDS.forgetSecrets, forgetSecrets),
     register(COMMANDS.refresh, () => deps.refreshTree()),
     register(COMMANDS.focus, () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { SshTunnelsApi } from '../../src/extension';
 import { SshdFixture } from '../fixtures/sshd';
 
-export const EXTENSION_ID = 'ssh-tunnels.ssh-tunnels';
+export const EXTENSION_ID = 'tunnelworks.ssh-tunnels';
 
 export function run<T>(command: string, ...args: unknown[]): Thenable<T> {
   return vscode.commands.executeCommand<T>(`sshTunnels.${command}`, ...args);

@@ -128,7 +128,7 @@ async function runAgentSuite(trust) {
       'package.json': JSON.stringify({
         name: 'agent-caller', publisher: 'ssh-tunnels-test', version: '0.0.1', main: './main.js',
         engines: { vscode: '^1.95.0' }, activationEvents: ['onStartupFinished'],
-        extensionDependencies: ['ssh-tunnels.ssh-tunnels'],
+        extensionDependencies: ['tunnelworks.ssh-tunnels'],
         capabilities: { untrustedWorkspaces: { supported: true } },
       }),
       // The suite stays in out/ so that it resolves mocha from the repository's node_modules.

@@ -4,7 +4,7 @@
 // Chromium without a test module, clicks the SSH Tunnels activity-bar icon, waits for the server and
 // its tunnel (active) in the tree, reads the status bar, fetches the page through the tunnel, and
 // saves screenshots to test-results/.
-// Usage: node --import tsx test/runners/ui.mjs [--screenshot-to docs/screenshot.png] [--in-process-ssh]
+// Usage: node --import tsx test/runners/ui.mjs [--screenshot-to media/screenshot.png] [--in-process-ssh]
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';

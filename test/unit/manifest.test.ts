@@ -1,7 +1,8 @@
 // The manifest's contributions hang together: every menu entry names a contributed command, every
 // command has the category and an icon, the settings schema bounds ports and matches what the
 // config layer accepts, the commands the code registers are exactly the contributed ones, and the
-// language-model tools are the core's definitions.
+// language-model tools are the core's definitions; the Marketplace metadata is there, and the
+// extension id is the same everywhere it is written.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -56,6 +57,38 @@ describe('package.json contributions', () => {
     assert.equal(container.title, 'SSH Tunnels');
     assert.ok(fs.existsSync(path.join(ROOT, container.icon)), container.icon);
     assert.equal(contributes.views[container.id][0].id, 'sshTunnels.tunnels');
+  });
+
+  it('has what the Marketplace and Open VSX show: icon, banner, repository, bugs, homepage, keywords, categories', () => {
+    assert.match(pkg.icon, /^media\/.+\.png$/, 'the Marketplace takes a PNG icon');
+    assert.ok(fs.existsSync(path.join(ROOT, pkg.icon)), pkg.icon);
+    assert.ok(fs.existsSync(path.join(ROOT, pkg.icon.replace(/\.png$/, '.svg'))), 'the icon\'s SVG source (scripts/render-icon.mjs renders it)');
+    assert.match(pkg.galleryBanner.color, /^#[0-9a-f]{6}$/i);
+    assert.ok(['dark', 'light'].includes(pkg.galleryBanner.theme), pkg.galleryBanner.theme);
+    const repo = /^https:\/\/github\.com\/([\w.-]+)\/([\w.-]+?)(\.git)?$/.exec(pkg.repository.url);
+    assert.ok(repo, `repository.url ${pkg.repository.url} is not a GitHub URL (vsce rewrites README links from it)`);
+    const base = `https://github.com/${repo[1]}/${repo[2]}`;
+    assert.equal(pkg.bugs.url, `${base}/issues`);
+    assert.ok(pkg.homepage.startsWith(base), pkg.homepage);
+    for (const k of ['ssh', 'tunnel', 'port forwarding', 'socks', 'ssh -L', 'autossh', 'mcp']) assert.ok(pkg.keywords.includes(k), `keyword ${k}`);
+    // vsce adds its own tags (e.g. for language-model tools); the Marketplace takes at most 30.
+    assert.ok(pkg.keywords.length <= 25, `${pkg.keywords.length} keywords`);
+    assert.ok(pkg.categories.some((c: string) => c !== 'Other'), 'a category beyond "Other"');
+    assert.notEqual(pkg.publisher, pkg.name, 'a publisher id, not the extension name again');
+  });
+
+  it('the extension id (publisher.name) is the one the code and the test runners use', () => {
+    const id = `${pkg.publisher}.${pkg.name}`;
+    const uses = {
+      'src/ui/commands.ts': /@ext:([\w.-]+)/g,
+      'test/helpers/vscode.ts': /EXTENSION_ID = '([\w.-]+)'/g,
+      'test/runners/offline.mjs': /extensionDependencies: \['([\w.-]+)'\]/g,
+    };
+    for (const [file, pattern] of Object.entries(uses)) {
+      const found = [...fs.readFileSync(path.join(ROOT, file), 'utf8').matchAll(pattern)].map((m) => m[1]);
+      assert.ok(found.length > 0, `${file} no longer names the extension id as expected`);
+      for (const f of found) assert.equal(f, id, file);
+    }
   });
 
   it('trust, extension kind and activation are declared', () => {
