@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { allowFolder, allowState, denyFolder, readFolderSettings, shellQuote } from './folderAllow';
-import { formatSummary, RESTRICTED_KEYS } from './folderSummary';
+import { formatSummary, printable, RESTRICTED_KEYS } from './folderSummary';
 
 const OPTIONS: OptionSpec[] = [{ flags: ['--help', '-h'], key: 'help', help: 'show this help' }];
 
@@ -55,12 +55,13 @@ export async function runAllow(argv: string[]): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   if (allowState(settings) === 'not-needed') {
-    process.stdout.write(`Nothing to allow: ${settings.file} sets none of ${RESTRICTED_KEYS.join(', ')}.\n`);
+    const what = fs.existsSync(settings.file) ? `${settings.file} sets none of ${RESTRICTED_KEYS.join(', ')}` : `${settings.folder} has no .vscode/settings.json`;
+    process.stdout.write(`Nothing to allow: ${printable(what)}.\n`);
     return 0;
   }
   allowFolder(settings);
   process.stdout.write(
-    `Allowed the settings of ${settings.folder} (${settings.file}). What they do:\n${formatSummary(settings.summary)}\n` +
+    `Allowed the settings of ${printable(settings.folder)} (${printable(settings.file)}). What they do:\n${formatSummary(settings.summary)}\n` +
       `They are used until the file changes; "ssh-tunnels deny ${shellQuote(settings.folder)}" forgets them.\n`,
   );
   return 0;

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { folderSettingsFile, parseSettingsText } from '../config/tunnelSettings';
-import { formatSummary, loadSettingsConfig, restrictedKeys, summarizeSettings, type SummaryItem } from './folderSummary';
+import { formatSummary, loadSettingsConfig, printable, restrictedKeys, summarizeSettings, type SummaryItem } from './folderSummary';
 import { readLine, type TerminalStreams } from './terminal';
 
 export interface FolderSettings {
@@ -121,7 +121,7 @@ export class FolderNotAllowedError extends Error {
 
 function describe(s: FolderSettings, state: AllowState): string {
   const head = state === 'changed' ? `The settings of ${s.folder} (${s.file}) changed since you allowed them. What they do now:` : `The settings of ${s.folder} (${s.file}) are not allowed on this machine yet. What they do:`;
-  return `${head}\n${formatSummary(s.summary)}`;
+  return `${printable(head)}\n${formatSummary(s.summary)}`;
 }
 
 export interface EnsureAllowedOptions {
@@ -135,7 +135,7 @@ export interface EnsureAllowedOptions {
 export async function ensureFolderAllowed(s: FolderSettings, options: EnsureAllowedOptions, store = allowStore()): Promise<void> {
   const state = allowState(s, store);
   if (state === 'not-needed' || state === 'allowed') return;
-  const allowCommand = `ssh-tunnels allow ${shellQuote(s.folder)}`;
+  const allowCommand = printable(`ssh-tunnels allow ${shellQuote(s.folder)}`);
   if (!options.io) {
     throw new FolderNotAllowedError(
       `${describe(s, state)}\nRefused, nothing was run: ${options.whyNotAsked ?? 'there is no terminal to ask (stdin is not a terminal)'}.\nIf you trust these settings, allow them with: ${allowCommand}`,
@@ -147,5 +147,5 @@ export async function ensureFolderAllowed(s: FolderSettings, options: EnsureAllo
     throw new FolderNotAllowedError(`Not allowed; nothing was run. To allow these settings later: ${allowCommand}`);
   }
   allowFolder(s, store);
-  options.io.output.write(`Allowed: ${s.folder}'s settings are used until the file changes (ssh-tunnels deny ${shellQuote(s.folder)} forgets them).\n`);
+  options.io.output.write(printable(`Allowed: ${s.folder}'s settings are used until the file changes (ssh-tunnels deny ${shellQuote(s.folder)} forgets them).`) + '\n');
 }

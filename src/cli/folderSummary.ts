@@ -85,8 +85,21 @@ export function summarizeSettings(settings: Record<string, unknown>, folder: str
   return [...items.filter((i) => i.danger), ...items.filter((i) => !i.danger)];
 }
 
+/**
+ * Text from a settings file as the terminal should show it: control characters (an escape
+ * sequence could erase or hide the line that names a command) and bidirectional overrides
+ * written out as \x.. / \u.... instead of acting on the screen.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** The summary as indented lines, dangers marked with "!". */
 export function formatSummary(items: readonly SummaryItem[]): string {
   if (items.length === 0) return '    nothing it could use (no valid server, tunnel or ssh config)';
-  return items.map((i) => `  ${i.danger ? '!' : ' '} ${i.text}`).join('\n');
+  return items.map((i) => `  ${i.danger ? '!' : ' '} ${printable(i.text)}`).join('\n');
 }

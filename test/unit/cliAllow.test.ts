@@ -177,5 +177,20 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
     const nothing = await runCli(['allow', plain], { env: home.env });
     assert.equal(nothing.status, 0);
     assert.match(nothing.stdout, /Nothing to allow: .* sets none of sshTunnels\.servers, sshTunnels\.tunnels, sshTunnels\.sshConfigFile\./);
+    const none = await runCli(['allow'], { env: home.env, cwd: home.home });
+    assert.equal(none.status, 0);
+    assert.match(none.stdout, /Nothing to allow: .* has no \.vscode\/settings\.json\./);
+    assert.equal(fs.existsSync(store()) && fs.readdirSync(store()).some((e) => fs.readFileSync(path.join(store(), e), 'utf8') === `${plain}\n`), false, 'nothing recorded');
+  });
+
+  it('trust --workspace asks about the folder in a terminal before it connects', async () => {
+    pane = new TmuxPane(shellLine(['trust', '--workspace', ws, 'evil']), { cwd: home.home, env: home.env });
+    await pane.waitFor(QUESTION);
+    assert.match(pane.screen(), /! runs the command: sh -c 'touch ~\/PWNED/);
+    assert.equal(fs.existsSync(pwned), false);
+    pane.type('y');
+    await pane.waitFor(/evil: connected; its host key is trusted \(it already was\)\.\nEXIT=0/);
+    assert.ok(fs.existsSync(pwned), 'the allowed proxyCommand ran');
+    fs.rmSync(pwned);
   });
 });

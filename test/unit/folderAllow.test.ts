@@ -62,6 +62,9 @@ describe('ssh-tunnels: allowing a folder\'s settings', () => {
       { danger: false, text: 'listens on 127.0.0.1:1080: a SOCKS proxy through server "db" (tunnel "socks")' },
     ]);
     assert.match(formatSummary(items), /^ {2}! reads its SSH hosts[\s\S]*\n {4}connects to server "db"/);
+    // What the file says reaches the terminal as text: an escape sequence cannot erase or hide the line of a command.
+    const hidden = summarizeSettings({ 'sshTunnels.servers': [{ host: 'x', proxyCommand: 'touch ~/PWNED\x1b[2K\r\u202eharmless' }] }, folder, home);
+    assert.equal(formatSummary(hidden).split('\n')[0], '  ! runs the command: touch ~/PWNED\\x1b[2K\\x0d\\u202eharmless  (proxyCommand of server "x")');
     assert.deepEqual(restrictedKeys(settings), ['sshTunnels.servers', 'sshTunnels.tunnels', 'sshTunnels.sshConfigFile']);
     assert.deepEqual(restrictedKeys({ 'sshTunnels.reconnect.initialDelay': 2 }), [], 'settings VS Code does not restrict need no allow');
     // The person's own ~/.ssh/config named in the settings is not "elsewhere".
