@@ -1,13 +1,16 @@
 /**
  * The command's composition root: the same engine and config layer as the extension, over
- * ~/.ssh/config and (when a workspace is given) the folder's .vscode/settings.json.
+ * ~/.ssh/config and (when a workspace is given) the folder's .vscode/settings.json, once the
+ * person allowed that folder (folderAllow.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ServerRegistry } from '../config/servers';
-import { folderSettingsFile, parseTunnelSettings, readSettingsFile, SECTION, supervisionSettings, type ConfiguredTunnel } from '../config/tunnelSettings';
+import { parseTunnelSettings, SECTION, supervisionSettings, type ConfiguredTunnel } from '../config/tunnelSettings';
 import { TunnelManager, type Prompts } from '../engine';
 import { UsageError } from './args';
+import { ensureFolderAllowed, readFolderSettings, type FolderSettings } from './folderAllow';
+import { settingsConfigPath } from './folderSummary';
 
 export interface CliHostOptions {
   /** A folder whose .vscode/settings.json adds servers and tunnels; none reads only ~/.ssh/config. */
@@ -16,6 +19,8 @@ export interface CliHostOptions {
   sshConfig?: string;
   prompts?: Prompts;
   log: (message: string) => void;
+  /** Whether a folder not allowed yet may be asked about in the terminal (when stdin is one); `mcp` may not. */
+  askAllow?: boolean;
 }
 
 export interface CliHost {
@@ -30,25 +35,32 @@ export interface CliHost {
   dispose(): Promise<void>;
 }
 
-export function createCliHost(options: CliHostOptions): CliHost {
+export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
   let settings: Record<string, unknown> = {};
   let settingsFile: string | undefined;
+  let folder: FolderSettings | undefined;
   if (options.workspace !== undefined) {
-    const folder = path.resolve(options.workspace);
-    if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new UsageError(`--workspace ${options.workspace}: no such folder.`);
-    settingsFile = folderSettingsFile(folder);
+    const dir = path.resolve(options.workspace);
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--workspace ${options.workspace}: no such folder.`);
     try {
-      settings = readSettingsFile(settingsFile);
+      folder = readFolderSettings(dir);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
+    // Before anything of the settings is used: they may run commands and open tunnels.
+    const ask = options.askAllow !== false && process.stdin.isTTY === true;
+    await ensureFolderAllowed(folder, {
+      io: ask ? { input: process.stdin, output: process.stderr } : undefined,
+      whyNotAsked: options.askAllow === false ? 'an MCP server cannot ask (its stdin carries the protocol)' : undefined,
+    });
+    settings = folder.settings;
+    settingsFile = folder.file;
   }
   const get = <T>(key: string, fallback: T): T => (settings[`${SECTION}.${key}`] as T | undefined) ?? fallback;
-  const setting = get<unknown>('sshConfigFile', '');
-  const configFile = (options.sshConfig ?? (typeof setting === 'string' ? setting : '')).trim();
+  const configFile = options.sshConfig?.trim();
   const servers = new ServerRegistry({
-    // The registry expands a leading ~ itself; other relative paths are relative to here.
-    configPath: configFile === '' ? undefined : configFile.startsWith('~') ? configFile : path.resolve(configFile),
+    // -F is relative to here (the registry expands a leading ~ itself); the setting, to its folder.
+    configPath: configFile ? (configFile.startsWith('~') ? configFile : path.resolve(configFile)) : folder && settingsConfigPath(settings, folder.folder),
     settings: settings[`${SECTION}.servers`],
   });
   const tunnels = parseTunnelSettings(settings[`${SECTION}.tunnels`], true);

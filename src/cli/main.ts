@@ -1,6 +1,7 @@
 // The `ssh-tunnels` command: the extension's tunnels outside VS Code, for MCP clients (`mcp`) and
 // for people in a terminal (`up`, `trust`). Same engine, config layer and tool core.
 import { errorMessage } from '../engine';
+import { runAllow, runDeny } from './allow';
 import { UsageError } from './args';
 import { runTrust } from './trust';
 import { runUp } from './up';
@@ -17,6 +18,9 @@ Commands:
   mcp     serve the tunnel tools (ssh_tunnel_create, _list, _close, ssh_connection_status)
           to an MCP client over stdio
   trust   connect to a server once and decide in the terminal whether to trust its host key
+  allow   let a folder's .vscode/settings.json (its servers, tunnels, ssh config) be used on
+          this machine; until then "up" asks about it and "mcp --workspace" refuses it
+  deny    forget that a folder was allowed
 
 Options:
   --version, -V   print the version
@@ -28,6 +32,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   // The MCP SDK loads only for `mcp`: `up` and `trust` start faster without it.
   mcp: async (argv) => (await import('./mcp')).runMcp(argv),
   trust: runTrust,
+  allow: runAllow,
+  deny: runDeny,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -85,7 +85,7 @@ export async function runMcp(argv: string[]): Promise<number> {
   process.on('uncaughtException', (err) => log(`unexpected: ${err.stack ?? errorMessage(err)}`));
   const extra = [workspace ? ` --workspace ${workspace}` : '', options.sshConfig ? ` -F ${options.sshConfig}` : ''].join('');
   const prompts = new McpPrompts(server, (name) => `${selfCommand()} trust${extra} ${name}`, log);
-  const host = createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log });
+  const host = await createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log, askAllow: false });
   for (const problem of host.problems()) log(`warning: ${problem}`);
   const tools = new TunnelTools({
     manager: host.manager,

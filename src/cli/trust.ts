@@ -37,7 +37,7 @@ export async function runTrust(argv: string[]): Promise<number> {
     asked = true;
     return ask(question);
   };
-  const host = createCliHost({ workspace: options.workspace as string | undefined, sshConfig: options.sshConfig as string | undefined, prompts, log: () => undefined });
+  const host = await createCliHost({ workspace: options.workspace as string | undefined, sshConfig: options.sshConfig as string | undefined, prompts, log: () => undefined });
   try {
     if (!host.servers.get(name)) throw new UsageError(host.servers.unknownServerError(name).message);
     try {

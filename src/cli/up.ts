@@ -95,7 +95,7 @@ export async function runUp(argv: string[]): Promise<number> {
   let display: LiveDisplay | undefined;
   const prompts = new TerminalPrompts({ input: process.stdin, output: process.stderr }, { pause: () => display?.pause(), resume: () => display?.resume() });
   const log = options.verbose ? (message: string) => display?.event(`${clock()} log: ${message}`) : () => undefined;
-  const host = createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log });
+  const host = await createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log });
   const entries: Entry[] = [];
   let closing = false;
   let interrupt: () => void = () => undefined;

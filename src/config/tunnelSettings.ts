@@ -101,6 +101,11 @@ export function readSettingsFile(file: string, inWorkspaceFile = false): Record<
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
   }
+  return parseSettingsText(text, file, inWorkspaceFile);
+}
+
+/** readSettingsFile on text already read (so what is hashed is what is used); `file` names it in errors. */
+export function parseSettingsText(text: string, file: string, inWorkspaceFile = false): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = parseJsonc(text);

@@ -1,6 +1,6 @@
 // The built `ssh-tunnels` command (dist/cli.js) and a home folder for it: ~/.ssh/config with
 // the sshd fixture's server under a few names, so tests run the command as a person would.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -47,12 +47,22 @@ export function cliHome(sshd: SshdFixture): CliHome {
   return { home, knownHosts, env, remove: () => fs.rmSync(home, { recursive: true, force: true }) };
 }
 
-/** Writes a workspace folder with the given `.vscode/settings.json` object. */
-export function workspace(parent: string, settings: Record<string, unknown>): string {
+/**
+ * Writes a workspace folder with the given `.vscode/settings.json` object. With `allow` (the
+ * environment the command runs in, whose HOME keeps the allows), the folder is allowed as a
+ * person would: `ssh-tunnels allow DIR`.
+ */
+export function workspace(parent: string, settings: Record<string, unknown>, options: { allow?: NodeJS.ProcessEnv } = {}): string {
   const dir = fs.mkdtempSync(path.join(parent, 'workspace-'));
   fs.mkdirSync(path.join(dir, '.vscode'));
   fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), `// written by the test\n${JSON.stringify(settings, null, 2)}\n`);
+  if (options.allow) allowWorkspace(dir, options.allow);
   return dir;
+}
+
+/** `ssh-tunnels allow DIR` (dist/cli.js, built first by buildCli()); throws with its output if it fails. */
+export function allowWorkspace(dir: string, env: NodeJS.ProcessEnv): string {
+  return execFileSync(process.execPath, [CLI, 'allow', dir], { env, encoding: 'utf8' });
 }
 
 /** Runs the command to completion; resolves with its output and exit status. */

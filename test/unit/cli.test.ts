@@ -42,11 +42,13 @@ describe('ssh-tunnels: the command line', function () {
   it('--help lists the commands; each command has its own --help', async () => {
     const top = await runCli(['--help']);
     assert.equal(top.status, 0);
-    for (const command of ['up', 'mcp', 'trust']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['up', 'mcp', 'trust', 'allow', 'deny']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
     const expected: Record<string, RegExp[]> = {
       up: [/^Usage: ssh-tunnels up /m, /--workspace, -w DIR/, /-L \[bind:\]port:host:hostport/, /-R /, /-D \[bind:\]port/, /autoStart/, /Ctrl-C/],
       mcp: [/^Usage: ssh-tunnels mcp /m, /--allow-non-loopback/, /ssh_tunnel_create/, /"mcpServers"/, /stderr/],
       trust: [/^Usage: ssh-tunnels trust /m, /SHA256/, /known_hosts/],
+      allow: [/^Usage: ssh-tunnels allow \[DIR\]/m, /proxyCommand/, /until the file changes/, /ssh-tunnels\/allow/],
+      deny: [/^Usage: ssh-tunnels deny \[DIR\]/m, /asks again/],
     };
     for (const [command, patterns] of Object.entries(expected)) {
       for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
@@ -60,7 +62,7 @@ describe('ssh-tunnels: the command line', function () {
   it('mistakes on the command line exit with status 2 and say what to type instead', async () => {
     const ws = workspace(home.home, {
       'sshTunnels.tunnels': [{ name: 'web', server: 'fix', type: 'local', localPort: 0, remoteHost: 'localhost', remotePort: 80 }],
-    });
+    }, { allow: home.env });
     const empty = workspace(home.home, {});
     const cases: [string[], RegExp][] = [
       [[], /Usage: ssh-tunnels <command>/],

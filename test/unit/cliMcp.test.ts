@@ -252,7 +252,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   it('with --workspace, the servers of the workspace\'s settings are offered too', async () => {
-    const ws = workspace(home.home, { 'sshTunnels.servers': [{ host: 'from-settings', hostName: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.clientKeyPath, identityAgent: false, userKnownHostsFile: sshd.knownHostsPath }] });
+    const ws = workspace(home.home, { 'sshTunnels.servers': [{ host: 'from-settings', hostName: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.clientKeyPath, identityAgent: false, userKnownHostsFile: sshd.knownHostsPath }] }, { allow: home.env });
     const c = await connectClient(home.env, ['--workspace', ws]);
     try {
       const status = await c.call('ssh_connection_status', {});

@@ -61,7 +61,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
         { name: 'manual', server: 'fix', type: 'dynamic', localPort: 0 },
       ],
       'sshTunnels.reconnect.initialDelay': 0.2,
-    });
+    }, { allow: home.env });
     pane = new TmuxPane(shellLine([]), { cwd: ws, env: home.env });
     await pane.waitFor(/2 tunnel\(s\): 2 active\. Ctrl-C closes them all\./);
     let screen = pane.screen();
@@ -137,7 +137,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
   });
 
   it('asks about an unknown host key with its type and SHA256 fingerprint; yes remembers it in known_hosts', async () => {
-    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'new', server: 'fresh', type: 'dynamic', localPort: 0, autoStart: true }] });
+    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'new', server: 'fresh', type: 'dynamic', localPort: 0, autoStart: true }] }, { allow: home.env });
     try {
       pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
       await pane.waitFor(/Are you sure you want to continue connecting \(yes\/no\/\[fingerprint\]\)\?/);
