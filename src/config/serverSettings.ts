@@ -4,6 +4,7 @@
  * only, and the entry's name keeps its problem so a tunnel naming it can say what is wrong.
  */
 import type { ServerConfig } from '../engine/types';
+import { unknownFieldWarnings } from './settingsFields';
 
 /** Every field a settings entry may have, with what it must be. */
 const FIELDS: Record<string, string> = {
@@ -38,32 +39,6 @@ export interface SettingsValidation {
   broken: { name: string; problem: string }[];
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const keep = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = keep;
-    }
-  }
-  return row[b.length];
-}
-
-/** The field a typo most likely meant (case differences, or up to two edits). */
-function closest(name: string, candidates: string[]): string | undefined {
-  const lower = name.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = distance(lower, c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
 /** Checks `sshTunnels.servers` entries; every error names the entry, the field and what it must be. */
 export function validateServerSettings(raw: unknown): SettingsValidation {
   const errors: string[] = [];
@@ -86,14 +61,10 @@ export function validateServerSettings(raw: unknown): SettingsValidation {
     const label = name ? `${at} (${name})` : at;
     const problems: string[] = [];
     const bad = (field: string) => problems.push(`${label}: ${field} must be ${FIELDS[field]}; got ${JSON.stringify(e[field])}.`);
-    for (const key of Object.keys(e)) {
-      if (SECRETS.has(key)) {
-        problems.push(`${label}: ${key} does not belong in settings (they are shared and synced). Leave it out; you will be asked, and may choose to remember it securely.`);
-      } else if (!(key in FIELDS)) {
-        const hint = closest(key, Object.keys(FIELDS));
-        warnings.push(`${label}: unknown field ${JSON.stringify(key)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}; ignored, the entry is used without it.`);
-      }
+    for (const key of Object.keys(e).filter((k) => SECRETS.has(k))) {
+      problems.push(`${label}: ${key} does not belong in settings (they are shared and synced). Leave it out; you will be asked, and may choose to remember it securely.`);
     }
+    warnings.push(...unknownFieldWarnings(label, e, Object.keys(FIELDS), (key) => SECRETS.has(key)));
     const validName = !(name === undefined || name.trim() === '' || /[\s*?!,]/.test(name));
     if (!validName) bad('host');
     else if (seen.has(name)) problems.push(`${label}: another entry already uses host ${JSON.stringify(name)}; names must be unique.`);
