@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
-import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -176,8 +176,8 @@ function loadedSummary(servers: ServerRegistry, configuredTunnels: number): stri
   const fromSettings = list.filter((s) => servers.origin(s.host) !== 'sshConfig').length;
   const broken = servers.brokenServers().length;
   return (
-    `Loaded ${list.length} server(s) (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +
-    `${broken ? `, ${broken} unusable (see the warnings)` : ''}; ${configuredTunnels} configured tunnel(s), ${servers.tunnels().length} forward(s) in the ssh config.`
+    `Loaded ${plural(list.length, 'server')} (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +
+    `${broken ? `, ${broken} unusable (see the warnings)` : ''}; ${plural(configuredTunnels, 'configured tunnel')}, ${plural(servers.tunnels().length, 'forward')} in the ssh config.`
   );
 }
 

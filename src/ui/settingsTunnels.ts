@@ -110,10 +110,9 @@ export class SettingsTunnels implements vscode.Disposable {
   private noticeWithheld(): void {
     this.withheld = withheldWorkspaceTunnels();
     if (this.withheld === 0) return;
-    const message = vscode.l10n.t(
-      '{0} tunnel(s) defined in this workspace\'s settings were not opened: the workspace is in Restricted Mode. Trust the workspace to open them.',
-      this.withheld,
-    );
+    const message = this.withheld === 1
+      ? vscode.l10n.t('1 tunnel defined in this workspace\'s settings was not opened: the workspace is in Restricted Mode. Trust the workspace to open it.')
+      : vscode.l10n.t('{0} tunnels defined in this workspace\'s settings were not opened: the workspace is in Restricted Mode. Trust the workspace to open them.', this.withheld);
     this.log.warn(message);
     this._onDidWithhold.fire(message);
     if (this.restrictedNoticeShown) return;
