@@ -3,6 +3,16 @@
  * is a warning that names the field it probably meant, and a missing field names its likely typo.
  */
 
+/** Whether a list item is an entry at all: a JSON object. */
+export function isEntry(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Where an entry is, with its name when it has one: `sshTunnels.servers[2] (db)`. */
+export function entryLabel(at: string, name: string | undefined): string {
+  return name ? `${at} (${name})` : at;
+}
+
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

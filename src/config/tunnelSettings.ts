@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TUNNEL_TYPES, type TunnelSpec, type TunnelType } from '../engine/types';
 import { parseJsonc } from './jsonc';
-import { missingField, typoOf, unknownFieldWarnings } from './settingsFields';
+import { entryLabel, isEntry, missingField, typoOf, unknownFieldWarnings } from './settingsFields';
 
 export const SECTION = 'sshTunnels';
 
@@ -45,14 +45,13 @@ function missingFields(o: Record<string, unknown>, type: TunnelType): string[] {
   return missing;
 }
 
-export function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
+export function tunnelFromSetting(o: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
   const where = `${SECTION}.tunnels[${index}]`;
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push(`${where} must be an object like { "server": "db", "localPort": 5432, "remotePort": 5432 }; got ${JSON.stringify(raw)}.`);
+  if (!isEntry(o)) {
+    problems.push(`${where} must be an object like { "server": "db", "localPort": 5432, "remotePort": 5432 }; got ${JSON.stringify(o)}.`);
     return undefined;
   }
-  const o = raw as Record<string, unknown>;
-  const label = str(o.name) ? `${where} (${str(o.name)})` : where;
+  const label = entryLabel(where, str(o.name));
   const type = (o.type ?? 'local') as TunnelType;
   const knownType = TUNNEL_TYPES.includes(type);
   const missing = knownType ? missingFields(o, type) : [];
@@ -60,7 +59,7 @@ export function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: bo
   const typos = missing.map((field) => typoOf(o, field, FIELDS));
   problems.push(...unknownFieldWarnings(label, o, FIELDS, (key) => typos.includes(key)));
   if (!knownType) {
-    problems.push(`${label} has type ${JSON.stringify(o.type)}; use local, remote or dynamic.`);
+    problems.push(`${label}: type must be local, remote or dynamic; got ${JSON.stringify(o.type)}.`);
     return undefined;
   }
   if (missing.length) {

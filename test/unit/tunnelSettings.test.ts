@@ -67,6 +67,16 @@ describe('sshTunnels.tunnels entries get the field checks of server entries', ()
     assert.deepEqual(read.tunnels, []);
   });
 
+  it('a value that is not an entry, or a type that does not exist, is refused in the words used for servers', () => {
+    const read = parseTunnelSettings([{ server: 'db', type: 'locl', remotePort: 80 }, 'db:80', { server: 7, remotePort: 80 }], true);
+    assert.deepEqual(read.problems, [
+      'sshTunnels.tunnels[0]: type must be local, remote or dynamic; got "locl".',
+      'sshTunnels.tunnels[1] must be an object like { "server": "db", "localPort": 5432, "remotePort": 5432 }; got "db:80".',
+      'sshTunnels.tunnels[2]: server must be the name of a server; got 7.',
+    ]);
+    assert.deepEqual(read.tunnels, []);
+  });
+
   it('leaves fields that are not needed alone: remotePath for remotePort, socks and localPath for localPort, dynamic for both', () => {
     const read = parseTunnelSettings([
       { server: 'db', localPort: 2375, remotePath: '/var/run/docker.sock' },
