@@ -4,10 +4,11 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
-import { TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
+import { problemReporter } from './ui/problemLog';
 import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
 import { RestoredTunnels } from './ui/restore';
@@ -83,20 +84,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const inputs: SshTunnelsApi['inputs'] = {};
 
   // Each problem of the servers' settings or ssh config is logged once, when it appears.
-  let logged = new Set<string>();
-  const logProblems = () => {
-    const now = new Set(servers.problems());
-    const fresh = [...now].filter((problem) => !logged.has(problem));
-    for (const problem of fresh) log.warn(`Servers: ${problem}`);
-    logged = now;
-    // Mistakes in the settings deserve a notification; ssh config notes stay in the log.
-    const settingsErrors = fresh.filter((problem) => problem.startsWith(`${SECTION}.`));
-    if (settingsErrors.length) {
-      const showLog = vscode.l10n.t('Show Log');
-      const more = settingsErrors.length > 1 ? ' ' + vscode.l10n.t('({0} more in the log)', settingsErrors.length - 1) : '';
-      void vscode.window.showWarningMessage(settingsErrors[0] + more, showLog).then((choice) => choice === showLog && log.show(true));
-    }
-  };
+  const reportServerProblems = problemReporter(log, 'Servers');
+  const logProblems = () => reportServerProblems(servers.problems());
   logProblems();
 
   const setHasServers = () => void vscode.commands.executeCommand('setContext', 'sshTunnels.hasServers', servers.list().length > 0);
@@ -187,8 +176,8 @@ function loadedSummary(servers: ServerRegistry, configuredTunnels: number): stri
   const fromSettings = list.filter((s) => servers.origin(s.host) !== 'sshConfig').length;
   const broken = servers.brokenServers().length;
   return (
-    `Loaded ${list.length} server(s) (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +
-    `${broken ? `, ${broken} unusable (see the warnings)` : ''}; ${configuredTunnels} configured tunnel(s), ${servers.tunnels().length} forward(s) in the ssh config.`
+    `Loaded ${plural(list.length, 'server')} (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +
+    `${broken ? `, ${broken} unusable (see the warnings)` : ''}; ${plural(configuredTunnels, 'configured tunnel')}, ${plural(servers.tunnels().length, 'forward')} in the ssh config.`
   );
 }
 

@@ -4,8 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TunnelSpec, TunnelType } from '../engine/types';
+import { TUNNEL_TYPES, type TunnelSpec, type TunnelType } from '../engine/types';
 import { parseJsonc } from './jsonc';
+import { entryLabel, isEntry, missingField, typoOf, unknownFieldWarnings } from './settingsFields';
 
 export const SECTION = 'sshTunnels';
 
@@ -23,29 +24,51 @@ export interface ConfiguredTunnel {
 
 export interface TunnelSettingsRead {
   tunnels: ConfiguredTunnel[];
-  /** Entries that could not be read, with why. */
+  /** Entries left out, with why; and fields ignored (an unknown field: its entry is kept). */
   problems: string[];
 }
+
+/** Every field a tunnel entry may have. */
+const FIELDS = ['name', 'server', 'type', 'localHost', 'localPort', 'localPath', 'remoteHost', 'remotePort', 'remotePath', 'socks', 'autoStart'];
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 }
 
-export function tunnelFromSetting(raw: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
+/** The fields this entry cannot do without that it leaves out (remoteHost has a default; remotePort has none). */
+function missingFields(o: Record<string, unknown>, type: TunnelType): string[] {
+  const missing: string[] = [];
+  if (o.server === undefined) missing.push('server');
+  if (type !== 'dynamic' && o.remotePath === undefined && o.remotePort === undefined) missing.push('remotePort');
+  // A remote tunnel's localPort is the service to reach, so it has no "any free port" default.
+  if (type === 'remote' && o.socks !== true && o.localPath === undefined && o.localPort === undefined) missing.push('localPort');
+  return missing;
+}
+
+export function tunnelFromSetting(o: unknown, index: number, fromWorkspace: boolean, problems: string[]): ConfiguredTunnel | undefined {
   const where = `${SECTION}.tunnels[${index}]`;
-  if (!raw || typeof raw !== 'object') {
-    problems.push(`${where} is not an object.`);
+  if (!isEntry(o)) {
+    problems.push(`${where} must be an object like { "server": "db", "localPort": 5432, "remotePort": 5432 }; got ${JSON.stringify(o)}.`);
     return undefined;
   }
-  const o = raw as Record<string, unknown>;
-  const server = str(o.server);
+  const label = entryLabel(where, str(o.name));
   const type = (o.type ?? 'local') as TunnelType;
-  if (!server) {
-    problems.push(`${where} has no "server".`);
+  const knownType = TUNNEL_TYPES.includes(type);
+  const missing = knownType ? missingFields(o, type) : [];
+  // The typo of a missing field is named in that field's message instead.
+  const typos = missing.map((field) => typoOf(o, field, FIELDS));
+  problems.push(...unknownFieldWarnings(label, o, FIELDS, (key) => typos.includes(key)));
+  if (!knownType) {
+    problems.push(`${label}: type must be local, remote or dynamic; got ${JSON.stringify(o.type)}.`);
     return undefined;
   }
-  if (type !== 'local' && type !== 'remote' && type !== 'dynamic') {
-    problems.push(`${where} has type ${JSON.stringify(o.type)}; use local, remote or dynamic.`);
+  if (missing.length) {
+    problems.push(`${label}: ${missing.map((field) => missingField(o, field, FIELDS)).join('; ')}; the tunnel is left out until ${missing.length === 1 ? 'it is' : 'they are'} set.`);
+    return undefined;
+  }
+  const server = str(o.server);
+  if (!server) {
+    problems.push(`${label}: server must be the name of a server; got ${JSON.stringify(o.server)}.`);
     return undefined;
   }
   const localPath = str(o.localPath);

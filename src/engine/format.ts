@@ -3,6 +3,11 @@ export function makeAddress(host: string | undefined, port: number | undefined):
   return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** A count and its noun, agreeing: `1 tunnel`, `2 tunnels`; irregular ones give the plural (`plural(n, 'entry', 'entries')`). */
+export function plural(n: number, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 ? word : words}`;
+}
+
 /** A byte count for people: `1023 B`, `1.5 KiB`, `10 MiB`. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -1,4 +1,4 @@
-import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf } from '../config/knownHosts';
+import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from '../config/knownHosts';
 import { expandHome } from './auth';
 import { TunnelError } from './errors';
 import type { Prompts, ServerConfig } from './types';
@@ -30,7 +30,7 @@ export class HostKeyCheck {
         'HOST_KEY_CHANGED',
         `WARNING: the host key of ${who} has changed! Someone could be eavesdropping on you (man-in-the-middle), or the host key was just replaced. ` +
           `The server sent ${keyType} ${print}; the expected key is in ${check.entry!.file}:${check.entry!.line}. ` +
-          `Connection refused. If the change is legitimate, remove that line (ssh-keygen -R) and connect again.`,
+          `Connection refused. If the change is legitimate, remove the old key with ${removeCommand(check.entry!.file, host, port)} and connect again.`,
         { fingerprint: print, file: check.entry!.file, line: check.entry!.line },
       );
     }
@@ -65,4 +65,9 @@ export class HostKeyCheck {
     }
     throw new TunnelError('HOST_KEY_UNKNOWN', `Host key of ${who} (${keyType} ${print}) was not trusted. Connection cancelled.${caNote}`);
   }
+}
+
+/** The command that removes a host's keys from one known_hosts file, quoted as ssh's own warning quotes it. */
+function removeCommand(file: string, host: string, port: number): string {
+  return `ssh-keygen -f "${file}" -R "${knownHostName(host, port)}"`;
 }

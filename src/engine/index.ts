@@ -2,7 +2,7 @@ export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './m
 export { TunnelError, errorMessage, type TunnelErrorCode } from './errors';
 export { Emitter, type Event, type Disposable } from './events';
 export { resolveSpec, defaultName } from './spec';
-export { makeAddress, formatBytes } from './format';
+export { makeAddress, formatBytes, plural } from './format';
 export { targetOf } from './transport';
 export type { ReconnectPolicy } from './session';
 export * from './types';

@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import { TunnelError } from './errors';
+import { plural } from './format';
 import { boundPort, closeServer, listen, listenOnPath } from './listener';
 import { Tunnel, type Connection } from './tunnel';
 
@@ -64,7 +65,7 @@ export abstract class ListeningTunnel extends Tunnel {
       return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${why}.`));
     }
     if (this.waiting.size >= this.maxWaiting) {
-      return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${this.maxWaiting} connections are already waiting for ${server} to connect.`));
+      return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${plural(this.maxWaiting, 'connection')} ${this.maxWaiting === 1 ? 'is' : 'are'} already waiting for ${server} to connect.`));
     }
     const waitMs = this.session.connectTimeoutMs;
     const timer = setTimeout(() => {

@@ -3,6 +3,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { Channels, type RemoteConnectionHandler } from './channels';
 import { errorMessage, TunnelError } from './errors';
 import { Emitter } from './events';
+import { plural } from './format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
 import { HostKeyCheck } from './hostKeys';
 import { startKeepalive } from './keepalive';
@@ -208,7 +209,7 @@ export class SshSession {
     if (this.disposed || this.reconnectTimer) return;
     const { baseDelayMs, maxDelayMs, maxAttempts } = this.options.reconnect;
     if (this.reconnectAttempt >= maxAttempts) {
-      this.setState('failed', `Gave up after ${this.reconnectAttempt} attempts to reconnect. Last error: ${this._lastError ?? 'unknown'}`);
+      this.setState('failed', `Gave up after ${plural(this.reconnectAttempt, 'attempt')} to reconnect. Last error: ${this._lastError ?? 'unknown'}`);
       return;
     }
     const backoff = Math.min(maxDelayMs, baseDelayMs * 2 ** this.reconnectAttempt);

@@ -82,8 +82,9 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
     }
     remotePort = 0;
   } else {
-    if (spec.remoteHost === undefined || spec.remotePort === undefined) {
-      throw new TunnelError('INVALID_SPEC', `A ${spec.type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server).`);
+    const missing = (['remoteHost', 'remotePort'] as const).filter((field) => spec[field] === undefined);
+    if (missing.length) {
+      throw new TunnelError('INVALID_SPEC', `A ${spec.type} tunnel needs ${missing.join(' and ')} (or remotePath, a Unix socket on the server); ${missing.length === 1 ? 'it is' : 'they are'} missing.`);
     }
     remoteHost = checkHost('remoteHost', spec.remoteHost);
     remotePort = checkPort('remotePort', spec.remotePort);

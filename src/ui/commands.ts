@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { FORWARD_EXAMPLES, parseDestination, parseForward, type ForwardType } from '../config/forwardSpec';
 import { validateServerSettings } from '../config/servers';
-import { errorMessage, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { errorMessage, plural, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import { keepInWorkspaceSettings } from './keep';
 import { savedSpec } from './restore';
@@ -300,7 +300,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     for (const info of open) settingsTunnels.markStopped(info.id);
     if (server !== undefined) await manager.closeServer(server);
     else await Promise.all(open.map((info) => manager.closeTunnel(info.id).catch(() => undefined)));
-    log.info(`Closed ${open.length} tunnel(s)${server ? ` of ${server}` : ''}.`);
+    log.info(`Closed ${plural(open.length, 'tunnel')}${server ? ` of ${server}` : ''}.`);
     return open.length;
   }
 
@@ -390,8 +390,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function forgetSecrets(arg?: unknown): Promise<number> {
     const server = arg === undefined ? undefined : serverName(arg);
     const removed = await prompts.forget(server);
-    log.info(`Forgot ${removed} saved secret(s)${server ? ` of ${server}` : ''}.`);
-    if (interactive([arg])) void vscode.window.showInformationMessage(t('Forgot {0} saved secret(s).', removed));
+    log.info(`Forgot ${plural(removed, 'saved secret')}${server ? ` of ${server}` : ''}.`);
+    if (interactive([arg])) void vscode.window.showInformationMessage(removed === 1 ? t('Forgot 1 saved secret.') : t('Forgot {0} saved secrets.', removed));
     return removed;
   }
 

@@ -1,7 +1,7 @@
 // Tunnels a person opened come back when the workspace opens again (reload, update, restart):
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
-import { errorMessage, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { SECTION } from './settings';
 import { hasDefaultName } from './tree';
 
@@ -96,7 +96,7 @@ export class RestoredTunnels implements vscode.Disposable {
       return this.restored;
     }
     if (!vscode.workspace.isTrusted) {
-      this.log.info(`Restore: ${this.pending.length} tunnel(s) opened in an earlier session wait for workspace trust before they are reopened.`);
+      this.log.info(`Restore: ${plural(this.pending.length, 'tunnel')} opened in an earlier session ${this.pending.length === 1 ? 'waits' : 'wait'} for workspace trust before ${this.pending.length === 1 ? 'it is' : 'they are'} reopened.`);
       this.restored = new Promise<void>((resolve) => {
         const once = vscode.workspace.onDidGrantWorkspaceTrust(() => {
           once.dispose();
@@ -114,7 +114,7 @@ export class RestoredTunnels implements vscode.Disposable {
     const list = this.pending;
     // Each is tracked by id from its first event on; one that fails is reported and not kept.
     this.pending = [];
-    this.log.info(`Restore: reopening ${list.length} tunnel(s) opened in an earlier session.`);
+    this.log.info(`Restore: reopening ${plural(list.length, 'tunnel')} opened in an earlier session.`);
     await Promise.all(
       list.map((spec) =>
         this.manager.createTunnel({ ...spec, openedBy: 'person' }).then(

@@ -2,6 +2,7 @@
 // activation, edits reconcile live, and workspace-defined ones wait for workspace trust.
 import * as vscode from 'vscode';
 import { errorMessage, type TunnelInfo, type TunnelManager } from '../engine';
+import { problemReporter } from './problemLog';
 import { readTunnelSettings, withheldWorkspaceTunnels, type ConfiguredTunnel } from './settings';
 
 interface Running {
@@ -18,6 +19,8 @@ export class SettingsTunnels implements vscode.Disposable {
   private readonly failures = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
   private restrictedNoticeShown = false;
+  /** Tells each problem of the tunnels' settings once, as the servers' are told. */
+  private readonly reportProblems: (problems: readonly string[]) => void;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly _onDidChange = new vscode.EventEmitter<void>();
   readonly onDidChange = this._onDidChange.event;
@@ -31,6 +34,7 @@ export class SettingsTunnels implements vscode.Disposable {
     private readonly manager: TunnelManager,
     private readonly log: vscode.LogOutputChannel,
   ) {
+    this.reportProblems = problemReporter(log, 'Settings');
     this.disposables.push(
       this._onDidChange,
       this._onDidWithhold,
@@ -73,7 +77,7 @@ export class SettingsTunnels implements vscode.Disposable {
 
   private async reconcileNow(): Promise<void> {
     const read = readTunnelSettings();
-    for (const problem of read.problems) this.log.warn(`Settings: ${problem}`);
+    this.reportProblems(read.problems);
     this.configuredList = read.tunnels;
     const wanted = new Map(read.tunnels.map((t) => [t.key, t]));
     const work: Promise<unknown>[] = [];
@@ -106,10 +110,9 @@ export class SettingsTunnels implements vscode.Disposable {
   private noticeWithheld(): void {
     this.withheld = withheldWorkspaceTunnels();
     if (this.withheld === 0) return;
-    const message = vscode.l10n.t(
-      '{0} tunnel(s) defined in this workspace\'s settings were not opened: the workspace is in Restricted Mode. Trust the workspace to open them.',
-      this.withheld,
-    );
+    const message = this.withheld === 1
+      ? vscode.l10n.t('1 tunnel defined in this workspace\'s settings was not opened: the workspace is in Restricted Mode. Trust the workspace to open it.')
+      : vscode.l10n.t('{0} tunnels defined in this workspace\'s settings were not opened: the workspace is in Restricted Mode. Trust the workspace to open them.', this.withheld);
     this.log.warn(message);
     this._onDidWithhold.fire(message);
     if (this.restrictedNoticeShown) return;

@@ -33,7 +33,9 @@ export class TunnelStatusBar implements vscode.Disposable {
     this.item.text = `$(plug) ${active.length} · ${connections}`;
     this.item.backgroundColor = troubled.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${vscode.l10n.t('SSH Tunnels')}** — ${vscode.l10n.t('{0} active tunnel(s), {1} active connection(s)', active.length, connections)}\n\n`);
+    const activeText = active.length === 1 ? vscode.l10n.t('1 active tunnel') : vscode.l10n.t('{0} active tunnels', active.length);
+    const connectionsText = connections === 1 ? vscode.l10n.t('1 active connection') : vscode.l10n.t('{0} active connections', connections);
+    tip.appendMarkdown(`**${vscode.l10n.t('SSH Tunnels')}** — ${activeText}, ${connectionsText}\n\n`);
     if (tunnels.length === 0) tip.appendMarkdown(vscode.l10n.t('No tunnels are open.'));
     for (const t of tunnels) {
       const what = describeTunnel(t);

@@ -238,7 +238,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const item = new vscode.TreeItem(name, status.tunnels + stopped > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     item.id = `server:${name}`;
     const state = stateText(status.state);
-    item.description = status.tunnels ? `${state} · ${vscode.l10n.t('{0} tunnel(s)', status.tunnels)}` : state;
+    item.description = status.tunnels ? `${state} · ${status.tunnels === 1 ? vscode.l10n.t('1 tunnel') : vscode.l10n.t('{0} tunnels', status.tunnels)}` : state;
     item.iconPath = SERVER_ICON[status.state];
     if (!config && this.registry.problemFor?.(name)) {
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));

@@ -78,12 +78,14 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
       });
     }
 
-    it('local and remote tunnels need remoteHost and remotePort', async () => {
+    it('local and remote tunnels need remoteHost and remotePort, and the refusal names only what is missing', async () => {
       for (const type of ['local', 'remote'] as const) {
         const noHost = await refusal('INVALID_SPEC', () => manager.createTunnel({ server: 'test', type, localPort: 8080, remotePort: 80 }));
-        assert.equal(noHost, `A ${type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server).`);
+        assert.equal(noHost, `A ${type} tunnel needs remoteHost (or remotePath, a Unix socket on the server); it is missing.`);
         const noPort = await refusal('INVALID_SPEC', () => manager.createTunnel({ server: 'test', type, localPort: 8080, remoteHost: 'db' }));
-        assert.equal(noPort, `A ${type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server).`);
+        assert.equal(noPort, `A ${type} tunnel needs remotePort (or remotePath, a Unix socket on the server); it is missing.`);
+        const neither = await refusal('INVALID_SPEC', () => manager.createTunnel({ server: 'test', type, localPort: 8080 }));
+        assert.equal(neither, `A ${type} tunnel needs remoteHost and remotePort (or remotePath, a Unix socket on the server); they are missing.`);
       }
       untouched();
     });

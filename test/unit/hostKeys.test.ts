@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, execSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -263,6 +263,23 @@ describe('host keys, checked like OpenSSH', function () {
         assert.deepEqual(questions, [], 'a changed key is never offered for trust');
         assert.deepEqual(fs.readFileSync(khFile), before, 'known_hosts untouched');
       }
+    });
+
+    it('names the exact ssh-keygen -R command, which removes the old key so the new one is asked about', async () => {
+      const khFile = path.join(dir, 'known_hosts');
+      const other = path.join(dir, 'other');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      const otherLine = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
+      fs.writeFileSync(khFile, `# my hosts\n127.0.0.1 ${keyType} ${keyB64}\n[127.0.0.1]:${moved.port} ${otherLine}\n`);
+      const server = moved.server('moved', { userKnownHostsFile: khFile, strictHostKeyChecking: undefined });
+      const err = await refusal(connect(server, 'trust-remember'));
+      const command = `ssh-keygen -f "${khFile}" -R "[127.0.0.1]:${moved.port}"`;
+      assert.ok(err.message.includes(`remove the old key with ${command} and connect again`), err.message);
+      // Run as a person would paste it: only that host's line goes, the port-22 entry stays.
+      execSync(command, { stdio: 'ignore' });
+      assert.equal(sshKeygenFind(`[127.0.0.1]:${moved.port}`, khFile).status, 1);
+      assert.equal(sshKeygenFind('127.0.0.1', khFile).status, 0);
+      assert.equal((await connect(server, 'trust-once')).length, 1, 'the new key is asked about, not refused');
     });
   });
 });

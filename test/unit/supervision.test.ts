@@ -271,7 +271,7 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     held.destroy();
     await sshd.kill();
     await waitFor(() => stateOf(m, info.id) === 'failed', 15_000, 'gave up after one redial');
-    assert.match(m.getTunnel(info.id)!.lastError ?? '', /Gave up after 1 attempts/);
+    assert.match(m.getTunnel(info.id)!.lastError ?? '', /Gave up after 1 attempt to reconnect/);
   });
 
   it('gives up after the configured number of redials and says so', async () => {

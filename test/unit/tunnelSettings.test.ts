@@ -1,4 +1,9 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createCliHost } from '../../src/cli/host';
+import { validateServerSettings } from '../../src/config/servers';
 import { parseTunnelSettings } from '../../src/config/tunnelSettings';
 import { address } from '../../src/cli/table';
 import { resolveSpec, type TunnelInfo } from '../../src/engine';
@@ -26,6 +31,99 @@ describe('sshTunnels.tunnels entries with socket paths and SOCKS on the server',
   it('leaves the fingerprint of a port-only tunnel as it was (no restart after an update)', () => {
     const [t] = parseTunnelSettings([{ server: 'db', type: 'local', localPort: 5432, remotePort: 5432 }], false).tunnels;
     assert.equal(t.fingerprint, JSON.stringify({ server: 'db', type: 'local', localPort: 5432, remoteHost: 'localhost', remotePort: 5432 }));
+  });
+});
+
+describe('sshTunnels.tunnels entries get the field checks of server entries', () => {
+  it('an unknown field is a warning with "did you mean", worded as for servers, and the entry is kept', () => {
+    const read = parseTunnelSettings([
+      { server: 'db', name: 'pg', localPort: 5432, remotePort: 5432, autostart: true, colour: 'red' },
+    ], true);
+    assert.deepEqual(read.problems, [
+      'sshTunnels.tunnels[0] (pg): unknown field "autostart" (did you mean "autoStart"?); ignored, the entry is used without it.',
+      'sshTunnels.tunnels[0] (pg): unknown field "colour"; ignored, the entry is used without it.',
+    ]);
+    assert.deepEqual(read.tunnels.map((t) => [t.spec.name, t.spec.remotePort, t.autoStart]), [['pg', 5432, false]]);
+    // One wording for both lists: the server entry's warning differs only in where it points.
+    const server = validateServerSettings([{ host: 'db', prot: 22 }]).warnings[0];
+    assert.equal(server.replace('sshTunnels.servers[0] (db)', 'X').replace('"prot" (did you mean "port"?)', 'F'),
+      read.problems[0].replace('sshTunnels.tunnels[0] (pg)', 'X').replace('"autostart" (did you mean "autoStart"?)', 'F'));
+  });
+
+  it('a missing field is named alone, with the misspelling that was probably meant for it', () => {
+    const read = parseTunnelSettings([
+      { server: 'db', name: 'web', localPort: 8080, remoteHost: 'app', remotPort: 80 },
+      { server: 'db', type: 'remote', remotePort: 9000, locaPort: 3000 },
+      { sever: 'db', remotePort: 80 },
+      { server: 'db', type: 'remote' },
+    ], true);
+    assert.deepEqual(read.problems, [
+      'sshTunnels.tunnels[0] (web): remotePort is missing ("remotPort" looks like a misspelling of it); the tunnel is left out until it is set.',
+      'sshTunnels.tunnels[1]: localPort is missing ("locaPort" looks like a misspelling of it); the tunnel is left out until it is set.',
+      'sshTunnels.tunnels[2]: server is missing ("sever" looks like a misspelling of it); the tunnel is left out until it is set.',
+      'sshTunnels.tunnels[3]: remotePort is missing; localPort is missing; the tunnel is left out until they are set.',
+    ]);
+    assert.doesNotMatch(read.problems.join('\n'), /remoteHost/);
+    assert.deepEqual(read.tunnels, []);
+  });
+
+  it('a value that is not an entry, or a type that does not exist, is refused in the words used for servers', () => {
+    const read = parseTunnelSettings([{ server: 'db', type: 'locl', remotePort: 80 }, 'db:80', { server: 7, remotePort: 80 }], true);
+    assert.deepEqual(read.problems, [
+      'sshTunnels.tunnels[0]: type must be local, remote or dynamic; got "locl".',
+      'sshTunnels.tunnels[1] must be an object like { "server": "db", "localPort": 5432, "remotePort": 5432 }; got "db:80".',
+      'sshTunnels.tunnels[2]: server must be the name of a server; got 7.',
+    ]);
+    assert.deepEqual(read.tunnels, []);
+  });
+
+  it('leaves fields that are not needed alone: remotePath for remotePort, socks and localPath for localPort, dynamic for both', () => {
+    const read = parseTunnelSettings([
+      { server: 'db', localPort: 2375, remotePath: '/var/run/docker.sock' },
+      { server: 'db', type: 'remote', remotePort: 1080, socks: true },
+      { server: 'db', type: 'remote', remotePort: 8080, localPath: '/tmp/app.sock' },
+      { server: 'db', type: 'dynamic' },
+    ], true);
+    assert.deepEqual(read.problems, []);
+    assert.equal(read.tunnels.length, 4);
+  });
+
+  it('knows every field of the settings schema (no "unknown field" for a documented one)', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { items: { properties: Record<string, unknown> } }> } };
+    };
+    const schema = manifest.contributes.configuration.properties['sshTunnels.tunnels'].items.properties;
+    assert.ok('remotePath' in schema && 'autoStart' in schema);
+    const entry = { ...Object.fromEntries(Object.keys(schema).map((k) => [k, undefined])), server: 'db', remotePort: 80 };
+    assert.deepEqual(parseTunnelSettings([entry], true).problems, []);
+  });
+
+  it('reaches `ssh-tunnels up` and `mcp`: the command\'s host lists the tunnel warnings with the servers\'', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-tunnel-fields-'));
+    try {
+      fs.mkdirSync(path.join(dir, '.vscode'));
+      fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({
+        'sshTunnels.servers': [{ host: 'db', hostName: '127.0.0.1', prot: 2222 }],
+        'sshTunnels.tunnels': [
+          { server: 'db', name: 'pg', localPort: 0, remotePort: 5432, autoStrat: true },
+          { server: 'db', name: 'web', localPort: 0, remoteHost: 'app', remotPort: 80 },
+        ],
+      }));
+      fs.writeFileSync(path.join(dir, 'ssh_config'), '');
+      const host = createCliHost({ workspace: dir, sshConfig: path.join(dir, 'ssh_config'), log: () => undefined });
+      try {
+        assert.deepEqual(host.configured.map((t) => t.spec.name), ['pg']);
+        assert.deepEqual(host.problems(), [
+          'sshTunnels.tunnels[0] (pg): unknown field "autoStrat" (did you mean "autoStart"?); ignored, the entry is used without it.',
+          'sshTunnels.tunnels[1] (web): remotePort is missing ("remotPort" looks like a misspelling of it); the tunnel is left out until it is set.',
+          'sshTunnels.servers[0] (db): unknown field "prot" (did you mean "port"?); ignored, the entry is used without it.',
+        ]);
+      } finally {
+        await host.dispose();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
