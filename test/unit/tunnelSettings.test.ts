@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { allowFolder, readFolderSettings } from '../../src/cli/folderAllow';
 import { createCliHost } from '../../src/cli/host';
 import { validateServerSettings } from '../../src/config/servers';
 import { parseTunnelSettings } from '../../src/config/tunnelSettings';
@@ -110,7 +111,14 @@ describe('sshTunnels.tunnels entries get the field checks of server entries', ()
         ],
       }));
       fs.writeFileSync(path.join(dir, 'ssh_config'), '');
-      const host = createCliHost({ workspace: dir, sshConfig: path.join(dir, 'ssh_config'), log: () => undefined });
+      // The folder is allowed first, in a store of the test's own, as `ssh-tunnels allow DIR` does.
+      const dataHome = process.env.XDG_DATA_HOME;
+      process.env.XDG_DATA_HOME = path.join(dir, 'data');
+      allowFolder(readFolderSettings(dir));
+      const host = await createCliHost({ workspace: dir, sshConfig: path.join(dir, 'ssh_config'), log: () => undefined }).finally(() => {
+        if (dataHome === undefined) delete process.env.XDG_DATA_HOME;
+        else process.env.XDG_DATA_HOME = dataHome;
+      });
       try {
         assert.deepEqual(host.configured.map((t) => t.spec.name), ['pg']);
         assert.deepEqual(host.problems(), [
