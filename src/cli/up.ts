@@ -123,9 +123,9 @@ export async function runUp(argv: string[]): Promise<number> {
         if (info) e.row.info = info;
         return e.row;
       });
-    display = new LiveDisplay(process.stdout, (width) => {
+    display = new LiveDisplay(process.stdout, (width, final) => {
       const current = rows();
-      return [...renderTable(current, width), summary(current)];
+      return [...renderTable(current, width), summary(current, { running: !final })];
     });
     const say = (line: string) => display!.event(`${clock()} ${line}`);
     const byId = new Map<string, Entry>();

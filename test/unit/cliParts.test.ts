@@ -32,7 +32,7 @@ describe('ssh-tunnels: the command\'s parts', () => {
       { name: 'web', server: 'db', type: 'remote', pending: 'failed', reconnects: 0, error: 'forward refused' },
     ];
     const lines = renderTable(rows);
-    assert.match(lines[1], /^pg\s+db\s+local\s+↻ reconnecting\s+127\.0\.0\.1:5432 → \[::1\]:5432\s+2\.0 KiB\s+100 B\s+1\/3\s+2\s+connection lost$/);
+    assert.match(lines[1], /^pg\s+db\s+local\s+↻ reconnecting\s+127\.0\.0\.1:5432 → \[::1\]:5432\s+2\.0 KiB\s+100 B\s+1\/3\s+0\s+2\s+connection lost$/);
     assert.match(lines[2], /^web\s+db\s+remote\s+✗ failed\s+0\s+forward refused$/);
     assert.ok(renderTable(rows, 40).every((l) => l.length <= 40));
   });
