@@ -172,6 +172,13 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     for (const l of visible.slice(1, header)) assert.doesNotMatch(l, /● active|STATE|Ctrl-C/, `stale table line above the table:\n${visible.join('\n')}`);
     for (const l of visible) assert.ok(l.length <= 60, l);
 
+    // Wider again: every column in full, the names with their bound ports among them.
+    pane.resize(180, 30);
+    await pane.waitFor(/^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+ERRORS\s+RECONNECTS\s+LAST ERROR$/m);
+    const wide = pane.visible();
+    for (const [, port] of opened) assert.match(wide, new RegExp(`^L ${port} → 127\\.0\\.0\\.1:${echo.port}\\s+fix\\s+local\\s+● active\\s+127\\.0\\.0\\.1:${port} → `, 'm'));
+    assert.equal(wide.split('\n').filter((l) => /^NAME\s/.test(l)).length, 1, wide);
+
     pane.key('C-c');
     await pane.waitFor(/EXIT=0/);
     assert.match(pane.screen(), /3 tunnels through fix at exit: 3 active; 1 failed connection\.\n/);
