@@ -81,8 +81,9 @@ interface Column {
   header: string;
   /** The header once the table no longer fits at full width. */
   short?: string;
-  /** Narrowest it may be shortened to, and narrowest that still reads well; absent: never shortened (numbers are never cut). */
+  /** Narrowest it may be shortened to; absent: never shortened (numbers are never cut). */
   min?: number;
+  /** Narrowest that still reads well: cut to this before the gaps narrow further or anything else gives. */
   comfortable?: number;
   cut?: 'middle' | 'end' | 'address';
   /** When even the narrowest widths do not fit, the lowest goes first. */
@@ -131,6 +132,7 @@ interface Layout {
   gap: number;
   /** Cells shortened down to `min` (or only to `comfortable`); `error` shortens only LAST ERROR. */
   shorten?: 'min' | 'comfortable' | 'error';
+  /** ERR and RECONN instead of ERRORS and RECONNECTS. */
   shortHeaders?: boolean;
   /** The errors count written in CONNS (`1/3 ✗2`) instead of a column of its own. */
   errorsInConns?: boolean;
