@@ -1,21 +1,29 @@
 // Keeps a block of lines (the table) at the bottom of a terminal, redrawn in place, with event
-// lines scrolling above it. On a pipe or file it only writes the event lines and final tables.
+// lines scrolling above it, and again at the new width when the terminal is resized. On a pipe
+// or file it only writes the event lines and the final table.
 
 export interface DisplayStream {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  on?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'resize', listener: () => void): unknown;
 }
 
 export class LiveDisplay {
-  private drawn = 0;
+  /** The lines on screen now, to know how many rows they take once the terminal is narrower. */
+  private drawn: string[] = [];
   private paused = false;
   private stopped = false;
+  private readonly onResize = () => this.render();
 
+  /** `block` gives the lines for a width; `final` is true for the last one, left on screen after stop(). */
   constructor(
     private readonly out: DisplayStream,
-    private readonly block: (width: number) => string[],
-  ) {}
+    private readonly block: (width: number, final: boolean) => string[],
+  ) {
+    if (this.live) out.on?.('resize', this.onResize);
+  }
 
   get live(): boolean {
     return this.out.isTTY === true;
@@ -25,18 +33,32 @@ export class LiveDisplay {
     return this.out.columns && this.out.columns > 10 ? this.out.columns : 200;
   }
 
+  /**
+   * Rows the drawn lines take at the terminal's width now: a terminal narrowed since the draw
+   * has re-wrapped each longer line onto several rows, all of which must go.
+   */
+  private drawnRows(): number {
+    const columns = this.out.columns && this.out.columns > 0 ? this.out.columns : Infinity;
+    return this.drawn.reduce((rows, line) => rows + Math.max(1, Math.ceil(line.length / columns)), 0);
+  }
+
   private erase(): void {
-    if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A\r\x1b[J`);
-    this.drawn = 0;
+    const rows = this.drawnRows();
+    if (rows > 0) this.out.write(`\x1b[${rows}A\r\x1b[J`);
+    this.drawn = [];
+  }
+
+  private draw(final: boolean): void {
+    const lines = this.block(this.width(), final);
+    this.erase();
+    this.out.write(lines.join('\n') + '\n');
+    this.drawn = lines;
   }
 
   /** Redraws the block in place (terminal only). */
   render(): void {
     if (!this.live || this.paused || this.stopped) return;
-    const lines = this.block(this.width());
-    this.erase();
-    this.out.write(lines.join('\n') + '\n');
-    this.drawn = lines.length;
+    this.draw(false);
   }
 
   /** Writes a line above the block. */
@@ -66,8 +88,10 @@ export class LiveDisplay {
   /** Leaves the last block on screen (or prints it, off a terminal) and stops drawing. */
   stop(): void {
     if (this.stopped) return;
-    if (!this.live) this.out.write(this.block(this.width()).join('\n') + '\n');
-    else this.render();
+    this.out.off?.('resize', this.onResize);
+    // Off a terminal, or with the block taken away for a prompt, the last block is written anew.
+    if (!this.live || this.paused) this.out.write(this.block(this.width(), true).join('\n') + '\n');
+    else this.draw(true);
     this.stopped = true;
   }
 }

@@ -112,8 +112,13 @@ export async function runUp(argv: string[]): Promise<number> {
   try {
     const specs = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
+    // Until the engine names a tunnel (with its bound port), the row shows its default name, made distinct as the engine does.
+    const seen = new Map<string, number>();
     for (const spec of specs) {
-      const name = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
+      const base = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      const name = spec.name === undefined && n > 1 ? `${base} (${n})` : base;
       entries.push({ spec, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
     }
     const rows = () =>
@@ -123,9 +128,9 @@ export async function runUp(argv: string[]): Promise<number> {
         if (info) e.row.info = info;
         return e.row;
       });
-    display = new LiveDisplay(process.stdout, (width) => {
+    display = new LiveDisplay(process.stdout, (width, final) => {
       const current = rows();
-      return [...renderTable(current, width), summary(current)];
+      return [...renderTable(current, width), summary(current, { running: !final })];
     });
     const say = (line: string) => display!.event(`${clock()} ${line}`);
     const byId = new Map<string, Entry>();

@@ -1,7 +1,7 @@
 export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './manager';
 export { TunnelError, errorMessage, type TunnelErrorCode } from './errors';
 export { Emitter, type Event, type Disposable } from './events';
-export { resolveSpec, defaultName } from './spec';
+export { resolveSpec, defaultName, describeForward } from './spec';
 export { makeAddress, formatBytes, plural } from './format';
 export { targetOf } from './transport';
 export type { ReconnectPolicy } from './session';

@@ -39,6 +39,7 @@ export abstract class ListeningTunnel extends Tunnel {
       throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
     }
     this.port = boundPort(this.server, this.spec.localPort);
+    this.updateDefaultName();
     try {
       await this.session.connect();
     } catch (err) {

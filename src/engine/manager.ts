@@ -132,7 +132,9 @@ export class TunnelManager {
     };
     const Kind = resolved.type === 'local' ? LocalForward
       : resolved.type === 'remote' ? (resolved.socks ? ReverseDynamicForward : RemoteForward) : DynamicForward;
-    const tunnel = new Kind(id, resolved, session, changed);
+    const nameTaken = (name: string, self: Tunnel) => [...this.tunnels.values()].some((t) => t !== self && t.spec.name === name);
+    const tunnel = new Kind(id, resolved, session, changed, nameTaken);
+    tunnel.updateDefaultName();
     if ((tunnel instanceof DynamicForward || tunnel instanceof ReverseDynamicForward) && this.options.socksHandshakeTimeoutMs) {
       tunnel.handshakeTimeoutMs = this.options.socksHandshakeTimeoutMs;
     }

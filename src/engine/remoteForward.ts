@@ -34,6 +34,8 @@ export class RemoteForward extends Tunnel {
     if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
     else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
     this.granted = true;
+    // A redial may be granted another port than the first time (port 0): the name follows it.
+    this.updateDefaultName();
     if (this.state === 'closed') {
       // Closed while the server granted it (a cancelled start): stop() had nothing to withdraw yet.
       await this.stop();

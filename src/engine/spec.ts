@@ -97,8 +97,9 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
   }
   if (spec.type === 'local' && socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.');
   const paths = { localPath, remotePath, socks };
-  const name = spec.name?.trim() || defaultName(spec.type, localHost, localPort, remoteHost, remotePort, paths);
-  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, name };
+  const given = spec.name?.trim();
+  const name = given || defaultName(spec.type, localHost, localPort, remoteHost, remotePort, paths);
+  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, name, nameGiven: !!given };
   delete resolved.localPath;
   delete resolved.remotePath;
   delete resolved.socks;
@@ -114,15 +115,29 @@ function portOrZero(what: string, value: unknown, when: string): number {
 }
 
 
-/** What a tunnel forwards, as its default name: `L 127.0.0.1:5432 → db:5432`, `R SOCKS 127.0.0.1:1080`, `L 127.0.0.1:2375 → /var/run/docker.sock`. */
-export function defaultName(
-  type: string,
-  localHost: string,
-  localPort: number,
-  remoteHost?: string,
-  remotePort?: number,
-  paths: { localPath?: string; remotePath?: string; socks?: boolean } = {},
-): string {
+type ForwardPaths = { localPath?: string; remotePath?: string; socks?: boolean };
+
+/** The listening end as ssh's -L/-R/-D write it: the port alone when bound to the loopback default. */
+function listenEnd(host: string | undefined, port: number | undefined): string {
+  return host === undefined || host === '127.0.0.1' || host === 'localhost' ? String(port) : makeAddress(host, port);
+}
+
+/**
+ * A tunnel's default name, short as ssh's notation: `L 5432 → db:5432`, `D 1080`, `R 8080 → 127.0.0.1:3000`,
+ * `R SOCKS 1080`, `L /tmp/db.sock → db:5432`. The loopback bind address is left out; others are kept.
+ */
+export function defaultName(type: string, localHost: string, localPort: number, remoteHost?: string, remotePort?: number, paths: ForwardPaths = {}): string {
+  const local = paths.localPath ?? listenEnd(localHost, localPort);
+  const remote = paths.remotePath ?? makeAddress(remoteHost, remotePort);
+  if (type === 'dynamic') return `D ${local}`;
+  if (type === 'local') return `L ${local} → ${remote}`;
+  const listening = paths.remotePath ?? listenEnd(remoteHost, remotePort);
+  if (paths.socks) return `R SOCKS ${listening}`;
+  return `R ${listening} → ${paths.localPath ?? makeAddress(localHost, localPort)}`;
+}
+
+/** What a tunnel forwards, in full: `L 127.0.0.1:5432 → db:5432`, `D SOCKS 127.0.0.1:1080`, `R SOCKS 127.0.0.1:1080`. */
+export function describeForward(type: string, localHost: string, localPort: number, remoteHost?: string, remotePort?: number, paths: ForwardPaths = {}): string {
   const local = paths.localPath ?? makeAddress(localHost, localPort);
   const remote = paths.remotePath ?? makeAddress(remoteHost, remotePort);
   if (type === 'dynamic') return `D SOCKS ${local}`;

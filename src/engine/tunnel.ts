@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { BULK_BYTES } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
+import { defaultName } from './spec';
 import type { TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
@@ -17,6 +18,8 @@ export interface Connection {
 export interface ResolvedSpec extends TunnelSpec {
   localHost: string;
   name: string;
+  /** False when `name` is the default one, which follows the bound ports. */
+  nameGiven: boolean;
 }
 
 function uncork(socket: net.Socket): void {
@@ -54,6 +57,8 @@ export abstract class Tunnel {
     readonly spec: ResolvedSpec,
     protected readonly session: SshSession,
     private readonly changed: (tunnel: Tunnel) => void,
+    /** Whether another tunnel of the same manager already has this name. */
+    private readonly nameTaken: (name: string, tunnel: Tunnel) => boolean = () => false,
   ) {}
 
   abstract readonly type: TunnelType;
@@ -82,6 +87,22 @@ export abstract class Tunnel {
   protected abstract boundLocal(): { host: string; port: number };
   protected abstract boundRemote(): { host?: string; port?: number };
 
+  /**
+   * A tunnel without a given name is named for what it forwards, with the ports it really bound
+   * (port 0 asks for any), and made distinct from the manager's other tunnels with ` (2)`, ` (3)`…
+   */
+  updateDefaultName(): void {
+    if (this.spec.nameGiven || this._state === 'closed') return;
+    const local = this.boundLocal();
+    const remote = this.boundRemote();
+    const base = defaultName(this.spec.type, local.host, local.port, remote.host, remote.port, this.spec);
+    let name = base;
+    for (let n = 2; this.nameTaken(name, this); n++) name = `${base} (${n})`;
+    if (name === this.spec.name) return;
+    this.spec.name = name;
+    this.changed(this);
+  }
+
   info(): TunnelInfo {
     let bytesIn = this.closedBytesIn;
     let bytesOut = this.closedBytesOut;
@@ -98,6 +119,7 @@ export abstract class Tunnel {
     return {
       id: this.id,
       name: this.spec.name,
+      nameGiven: this.spec.nameGiven,
       server: this.spec.server,
       type: this.type,
       state: this._state,

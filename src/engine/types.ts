@@ -112,7 +112,10 @@ export interface TunnelStats {
 
 export interface TunnelInfo {
   id: string;
+  /** The given name, or the default one: what it forwards, with the bound ports (`L 45123 → db:5432`), distinct within its manager. */
   name: string;
+  /** Whether the name was given (in the spec) rather than made from what the tunnel forwards. */
+  nameGiven: boolean;
   server: string;
   type: TunnelType;
   state: TunnelState;

@@ -1,6 +1,6 @@
 // The "SSH Tunnels" tree: servers, each with its open tunnels and the stopped ones of the settings and the ssh config.
 import * as vscode from 'vscode';
-import { defaultName, formatBytes, makeAddress, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import type { ConfiguredTunnel } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
@@ -31,17 +31,12 @@ export function localAddress(info: TunnelInfo): string | undefined {
 
 /** `L 127.0.0.1:5432 → db:5432` for a tunnel, whatever name it was given. */
 export function describeTunnel(info: Pick<TunnelInfo, 'type' | 'localHost' | 'localPort' | 'remoteHost' | 'remotePort' | 'localPath' | 'remotePath' | 'socks'>): string {
-  return defaultName(info.type, info.localHost, info.localPort, info.remoteHost, info.remotePort, info);
+  return describeForward(info.type, info.localHost, info.localPort, info.remoteHost, info.remotePort, info);
 }
 
-/** Whether a tunnel carries the engine's default name (made before port 0 became a real port). */
-export function hasDefaultName(info: TunnelInfo): boolean {
-  for (const lp of [info.localPort, 0]) {
-    for (const rp of [info.remotePort, 0]) {
-      if (info.name === defaultName(info.type, info.localHost, lp, info.remoteHost, info.type === 'dynamic' ? undefined : rp, info)) return true;
-    }
-  }
-  return false;
+/** Whether a tunnel carries the engine's default name rather than one it was given. */
+export function hasDefaultName(info: Pick<TunnelInfo, 'nameGiven'>): boolean {
+  return !info.nameGiven;
 }
 
 /** What the tree and the status bar call a tunnel: its own name, or what it forwards. */

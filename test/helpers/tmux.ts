@@ -9,10 +9,15 @@ export class TmuxPane {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-tmux-'));
   private readonly socket = path.join(this.dir, 'socket');
 
-  /** Runs `command` (a shell line) in a new 200x50 terminal. */
-  constructor(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  /** Runs `command` (a shell line) in a new terminal, 200x50 unless told. */
+  constructor(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; columns?: number; rows?: number }) {
     const env = Object.entries(options.env).flatMap(([k, v]) => (v === undefined ? [] : ['-e', `${k}=${v}`]));
-    this.tmux('new-session', '-d', '-s', 'test', '-x', '200', '-y', '50', '-c', options.cwd, ...env, command);
+    this.tmux('new-session', '-d', '-s', 'test', '-x', String(options.columns ?? 200), '-y', String(options.rows ?? 50), '-c', options.cwd, ...env, command);
+  }
+
+  /** Resizes the terminal, as a person dragging its window's edge: the program gets SIGWINCH. */
+  resize(columns: number, rows: number): void {
+    this.tmux('resize-window', '-t', 'test', '-x', String(columns), '-y', String(rows));
   }
 
   private tmux(...args: string[]): string {
@@ -22,6 +27,11 @@ export class TmuxPane {
   /** The visible screen and its scrollback, as text. */
   screen(): string {
     return this.tmux('capture-pane', '-p', '-J', '-S', '-1000', '-t', 'test');
+  }
+
+  /** Only what is on screen now, without the scrollback. */
+  visible(): string {
+    return this.tmux('capture-pane', '-p', '-t', 'test');
   }
 
   /** Types text (literally) and optionally Enter. */

@@ -24,7 +24,7 @@ describe('ssh-tunnels: the command\'s parts', () => {
   it('renders rows with state, address, traffic, connections and reconnects, cut to the width', () => {
     assert.deepEqual([0, 1023, 1024, 1536, 10 * 1024 * 1024, 3 * 1024 ** 4].map(formatBytes), ['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '10 MiB', '3.0 TiB']);
     const info: TunnelInfo = {
-      id: 't1', name: 'pg', server: 'db', type: 'local', state: 'reconnecting', localHost: '127.0.0.1', localPort: 5432, remoteHost: '::1', remotePort: 5432,
+      id: 't1', name: 'pg', nameGiven: true, server: 'db', type: 'local', state: 'reconnecting', localHost: '127.0.0.1', localPort: 5432, remoteHost: '::1', remotePort: 5432,
       stats: { bytesIn: 2048, bytesOut: 100, connectionsTotal: 3, connectionsActive: 1, connectionsWaiting: 0, errors: 0 }, createdAt: 0, lastActivity: 0, lastError: 'connection lost', openedBy: 'settings',
     };
     const rows: TableRow[] = [
@@ -32,7 +32,7 @@ describe('ssh-tunnels: the command\'s parts', () => {
       { name: 'web', server: 'db', type: 'remote', pending: 'failed', reconnects: 0, error: 'forward refused' },
     ];
     const lines = renderTable(rows);
-    assert.match(lines[1], /^pg\s+db\s+local\s+↻ reconnecting\s+127\.0\.0\.1:5432 → \[::1\]:5432\s+2\.0 KiB\s+100 B\s+1\/3\s+2\s+connection lost$/);
+    assert.match(lines[1], /^pg\s+db\s+local\s+↻ reconnecting\s+127\.0\.0\.1:5432 → \[::1\]:5432\s+2\.0 KiB\s+100 B\s+1\/3\s+0\s+2\s+connection lost$/);
     assert.match(lines[2], /^web\s+db\s+remote\s+✗ failed\s+0\s+forward refused$/);
     assert.ok(renderTable(rows, 40).every((l) => l.length <= 40));
   });

@@ -63,9 +63,9 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       'sshTunnels.reconnect.initialDelay': 0.2,
     }, { allow: home.env });
     pane = new TmuxPane(shellLine([]), { cwd: ws, env: home.env });
-    await pane.waitFor(/2 tunnel\(s\): 2 active\. Ctrl-C closes them all\./);
+    await pane.waitFor(/2 tunnels through fix: 2 active\. Ctrl-C closes them all\./);
     let screen = pane.screen();
-    assert.match(screen, /^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+RECONNECTS/m);
+    assert.match(screen, /^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+ERRORS\s+RECONNECTS/m);
     assert.doesNotMatch(screen, /^manual /m, 'a tunnel without autoStart stays closed');
     const port = listeningPort(screen, 'echo');
     const proxy = listeningPort(screen, 'proxy');
@@ -88,7 +88,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     await sshd.restart();
     await pane.waitFor(/echo: reconnecting/);
     await pane.waitFor(/echo: active again/, 30_000);
-    await pane.waitFor(/^echo .*● active.* 0\/2\s+1\s*$/m);
+    await pane.waitFor(/^echo .*● active.* 0\/2\s+0\s+1\s*$/m);
     screen = pane.screen();
     assert.match(screen, /fix: connected[\s\S]*fix: reconnecting[\s\S]*fix: connected/);
     const again = await echoRoundTrip(port, 1024);
@@ -107,17 +107,19 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     const busyPort = (busy.address() as net.AddressInfo).port;
     try {
       pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${echo.port}`, '-D', '0', '-R', `0:127.0.0.1:${echo.port}`, '-L', `${busyPort}:127.0.0.1:${echo.port}`, '--verbose']), { cwd: home.home, env: home.env });
-      await pane.waitFor(/4 tunnel\(s\): 3 active, 1 failed\./);
+      await pane.waitFor(/4 tunnels through fix: 3 active, 1 failed\./);
       const screen = pane.screen();
       assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
       assert.match(screen, /Some tunnels could not be opened; the others stay open until Ctrl-C\./);
-      assert.match(screen, /log: D SOCKS 127\.0\.0\.1:0: open \(127\.0\.0\.1:\d+\)/, '--verbose shows the engine\'s log');
-      const port = listeningPort(screen, `L 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}`);
+      assert.match(screen, /log: D (\d+): open \(127\.0\.0\.1:\1\)/, '--verbose shows the engine\'s log, the tunnel named for its bound port');
+      const port = listeningPort(screen, `L \\d+ → 127\\.0\\.0\\.1:${echo.port}`);
       const r = await echoRoundTrip(port, 4096);
       assert.equal(r.received, r.sent);
       // -R: the server listens on a port it picked, shown in the event line and the table.
-      const serverPort = Number(new RegExp(`R 127\\.0\\.0\\.1:0 → 127\\.0\\.0\\.1:${echo.port}: open, fix listens on 127\\.0\\.0\\.1:(\\d+)`).exec(screen)?.[1]);
+      const remote = new RegExp(`R (\\d+) → 127\\.0\\.0\\.1:${echo.port}: open, fix listens on 127\\.0\\.0\\.1:(\\d+)`).exec(screen);
+      const serverPort = Number(remote?.[2]);
       assert.ok(serverPort > 0, screen);
+      assert.equal(Number(remote?.[1]), serverPort, 'named for the port the server bound');
       assert.match(screen, new RegExp(`remote\\s+● active\\s+fix:127\\.0\\.0\\.1:${serverPort} → 127\\.0\\.0\\.1:${echo.port}`));
       const viaServer = await echoRoundTrip(serverPort, 4096);
       assert.equal(viaServer.received, viaServer.sent);
@@ -147,7 +149,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       pane.type('perhaps');
       await pane.waitFor(/Please type 'yes', 'no' or the fingerprint:/);
       pane.type('yes');
-      await pane.waitFor(/1 tunnel\(s\): 1 active\./);
+      await pane.waitFor(/1 tunnel through fresh: 1 active\./);
       const [type, key] = sshd.hostPublicKey().split(/\s+/);
       assert.equal(fs.readFileSync(home.knownHosts, 'utf8'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
       pane.key('C-c');
@@ -178,7 +180,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     pane = new TmuxPane(shellLine(['--server', 'locked', '-D', '0']), { cwd: home.home, env: home.env });
     await pane.waitFor(new RegExp(`Enter passphrase for key '${locked.replace(/[/.]/g, '\\$&')}' \\(locked\\):`));
     pane.type(passphrase);
-    await pane.waitFor(/1 tunnel\(s\): 1 active\./);
+    await pane.waitFor(/1 tunnel through locked: 1 active\./);
     assert.doesNotMatch(pane.screen(), new RegExp(passphrase));
     pane.key('C-c');
     await pane.waitFor(/EXIT=0/);

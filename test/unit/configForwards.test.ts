@@ -10,7 +10,7 @@ function withForwards(specs: TunnelSpec[]): ServerSource & { tunnels(server?: st
 
 function running(spec: Partial<TunnelInfo>): TunnelInfo {
   return {
-    id: 't1', name: 'x', server: 'db', type: 'local', state: 'active', localHost: '127.0.0.1', localPort: 0,
+    id: 't1', name: 'x', nameGiven: true, server: 'db', type: 'local', state: 'active', localHost: '127.0.0.1', localPort: 0,
     stats: { bytesIn: 0, bytesOut: 0, connectionsTotal: 0, connectionsActive: 0, connectionsWaiting: 0, errors: 0 },
     createdAt: 0, lastActivity: 0, openedBy: 'person', ...spec,
   };

@@ -37,7 +37,7 @@ describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through
     const info = await open();
     assert.equal(info.socks, true);
     assert.ok(info.remotePort! > 0);
-    assert.equal(info.name, 'R SOCKS 127.0.0.1:0');
+    assert.equal(info.name, `R SOCKS ${info.remotePort}`, 'named for the port the server bound');
     // sshd runs on this same machine: curl here plays a program on the server.
     assert.equal(await curl('--socks5-hostname', `127.0.0.1:${info.remotePort}`, `http://localhost:${webPort}/x`), 'reached from the server: /x');
     assert.equal(await curl('--socks4a', `127.0.0.1:${info.remotePort}`, `http://127.0.0.1:${webPort}/y`), 'reached from the server: /y');

@@ -137,7 +137,7 @@ describe('sshTunnels.tunnels entries get the field checks of server entries', ()
 
 describe('socket and reverse-SOCKS tunnels in the words of the command and the agent tools', () => {
   const info = (extra: Partial<TunnelInfo>): TunnelInfo => ({
-    id: 't1', name: 'x', server: 'box', type: 'local', state: 'active', localHost: '127.0.0.1', localPort: 0,
+    id: 't1', name: 'x', nameGiven: true, server: 'box', type: 'local', state: 'active', localHost: '127.0.0.1', localPort: 0,
     stats: { bytesIn: 0, bytesOut: 0, connectionsTotal: 0, connectionsActive: 0, connectionsWaiting: 0, errors: 0 },
     createdAt: 0, lastActivity: 0, openedBy: 'person', ...extra,
   });

@@ -124,7 +124,7 @@ describe('Unix-domain socket forwards through a real sshd', function () {
   it('-L port:/remote.sock (the Docker socket case): a TCP port leads to a Unix socket on the server', async () => {
     const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remotePath: unixHttpPath });
     assert.equal(info.remotePath, unixHttpPath);
-    assert.equal(info.name, `L 127.0.0.1:0 → ${unixHttpPath}`);
+    assert.equal(info.name, `L ${info.localPort} → ${unixHttpPath}`, "named for the port it bound");
     assert.equal(await curl(`http://127.0.0.1:${info.localPort}/v1.43/containers/json`), 'unix-service GET /v1.43/containers/json');
     await waitFor(() => manager.getTunnel(info.id)!.stats.connectionsTotal === 1, 5000, 'the connection counted');
   });

@@ -1,0 +1,187 @@
+// The live table of `ssh-tunnels up` at the widths people's terminals have: every column that
+// matters at 80 and 60 columns (names, addresses and errors shortened, numbers whole), failed
+// connections shown, a clean redraw after the terminal is resized; in tmux against a real sshd.
+import * as assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { LiveDisplay } from '../../src/cli/display';
+import { renderTable, summary, type TableRow } from '../../src/cli/table';
+import type { TunnelInfo } from '../../src/engine';
+import { SshdFixture } from '../fixtures/sshd';
+import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
+import { connect, startEchoServer } from '../helpers/net';
+import { TmuxPane } from '../helpers/tmux';
+
+function info(extra: Partial<TunnelInfo> & Pick<TunnelInfo, 'name' | 'localPort'>): TunnelInfo {
+  return {
+    id: 't1', nameGiven: false, server: 'production-bastion', type: 'local', state: 'active', localHost: '127.0.0.1',
+    remoteHost: 'database-primary.internal.example.com', remotePort: 5432,
+    stats: { bytesIn: 2048, bytesOut: 100, connectionsTotal: 3, connectionsActive: 1, connectionsWaiting: 0, errors: 0 },
+    createdAt: 0, lastActivity: 0, openedBy: 'person', ...extra,
+  };
+}
+
+function row(i: TunnelInfo, reconnects = 0): TableRow {
+  return { name: i.name, server: i.server, type: i.type, info: i, reconnects };
+}
+
+const LONG_ERROR = 'Channel open failed: database-primary.internal.example.com:5432 could not be reached (Connection refused)';
+
+const ROWS: TableRow[] = [
+  row(info({ name: 'postgres-primary-replica-for-the-reporting-jobs', nameGiven: true, localPort: 45123, state: 'reconnecting', lastError: 'connect ECONNREFUSED 10.20.30.40:22 (the server did not answer)' }), 3),
+  row(info({ name: 'L 45124 → database-primary.internal.example.com:5432', localPort: 45124, lastError: LONG_ERROR, stats: { bytesIn: 0, bytesOut: 0, connectionsTotal: 1, connectionsActive: 0, connectionsWaiting: 0, errors: 7 } })),
+  { name: 'L 0 → 127.0.0.1:18080', server: 'production-bastion', type: 'local', pending: 'opening', reconnects: 0 },
+];
+
+/** The table's header cells, split where two or more spaces (or one at narrow widths) separate them. */
+function headers(line: string): string[] {
+  return line.replace('LAST ERROR', 'LAST_ERROR').trim().split(/\s+/).map((h) => h.replace('_', ' '));
+}
+
+describe('ssh-tunnels up: the table at the widths of real terminals', () => {
+  it('shows every column in full on a wide terminal, failed connections of an active tunnel with their reason', () => {
+    const lines = renderTable(ROWS, 400);
+    assert.deepEqual(headers(lines[0]), ['NAME', 'SERVER', 'TYPE', 'STATE', 'ADDRESS', 'IN', 'OUT', 'CONNS', 'ERRORS', 'RECONNECTS', 'LAST ERROR']);
+    assert.ok(lines[1].includes('postgres-primary-replica-for-the-reporting-jobs'));
+    assert.ok(lines[2].includes('127.0.0.1:45124 → database-primary.internal.example.com:5432'));
+    // Active, yet 7 connections failed: the reason shows (it stayed empty while the tunnel was active).
+    assert.match(lines[2], /● active .*0\/1\s+7\s+0\s+Channel open failed: .*\(Connection refused\)$/);
+    // Active without errors: an old reason (the drop it came back from) is not shown.
+    const healed = renderTable([row(info({ name: 'x', localPort: 1, lastError: 'connection lost' }))], 300);
+    assert.doesNotMatch(healed[1], /connection lost/);
+  });
+
+  for (const width of [80, 60]) {
+    it(`fits ${width} columns with state, address, traffic, connections, errors, reconnects and last error; numbers whole`, () => {
+      const lines = renderTable(ROWS, width);
+      for (const l of lines) assert.ok(l.length <= width, `${l.length} > ${width}: ${l}`);
+      const h = headers(lines[0]);
+      for (const name of ['STATE', 'IN', 'OUT', 'CONNS', 'RECONN', 'LAST ERROR']) assert.ok(h.includes(name), `no ${name} in ${lines[0]}`);
+      // A given name and the address are both there, shortened (in one column when narrow).
+      assert.ok(h.includes('ADDRESS') || h.includes('NAME/ADDRESS'), lines[0]);
+      assert.ok(h.includes('NAME') || h.includes('NAME/ADDRESS'), lines[0]);
+      assert.match(lines[1], /pos\S*…/);
+      // The local port, where to connect, stays whole while there is room for it.
+      if (width === 80) assert.match(lines[1], /:45123/);
+      assert.match(lines[1], /↻ re/);
+      // Numbers are never cut: bytes, connections, the errors count, reconnects.
+      assert.match(lines[1], /2\.0 KiB\s+100 B\s+1\/3\s+(0\s+)?3\s+conn/);
+      assert.match(lines[2], /0 B\s+0 B\s+0\/1(\s+7| ✗7)\s+0\s+Chan\S*/);
+      assert.match(lines[2], /:45124/);
+      // The tunnel still opening keeps its name: it has no address yet.
+      assert.match(lines[3], /(^| )L 0 /);
+      assert.match(lines[3], /… open/);
+    });
+  }
+
+  it('stays within even narrower widths, leaving out the lowest-priority columns last', () => {
+    for (let width = 20; width <= 120; width++) {
+      for (const l of renderTable(ROWS, width)) assert.ok(l.length <= width, `${width}: ${l}`);
+    }
+    assert.match(renderTable(ROWS, 40)[0], /STATE/);
+  });
+
+  it('says 1 tunnel, 2 tunnels, 1 failed connection; the last summary, left at exit, does not offer Ctrl-C', () => {
+    const one = [row(info({ name: 'pg', nameGiven: true, localPort: 5432, stats: { bytesIn: 0, bytesOut: 0, connectionsTotal: 1, connectionsActive: 0, connectionsWaiting: 0, errors: 1 } }))];
+    assert.equal(summary(one), '1 tunnel through production-bastion: 1 active; 1 failed connection. Ctrl-C closes them all.');
+    assert.equal(summary(ROWS), '3 tunnels through production-bastion: 1 active, 1 opening, 1 reconnecting; 7 failed connections. Ctrl-C closes them all.');
+    assert.equal(summary(ROWS, { running: false }), '3 tunnels through production-bastion at exit: 1 active, 1 opening, 1 reconnecting; 7 failed connections.');
+    assert.doesNotMatch(summary(one), /\(s\)|1 errors/);
+  });
+
+  it('after the terminal narrows, erases every row its lines were re-wrapped onto', () => {
+    const writes: string[] = [];
+    const listeners: (() => void)[] = [];
+    const out = { isTTY: true, columns: 100, write: (t: string) => writes.push(t), on: (_: 'resize', l: () => void) => listeners.push(l), off: () => listeners.pop() };
+    const display = new LiveDisplay(out, (width, final) => ['x'.repeat(Math.min(90, width)), final ? 'bye' : 'y']);
+    display.render();
+    out.columns = 40;
+    listeners[0]();
+    // 90 characters on a 40-column terminal take 3 rows, plus 1: 4 rows up before the redraw.
+    assert.equal(writes[1], '\x1b[4A\r\x1b[J');
+    assert.equal(writes[2], `${'x'.repeat(40)}\ny\n`);
+    display.stop();
+    assert.equal(listeners.length, 0, 'stop() stops listening');
+    assert.equal(writes.at(-1), `${'x'.repeat(40)}\nbye\n`);
+  });
+});
+
+describe('ssh-tunnels up in an 80-column terminal, then a narrower one', function () {
+  this.timeout(120_000);
+  let sshd: SshdFixture;
+  let home: CliHome;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let pane: TmuxPane | undefined;
+
+  before(async () => {
+    await buildCli();
+    sshd = await SshdFixture.start();
+    home = cliHome(sshd);
+    echo = await startEchoServer();
+  });
+  after(async () => {
+    pane?.kill();
+    await echo?.close();
+    home?.remove();
+    await sshd?.stop();
+  });
+
+  it('shows IN, OUT, CONNS and failed connections, distinct names with the bound ports, and redraws cleanly when resized', async () => {
+    // A port nothing listens on: the server's connection to it fails.
+    const closed = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => closed.once('listening', r));
+    const deadPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+
+    const args = ['up', '--server', 'fix', '-L', `0:127.0.0.1:${echo.port}`, '-L', `0:127.0.0.1:${echo.port}`, '-L', `0:127.0.0.1:${deadPort}`];
+    const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+    pane = new TmuxPane(`${line}; echo "EXIT=$?"; sleep 600`, { cwd: home.home, env: home.env, columns: 80, rows: 30 });
+    await pane.waitFor(/3 tunnels through fix: 3 active\. Ctrl-C/);
+    const screen = pane.screen();
+    // Two -L 0: to the same target: each named for the port it bound.
+    const opened = [...screen.matchAll(new RegExp(`L (\\d+) → 127\\.0\\.0\\.1:${echo.port}: open, listening on 127\\.0\\.0\\.1:(\\d+)`, 'g'))];
+    assert.equal(opened.length, 2, screen);
+    for (const m of opened) assert.equal(m[1], m[2], 'the name shows the bound port');
+    assert.notEqual(opened[0][1], opened[1][1]);
+    const dead = Number(new RegExp(`L (\\d+) → 127\\.0\\.0\\.1:${deadPort}: open`).exec(screen)?.[1]);
+    assert.ok(dead > 0, screen);
+
+    assert.match(screen, /^STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+(ERR\s+)?RECONN\s+LAST ERROR$/m);
+    for (const [, port] of opened) assert.match(screen, new RegExp(`^● active\\s+127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${echo.port}\\s+0 B\\s+0 B\\s+0/0\\s+(0\\s+)?0$`, 'm'));
+
+    // A connection the server cannot make: counted, and its reason shown while the tunnel stays active.
+    const socket = await connect(dead);
+    // The tunnel resets it once the server says it could not connect.
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('close', r));
+    await pane.waitFor(new RegExp(`^● active\\s+127\\.0\\.0\\.1:${dead} → \\S+\\s+0 B\\s+0 B\\s+0/1\\s+(1|✗1)\\s+0\\s+\\S+`, 'm'));
+    await pane.waitFor(/3 active; 1 failed connection\. Ctrl-C/);
+    for (const l of pane.visible().split('\n')) assert.ok(l.length <= 80, l);
+
+    // Narrower: the table is drawn again at 60 columns, and what was drawn at 80 is gone.
+    pane.resize(60, 30);
+    await pane.waitFor(/^STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+RECONN\s+LAST ERROR$/m);
+    await new Promise((r) => setTimeout(r, 1500));
+    const visible = pane.visible().replace(/\n+$/, '').split('\n');
+    assert.equal(visible.filter((l) => /^STATE\s/.test(l)).length, 1, `one header:\n${visible.join('\n')}`);
+    const header = visible.findIndex((l) => /^STATE\s/.test(l));
+    const table = visible.slice(header);
+    // Header, 3 rows, the summary (two rows at 60 columns), and nothing else.
+    assert.equal(table.filter((l) => /^● active /.test(l)).length, 3, table.join('\n'));
+    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.$/);
+    // Above the table, only event lines (the top one may be the wrapped end of one).
+    for (const l of visible.slice(1, header)) assert.doesNotMatch(l, /● active|STATE|Ctrl-C/, `stale table line above the table:\n${visible.join('\n')}`);
+    for (const l of visible) assert.ok(l.length <= 60, l);
+
+    // Wider again: every column in full, the names with their bound ports among them.
+    pane.resize(180, 30);
+    await pane.waitFor(/^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+ERRORS\s+RECONNECTS\s+LAST ERROR$/m);
+    const wide = pane.visible();
+    for (const [, port] of opened) assert.match(wide, new RegExp(`^L ${port} → 127\\.0\\.0\\.1:${echo.port}\\s+fix\\s+local\\s+● active\\s+127\\.0\\.0\\.1:${port} → `, 'm'));
+    assert.equal(wide.split('\n').filter((l) => /^NAME\s/.test(l)).length, 1, wide);
+
+    pane.key('C-c');
+    await pane.waitFor(/EXIT=0/);
+    assert.match(pane.screen(), /3 tunnels through fix at exit: 3 active; 1 failed connection\.\n/);
+    assert.doesNotMatch(pane.screen().split('at exit')[1], /Ctrl-C closes/);
+  });
+});
