@@ -8,7 +8,7 @@ import { renderTable, summary, type TableRow } from '../../src/cli/table';
 import type { TunnelInfo } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
-import { connect, startEchoServer } from '../helpers/net';
+import { startEchoServer } from '../helpers/net';
 import { TmuxPane } from '../helpers/tmux';
 
 function info(extra: Partial<TunnelInfo> & Pick<TunnelInfo, 'name' | 'localPort'>): TunnelInfo {
@@ -149,8 +149,9 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     for (const [, port] of opened) assert.match(screen, new RegExp(`^● active\\s+127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${echo.port}\\s+0 B\\s+0 B\\s+0/0\\s+(0\\s+)?0$`, 'm'));
 
     // A connection the server cannot make: counted, and its reason shown while the tunnel stays active.
-    const socket = await connect(dead);
-    // The tunnel resets it once the server says it could not connect.
+    // The tunnel resets it once the server says it could not connect, which may come before our
+    // side saw the connect complete: so no await of the connect, only of the close.
+    const socket = net.connect(dead, '127.0.0.1');
     socket.on('error', () => undefined);
     await new Promise((r) => socket.once('close', r));
     await pane.waitFor(new RegExp(`^● active\\s+127\\.0\\.0\\.1:${dead} → \\S+\\s+0 B\\s+0 B\\s+0/1\\s+(1|✗1)\\s+0\\s+\\S+`, 'm'));
