@@ -91,7 +91,7 @@ export async function runMcp(argv: string[]): Promise<number> {
     manager: host.manager,
     servers: host.servers,
     allowNonLoopback: () => options.allowNonLoopback === true,
-    settingName: '--allow-non-loopback',
+    nonLoopbackSwitch: 'the flag --allow-non-loopback of ssh-tunnels mcp',
   });
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_DEFINITIONS.map(mcpTool) }));
