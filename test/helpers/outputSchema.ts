@@ -19,6 +19,12 @@ const ajv = new Ajv({ strict: true, allErrors: true, validateSchema: true });
 addFormats(ajv);
 const compiled = new Map<string, ReturnType<AjvInstance['compile']>>();
 
+/** The errors of `data` against any JSON Schema, with the same strict Ajv; '' when it fits. */
+export function schemaErrors(schema: object, data: unknown): string {
+  const validate = ajv.compile(schema);
+  return validate(data) ? '' : ajv.errorsText(validate.errors);
+}
+
 /** The errors of `data` (as it crosses the wire: JSON) against the tool's outputSchema; '' when it fits. */
 export function outputSchemaErrors(tool: string, data: unknown): string {
   let validate = compiled.get(tool);
