@@ -450,6 +450,34 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       }
     });
 
+    it('a call cancelled while the question is open opens nothing, even if the answer comes later', async () => {
+      let answer: (a: Answer) => void = () => undefined;
+      let asked: () => void = () => undefined;
+      const question = new Promise<void>((resolve) => (asked = resolve));
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--confirm'], env: home.env as Record<string, string>, stderr: 'pipe' });
+      const client = new Client({ name: 'cancelling', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, () => {
+        asked();
+        return new Promise((resolve) => (answer = resolve));
+      });
+      await client.connect(transport);
+      try {
+        const port = await freePort();
+        const abort = new AbortController();
+        const call = client.callTool({ name: 'ssh_tunnel_create', arguments: { server: 'fix', type: 'dynamic', localPort: port } }, undefined, { signal: abort.signal });
+        await question;
+        abort.abort();
+        await assert.rejects(call, /abort/i);
+        answer(yes);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(await canConnect('127.0.0.1', port), false);
+        const list = (await client.callTool({ name: 'ssh_tunnel_list', arguments: {} })) as CallToolResult;
+        assert.equal((list.structuredContent as { total: number }).total, 0, text(list));
+      } finally {
+        await client.close();
+      }
+    });
+
     it('a client that cannot ask: create and close are refused, not done unasked; reading still works', async () => {
       const c = await connectClient(home.env, ['--confirm']);
       try {
