@@ -3,6 +3,9 @@
 import type { ServerState, TunnelOrigin, TunnelState, TunnelType } from '../engine';
 import { array, choice, dateTime, either, integer, literalTrue, object, string, type Infer } from './schema';
 
+/** Longest list returned in one answer; the rest is counted. */
+export const LIST_LIMIT = 50;
+
 /** Every value of a union, listed once; the compiler says when the engine adds one. */
 const values = <T extends string>(all: Record<T, true>): T[] => Object.keys(all) as T[];
 
@@ -53,14 +56,14 @@ export const SERVER_SCHEMA = object(
 export type ServerData = Infer<typeof SERVER_SCHEMA>;
 
 export const CREATE_RESULT = object({ tunnel: TUNNEL_SCHEMA });
-export const LIST_RESULT = object({ total: integer(), omitted: integer('tunnels beyond the 50 listed'), tunnels: array(TUNNEL_SCHEMA) });
+export const LIST_RESULT = object({ total: integer(), omitted: integer(`tunnels not listed (at most ${LIST_LIMIT} are)`), tunnels: array(TUNNEL_SCHEMA) });
 export const CLOSE_RESULT = object({
   closed: array(string(), 'the ids closed'),
   connectionsCut: integer(),
   failures: array(string(), 'ids that could not be closed, with why'),
   open: array(string(), 'the ids still open'),
 });
-export const STATUS_RESULT = object({ total: integer(), omitted: integer('servers beyond the 50 listed'), servers: array(SERVER_SCHEMA) });
+export const STATUS_RESULT = object({ total: integer(), omitted: integer(`servers not listed (at most ${LIST_LIMIT} are)`), servers: array(SERVER_SCHEMA) });
 
 export type CreateResult = Infer<typeof CREATE_RESULT>;
 export type ListResult = Infer<typeof LIST_RESULT>;

@@ -2,7 +2,7 @@ import { errorMessage, makeAddress, TunnelError, type ServerConfig, type ServerS
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
 import { describeForward, originWords, plural, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
 import { checkLoopback, parseClose, parseCreate, parseServerFilter, ToolError, type CreateInput } from './input';
-import type { CloseResult, CreateResult, ListResult, StatusResult } from './results';
+import { LIST_LIMIT, type CloseResult, type CreateResult, type ListResult, type StatusResult } from './results';
 
 /** Text for the model, and the same facts as structured JSON (the tool's outputSchema). */
 export interface ToolResult {
@@ -22,9 +22,6 @@ export interface ToolHost {
   /** Told before a tunnel is closed, e.g. so that a tunnel from settings stays stopped as after a person's close. */
   willClose?(tunnel: TunnelInfo): void;
 }
-
-/** Longest list returned in one answer; the rest is counted. */
-export const LIST_LIMIT = 50;
 
 export const DEFAULT_NON_LOOPBACK_SWITCH = 'the setting sshTunnels.agentTools.allowNonLoopback';
 
