@@ -1,13 +1,15 @@
 // `ssh-tunnels mcp`: the tool core served to an MCP client over stdio. Same names, input
-// schemas and results as VS Code's language-model tools; errors are results with isError.
+// schemas and results as VS Code's language-model tools, plus each tool's outputSchema. As the
+// MCP spec (2025-11-25) sorts errors: an unknown tool or a malformed call is a JSON-RPC error;
+// a refusal (bad input, unknown server, busy port) is a result with isError, for the agent.
 // stdout carries only the protocol; logs go to stderr. When the client goes away (stdin ends),
 // every tunnel closes and the process exits.
 import * as path from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { errorMessage } from '../engine';
-import { TOOL_DEFINITIONS, TunnelTools, type ToolDefinition } from '../tools';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, RequestSchema, type CallToolRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage, plural } from '../engine';
+import { modelDescription, refusalLog, toolDefinition, TOOL_DEFINITIONS, TunnelTools, type ToolDefinition, type ToolResult } from '../tools';
 import { describeOptions, parseArgs, type OptionSpec } from './args';
 import { createCliHost } from './host';
 import { McpPrompts } from './mcpPrompts';
@@ -17,6 +19,7 @@ export const MCP_OPTIONS: OptionSpec[] = [
   { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'also offer the servers of DIR/.vscode/settings.json (default: only ~/.ssh/config)' },
   { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default ~/.ssh/config)' },
   { flags: ['--allow-non-loopback'], key: 'allowNonLoopback', help: 'let agents listen on non-loopback addresses (0.0.0.0, a LAN address; refused otherwise)' },
+  { flags: ['--confirm'], key: 'confirm', help: 'ask the user (through the client) before each tunnel is opened or closed; refused if the client cannot ask' },
   { flags: ['--help', '-h'], key: 'help', help: 'show this help' },
 ];
 
@@ -24,10 +27,13 @@ export const MCP_HELP = `Usage: ssh-tunnels mcp [options]
 
 An MCP server over stdio with the tools ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close
 and ssh_connection_status, for agents outside VS Code (Claude Desktop, Cursor, Claude Code, any
-MCP client). Agents get loopback-only listeners unless --allow-non-loopback is given. An unknown
-host key is asked through the client (elicitation) if it can, else refused with what to run to
-trust it ("ssh-tunnels trust SERVER"). Logs go to stderr. When the client disconnects, every
-tunnel closes and the command exits.
+MCP client). Agents get loopback-only listeners unless --allow-non-loopback is given. This server
+opens and closes tunnels without asking the user, unless --confirm is given: then it asks the
+user through the client (MCP elicitation) before each create and close, and refuses them if the
+client cannot ask. An unknown host key is asked through the client if it can, else refused with
+what to run to trust it ("ssh-tunnels trust SERVER"). Each result is text for the agent followed
+by the same facts as JSON (structuredContent, described by the tool's outputSchema). Logs go to
+stderr. When the client disconnects, every tunnel closes and the command exits.
 
 Options:
 ${describeOptions(MCP_OPTIONS)}
@@ -36,13 +42,17 @@ Client configuration (e.g. claude_desktop_config.json, .cursor/mcp.json, .mcp.js
   { "mcpServers": { "ssh-tunnels": { "command": "ssh-tunnels", "args": ["mcp"] } } }
 `;
 
-/** An MCP tool as the core defines it, with the annotations clients use to decide what to confirm. */
-export function mcpTool(d: ToolDefinition): Tool {
+/**
+ * An MCP tool as the core defines it, with the annotations clients use to decide what to confirm;
+ * its description says whether this server asks the user first (`confirms`: with --confirm).
+ */
+export function mcpTool(d: ToolDefinition, confirms: boolean): Tool {
   return {
     name: d.name,
     title: d.displayName,
-    description: d.modelDescription,
+    description: modelDescription(d, confirms),
     inputSchema: d.inputSchema as Tool['inputSchema'],
+    outputSchema: d.outputSchema as Tool['outputSchema'],
     annotations: {
       title: d.displayName,
       readOnlyHint: d.readOnly,
@@ -51,6 +61,42 @@ export function mcpTool(d: ToolDefinition): Tool {
       openWorldHint: true,
     },
   };
+}
+
+/**
+ * A tool's result over MCP: the text, then the same facts as JSON, both as structuredContent and
+ * serialized in a text block for clients that read only text (as the spec recommends).
+ */
+export function mcpResult(result: ToolResult): CallToolResult {
+  return {
+    content: [
+      { type: 'text', text: result.text },
+      { type: 'text', text: JSON.stringify(result.data) },
+    ],
+    structuredContent: result.data,
+  };
+}
+
+/**
+ * tools/call with its params unchecked at the door. The SDK's Server checks them against the real
+ * CallToolRequestSchema before our handler and answers -32602 (Invalid params); registered with
+ * that schema itself, a malformed call (arguments that are not an object) fails an earlier parse
+ * and goes out as -32603 (Internal error), which is not what went wrong.
+ */
+const CallToolRequestUnchecked = CallToolRequestSchema.extend({ params: RequestSchema.shape.params });
+
+/** A JSON-RPC error with its message as is (the SDK's McpError would prefix "MCP error -32602: " on the wire). */
+class ProtocolError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function refusal(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
 }
 
 /** How a person runs this command again, for messages (`ssh-tunnels` if installed as such). */
@@ -71,13 +117,15 @@ export async function runMcp(argv: string[]): Promise<number> {
   console.log = console.info = console.debug = console.error;
   const log = (message: string) => process.stderr.write(`[ssh-tunnels] ${message}\n`);
   const workspace = options.workspace as string | undefined;
+  const confirm = options.confirm === true;
   const server = new Server(
     { name: 'ssh-tunnels', title: 'SSH Tunnels', version: VERSION },
     {
       capabilities: { tools: {} },
       instructions:
         'SSH tunnels (ssh -L, -R, -D) through the servers of the user\'s ~/.ssh/config' + (workspace ? ' and workspace settings' : '') +
-        '. Call ssh_connection_status first for the server names; close tunnels you no longer need. Tunnels close when this session ends.',
+        '. Call ssh_connection_status first for the server names; close tunnels you no longer need. Tunnels close when this session ends.' +
+        (confirm ? ' The user confirms each tunnel opened or closed.' : ''),
     },
   );
   // A failure outside a tool call is logged; the server keeps serving the client.
@@ -91,20 +139,35 @@ export async function runMcp(argv: string[]): Promise<number> {
     manager: host.manager,
     servers: host.servers,
     allowNonLoopback: () => options.allowNonLoopback === true,
-    settingName: '--allow-non-loopback',
+    nonLoopbackSwitch: 'the flag --allow-non-loopback of ssh-tunnels mcp',
   });
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_DEFINITIONS.map(mcpTool) }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
-    const { name, arguments: input } = request.params;
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_DEFINITIONS.map((d) => mcpTool(d, confirm)) }));
+  server.setRequestHandler(CallToolRequestUnchecked, async (request, extra): Promise<CallToolResult> => {
+    // Checked by the Server against CallToolRequestSchema by now (see CallToolRequestUnchecked).
+    const { name, arguments: args } = request.params as CallToolRequest['params'];
+    const definition = toolDefinition(name);
+    // The spec's protocol error for a tool that does not exist (a malformed call is one already, from the SDK).
+    if (!definition) throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${JSON.stringify(name)}. The tools are: ${TOOL_DEFINITIONS.map((d) => d.name).join(', ')}.`);
+    const input = args ?? {};
     try {
-      const result = await tools.invoke(name, input ?? {}, extra.signal);
-      const structured = result.data && typeof result.data === 'object' && !Array.isArray(result.data) ? (result.data as Record<string, unknown>) : undefined;
-      return { content: [{ type: 'text', text: result.text }], ...(structured ? { structuredContent: structured } : {}) };
+      if (confirm && definition.needsConfirmation) {
+        await tools.ready(input);
+        const question = tools.confirmation(name, input);
+        if (question) {
+          const undone = name === 'ssh_tunnel_create' ? 'the tunnel was not opened' : 'nothing was closed';
+          const no = await prompts.confirm({ ...question, undone }, extra.signal);
+          if (no !== undefined) {
+            log(refusalLog(name, no));
+            return refusal(no);
+          }
+        }
+      }
+      return mcpResult(await tools.invoke(name, input, extra.signal));
     } catch (err) {
-      // Every refusal and failure is a result the agent can read and act on, never a protocol error.
-      log(`${name}: ${errorMessage(err)}`);
-      return { content: [{ type: 'text', text: errorMessage(err) }], isError: true };
+      // A refusal or failure is a result the agent can read and act on.
+      log(refusalLog(name, errorMessage(err)));
+      return refusal(errorMessage(err));
     }
   });
 
@@ -116,7 +179,7 @@ export async function runMcp(argv: string[]): Promise<number> {
     if (closing) return;
     closing = true;
     const open = host.manager.listTunnels().length;
-    log(`${why}: closing ${open} tunnel(s) and exiting.`);
+    log(`${why}: closing ${plural(open, 'tunnel')} and exiting.`);
     await host.dispose().catch((err) => log(errorMessage(err)));
     await server.close().catch(() => undefined);
     finished(0);
@@ -127,6 +190,9 @@ export async function runMcp(argv: string[]): Promise<number> {
   process.stdout.on('error', () => void shutdown('The client stopped reading (stdout closed)'));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void shutdown(`Got ${signal}`));
   await server.connect(transport);
-  log(`MCP server ${VERSION} ready on stdio (${host.servers.list().length} server(s); ${options.allowNonLoopback ? 'non-loopback addresses allowed' : 'loopback only'}).`);
+  log(
+    `MCP server ${VERSION} ready on stdio (${plural(host.servers.list().length, 'server')}; ${options.allowNonLoopback ? 'non-loopback addresses allowed' : 'loopback only'}` +
+      `${confirm ? '; the user confirms each create and close' : ''}).`,
+  );
   return done;
 }

@@ -1,8 +1,20 @@
 // The engine's Prompts over MCP, where no terminal exists: an unknown host key is asked through
 // elicitation when the client supports it, else refused with what to run to trust it first.
 // Passwords and passphrases are never asked this way (MCP forbids eliciting secrets).
+// With `mcp --confirm`, the confirmation of a create or close is asked the same way.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { errorMessage, TunnelError, type HostKeyAnswer, type HostKeyQuestion, type Prompts } from '../engine';
+
+/** How long a person has to answer a confirmation; no answer is a no. */
+export const CONFIRM_TIMEOUT_MS = 5 * 60_000;
+
+/** A confirmation as the tools phrase it (TunnelTools.confirmation), and what stays undone on a no. */
+export interface ConfirmQuestion {
+  title: string;
+  message: string;
+  /** E.g. "the tunnel was not opened". */
+  undone: string;
+}
 
 export class McpPrompts implements Prompts {
   constructor(
@@ -14,10 +26,46 @@ export class McpPrompts implements Prompts {
     this.hostKey = this.hostKey.bind(this);
   }
 
+  /** Whether the client can show a form to the person (MCP elicitation, form mode). */
+  canAsk(): boolean {
+    return this.server.getClientCapabilities()?.elicitation?.form !== undefined;
+  }
+
+  /** Asks the person to confirm; resolves to undefined on a yes, else to why not, in words for the agent. */
+  async confirm(q: ConfirmQuestion, signal?: AbortSignal): Promise<string | undefined> {
+    if (!this.canAsk()) {
+      return (
+        `Refused: ssh-tunnels mcp runs with --confirm, so the user must confirm this, and this MCP client cannot ask them (it does not support elicitation); ${q.undone}. ` +
+        'Ask the user to do it themselves, or to use a client that supports elicitation.'
+      );
+    }
+    try {
+      const result = await this.server.elicitInput(
+        {
+          mode: 'form',
+          message: `${q.title}\n\n${q.message}`,
+          requestedSchema: {
+            type: 'object',
+            properties: { confirm: { type: 'boolean', title: 'Yes, do it', default: false } },
+            required: ['confirm'],
+          },
+        },
+        { signal, timeout: CONFIRM_TIMEOUT_MS },
+      );
+      if (result.action === 'accept' && result.content?.confirm === true) return undefined;
+      const how = result.action === 'cancel' ? 'dismissed the question' : 'declined';
+      return `The user ${how}: ${q.undone}. Do not try again unless the user asks for it.`;
+    } catch (err) {
+      // A question nobody answered is a no.
+      this.log(`Could not ask to confirm "${q.title}": ${errorMessage(err)}`);
+      return `The user could not be asked (${errorMessage(err)}): ${q.undone}.`;
+    }
+  }
+
   async hostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {
     const where = q.port === 22 ? q.host : `${q.host}:${q.port}`;
     const unknown = `The authenticity of ${q.server} (${where}) can't be established: its ${q.keyType} host key ${q.fingerprint} is not in known_hosts`;
-    if (!this.server.getClientCapabilities()?.elicitation?.form) {
+    if (!this.canAsk()) {
       throw new TunnelError(
         'HOST_KEY_UNKNOWN',
         `${unknown}, and this MCP client cannot ask the user. To trust it, the user runs in a terminal: ${this.trustCommand(q.server)} ` +

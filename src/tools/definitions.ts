@@ -1,31 +1,62 @@
+import { CLOSE_RESULT, CREATE_RESULT, LIST_RESULT, STATUS_RESULT } from './results';
+import type { JsonSchema } from './schema';
+
 /** What an agent sees of each tool: names and inputs as the SSH manager's tools had them. */
 export type ToolName = 'ssh_tunnel_create' | 'ssh_tunnel_list' | 'ssh_tunnel_close' | 'ssh_connection_status';
 
 export interface ToolDefinition {
   name: ToolName;
   displayName: string;
+  /** The name after `#` in a VS Code chat prompt. */
+  toolReferenceName: string;
+  /** A codicon, as VS Code shows it next to the tool. */
+  icon: string;
   userDescription: string;
+  /** For the model, as VS Code gives it (VS Code asks the person before create and close). */
   modelDescription: string;
+  /** The same without what the host does before the tool acts (see modelDescription()). */
+  description: string;
   /** A JSON schema object. VS Code does not check inputs against it: the core does. */
   inputSchema: Record<string, unknown>;
+  /** The JSON schema of the result's structured data (src/tools/results.ts). */
+  outputSchema: JsonSchema;
   tags: string[];
   /** List and status: nothing changes, nothing to confirm. */
   readOnly: boolean;
   /** Close: cuts live connections. */
   destructive: boolean;
-  /** Create and close ask the person first. */
+  /** Create and close ask the person first, where the host can ask. */
   needsConfirmation: boolean;
 }
+
+/** The model description as a host gives it: whether the person is asked before the tool acts. */
+export function modelDescription(d: Pick<ToolDefinition, 'name' | 'description'>, personConfirms: boolean): string {
+  const note = CONFIRM_NOTES[d.name];
+  return note ? `${d.description} ${personConfirms ? note.asks : note.doesNot}` : d.description;
+}
+
+const CONFIRM_NOTES: Partial<Record<ToolName, { asks: string; doesNot: string }>> = {
+  ssh_tunnel_create: {
+    asks: 'The user is asked to confirm every tunnel; if they decline, nothing is opened.',
+    doesNot: 'This server opens it without asking the user itself (the MCP client may ask before the call).',
+  },
+  ssh_tunnel_close: {
+    asks: 'The user is asked to confirm.',
+    doesNot: 'This server closes without asking the user itself (the MCP client may ask before the call).',
+  },
+};
 
 const port = (description: string) => ({ type: 'integer', minimum: 0, maximum: 65535, description });
 const serverInput = (description: string) => ({ type: 'string', description });
 
-export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
+const DEFINITIONS: Omit<ToolDefinition, 'modelDescription'>[] = [
   {
     name: 'ssh_tunnel_create',
     displayName: 'Create SSH Tunnel',
+    toolReferenceName: 'sshTunnelCreate',
+    icon: '$(plug)',
     userDescription: 'Open an SSH tunnel (local forward, remote forward or SOCKS proxy) through a configured server, after you confirm.',
-    modelDescription:
+    description:
       'Opens an SSH tunnel through one of the configured servers and returns its id, the real bound ports and how to use it. ' +
       'type "local" (ssh -L) makes a service reachable from the server (remoteHost:remotePort, as the server sees it) available on this machine at localHost:localPort; ' +
       '"remote" (ssh -R) makes the server listen on remoteHost:remotePort and forward to localHost:localPort on this machine; ' +
@@ -34,8 +65,7 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
       'remote with socks true makes the server\'s remotePort a SOCKS proxy that reaches whatever this machine can (ssh -R 1080). ' +
       'Use it when a task needs to reach a database, web service or host behind an SSH server, or to expose a local dev server on a server. ' +
       'Call ssh_connection_status first to learn the server names; never guess them. localPort 0 picks a free port (the result says which). ' +
-      'Do not use it for a tunnel that already exists (check ssh_tunnel_list), for running commands on the server, or to listen on non-loopback addresses (refused unless the user allowed it). ' +
-      'The user is asked to confirm every tunnel.',
+      'Do not use it for a tunnel that already exists (check ssh_tunnel_list), for running commands on the server, or to listen on non-loopback addresses (refused unless the user allowed it).',
     inputSchema: {
       type: 'object',
       properties: {
@@ -53,6 +83,7 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
       required: ['server', 'type'],
       additionalProperties: false,
     },
+    outputSchema: CREATE_RESULT.json,
     tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
     readOnly: false,
     destructive: false,
@@ -61,8 +92,10 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
   {
     name: 'ssh_tunnel_list',
     displayName: 'List SSH Tunnels',
+    toolReferenceName: 'sshTunnelList',
+    icon: '$(list-unordered)',
     userDescription: 'List the open SSH tunnels with their state, addresses and traffic.',
-    modelDescription:
+    description:
       'Lists the SSH tunnels that exist now, whoever opened them (settings, ~/.ssh/config, the user, an agent): id, name, server, type, state, both endpoints, ' +
       'bytes each way, connections active and total, errors, last error, when created, last activity, who opened it. ' +
       'Use it to find a tunnel\'s id and port before using or closing it, or to check whether a tunnel already exists before creating one. ' +
@@ -72,6 +105,7 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
       properties: { server: serverInput('Only the tunnels of this server (optional).') },
       additionalProperties: false,
     },
+    outputSchema: LIST_RESULT.json,
     tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
     readOnly: true,
     destructive: false,
@@ -80,11 +114,13 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
   {
     name: 'ssh_tunnel_close',
     displayName: 'Close SSH Tunnel',
+    toolReferenceName: 'sshTunnelClose',
+    icon: '$(debug-disconnect)',
     userDescription: 'Close an SSH tunnel, or all tunnels of a server, after you confirm.',
-    modelDescription:
+    description:
       'Closes one SSH tunnel (tunnelId, from ssh_tunnel_list or ssh_tunnel_create) or every tunnel of a server (server), and says what was closed and how many live connections were cut. ' +
       'Use it when a tunnel you opened is no longer needed. Do not close tunnels the user opened unless asked to. ' +
-      'An id that is not open changes nothing; the answer lists the open ids. The user is asked to confirm.',
+      'An id that is not open changes nothing; the answer lists the open ids.',
     inputSchema: {
       type: 'object',
       properties: {
@@ -93,6 +129,7 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
       },
       additionalProperties: false,
     },
+    outputSchema: CLOSE_RESULT.json,
     tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
     readOnly: false,
     destructive: true,
@@ -101,8 +138,10 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
   {
     name: 'ssh_connection_status',
     displayName: 'SSH Connection Status',
+    toolReferenceName: 'sshConnectionStatus',
+    icon: '$(server)',
     userDescription: 'List the SSH servers that tunnels can use and whether each is connected.',
-    modelDescription:
+    description:
       'Lists the SSH servers a tunnel may go through (from the user\'s settings and ~/.ssh/config): alias, user@host:port, where it is defined, ' +
       'connection state (disconnected, connecting, connected, reconnecting, failed), its number of tunnels and last error. ' +
       'Use it before ssh_tunnel_create to learn the exact server names, or to see why a tunnel fails. It does not connect to anything. ' +
@@ -112,12 +151,15 @@ export const TOOL_DEFINITIONS: readonly ToolDefinition[] = [
       properties: { server: serverInput('Only this server (optional).') },
       additionalProperties: false,
     },
+    outputSchema: STATUS_RESULT.json,
     tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
     readOnly: true,
     destructive: false,
     needsConfirmation: false,
   },
 ];
+
+export const TOOL_DEFINITIONS: readonly ToolDefinition[] = DEFINITIONS.map((d) => ({ ...d, modelDescription: modelDescription(d, true) }));
 
 export function toolDefinition(name: string): ToolDefinition | undefined {
   return TOOL_DEFINITIONS.find((d) => d.name === name);

@@ -1,5 +1,6 @@
-import { makeAddress, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
+import { makeAddress, plural, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
 import type { CreateInput } from './input';
+import type { ServerData, TunnelData } from './results';
 
 /** `user@host:port` as ssh would connect. */
 export function serverTarget(config: ServerConfig): string {
@@ -75,8 +76,8 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** A tunnel as structured data for the model. */
-export function tunnelData(t: TunnelInfo) {
+/** A tunnel as structured data for the model (its schema: TUNNEL_SCHEMA). */
+export function tunnelData(t: TunnelInfo): TunnelData {
   return {
     id: t.id,
     name: t.name,
@@ -86,7 +87,8 @@ export function tunnelData(t: TunnelInfo) {
     openedBy: t.openedBy,
     // A reverse SOCKS proxy has no fixed local end: each client names its own.
     local: t.socks ? undefined : t.localPath !== undefined ? { path: t.localPath } : { host: t.localHost, port: t.localPort },
-    remote: t.type === 'dynamic' ? undefined : t.remotePath !== undefined ? { path: t.remotePath } : { host: t.remoteHost, port: t.remotePort },
+    remote:
+      t.type === 'dynamic' ? undefined : t.remotePath !== undefined ? { path: t.remotePath } : t.remoteHost !== undefined && t.remotePort !== undefined ? { host: t.remoteHost, port: t.remotePort } : undefined,
     socks: t.socks ? true : undefined,
     usage: usage(t),
     bytesIn: t.stats.bytesIn,
@@ -107,11 +109,11 @@ export function tunnelDetailLine(t: TunnelInfo): string {
   return (
     `- ${tunnelLine(t)}: ${t.state}, opened by ${originWords(t.openedBy)} at ${iso(t.createdAt)}; ` +
     `${s.bytesIn} bytes in, ${s.bytesOut} bytes out; connections ${s.connectionsActive} active, ${s.connectionsTotal} total; ` +
-    `${s.errors} errors${error}; last activity ${iso(t.lastActivity)}`
+    `${plural(s.errors, 'error')}${error}; last activity ${iso(t.lastActivity)}`
   );
 }
 
-export function serverData(config: ServerConfig, status: ServerStatus, origin: string | undefined) {
+export function serverData(config: ServerConfig, status: ServerStatus, origin: string | undefined): ServerData {
   return {
     server: config.host,
     target: serverTarget(config),
@@ -122,6 +124,9 @@ export function serverData(config: ServerConfig, status: ServerStatus, origin: s
   };
 }
 
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A log line for a refused call; the input checks already start their messages with the tool's name. */
+export function refusalLog(tool: string, message: string): string {
+  const own = `${tool}: `;
+  return `${tool} refused: ${message.startsWith(own) ? message.slice(own.length) : message}`;
 }

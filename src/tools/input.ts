@@ -130,12 +130,13 @@ export function parseCreate(input: unknown): CreateInput {
 }
 
 /** Agents listen on loopback only, unless the person allowed more. */
-export function checkLoopback(input: CreateInput, allowed: boolean, settingName: string): void {
+/** `allowedBy` names what lets the user allow more, e.g. "the setting sshTunnels.agentTools.allowNonLoopback". */
+export function checkLoopback(input: CreateInput, allowed: boolean, allowedBy: string): void {
   if (allowed) return;
   const refuse = (what: string, host: string) =>
     new ToolError(
       `${what} ${JSON.stringify(host)} is not a loopback address, and agents may only use loopback addresses (127.0.0.1, ::1, localhost). ` +
-        `Use 127.0.0.1 instead; only the user can allow other addresses, with the setting ${settingName}.`,
+        `Use 127.0.0.1 instead; only the user can allow other addresses, with ${allowedBy}.`,
       'NOT_ALLOWED',
     );
   // A socket file is on this machine by nature; a reverse SOCKS proxy has no local address of its own.

@@ -1,12 +1,13 @@
-import { errorMessage, makeAddress, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager } from '../engine';
+import { errorMessage, makeAddress, plural, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager } from '../engine';
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
-import { describeForward, originWords, plural, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
+import { describeForward, originWords, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
 import { checkLoopback, parseClose, parseCreate, parseServerFilter, ToolError, type CreateInput } from './input';
+import { LIST_LIMIT, type CloseResult, type CreateResult, type ListResult, type StatusResult } from './results';
 
-/** Text for the model, and the same facts as structured JSON. */
+/** Text for the model, and the same facts as structured JSON (the tool's outputSchema). */
 export interface ToolResult {
   text: string;
-  data: unknown;
+  data: CreateResult | ListResult | CloseResult | StatusResult;
 }
 
 export interface ToolHost {
@@ -16,16 +17,13 @@ export interface ToolHost {
   };
   /** sshTunnels.agentTools.allowNonLoopback, or a command-line flag. */
   allowNonLoopback?: () => boolean;
-  /** How refusals name the switch for non-loopback addresses. */
-  settingName?: string;
+  /** How refusals name what allows non-loopback addresses, e.g. "the flag --allow-non-loopback of ssh-tunnels mcp". */
+  nonLoopbackSwitch?: string;
   /** Told before a tunnel is closed, e.g. so that a tunnel from settings stays stopped as after a person's close. */
   willClose?(tunnel: TunnelInfo): void;
 }
 
-/** Longest list returned in one answer; the rest is counted. */
-export const LIST_LIMIT = 50;
-
-export const DEFAULT_SETTING_NAME = 'sshTunnels.agentTools.allowNonLoopback';
+export const DEFAULT_NON_LOOPBACK_SWITCH = 'the setting sshTunnels.agentTools.allowNonLoopback';
 
 /**
  * The agent tools over the engine: input checks, confirmations in plain words, results.
@@ -111,7 +109,7 @@ export class TunnelTools {
   private checkCreate(input: unknown): CreateInput {
     const spec = parseCreate(input);
     this.server(spec.server);
-    checkLoopback(spec, this.host.allowNonLoopback?.() ?? false, this.host.settingName ?? DEFAULT_SETTING_NAME);
+    checkLoopback(spec, this.host.allowNonLoopback?.() ?? false, this.host.nonLoopbackSwitch ?? DEFAULT_NON_LOOPBACK_SWITCH);
     return spec;
   }
 
@@ -177,7 +175,7 @@ export class TunnelTools {
     const open = this.host.manager.listTunnels();
     if (targets.tunnels.length === 0) {
       const what = targets.missingId !== undefined ? `No open tunnel has id ${JSON.stringify(targets.missingId)} (it may have been closed already)` : `No tunnels are open on ${targets.server}`;
-      return { text: `${what}: nothing was closed. ${openIds(open)}`, data: { closed: [], connectionsCut: 0, open: open.map((t) => t.id) } };
+      return { text: `${what}: nothing was closed. ${openIds(open)}`, data: { closed: [], connectionsCut: 0, failures: [], open: open.map((t) => t.id) } };
     }
     const closed: TunnelInfo[] = [];
     let cut = 0;
@@ -197,7 +195,7 @@ export class TunnelTools {
     const list = closed.map(tunnelLine).join('; ');
     let text = closed.length ? `Closed ${list}. ${cut === 0 ? 'No live connections were cut.' : `${plural(cut, 'live connection')} ${cut === 1 ? 'was' : 'were'} cut.`}` : 'Nothing was closed: the tunnels had closed meanwhile.';
     if (failures.length) text += ` Could not close: ${failures.join('; ')}.`;
-    return { text, data: { closed: closed.map((t) => t.id), connectionsCut: cut, failures } };
+    return { text, data: { closed: closed.map((t) => t.id), connectionsCut: cut, failures, open: this.host.manager.listTunnels().map((t) => t.id) } };
   }
 
   private status(input: unknown): ToolResult {

@@ -1,7 +1,7 @@
 // The agent tools as VS Code language-model tools: the core (src/tools) does the work; this layer
 // adds the person's confirmation, workspace trust, the settings and the cancellation token.
 import * as vscode from 'vscode';
-import { ToolError, TOOL_DEFINITIONS, TunnelTools, type ToolHost } from '../tools';
+import { refusalLog, ToolError, TOOL_DEFINITIONS, TunnelTools, type ToolHost } from '../tools';
 import { SECTION, settingValue } from './settings';
 
 export const ENABLED_SETTING = `${SECTION}.agentTools.enabled`;
@@ -15,12 +15,12 @@ function abortSignal(token: vscode.CancellationToken): { signal: AbortSignal; di
   return { signal: controller.signal, dispose: () => listener.dispose() };
 }
 
-export function registerAgentTools(host: Omit<ToolHost, 'allowNonLoopback' | 'settingName'>, log: vscode.LogOutputChannel): vscode.Disposable[] {
+export function registerAgentTools(host: Omit<ToolHost, 'allowNonLoopback' | 'nonLoopbackSwitch'>, log: vscode.LogOutputChannel): vscode.Disposable[] {
   const tools = new TunnelTools({
     ...host,
     // Trusted values only: a cloned repository's settings cannot widen what agents may open.
     allowNonLoopback: () => settingValue<boolean>('agentTools.allowNonLoopback').value === true,
-    settingName: NON_LOOPBACK_SETTING,
+    nonLoopbackSwitch: `the setting ${NON_LOOPBACK_SETTING}`,
   });
 
   /** What makes a call refused before it reaches the core. */
@@ -54,7 +54,7 @@ export function registerAgentTools(host: Omit<ToolHost, 'allowNonLoopback' | 'se
           if (!definition.readOnly) log.info(`Agent tool ${definition.name}: ${result.text}`);
           return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(result.text)]);
         } catch (err) {
-          if (!definition.readOnly) log.warn(`Agent tool ${definition.name} refused: ${err instanceof Error ? err.message : String(err)}`);
+          if (!definition.readOnly) log.warn(`Agent tool ${refusalLog(definition.name, err instanceof Error ? err.message : String(err))}`);
           if (err instanceof ToolError && err.code === 'CANCELLED' && token.isCancellationRequested) throw new vscode.CancellationError();
           throw err;
         } finally {

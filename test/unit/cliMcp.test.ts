@@ -1,5 +1,7 @@
 // `ssh-tunnels mcp` driven by real MCP clients over stdio, against a real sshd: the SDK's own
-// Client (StdioClientTransport spawning dist/cli.js) and the MCP inspector's CLI.
+// Client (StdioClientTransport spawning dist/cli.js) and the MCP inspector's CLI. Every result is
+// checked against its tool's outputSchema (by the SDK client, which validates once it has listed
+// the tools, and by a strict Ajv) and must carry the same JSON in its text.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,13 +10,14 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { TOOL_DEFINITIONS } from '../../src/tools';
+import { CallToolResultSchema, ElicitRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { modelDescription, TOOL_DEFINITIONS } from '../../src/tools';
 import { mcpServerConfig } from '../../src/ui/mcpConfig';
-import { canConnect, SshdFixture } from '../fixtures/sshd';
+import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, ROOT, workspace, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { socksConnect } from '../helpers/socks';
+import { assertMatchesOutputSchema } from '../helpers/outputSchema';
 
 const run = promisify(execFile);
 
@@ -25,6 +28,20 @@ interface Session {
   /** Errors the client saw on the transport (a stray line on stdout would be one). */
   transportErrors: Error[];
   call(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+}
+
+/** A successful result's structuredContent fits the tool's outputSchema, and its text ends with the same JSON. */
+function checkResult(name: string, result: CallToolResult): void {
+  if (result.isError) {
+    assert.equal(result.structuredContent, undefined, `${name}: a refusal carries no structured result`);
+    return;
+  }
+  assertMatchesOutputSchema(name, result.structuredContent);
+  assert.equal(result.content.length, 2, `${name}: the text, then the JSON`);
+  const [prose, json] = result.content;
+  assert.ok(prose.type === 'text' && !prose.text.startsWith('{'), `${name}: prose first`);
+  assert.ok(json.type === 'text', `${name}: JSON as text`);
+  assert.deepEqual(JSON.parse(json.text), result.structuredContent, `${name}: the text block carries the structured result`);
 }
 
 async function connectClient(env: NodeJS.ProcessEnv, args: string[] = [], options: { elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> } } = {}): Promise<Session> {
@@ -39,12 +56,18 @@ async function connectClient(env: NodeJS.ProcessEnv, args: string[] = [], option
   const transportErrors: Error[] = [];
   client.onerror = (err) => transportErrors.push(err);
   await client.connect(transport);
+  // The SDK client validates structuredContent against the outputSchemas it has listed.
+  await client.listTools();
   return {
     client,
     transport,
     stderr: () => stderr,
     transportErrors,
-    call: (name, args) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
+    call: async (name, args) => {
+      const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+      checkResult(name, result);
+      return result;
+    },
   };
 }
 
@@ -102,18 +125,23 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     await sshd?.stop();
   });
 
-  it('lists the core\'s tools with the same names and input schemas, and MCP annotations', async () => {
+  it('lists the core\'s tools with the same names, input and output schemas, MCP annotations, and descriptions true to this server', async () => {
     const { tools } = await s.client.listTools();
     assert.deepEqual(tools.map((t) => t.name), ['ssh_tunnel_create', 'ssh_tunnel_list', 'ssh_tunnel_close', 'ssh_connection_status']);
     for (const tool of tools) {
       const d = TOOL_DEFINITIONS.find((x) => x.name === tool.name)!;
       assert.deepEqual(tool.inputSchema, d.inputSchema, tool.name);
-      assert.equal(tool.description, d.modelDescription);
+      assert.deepEqual(tool.outputSchema, d.outputSchema, tool.name);
+      assert.equal(tool.outputSchema?.type, 'object');
+      // Without --confirm this server asks nobody: its descriptions must not promise it.
+      assert.equal(tool.description, modelDescription(d, false));
+      assert.doesNotMatch(tool.description!, /user is asked to confirm/, tool.name);
       assert.equal(tool.title, d.displayName);
       assert.equal(tool.annotations?.readOnlyHint, tool.name === 'ssh_tunnel_list' || tool.name === 'ssh_connection_status', `${tool.name} readOnlyHint`);
       assert.equal(tool.annotations?.destructiveHint, tool.name === 'ssh_tunnel_close', `${tool.name} destructiveHint`);
     }
     assert.equal(s.client.getServerVersion()?.name, 'ssh-tunnels');
+    assert.match(tools.find((t) => t.name === 'ssh_tunnel_create')!.description!, /This server opens it without asking the user itself/);
   });
 
   it('ssh_connection_status names the servers of ~/.ssh/config', async () => {
@@ -176,25 +204,53 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       ['ssh_tunnel_create', { server: 'nosuch', type: 'local', localPort: 0, remoteHost: 'localhost', remotePort: 80 }, /Unknown server "nosuch".*fix, fresh/],
       ['ssh_tunnel_create', { server: 'fix', type: 'sideways', localPort: 0 }, /"sideways" is not a tunnel type/],
       ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0 }, /remotePort/],
-      ['ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: 'localhost', remotePort: 80 }, /--allow-non-loopback/],
-      ['ssh_tunnel_create', { server: 'fix', type: 'remote', localPort: echo.port, remoteHost: '0.0.0.0', remotePort: 0 }, /--allow-non-loopback/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: 'localhost', remotePort: 80 }, /with the flag --allow-non-loopback of ssh-tunnels mcp\.$/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'remote', localPort: echo.port, remoteHost: '0.0.0.0', remotePort: 0 }, /with the flag --allow-non-loopback of ssh-tunnels mcp\.$/],
+      // Input that breaks the input schema is an input validation error: a result the agent sees and can correct (spec 2025-11-25).
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 'eighty', remoteHost: 'localhost', remotePort: 80 }, /localPort must be a whole number from 0 to 65535/],
+      ['ssh_tunnel_list', { server: 'fix', verbose: true }, /has no field "verbose"/],
       ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: echo.port }, /in use|busy|taken/i],
       ['ssh_tunnel_close', {}, /tunnelId.*server/],
       ['ssh_tunnel_list', { server: 'nosuch' }, /Unknown server "nosuch"/],
-      ['ssh_no_such_tool', {}, /no tool "ssh_no_such_tool"/i],
     ];
     try {
       for (const [name, args, message] of cases) {
         const result = await s.call(name, args);
         assert.equal(result.isError, true, `${name} ${JSON.stringify(args)} is refused: ${text(result)}`);
         assert.match(text(result), message, `${name} ${JSON.stringify(args)}`);
+        assert.doesNotMatch(text(result), /setting --allow/);
       }
     } finally {
       busy.close();
     }
+    // Each refusal is logged once, with the tool's name once.
+    assert.match(s.stderr(), /\[ssh-tunnels\] ssh_tunnel_create refused: a local tunnel needs remotePort/);
+    assert.doesNotMatch(s.stderr(), /ssh_tunnel_create: ssh_tunnel_create:/);
     // Nothing of the refused calls is open, and the server still answers.
     const list = await s.call('ssh_tunnel_list', {});
     assert.equal((list.structuredContent as { total: number }).total, 3);
+    assert.deepEqual(s.transportErrors, []);
+  });
+
+  it('an unknown tool and a malformed call are JSON-RPC errors (-32602), as the spec sorts them; the server keeps serving', async () => {
+    const rpcError = (code: number, message: RegExp) => (err: unknown) => {
+      assert.ok(err instanceof McpError, `a JSON-RPC error, got ${String(err)}`);
+      assert.equal(err.code, code);
+      assert.match(err.message, message);
+      return true;
+    };
+    await assert.rejects(s.client.callTool({ name: 'ssh_no_such_tool', arguments: {} }), rpcError(ErrorCode.InvalidParams, /Unknown tool: "ssh_no_such_tool"\. The tools are: ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close, ssh_connection_status\./));
+    // Arguments that are not an object fail the CallToolRequest schema itself: sent raw, past the client's types.
+    for (const args of ['server=fix', ['fix', 'local'], 42]) {
+      await assert.rejects(
+        s.client.request({ method: 'tools/call', params: { name: 'ssh_tunnel_create', arguments: args as unknown as Record<string, unknown> } }, CallToolResultSchema),
+        rpcError(ErrorCode.InvalidParams, /Invalid tools\/call request/),
+        JSON.stringify(args),
+      );
+    }
+    await assert.rejects(s.client.request({ method: 'tools/call', params: {} as { name: string } }, CallToolResultSchema), rpcError(ErrorCode.InvalidParams, /name/));
+    const still = await s.call('ssh_tunnel_list', {});
+    assert.ok(!still.isError, text(still));
     assert.deepEqual(s.transportErrors, []);
   });
 
@@ -218,8 +274,15 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     assert.match(text(again), /nothing was closed/);
   });
 
+  it('--help says what --confirm does and that the server does not ask otherwise', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'mcp', '--help']);
+    assert.match(stdout, /--confirm +ask the user \(through the client\) before each tunnel is opened or closed; refused if the client cannot ask/);
+    assert.match(stdout, /This server\nopens and closes tunnels without asking the user, unless --confirm is given/);
+    assert.match(stdout, /same facts as JSON \(structuredContent, described by the tool's outputSchema\)/);
+  });
+
   it('logs only to stderr; stdout carried nothing but the protocol', () => {
-    assert.match(s.stderr(), /\[ssh-tunnels\] MCP server .* ready on stdio \(2 server\(s\); loopback only\)/);
+    assert.match(s.stderr(), /\[ssh-tunnels\] MCP server .* ready on stdio \(2 servers; loopback only\)/);
     assert.deepEqual(s.transportErrors, []);
   });
 
@@ -233,7 +296,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     await waitFor(() => exited(pid), 5000, 'the server process to exit');
     // StdioClientTransport ends stdin and waits 2 s before a SIGTERM: the exit came from stdin ending.
     assert.ok(Date.now() - started < 2000, `exited after ${Date.now() - started} ms`);
-    assert.match(c.stderr(), /The client disconnected \(stdin ended\): closing 2 tunnel\(s\) and exiting\./);
+    assert.match(c.stderr(), /The client disconnected \(stdin ended\): closing 2 tunnels and exiting\./);
     assert.equal(await canConnect('127.0.0.1', a.local.port), false);
     assert.equal(await canConnect('127.0.0.1', b.local.port), false);
   });
@@ -326,6 +389,115 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     });
   });
 
+  describe('with --confirm: the user is asked through the client before each create and close', () => {
+    type Answer = { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> };
+    /** A client that answers each question with the next answer, and records what it was asked. */
+    const confirming = async (answers: Answer[]) => {
+      const asked: string[] = [];
+      const c = await connectClient(home.env, ['--confirm'], { elicit: (m) => (asked.push(m), answers.shift() ?? { action: 'decline' }) });
+      return { c, asked };
+    };
+    const yes: Answer = { action: 'accept', content: { confirm: true } };
+
+    it('the descriptions say so; accepted: the tunnel opens and carries data, and its close is asked too', async () => {
+      const { c, asked } = await confirming([yes, yes]);
+      try {
+        const { tools } = await c.client.listTools();
+        for (const name of ['ssh_tunnel_create', 'ssh_tunnel_close']) {
+          const tool = tools.find((t) => t.name === name)!;
+          assert.equal(tool.description, modelDescription(TOOL_DEFINITIONS.find((d) => d.name === name)!, true));
+          assert.match(tool.description!, /The user is asked to confirm/);
+        }
+        const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+        // The words VS Code's confirmation shows: title, then the message.
+        assert.match(asked[0], new RegExp(`^Open an SSH tunnel through fix\\?\n\nAn agent asks to open a local forward \\(-L\\) through fix \\(\\S+@127\\.0\\.0\\.1:${sshd.port}\\): listen on 127\\.0\\.0\\.1, on a free port on this machine and forward each connection through fix to 127\\.0\\.0\\.1:${echo.port} \\(as fix sees it\\)\\.$`));
+        const r = await echoRoundTrip(t.local.port, 1024);
+        assert.equal(r.received, r.sent);
+        // Read-only tools ask nothing.
+        await c.call('ssh_tunnel_list', {});
+        await c.call('ssh_connection_status', {});
+        assert.equal(asked.length, 1);
+        const closed = await c.call('ssh_tunnel_close', { tunnelId: t.id });
+        assert.ok(!closed.isError, text(closed));
+        assert.match(asked[1], new RegExp(`^Close SSH tunnel ${t.id}\\?\n\nAn agent asks to close ${t.id} `));
+        assert.equal(await canConnect('127.0.0.1', t.local.port), false);
+        assert.match(c.stderr(), /the user confirms each create and close/);
+      } finally {
+        await c.client.close();
+      }
+    });
+
+    it('declined (or accepted unticked, or dismissed): nothing opens, nothing closes, and the result says so', async () => {
+      const { c, asked } = await confirming([{ action: 'decline' }, { action: 'accept', content: { confirm: false } }, { action: 'cancel' }, yes, { action: 'decline' }]);
+      try {
+        const port = await freePort();
+        const input = { server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port };
+        for (const how of [/The user declined: the tunnel was not opened\./, /The user declined: the tunnel was not opened\./, /The user dismissed the question: the tunnel was not opened\./]) {
+          const result = await c.call('ssh_tunnel_create', input);
+          assert.equal(result.isError, true);
+          assert.match(text(result), how);
+          assert.equal(await canConnect('127.0.0.1', port), false, 'nothing listens');
+        }
+        assert.equal(((await c.call('ssh_tunnel_list', {})).structuredContent as { total: number }).total, 0);
+        const t = tunnelOf(await c.call('ssh_tunnel_create', input));
+        const kept = await c.call('ssh_tunnel_close', { tunnelId: t.id });
+        assert.equal(kept.isError, true);
+        assert.match(text(kept), /The user declined: nothing was closed\./);
+        assert.equal(await canConnect('127.0.0.1', t.local.port), true, 'the tunnel still listens');
+        assert.equal(asked.length, 5);
+      } finally {
+        await c.client.close();
+      }
+    });
+
+    it('a call cancelled while the question is open opens nothing, even if the answer comes later', async () => {
+      let answer: (a: Answer) => void = () => undefined;
+      let asked: () => void = () => undefined;
+      const question = new Promise<void>((resolve) => (asked = resolve));
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--confirm'], env: home.env as Record<string, string>, stderr: 'pipe' });
+      const client = new Client({ name: 'cancelling', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+      client.setRequestHandler(ElicitRequestSchema, () => {
+        asked();
+        return new Promise((resolve) => (answer = resolve));
+      });
+      await client.connect(transport);
+      try {
+        const port = await freePort();
+        const abort = new AbortController();
+        const call = client.callTool({ name: 'ssh_tunnel_create', arguments: { server: 'fix', type: 'dynamic', localPort: port } }, undefined, { signal: abort.signal });
+        await question;
+        abort.abort();
+        await assert.rejects(call, /abort/i);
+        answer(yes);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(await canConnect('127.0.0.1', port), false);
+        const list = (await client.callTool({ name: 'ssh_tunnel_list', arguments: {} })) as CallToolResult;
+        assert.equal((list.structuredContent as { total: number }).total, 0, text(list));
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('a client that cannot ask: create and close are refused, not done unasked; reading still works', async () => {
+      const c = await connectClient(home.env, ['--confirm']);
+      try {
+        const result = await c.call('ssh_tunnel_create', { server: 'fix', type: 'dynamic', localPort: 0 });
+        assert.equal(result.isError, true);
+        assert.match(text(result), /ssh-tunnels mcp runs with --confirm, so the user must confirm this, and this MCP client cannot ask them \(it does not support elicitation\); the tunnel was not opened\./);
+        const list = await c.call('ssh_tunnel_list', {});
+        assert.equal((list.structuredContent as { total: number }).total, 0);
+        // A close that would close nothing has nothing to confirm.
+        const none = await c.call('ssh_tunnel_close', { tunnelId: 't1' });
+        assert.ok(!none.isError, text(none));
+        assert.match(text(none), /nothing was closed/);
+        // Bad input is still answered with what to fix, before any question.
+        assert.match(text(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0 })), /a local tunnel needs remotePort/);
+      } finally {
+        await c.client.close();
+      }
+    });
+  });
+
   it('the configuration the extension copies starts this server', async () => {
     const config = mcpServerConfig(ROOT, process.execPath, false).mcpServers['ssh-tunnels'];
     assert.deepEqual(config.args, [CLI, 'mcp']);
@@ -341,16 +513,17 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     assert.deepEqual(mcpServerConfig('/ext', '/opt/code/code', true).mcpServers['ssh-tunnels'], { command: '/opt/code/code', args: ['/ext/dist/cli.js', 'mcp'], env: { ELECTRON_RUN_AS_NODE: '1' } });
   });
 
-  it('the MCP inspector\'s CLI lists the tools and opens a tunnel (offline)', async () => {
+  it('the MCP inspector\'s CLI lists the tools with their schemas, opens a tunnel whose result fits its outputSchema, and gets -32602 for an unknown tool (offline)', async () => {
     const inspector = path.join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
     const target = ['--cli', process.execPath, CLI, 'mcp'];
     const env = home.env;
     // inspector-cli 1.0.3 finds its package.json relative to the working folder: run it from its own.
     const cwd = path.dirname(inspector);
     const listed = await run(process.execPath, [inspector, ...target, '--method', 'tools/list'], { env, cwd, timeout: 60_000 });
-    const tools = (JSON.parse(listed.stdout) as { tools: { name: string; annotations?: { readOnlyHint?: boolean } }[] }).tools;
+    const tools = (JSON.parse(listed.stdout) as { tools: { name: string; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } }[] }).tools;
     assert.deepEqual(tools.map((t) => t.name).sort(), ['ssh_connection_status', 'ssh_tunnel_close', 'ssh_tunnel_create', 'ssh_tunnel_list']);
     assert.equal(tools.find((t) => t.name === 'ssh_tunnel_list')!.annotations?.readOnlyHint, true);
+    for (const t of tools) assert.deepEqual(t.outputSchema, TOOL_DEFINITIONS.find((d) => d.name === t.name)!.outputSchema, t.name);
     const called = await run(
       process.execPath,
       [inspector, ...target, '--method', 'tools/call', '--tool-name', 'ssh_tunnel_create', '--tool-arg', 'server=fix', 'type=dynamic', 'localPort=0'],
@@ -359,11 +532,18 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     const result = JSON.parse(called.stdout) as CallToolResult;
     assert.ok(!result.isError, called.stdout);
     assert.match(text(result), /socks5h:\/\/127\.0\.0\.1:\d+/);
+    checkResult('ssh_tunnel_create', result);
     const refused = await run(
       process.execPath,
       [inspector, ...target, '--method', 'tools/call', '--tool-name', 'ssh_tunnel_create', '--tool-arg', 'server=nosuch', 'type=dynamic', 'localPort=0'],
       { env, cwd, timeout: 60_000 },
     );
     assert.equal((JSON.parse(refused.stdout) as CallToolResult).isError, true);
+    const unknown = await run(process.execPath, [inspector, ...target, '--method', 'tools/call', '--tool-name', 'ssh_exec'], { env, cwd, timeout: 60_000 }).then(
+      () => assert.fail('the inspector should fail on an unknown tool'),
+      (err: { code?: number; stdout: string; stderr: string }) => err,
+    );
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stdout + unknown.stderr, /MCP error -32602: Unknown tool: "ssh_exec"/);
   });
 });

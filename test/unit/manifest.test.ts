@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { TOOL_DEFINITIONS } from '../../src/tools';
+import { schemaErrors } from '../helpers/outputSchema';
 
 const ROOT = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -108,8 +109,40 @@ describe('package.json contributions', () => {
       );
       for (const d of TOOL_DEFINITIONS) {
         const t = tools.find((x) => x.name === d.name)!;
-        for (const field of ['displayName', 'userDescription', 'modelDescription', 'inputSchema', 'tags'] as const) assert.deepEqual(t[field], d[field], `${d.name}.${field}`);
+        for (const field of ['displayName', 'toolReferenceName', 'icon', 'userDescription', 'modelDescription', 'inputSchema', 'tags'] as const) assert.deepEqual(t[field], d[field], `${d.name}.${field}`);
       }
+    });
+
+    it('fit VS Code\'s languageModelTools schema, and each can be #-referenced in chat with its own name and a codicon', () => {
+      // VS Code's contribution schema (languageModelToolsContribution.ts): no other fields, these types and patterns.
+      const contribution = {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'displayName', 'modelDescription'],
+        properties: {
+          name: { type: 'string', pattern: '^(?!copilot_|vscode_)[\\w-]+$' },
+          toolReferenceName: { type: 'string', pattern: '^[\\w-]+$' },
+          legacyToolReferenceFullNames: { type: 'array', items: { type: 'string' } },
+          displayName: { type: 'string' },
+          userDescription: { type: 'string' },
+          modelDescription: { type: 'string' },
+          inputSchema: { type: 'object' },
+          canBeReferencedInPrompt: { type: 'boolean' },
+          icon: { anyOf: [{ type: 'string' }, { type: 'object', properties: { light: { type: 'string' }, dark: { type: 'string' } } }] },
+          when: { type: 'string' },
+          tags: { type: 'array', items: { type: 'string', pattern: '^(?!copilot_|vscode_)' } },
+        },
+      };
+      for (const t of tools) {
+        assert.equal(schemaErrors(contribution, t), '', String(t.name));
+        // VS Code drops a tool that can be referenced but has no reference name.
+        assert.equal(t.canBeReferencedInPrompt, true, String(t.name));
+        assert.ok(t.toolReferenceName, String(t.name));
+        assert.match(String(t.icon), /^\$\([a-z-]+\)$/, `${t.name}: a codicon`);
+        assert.ok(String(t.userDescription).length > 20, `${t.name}: userDescription`);
+      }
+      const references = tools.map((t) => t.toolReferenceName);
+      assert.equal(new Set(references).size, references.length, 'distinct reference names');
     });
 
     it('each has a valid name, says what / when / when not, and is switched by sshTunnels.agentTools.enabled', () => {

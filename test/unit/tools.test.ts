@@ -3,13 +3,15 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { TunnelManager, type ServerConfig } from '../../src/engine';
-import { isLoopback, LIST_LIMIT, ToolError, TunnelTools, TOOL_DEFINITIONS, type ToolHost } from '../../src/tools';
+import { isLoopback, LIST_LIMIT, refusalLog, ToolError, TunnelTools, TOOL_DEFINITIONS, type ToolHost, type ToolResult } from '../../src/tools';
+import { tunnelData } from '../../src/tools/format';
 import { freePort } from '../fixtures/sshd';
 import { bound, connect, echoRoundTrip, readAll, waitFor } from '../helpers/net';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';
 import { socksConnect } from '../helpers/socks';
+import { assertMatchesOutputSchema, outputSchemaErrors } from '../helpers/outputSchema';
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -25,6 +27,15 @@ function httpGet(where: { port: number } | { socketPath: string }, urlPath: stri
     req.on('timeout', () => req.destroy(new Error(`GET ${urlPath} timed out`)));
     req.on('error', reject);
   });
+}
+
+/** The tools, with every result checked against its tool's outputSchema (what MCP clients check). */
+class CheckedTools extends TunnelTools {
+  override async invoke(name: string, input: unknown, signal?: AbortSignal): Promise<ToolResult> {
+    const result = await super.invoke(name, input, signal);
+    assertMatchesOutputSchema(name, result.data);
+    return result;
+  }
 }
 
 async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<ToolError> {
@@ -51,7 +62,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
     const servers: ToolHost['servers'] = { ...staticServers(...list), origin: (name) => (name === 'db' ? 'settings' : name === 'web' ? 'both' : 'sshConfig') };
     question = new HeldHostKeyQuestion();
     manager = new TunnelManager({ servers, reconnect: { maxAttempts: 0 }, prompts: question.prompts });
-    tools = new TunnelTools({ manager, servers, allowNonLoopback: () => allowNonLoopback });
+    tools = new CheckedTools({ manager, servers, allowNonLoopback: () => allowNonLoopback });
   });
   afterEach(async () => {
     question.reply('reject');
@@ -262,10 +273,11 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.match(socks.message, /remoteHost \(the address the server would listen on\) "0\.0\.0\.0" is not a loopback address/);
     });
 
-    it('names the switch the host gives (a CLI flag) instead of the setting', async () => {
-      const cli = new TunnelTools({ manager, servers: staticServers(env.sshd.server('db')), settingName: '--allow-non-loopback' });
+    it('names the switch the host gives (a command-line flag, called a flag) instead of the setting', async () => {
+      const cli = new CheckedTools({ manager, servers: staticServers(env.sshd.server('db')), nonLoopbackSwitch: 'the flag --allow-non-loopback of ssh-tunnels mcp' });
       const err = await refusal(cli.invoke('ssh_tunnel_create', localTo(env.echo.port, { localHost: '0.0.0.0' })));
-      assert.match(err.message, /with the setting --allow-non-loopback\./);
+      assert.match(err.message, /only the user can allow other addresses, with the flag --allow-non-loopback of ssh-tunnels mcp\.$/);
+      assert.doesNotMatch(err.message, /setting/);
     });
 
     it('accepts every loopback spelling, and anything once the setting allows it', async () => {
@@ -329,13 +341,13 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
       const result = await tools.invoke('ssh_tunnel_close', { tunnelId: t.id });
       assert.match(result.text, new RegExp(`^Closed ${t.id} "gone" .*\\. 2 live connections were cut\\.$`));
-      assert.deepEqual(result.data, { closed: [t.id], connectionsCut: 2, failures: [] });
+      assert.deepEqual(result.data, { closed: [t.id], connectionsCut: 2, failures: [], open: [keep.tunnel.id] });
       await Promise.all(ended);
       assert.equal(await bound(t.local.port), false, 'its port is free');
 
       const again = await tools.invoke('ssh_tunnel_close', { tunnelId: t.id });
       assert.equal(again.text, `No open tunnel has id "${t.id}" (it may have been closed already): nothing was closed. Open tunnels: ${keep.tunnel.id} "keep" (db).`);
-      assert.deepEqual(again.data, { closed: [], connectionsCut: 0, open: [keep.tunnel.id] });
+      assert.deepEqual(again.data, { closed: [], connectionsCut: 0, failures: [], open: [keep.tunnel.id] });
       assert.equal(tools.confirmation('ssh_tunnel_close', { tunnelId: t.id }), undefined, 'nothing to ask about');
       const unknown = await tools.invoke('ssh_tunnel_close', { tunnelId: 't999' });
       assert.match(unknown.text, /^No open tunnel has id "t999".*Open tunnels: t\d+ "keep" \(db\)\.$/);
@@ -344,7 +356,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
     it('closes all of a server\'s tunnels and only those, telling the host of each first', async () => {
       const told: string[] = [];
-      tools = new TunnelTools({ manager, servers: staticServers(env.sshd.server('db'), env.sshd.server('web')), willClose: (t) => told.push(t.id) });
+      tools = new CheckedTools({ manager, servers: staticServers(env.sshd.server('db'), env.sshd.server('web')), willClose: (t) => told.push(t.id) });
       const a = ((await create(localTo(env.echo.port))).data as Data).tunnel;
       const b = ((await create({ server: 'db', type: 'dynamic' })).data as Data).tunnel;
       const other = ((await create({ ...localTo(env.echo.port), server: 'web' })).data as Data).tunnel;
@@ -388,6 +400,31 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.equal(err.code, 'CANCELLED');
       assert.deepEqual(manager.listTunnels(), []);
     });
+  });
+
+  describe('outputSchema (what MCP clients validate structuredContent against)', () => {
+    it('every tool declares one, and every result in this suite fitted it (CheckedTools); a drifted result does not', async () => {
+      for (const d of TOOL_DEFINITIONS) assert.equal((d.outputSchema as { type: string }).type, 'object', d.name);
+      const created = await create(localTo(env.echo.port));
+      const tunnel = manager.getTunnel((created.data as Data).tunnel.id)!;
+      assert.equal(outputSchemaErrors('ssh_tunnel_create', { tunnel: tunnelData(tunnel) }), '');
+      const drifted: [string, Data][] = [
+        ['a port as a string', { ...tunnelData(tunnel), local: { host: '127.0.0.1', port: String(tunnel.localPort) } }],
+        ['a field the schema does not name', { ...tunnelData(tunnel), pid: 1 }],
+        ['a missing field', { ...tunnelData(tunnel), usage: undefined }],
+        ['a state the engine does not have', { ...tunnelData(tunnel), state: 'sleeping' }],
+        ['a time that is not ISO 8601', { ...tunnelData(tunnel), createdAt: 'yesterday' }],
+        ['both a host and a path on one end', { ...tunnelData(tunnel), remote: { host: 'h', port: 1, path: '/p' } }],
+      ];
+      for (const [what, data] of drifted) assert.notEqual(outputSchemaErrors('ssh_tunnel_create', { tunnel: data }), '', what);
+      assert.notEqual(outputSchemaErrors('ssh_tunnel_close', { closed: [], connectionsCut: 0, open: [] }), '', 'close without failures');
+      assert.notEqual(outputSchemaErrors('ssh_connection_status', { total: 1, omitted: 0, servers: [{ server: 'db' }] }), '', 'a server without target or state');
+    });
+  });
+
+  it('a refusal is logged once with the tool\'s name, not twice', () => {
+    assert.equal(refusalLog('ssh_tunnel_create', 'ssh_tunnel_create: localPort must be a whole number'), 'ssh_tunnel_create refused: localPort must be a whole number');
+    assert.equal(refusalLog('ssh_tunnel_list', 'Unknown server "x".'), 'ssh_tunnel_list refused: Unknown server "x".');
   });
 
   it('an unknown tool name lists the tools', async () => {

@@ -1,0 +1,71 @@
+// The facts each tool returns as JSON (MCP's structuredContent), as schemas that also type the code
+// building them (format.ts, tunnelTools.ts): a field added there without its schema does not compile.
+import type { ServerState, TunnelOrigin, TunnelState, TunnelType } from '../engine';
+import { array, choice, dateTime, either, integer, literalTrue, object, string, type Infer } from './schema';
+
+/** Longest list returned in one answer; the rest is counted. */
+export const LIST_LIMIT = 50;
+
+/** Every value of a union, listed once; the compiler says when the engine adds one. */
+const values = <T extends string>(all: Record<T, true>): T[] => Object.keys(all) as T[];
+
+const TUNNEL_TYPES = values<TunnelType>({ local: true, remote: true, dynamic: true });
+const TUNNEL_STATES = values<TunnelState>({ connecting: true, active: true, reconnecting: true, failed: true, closed: true });
+const ORIGINS = values<TunnelOrigin>({ settings: true, sshConfig: true, person: true, agent: true });
+const SERVER_STATES = values<ServerState>({ disconnected: true, connecting: true, connected: true, reconnecting: true, failed: true });
+
+const endpoint = (description: string) =>
+  either(object({ host: string(), port: integer(undefined, 0, 65535) }), object({ path: string('a Unix socket') }), description);
+
+export const TUNNEL_SCHEMA = object(
+  {
+    id: string('pass it to ssh_tunnel_close as tunnelId'),
+    name: string(),
+    server: string(),
+    type: choice(TUNNEL_TYPES),
+    state: choice(TUNNEL_STATES),
+    openedBy: choice(ORIGINS),
+    local: endpoint('this machine\'s end: where a local or dynamic tunnel listens, where a remote one delivers (absent for a reverse SOCKS proxy)'),
+    remote: endpoint('the server\'s end: what a local tunnel reaches, where a remote one listens (absent for dynamic)'),
+    socks: literalTrue('a remote tunnel whose server port is a SOCKS proxy'),
+    usage: string('how to use it, in one sentence'),
+    bytesIn: integer(),
+    bytesOut: integer(),
+    connectionsActive: integer(),
+    connectionsTotal: integer(),
+    errors: integer(),
+    lastError: string(),
+    createdAt: dateTime(),
+    lastActivity: dateTime(),
+  },
+  ['local', 'remote', 'socks', 'lastError'],
+);
+export type TunnelData = Infer<typeof TUNNEL_SCHEMA>;
+
+export const SERVER_SCHEMA = object(
+  {
+    server: string('the alias to pass as "server"'),
+    target: string('user@host:port'),
+    definedIn: string(),
+    state: choice(SERVER_STATES),
+    tunnels: integer(),
+    lastError: string(),
+  },
+  ['definedIn', 'lastError'],
+);
+export type ServerData = Infer<typeof SERVER_SCHEMA>;
+
+export const CREATE_RESULT = object({ tunnel: TUNNEL_SCHEMA });
+export const LIST_RESULT = object({ total: integer(), omitted: integer(`tunnels not listed (at most ${LIST_LIMIT} are)`), tunnels: array(TUNNEL_SCHEMA) });
+export const CLOSE_RESULT = object({
+  closed: array(string(), 'the ids closed'),
+  connectionsCut: integer(),
+  failures: array(string(), 'ids that could not be closed, with why'),
+  open: array(string(), 'the ids still open'),
+});
+export const STATUS_RESULT = object({ total: integer(), omitted: integer(`servers not listed (at most ${LIST_LIMIT} are)`), servers: array(SERVER_SCHEMA) });
+
+export type CreateResult = Infer<typeof CREATE_RESULT>;
+export type ListResult = Infer<typeof LIST_RESULT>;
+export type CloseResult = Infer<typeof CLOSE_RESULT>;
+export type StatusResult = Infer<typeof STATUS_RESULT>;
