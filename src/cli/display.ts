@@ -11,6 +11,8 @@ export class LiveDisplay {
   private drawn = 0;
   private paused = false;
   private stopped = false;
+  /** Held for a prompt written under the block: event lines wait here until it is answered. */
+  private held: string[] | undefined;
 
   constructor(
     private readonly out: DisplayStream,
@@ -46,6 +48,10 @@ export class LiveDisplay {
       this.out.write(line + '\n');
       return;
     }
+    if (this.held) {
+      this.held.push(line);
+      return;
+    }
     if (!this.paused) this.erase();
     this.out.write(line + '\n');
     this.render();
@@ -60,7 +66,29 @@ export class LiveDisplay {
 
   resume(): void {
     this.paused = false;
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (held.length && this.live && !this.stopped) {
+      this.erase();
+      this.out.write(held.join('\n') + '\n');
+    }
     this.render();
+  }
+
+  /**
+   * Keeps the block on screen (drawn once more, so it can say what it waits for) while a prompt
+   * is written under it; resume() then takes the prompt's lines away with the block.
+   */
+  hold(): void {
+    if (this.paused) return;
+    this.render();
+    this.paused = true;
+    this.held = [];
+  }
+
+  /** Text a prompt wrote under a held block: its lines are erased with the block. */
+  below(text: string): void {
+    if (this.held && this.live) this.drawn += text.split('\n').length - 1;
   }
 
   /** Leaves the last block on screen (or prints it, off a terminal) and stops drawing. */

@@ -12,6 +12,8 @@ export interface TableRow {
   pending?: 'opening' | 'failed';
   reconnects: number;
   error?: string;
+  /** While its server is being retried: the attempt and when it is due (ms since the epoch). */
+  retry?: { attempt: number; at: number };
 }
 
 
@@ -66,9 +68,9 @@ export function renderTable(rows: readonly TableRow[], width = 200): string[] {
 }
 
 /** One line per tunnel state, as the summary below the table says it. */
-export function summary(rows: readonly TableRow[]): string {
+export function summary(rows: readonly TableRow[], options: { running?: boolean } = {}): string {
   const count = (state: string) => rows.filter((r) => (r.info?.state ?? r.pending) === state).length;
   const parts = [`${count('active')} active`];
   for (const state of ['connecting', 'opening', 'reconnecting', 'failed']) if (count(state)) parts.push(`${count(state)} ${state}`);
-  return `${rows.length} tunnel(s): ${parts.join(', ')}. Ctrl-C closes them all.`;
+  return `${rows.length} tunnel(s): ${parts.join(', ')}.${options.running === false ? '' : ' Ctrl-C closes them all.'}`;
 }

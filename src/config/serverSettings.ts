@@ -53,7 +53,7 @@ function distance(a: string, b: string): number {
 }
 
 /** The field a typo most likely meant (case differences, or up to two edits). */
-function closest(name: string, candidates: string[]): string | undefined {
+export function closest(name: string, candidates: string[]): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;

@@ -160,7 +160,8 @@ export class TunnelManager {
       throw err;
     }
     const opened = tunnel.info();
-    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})`);
+    const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
+    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})${waiting}`);
     return opened;
   }
 
