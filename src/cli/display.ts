@@ -13,6 +13,8 @@ export class LiveDisplay {
   private stopped = false;
   /** Held for a prompt written under the block: event lines wait here until it is answered. */
   private held: string[] | undefined;
+  /** Where the prompt's cursor is on its line, to count the rows a long line wraps onto. */
+  private column = 0;
 
   constructor(
     private readonly out: DisplayStream,
@@ -84,11 +86,20 @@ export class LiveDisplay {
     this.render();
     this.paused = true;
     this.held = [];
+    this.column = 0;
   }
 
-  /** Text a prompt wrote under a held block: its lines are erased with the block. */
+  /** Text a prompt wrote under a held block: its lines (as the terminal wraps them) are erased with the block. */
   below(text: string): void {
-    if (this.held && this.live) this.drawn += text.split('\n').length - 1;
+    if (!this.held || !this.live) return;
+    const width = this.width();
+    for (const ch of text) {
+      if (ch === '\n') {
+        this.drawn += Math.max(1, Math.ceil(this.column / width));
+        this.column = 0;
+      } else if (ch === '\b') this.column = Math.max(0, this.column - 1);
+      else this.column++;
+    }
   }
 
   /** Leaves the last block on screen (or prints it, off a terminal) and stops drawing. */
