@@ -221,8 +221,7 @@ export async function runUp(argv: string[]): Promise<number> {
       if (status.state === 'connected') {
         connected.add(status.name);
         say(`${status.name}: connected`);
-      }
-      else if (status.state === 'failed') {
+      } else if (status.state === 'failed') {
         say(`${status.name}: failed${status.lastError ? ` (${status.lastError})` : ''}`);
         // A tunnel still opening says so itself when its start fails.
         const opening = entries.some((e) => e.spec.server === status.name && e.row.pending === 'opening');
@@ -239,10 +238,11 @@ export async function runUp(argv: string[]): Promise<number> {
           entry.id = info.id;
           byId.set(info.id, entry);
           entry.row = { ...entry.row, name: info.name, info, pending: undefined };
-          const where = info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
+          const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
           if (info.state === 'reconnecting') {
-            say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
-          } else say(`${info.name}: open, ${where}`);
+            // Its server is down: the port is held (or the forward asked for) once it is back.
+            say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
+          } else say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
           return true;
         } catch (err) {
           entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err) };

@@ -92,6 +92,21 @@ describe('engine: failures a person must see', function () {
     }
   });
 
+  it('with retryFirstConnect, a remote forward asked for while the server is down is granted once it is up', async () => {
+    const m = start({ reconnect: { baseDelayMs: 200, maxDelayMs: 400, maxAttempts: Infinity, retryFirstConnect: true } });
+    await suite.sshd.kill();
+    try {
+      const info = await m.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: suite.echo.port, name: 'later' });
+      assert.equal(info.state, 'reconnecting');
+      await suite.sshd.restart();
+      await waitFor(() => m.getTunnel(info.id)?.state === 'active', 15_000, 'the forward to be granted');
+      const r = await echoRoundTrip(m.getTunnel(info.id)!.remotePort!, 4096);
+      assert.equal(r.received, r.sent, 'the server\'s port leads here');
+    } finally {
+      await suite.sshd.restart();
+    }
+  });
+
   it('without retryFirstConnect, a server down at start fails the tunnel at once and frees its port, as before', async () => {
     const m = start();
     await suite.sshd.kill();
