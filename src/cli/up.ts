@@ -1,6 +1,10 @@
 // `ssh-tunnels up`: opens a workspace's tunnels (the autoStart ones, those named, or forwards
 // given as ssh takes them), shows them live until Ctrl-C, then closes everything.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseForward } from '../config/forwardSpec';
+import { expandTilde } from '../config/sshConfigLoad';
 import type { ConfiguredTunnel } from '../config/tunnelSettings';
 import { defaultName, errorMessage, makeAddress, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
 import { describeOptions, didYouMean, parseArgs, UsageError, type OptionSpec } from './args';
@@ -17,7 +21,8 @@ export const UP_OPTIONS: OptionSpec[] = [
   { flags: ['-L'], key: 'forwards', value: '[bind:]port:host:hostport', repeat: true, help: 'a local forward, as ssh -L (repeatable)' },
   { flags: ['-R'], key: 'forwards', value: '[bind:]port:host:hostport', repeat: true, help: 'a remote forward, as ssh -R (repeatable)' },
   { flags: ['-D'], key: 'forwards', value: '[bind:]port', repeat: true, help: 'a SOCKS proxy, as ssh -D (repeatable)' },
-  { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default: the settings\' sshTunnels.sshConfigFile, else ~/.ssh/config)' },
+  { flags: ['-i'], key: 'identityFiles', value: 'FILE', repeat: true, help: 'a private key for --server, tried before those of the ssh config, as ssh -i (repeatable)' },
+    { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default: the settings\' sshTunnels.sshConfigFile, else ~/.ssh/config)' },
   { flags: ['--exit-on-failure'], key: 'exitOnFailure', help: 'exit with status 1 as soon as a tunnel cannot open or fails (for scripts), instead of waiting for its server' },
   { flags: ['--keep-trying'], key: 'keepTrying', help: 'after a refused host key or login, keep the tunnels and retry (while known_hosts is fixed) instead of exiting' },
   { flags: ['--verbose', '-v'], key: 'verbose', help: 'also show what the engine logs (connections, forwards, host keys)' },
@@ -160,7 +165,10 @@ export async function runUp(argv: string[]): Promise<number> {
   let running = true;
   try {
     const specs = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
-    await resolveServers(host.servers, specs.map((s) => s.server));
+    const identityFiles = ((options.identityFiles as string[] | undefined) ?? []).map((f) => path.resolve(expandTilde(f, os.homedir())));
+    if (identityFiles.length && options.server === undefined) throw new UsageError('-i gives a key for the server of --server: ssh-tunnels up --server HOST -i FILE -L …');
+    for (const file of identityFiles) if (!fs.existsSync(file)) throw new UsageError(`-i ${file}: no such file.`);
+    await resolveServers(host.servers, specs.map((s) => s.server), (name) => (name === options.server ? identityFiles : []));
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
     for (const spec of specs) {
       const name = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);

@@ -27,14 +27,18 @@ async function resolvable(host: string): Promise<boolean> {
 }
 
 /**
- * Makes every named server known to the registry (hosts that are not in the config included).
+ * Makes every named server known to the registry (hosts that are not in the config included),
+ * with the identity files given for it (ssh -i).
  * Throws a UsageError for text that is no host, or a name that resolves nowhere.
  */
-export async function resolveServers(servers: ServerRegistry, names: readonly string[]): Promise<void> {
+export async function resolveServers(servers: ServerRegistry, names: readonly string[], identityFiles: (name: string) => string[] = () => []): Promise<void> {
   for (const name of new Set(names)) {
+    const identities = identityFiles(name);
+    const listed = servers.get(name);
+    if (listed && identities.length) servers.addTarget(name, identities);
     // A broken entry of that name says what is wrong with it when the tunnel opens.
-    if (servers.get(name) || servers.problemFor(name)) continue;
-    const added = servers.addTarget(name);
+    if (listed || servers.problemFor(name)) continue;
+    const added = servers.addTarget(name, identities);
     if ('error' in added) throw new UsageError(added.error);
     // A jump host or a ProxyCommand resolves the name on the other side.
     if (added.proxyJump !== undefined || added.proxyCommand !== undefined) continue;

@@ -82,6 +82,9 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** The server with exactly this name (`host`), or undefined (also when its entry is broken: see problemFor). */
   get(name: string): ServerConfig | undefined {
+    // What a command line added (a host, or a listed one with its -i) stands for that name.
+    const typed = this.targets.get(name);
+    if (typed) return typed;
     this.hosts.finishLoading();
     const snapshot = this.current();
     if (!snapshot.complete && snapshot.byName.has(name) && snapshot.origins.get(name) !== 'settings') return this.withFile(name);
@@ -91,19 +94,26 @@ export class ServerRegistry implements ServerSource, Disposable {
   /**
    * A server given as ssh takes it (`[user@]host[:port]`, or a host that is no alias): a listed
    * one, or what the ssh config says for its host part (`Host *`, matching patterns), with the
-   * user and port given overriding. Kept under `target`, so get(target) finds it from now on.
+   * user and port given overriding, and `identityFiles` (ssh -i) first. Kept under `target`, so
+   * get(target) finds it from now on.
    */
-  addTarget(target: string): ServerConfig | { error: string } {
+  addTarget(target: string, identityFiles: readonly string[] = []): ServerConfig | { error: string } {
     const listed = this.get(target);
-    if (listed) return listed;
-    const parsed = parseSshTarget(target);
-    if ('error' in parsed) return parsed;
-    const problem = this.problemFor(parsed.host);
-    if (problem) return { error: problem };
-    const base = this.resolveHost(parsed.host) ?? { host: parsed.host };
-    const server: ServerConfig = { ...base, host: target, hostName: base.hostName ?? parsed.host };
-    if (parsed.user !== undefined) server.user = parsed.user;
-    if (parsed.port !== undefined) server.port = parsed.port;
+    if (listed && identityFiles.length === 0) return listed;
+    let server: ServerConfig;
+    if (listed) server = { ...listed };
+    else {
+      const parsed = parseSshTarget(target);
+      if ('error' in parsed) return parsed;
+      const problem = this.problemFor(parsed.host);
+      if (problem) return { error: problem };
+      const base = this.resolveHost(parsed.host) ?? { host: parsed.host };
+      server = { ...base, host: target, hostName: base.hostName ?? parsed.host };
+      if (parsed.user !== undefined) server.user = parsed.user;
+      if (parsed.port !== undefined) server.port = parsed.port;
+    }
+    // As ssh -i: tried before the config's identities.
+    if (identityFiles.length) server.identityFile = [...identityFiles, ...[server.identityFile ?? []].flat()];
     this.targets.set(target, server);
     return server;
   }

@@ -107,6 +107,25 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
     }
   });
 
+  it('--server user@host:port -i KEY works with no ssh config at all: the unknown host key is asked about, as ssh does', async () => {
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-noconfig-home-'));
+    try {
+      const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
+      pane = new TmuxPane(shellLine(['--server', target, '-i', sshd.clientKeyPath, '-L', `0:127.0.0.1:${echo.port}`]), { cwd: bare, env: { ...home.env, HOME: bare } });
+      await pane.waitFor(new RegExp(`The authenticity of host '${target.replace(/[.]/g, '\\.')} \\(127\\.0\\.0\\.1:${sshd.port}\\)' can't be established`));
+      pane.type('yes');
+      await pane.waitFor(/: open, listening on 127\.0\.0\.1:\d+/);
+      const port = Number(/: open, listening on 127\.0\.0\.1:(\d+)/.exec(pane.screen())![1]);
+      const r = await echoRoundTrip(port, 4096);
+      assert.equal(r.received, r.sent);
+      assert.match(fs.readFileSync(path.join(bare, '.ssh', 'known_hosts'), 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
+      pane.key('C-c');
+      await pane.waitFor(/EXIT=0/);
+    } finally {
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
   it('a changed host key ends up with the refusal and status 1, and frees the port', async () => {
     pane = new TmuxPane(shellLine(['--workspace', echoWorkspace()]), { cwd: home.home, env: home.env });
     await pane.waitFor(/^echo .*● active/m);
@@ -166,6 +185,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
       [['up', '--server', 'root@frsh:22', '-D', '0'], /Unknown server "frsh" \(did you mean "fresh"\?\)/],
       [['up', '--server', 'fix:99999', '-D', '0'], /the port "99999" must be a number from 1 to 65535/],
       [['up', '-F', '/nonexistent', '--server', 'fix', '-D', '0'], /^ssh-tunnels: Can't open user config file \/nonexistent: No such file or directory$/m],
+      [['up', '-i', '/nonexistent/key', '--server', 'fix', '-D', '0'], /-i \/nonexistent\/key: no such file\./],
       [['up', '--exit-on-failure', '--keep-trying', '--server', 'fix', '-D', '0'], /contradict each other/],
     ];
     for (const [args, message] of cases) {
