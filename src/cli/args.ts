@@ -2,6 +2,7 @@
  * A small command-line parser: long options (`--workspace DIR`, `--workspace=DIR`), short ones
  * as ssh writes them (`-L 8080:db:80`, `-L8080:db:80`), repeatable options and positionals.
  */
+import { closest } from '../config/settingsFields';
 
 export interface OptionSpec {
   /** Every spelling, e.g. ['--workspace', '-w']. */
@@ -26,6 +27,12 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** ` (did you mean "x"?)` for a likely typo of one of `candidates`, else ''. Two edits make any short name into another: none under 3 characters. */
+export function didYouMean(typed: string, candidates: readonly string[], quote = true): string {
+  const hint = typed.length >= 3 ? closest(typed, [...candidates]) : undefined;
+  return hint === undefined ? '' : ` (did you mean ${quote ? JSON.stringify(hint) : hint}?)`;
 }
 
 export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): ParsedArgs {
@@ -62,7 +69,11 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[],
       inline = arg.slice(2);
     }
     const spec = byFlag.get(flag);
-    if (!spec) throw new UsageError(`Unknown option ${flag} for "${command}". See: ssh-tunnels ${command} --help`);
+    if (!spec) {
+      // Short flags differ by one letter from each other: only long ones get a guess.
+      const hint = flag.startsWith('--') ? didYouMean(flag, [...byFlag.keys()].filter((f) => f.startsWith('--')), false) : '';
+      throw new UsageError(`Unknown option ${flag} for "${command}"${hint}. See: ssh-tunnels ${command} --help`);
+    }
     if (!spec.value) {
       if (inline !== undefined) throw new UsageError(`${flag} takes no value.`);
       set(spec, true, flag);

@@ -16,6 +16,10 @@ export class LiveDisplay {
   private paused = false;
   private stopped = false;
   private readonly onResize = () => this.render();
+  /** Held for a prompt written under the block: event lines wait here until it is answered. */
+  private held: string[] | undefined;
+  /** Where the prompt's cursor is on its line, to count the rows a long line wraps onto. */
+  private column = 0;
 
   /** `block` gives the lines for a width; `final` is true for the last one, left on screen after stop(). */
   constructor(
@@ -68,6 +72,10 @@ export class LiveDisplay {
       this.out.write(line + '\n');
       return;
     }
+    if (this.held) {
+      this.held.push(line);
+      return;
+    }
     if (!this.paused) this.erase();
     this.out.write(line + '\n');
     this.render();
@@ -82,7 +90,38 @@ export class LiveDisplay {
 
   resume(): void {
     this.paused = false;
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (held.length && this.live && !this.stopped) {
+      this.erase();
+      this.out.write(held.join('\n') + '\n');
+    }
     this.render();
+  }
+
+  /**
+   * Keeps the block on screen (drawn once more, so it can say what it waits for) while a prompt
+   * is written under it; resume() then takes the prompt's lines away with the block.
+   */
+  hold(): void {
+    if (this.paused) return;
+    this.render();
+    this.paused = true;
+    this.held = [];
+    this.column = 0;
+  }
+
+  /** Text a prompt wrote under a held block: its lines (as the terminal wraps them) are erased with the block. */
+  below(text: string): void {
+    if (!this.held || !this.live) return;
+    for (const ch of text) {
+      if (ch === '\n') {
+        // Counted as a drawn line of that length, so a resize re-wraps it as the terminal does.
+        this.drawn.push(' '.repeat(this.column));
+        this.column = 0;
+      } else if (ch === '\b') this.column = Math.max(0, this.column - 1);
+      else this.column++;
+    }
   }
 
   /** Leaves the last block on screen (or prints it, off a terminal) and stops drawing. */

@@ -4,10 +4,12 @@
  * person allowed that folder (folderAllow.ts).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServerRegistry } from '../config/servers';
+import { expandTilde } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION, supervisionSettings, type ConfiguredTunnel } from '../config/tunnelSettings';
-import { TunnelManager, type Prompts } from '../engine';
+import { TunnelManager, type Prompts, type ReconnectPolicy } from '../engine';
 import { UsageError } from './args';
 import { ensureFolderAllowed, readFolderSettings, type FolderSettings } from './folderAllow';
 import { settingsConfigPath } from './folderSummary';
@@ -21,6 +23,8 @@ export interface CliHostOptions {
   log: (message: string) => void;
   /** Whether a folder not allowed yet may be asked about in the terminal (when stdin is one); `mcp` may not. */
   askAllow?: boolean;
+  /** What the command adds to the settings' reconnect policy (`up` waits for a server down at start). */
+  reconnect?: Pick<ReconnectPolicy, 'retryFirstConnect' | 'retryRefusals'>;
 }
 
 export interface CliHost {
@@ -36,6 +40,15 @@ export interface CliHost {
 }
 
 export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
+  if (options.sshConfig !== undefined) {
+    // As ssh -F: a config named on the command line must be there, before anything is asked (~/.ssh/config may be missing).
+    try {
+      fs.accessSync(expandTilde(options.sshConfig, os.homedir()), fs.constants.R_OK);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message;
+      throw new UsageError(`Can't open user config file ${options.sshConfig}: ${why}`);
+    }
+  }
   let settings: Record<string, unknown> = {};
   let settingsFile: string | undefined;
   let folder: FolderSettings | undefined;
@@ -64,7 +77,9 @@ export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
     settings: settings[`${SECTION}.servers`],
   });
   const tunnels = parseTunnelSettings(settings[`${SECTION}.tunnels`], true);
-  const manager = new TunnelManager({ servers, prompts: options.prompts, log: options.log, ...supervisionSettings(get) });
+  const supervision = supervisionSettings(get);
+  const reconnect = { ...supervision.reconnect, ...options.reconnect };
+  const manager = new TunnelManager({ servers, prompts: options.prompts, log: options.log, ...supervision, reconnect });
   return {
     manager,
     servers,

@@ -12,6 +12,8 @@ export interface TableRow {
   pending?: 'opening' | 'failed';
   reconnects: number;
   error?: string;
+  /** While its server is being retried: the attempt and when it is due (ms since the epoch). */
+  retry?: { attempt: number; at: number };
 }
 
 /** Where to connect (local), the proxy URL (dynamic), or the server's port and where it leads (remote). */

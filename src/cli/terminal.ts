@@ -5,7 +5,8 @@
 
 export interface TerminalStreams {
   input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
-  output: NodeJS.WritableStream;
+  /** Only written to: a caller may count what a prompt writes (the live table does). */
+  output: { write(text: string): unknown };
 }
 
 /** Resolves to the line typed, or undefined if the person pressed Ctrl-C or Ctrl-D, or input ended. */

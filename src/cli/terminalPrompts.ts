@@ -1,22 +1,41 @@
 // The engine's Prompts answered in a terminal: host keys as ssh asks (yes/no/fingerprint),
 // passwords and passphrases read without echo. Questions are asked one at a time.
+import * as os from 'node:os';
 import type { HostKeyAnswer, HostKeyQuestion, Prompts } from '../engine';
 import { readLine, type TerminalStreams } from './terminal';
 
 export interface TerminalPromptHooks {
-  /** Called before a question is shown (a live table stops redrawing). */
-  pause?(): void;
+  /** Called before a question is shown, with what it waits for (a live table says so and stops redrawing). */
+  pause?(waitingFor: string): void;
+  /** Every piece of text the question writes (a live table counts its lines, to take them away after). */
+  wrote?(text: string): void;
   /** Called once it is answered. */
   resume?(): void;
 }
 
+/** A path under the home folder as people write it. */
+function tildify(file: string): string {
+  const home = os.homedir();
+  return file === home || file.startsWith(home + '/') ? `~${file.slice(home.length)}` : file;
+}
+
 export class TerminalPrompts implements Prompts {
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly io: TerminalStreams;
 
   constructor(
-    private readonly io: TerminalStreams,
+    io: TerminalStreams,
     private readonly hooks: TerminalPromptHooks = {},
   ) {
+    this.io = {
+      input: io.input,
+      output: {
+        write: (text: string) => {
+          hooks.wrote?.(text);
+          return io.output.write(text);
+        },
+      },
+    };
     // The engine may call these detached from the object.
     this.password = this.password.bind(this);
     this.passphrase = this.passphrase.bind(this);
@@ -25,9 +44,9 @@ export class TerminalPrompts implements Prompts {
   }
 
   /** Runs one exchange with the person after the previous one finished. */
-  private ask<T>(exchange: () => Promise<T>): Promise<T> {
+  private ask<T>(waitingFor: string, exchange: () => Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
-      this.hooks.pause?.();
+      this.hooks.pause?.(waitingFor);
       try {
         return await exchange();
       } finally {
@@ -39,15 +58,15 @@ export class TerminalPrompts implements Prompts {
   }
 
   password(server: string, user: string): Promise<string | undefined> {
-    return this.ask(() => readLine(this.io, `${user}@${server}'s password: `, { echo: false }));
+    return this.ask(`the password of ${user}@${server}`, () => readLine(this.io, `${user}@${server}'s password: `, { echo: false }));
   }
 
   passphrase(server: string, keyPath: string): Promise<string | undefined> {
-    return this.ask(() => readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false }));
+    return this.ask(`the passphrase of ${tildify(keyPath)}`, () => readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false }));
   }
 
   keyboardInteractive(server: string, name: string, instructions: string, prompts: { prompt: string; echo: boolean }[]): Promise<string[] | undefined> {
-    return this.ask(async () => {
+    return this.ask(`an answer to ${server}'s question`, async () => {
       const header = [name, instructions].filter((s) => s.trim() !== '').join('\n');
       if (header) this.io.output.write(`${header}\n`);
       const answers: string[] = [];
@@ -61,7 +80,7 @@ export class TerminalPrompts implements Prompts {
   }
 
   hostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {
-    return this.ask(async () => {
+    return this.ask(`a decision on the host key of ${q.server}`, async () => {
       const where = q.port === 22 ? q.host : `${q.host}:${q.port}`;
       this.io.output.write(`The authenticity of host '${q.server} (${where})' can't be established.\n${q.keyType} key fingerprint is ${q.fingerprint}.\n`);
       let prompt = 'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';

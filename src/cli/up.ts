@@ -1,22 +1,30 @@
 // `ssh-tunnels up`: opens a workspace's tunnels (the autoStart ones, those named, or forwards
 // given as ssh takes them), shows them live until Ctrl-C, then closes everything.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { parseForward } from '../config/forwardSpec';
+import { expandTilde } from '../config/sshConfigLoad';
 import type { ConfiguredTunnel } from '../config/tunnelSettings';
-import { defaultName, errorMessage, makeAddress, type TunnelInfo, type TunnelSpec } from '../engine';
-import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
+import { defaultName, errorMessage, makeAddress, plural, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
+import { describeOptions, didYouMean, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
-import { renderTable, summary, type TableRow } from './table';
+import { renderTable, shorten, summary, type TableRow } from './table';
 import { TerminalPrompts } from './terminalPrompts';
+import { resolveServers } from './upServers';
 
 export const UP_OPTIONS: OptionSpec[] = [
   { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'the folder whose .vscode/settings.json defines servers and tunnels (default: the current folder)' },
   { flags: ['--all'], key: 'all', help: 'open every tunnel of the settings, not only the autoStart ones' },
-  { flags: ['--server', '-s'], key: 'server', value: 'NAME', help: 'the server that carries the forwards given with -L, -R or -D' },
+  { flags: ['--server', '-s'], key: 'server', value: '[USER@]HOST[:PORT]', help: 'the server that carries the forwards given with -L, -R or -D: a Host of the ssh config, or any host as ssh takes it' },
   { flags: ['-L'], key: 'forwards', value: '[bind:]port:host:hostport', repeat: true, help: 'a local forward, as ssh -L (repeatable)' },
   { flags: ['-R'], key: 'forwards', value: '[bind:]port:host:hostport', repeat: true, help: 'a remote forward, as ssh -R (repeatable)' },
   { flags: ['-D'], key: 'forwards', value: '[bind:]port', repeat: true, help: 'a SOCKS proxy, as ssh -D (repeatable)' },
-  { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default: the settings\' sshTunnels.sshConfigFile, else ~/.ssh/config)' },
+  { flags: ['-i'], key: 'identityFiles', value: 'FILE', repeat: true, help: 'a private key for --server, tried before those of the ssh config, as ssh -i (repeatable)' },
+    { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default: the settings\' sshTunnels.sshConfigFile, else ~/.ssh/config)' },
+  { flags: ['--exit-on-failure'], key: 'exitOnFailure', help: 'exit with status 1 as soon as a tunnel cannot open or fails (for scripts), instead of waiting for its server' },
+  { flags: ['--keep-trying'], key: 'keepTrying', help: 'after a refused host key or login, keep the tunnels and retry (while known_hosts is fixed) instead of exiting' },
   { flags: ['--verbose', '-v'], key: 'verbose', help: 'also show what the engine logs (connections, forwards, host keys)' },
   { flags: ['--help', '-h'], key: 'help', help: 'show this help' },
 ];
@@ -26,8 +34,10 @@ export const UP_HELP = `Usage: ssh-tunnels up [options] [NAME...]
 Opens tunnels and shows them live (state, address, traffic, connections, reconnects) until
 Ctrl-C, which closes them all. Without NAMEs it opens the tunnels of sshTunnels.tunnels that have
 "autoStart": true; with NAMEs, those tunnels (by their "name"). Servers come from ~/.ssh/config
-and sshTunnels.servers, as in VS Code. Exit status: 0 if every tunnel opened, 1 if one did not,
-2 for a mistake on the command line.
+and sshTunnels.servers, as in VS Code; --server also takes any [user@]host[:port], as ssh does.
+A server that is down, at start or later, is retried with backoff until Ctrl-C; a refused host
+key or login ends the command (unless --keep-trying). Exit status: 0 if every tunnel opened,
+1 if one did not (or a host key or login was refused), 2 for a mistake on the command line.
 
 Options:
 ${describeOptions(UP_OPTIONS)}
@@ -36,7 +46,20 @@ Examples:
   ssh-tunnels up                                  # the autoStart tunnels of ./.vscode/settings.json
   ssh-tunnels up --workspace ~/src/shop postgres  # the tunnel named "postgres" of that workspace
   ssh-tunnels up --server db -L 5432:localhost:5432 -D 1080
+  ssh-tunnels up --server admin@10.0.0.5:2222 -L 8080:localhost:80
 `;
+
+/** "1 tunnel", "2 tunnels". */
+/** "in 4 s" for a time still to come. */
+function inSeconds(at: number): string {
+  return `in ${Math.max(0, Math.ceil((at - Date.now()) / 1000))} s`;
+}
+
+/** The line under the table for a server being retried: the attempt, the next try and the last error. */
+function retryLine(status: ServerStatus): string {
+  const next = status.nextAttemptAt === undefined ? 'now' : inSeconds(status.nextAttemptAt);
+  return `↻ ${status.name}: attempt ${status.attempt ?? 1} ${next}${status.lastError ? `; last error: ${status.lastError}` : ''}`;
+}
 
 interface Entry {
   spec: TunnelSpec;
@@ -66,7 +89,7 @@ function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[],
     const t = configured.find((c) => c.spec.name === name);
     if (!t) {
       throw new UsageError(
-        `No tunnel named ${JSON.stringify(name)} in ${settingsFile}. ${known.length ? `Named tunnels: ${known.join(', ')}.` : 'Its sshTunnels.tunnels has no named tunnel.'}`,
+        `No tunnel named ${JSON.stringify(name)}${didYouMean(name, known)} in ${settingsFile}. ${known.length ? `Named tunnels: ${known.join(', ')}.` : 'Its sshTunnels.tunnels has no named tunnel.'}`,
       );
     }
     specs.push({ ...t.spec, openedBy: 'settings' });
@@ -77,7 +100,7 @@ function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[],
       throw new UsageError(
         configured.length === 0
           ? `${settingsFile} defines no tunnels (sshTunnels.tunnels). Give a forward instead: ssh-tunnels up --server NAME -L 8080:localhost:80`
-          : `None of the ${configured.length} tunnel(s) in ${settingsFile} has "autoStart": true. Name the ones to open${known.length ? ` (${known.join(', ')})` : ''}, or use --all.`,
+          : `${configured.length === 1 ? 'The tunnel' : `None of the ${configured.length} tunnels`} in ${settingsFile} ${configured.length === 1 ? 'does not have' : 'has'} "autoStart": true. Name the ones to open${known.length ? ` (${known.join(', ')})` : ''}, or use --all.`,
       );
     }
     specs.push(...chosen.map((t) => ({ ...t.spec, openedBy: 'settings' as const })));
@@ -91,26 +114,57 @@ export async function runUp(argv: string[]): Promise<number> {
     process.stdout.write(UP_HELP);
     return 0;
   }
+  const exitOnFailure = options.exitOnFailure === true;
+  const keepTrying = options.keepTrying === true;
+  if (exitOnFailure && keepTrying) throw new UsageError('--exit-on-failure and --keep-trying contradict each other: give one.');
   const workspace = (options.workspace as string | undefined) ?? process.cwd();
   let display: LiveDisplay | undefined;
-  const prompts = new TerminalPrompts({ input: process.stdin, output: process.stderr }, { pause: () => display?.pause(), resume: () => display?.resume() });
+  /** What a question in the terminal waits for, shown under the table while it is asked. */
+  let waitingFor: string | undefined;
+  const prompts = new TerminalPrompts(
+    { input: process.stdin, output: process.stderr },
+    {
+      pause: (what) => {
+        waitingFor = what;
+        display?.hold();
+      },
+      wrote: (text) => display?.below(text),
+      resume: () => {
+        waitingFor = undefined;
+        display?.resume();
+      },
+    },
+  );
   const log = options.verbose ? (message: string) => display?.event(`${clock()} log: ${message}`) : () => undefined;
-  const host = await createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log });
+  const host = await createCliHost({
+    workspace,
+    sshConfig: options.sshConfig as string | undefined,
+    prompts,
+    log,
+    // Down at start is waited for as a drop is, unless a script wants to know at once.
+    reconnect: { retryFirstConnect: !exitOnFailure, retryRefusals: keepTrying },
+  });
   const entries: Entry[] = [];
   let closing = false;
-  let interrupt: () => void = () => undefined;
-  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+  let finish: (status: number | undefined) => void = () => undefined;
+  /** Settles with the exit status when `up` must end by itself, or undefined on Ctrl-C. */
+  const finished = new Promise<number | undefined>((resolve) => (finish = resolve));
   const onSignal = () => {
     if (closing) {
       process.stderr.write('Interrupted again: exiting without waiting.\n');
       process.exit(130);
     }
     closing = true;
-    interrupt();
+    finish(undefined);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  let running = true;
   try {
     const specs = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
+    const identityFiles = ((options.identityFiles as string[] | undefined) ?? []).map((f) => path.resolve(expandTilde(f, os.homedir())));
+    if (identityFiles.length && options.server === undefined) throw new UsageError('-i gives a key for the server of --server: ssh-tunnels up --server HOST -i FILE -L …');
+    for (const file of identityFiles) if (!fs.existsSync(file)) throw new UsageError(`-i ${file}: no such file.`);
+    await resolveServers(host.servers, specs.map((s) => s.server), (name) => (name === options.server ? identityFiles : []));
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
     // Until the engine names a tunnel (with its bound port), the row shows its default name, made distinct as the engine does.
     const seen = new Map<string, number>();
@@ -121,18 +175,35 @@ export async function runUp(argv: string[]): Promise<number> {
       const name = spec.name === undefined && n > 1 ? `${base} (${n})` : base;
       entries.push({ spec, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
     }
+    /** The servers being retried, with their attempt and next try. */
+    const retrying = new Map<string, ServerStatus>();
+    /** The servers that were connected once: being retried, they are reconnecting. */
+    const connected = new Set<string>();
     const rows = () =>
       entries.map((e) => {
         // Fresh numbers at each redraw: traffic changes without events.
         const info = e.id === undefined ? undefined : host.manager.getTunnel(e.id);
         if (info) e.row.info = info;
+        const retry = retrying.get(e.spec.server);
+        e.row.retry = retry?.nextAttemptAt !== undefined && e.row.info?.state === 'reconnecting' ? { attempt: retry.attempt ?? 1, at: retry.nextAttemptAt } : undefined;
         return e.row;
       });
     display = new LiveDisplay(process.stdout, (width, final) => {
       const current = rows();
-      return [...renderTable(current, width), summary(current, { running: !final })];
+      const live = running && !final;
+      const below = live ? [...retrying.values()].map(retryLine) : [];
+      if (live && waitingFor) below.push(`… waiting for ${waitingFor} (asked below)`);
+      return [...renderTable(current, width), summary(current, { running: live }), ...below.map((l) => shorten(l, width, 'end'))];
     });
     const say = (line: string) => display!.event(`${clock()} ${line}`);
+    /** Ends `up` with status 1, saying why (a refusal, or a failure under --exit-on-failure). */
+    const stop = (why: string) => {
+      if (closing) return;
+      closing = true;
+      say(why);
+      finish(1);
+    };
+    const refused = (code: string | undefined) => !keepTrying && code !== undefined && REFUSALS.includes(code);
     const byId = new Map<string, Entry>();
     host.manager.onDidChangeTunnel((info: TunnelInfo) => {
       const entry = byId.get(info.id);
@@ -141,18 +212,35 @@ export async function runUp(argv: string[]): Promise<number> {
       entry.row.info = info;
       if (before === info.state) return;
       if (info.state === 'reconnecting') {
-        entry.row.reconnects++;
-        say(`${info.name}: reconnecting (${info.lastError ?? 'connection lost'})`);
-      } else if (info.state === 'active' && before === 'reconnecting') say(`${info.name}: active again`);
-      else if (info.state === 'failed') say(`${info.name}: failed: ${info.lastError ?? 'unknown error'}`);
+        // A tunnel that never was active waits for its server; it has not reconnected yet.
+        if (before === 'active') entry.row.reconnects++;
+        say(`${info.name}: ${before === 'active' ? 'reconnecting' : 'waiting for its server'} (${info.lastError ?? 'connection lost'})`);
+      } else if (info.state === 'active' && before === 'reconnecting') say(`${info.name}: active${entry.row.reconnects ? ' again' : ''}`);
+      else if (info.state === 'failed') {
+        say(`${info.name}: failed: ${info.lastError ?? 'unknown error'}`);
+        if (exitOnFailure) stop(`${info.name} failed: exiting (--exit-on-failure).`);
+      }
       display!.render();
     });
     host.manager.onDidChangeServer((status) => {
-      if (status.state === 'connected') say(`${status.name}: connected`);
-      else if (status.state === 'reconnecting' || status.state === 'failed') say(`${status.name}: ${status.state}${status.lastError ? ` (${status.lastError})` : ''}`);
+      if (status.state === 'reconnecting' && status.nextAttemptAt !== undefined) {
+        retrying.set(status.name, status);
+        const again = connected.has(status.name) ? 'reconnecting' : 'connecting';
+        say(`${status.name}: ${again}, attempt ${status.attempt ?? 1} ${inSeconds(status.nextAttemptAt)}${status.lastError ? ` (${status.lastError})` : ''}`);
+      } else if (status.state !== 'reconnecting') retrying.delete(status.name);
+      if (status.state === 'connected') {
+        connected.add(status.name);
+        say(`${status.name}: connected`);
+      } else if (status.state === 'failed') {
+        say(`${status.name}: failed${status.lastError ? ` (${status.lastError})` : ''}`);
+        // A tunnel still opening says so itself when its start fails.
+        const opening = entries.some((e) => e.spec.server === status.name && e.row.pending === 'opening');
+        if (refused(status.lastErrorCode) && !opening) stop(`${status.name} refused: closing every tunnel (--keep-trying would keep them and retry).`);
+      }
+      display!.render();
     });
     const fromSettings = entries.filter((e) => e.spec.openedBy === 'settings').length;
-    say(`Opening ${entries.length} tunnel(s)${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
+    say(`Opening ${plural(entries.length, 'tunnel')}${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
     const opened = Promise.all(
       entries.map(async (entry) => {
         try {
@@ -160,35 +248,42 @@ export async function runUp(argv: string[]): Promise<number> {
           entry.id = info.id;
           byId.set(info.id, entry);
           entry.row = { ...entry.row, name: info.name, info, pending: undefined };
-          say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on` : 'listening on'} ${info.type === 'remote' ? (info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)) : (info.localPath ?? makeAddress(info.localHost, info.localPort))}`);
+          const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
+          if (info.state === 'reconnecting') {
+            // Its server is down: the port is held (or the forward asked for) once it is back.
+            say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
+          } else say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
           return true;
         } catch (err) {
           entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err) };
           say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
+          if (refused(err instanceof TunnelError ? err.code : undefined)) stop(`${entry.spec.server} refused: closing every tunnel (--keep-trying would keep them and retry).`);
+          else if (exitOnFailure) stop(`${entry.row.name} could not open: exiting (--exit-on-failure).`);
           return false;
         }
       }),
     );
     const ticker = setInterval(() => display!.render(), 1000);
     try {
-      const results = await Promise.race([opened, interrupted.then(() => undefined)]);
-      const allOpened = results !== undefined && results.every(Boolean);
-      if (results && !results.some(Boolean)) {
+      const results = await Promise.race([opened, finished]);
+      if (!Array.isArray(results)) return results ?? 1;
+      const allOpened = results.every(Boolean);
+      if (!results.some(Boolean)) {
         say('No tunnel could be opened.');
         return 1;
       }
-      if (results && !allOpened) say('Some tunnels could not be opened; the others stay open until Ctrl-C.');
-      await interrupted;
-      return allOpened ? 0 : 1;
+      if (!allOpened) say('Some tunnels could not be opened; the others stay open until Ctrl-C.');
+      return (await finished) ?? (allOpened ? 0 : 1);
     } finally {
       clearInterval(ticker);
+      running = false;
       display.stop();
     }
   } finally {
     const open = host.manager.listTunnels().length;
-    if (open > 0) process.stderr.write(`Closing ${open} tunnel(s)…\n`);
+    if (open > 0) process.stderr.write(`Closing ${plural(open, 'tunnel')}…\n`);
     await host.dispose();
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
-    if (open > 0) process.stderr.write('All tunnels closed.\n');
+    if (open > 0) process.stderr.write(`${open === 1 ? 'The tunnel is' : 'All tunnels are'} closed.\n`);
   }
 }

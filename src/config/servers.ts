@@ -15,6 +15,7 @@ import { HostResolution } from './hostResolution';
 import { buildSnapshot, tunnelsOf, withSettings, type ServerOrigin, type Snapshot } from './serverSnapshot';
 import type { SshConfigEnv } from './sshConfig';
 import { expandTilde } from './sshConfigLoad';
+import { parseSshTarget } from './sshTarget';
 
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
 export type { ServerOrigin } from './serverSnapshot';
@@ -47,6 +48,8 @@ export class ServerRegistry implements ServerSource, Disposable {
   private readonly files: ConfigWatch;
   private readonly hosts: HostResolution;
   private snapshot: Snapshot | undefined;
+  /** Servers given as ssh takes them on a command line (addTarget), by the text given. */
+  private readonly targets = new Map<string, ServerConfig>();
   private disposed = false;
   private readonly _onDidChange = new Emitter<void>();
   /** Fires when the list of servers or tunnels may have changed (file edited, settings set, slices done). */
@@ -79,10 +82,40 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** The server with exactly this name (`host`), or undefined (also when its entry is broken: see problemFor). */
   get(name: string): ServerConfig | undefined {
+    // What a command line added (a host, or a listed one with its -i) stands for that name.
+    const typed = this.targets.get(name);
+    if (typed) return typed;
     this.hosts.finishLoading();
     const snapshot = this.current();
     if (!snapshot.complete && snapshot.byName.has(name) && snapshot.origins.get(name) !== 'settings') return this.withFile(name);
-    return snapshot.byName.get(name);
+    return snapshot.byName.get(name) ?? this.targets.get(name);
+  }
+
+  /**
+   * A server given as ssh takes it (`[user@]host[:port]`, or a host that is no alias): a listed
+   * one, or what the ssh config says for its host part (`Host *`, matching patterns), with the
+   * user and port given overriding, and `identityFiles` (ssh -i) first. Kept under `target`, so
+   * get(target) finds it from now on.
+   */
+  addTarget(target: string, identityFiles: readonly string[] = []): ServerConfig | { error: string } {
+    const listed = this.get(target);
+    if (listed && identityFiles.length === 0) return listed;
+    let server: ServerConfig;
+    if (listed) server = { ...listed };
+    else {
+      const parsed = parseSshTarget(target);
+      if ('error' in parsed) return parsed;
+      const problem = this.problemFor(parsed.host);
+      if (problem) return { error: problem };
+      const base = this.resolveHost(parsed.host) ?? { host: parsed.host };
+      server = { ...base, host: target, hostName: base.hostName ?? parsed.host };
+      if (parsed.user !== undefined) server.user = parsed.user;
+      if (parsed.port !== undefined) server.port = parsed.port;
+    }
+    // As ssh -i: tried before the config's identities.
+    if (identityFiles.length) server.identityFile = [...identityFiles, ...[server.identityFile ?? []].flat()];
+    this.targets.set(target, server);
+    return server;
   }
 
   /** What the list holds for this name now, without resolving it on demand (for showing thousands of hosts). */

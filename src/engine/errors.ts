@@ -14,6 +14,9 @@ export type TunnelErrorCode =
   | 'CANCELLED'
   | 'CLOSED';
 
+/** Failures that waiting does not fix (a host key refused, a login refused): security and credentials win over availability. */
+export const REFUSALS: readonly string[] = ['HOST_KEY_CHANGED', 'HOST_KEY_REVOKED', 'HOST_KEY_UNKNOWN', 'AUTH_FAILED'] satisfies TunnelErrorCode[];
+
 /** An error whose message a person can act on; `code` lets callers offer a way out. */
 export class TunnelError extends Error {
   constructor(

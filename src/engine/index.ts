@@ -1,5 +1,5 @@
 export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './manager';
-export { TunnelError, errorMessage, type TunnelErrorCode } from './errors';
+export { TunnelError, errorMessage, REFUSALS, type TunnelErrorCode } from './errors';
 export { Emitter, type Event, type Disposable } from './events';
 export { resolveSpec, defaultName, describeForward } from './spec';
 export { makeAddress, formatBytes, plural } from './format';

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { TunnelError } from './errors';
+import { errorMessage, TunnelError } from './errors';
 import { plural } from './format';
 import { boundPort, closeServer, listen, listenOnPath } from './listener';
 import { Tunnel, type Connection } from './tunnel';
@@ -43,6 +43,11 @@ export abstract class ListeningTunnel extends Tunnel {
     try {
       await this.session.connect();
     } catch (err) {
+      // The server is down and the session keeps trying: listen on, as through a redial.
+      if (this.session.waitsAfter(err)) {
+        this.setState('reconnecting', errorMessage(err));
+        return;
+      }
       await closeServer(this.server);
       throw err;
     }

@@ -90,6 +90,12 @@ export class TunnelManager {
         }
         this._onDidChangeServer.fire(this.serverStatus(s.name));
       }),
+      s.onDidScheduleRetry(() => {
+        // The redial's own error, not only the first drop's, is what the tunnels show while they wait.
+        const reason = s.lastError;
+        if (reason !== undefined) for (const t of this.tunnelsOf(s.name)) t.onRetryFailed(reason);
+        this._onDidChangeServer.fire(this.serverStatus(s.name));
+      }),
       s.onDidConnect(() => {
         // After a redial, or a fresh connect following a give-up: bring back what was waiting.
         for (const t of this.tunnelsOf(s.name)) {
@@ -156,7 +162,8 @@ export class TunnelManager {
       throw err;
     }
     const opened = tunnel.info();
-    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})`);
+    const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
+    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})${waiting}`);
     return opened;
   }
 
@@ -199,11 +206,14 @@ export class TunnelManager {
 
   serverStatus(name: string): ServerStatus {
     const session = this.sessions.get(name);
+    const retry = session?.retry;
     return {
       name,
       state: session?.state ?? 'disconnected',
       tunnels: this.tunnelsOf(name).length,
       lastError: session?.lastError,
+      ...(session?.lastErrorCode !== undefined ? { lastErrorCode: session.lastErrorCode } : {}),
+      ...(retry ? { attempt: retry.attempt, nextAttemptAt: retry.at } : {}),
     };
   }
 

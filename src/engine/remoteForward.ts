@@ -1,6 +1,6 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
-import { TunnelError } from './errors';
+import { errorMessage, TunnelError } from './errors';
 import { makeAddress } from './format';
 import { SOCKET_BUFFER } from './listener';
 import { Tunnel } from './tunnel';
@@ -16,7 +16,16 @@ export class RemoteForward extends Tunnel {
   private granted = false;
 
   async start(): Promise<void> {
-    await this.listenOnServer(this.spec.remotePort!);
+    try {
+      await this.listenOnServer(this.spec.remotePort!);
+    } catch (err) {
+      // The server is down and the session keeps trying: the forward is asked for once it is back.
+      if (this.session.waitsAfter(err)) {
+        this.setState('reconnecting', errorMessage(err));
+        return;
+      }
+      throw err;
+    }
     this.setState('active');
   }
 

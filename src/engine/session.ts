@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { Client, ClientChannel } from 'ssh2';
 import { Channels, type RemoteConnectionHandler } from './channels';
-import { errorMessage, TunnelError } from './errors';
+import { errorMessage, REFUSALS, TunnelError } from './errors';
 import { Emitter } from './events';
 import { plural } from './format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
@@ -19,6 +19,18 @@ export interface ReconnectPolicy {
   maxDelayMs: number;
   /** Redials before giving up; Infinity keeps trying. */
   maxAttempts: number;
+  /** A first connect that cannot reach the server is redialled as a dropped one is (a command that waits for its server). */
+  retryFirstConnect?: boolean;
+  /** A refused host key or login is redialled too, instead of stopping (the person fixes known_hosts meanwhile). */
+  retryRefusals?: boolean;
+}
+
+/** The next redial, while the session waits to reconnect. */
+export interface RetrySchedule {
+  /** 1 for the first redial. */
+  attempt: number;
+  /** When it is due (ms since the epoch). */
+  at: number;
 }
 
 export interface SessionOptions {
@@ -48,6 +60,8 @@ export class SshSession {
   private connectPromise: Promise<Client> | undefined;
   private _state: ServerState = 'disconnected';
   private _lastError: string | undefined;
+  private _lastErrorCode: string | undefined;
+  private _retry: RetrySchedule | undefined;
   private disposed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempt = 0;
@@ -64,6 +78,9 @@ export class SshSession {
   /** Fired after every successful (re)connect; tunnels re-establish what lives on the server. */
   private readonly _onDidConnect = new Emitter<{ reconnected: boolean }>();
   readonly onDidConnect = this._onDidConnect.event;
+  /** Fired when a redial is scheduled (after each failed one too): the attempt and when it is due. */
+  private readonly _onDidScheduleRetry = new Emitter<RetrySchedule>();
+  readonly onDidScheduleRetry = this._onDidScheduleRetry.event;
 
   constructor(
     private config: ServerConfig,
@@ -83,6 +100,21 @@ export class SshSession {
 
   get lastError(): string | undefined {
     return this._lastError;
+  }
+
+  /** The TunnelError code of the last error, when it had one (HOST_KEY_CHANGED, AUTH_FAILED, …). */
+  get lastErrorCode(): string | undefined {
+    return this._lastErrorCode;
+  }
+
+  /** The next redial while reconnecting, else undefined. */
+  get retry(): RetrySchedule | undefined {
+    return this._state === 'reconnecting' ? this._retry : undefined;
+  }
+
+  /** Writes to the engine's log (tunnels report failed connections through it). */
+  log(message: string): void {
+    this.options.log(message);
   }
 
   get isConnected(): boolean {
@@ -110,7 +142,11 @@ export class SshSession {
 
   private setState(state: ServerState, error?: string): void {
     if (error !== undefined) this._lastError = error;
-    if (state === 'connected') this._lastError = undefined;
+    if (state === 'connected') {
+      this._lastError = undefined;
+      this._lastErrorCode = undefined;
+      this._retry = undefined;
+    }
     if (this._state === state) return;
     this._state = state;
     this._onDidChangeState.fire(state);
@@ -141,12 +177,30 @@ export class SshSession {
         },
         (err: unknown) => {
           this.connectPromise = undefined;
-          if (!this.disposed) this.setState(reconnecting ? 'reconnecting' : 'failed', errorMessage(err));
+          this._lastErrorCode = err instanceof TunnelError ? err.code : undefined;
+          if (!this.disposed && !reconnecting && this.retries(err)) {
+            // Down at start: wait for it as for a dropped connection; the tunnels keep their listeners.
+            this.setState('reconnecting', errorMessage(err));
+            this.scheduleReconnect();
+          } else if (!this.disposed) this.setState(reconnecting ? 'reconnecting' : 'failed', errorMessage(err));
           throw err;
         },
       );
     }
     return this.connectPromise;
+  }
+
+  /** Whether a tunnel whose start failed with `err` should wait, as the session redials (retryFirstConnect). */
+  waitsAfter(err: unknown): boolean {
+    return this._state === 'reconnecting' && this.retries(err);
+  }
+
+  /** Whether a failed first connect is redialled under the policy. */
+  private retries(err: unknown): boolean {
+    const { retryFirstConnect, retryRefusals } = this.options.reconnect;
+    if (!retryFirstConnect || !(err instanceof TunnelError)) return false;
+    if (err.code === 'CANCELLED' || err.code === 'CLOSED') return false;
+    return retryRefusals === true || !REFUSALS.includes(err.code);
   }
 
   private async dial(): Promise<Client> {
@@ -198,6 +252,7 @@ export class SshSession {
     this.stopKeepalive();
     const why = this.proxy?.describeExit();
     if (why) this._lastError = why;
+    this._lastErrorCode = undefined;
     this.dropCarriers();
     if (this.disposed) return;
     this.options.log(`${this.name}: connection lost${this._lastError ? ` (${this._lastError})` : ''}; reconnecting`);
@@ -217,11 +272,13 @@ export class SshSession {
     const delay = immediate ? 0 : backoff / 2 + Math.random() * (backoff / 2);
     this.reconnectAttempt++;
     const dueAt = Date.now() + delay;
+    this._retry = { attempt: this.reconnectAttempt, at: dueAt };
+    this._onDidScheduleRetry.fire(this._retry);
     const redial = () => {
       clearInterval(this.reconnectTimer);
       this.reconnectTimer = undefined;
       this.connect().catch((err: unknown) => {
-        if (err instanceof TunnelError && ['HOST_KEY_CHANGED', 'HOST_KEY_REVOKED', 'HOST_KEY_UNKNOWN', 'AUTH_FAILED'].includes(err.code)) {
+        if (err instanceof TunnelError && REFUSALS.includes(err.code) && !this.options.reconnect.retryRefusals) {
           // Security and credentials win over availability: stop and say why.
           this.setState('failed', err.message);
           return;
@@ -331,5 +388,6 @@ export class SshSession {
     this.setState('disconnected');
     this._onDidChangeState.dispose();
     this._onDidConnect.dispose();
+    this._onDidScheduleRetry.dispose();
   }
 }

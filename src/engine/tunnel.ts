@@ -157,10 +157,12 @@ export abstract class Tunnel {
     this.recordErrors(1, errorMessage(err));
   }
 
-  /** Counts `count` errors with one reason, in one change event. */
+  /** Counts `count` errors with one reason, in one change event, and logs it once. */
   protected recordErrors(count: number, message: string): void {
     this.errors += count;
-    this._lastError = message;
+    // A failed tunnel keeps its cause: connections refused since then only repeat it.
+    if (this._state !== 'failed' || this._lastError === undefined) this._lastError = message;
+    this.session.log(`${this.spec.name}: ${count > 1 ? `${count} connections failed: ` : 'connection failed: '}${message}`);
     this.changed(this);
   }
 
@@ -242,6 +244,11 @@ export abstract class Tunnel {
     if (this._state === 'closed' || this._state === 'failed') return;
     this.dropConnections();
     this.setState('reconnecting', reason);
+  }
+
+  /** A redial failed while this tunnel waits for it: its error is the one to show now. */
+  onRetryFailed(reason: string): void {
+    if (this._state === 'reconnecting' && reason !== this._lastError) this.setState('reconnecting', reason);
   }
 
   onSessionFailed(reason: string): void {

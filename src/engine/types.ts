@@ -143,4 +143,9 @@ export interface ServerStatus {
   state: ServerState;
   tunnels: number;
   lastError?: string;
+  /** The code of the last error when it had one (HOST_KEY_CHANGED, AUTH_FAILED, …), so callers need not read its wording. */
+  lastErrorCode?: string;
+  /** While reconnecting: the number of the next redial (1 for the first) and when it is due (ms since the epoch). */
+  attempt?: number;
+  nextAttemptAt?: number;
 }

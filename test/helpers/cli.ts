@@ -4,6 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import type { SshdFixture } from '../fixtures/sshd';
 import { sshConfigHost } from './sshConfigHost';
@@ -73,4 +74,24 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/** The shell line that runs the command in a terminal, then shows its exit status and keeps the pane open. */
+export function shellLine(args: string[], command = 'up'): string {
+  const quoted = [process.execPath, CLI, command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return `${quoted}; echo "EXIT=$?"; sleep 600`;
+}
+
+/** The local port `up` said a tunnel listens on. */
+export function listeningPort(screen: string, name: string): number {
+  const m = new RegExp(`${name}: (?:open, )?listening on 127\\.0\\.0\\.1:(\\d+)`).exec(screen);
+  assert.ok(m, `no port for ${name} on the screen:\n${screen}`);
+  return Number(m[1]);
+}
+
+/** The last row of a tunnel in `up`'s table, as its cells. */
+export function tableRow(screen: string, name: string): string[] {
+  const line = screen.split('\n').reverse().find((l) => l.startsWith(`${name} `));
+  assert.ok(line, `no row ${name}:\n${screen}`);
+  return line.split(/\s{2,}/);
 }

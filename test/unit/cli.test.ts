@@ -70,7 +70,7 @@ describe('ssh-tunnels: the command line', function () {
       [['up', '--bogus'], /Unknown option --bogus for "up"\. See: ssh-tunnels up --help/],
       [['up', '--workspace'], /--workspace needs a value: --workspace DIR/],
       [['up', '--workspace', path.join(home.home, 'nope')], /no such folder/],
-      [['up', '--workspace', ws], /None of the 1 tunnel\(s\) in .*settings\.json has "autoStart": true\. Name the ones to open \(web\), or use --all\./],
+      [['up', '--workspace', ws], /The tunnel in .*settings\.json does not have "autoStart": true\. Name the ones to open \(web\), or use --all\./],
       [['up', '--workspace', ws, 'db'], /No tunnel named "db" in .*settings\.json\. Named tunnels: web\./],
       [['up', '--workspace', empty], /defines no tunnels \(sshTunnels\.tunnels\)\. Give a forward instead: ssh-tunnels up --server NAME -L/],
       [['up', '--workspace', ws, '-L', '8080:localhost:80'], /A forward needs its server: ssh-tunnels up --server NAME -L 8080:localhost:80/],

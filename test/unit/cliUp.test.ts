@@ -7,28 +7,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { canConnect, SshdFixture } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, workspace, type CliHome } from '../helpers/cli';
+import { buildCli, cliHome, listeningPort, shellLine, tableRow as row, workspace, type CliHome } from '../helpers/cli';
 import { connect, echoRoundTrip, startEchoServer } from '../helpers/net';
 import { TmuxPane } from '../helpers/tmux';
-
-/** The shell line that runs the command, then shows its exit status and keeps the pane open. */
-function shellLine(args: string[], command = 'up'): string {
-  const quoted = [process.execPath, CLI, command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return `${quoted}; echo "EXIT=$?"; sleep 600`;
-}
-
-function listeningPort(screen: string, name: string): number {
-  const m = new RegExp(`${name}: open, listening on 127\\.0\\.0\\.1:(\\d+)`).exec(screen);
-  assert.ok(m, `no port for ${name} on the screen:\n${screen}`);
-  return Number(m[1]);
-}
-
-/** The table's row of a tunnel, as its cells. */
-function row(screen: string, name: string): string[] {
-  const line = screen.split('\n').reverse().find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `no row ${name}:\n${screen}`);
-  return line.split(/\s{2,}/);
-}
 
 describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
   this.timeout(120_000);
@@ -95,8 +76,8 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     assert.equal(again.received, again.sent, 'the same port carries data after the reconnect');
 
     pane.key('C-c');
-    await pane.waitFor(/All tunnels closed\.\nEXIT=0/);
-    assert.match(pane.screen(), /Closing 2 tunnel\(s\)…/);
+    await pane.waitFor(/All tunnels are closed\.\nEXIT=0/);
+    assert.match(pane.screen(), /Closing 2 tunnels…/);
     assert.equal(await canConnect('127.0.0.1', port), false, 'the local port is freed');
     assert.equal(await canConnect('127.0.0.1', proxy), false, 'the SOCKS port is freed');
   });
@@ -133,9 +114,15 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
   });
 
   it('when no tunnel can be opened it exits at once with status 1', async () => {
-    pane = new TmuxPane(shellLine(['--server', 'nosuch', '-D', '0']), { cwd: home.home, env: home.env });
-    await pane.waitFor(/EXIT=1/);
-    assert.match(pane.screen(), /could not open: Unknown server "nosuch"[\s\S]*No tunnel could be opened\./);
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    try {
+      pane = new TmuxPane(shellLine(['--server', 'fix', '-D', String((busy.address() as net.AddressInfo).port)]), { cwd: home.home, env: home.env });
+      await pane.waitFor(/EXIT=1/);
+      assert.match(pane.screen(), /could not open: Local port \d+ on 127\.0\.0\.1 is already in use[\s\S]*No tunnel could be opened\./);
+    } finally {
+      busy.close();
+    }
   });
 
   it('asks about an unknown host key with its type and SHA256 fingerprint; yes remembers it in known_hosts', async () => {

@@ -1,0 +1,35 @@
+// A server as ssh takes it on its command line: `[user@]host[:port]` (also `[v6addr]:port`), or
+// `ssh://[user@]host[:port]`. The host part is what the ssh config's Host patterns match.
+
+export interface SshTarget {
+  user?: string;
+  host: string;
+  port?: number;
+}
+
+/** The parts of `text`, or a message saying what is wrong with it. */
+export function parseSshTarget(text: string): SshTarget | { error: string } {
+  let rest = text.startsWith('ssh://') ? text.slice('ssh://'.length).replace(/\/$/, '') : text;
+  let user: string | undefined;
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    user = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    if (user === '') return { error: `${JSON.stringify(text)} has an empty user name before "@".` };
+  }
+  let host = rest;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(rest);
+  if (bracketed) {
+    host = bracketed[1];
+    portText = bracketed[2];
+  } else if (rest.split(':').length === 2) {
+    // One colon is host:port; more is a bare IPv6 address.
+    [host, portText] = rest.split(':');
+  }
+  if (host === '' || /[\s/]/.test(host)) return { error: `${JSON.stringify(text)} is not a host name: write [user@]host[:port].` };
+  if (portText === undefined) return { ...(user !== undefined ? { user } : {}), host };
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) return { error: `${JSON.stringify(text)}: the port ${JSON.stringify(portText)} must be a number from 1 to 65535.` };
+  return { ...(user !== undefined ? { user } : {}), host, port };
+}

@@ -1,0 +1,120 @@
+// What the engine says about failures a person must see: a forwarded connection the server could
+// not make is logged and kept on the (still active) tunnel; a failed tunnel keeps its first cause;
+// a server down at start is waited for, with the attempt and the next try on the server's status.
+import * as assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { TunnelManager, type ServerStatus } from '../../src/engine';
+import { freePort } from '../fixtures/sshd';
+import { bound, connect, echoRoundTrip, waitFor } from '../helpers/net';
+import { staticServers } from '../helpers/servers';
+import { sshdWithEcho } from '../helpers/suite';
+
+/** Resolves once the socket is closed by the other side. */
+function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.on('error', () => undefined);
+    socket.once('close', () => resolve());
+  });
+}
+
+describe('engine: failures a person must see', function () {
+  this.timeout(60_000);
+  const suite = sshdWithEcho();
+  let manager: TunnelManager | undefined;
+  let logged: string[];
+  const start = (extra: Partial<ConstructorParameters<typeof TunnelManager>[0]> = {}) => {
+    logged = [];
+    manager = new TunnelManager({ servers: staticServers(suite.sshd.server('test')), log: (m) => logged.push(m), ...extra });
+    return manager;
+  };
+  afterEach(async () => {
+    await manager?.dispose();
+    manager = undefined;
+  });
+
+  it('a connection the server cannot make is logged once, counted, and its error kept while the tunnel stays active', async () => {
+    const m = start();
+    const dead = await freePort();
+    const info = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: dead, name: 'dead' });
+    await closed(await connect(info.localPort));
+    await waitFor(() => (m.getTunnel(info.id)?.stats.errors ?? 0) > 0, 10_000, 'the error counted');
+    const now = m.getTunnel(info.id)!;
+    assert.equal(now.state, 'active');
+    assert.equal(now.stats.errors, 1);
+    assert.match(now.lastError ?? '', /./, 'the reason is kept');
+    const lines = logged.filter((l) => l.startsWith('dead: connection failed: '));
+    assert.deepEqual(lines, [`dead: connection failed: ${now.lastError}`]);
+  });
+
+  it('a tunnel failed on a changed host key keeps that cause: later refused connections do not replace it', async () => {
+    const m = start({ reconnect: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Infinity } });
+    const info = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port, name: 'keyed' });
+    try {
+      await suite.sshd.restart({ newHostKey: true });
+      await waitFor(() => m.getTunnel(info.id)?.state === 'failed', 20_000, 'the tunnel to fail');
+      const cause = m.getTunnel(info.id)!.lastError;
+      assert.match(cause ?? '', /host key/i);
+      assert.equal(m.serverStatus('test').lastErrorCode, 'HOST_KEY_CHANGED');
+      // Refused at once (reset, perhaps before it is even connected).
+      await closed(net.connect(info.localPort, '127.0.0.1'));
+      await waitFor(() => (m.getTunnel(info.id)?.stats.errors ?? 0) > 0, 10_000, 'the refusal counted');
+      assert.equal(m.getTunnel(info.id)!.lastError, cause, 'the first real cause wins');
+    } finally {
+      suite.sshd.writeKnownHosts();
+    }
+  });
+
+  it('with retryFirstConnect, a server down at start is waited for: the port is held, attempts and next tries are reported, and data flows once it is up', async () => {
+    const m = start({ reconnect: { baseDelayMs: 200, maxDelayMs: 400, maxAttempts: Infinity, retryFirstConnect: true } });
+    const statuses: ServerStatus[] = [];
+    m.onDidChangeServer((s) => statuses.push(s));
+    await suite.sshd.kill();
+    try {
+      const info = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port, name: 'waits' });
+      assert.equal(info.state, 'reconnecting');
+      assert.match(info.lastError ?? '', /Cannot reach test/);
+      await waitFor(() => statuses.some((s) => (s.attempt ?? 0) >= 2), 10_000, 'a second attempt');
+      const scheduled = statuses.filter((s) => s.attempt !== undefined);
+      assert.deepEqual(scheduled.slice(0, 2).map((s) => s.attempt), [1, 2]);
+      for (const s of scheduled) {
+        assert.equal(s.state, 'reconnecting');
+        assert.ok(s.nextAttemptAt! > Date.now() - 5_000 && s.nextAttemptAt! < Date.now() + 5_000, 'the next try is soon');
+        assert.match(s.lastError ?? '', /Cannot reach test/);
+      }
+      assert.equal(await bound(info.localPort), true, 'the port stays held while the server is down');
+      await suite.sshd.restart();
+      await waitFor(() => m.getTunnel(info.id)?.state === 'active', 15_000, 'the tunnel to become active');
+      assert.equal(m.serverStatus('test').attempt, undefined, 'no attempt once connected');
+      const r = await echoRoundTrip(info.localPort, 4096);
+      assert.equal(r.received, r.sent);
+    } finally {
+      await suite.sshd.restart();
+    }
+  });
+
+  it('with retryFirstConnect, a remote forward asked for while the server is down is granted once it is up', async () => {
+    const m = start({ reconnect: { baseDelayMs: 200, maxDelayMs: 400, maxAttempts: Infinity, retryFirstConnect: true } });
+    await suite.sshd.kill();
+    try {
+      const info = await m.createTunnel({ server: 'test', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: suite.echo.port, name: 'later' });
+      assert.equal(info.state, 'reconnecting');
+      await suite.sshd.restart();
+      await waitFor(() => m.getTunnel(info.id)?.state === 'active', 15_000, 'the forward to be granted');
+      const r = await echoRoundTrip(m.getTunnel(info.id)!.remotePort!, 4096);
+      assert.equal(r.received, r.sent, 'the server\'s port leads here');
+    } finally {
+      await suite.sshd.restart();
+    }
+  });
+
+  it('without retryFirstConnect, a server down at start fails the tunnel at once and frees its port, as before', async () => {
+    const m = start();
+    await suite.sshd.kill();
+    try {
+      await assert.rejects(m.createTunnel({ server: 'test', type: 'dynamic', localPort: 0, name: 'once' }), /Cannot reach test/);
+      assert.equal(m.listTunnels().length, 0);
+    } finally {
+      await suite.sshd.restart();
+    }
+  });
+});
