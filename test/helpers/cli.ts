@@ -90,8 +90,13 @@ export function listeningPort(screen: string, name: string): number {
 }
 
 /** The last row of a tunnel in `up`'s table, as its cells. */
-export function tableRow(screen: string, name: string): string[] {
-  const line = screen.split('\n').reverse().find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `no row ${name}:\n${screen}`);
-  return line.split(/\s{2,}/);
+export function tableRow(screen: string, name: string): Record<string, string> {
+  const lines = screen.split('\n');
+  const at = lines.map((l, i) => [l, i] as const).reverse().find(([l]) => l.startsWith(`${name} `))?.[1];
+  assert.ok(at !== undefined, `no row ${name}:\n${screen}`);
+  const header = lines.slice(0, at).reverse().find((l) => l.startsWith('NAME '));
+  assert.ok(header, `no header above the row ${name}:\n${screen}`);
+  // Cells start where their header does: columns are padded to one width.
+  const starts = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ title: m[0], start: m.index! }));
+  return Object.fromEntries(starts.map(({ title, start }, i) => [title, lines[at].slice(start, starts[i + 1]?.start).trim()]));
 }

@@ -26,7 +26,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
       'sshTunnels.tunnels': [{ name: 'echo', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port, autoStart: true }],
       'sshTunnels.reconnect.initialDelay': 0.5,
       'sshTunnels.reconnect.maxDelay': 2,
-    });
+    }, { allow: home.env });
 
   before(async () => {
     await buildCli();
@@ -53,7 +53,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
     await pane.waitFor(/fix: connecting, attempt 2 in \d+ s \(Cannot reach fix/);
     let screen = pane.screen();
     const port = listeningPort(screen, 'echo');
-    assert.match(tableRow(screen, 'echo')[3], /reconnecting/);
+    assert.match(tableRow(screen, 'echo').STATE, /reconnecting/);
     assert.match(screen, /^↻ fix: attempt \d+ in \d+ s; last error: Cannot reach fix at 127\.0\.0\.1:\d+/m, 'under the table: attempt, next try, last error');
     assert.doesNotMatch(screen, /EXIT=/, 'still running');
 
@@ -70,7 +70,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
     await sshd.restart();
     await pane.waitFor(/echo: active again/, 20_000);
     screen = pane.screen();
-    assert.equal(tableRow(screen, 'echo')[8], '1', 'one reconnect');
+    assert.equal(tableRow(screen, 'echo').RECONNECTS, '1', 'one reconnect');
     assert.doesNotMatch(screen.slice(screen.lastIndexOf('NAME')), /^↻ fix/m, 'no attempt line once connected');
     pane.key('C-c');
     await pane.waitFor(/EXIT=0/);
@@ -93,11 +93,11 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
       // Only defaults: the key, no agent, the fixture's known_hosts. No Host names 127.0.0.1.
       fs.writeFileSync(path.join(bare, '.ssh', 'config'), ['Host *', `  IdentityFile ${sshd.clientKeyPath}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'));
       const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
-      const ws = workspace(bare, { 'sshTunnels.tunnels': [{ name: 'adhoc', server: target, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }] });
+      const ws = workspace(bare, { 'sshTunnels.tunnels': [{ name: 'adhoc', server: target, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }] }, { allow: { ...home.env, HOME: bare } });
       pane = new TmuxPane(shellLine(['--workspace', ws, '--server', target, '-D', '0', 'adhoc']), { cwd: bare, env: { ...home.env, HOME: bare } });
       await pane.waitFor(/^adhoc .*● active/m);
       const screen = pane.screen();
-      assert.equal(tableRow(screen, 'adhoc')[1], target, 'the server as typed');
+      assert.equal(tableRow(screen, 'adhoc').SERVER, target, 'the server as typed');
       const r = await echoRoundTrip(listeningPort(screen, 'adhoc'), 4096);
       assert.equal(r.received, r.sent);
       pane.key('C-c');
@@ -163,7 +163,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
 
   it('a connection the server cannot make shows in the -v log and in the tunnel\'s error count', async () => {
     const dead = await freePort();
-    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'dead', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: dead, autoStart: true }] });
+    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'dead', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: dead, autoStart: true }] }, { allow: home.env });
     pane = new TmuxPane(shellLine(['--workspace', ws, '-v']), { cwd: home.home, env: home.env });
     await pane.waitFor(/^dead .*● active/m);
     const socket = net.connect(listeningPort(pane.screen(), 'dead'), '127.0.0.1');
@@ -176,7 +176,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
   });
 
   it('mistakes on the command line exit 2 with a guess: an option, a tunnel name, a server, a missing -F', async () => {
-    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'postgres', server: 'fix', type: 'dynamic', localPort: 0 }] });
+    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'postgres', server: 'fix', type: 'dynamic', localPort: 0 }] }, { allow: home.env });
     const cases: [string[], RegExp][] = [
       [['up', '--sever', 'fix', '-D', '0'], /Unknown option --sever for "up" \(did you mean --server\?\)/],
       [['up', '--exit-on-failur', '--server', 'fix', '-D', '0'], /\(did you mean --exit-on-failure\?\)/],
@@ -209,7 +209,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
         { name: 'plain', server: 'fix', type: 'dynamic', localPort: 0, autoStart: true },
         { name: 'guarded', server: 'locked', type: 'dynamic', localPort: 0, autoStart: true },
       ],
-    });
+    }, { allow: home.env });
     pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
     await pane.waitFor(/Enter passphrase for key '.*locked_key' \(locked\):/);
     const screen = pane.screen();
