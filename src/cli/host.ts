@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ServerRegistry } from '../config/servers';
 import { parseTunnelSettings, SECTION, supervisionSettings, type ConfiguredTunnel } from '../config/tunnelSettings';
-import { TunnelManager, type Prompts } from '../engine';
+import { installSsh2Adapter, TunnelManager, type Prompts } from '../engine';
 import { UsageError } from './args';
 import { ensureFolderAllowed, readFolderSettings, type FolderSettings } from './folderAllow';
 import { settingsConfigPath } from './folderSummary';
@@ -36,6 +36,8 @@ export interface CliHost {
 }
 
 export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
+  // Before anything is asked: an ssh2 the engine cannot run on is said at once.
+  installSsh2Adapter();
   let settings: Record<string, unknown> = {};
   let settingsFile: string | undefined;
   let folder: FolderSettings | undefined;
