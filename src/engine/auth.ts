@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
+import { certificateProblem, readCertificate } from './certificate';
+import { certifiedKey } from './ssh2';
 import type { Prompts, ServerConfig } from './types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
@@ -29,11 +31,36 @@ type NextAuth = Parameters<NextAuthHandler>[0];
 interface KeyCandidate {
   label: string;
   load: () => Buffer | string;
+  /** The identity file it was read from, if any. */
+  file?: string;
+}
+
+/** Certificates ssh offers: CertificateFile's, or else each identity file's `KEY-cert.pub` (ssh.c, load_public_identity_files). */
+export function certificateFiles(server: ServerConfig, identities: string[]): { configured: string[]; beside: Map<string, string> } {
+  const configured = server.certificateFile === undefined ? [] : ([] as string[]).concat(server.certificateFile).map(expandHome);
+  const beside = new Map<string, string>();
+  if (!configured.length) {
+    for (const file of identities) if (fs.existsSync(`${file}-cert.pub`)) beside.set(file, `${file}-cert.pub`);
+  }
+  return { configured, beside };
+}
+
+/** Whether `file.pub` exists and holds another public key than `publicKey`: no need to load (or unlock) the private key to know. */
+function otherPublicKey(file: string, publicKey: Buffer): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(`${file}.pub`, 'utf8');
+  } catch {
+    return false;
+  }
+  const blob = text.trim().split(/\s+/)[1];
+  return blob !== undefined && !Buffer.from(blob, 'base64').equals(publicKey);
 }
 
 /**
- * Builds ssh2's authHandler: the methods OpenSSH tries, in its order (agent, identity files,
- * keyboard-interactive, password), asking the person only for what is missing. `attempts`
+ * Builds ssh2's authHandler: the methods OpenSSH tries, in its order (CertificateFile's
+ * certificates, agent, identity files each followed by its certificate, keyboard-interactive,
+ * password), asking the person only for what is missing. `attempts`
  * collects what was tried, so a final failure can say so.
  */
 export function createAuthHandler(
@@ -45,46 +72,42 @@ export function createAuthHandler(
   const keys: KeyCandidate[] = [];
   if (server.privateKey !== undefined) keys.push({ label: 'the configured key', load: () => server.privateKey! });
   const { files, explicit } = identityFiles(server);
-  for (const file of files) keys.push({ label: file, load: () => fs.readFileSync(file) });
+  for (const file of files) keys.push({ label: file, file, load: () => fs.readFileSync(file) });
 
   const agent = server.identityAgent === false ? undefined : server.identityAgent ?? defaultAgent();
   const steps: Array<() => Promise<NextAuth | undefined>> = [];
   const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
   let methodsLeft: AuthenticationType[] | null = null;
 
+  const agentSteps: typeof steps = [];
   if (agent && !(server.identitiesOnly && explicit)) {
-    steps.push(async () => {
+    agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
       return { type: 'agent', username, agent } as NextAuth;
     });
   }
+  // Each key is read (and its passphrase asked) once, for the key and for its certificates.
+  const loaded = new Map<KeyCandidate, Promise<ParsedKey | undefined>>();
+  const loadKey = (candidate: KeyCandidate): Promise<ParsedKey | undefined> => {
+    let key = loaded.get(candidate);
+    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts)));
+    return key;
+  };
+  const { configured, beside } = certificateFiles(server, files);
+  // ssh's order (sshconnect2.c, pubkey_prepare): CertificateFile's certificates, the agent, then each identity file followed by its KEY-cert.pub.
+  for (const file of configured) steps.push(certificateStep(file, keys, loadKey, username, attempts, () => wants('publickey', methodsLeft)));
+  steps.push(...agentSteps);
   for (const candidate of keys) {
     steps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
-      let raw: Buffer | string;
-      try {
-        raw = candidate.load();
-      } catch (err) {
-        attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
-        return undefined;
-      }
-      let key = utils.parseKey(raw, server.passphrase);
-      if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
-        const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
-        if (passphrase === undefined) {
-          attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
-          return undefined;
-        }
-        key = utils.parseKey(raw, passphrase);
-      }
-      if (key instanceof Error) {
-        attempts.push(`key ${candidate.label} (${key.message})`);
-        return undefined;
-      }
+      const key = await loadKey(candidate);
+      if (!key) return undefined;
       attempts.push(`key ${candidate.label}`);
-      return { type: 'publickey', username, key: key as ParsedKey } as NextAuth;
+      return { type: 'publickey', username, key } as NextAuth;
     });
+    const certificate = candidate.file && beside.get(candidate.file);
+    if (certificate) steps.push(certificateStep(certificate, [candidate], loadKey, username, attempts, () => wants('publickey', methodsLeft), true));
   }
   steps.push(async () => {
     if (!wants('keyboard-interactive', methodsLeft)) return undefined;
@@ -143,5 +166,74 @@ export function createAuthHandler(
       );
     };
     advance();
+  };
+}
+
+/** Reads and parses a key, asking for its passphrase if it needs one; undefined (with the reason in `attempts`) when it cannot be used. */
+async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, prompts: Prompts | undefined, attempts: string[]): Promise<ParsedKey | undefined> {
+  let raw: Buffer | string;
+  try {
+    raw = candidate.load();
+  } catch (err) {
+    attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
+    return undefined;
+  }
+  let key = utils.parseKey(raw, server.passphrase);
+  if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
+    const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
+    if (passphrase === undefined) {
+      attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
+      return undefined;
+    }
+    key = utils.parseKey(raw, passphrase);
+  }
+  if (key instanceof Error) {
+    attempts.push(`key ${candidate.label} (${key.message})`);
+    return undefined;
+  }
+  return key as ParsedKey;
+}
+
+/**
+ * A step that offers the certificate in `file`, signed with whichever of `owners` holds its
+ * key (`beside`: the one identity file it sits next to). A certificate the server would refuse for a reason seen here (expired, not yet valid,
+ * another user's) is not offered; `attempts` says why.
+ */
+function certificateStep(
+  file: string,
+  owners: KeyCandidate[],
+  loadKey: (candidate: KeyCandidate) => Promise<ParsedKey | undefined>,
+  username: string,
+  attempts: string[],
+  wanted: () => boolean,
+  beside = false,
+): () => Promise<NextAuth | undefined> {
+  return async () => {
+    if (!wanted()) return undefined;
+    let cert;
+    try {
+      cert = readCertificate(file);
+    } catch (err) {
+      attempts.push((err as NodeJS.ErrnoException).code === 'ENOENT' ? `certificate ${file} (no such file)` : (err as Error).message);
+      return undefined;
+    }
+    const problem = certificateProblem(cert, username);
+    if (problem) {
+      attempts.push(problem);
+      return undefined;
+    }
+    const unusable: string[] = [];
+    for (const owner of owners) {
+      if (owner.file && otherPublicKey(owner.file, cert.publicKey)) continue;
+      const key = await loadKey(owner);
+      if (!key) unusable.push(owner.label);
+      if (!key?.getPublicSSH().equals(cert.publicKey)) continue;
+      attempts.push(`certificate ${cert.label}`);
+      return { type: 'publickey', username, key: certifiedKey(key, cert.blob) } as NextAuth;
+    }
+    const among = beside ? `it is not for key ${owners[0].label}` : `its key is in none of the identity files (${owners.map((o) => o.label).join(', ') || 'none given'})`;
+    const why = unusable.length ? `its key may be ${unusable.join(' or ')}, which could not be used` : among;
+    attempts.push(`certificate ${cert.label} (${why})`);
+    return undefined;
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The one door to ssh2's internals. The engine needs a little more than ssh2's public API
- * (a faster AES-GCM data path, leaner channels, a keepalive probe); every such reach lives in
+ * (a faster AES-GCM data path, leaner channels, a keepalive probe, certificate logins); every such reach lives in
  * this folder and is put in place by `install()`, which both composition roots call before
  * they build the engine. `install()` checks the exact ssh2 version and every shape it touches
  * first, and throws an error that names each difference rather than run on a changed ssh2.
@@ -9,11 +9,13 @@
  * in whatever loads the engine (tests, bench, bundle) instead of silently when a patch did
  * not apply.
  */
+import { certAuthShapeProblems, installCertAuth } from './certAuth';
 import { channelProbeProblems, channelShapeProblems, installChannelFixes, NO_STDERR } from './channelFixes';
 import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
 
+export { certifiedKey } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
@@ -33,7 +35,7 @@ export class Ssh2AdapterError extends Error {
 export function ssh2Problems(found: Ssh2Internals): string[] {
   const problems: string[] = [];
   if (found.version !== SSH2_VERSION) problems.push(`version ${found.version} is not ${SSH2_VERSION}`);
-  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems]) {
+  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certAuthShapeProblems]) {
     try {
       problems.push(...check(found));
     } catch (err) {
@@ -58,6 +60,7 @@ export function install(): void {
   checkSsh2(found);
   installGcmFastPath(found);
   installChannelFixes(found);
+  installCertAuth(found);
   const after = channelProbeProblems(found);
   if (after.length) throw new Ssh2AdapterError(after, found.version);
   installed = true;

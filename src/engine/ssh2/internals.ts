@@ -19,6 +19,7 @@ export interface Ssh2Internals {
   Protocol: { prototype: Record<string, unknown> };
   zlib: { PacketReader: unknown; PacketWriter: unknown };
   Channel: { prototype: Record<string, unknown> };
+  protocolUtils: { sendPacket(proto: unknown, packet: Buffer): unknown; convertSignature(signature: Buffer, keyType: string): Buffer | false };
   /** A fresh, unconnected client, for its instance fields. */
   newClient(): object;
 }
@@ -31,6 +32,7 @@ export function loadSsh2Internals(): Ssh2Internals {
     Protocol: require('ssh2/lib/protocol/Protocol.js') as Ssh2Internals['Protocol'],
     zlib: require('ssh2/lib/protocol/zlib.js') as Ssh2Internals['zlib'],
     Channel: (require('ssh2/lib/Channel.js') as { Channel: Ssh2Internals['Channel'] }).Channel,
+    protocolUtils: require('ssh2/lib/protocol/utils.js') as Ssh2Internals['protocolUtils'],
     newClient: () => new Client(),
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
