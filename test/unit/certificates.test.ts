@@ -8,7 +8,10 @@ import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { staticServers } from '../helpers/servers';
+import { sshConfigHost } from '../helpers/sshConfigHost';
+import { TmuxPane } from '../helpers/tmux';
 
 const TYPES = [
   { type: 'ed25519', log: 'ED25519-CERT' },
@@ -177,6 +180,52 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
         fs.rmSync(home, { recursive: true, force: true });
       }
       await waitFor(() => sshd.output.includes('ID from-home '), 5000, 'sshd logs the certificate login');
+    });
+  });
+
+  describe('through ssh-tunnels up', () => {
+    let home: CliHome;
+    let pane: TmuxPane | undefined;
+    before(async () => {
+      await buildCli();
+      home = cliHome(sshd);
+    });
+    afterEach(() => {
+      pane?.kill();
+      pane = undefined;
+    });
+    after(() => home?.remove());
+
+    /** An ssh config with `alias` logging in with `key` and `cert` (CertificateFile), and `ssh` proving it first when `sshLogsIn`. */
+    const configWith = (alias: string, key: string, cert: string, sshLogsIn: boolean): string => {
+      const config = path.join(home.home, `${alias}.config`);
+      // Not the fixture's own (authorized) key: only the certificate can let it in.
+      const host = sshConfigHost(sshd, alias).filter((l) => !l.includes(sshd.clientKeyPath));
+      fs.writeFileSync(config, [...host, `  IdentityFile ${key}`, `  CertificateFile ${cert}`, '  IdentitiesOnly yes', ''].join('\n'));
+      const ssh = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(ssh.status === 0, sshLogsIn, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
+      return config;
+    };
+    const up = (args: string[]) => `${[process.execPath, CLI, 'up', ...args].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
+
+    it('-L over a CertificateFile login carries data', async () => {
+      const key = newKey('ecdsa');
+      const cert = sshd.certify(`${key}.pub`, { id: 'cli-cert', out: path.join(sshd.dir, 'cli.cert') });
+      const config = configWith('cert-cli', key, cert, true);
+      pane = new TmuxPane(up(['-F', config, '--server', 'cert-cli', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      const m = await pane.waitFor(/: open, listening on 127\.0\.0\.1:(\d+)/);
+      const r = await echoRoundTrip(Number(m[1]), 10_000);
+      assert.equal(r.received, r.sent);
+      await waitFor(() => sshd.output.split('ID cli-cert ').length > 2, 5000, 'sshd logs the certificate logins of ssh and of the command');
+    });
+
+    it('an expired certificate is named in the terminal with the reason', async () => {
+      const key = newKey('ed25519');
+      const cert = sshd.certify(`${key}.pub`, { validity: '20200101:20200102', out: path.join(sshd.dir, 'cli-expired.cert') });
+      const config = configWith('cert-expired', key, cert, false);
+      pane = new TmuxPane(up(['-F', config, '--server', 'cert-expired', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      await pane.waitFor(/EXIT=1/, 30_000);
+      assert.match(pane.screen().replace(/\n/g, ''), new RegExp(`certificate ${cert} expired at 2020-01-0[12] \\d\\d:\\d\\d UTC`));
     });
   });
 });

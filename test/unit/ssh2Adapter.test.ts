@@ -19,8 +19,10 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
       const found = loadSsh2Internals();
       const destroy = found.Channel.prototype.destroy;
       const channelData = found.Protocol.prototype.channelData;
+      const authPK = found.Protocol.prototype.authPK;
       install();
       install();
+      assert.equal(found.Protocol.prototype.authPK, authPK, 'Protocol.authPK wrapped once');
       assert.equal(found.Channel.prototype.destroy, destroy, 'Channel.destroy wrapped once');
       assert.equal(found.Protocol.prototype.channelData, channelData, 'Protocol.channelData wrapped once');
     });
@@ -62,6 +64,7 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
         zlib: { PacketReader: real.zlib.PacketReader, PacketWriter: undefined },
         Channel: { prototype: { end: () => undefined } },
         newClient: () => ({ _sock: undefined }),
+        protocolUtils: { ...real.protocolUtils, convertSignature: undefined as never },
       };
       const problems = ssh2Problems(found);
       assert.deepEqual(problems, [
@@ -73,6 +76,7 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
         'Client._callbacks is missing',
         'Client._protocol is missing',
         'Protocol.prototype.ping() is not a function',
+        'protocol utils.convertSignature() is not a function',
       ]);
       assert.throws(() => checkSsh2(found), /ssh2 1\.17\.0 is loaded: Protocol\.prototype\.parse\(\) is not a function; zlib\.PacketWriter\(\) is not a function; /);
     });
