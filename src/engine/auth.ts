@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
+import { CertificateAgent } from './agentIdentities';
 import { certificateProblem, readCertificate } from './certificate';
 import { certifiedKey } from './ssh2';
 import type { Prompts, ServerConfig } from './types';
@@ -27,6 +28,12 @@ export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: Nod
 }
 
 type NextAuth = Parameters<NextAuthHandler>[0];
+
+/** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
+function agentFor(agent: string, username: string, attempts: string[]): string | CertificateAgent {
+  if (agent === 'pageant' || process.platform === 'win32') return agent;
+  return new CertificateAgent(agent, username, (why) => attempts.push(why));
+}
 
 interface KeyCandidate {
   label: string;
@@ -84,7 +91,7 @@ export function createAuthHandler(
     agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent } as NextAuth;
+      return { type: 'agent', username, agent: agentFor(agent, username, attempts) } as NextAuth;
     });
   }
   // Each key is read (and its passphrase asked) once, for the key and for its certificates.

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -226,6 +226,50 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       pane = new TmuxPane(up(['-F', config, '--server', 'cert-expired', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
       await pane.waitFor(/EXIT=1/, 30_000);
       assert.match(pane.screen().replace(/\n/g, ''), new RegExp(`certificate ${cert} expired at 2020-01-0[12] \\d\\d:\\d\\d UTC`));
+    });
+  });
+
+  describe('held by ssh-agent (ssh-add adds the key and its certificate)', () => {
+    let agent: ChildProcess;
+    let socket: string;
+    before(async () => {
+      socket = path.join(sshd.dir, 'agent.sock');
+      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      await waitFor(() => fs.existsSync(socket), 5000, 'ssh-agent socket');
+    });
+    after(() => {
+      agent?.kill();
+    });
+    /** Empties the agent, then adds `key` (and the KEY-cert.pub beside it) as ssh-add does. */
+    const add = (key: string) => {
+      execFileSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      execFileSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      const listed = execFileSync('ssh-add', ['-L'], { env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: 'utf8' });
+      assert.match(listed, /-cert-v01@openssh\.com /, 'the agent holds the certificate');
+    };
+
+    for (const { type, log } of TYPES) {
+      it(`${type}: the agent's certificate logs in (the agent signs with the certificate as the key)`, async () => {
+        const key = newKey(type);
+        const id = `agent-${type}`;
+        sshd.certify(`${key}.pub`, { id });
+        add(key);
+        fs.rmSync(key); // only the agent has the key now
+        const ssh = spawnSync('ssh', ['-F', 'none', '-o', 'BatchMode=yes', '-o', `IdentityAgent=${socket}`, '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-p', String(sshd.port), `${sshd.user}@${sshd.host}`, 'true'], { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(ssh.status, 0, `ssh logs in through the agent: ${ssh.stderr}`);
+        const noKey = path.join(sshd.dir, 'no-such-key');
+        await tunnelCarriesData(sshd.server(`agent-${type}`, { identityFile: noKey, identityAgent: socket }), echo.port);
+        await waitFor(() => new RegExp(`ssh2: ${log} .*ID ${id} `).test(sshd.output) && sshd.output.split(`ID ${id} `).length > 2, 5000, `sshd logs two ${log} logins (ssh, then the engine)`);
+      });
+    }
+
+    it("an expired certificate in the agent is named, and the agent's plain key is still tried", async () => {
+      const key = newKey('ed25519');
+      sshd.certify(`${key}.pub`, { validity: '20200101:20200102' });
+      add(key);
+      const message = await refusal(sshd.server('agent-expired', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket }));
+      assert.match(message, /Tried: ssh-agent, certificate in the agent \(cert-test\) expired at 2020-01-0[12] \d\d:\d\d UTC, key \S+no-such-key \(unreadable: /);
+      await waitFor(() => /Failed publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: ED25519 /.test(sshd.output), 5000, 'the plain key from the agent was offered and refused');
     });
   });
 });
