@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
+import { certificateProblem, readCertificate } from '../../src/engine/certificate';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
@@ -138,6 +139,38 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const missing = path.join(sshd.dir, 'missing.cert');
       const message = await refusal(sshd.server('no-cert', { identityFile: key, certificateFile: [missing, `${key}.pub`] }));
       assert.match(message, new RegExp(`Tried: certificate ${missing} \\(no such file\\), certificate ${key}\\.pub cannot be read: it is not an OpenSSH certificate`));
+    });
+  });
+
+  describe('reading a certificate (PROTOCOL.certkeys)', () => {
+    it('a certificate with no -V is valid forever, and one with no principals is left to the server', () => {
+      const key = newKey('ecdsa');
+      const file = path.join(sshd.dir, 'forever-cert.pub');
+      execFileSync('ssh-keygen', ['-q', '-s', sshd.userCaPath, '-I', 'forever', key + '.pub']);
+      fs.renameSync(`${key}-cert.pub`, file);
+      const cert = readCertificate(file);
+      assert.equal(cert.type, 'ecdsa-sha2-nistp256-cert-v01@openssh.com');
+      assert.equal(cert.keyId, 'forever');
+      assert.deepEqual(cert.principals, []);
+      assert.equal(cert.validBefore, 0xffffffffffffffffn);
+      const pub = fs.readFileSync(`${key}.pub`, 'utf8').split(' ')[1];
+      assert.deepEqual(cert.publicKey, Buffer.from(pub, 'base64'), 'the certified key, as a plain key blob');
+      assert.equal(certificateProblem(cert, 'anyone', 10n ** 12n), undefined);
+    });
+
+    it('a host certificate is not a user certificate', () => {
+      const key = newKey('ed25519');
+      execFileSync('ssh-keygen', ['-q', '-s', sshd.userCaPath, '-I', 'host', '-h', '-n', 'example.org', key + '.pub']);
+      const cert = readCertificate(`${key}-cert.pub`);
+      assert.equal(certificateProblem(cert, 'anyone'), `certificate ${key}-cert.pub is a host certificate, not a user certificate`);
+    });
+
+    it('a damaged certificate says so, with its file', () => {
+      const file = path.join(sshd.dir, 'damaged-cert.pub');
+      const good = sshd.certify(`${newKey('ed25519')}.pub`);
+      const [type, b64] = fs.readFileSync(good, 'utf8').split(' ');
+      fs.writeFileSync(file, `${type} ${Buffer.from(b64, 'base64').subarray(0, 60).toString('base64')}\n`);
+      assert.throws(() => readCertificate(file), { message: `certificate ${file} cannot be read: truncated` });
     });
   });
 

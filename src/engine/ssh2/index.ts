@@ -23,9 +23,10 @@ export { SSH2_VERSION, type Ssh2Internals } from './internals';
 /** ssh2 is not the release the engine was written against, or its internals moved. */
 export class Ssh2AdapterError extends Error {
   constructor(readonly problems: string[], found: string) {
+    const what = found === SSH2_VERSION ? `ssh2 ${found} is loaded but its internals differ` : `ssh2 ${found} is loaded`;
     super(
       `SSH Tunnels needs ssh2 ${SSH2_VERSION} exactly (its engine reaches into ssh2's internals, src/engine/ssh2), ` +
-        `but ssh2 ${found} is loaded: ${problems.join('; ')}. Install the pinned version (npm ci).`,
+        `but ${what}: ${problems.join('; ')}. Install the pinned version (npm ci).`,
     );
     this.name = 'Ssh2AdapterError';
   }
