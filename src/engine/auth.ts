@@ -3,8 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
 import { CertificateAgent } from './agentIdentities';
-import { certificateProblem, readCertificate } from './certificate';
-import { certifiedKey } from './ssh2';
+import { certificatesBeside, certificateStep } from './authCertificates';
 import type { Prompts, ServerConfig } from './types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
@@ -27,7 +26,7 @@ export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: Nod
   return platform === 'win32' ? 'pageant' : undefined;
 }
 
-type NextAuth = Parameters<NextAuthHandler>[0];
+export type NextAuth = Parameters<NextAuthHandler>[0];
 
 /** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
 function agentFor(agent: string, username: string, attempts: string[]): string | CertificateAgent {
@@ -35,33 +34,11 @@ function agentFor(agent: string, username: string, attempts: string[]): string |
   return new CertificateAgent(agent, username, (why) => attempts.push(why));
 }
 
-interface KeyCandidate {
+export interface KeyCandidate {
   label: string;
   load: () => Buffer | string;
   /** The identity file it was read from, if any. */
   file?: string;
-}
-
-/** Certificates ssh offers: CertificateFile's, or else each identity file's `KEY-cert.pub` (ssh.c, load_public_identity_files). */
-export function certificateFiles(server: ServerConfig, identities: string[]): { configured: string[]; beside: Map<string, string> } {
-  const configured = server.certificateFile === undefined ? [] : ([] as string[]).concat(server.certificateFile).map(expandHome);
-  const beside = new Map<string, string>();
-  if (!configured.length) {
-    for (const file of identities) if (fs.existsSync(`${file}-cert.pub`)) beside.set(file, `${file}-cert.pub`);
-  }
-  return { configured, beside };
-}
-
-/** Whether `file.pub` exists and holds another public key than `publicKey`: no need to load (or unlock) the private key to know. */
-function otherPublicKey(file: string, publicKey: Buffer): boolean {
-  let text: string;
-  try {
-    text = fs.readFileSync(`${file}.pub`, 'utf8');
-  } catch {
-    return false;
-  }
-  const blob = text.trim().split(/\s+/)[1];
-  return blob !== undefined && !Buffer.from(blob, 'base64').equals(publicKey);
 }
 
 /**
@@ -101,7 +78,8 @@ export function createAuthHandler(
     if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts)));
     return key;
   };
-  const { configured, beside } = certificateFiles(server, files);
+  const configured = ([] as string[]).concat(server.certificateFile ?? []).map(expandHome);
+  const beside = configured.length ? new Map<string, string>() : certificatesBeside(files);
   // ssh's order (sshconnect2.c, pubkey_prepare): CertificateFile's certificates, the agent, then each identity file followed by its KEY-cert.pub.
   for (const file of configured) steps.push(certificateStep(file, keys, loadKey, username, attempts, () => wants('publickey', methodsLeft)));
   steps.push(...agentSteps);
@@ -199,48 +177,4 @@ async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, pro
     return undefined;
   }
   return key as ParsedKey;
-}
-
-/**
- * A step that offers the certificate in `file`, signed with whichever of `owners` holds its
- * key (`beside`: the one identity file it sits next to). A certificate the server would refuse for a reason seen here (expired, not yet valid,
- * another user's) is not offered; `attempts` says why.
- */
-function certificateStep(
-  file: string,
-  owners: KeyCandidate[],
-  loadKey: (candidate: KeyCandidate) => Promise<ParsedKey | undefined>,
-  username: string,
-  attempts: string[],
-  wanted: () => boolean,
-  beside = false,
-): () => Promise<NextAuth | undefined> {
-  return async () => {
-    if (!wanted()) return undefined;
-    let cert;
-    try {
-      cert = readCertificate(file);
-    } catch (err) {
-      attempts.push((err as NodeJS.ErrnoException).code === 'ENOENT' ? `certificate ${file} (no such file)` : (err as Error).message);
-      return undefined;
-    }
-    const problem = certificateProblem(cert, username);
-    if (problem) {
-      attempts.push(problem);
-      return undefined;
-    }
-    const unusable: string[] = [];
-    for (const owner of owners) {
-      if (owner.file && otherPublicKey(owner.file, cert.publicKey)) continue;
-      const key = await loadKey(owner);
-      if (!key) unusable.push(owner.label);
-      if (!key?.getPublicSSH().equals(cert.publicKey)) continue;
-      attempts.push(`certificate ${cert.label}`);
-      return { type: 'publickey', username, key: certifiedKey(key, cert.blob) } as NextAuth;
-    }
-    const among = beside ? `it is not for key ${owners[0].label}` : `its key is in none of the identity files (${owners.map((o) => o.label).join(', ') || 'none given'})`;
-    const why = unusable.length ? `its key may be ${unusable.join(' or ')}, which could not be used` : among;
-    attempts.push(`certificate ${cert.label} (${why})`);
-    return undefined;
-  };
 }
