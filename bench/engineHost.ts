@@ -1,7 +1,7 @@
 // A child process that hosts the engine (bundled like the extension) and obeys the bench
 // over IPC, so the engine's CPU, event loop and RSS are its own, as the ssh client's are.
 import './noNative';
-import { TunnelManager, type ServerConfig, type TunnelSpec } from '../src/engine';
+import { installSsh2Adapter, nativeCryptoLoaded, TunnelManager, type ServerConfig, type TunnelSpec } from '../src/engine';
 
 export type HostRequest =
   | { op: 'init'; servers: ServerConfig[] }
@@ -11,6 +11,8 @@ export type HostRequest =
   | { op: 'rss' }
   | { op: 'cpu' }
   | { op: 'exit' };
+
+installSsh2Adapter();
 
 let servers: ServerConfig[] = [];
 let manager: TunnelManager | undefined;
@@ -31,8 +33,7 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'init':
       servers = req.servers;
       manager = new TunnelManager({ servers: source });
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return { nativeCrypto: (require('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean }).bindingAvailable };
+      return { nativeCrypto: nativeCryptoLoaded() };
     case 'create':
       return manager!.createTunnel(req.spec);
     case 'close':

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
-import { plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { errorMessage, installSsh2Adapter, plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -68,6 +68,14 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const started = performance.now();
   const log = vscode.window.createOutputChannel(vscode.l10n.t('SSH Tunnels'), { log: true });
   context.subscriptions.push(log);
+  try {
+    installSsh2Adapter();
+  } catch (err) {
+    // The extension cannot run on this ssh2: say so where people look, then fail activation.
+    log.error(errorMessage(err));
+    void vscode.window.showErrorMessage(errorMessage(err));
+    throw err;
+  }
 
   const servers = createServerSource(context);
   const prompts = new VsCodePrompts(context.secrets, context.globalState, log);

@@ -10,3 +10,8 @@ mod._load = function (request: string, parent: unknown, isMain: boolean) {
   }
   return originalLoad.call(this, request, parent, isMain);
 };
+
+// As the composition roots do: tests that drive an ssh2 Client directly get the same ssh2.
+// Required here, not imported, so that ssh2 loads after the hook above.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+(require('../src/engine/ssh2') as typeof import('../src/engine/ssh2')).install();

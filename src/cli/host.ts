@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { ServerRegistry } from '../config/servers';
 import { expandTilde } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION, supervisionSettings, type ConfiguredTunnel } from '../config/tunnelSettings';
-import { TunnelManager, type Prompts, type ReconnectPolicy } from '../engine';
+import { installSsh2Adapter, TunnelManager, type Prompts, type ReconnectPolicy } from '../engine';
 import { UsageError } from './args';
 import { ensureFolderAllowed, readFolderSettings, type FolderSettings } from './folderAllow';
 import { settingsConfigPath } from './folderSummary';
@@ -40,6 +40,8 @@ export interface CliHost {
 }
 
 export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
+  // Before anything is asked: an ssh2 the engine cannot run on is said at once.
+  installSsh2Adapter();
   if (options.sshConfig !== undefined) {
     // As ssh -F: a config named on the command line must be there, before anything is asked (~/.ssh/config may be missing).
     try {

@@ -18,6 +18,7 @@ const FIELDS: Record<string, { must: string; ok: (v: unknown) => boolean }> = {
   port: { must: 'a whole number from 1 to 65535', ok: (v) => isInt(v, 1, 65535) },
   user: { must: 'a user name', ok: isString },
   identityFile: { must: 'a path or a list of paths', ok: isStrings },
+  certificateFile: { must: 'a path or a list of paths', ok: isStrings },
   identitiesOnly: { must: 'true or false', ok: isBoolean },
   identityAgent: { must: 'a socket path, or false to not use an agent', ok: (v) => v === false || isString(v) },
   proxyJump: { must: 'a comma-separated list of [user@]host[:port] or server names', ok: isString },

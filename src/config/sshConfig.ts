@@ -217,6 +217,8 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
   if (identityFiles.length) server.identityFile = identityFiles.map(pathValue);
+  const certificateFiles = (values.get('certificatefile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
+  if (certificateFiles.length) server.certificateFile = certificateFiles.map(pathValue);
   const yesNo = (key: string, keyword: string, set: (v: boolean) => void) => {
     const raw = first(key);
     if (raw === undefined) return;

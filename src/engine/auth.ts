@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
+import { CertificateAgent } from './agentIdentities';
+import { certificatesBeside, certificateStep } from './authCertificates';
 import type { Prompts, ServerConfig } from './types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
@@ -24,16 +26,25 @@ export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: Nod
   return platform === 'win32' ? 'pageant' : undefined;
 }
 
-type NextAuth = Parameters<NextAuthHandler>[0];
+export type NextAuth = Parameters<NextAuthHandler>[0];
 
-interface KeyCandidate {
+/** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
+function agentFor(agent: string, username: string, attempts: string[]): string | CertificateAgent {
+  if (agent === 'pageant' || process.platform === 'win32') return agent;
+  return new CertificateAgent(agent, username, (why) => attempts.push(why));
+}
+
+export interface KeyCandidate {
   label: string;
   load: () => Buffer | string;
+  /** The identity file it was read from, if any. */
+  file?: string;
 }
 
 /**
- * Builds ssh2's authHandler: the methods OpenSSH tries, in its order (agent, identity files,
- * keyboard-interactive, password), asking the person only for what is missing. `attempts`
+ * Builds ssh2's authHandler: the methods OpenSSH tries, in its order (CertificateFile's
+ * certificates, agent, identity files each followed by its certificate, keyboard-interactive,
+ * password), asking the person only for what is missing. `attempts`
  * collects what was tried, so a final failure can say so.
  */
 export function createAuthHandler(
@@ -45,46 +56,43 @@ export function createAuthHandler(
   const keys: KeyCandidate[] = [];
   if (server.privateKey !== undefined) keys.push({ label: 'the configured key', load: () => server.privateKey! });
   const { files, explicit } = identityFiles(server);
-  for (const file of files) keys.push({ label: file, load: () => fs.readFileSync(file) });
+  for (const file of files) keys.push({ label: file, file, load: () => fs.readFileSync(file) });
 
   const agent = server.identityAgent === false ? undefined : server.identityAgent ?? defaultAgent();
   const steps: Array<() => Promise<NextAuth | undefined>> = [];
   const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
   let methodsLeft: AuthenticationType[] | null = null;
 
+  const agentSteps: typeof steps = [];
   if (agent && !(server.identitiesOnly && explicit)) {
-    steps.push(async () => {
+    agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent } as NextAuth;
+      return { type: 'agent', username, agent: agentFor(agent, username, attempts) } as NextAuth;
     });
   }
+  // Each key is read (and its passphrase asked) once, for the key and for its certificates.
+  const loaded = new Map<KeyCandidate, Promise<ParsedKey | undefined>>();
+  const loadKey = (candidate: KeyCandidate): Promise<ParsedKey | undefined> => {
+    let key = loaded.get(candidate);
+    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts)));
+    return key;
+  };
+  const configured = ([] as string[]).concat(server.certificateFile ?? []).map(expandHome);
+  const beside = configured.length ? new Map<string, string>() : certificatesBeside(files);
+  // ssh's order (sshconnect2.c, pubkey_prepare): CertificateFile's certificates, the agent, then each identity file followed by its KEY-cert.pub.
+  for (const file of configured) steps.push(certificateStep(file, keys, loadKey, username, attempts, () => wants('publickey', methodsLeft)));
+  steps.push(...agentSteps);
   for (const candidate of keys) {
     steps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
-      let raw: Buffer | string;
-      try {
-        raw = candidate.load();
-      } catch (err) {
-        attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
-        return undefined;
-      }
-      let key = utils.parseKey(raw, server.passphrase);
-      if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
-        const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
-        if (passphrase === undefined) {
-          attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
-          return undefined;
-        }
-        key = utils.parseKey(raw, passphrase);
-      }
-      if (key instanceof Error) {
-        attempts.push(`key ${candidate.label} (${key.message})`);
-        return undefined;
-      }
+      const key = await loadKey(candidate);
+      if (!key) return undefined;
       attempts.push(`key ${candidate.label}`);
-      return { type: 'publickey', username, key: key as ParsedKey } as NextAuth;
+      return { type: 'publickey', username, key } as NextAuth;
     });
+    const certificate = candidate.file && beside.get(candidate.file);
+    if (certificate) steps.push(certificateStep(certificate, [candidate], loadKey, username, attempts, () => wants('publickey', methodsLeft), true));
   }
   steps.push(async () => {
     if (!wants('keyboard-interactive', methodsLeft)) return undefined;
@@ -144,4 +152,29 @@ export function createAuthHandler(
     };
     advance();
   };
+}
+
+/** Reads and parses a key, asking for its passphrase if it needs one; undefined (with the reason in `attempts`) when it cannot be used. */
+async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, prompts: Prompts | undefined, attempts: string[]): Promise<ParsedKey | undefined> {
+  let raw: Buffer | string;
+  try {
+    raw = candidate.load();
+  } catch (err) {
+    attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
+    return undefined;
+  }
+  let key = utils.parseKey(raw, server.passphrase);
+  if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
+    const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
+    if (passphrase === undefined) {
+      attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
+      return undefined;
+    }
+    key = utils.parseKey(raw, passphrase);
+  }
+  if (key instanceof Error) {
+    attempts.push(`key ${candidate.label} (${key.message})`);
+    return undefined;
+  }
+  return key as ParsedKey;
 }

@@ -6,3 +6,4 @@ export { makeAddress, formatBytes, plural } from './format';
 export { targetOf } from './transport';
 export type { ReconnectPolicy } from './session';
 export * from './types';
+export { install as installSsh2Adapter, Ssh2AdapterError, nativeCryptoLoaded } from './ssh2';

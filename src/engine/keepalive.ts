@@ -1,5 +1,5 @@
-import type * as net from 'node:net';
 import type { Client } from 'ssh2';
+import { clientSocket, sendKeepalive } from './ssh2';
 import type { ServerConfig } from './types';
 
 const DEFAULT_ALIVE_INTERVAL = 15;
@@ -18,7 +18,7 @@ export function startKeepalive(client: Client, config: ServerConfig, dead: (why:
   const intervalMs = (config.serverAliveInterval ?? DEFAULT_ALIVE_INTERVAL) * 1000;
   const countMax = Math.max(1, config.serverAliveCountMax ?? DEFAULT_ALIVE_COUNT);
   if (intervalMs <= 0) return undefined;
-  const sock = (client as unknown as { _sock?: net.Socket })._sock;
+  const sock = clientSocket(client);
   let rx = 0;
   sock?.on('data', () => rx++);
   let seenRx = 0;
@@ -36,7 +36,7 @@ export function startKeepalive(client: Client, config: ServerConfig, dead: (why:
       seenRx = rx;
       lastProbeAt = now;
       wakeDeadline = now + WAKE_GRACE_MS;
-      probe(client);
+      sendKeepalive(client);
       return;
     }
     if (rx !== seenRx) {
@@ -54,21 +54,9 @@ export function startKeepalive(client: Client, config: ServerConfig, dead: (why:
     }
     if (silence >= intervalMs && now - lastProbeAt >= intervalMs) {
       lastProbeAt = now;
-      probe(client);
+      sendKeepalive(client);
     }
   }, tickMs);
   timer.unref();
   return timer;
-}
-
-/** Sends keepalive@openssh.com the way ssh2's own keepalive does (it has no public call). */
-function probe(client: Client): void {
-  const internals = client as unknown as { _callbacks?: Array<() => void>; _protocol?: { ping(): void } };
-  if (!internals._callbacks || !internals._protocol) return;
-  internals._callbacks.push(() => undefined);
-  try {
-    internals._protocol.ping();
-  } catch {
-    // The socket is already gone; 'close' follows.
-  }
 }

@@ -7,6 +7,7 @@ import { RemoteForward } from './remoteForward';
 import { ReverseDynamicForward } from './reverseDynamicForward';
 import { SshSession, type ReconnectPolicy } from './session';
 import { resolveSpec } from './spec';
+import { install as installSsh2Adapter } from './ssh2';
 import type { Tunnel } from './tunnel';
 import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './types';
 
@@ -40,6 +41,8 @@ export class TunnelManager {
   private options: TunnelManagerOptions;
 
   constructor(options: TunnelManagerOptions) {
+    // The composition roots install the ssh2 adapter first; this covers any other way in (tests, scripts).
+    installSsh2Adapter();
     this.options = { ...options };
   }
 

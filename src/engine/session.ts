@@ -8,7 +8,6 @@ import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
 import { HostKeyCheck } from './hostKeys';
 import { startKeepalive } from './keepalive';
 import type { ProxyCommandProcess } from './proxyCommand';
-import './ssh2Fixes';
 import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './transport';
 import type { Prompts, ServerConfig, ServerState } from './types';
 

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
 import { TunnelError } from './errors';
-import { consumesChunks } from './gcmFastPath';
+import { consumesChunks } from './ssh2';
 import { expandProxyCommand, ProxyCommandProcess } from './proxyCommand';
 import type { ServerConfig } from './types';
 

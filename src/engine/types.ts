@@ -6,6 +6,8 @@ export interface ServerConfig {
   port?: number;
   user?: string;
   identityFile?: string | string[];
+  /** OpenSSH user certificates to offer (CertificateFile), each signed by the identity file holding its key. Without it, each identity file's `KEY-cert.pub` is offered after the key. */
+  certificateFile?: string | string[];
   identitiesOnly?: boolean;
   /** Only for tests and for a prompt's answer; never read from settings. */
   password?: string;

@@ -14,14 +14,10 @@
  * one call per packet (which costs as much as encrypting a small packet). The bytes on the
  * wire are otherwise the same. Every other packet, cipher, a rekey in progress and
  * compression take ssh2's own path. `test/unit/gcmFastPath.test.ts` covers it.
+ * Installed by the adapter (`index.ts`), once its shapes are checked.
  */
 import { createCipheriv, createDecipheriv, randomFillSync, type DecipherGCM } from 'node:crypto';
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-const ssh2Crypto = require('ssh2/lib/protocol/crypto.js') as Ssh2Crypto;
-const Protocol = require('ssh2/lib/protocol/Protocol.js') as { prototype: ProtocolLike };
-const { PacketReader, PacketWriter } = require('ssh2/lib/protocol/zlib.js') as { PacketReader: unknown; PacketWriter: unknown };
-/* eslint-enable @typescript-eslint/no-require-imports */
+import { missing, notFunctions, type Ssh2Internals } from './internals';
 
 const CHANNEL_DATA = 94;
 /** ssh2's bound on an incoming packet, kept as is. */
@@ -30,12 +26,6 @@ const MAX_PACKET_SIZE = 35000;
 const HEADER = 10;
 /** The additional authenticated data of an incoming packet: its length field. */
 const AAD = Buffer.alloc(4);
-
-interface Ssh2Crypto {
-  CIPHER_INFO: Record<string, { sslName: string; keyLen: number; ivLen: number }>;
-  createCipher(config: unknown): object;
-  createDecipher(config: unknown): object;
-}
 
 interface GcmCipher {
   _dead: boolean;
@@ -143,7 +133,7 @@ function encryptChannelData(cipher: GcmCipher, recipient: number, data: Buffer):
 function deliverPieces(owner: ProtocolLike | undefined, pieces: Buffer[], len: number): boolean {
   const first = pieces[0];
   const handler = owner?._handlers.CHANNEL_DATA;
-  if (!owner || !handler || first.length < HEADER || first[1] !== CHANNEL_DATA || owner._packetRW.read.constructor !== PacketReader) return false;
+  if (!owner || !handler || first.length < HEADER || first[1] !== CHANNEL_DATA || owner._packetRW.read.constructor !== packetReader) return false;
   const padLen = first[0];
   const recipient = first.readUInt32BE(2);
   const dataLen = first.readUInt32BE(6);
@@ -222,34 +212,47 @@ function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): n
 }
 
 /** ssh2's Node-crypto AES-GCM classes, found through throwaway instances of them. */
-function gcmProbes(): { cipher: object; decipher: object } {
-  const cipherInfo = ssh2Crypto.CIPHER_INFO['aes128-gcm@openssh.com'];
+function gcmProbes(found: Ssh2Internals): { cipher: object; decipher: object } {
+  const cipherInfo = found.crypto.CIPHER_INFO['aes128-gcm@openssh.com'];
   const key = Buffer.alloc(cipherInfo.keyLen);
   const iv = Buffer.alloc(cipherInfo.ivLen);
   return {
-    cipher: ssh2Crypto.createCipher({ outbound: { onWrite: () => undefined, cipherInfo, cipherKey: key, cipherIV: iv, seqno: 0, forceNative: true } }),
-    decipher: ssh2Crypto.createDecipher({ inbound: { onPayload: () => undefined, decipherInfo: cipherInfo, decipherKey: key, decipherIV: iv, seqno: 0, forceNative: true } }),
+    cipher: found.crypto.createCipher({ outbound: { onWrite: () => undefined, cipherInfo, cipherKey: key, cipherIV: iv, seqno: 0, forceNative: true } }),
+    decipher: found.crypto.createDecipher({ inbound: { onPayload: () => undefined, decipherInfo: cipherInfo, decipherKey: key, decipherIV: iv, seqno: 0, forceNative: true } }),
   };
 }
 
-/** The fields this module reads and writes, checked once, so that an ssh2 that moved them is left alone. */
-function shapesMatch(probes: { cipher: object; decipher: object }): boolean {
-  const cipherFields = ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead', 'allocPacket'];
-  const decipherFields = ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno'];
-  return (
-    cipherFields.every((f) => f in probes.cipher) &&
-    decipherFields.every((f) => f in probes.decipher) &&
-    typeof Protocol.prototype.channelData === 'function' &&
-    typeof Protocol.prototype.parse === 'function' &&
-    typeof PacketWriter === 'function' &&
-    typeof PacketReader === 'function'
-  );
+/** What differs from the fields and methods this module reads, writes and replaces; empty when it can be installed. */
+export function gcmShapeProblems(found: Ssh2Internals): string[] {
+  const problems = [
+    ...notFunctions('crypto', found.crypto, ['createCipher', 'createDecipher']),
+    ...missing('crypto.CIPHER_INFO', found.crypto?.CIPHER_INFO, ['aes128-gcm@openssh.com']),
+    ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['channelData', 'parse']),
+    ...notFunctions('zlib', found.zlib, ['PacketReader', 'PacketWriter']),
+  ];
+  if (problems.length) return problems;
+  let probes: { cipher: object; decipher: object };
+  try {
+    probes = gcmProbes(found);
+  } catch (err) {
+    return [`an AES-GCM cipher could not be made: ${(err as Error).message}`];
+  }
+  return [
+    ...missing('the AES-GCM cipher', probes.cipher, ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead', 'allocPacket']),
+    ...missing('the AES-GCM decipher', probes.decipher, ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno', 'decrypt']),
+  ];
 }
 
-function install(): boolean {
-  const probes = gcmProbes();
-  if (!shapesMatch(probes)) return false;
+let packetReader: unknown;
+let decipherPrototype: object | undefined;
+
+/** Puts the fast path in place; the adapter has checked `gcmShapeProblems` first. */
+export function installGcmFastPath(found: Ssh2Internals): void {
+  const probes = gcmProbes(found);
   const protos = { cipher: Object.getPrototypeOf(probes.cipher) as object, decipher: Object.getPrototypeOf(probes.decipher) as object };
+  const Protocol = found.Protocol as unknown as { prototype: ProtocolLike };
+  const PacketWriter = found.zlib.PacketWriter;
+  packetReader = found.zlib.PacketReader;
 
   const originalChannelData = Protocol.prototype.channelData;
   Protocol.prototype.channelData = function channelData(this: ProtocolLike, recipient: number, data: Buffer | string) {
@@ -279,13 +282,7 @@ function install(): boolean {
   (protos.cipher as { allocPacket: (payloadLen: number) => Buffer }).allocPacket = allocPacket;
   (protos.decipher as GcmDecipher).decrypt = decrypt;
   decipherPrototype = protos.decipher;
-  return true;
 }
-
-let decipherPrototype: object | undefined;
-
-/** Whether the fast path is in place (false if ssh2's internals were not as expected). */
-export const gcmFastPath = install();
 
 /**
  * Whether ssh2 is done with a chunk of the SSH stream once `parse` returns: true while the
