@@ -42,8 +42,11 @@ export class TerminalPrompts implements Prompts {
     return this.ask(() => readLine(this.io, `${user}@${server}'s password: `, { echo: false }));
   }
 
-  passphrase(server: string, keyPath: string): Promise<string | undefined> {
-    return this.ask(() => readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false }));
+  passphrase(server: string, keyPath: string, retry?: string): Promise<string | undefined> {
+    return this.ask(() => {
+      if (retry) this.io.output.write(`${retry}\n`);
+      return readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false });
+    });
   }
 
   keyboardInteractive(server: string, name: string, instructions: string, prompts: { prompt: string; echo: boolean }[]): Promise<string[] | undefined> {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
+import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, ParsedKey } from 'ssh2';
+import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
@@ -41,6 +42,7 @@ export function createAuthHandler(
   username: string,
   prompts: Prompts | undefined,
   attempts: string[],
+  secrets: RememberedSecrets = new RememberedSecrets(),
 ): AuthHandlerMiddleware {
   const keys: KeyCandidate[] = [];
   if (server.privateKey !== undefined) keys.push({ label: 'the configured key', load: () => server.privateKey! });
@@ -51,6 +53,9 @@ export function createAuthHandler(
   const steps: Array<() => Promise<NextAuth | undefined>> = [];
   const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
   let methodsLeft: AuthenticationType[] | null = null;
+  /** A password (typed, kept or configured) went out in the last step: kept only if not refused. */
+  let sentPassword = false;
+  const rememberPassword = (password: string) => secrets.rememberPassword(server.host, username, password);
 
   if (agent && !(server.identitiesOnly && explicit)) {
     steps.push(async () => {
@@ -69,17 +74,9 @@ export function createAuthHandler(
         attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
         return undefined;
       }
-      let key = utils.parseKey(raw, server.passphrase);
-      if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
-        const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
-        if (passphrase === undefined) {
-          attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
-          return undefined;
-        }
-        key = utils.parseKey(raw, passphrase);
-      }
-      if (key instanceof Error) {
-        attempts.push(`key ${candidate.label} (${key.message})`);
+      const key = await unlockKey(raw, server, candidate.label, prompts, secrets);
+      if (typeof key === 'string') {
+        attempts.push(`key ${candidate.label} (${key})`);
         return undefined;
       }
       attempts.push(`key ${candidate.label}`);
@@ -95,8 +92,11 @@ export function createAuthHandler(
       username,
       prompt: (name: string, instructions: string, _lang: string, questions: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
         const asked = questions.map((q) => ({ prompt: q.prompt, echo: q.echo ?? false }));
-        if (server.password !== undefined && asked.length === 1 && !asked[0].echo && /password/i.test(asked[0].prompt)) {
-          finish([server.password]);
+        const passwordLike = asked.length === 1 && !asked[0].echo && /password/i.test(asked[0].prompt);
+        const known = passwordLike ? (server.password ?? secrets.password(server.host, username)) : undefined;
+        if (known !== undefined) {
+          sentPassword = true;
+          finish([known]);
           return;
         }
         if (asked.length === 0) {
@@ -109,7 +109,13 @@ export function createAuthHandler(
         }
         // Called as a method: a prompts object may rely on `this`.
         prompts.keyboardInteractive(server.host, name, instructions, asked).then(
-          (answers) => finish(answers ?? []),
+          (answers) => {
+            if (passwordLike && answers?.length === 1) {
+              rememberPassword(answers[0]);
+              sentPassword = true;
+            }
+            finish(answers ?? []);
+          },
           () => finish([]),
         );
       },
@@ -117,16 +123,24 @@ export function createAuthHandler(
   });
   steps.push(async () => {
     if (!wants('password', methodsLeft)) return undefined;
-    const password = server.password ?? (prompts?.password ? await prompts.password(server.host, username) : undefined);
+    let password = server.password ?? secrets.password(server.host, username);
+    if (password === undefined && prompts?.password) {
+      password = await prompts.password(server.host, username);
+      if (password !== undefined) rememberPassword(password);
+    }
     if (password === undefined) return undefined;
+    sentPassword = true;
     attempts.push('password');
     return { type: 'password', username, password } as NextAuth;
   });
 
   let next = 0;
   let triedNone = false;
-  return (left, _partial, done) => {
+  return (left, partial, done) => {
     methodsLeft = left;
+    // Asked again without a partial success: the server refused the password just sent.
+    if (sentPassword && !partial) secrets.forgetPassword(server.host, username);
+    sentPassword = false;
     if (!triedNone) {
       triedNone = true;
       done({ type: 'none', username } as NextAuth);

@@ -5,6 +5,7 @@ import { TunnelError } from './errors';
 import type { HostKeyCheck } from './hostKeys';
 import { pausingPrompts } from './personTime';
 import type { ProxyCommandProcess } from './proxyCommand';
+import type { RememberedSecrets } from './secrets';
 import { dialDirect, targetOf, type Carrier } from './transport';
 import type { Prompts, ServerConfig } from './types';
 
@@ -21,6 +22,7 @@ export function handshake(
   proxy: ProxyCommandProcess | undefined,
   hostKeys: HostKeyCheck,
   personPrompts: Prompts | undefined,
+  secrets?: RememberedSecrets,
 ): Promise<Client> {
   const { host, port, user } = targetOf(config);
   const timeoutMs = (config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
@@ -71,7 +73,7 @@ export function handshake(
         username: user,
         // Our own timer (above) bounds the handshake, paused while a person answers.
         readyTimeout: 0,
-        authHandler: createAuthHandler(config, user, prompts, attempts),
+        authHandler: createAuthHandler(config, user, prompts, attempts, secrets),
         hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
           // A rekey shows the key again. Accepted already on this connection, it is answered at
           // once: answered later, ssh2 goes on sending channel data while the server has

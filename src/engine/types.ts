@@ -62,7 +62,8 @@ export interface HostKeyQuestion {
 /** What only a person can answer. Every method may be missing; the engine then fails clearly. */
 export interface Prompts {
   password?(server: string, user: string): Promise<string | undefined>;
-  passphrase?(server: string, keyPath: string): Promise<string | undefined>;
+  /** `retry` says why it is asked again (the last passphrase was wrong), for the person to see. */
+  passphrase?(server: string, keyPath: string, retry?: string): Promise<string | undefined>;
   keyboardInteractive?(
     server: string,
     name: string,
