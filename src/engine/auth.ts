@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, ParsedKey } from 'ssh2';
+import { keyTypeAccepted } from './algorithms';
 import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
@@ -77,6 +78,10 @@ export function createAuthHandler(
       const key = await unlockKey(raw, server, candidate.label, prompts, secrets);
       if (typeof key === 'string') {
         attempts.push(`key ${candidate.label} (${key})`);
+        return undefined;
+      }
+      if (!keyTypeAccepted(key.type, server)) {
+        attempts.push(`key ${candidate.label} (${key.type} is not in PubkeyAcceptedAlgorithms)`);
         return undefined;
       }
       attempts.push(`key ${candidate.label}`);

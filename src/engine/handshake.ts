@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import { Client, type ConnectConfig } from 'ssh2';
+import { ssh2Algorithms, describeNoMatch } from './algorithms';
 import { createAuthHandler } from './auth';
 import { TunnelError } from './errors';
 import type { HostKeyCheck } from './hostKeys';
@@ -91,7 +92,8 @@ export function handshake(
           );
         }) as unknown as ConnectConfig['hostVerifier'],
       };
-      if (config.ciphers?.length) cfg.algorithms = { cipher: config.ciphers as never };
+      const algorithms = ssh2Algorithms(config);
+      if (algorithms) cfg.algorithms = algorithms;
       client.once('ready', () => {
         if (settled) return;
         settled = true;
@@ -106,7 +108,8 @@ export function handshake(
           const tried = attempts.length ? attempts.join(', ') : 'nothing (no key, agent or password was available)';
           return fail(new TunnelError('AUTH_FAILED', `Authentication as ${user} on ${config.host} failed. Tried: ${tried}.`));
         }
-        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${err.message}`));
+        const noMatch = describeNoMatch(err.message, config);
+        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${noMatch ?? err.message}`));
       });
       client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`)));
       client.connect(cfg);

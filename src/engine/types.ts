@@ -26,7 +26,17 @@ export interface ServerConfig {
   /** Seconds of silence from the server before a keepalive probe; 0 disables. */
   serverAliveInterval?: number;
   serverAliveCountMax?: number;
+  /** The algorithm lists, already assembled (`+`, `-`, `^` applied) and limited to what ssh2 can use. */
   ciphers?: string[];
+  macs?: string[];
+  kexAlgorithms?: string[];
+  hostKeyAlgorithms?: string[];
+  /** Key algorithms offered for publickey logins: keys of other types are not offered. */
+  pubkeyAcceptedAlgorithms?: string[];
+  /** The name host keys are looked up and remembered under in known_hosts, instead of host:port. */
+  hostKeyAlias?: string;
+  /** Write new known_hosts lines hashed (`|1|salt|hash`), as ssh does with HashKnownHosts yes. */
+  hashKnownHosts?: boolean;
   /** Seconds to wait for the TCP connection and the SSH handshake. */
   connectTimeout?: number;
 }
