@@ -18,9 +18,9 @@ function usable(option: AlgorithmOption, list: string): string[] {
   return list.split(',').filter((n) => ALGORITHMS[option].ssh2.has(n));
 }
 
-/** `ssh -G` for one host: keyword → values (repeated keywords collect). */
-export function sshG(configFile: string, host: string): Map<string, string[]> {
-  const out = execFileSync('ssh', ['-G', '-F', configFile, host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+/** `ssh -G` for one host: keyword → values (repeated keywords collect). No file: ssh's own (~/.ssh/config, then /etc/ssh/ssh_config). */
+export function sshG(configFile: string | undefined, host: string): Map<string, string[]> {
+  const out = execFileSync('ssh', ['-G', ...(configFile === undefined ? [] : ['-F', configFile]), host], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const map = new Map<string, string[]>();
   for (const line of out.split('\n')) {
     const m = /^(\S+) (.*)$/.exec(line);
