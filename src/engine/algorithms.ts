@@ -1,4 +1,4 @@
-import type { ConnectConfig } from 'ssh2';
+import { BaseAgent, createAgent, type ConnectConfig, type IdentityCallback, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
 import type { ServerConfig } from './types';
 
 /** ssh2's `algorithms` option from the server's lists; unset lists keep ssh2's defaults. */
@@ -43,4 +43,21 @@ function algorithmsOfKeyType(type: string): string[] {
 export function keyTypeAccepted(type: string, config: ServerConfig): boolean {
   const accepted = config.pubkeyAcceptedAlgorithms;
   return accepted === undefined || algorithmsOfKeyType(type).some((a) => accepted.includes(a));
+}
+
+/** The agent to log in through: when PubkeyAcceptedAlgorithms is set, one that lists only the keys it accepts. */
+export function acceptedAgent(agent: string, config: ServerConfig): string | BaseAgent {
+  if (config.pubkeyAcceptedAlgorithms === undefined) return agent;
+  const inner = createAgent(agent);
+  return new (class extends BaseAgent {
+    getIdentities(cb: IdentityCallback): void {
+      // ssh2's agents hand out parsed keys; anything else is passed on as it is.
+      const accepted = (k: unknown) => typeof (k as ParsedKey).type !== 'string' || keyTypeAccepted((k as ParsedKey).type, config);
+      inner.getIdentities((err, keys) => cb(err, keys?.filter(accepted) as typeof keys));
+    }
+    sign(pubKey: string | Buffer | ParsedKey, data: Buffer, options: SigningRequestOptions | SignCallback, cb?: SignCallback): void {
+      if (typeof options === 'function') inner.sign(pubKey, data, options);
+      else inner.sign(pubKey, data, options, cb);
+    }
+  })();
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, ParsedKey } from 'ssh2';
-import { keyTypeAccepted } from './algorithms';
+import { acceptedAgent, keyTypeAccepted } from './algorithms';
 import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
@@ -62,7 +62,7 @@ export function createAuthHandler(
     steps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent } as NextAuth;
+      return { type: 'agent', username, agent: acceptedAgent(agent, server) } as NextAuth;
     });
   }
   for (const candidate of keys) {

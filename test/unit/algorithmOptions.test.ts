@@ -1,14 +1,14 @@
 // The algorithm options, HostKeyAlias and HashKnownHosts against a real sshd, with OpenSSH's own
 // `ssh` run on the same config first: the setup is proved by ssh, then the engine does the same.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 
@@ -114,6 +114,40 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /key \S+client_key \(ssh-ed25519 is not in PubkeyAcceptedAlgorithms\)/);
       await carries(configFor(sshd, 'ed-key', ['PubkeyAcceptedKeyTypes ^ssh-ed25519']).server);
+    });
+  });
+
+  describe('PubkeyAcceptedAlgorithms and the keys an ssh-agent holds', () => {
+    let sshd: SshdFixture;
+    let agent: ChildProcess;
+    let socket: string;
+    before(async () => {
+      sshd = await SshdFixture.start();
+      socket = path.join(sshd.dir, 'agent.sock');
+      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+      await waitFor(() => fs.existsSync(socket), 5000, 'ssh-agent socket');
+      execFileSync('ssh-add', [sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'pipe' });
+    });
+    after(async () => {
+      agent?.kill();
+      await sshd?.stop();
+    });
+
+    it("the agent's ed25519 key is used when accepted, and not offered when not", async () => {
+      // The fixture's Host lines without its key file and with the agent (the first IdentityAgent wins).
+      const agentConfig = (alias: string, accepted: string) => {
+        const file = path.join(dir, `${alias}.config`);
+        const lines = sshConfigHost(sshd, alias, { strict: true }).filter((l) => !/^\s*(IdentityFile|IdentityAgent) /.test(l));
+        fs.writeFileSync(file, [...lines, `  IdentityAgent ${socket}`, `  IdentityFile ${path.join(sshd.dir, 'no-such-key')}`, `  PubkeyAcceptedAlgorithms ${accepted}`, ''].join('\n'));
+        return { file, server: resolveHost(loadSshConfig(file, { home: os.homedir(), localUser: os.userInfo().username }), alias).server };
+      };
+      const accepted = agentConfig('agent-ok', 'ssh-ed25519');
+      assert.equal(ssh(accepted.file, 'agent-ok').ok, true);
+      await carries(accepted.server);
+      const refusedCfg = agentConfig('agent-no', 'rsa-sha2-512');
+      assert.equal(ssh(refusedCfg.file, 'agent-no').ok, false);
+      const err = await refused(refusedCfg.server);
+      assert.equal(err.code, 'AUTH_FAILED');
     });
   });
 
