@@ -178,7 +178,10 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   if (user !== undefined) server.user = user;
 
   let tokens: Record<string, string> | undefined;
-  const tokensNow = () => (tokens ??= tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''));
+  const hostKeyAlias = first('hostkeyalias');
+  if (hostKeyAlias !== undefined) server.hostKeyAlias = hostKeyAlias;
+  // %k is the HostKeyAlias when there is one (ssh's keyalias), else the alias.
+  const tokensNow = () => (tokens ??= { ...tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''), ...(hostKeyAlias ? { k: hostKeyAlias } : {}) });
   const pathValue = (p: string) => expandTilde(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
@@ -193,8 +196,6 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   yesNo('identitiesonly', 'IdentitiesOnly', (v) => (server.identitiesOnly = v));
   yesNo('streamlocalbindunlink', 'StreamLocalBindUnlink', (v) => (server.streamLocalBindUnlink = v));
   yesNo('hashknownhosts', 'HashKnownHosts', (v) => (server.hashKnownHosts = v));
-  const hostKeyAlias = first('hostkeyalias');
-  if (hostKeyAlias !== undefined) server.hostKeyAlias = hostKeyAlias;
   const agent = first('identityagent');
   if (agent !== undefined) {
     if (agent.toLowerCase() === 'none') server.identityAgent = false;
