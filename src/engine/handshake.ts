@@ -112,7 +112,12 @@ export function handshake(
         fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${noMatch ?? err.message}`));
       });
       client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`)));
-      client.connect(cfg);
+      try {
+        client.connect(cfg);
+      } catch (err) {
+        // ssh2 throws at once for a name it cannot use (an algorithm this Node's OpenSSL lacks).
+        fail(new TunnelError('CONNECT_FAILED', `Cannot connect to ${config.host}: ${(err as Error).message}. Check the algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms).`));
+      }
     };
 
     if (via) {

@@ -107,6 +107,12 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       await carries(server);
     });
 
+    it('a name ssh2 cannot use, handed to the engine directly: a clear refusal, not a crash', async () => {
+      const err = await refused(sshd.server('bad-mac', { macs: ['umac-64@openssh.com'] }));
+      assert.equal(err.code, 'CONNECT_FAILED');
+      assert.match(err.message, /Cannot connect to bad-mac: .*umac-64@openssh\.com.*Check the algorithm options/);
+    });
+
     it('PubkeyAcceptedAlgorithms without the key type: the key is not offered, and the failure says why', async () => {
       const { file, server } = configFor(sshd, 'no-ed-key', ['PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256']);
       assert.equal(ssh(file, 'no-ed-key').ok, false);
