@@ -12,7 +12,10 @@ interface AlgorithmTable {
   keyword: string;
   /** What one name is, for messages ("a cipher"). */
   noun: string;
-  /** OpenSSH 9.2's default (myproposal.h; `ssh -G` prints it): what `+`, `-` and `^` apply to. */
+  /**
+   * OpenSSH's default (myproposal.h, as Debian's 9.2p1 prints it with `ssh -G`: it also carries
+   * the later `sntrup761x25519-sha512` name): what `+`, `-` and `^` apply to.
+   */
   defaults: readonly string[];
   /** Every name OpenSSH 9.2 knows, in `ssh -Q` order (wildcards expand in this order). */
   all: readonly string[];
