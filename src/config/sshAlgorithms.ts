@@ -19,7 +19,7 @@ interface AlgorithmTable {
   defaults: readonly string[];
   /** Every name OpenSSH 9.2 knows, in `ssh -Q` order (wildcards expand in this order). */
   all: readonly string[];
-  /** The names ssh2 1.17 can use (its SUPPORTED_* lists in lib/protocol/constants.js). */
+  /** The names ssh2 1.17 can use (its SUPPORTED_* lists in lib/protocol/constants.js; for logins, certificates too). */
   ssh2: ReadonlySet<string>;
 }
 
@@ -120,6 +120,21 @@ const KEY_ALGORITHMS_DEFAULT = [
 /** Key algorithms ssh2 can verify a host key with or sign with (its SUPPORTED_SERVER_HOST_KEY). */
 const SSH2_KEY_ALGORITHMS = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss']);
 
+/**
+ * Key algorithms a login may offer: ssh2's, and the certificates of those (the engine offers
+ * certificates itself; ssh2 only signs with the key).
+ */
+const PUBKEY_ALGORITHMS = new Set([
+  ...SSH2_KEY_ALGORITHMS,
+  'ssh-ed25519-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+  'rsa-sha2-512-cert-v01@openssh.com',
+  'rsa-sha2-256-cert-v01@openssh.com',
+  'ssh-rsa-cert-v01@openssh.com',
+]);
+
 export const ALGORITHMS: Record<AlgorithmOption, AlgorithmTable> = {
   ciphers: {
     keyword: 'Ciphers',
@@ -166,7 +181,7 @@ export const ALGORITHMS: Record<AlgorithmOption, AlgorithmTable> = {
     ssh2: new Set(KEX_ALL.filter((k) => !k.startsWith('sntrup761'))),
   },
   hostKeyAlgorithms: { keyword: 'HostKeyAlgorithms', noun: 'a host key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: SSH2_KEY_ALGORITHMS },
-  pubkeyAcceptedAlgorithms: { keyword: 'PubkeyAcceptedAlgorithms', noun: 'a public key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: SSH2_KEY_ALGORITHMS },
+  pubkeyAcceptedAlgorithms: { keyword: 'PubkeyAcceptedAlgorithms', noun: 'a public key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: PUBKEY_ALGORITHMS },
 };
 
 export interface AssembledAlgorithms {

@@ -34,9 +34,11 @@ export function describeNoMatch(message: string, config: ServerConfig): string |
   );
 }
 
-/** Signature algorithms a key of this type can log in with. */
+/** Signature algorithms a key (or certificate) of this type can log in with: an RSA key signs with SHA-2 too. */
 function algorithmsOfKeyType(type: string): string[] {
-  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
+  if (type === 'ssh-rsa') return ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+  if (type === 'ssh-rsa-cert-v01@openssh.com') return ['rsa-sha2-512-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com', type];
+  return [type];
 }
 
 /** Whether PubkeyAcceptedAlgorithms lets a key of `type` be offered (always, when unset). */
@@ -46,9 +48,9 @@ export function keyTypeAccepted(type: string, config: ServerConfig): boolean {
 }
 
 /** The agent to log in through: when PubkeyAcceptedAlgorithms is set, one that lists only the keys it accepts. */
-export function acceptedAgent(agent: string, config: ServerConfig): string | BaseAgent {
+export function acceptedAgent<A extends string | BaseAgent>(agent: A, config: ServerConfig): A | BaseAgent {
   if (config.pubkeyAcceptedAlgorithms === undefined) return agent;
-  const inner = createAgent(agent);
+  const inner: BaseAgent = typeof agent === 'string' ? createAgent(agent) : (agent as BaseAgent);
   return new (class extends BaseAgent {
     getIdentities(cb: IdentityCallback): void {
       // ssh2's agents hand out parsed keys; anything else is passed on as it is.
