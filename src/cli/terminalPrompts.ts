@@ -61,8 +61,11 @@ export class TerminalPrompts implements Prompts {
     return this.ask(`the password of ${user}@${server}`, () => readLine(this.io, `${user}@${server}'s password: `, { echo: false }));
   }
 
-  passphrase(server: string, keyPath: string): Promise<string | undefined> {
-    return this.ask(`the passphrase of ${tildify(keyPath)}`, () => readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false }));
+  passphrase(server: string, keyPath: string, retry?: string): Promise<string | undefined> {
+    return this.ask(`the passphrase of ${tildify(keyPath)}`, () => {
+      if (retry) this.io.output.write(`${retry}\n`);
+      return readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false });
+    });
   }
 
   keyboardInteractive(server: string, name: string, instructions: string, prompts: { prompt: string; echo: boolean }[]): Promise<string[] | undefined> {

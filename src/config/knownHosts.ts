@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -128,8 +128,13 @@ export function checkHostKey(files: string[], host: string, port: number, keyBlo
   return { status: 'unknown', otherTypes: otherTypes.length ? otherTypes : undefined, ...(certAuthority ? { certAuthority } : {}) };
 }
 
-/** Appends a line OpenSSH reads back: `[host]:port type base64`. */
-export function appendKnownHost(file: string, host: string, port: number, keyBlob: Buffer): void {
+/** A known_hosts host field hashed as ssh writes it with HashKnownHosts: `|1|salt|HMAC-SHA1(salt, name)`. */
+export function hashedHostName(name: string, salt: Buffer = randomBytes(20)): string {
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
+}
+
+/** Appends a line OpenSSH reads back: `[host]:port type base64`, the name hashed when asked. */
+export function appendKnownHost(file: string, host: string, port: number, keyBlob: Buffer, options: { hash?: boolean } = {}): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
   try {
@@ -138,6 +143,7 @@ export function appendKnownHost(file: string, host: string, port: number, keyBlo
   } catch {
     // A new file.
   }
-  const line = `${knownHostName(host, port)} ${keyTypeOf(keyBlob)} ${keyBlob.toString('base64')}\n`;
+  const name = options.hash ? hashedHostName(knownHostName(host, port)) : knownHostName(host, port);
+  const line = `${name} ${keyTypeOf(keyBlob)} ${keyBlob.toString('base64')}\n`;
   fs.appendFileSync(file, prefix + line, { mode: 0o600 });
 }

@@ -5,6 +5,7 @@
  */
 import type { ServerConfig } from '../engine/types';
 import { entryLabel, isEntry, unknownFieldWarnings } from './settingsFields';
+import { algorithmSetting, type AlgorithmOption } from './sshAlgorithms';
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 const isStrings = (v: unknown) => isString(v) || (Array.isArray(v) && v.length > 0 && v.every(isString));
@@ -29,9 +30,16 @@ const FIELDS: Record<string, { must: string; ok: (v: unknown) => boolean }> = {
   strictHostKeyChecking: { must: '"yes", "accept-new", "no" or "ask"', ok: (v) => v === 'yes' || v === 'accept-new' || v === 'no' || v === 'ask' },
   serverAliveInterval: { must: 'a whole number of seconds, 0 to turn keepalives off', ok: (v) => isInt(v, 0) },
   serverAliveCountMax: { must: 'a whole number from 1 up', ok: (v) => isInt(v, 1) },
-  ciphers: { must: 'a list of cipher names, e.g. ["aes128-gcm@openssh.com"]', ok: (v) => Array.isArray(v) && v.length > 0 && v.every(isString) },
+  ciphers: { must: 'a list of cipher names, e.g. ["aes128-gcm@openssh.com"], or a change to the default as in ssh_config, e.g. "+aes128-cbc"', ok: isStrings },
+  macs: { must: 'a list of MAC names, e.g. ["hmac-sha2-256"], or a change to the default as in ssh_config, e.g. "+hmac-md5"', ok: isStrings },
+  kexAlgorithms: { must: 'a list of key exchange names, e.g. ["curve25519-sha256"], or a change to the default as in ssh_config, e.g. "+diffie-hellman-group14-sha1"', ok: isStrings },
+  hostKeyAlgorithms: { must: 'a list of host key algorithms, e.g. ["ssh-ed25519"], or a change to the default as in ssh_config, e.g. "+ssh-rsa"', ok: isStrings },
+  pubkeyAcceptedAlgorithms: { must: 'a list of key algorithms, e.g. ["ssh-ed25519"], or a change to the default as in ssh_config, e.g. "+ssh-rsa"', ok: isStrings },
+  hostKeyAlias: { must: 'a name to look host keys up under in known_hosts', ok: (v) => isString(v) && !/\s/.test(v) },
+  hashKnownHosts: { must: 'true or false', ok: isBoolean },
   connectTimeout: { must: 'a whole number of seconds from 1 up', ok: (v) => isInt(v, 1) },
 };
+const ALGORITHM_FIELDS: AlgorithmOption[] = ['ciphers', 'macs', 'kexAlgorithms', 'hostKeyAlgorithms', 'pubkeyAcceptedAlgorithms'];
 const SECRETS = new Set(['password', 'passphrase', 'privateKey']);
 
 export interface SettingsValidation {
@@ -93,6 +101,14 @@ export function validateServerSettings(raw: unknown): SettingsValidation {
     }
     const server: Record<string, unknown> = {};
     for (const key of Object.keys(FIELDS)) if (e[key] !== undefined) server[key] = e[key];
+    for (const option of ALGORITHM_FIELDS) {
+      if (server[option] === undefined) continue;
+      // A list replaces the default, as a plain ssh_config value does; a string may also start with + - ^.
+      const spec = ([] as string[]).concat(server[option] as string | string[]).join(',');
+      const { list, warnings: why } = algorithmSetting(option, spec, label, name!);
+      warnings.push(...why);
+      server[option] = list;
+    }
     // "ask" is the default; kept as an explicit undefined so it overrides a file's value.
     if (server.strictHostKeyChecking === 'ask') server.strictHostKeyChecking = undefined;
     servers.push(server as unknown as ServerConfig);

@@ -14,7 +14,7 @@ import { ConfigWatch } from './configWatch';
 import { HostResolution } from './hostResolution';
 import { buildSnapshot, tunnelsOf, withSettings, type ServerOrigin, type Snapshot } from './serverSnapshot';
 import type { SshConfigEnv } from './sshConfig';
-import { expandTilde } from './sshConfigLoad';
+import { defaultSystemSshConfigPath, expandTilde } from './sshConfigLoad';
 import { parseSshTarget } from './sshTarget';
 
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
@@ -37,11 +37,14 @@ export interface ServerRegistryOptions {
   syncMs?: number;
   /** Length of each later slice; default 8 ms. */
   sliceMs?: number;
+  /** The system-wide file read after ~/.ssh/config (not after another file, as with ssh -F); default /etc/ssh/ssh_config, `null` none. */
+  systemConfigPath?: string | null;
 }
 
 /** A ServerSource over settings + ssh config, re-read when the config files change. */
 export class ServerRegistry implements ServerSource, Disposable {
   private configPath: string | null;
+  private readonly systemConfigPath: string | null;
   private settingsRaw: unknown;
   private env: SshConfigEnv | undefined;
   private readonly syncMs: number;
@@ -59,6 +62,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.env = options.env;
     this.configPath = options.configPath === undefined ? defaultSshConfigPath(options.env?.home) : this.expand(options.configPath);
     this.settingsRaw = options.settings;
+    this.systemConfigPath = options.systemConfigPath === undefined ? defaultSystemSshConfigPath() : options.systemConfigPath;
     this.syncMs = options.syncMs ?? 25;
     this.files = new ConfigWatch(options.checkIntervalMs ?? 1000);
     this.hosts = new HostResolution(options.sliceMs ?? 8, {
@@ -232,7 +236,7 @@ export class ServerRegistry implements ServerSource, Disposable {
     if (previous && this.files.unchanged(previous)) return false;
     this.reset();
     // A small config is read at once; a large one goes on in slices.
-    if (this.hosts.load(this.configPath, this.env, this.syncMs) && previous !== undefined) this._onDidChange.fire();
+    if (this.hosts.load(this.configPath, this.loadEnv(this.configPath), this.syncMs) && previous !== undefined) this._onDidChange.fire();
     return true;
   }
 
@@ -246,6 +250,12 @@ export class ServerRegistry implements ServerSource, Disposable {
     this.files.dispose();
     this.hosts.dispose();
     this._onDidChange.dispose();
+  }
+
+  /** As ssh: the system-wide file is read after the user's own ~/.ssh/config, not after another file (ssh -F). */
+  private loadEnv(configPath: string): SshConfigEnv {
+    const own = configPath === defaultSshConfigPath(this.env?.home);
+    return { ...this.env, systemConfig: own ? this.systemConfigPath : null };
   }
 
   /** A setting may say `~/.ssh/work_config`. */

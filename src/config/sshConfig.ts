@@ -8,11 +8,11 @@
 import * as os from 'node:os';
 import type { ServerConfig, TunnelSpec } from '../engine/types';
 import { parseForward } from './forwardSpec';
+import { ALGORITHMS, algorithmSetting, assembleAlgorithms, type AlgorithmOption } from './sshAlgorithms';
 import { collect, expandTokens, tokensFor } from './sshConfigEval';
 import type { ExecResult } from './sshConfigExec';
 import type { ConfigLine } from './sshConfigLines';
 import { expandEnv, expandTilde, loadSshConfig, type LoadedSshConfig, type SshConfigEnv } from './sshConfigLoad';
-import { matchPattern } from './sshConfigPatterns';
 
 export { hostPatternsMatch } from './sshConfigPatterns';
 export { expandTokens, loadSshConfig };
@@ -37,57 +37,23 @@ export interface ResolveOptions {
   deferExec?: boolean;
 }
 
-/** OpenSSH 9.x's default Ciphers, what `+`, `-` and `^` apply to. */
-export const DEFAULT_CIPHERS = [
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes192-ctr',
-  'aes256-ctr',
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-];
-/** Every cipher name OpenSSH 9.x knows, in `ssh -Q cipher` order (wildcards expand in this order). */
-const ALL_CIPHERS = [
-  '3des-cbc',
-  'aes128-cbc',
-  'aes192-cbc',
-  'aes256-cbc',
-  'aes128-ctr',
-  'aes192-ctr',
-  'aes256-ctr',
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-];
-/** The subset ssh2 1.17 can speak (its SUPPORTED_CIPHER): at present all of them. */
-const SSH2_CIPHERS = new Set(ALL_CIPHERS);
+/** OpenSSH's default Ciphers, what `+`, `-` and `^` apply to. */
+export const DEFAULT_CIPHERS = ALGORITHMS.ciphers.defaults;
 
-/** Whether a cipher name matches any of the patterns (`*`, `?`), as match_pattern does. */
-function matchesAny(name: string, patterns: string[]): boolean {
-  return patterns.some((p) => matchPattern(name, p));
-}
-
-/** kex_assemble_names for Ciphers: `+` appends, `-` removes (patterns), `^` prepends, else replaces. */
+/** Ciphers' `+`, `-` and `^` (kex_assemble_names), as every algorithm option has them. */
 export function assembleCiphers(spec: string): { ciphers: string[]; dropped: string[] } {
-  const names = (text: string) => text.split(',').filter(Boolean);
-  const cat = (a: string[], b: string[]) => [...a, ...b.filter((n) => !a.includes(n))];
-  if (spec.startsWith('-')) {
-    const patterns = names(spec.slice(1));
-    return { ciphers: DEFAULT_CIPHERS.filter((c) => !matchesAny(c, patterns)), dropped: [] };
-  }
-  let list: string[];
-  if (spec.startsWith('+')) list = cat(DEFAULT_CIPHERS, names(spec.slice(1)));
-  else if (spec.startsWith('^')) list = cat(names(spec.slice(1)), DEFAULT_CIPHERS);
-  else list = names(spec);
-  const ciphers: string[] = [];
-  const dropped: string[] = [];
-  for (const name of list) {
-    const known = ALL_CIPHERS.filter((c) => matchesAny(c, [name]) && SSH2_CIPHERS.has(c));
-    if (known.length === 0) dropped.push(name);
-    for (const c of known) if (!ciphers.includes(c)) ciphers.push(c);
-  }
-  return { ciphers, dropped };
+  const { usable, dropped } = assembleAlgorithms('ciphers', spec);
+  return { ciphers: usable, dropped };
 }
+
+/** ssh_config keywords (lowercase) of the algorithm lists, and their ServerConfig fields. */
+const ALGORITHM_KEYWORDS: [string, AlgorithmOption][] = [
+  ['ciphers', 'ciphers'],
+  ['macs', 'macs'],
+  ['kexalgorithms', 'kexAlgorithms'],
+  ['hostkeyalgorithms', 'hostKeyAlgorithms'],
+  ['pubkeyacceptedalgorithms', 'pubkeyAcceptedAlgorithms'],
+];
 
 function parseYesNo(value: string): boolean | undefined {
   const v = value.toLowerCase();
@@ -212,7 +178,10 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   if (user !== undefined) server.user = user;
 
   let tokens: Record<string, string> | undefined;
-  const tokensNow = () => (tokens ??= tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''));
+  const hostKeyAlias = first('hostkeyalias');
+  if (hostKeyAlias !== undefined) server.hostKeyAlias = hostKeyAlias;
+  // %k is the HostKeyAlias when there is one (ssh's keyalias), else the alias.
+  const tokensNow = () => (tokens ??= { ...tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''), ...(hostKeyAlias ? { k: hostKeyAlias } : {}) });
   const pathValue = (p: string) => expandTilde(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
@@ -228,6 +197,7 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   };
   yesNo('identitiesonly', 'IdentitiesOnly', (v) => (server.identitiesOnly = v));
   yesNo('streamlocalbindunlink', 'StreamLocalBindUnlink', (v) => (server.streamLocalBindUnlink = v));
+  yesNo('hashknownhosts', 'HashKnownHosts', (v) => (server.hashKnownHosts = v));
   const agent = first('identityagent');
   if (agent !== undefined) {
     if (agent.toLowerCase() === 'none') server.identityAgent = false;
@@ -262,12 +232,12 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
     if (globalKnownHosts.length === 1 && globalKnownHosts[0].toLowerCase() === 'none') server.globalKnownHostsFile = [os.devNull];
     else server.globalKnownHostsFile = globalKnownHosts; // as ssh: no ~ or % expansion here
   }
-  const ciphers = first('ciphers');
-  if (ciphers !== undefined) {
-    const { ciphers: list, dropped } = assembleCiphers(ciphers);
-    if (dropped.length) warnings.push(`${where('ciphers')}: Ciphers for ${alias}: ${dropped.join(', ')} ${dropped.length > 1 ? 'are' : 'is'} not a cipher ssh2 supports; left out.`);
-    if (list.length) server.ciphers = list;
-    else warnings.push(`${where('ciphers')}: Ciphers ${ciphers} for ${alias} leaves no cipher; the default ciphers are used.`);
+  for (const [key, option] of ALGORITHM_KEYWORDS) {
+    const spec = first(key);
+    if (spec === undefined) continue;
+    const { list, warnings: why } = algorithmSetting(option, spec, where(key), alias);
+    warnings.push(...why);
+    if (list) server[option] = list;
   }
   if (first('canonicaldomains') !== undefined && /^(yes|always)$/i.test(first('canonicalizehostname') ?? '')) {
     warnings.push(`${where('canonicalizehostname')}: CanonicalizeHostname for ${alias}: names are not looked up in CanonicalDomains; the final Match pass uses HostName as written.`);

@@ -51,7 +51,7 @@ function thisHost(): string {
   return hostNameCache.name;
 }
 
-/** The tokens ssh offers in IdentityFile and Match exec: %C %L %d %h %k %l %n %p %r %u %i %j (%k: the alias, no HostKeyAlias here). */
+/** The tokens ssh offers in IdentityFile and Match exec: %C %L %d %h %k %l %n %p %r %u %i %j (%k: the alias here; resolveHost puts a HostKeyAlias in its place). */
 export function tokensFor(host: string, alias: string, port: string, remoteUser: string, localUser: string, home: string, jump: string): Record<string, string> {
   const l = thisHost();
   const tokens: Record<string, string> = {

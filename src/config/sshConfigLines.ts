@@ -115,6 +115,13 @@ export const KNOWN_KEYWORDS = new Set(
   ).split(' '),
 );
 
+/** Old names readconf.c reads as the same option (the first of either wins). */
+const SYNONYMS: Record<string, string> = { pubkeyacceptedkeytypes: 'pubkeyacceptedalgorithms', hostbasedkeytypes: 'hostbasedacceptedalgorithms' };
+
+function canonicalKey(key: string): string {
+  return SYNONYMS[key] ?? key;
+}
+
 /** One file's lines, read one at a time (a caller may pause between them); unreadable ones come as problems naming file:line. */
 export function* configLines(text: string, file: string): Generator<ConfigLine | { problem: string }> {
   let start = 0;
@@ -125,6 +132,6 @@ export function* configLines(text: string, file: string): Generator<ConfigLine |
     start = end + 1;
     if (t === undefined) continue;
     if ('error' in t) yield { problem: `${file}:${n}: ${t.error}; line skipped.` };
-    else yield { file, line: n, keyword: t.keyword, key: t.keyword.toLowerCase(), args: t.args, rest: t.rest };
+    else yield { file, line: n, keyword: t.keyword, key: canonicalKey(t.keyword.toLowerCase()), args: t.args, rest: t.rest };
   }
 }

@@ -21,6 +21,17 @@ export interface SshConfigEnv {
   allowExec?: boolean;
   /** Longest a `Match exec` command may run, in ms; default 3000. */
   execTimeoutMs?: number;
+  /**
+   * The system-wide file read after the user's, as ssh reads /etc/ssh/ssh_config unless given
+   * -F; default none here (ServerRegistry passes it for the user's own ~/.ssh/config).
+   */
+  systemConfig?: string | null;
+}
+
+/** OpenSSH's system-wide client config (_PATH_HOST_CONFIG_FILE; on Windows, under ProgramData). */
+export function defaultSystemSshConfigPath(): string {
+  if (process.platform === 'win32') return path.join(process.env.PROGRAMDATA ?? 'C:\\ProgramData', 'ssh', 'ssh_config');
+  return '/etc/ssh/ssh_config';
 }
 
 export type Header =
@@ -68,7 +79,7 @@ export function envOf(env: SshConfigEnv = {}): Required<SshConfigEnv> {
       localUser = process.env.USER ?? process.env.USERNAME ?? '';
     }
   }
-  return { home: env.home ?? os.homedir(), localUser, allowExec: env.allowExec ?? false, execTimeoutMs: env.execTimeoutMs ?? 3000 };
+  return { home: env.home ?? os.homedir(), localUser, allowExec: env.allowExec ?? false, execTimeoutMs: env.execTimeoutMs ?? 3000, systemConfig: env.systemConfig ?? null };
 }
 
 export function expandTilde(p: string, home: string): string {
@@ -172,6 +183,10 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
   };
 
   let sinceStep = 0;
+  /** Relative Include paths: ~/.ssh in the user's files, the system file's folder in the system's (as ssh). */
+  let includeDir = sshDir;
+  /** Literal Host names of the user's files are the servers to list; the system file only gives defaults. */
+  let listAliases = true;
   function* readFile(p: string, outer: Header[], depth: number): Generator<void, void> {
     let text: string;
     try {
@@ -204,7 +219,7 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
         flush();
         conditions = [...outer, { kind: 'host', patterns: line.args, file: line.file, line: line.line }];
         headerOpen = true;
-        for (const a of line.args) {
+        for (const a of listAliases ? line.args : []) {
           if (isLiteralPattern(a) && !a.includes(',') && !aliasSet.has(a)) {
             aliasSet.add(a);
             aliases.push(a);
@@ -232,7 +247,7 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
               continue;
             }
             const expanded = expandTilde(expandEnv(arg), full.home);
-            const absolute = path.isAbsolute(expanded) ? expanded : path.join(sshDir, expanded);
+            const absolute = path.isAbsolute(expanded) ? expanded : path.join(includeDir, expanded);
             for (const match of expandGlob(absolute, globDirs)) yield* readFile(match, conditions, depth + 1);
           }
         }
@@ -254,5 +269,11 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
   }
 
   yield* readFile(file, [], 0);
+  if (full.systemConfig) {
+    // Read on as ssh does: the first value of a keyword still wins, so the user's file comes first.
+    includeDir = path.dirname(full.systemConfig);
+    listAliases = false;
+    yield* readFile(full.systemConfig, [], 0);
+  }
   return { path: file, files, globDirs: [...globDirs], warnings, aliases, general, byHost, wantsFinal, env: full };
 }

@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { utils, type AuthHandlerMiddleware, type AuthenticationType, type NextAuthHandler, type ParsedKey } from 'ssh2';
+import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, ParsedKey } from 'ssh2';
 import { CertificateAgent } from './agentIdentities';
+import { acceptedAgent, keyTypeAccepted } from './algorithms';
 import { certificatesBeside, certificateStep } from './authCertificates';
+import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
@@ -52,6 +54,7 @@ export function createAuthHandler(
   username: string,
   prompts: Prompts | undefined,
   attempts: string[],
+  secrets: RememberedSecrets = new RememberedSecrets(),
 ): AuthHandlerMiddleware {
   const keys: KeyCandidate[] = [];
   if (server.privateKey !== undefined) keys.push({ label: 'the configured key', load: () => server.privateKey! });
@@ -62,20 +65,23 @@ export function createAuthHandler(
   const steps: Array<() => Promise<NextAuth | undefined>> = [];
   const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
   let methodsLeft: AuthenticationType[] | null = null;
+  /** A password (typed, kept or configured) went out in the last step: kept only if not refused. */
+  let sentPassword = false;
+  const rememberPassword = (password: string) => secrets.rememberPassword(server.host, username, password);
 
   const agentSteps: typeof steps = [];
   if (agent && !(server.identitiesOnly && explicit)) {
     agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent: agentFor(agent, username, attempts) } as NextAuth;
+      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, username, attempts), server) } as NextAuth;
     });
   }
   // Each key is read (and its passphrase asked) once, for the key and for its certificates.
   const loaded = new Map<KeyCandidate, Promise<ParsedKey | undefined>>();
   const loadKey = (candidate: KeyCandidate): Promise<ParsedKey | undefined> => {
     let key = loaded.get(candidate);
-    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts)));
+    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets)));
     return key;
   };
   const configured = ([] as string[]).concat(server.certificateFile ?? []).map(expandHome);
@@ -88,6 +94,10 @@ export function createAuthHandler(
       if (!wants('publickey', methodsLeft)) return undefined;
       const key = await loadKey(candidate);
       if (!key) return undefined;
+      if (!keyTypeAccepted(key.type, server)) {
+        attempts.push(`key ${candidate.label} (${key.type} is not in PubkeyAcceptedAlgorithms)`);
+        return undefined;
+      }
       attempts.push(`key ${candidate.label}`);
       return { type: 'publickey', username, key } as NextAuth;
     });
@@ -103,8 +113,11 @@ export function createAuthHandler(
       username,
       prompt: (name: string, instructions: string, _lang: string, questions: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
         const asked = questions.map((q) => ({ prompt: q.prompt, echo: q.echo ?? false }));
-        if (server.password !== undefined && asked.length === 1 && !asked[0].echo && /password/i.test(asked[0].prompt)) {
-          finish([server.password]);
+        const passwordLike = asked.length === 1 && !asked[0].echo && /password/i.test(asked[0].prompt);
+        const known = passwordLike ? (server.password ?? secrets.password(server.host, username)) : undefined;
+        if (known !== undefined) {
+          sentPassword = true;
+          finish([known]);
           return;
         }
         if (asked.length === 0) {
@@ -117,7 +130,13 @@ export function createAuthHandler(
         }
         // Called as a method: a prompts object may rely on `this`.
         prompts.keyboardInteractive(server.host, name, instructions, asked).then(
-          (answers) => finish(answers ?? []),
+          (answers) => {
+            if (passwordLike && answers?.length === 1) {
+              rememberPassword(answers[0]);
+              sentPassword = true;
+            }
+            finish(answers ?? []);
+          },
           () => finish([]),
         );
       },
@@ -125,16 +144,24 @@ export function createAuthHandler(
   });
   steps.push(async () => {
     if (!wants('password', methodsLeft)) return undefined;
-    const password = server.password ?? (prompts?.password ? await prompts.password(server.host, username) : undefined);
+    let password = server.password ?? secrets.password(server.host, username);
+    if (password === undefined && prompts?.password) {
+      password = await prompts.password(server.host, username);
+      if (password !== undefined) rememberPassword(password);
+    }
     if (password === undefined) return undefined;
+    sentPassword = true;
     attempts.push('password');
     return { type: 'password', username, password } as NextAuth;
   });
 
   let next = 0;
   let triedNone = false;
-  return (left, _partial, done) => {
+  return (left, partial, done) => {
     methodsLeft = left;
+    // Asked again without a partial success: the server refused the password just sent.
+    if (sentPassword && !partial) secrets.forgetPassword(server.host, username);
+    sentPassword = false;
     if (!triedNone) {
       triedNone = true;
       done({ type: 'none', username } as NextAuth);
@@ -155,7 +182,7 @@ export function createAuthHandler(
 }
 
 /** Reads and parses a key, asking for its passphrase if it needs one; undefined (with the reason in `attempts`) when it cannot be used. */
-async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, prompts: Prompts | undefined, attempts: string[]): Promise<ParsedKey | undefined> {
+async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, prompts: Prompts | undefined, attempts: string[], secrets: RememberedSecrets): Promise<ParsedKey | undefined> {
   let raw: Buffer | string;
   try {
     raw = candidate.load();
@@ -163,18 +190,11 @@ async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, pro
     attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
     return undefined;
   }
-  let key = utils.parseKey(raw, server.passphrase);
-  if (key instanceof Error && /passphrase|encrypted/i.test(key.message) && server.passphrase === undefined) {
-    const passphrase = prompts?.passphrase ? await prompts.passphrase(server.host, candidate.label) : undefined;
-    if (passphrase === undefined) {
-      attempts.push(`key ${candidate.label} (needs a passphrase${prompts?.passphrase ? '' : ' and nothing can ask for it'})`);
-      return undefined;
-    }
-    key = utils.parseKey(raw, passphrase);
-  }
-  if (key instanceof Error) {
-    attempts.push(`key ${candidate.label} (${key.message})`);
+  // Asked once per program (kept in memory), up to three tries, as ssh allows.
+  const key = await unlockKey(raw, server, candidate.label, prompts, secrets);
+  if (typeof key === 'string') {
+    attempts.push(`key ${candidate.label} (${key})`);
     return undefined;
   }
-  return key as ParsedKey;
+  return key;
 }

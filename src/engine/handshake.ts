@@ -1,10 +1,12 @@
 import type * as net from 'node:net';
 import { Client, type ConnectConfig } from 'ssh2';
+import { ssh2Algorithms, describeNoMatch } from './algorithms';
 import { createAuthHandler } from './auth';
 import { TunnelError } from './errors';
 import type { HostKeyCheck } from './hostKeys';
 import { pausingPrompts } from './personTime';
 import type { ProxyCommandProcess } from './proxyCommand';
+import type { RememberedSecrets } from './secrets';
 import { dialDirect, targetOf, type Carrier } from './transport';
 import type { Prompts, ServerConfig } from './types';
 
@@ -21,6 +23,7 @@ export function handshake(
   proxy: ProxyCommandProcess | undefined,
   hostKeys: HostKeyCheck,
   personPrompts: Prompts | undefined,
+  secrets?: RememberedSecrets,
 ): Promise<Client> {
   const { host, port, user } = targetOf(config);
   const timeoutMs = (config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
@@ -71,7 +74,7 @@ export function handshake(
         username: user,
         // Our own timer (above) bounds the handshake, paused while a person answers.
         readyTimeout: 0,
-        authHandler: createAuthHandler(config, user, prompts, attempts),
+        authHandler: createAuthHandler(config, user, prompts, attempts, secrets),
         hostVerifier: ((key: Buffer, verify: (ok: boolean) => void) => {
           // A rekey shows the key again. Accepted already on this connection, it is answered at
           // once: answered later, ssh2 goes on sending channel data while the server has
@@ -89,7 +92,8 @@ export function handshake(
           );
         }) as unknown as ConnectConfig['hostVerifier'],
       };
-      if (config.ciphers?.length) cfg.algorithms = { cipher: config.ciphers as never };
+      const algorithms = ssh2Algorithms(config);
+      if (algorithms) cfg.algorithms = algorithms;
       client.once('ready', () => {
         if (settled) return;
         settled = true;
@@ -104,10 +108,16 @@ export function handshake(
           const tried = attempts.length ? attempts.join(', ') : 'nothing (no key, agent or password was available)';
           return fail(new TunnelError('AUTH_FAILED', `Authentication as ${user} on ${config.host} failed. Tried: ${tried}.`));
         }
-        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${err.message}`));
+        const noMatch = describeNoMatch(err.message, config);
+        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${noMatch ?? err.message}`));
       });
       client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`)));
-      client.connect(cfg);
+      try {
+        client.connect(cfg);
+      } catch (err) {
+        // ssh2 throws at once for a name it cannot use (an algorithm this Node's OpenSSL lacks).
+        fail(new TunnelError('CONNECT_FAILED', `Cannot connect to ${config.host}: ${(err as Error).message}. Check the algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms).`));
+      }
     };
 
     if (via) {

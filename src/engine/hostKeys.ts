@@ -13,14 +13,17 @@ export class HostKeyCheck {
 
   constructor(private readonly log: (message: string) => void) {}
 
-  async verify(config: ServerConfig, host: string, port: number, key: Buffer, prompts: Prompts | undefined): Promise<void> {
+  async verify(config: ServerConfig, hostAddress: string, portNumber: number, key: Buffer, prompts: Prompts | undefined): Promise<void> {
+    // HostKeyAlias: keys are looked up and written under the alias alone, with no [ ]:port, as ssh does.
+    const [host, port] = config.hostKeyAlias ? [config.hostKeyAlias, 22] : [hostAddress, portNumber];
+    const write = { hash: config.hashKnownHosts === true };
     // As ssh: the user's files and the system-wide ones vouch alike; only the user's are written.
     const userFiles = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
     const files = [...userFiles, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())];
     const keyType = keyTypeOf(key);
     const print = fingerprint(key);
     const check = checkHostKey(files, host, port, key);
-    const who = `${config.host} (${host}:${port})`;
+    const who = `${config.host} (${hostAddress}:${portNumber}${config.hostKeyAlias ? `, known as ${config.hostKeyAlias}` : ''})`;
     if (check.status === 'known') return;
     if (check.status === 'revoked') {
       throw new TunnelError('HOST_KEY_REVOKED', `The ${keyType} host key of ${who} is marked @revoked in ${check.entry!.file}:${check.entry!.line}. Refusing to connect.`);
@@ -44,7 +47,7 @@ export class HostKeyCheck {
     const strict = config.strictHostKeyChecking;
     const remember = userFiles[0];
     if (strict === 'no' || strict === 'accept-new') {
-      appendKnownHost(remember, host, port, key);
+      appendKnownHost(remember, host, port, key, write);
       this.log(`${config.host}: added ${keyType} ${print} to ${remember} (StrictHostKeyChecking ${strict})`);
       return;
     }
@@ -54,9 +57,9 @@ export class HostKeyCheck {
     if (!prompts?.hostKey) {
       throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.${caNote}`, { fingerprint: print });
     }
-    const answer = await prompts.hostKey({ server: config.host, host, port, keyType, fingerprint: print });
+    const answer = await prompts.hostKey({ server: config.host, host: hostAddress, port: portNumber, keyType, fingerprint: print });
     if (answer === 'trust-remember') {
-      appendKnownHost(remember, host, port, key);
+      appendKnownHost(remember, host, port, key, write);
       return;
     }
     if (answer === 'trust-once') {

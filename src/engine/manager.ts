@@ -6,6 +6,7 @@ import { LocalForward } from './localForward';
 import { RemoteForward } from './remoteForward';
 import { ReverseDynamicForward } from './reverseDynamicForward';
 import { SshSession, type ReconnectPolicy } from './session';
+import { RememberedSecrets } from './secrets';
 import { resolveSpec } from './spec';
 import { install as installSsh2Adapter } from './ssh2';
 import type { Tunnel } from './tunnel';
@@ -32,6 +33,8 @@ export class TunnelManager {
   private readonly tunnels = new Map<string, Tunnel>();
   private nextId = 1;
   private disposed = false;
+  /** Kept for the manager's life (the program's): every session of every server shares it. */
+  private readonly secrets = new RememberedSecrets();
 
   private readonly _onDidChangeTunnel = new Emitter<TunnelInfo>();
   readonly onDidChangeTunnel = this._onDidChangeTunnel.event;
@@ -77,6 +80,7 @@ export class TunnelManager {
     }
     session = new SshSession(config, {
       prompts: this.options.prompts,
+      secrets: this.secrets,
       resolveServer: (name) => this.options.servers.get(name) ?? this.options.servers.resolveHost?.(name),
       reconnect: { ...DEFAULT_RECONNECT, ...this.options.reconnect },
       maxChannels: this.options.maxChannelsPerConnection ?? 8192,
@@ -234,6 +238,11 @@ export class TunnelManager {
     this.sessionListeners.delete(name);
     session.close();
     this._onDidChangeServer.fire(this.serverStatus(name));
+  }
+
+  /** Forgets the passphrases and passwords kept in memory for one server, or for all: the next login asks again. */
+  forgetSecrets(server?: string): void {
+    this.secrets.forget(server);
   }
 
   /** Disconnects a server: closes its tunnels and its SSH connection. */

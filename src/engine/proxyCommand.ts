@@ -14,6 +14,8 @@ export interface ProxyTokens {
   user: string;
   /** %n: the alias as given. */
   alias: string;
+  /** %k: the HostKeyAlias, if any (else the alias). */
+  hostKeyAlias?: string;
   /** %j: the ProxyJump value, if any. */
   proxyJump?: string;
 }
@@ -34,7 +36,7 @@ export function expandProxyCommand(command: string, t: ProxyTokens): string {
     p: String(t.port),
     r: t.user,
     n: t.alias,
-    k: t.alias,
+    k: t.hostKeyAlias ?? t.alias,
     j: t.proxyJump ?? '',
     d: os.homedir(),
     u: localUser,

@@ -8,6 +8,7 @@ import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
 import { HostKeyCheck } from './hostKeys';
 import { startKeepalive } from './keepalive';
 import type { ProxyCommandProcess } from './proxyCommand';
+import type { RememberedSecrets } from './secrets';
 import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './transport';
 import type { Prompts, ServerConfig, ServerState } from './types';
 
@@ -34,6 +35,8 @@ export interface RetrySchedule {
 
 export interface SessionOptions {
   prompts?: Prompts;
+  /** Passphrases and passwords typed earlier in this run, so a redial asks nobody. */
+  secrets?: RememberedSecrets;
   resolveServer: (name: string) => ServerConfig | undefined;
   reconnect: ReconnectPolicy;
   maxChannels: number;
@@ -205,7 +208,7 @@ export class SshSession {
   private async dial(): Promise<Client> {
     const route = await dialRoute(
       jumpChain(this.config, this.options.resolveServer),
-      (config, via, proxy) => handshake(config, via, proxy, this.hostKeys, this.options.prompts),
+      (config, via, proxy) => handshake(config, via, proxy, this.hostKeys, this.options.prompts, this.options.secrets),
       this.options.log,
     );
     this.dropCarriers();

@@ -98,7 +98,7 @@ export async function dialRoute(hops: ServerConfig[], handshake: Handshake, log:
     const command = proxyCommandOf(hops[0]);
     if (command !== undefined) {
       const { host, port, user } = targetOf(hops[0]);
-      const expanded = expandProxyCommand(command, { host, port, user, alias: hops[0].host, proxyJump: hops[0].proxyJump });
+      const expanded = expandProxyCommand(command, { host, port, user, alias: hops[0].host, hostKeyAlias: hops[0].hostKeyAlias, proxyJump: hops[0].proxyJump });
       log(`${hops[0].host}: running ProxyCommand ${expanded}`);
       proxy = new ProxyCommandProcess(expanded, hops[0].host, log);
       sock = proxy.stream;

@@ -28,7 +28,17 @@ export interface ServerConfig {
   /** Seconds of silence from the server before a keepalive probe; 0 disables. */
   serverAliveInterval?: number;
   serverAliveCountMax?: number;
+  /** The algorithm lists, already assembled (`+`, `-`, `^` applied) and limited to what ssh2 can use. */
   ciphers?: string[];
+  macs?: string[];
+  kexAlgorithms?: string[];
+  hostKeyAlgorithms?: string[];
+  /** Key algorithms offered for publickey logins: keys of other types are not offered. */
+  pubkeyAcceptedAlgorithms?: string[];
+  /** The name host keys are looked up and remembered under in known_hosts, instead of host:port. */
+  hostKeyAlias?: string;
+  /** Write new known_hosts lines hashed (`|1|salt|hash`), as ssh does with HashKnownHosts yes. */
+  hashKnownHosts?: boolean;
   /** Seconds to wait for the TCP connection and the SSH handshake. */
   connectTimeout?: number;
 }
@@ -64,7 +74,8 @@ export interface HostKeyQuestion {
 /** What only a person can answer. Every method may be missing; the engine then fails clearly. */
 export interface Prompts {
   password?(server: string, user: string): Promise<string | undefined>;
-  passphrase?(server: string, keyPath: string): Promise<string | undefined>;
+  /** `retry` says why it is asked again (the last passphrase was wrong), for the person to see. */
+  passphrase?(server: string, keyPath: string, retry?: string): Promise<string | undefined>;
   keyboardInteractive?(
     server: string,
     name: string,

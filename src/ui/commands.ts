@@ -389,6 +389,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
   async function forgetSecrets(arg?: unknown): Promise<number> {
     const server = arg === undefined ? undefined : serverName(arg);
+    manager.forgetSecrets(server);
     const removed = await prompts.forget(server);
     log.info(`Forgot ${plural(removed, 'saved secret')}${server ? ` of ${server}` : ''}.`);
     if (interactive([arg])) void vscode.window.showInformationMessage(removed === 1 ? t('Forgot 1 saved secret.') : t('Forgot {0} saved secrets.', removed));

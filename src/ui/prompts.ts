@@ -101,11 +101,12 @@ export class VsCodePrompts implements Prompts, vscode.Disposable {
     );
   }
 
-  passphrase(server: string, keyPath: string): Promise<string | undefined> {
+  passphrase(server: string, keyPath: string, retry?: string): Promise<string | undefined> {
+    const prompt = vscode.l10n.t('Passphrase for the key {0}', keyPath);
     return this.askSecret(
       this.secretKey(server, `passphrase:${keyPath}`),
       vscode.l10n.t('SSH Tunnels: {0}', server),
-      vscode.l10n.t('Passphrase for the key {0}', keyPath),
+      retry ? `${retry} ${prompt}` : prompt,
     );
   }
 

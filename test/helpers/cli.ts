@@ -41,7 +41,8 @@ export function cliHome(sshd: SshdFixture): CliHome {
   const ssh = path.join(home, '.ssh');
   fs.mkdirSync(ssh, { mode: 0o700 });
   const knownHosts = path.join(ssh, 'known_hosts');
-  const entry = (alias: string, knownHostsFile: string) => [...sshConfigHost(sshd, alias, { knownHosts: knownHostsFile }), ''].join('\n');
+  // HashKnownHosts no: the written lines are checked as text, whatever this machine's /etc/ssh/ssh_config says.
+  const entry = (alias: string, knownHostsFile: string) => [...sshConfigHost(sshd, alias, { knownHosts: knownHostsFile }), '  HashKnownHosts no', ''].join('\n');
   fs.writeFileSync(path.join(ssh, 'config'), entry('fix', sshd.knownHostsPath) + entry('fresh', knownHosts));
   // Only what the command needs: no SSH_AUTH_SOCK or the caller's HOME leaks in.
   const env = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', TERM: 'xterm-256color' };

@@ -156,7 +156,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     assert.ok(!fs.existsSync(home.knownHosts));
   });
 
-  it('reads a key\'s passphrase without echoing it', async () => {
+  it('reads a key\'s passphrase without echoing it; a wrong one is asked again, and a reconnect asks nothing', async () => {
     const passphrase = 'tunnel-secret-42';
     const locked = path.join(home.home, 'locked_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', locked]);
@@ -166,10 +166,17 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       ['Host locked', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${locked}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'),
     );
     pane = new TmuxPane(shellLine(['--server', 'locked', '-D', '0']), { cwd: home.home, env: home.env });
-    await pane.waitFor(new RegExp(`Enter passphrase for key '${locked.replace(/[/.]/g, '\\$&')}' \\(locked\\):`));
+    const question = new RegExp(`Enter passphrase for key '${locked.replace(/[/.]/g, '\\$&')}' \\(locked\\):`, 'g');
+    await pane.waitFor(question);
+    pane.type('not-it');
+    await pane.waitFor(/Wrong passphrase for \S+locked_key \(try 1 of 3\); try again\.\nEnter passphrase/);
     pane.type(passphrase);
     await pane.waitFor(/1 tunnel through locked: 1 active\./);
-    assert.doesNotMatch(pane.screen(), new RegExp(passphrase));
+    assert.doesNotMatch(pane.screen(), new RegExp(`${passphrase}|not-it`));
+    // The server restarts: the key was kept, so the tunnel comes back with nobody at the keyboard.
+    await sshd.restart();
+    await pane.waitFor(/active again/, 30_000);
+    assert.equal(pane.screen().match(question)?.length, 2);
     pane.key('C-c');
     await pane.waitFor(/EXIT=0/);
   });

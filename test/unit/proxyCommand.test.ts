@@ -158,6 +158,8 @@ describe('ProxyCommand: the SSH connection over a command’s stdin/stdout', fun
     assert.equal(expandProxyCommand('connect %h:%p as %r for %n 100%%', t), 'connect db.internal:2222 as deploy for db 100%');
     assert.match(expandProxyCommand('%C', t), /^[0-9a-f]{40}$/);
     assert.throws(() => expandProxyCommand('nc %h %q', t), /unknown token "%q"/);
+    assert.equal(expandProxyCommand('%k', t), 'db');
+    assert.equal(expandProxyCommand('%k', { ...t, hostKeyAlias: 'db-key' }), 'db-key');
   });
 
   it('a jump host reached through its own ProxyCommand (the first hop dialled uses it)', async () => {

@@ -131,7 +131,7 @@ describe('ssh_config lines, as readconf.c reads them', function () {
     assert.ok(r.warnings.some((w) => /rijndael-cbc@lysator.liu.se, arcfour are not a cipher ssh2 supports; left out/.test(w)), r.warnings.join('\n'));
     const none = resolveHost(loadSshConfig(write('Host h\n  Ciphers arcfour\n'), env), 'h');
     assert.equal(none.server.ciphers, undefined);
-    assert.ok(none.warnings.some((w) => /leaves no cipher; the default ciphers are used/.test(w)));
+    assert.ok(none.warnings.some((w) => /leaves no cipher ssh2 can use; ssh2's defaults are used/.test(w)));
   });
 
   it('forwards: Unix sockets both ways, reverse SOCKS, StreamLocalBindUnlink, ClearAllForwardings', () => {

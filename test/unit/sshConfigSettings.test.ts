@@ -131,7 +131,8 @@ describe('ServerRegistry over a large config', function () {
     const file = generateConfig(path.join(dir, 'big', '.ssh'), 3000);
     // A 1 ms budget for the first call, so that it leaves work for the slices on any machine
     // (with the default 25 ms, a fast quiet machine reads all 3,000 hosts at once).
-    const reg = new ServerRegistry({ configPath: file, env: { home: path.join(dir, 'big'), localUser: 'tester' }, syncMs: 1 });
+    // No system-wide file: the expected values are this file's alone.
+    const reg = new ServerRegistry({ configPath: file, env: { home: path.join(dir, 'big'), localUser: 'tester' }, syncMs: 1, systemConfigPath: null });
     let changes = 0;
     reg.onDidChange(() => changes++);
     // Reading and resolving go on in slices; whoever needs one host now gets it at once.

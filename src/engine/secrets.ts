@@ -1,0 +1,76 @@
+import { utils, type ParsedKey } from 'ssh2';
+import type { Prompts, ServerConfig } from './types';
+
+/** Tries at a key's passphrase, as ssh allows (its NumberOfPasswordPrompts default). */
+export const PASSPHRASE_TRIES = 3;
+
+/**
+ * What a person typed, kept in memory for the program's life: a redial (sshd restarted, the
+ * network back) must not stop the traffic until someone types the passphrase again.
+ * Never written anywhere; VS Code's optional SecretStorage is the prompts' business.
+ */
+export class RememberedSecrets {
+  /** Decrypted keys, by server and key file. */
+  private readonly keys = new Map<string, ParsedKey>();
+  /** Passwords the server has not refused, by user and server. */
+  private readonly passwords = new Map<string, string>();
+
+  key(server: string, keyPath: string): ParsedKey | undefined {
+    return this.keys.get(`${server}\0${keyPath}`);
+  }
+
+  rememberKey(server: string, keyPath: string, key: ParsedKey): void {
+    this.keys.set(`${server}\0${keyPath}`, key);
+  }
+
+  password(server: string, user: string): string | undefined {
+    return this.passwords.get(`${user}@${server}`);
+  }
+
+  rememberPassword(server: string, user: string, password: string): void {
+    this.passwords.set(`${user}@${server}`, password);
+  }
+
+  forgetPassword(server: string, user: string): void {
+    this.passwords.delete(`${user}@${server}`);
+  }
+
+  /** Forgets what was kept for one server, or for all. */
+  forget(server?: string): void {
+    for (const id of [...this.keys.keys()]) if (server === undefined || id.startsWith(`${server}\0`)) this.keys.delete(id);
+    for (const id of [...this.passwords.keys()]) if (server === undefined || id.endsWith(`@${server}`)) this.passwords.delete(id);
+  }
+}
+
+/**
+ * A key file's contents made usable: parsed, or decrypted with the configured passphrase, one
+ * kept from earlier in this run, or one asked for (up to three tries, each wrong one said).
+ * Returns the key, or why it cannot be used (for the final error's "Tried:" list).
+ */
+export async function unlockKey(
+  raw: Buffer | string,
+  server: ServerConfig,
+  keyPath: string,
+  prompts: Prompts | undefined,
+  memory: RememberedSecrets,
+): Promise<ParsedKey | string> {
+  const key = utils.parseKey(raw, server.passphrase);
+  if (!(key instanceof Error)) return key as ParsedKey;
+  if (!/passphrase|encrypted/i.test(key.message) || server.passphrase !== undefined) return key.message;
+  const kept = memory.key(server.host, keyPath);
+  if (kept) return kept;
+  if (!prompts?.passphrase) return 'needs a passphrase and nothing can ask for it';
+  let retry: string | undefined;
+  for (let tries = 1; tries <= PASSPHRASE_TRIES; tries++) {
+    // Called as a method: a prompts object may rely on `this`.
+    const passphrase = await prompts.passphrase(server.host, keyPath, retry);
+    if (passphrase === undefined) return 'needs a passphrase';
+    const unlocked = utils.parseKey(raw, passphrase);
+    if (!(unlocked instanceof Error)) {
+      memory.rememberKey(server.host, keyPath, unlocked as ParsedKey);
+      return unlocked as ParsedKey;
+    }
+    retry = `Wrong passphrase for ${keyPath} (try ${tries} of ${PASSPHRASE_TRIES}); try again.`;
+  }
+  return `wrong passphrase, ${PASSPHRASE_TRIES} tries`;
+}
