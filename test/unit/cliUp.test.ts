@@ -176,7 +176,8 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     // The server restarts: the key was kept, so the tunnel comes back with nobody at the keyboard.
     await sshd.restart();
     await pane.waitFor(/active again/, 30_000);
-    assert.equal(pane.screen().match(question)?.length, 2);
+    // Answered questions are erased with the held table; one asked now would still be on screen.
+    assert.doesNotMatch(pane.screen(), new RegExp(question.source), 'the reconnect asked nothing');
     pane.key('C-c');
     await pane.waitFor(/EXIT=0/);
   });
