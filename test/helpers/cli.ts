@@ -101,3 +101,18 @@ export function tableRow(screen: string, name: string): Record<string, string> {
   const starts = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ title: m[0], start: m.index! }));
   return Object.fromEntries(starts.map(({ title, start }, i) => [title, lines[at].slice(start, starts[i + 1]?.start).trim()]));
 }
+
+/**
+ * Host `locked` in HOME's ssh config: the fixture's server with a new ed25519 key that has
+ * `passphrase` (authorized on the server) and no agent. Returns the key's path.
+ */
+export function lockedKeyHost(home: CliHome, sshd: SshdFixture, passphrase: string): string {
+  const locked = path.join(home.home, 'locked_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', locked]);
+  fs.appendFileSync(path.join(sshd.dir, 'authorized_keys'), fs.readFileSync(`${locked}.pub`));
+  fs.appendFileSync(
+    path.join(home.home, '.ssh', 'config'),
+    ['Host locked', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${locked}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'),
+  );
+  return locked;
+}

@@ -1,16 +1,17 @@
 // The algorithm options, HostKeyAlias and HashKnownHosts against a real sshd, with OpenSSH's own
 // `ssh` run on the same config first: the setup is proved by ssh, then the engine does the same.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
+import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
 
 /** `ssh` logging in with a config file and running `true`: its exit status and what it said. */
 function ssh(configFile: string, alias: string): { ok: boolean; stderr: string } {
@@ -125,17 +126,15 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
 
   describe('PubkeyAcceptedAlgorithms and the keys an ssh-agent holds', () => {
     let sshd: SshdFixture;
-    let agent: ChildProcess;
+    let agent: SshAgent;
     let socket: string;
     before(async () => {
       sshd = await SshdFixture.start();
-      socket = path.join(sshd.dir, 'agent.sock');
-      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-      await waitFor(() => fs.existsSync(socket), 5000, 'ssh-agent socket');
-      execFileSync('ssh-add', [sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'pipe' });
+      agent = await startSshAgent(sshd.dir, [sshd.clientKeyPath]);
+      socket = agent.socket;
     });
     after(async () => {
-      agent?.kill();
+      agent?.stop();
       await sshd?.stop();
     });
 

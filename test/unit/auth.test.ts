@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
@@ -8,6 +8,7 @@ import { SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { ensureTestUser } from '../helpers/testUser';
+import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
 
 async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<void> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
@@ -108,17 +109,15 @@ describe('logging in to a real sshd', function () {
 
   describe('ssh-agent', () => {
     let sshd: SshdFixture;
-    let agent: ChildProcess;
+    let agent: SshAgent;
     let socket: string;
     before(async () => {
       sshd = await SshdFixture.start();
-      socket = path.join(sshd.dir, 'agent.sock');
-      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-      await waitFor(() => fs.existsSync(socket), 5000, 'ssh-agent socket');
-      execFileSync('ssh-add', [sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'pipe' });
+      agent = await startSshAgent(sshd.dir, [sshd.clientKeyPath]);
+      socket = agent.socket;
     });
     after(async () => {
-      agent?.kill();
+      agent?.stop();
       await sshd?.stop();
     });
 

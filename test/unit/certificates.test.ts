@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +13,7 @@ import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
+import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
 
 const TYPES = [
   { type: 'ed25519', log: 'ED25519-CERT' },
@@ -263,22 +264,20 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
   });
 
   describe('held by ssh-agent (ssh-add adds the key and its certificate)', () => {
-    let agent: ChildProcess;
+    let agent: SshAgent;
     let socket: string;
     before(async () => {
-      socket = path.join(sshd.dir, 'agent.sock');
-      agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-      await waitFor(() => fs.existsSync(socket), 5000, 'ssh-agent socket');
+      agent = await startSshAgent(sshd.dir);
+      socket = agent.socket;
     });
     after(() => {
-      agent?.kill();
+      agent?.stop();
     });
     /** Empties the agent, then adds `key` (and the KEY-cert.pub beside it) as ssh-add does. */
     const add = (key: string) => {
-      execFileSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
-      execFileSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
-      const listed = execFileSync('ssh-add', ['-L'], { env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: 'utf8' });
-      assert.match(listed, /-cert-v01@openssh\.com /, 'the agent holds the certificate');
+      agent.add('-D');
+      agent.add(key);
+      assert.match(agent.add('-L'), /-cert-v01@openssh\.com /, 'the agent holds the certificate');
     };
 
     for (const { type, log } of TYPES) {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { canConnect, SshdFixture } from '../fixtures/sshd';
-import { buildCli, cliHome, listeningPort, shellLine, tableRow as row, workspace, type CliHome } from '../helpers/cli';
+import { buildCli, cliHome, lockedKeyHost, listeningPort, shellLine, tableRow as row, workspace, type CliHome } from '../helpers/cli';
 import { connect, echoRoundTrip, startEchoServer } from '../helpers/net';
 import { TmuxPane } from '../helpers/tmux';
 
@@ -158,13 +158,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
 
   it('reads a key\'s passphrase without echoing it; a wrong one is asked again, and a reconnect asks nothing', async () => {
     const passphrase = 'tunnel-secret-42';
-    const locked = path.join(home.home, 'locked_key');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', locked]);
-    fs.appendFileSync(path.join(sshd.dir, 'authorized_keys'), fs.readFileSync(`${locked}.pub`));
-    fs.appendFileSync(
-      path.join(home.home, '.ssh', 'config'),
-      ['Host locked', '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`, `  IdentityFile ${locked}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'),
-    );
+    const locked = lockedKeyHost(home, sshd, passphrase);
     pane = new TmuxPane(shellLine(['--server', 'locked', '-D', '0']), { cwd: home.home, env: home.env });
     const question = new RegExp(`Enter passphrase for key '${locked.replace(/[/.]/g, '\\$&')}' \\(locked\\):`, 'g');
     await pane.waitFor(question);
