@@ -16,7 +16,7 @@ import { McpPrompts } from './mcpPrompts';
 import { VERSION } from './version';
 
 export const MCP_OPTIONS: OptionSpec[] = [
-  { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'also offer the servers of DIR/.vscode/settings.json (default: only ~/.ssh/config)' },
+  { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'also offer the servers of DIR/.vscode/settings.json, once allowed with ssh-tunnels allow DIR (default: only ~/.ssh/config)' },
   { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default ~/.ssh/config)' },
   { flags: ['--allow-non-loopback'], key: 'allowNonLoopback', help: 'let agents listen on non-loopback addresses (0.0.0.0, a LAN address; refused otherwise)' },
   { flags: ['--confirm'], key: 'confirm', help: 'ask the user (through the client) before each tunnel is opened or closed; refused if the client cannot ask' },

@@ -6,7 +6,7 @@ import { createCliHost } from './host';
 import { TerminalPrompts } from './terminalPrompts';
 
 export const TRUST_OPTIONS: OptionSpec[] = [
-  { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'also read the servers of DIR/.vscode/settings.json' },
+  { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'also read the servers of DIR/.vscode/settings.json (asked first unless allowed: ssh-tunnels allow DIR)' },
   { flags: ['-F', '--ssh-config'], key: 'sshConfig', value: 'FILE', help: 'the OpenSSH client config to read (default ~/.ssh/config)' },
   { flags: ['--help', '-h'], key: 'help', help: 'show this help' },
 ];

@@ -38,6 +38,8 @@ and sshTunnels.servers, as in VS Code; --server also takes any [user@]host[:port
 A server that is down, at start or later, is retried with backoff until Ctrl-C; a refused host
 key or login ends the command (unless --keep-trying). Exit status: 0 if every tunnel opened,
 1 if one did not (or a host key or login was refused), 2 for a mistake on the command line.
+A folder's settings are used only once you allow that folder: the command shows what they would
+run, expose and connect to, and asks (or run ssh-tunnels allow DIR first; ssh-tunnels deny DIR).
 
 Options:
 ${describeOptions(UP_OPTIONS)}
