@@ -5,9 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
 import { hostKeyAlgorithms } from '../../src/engine/algorithms';
+import { readCertificate, parseCertificateBlob } from '../../src/engine/certificate';
+import { hostCertificateProblem, signedByItsCa } from '../../src/engine/hostCertificate';
 import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
+import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { sshConfigHost } from '../helpers/sshConfigHost';
+import { TmuxPane } from '../helpers/tmux';
 
 /** Opens a -L tunnel on `server` and sends data through it; resolves with the questions asked and the log once the echo came back whole. */
 async function tunnelCarriesData(server: ServerConfig, echoPort: number): Promise<{ questions: HostKeyQuestion[]; log: string[] }> {
@@ -87,6 +92,16 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     assert.deepEqual(questions, []);
     assert.ok(log.some((l) => l.includes('host certificate "test-host" (ssh-ed25519-cert) signed by the CA in')), log.join('\n'));
     assert.equal(fs.readFileSync(file, 'utf8'), caLine() + '\n', 'nothing is written to known_hosts');
+  });
+
+  it("the CA's signature is checked: a certificate changed after signing is not the CA's", () => {
+    const cert = readCertificate(path.join(sshd.dir, 'host_key-cert.pub'));
+    assert.equal(signedByItsCa(cert), true);
+    assert.equal(hostCertificateProblem(cert, sshd.host), undefined);
+    const at = cert.blob.indexOf('test-host');
+    const changed = Buffer.from(cert.blob);
+    changed.write('evil-host', at);
+    assert.equal(signedByItsCa(parseCertificateBlob(changed, 'changed')), false);
   });
 
   it('a CA line with a wildcard pattern vouches too', async () => {
@@ -208,4 +223,82 @@ describe('host certificates of ecdsa and rsa host keys', function () {
       }
     });
   }
+});
+
+describe('host certificates: rekeying, the system-wide known_hosts, and ssh-tunnels up', function () {
+  this.timeout(90_000);
+  let sshd: SshdFixture;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let home: CliHome;
+  let pane: TmuxPane | undefined;
+
+  before(async () => {
+    await buildCli();
+    sshd = await SshdFixture.start({ hostCertificate: { id: 'rekeyed-host' }, extraConfig: ['RekeyLimit 1M', 'LogLevel DEBUG1'] });
+    echo = await startEchoServer();
+    home = cliHome(sshd);
+  });
+  afterEach(() => {
+    pane?.kill();
+    pane = undefined;
+  });
+  after(async () => {
+    home?.remove();
+    await echo?.close();
+    await sshd?.stop();
+  });
+
+  /** An ssh config with `alias`, its CA line in a GlobalKnownHostsFile and an empty user known_hosts; `ssh` connects first when `sshConnects`. */
+  const configWith = (alias: string, caPattern: string, sshConnects: boolean): { config: string; user: string } => {
+    const user = path.join(home.home, `${alias}.known_hosts`);
+    const global = path.join(home.home, `${alias}.ssh_known_hosts`);
+    fs.writeFileSync(user, '');
+    fs.writeFileSync(global, `@cert-authority ${caPattern} ${sshd.hostCaPublicKey()}\n`);
+    const config = path.join(home.home, `${alias}.config`);
+    fs.writeFileSync(config, [...sshConfigHost(sshd, alias, { knownHosts: user, strict: true }), `  GlobalKnownHostsFile ${global}`, '  UpdateHostKeys no', ''].join('\n'));
+    const ssh = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(ssh.status === 0, sshConnects, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
+    return { config, user };
+  };
+  const up = (args: string[]) => `${[process.execPath, CLI, 'up', ...args].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
+
+  it('a CA line in GlobalKnownHostsFile vouches; the key exchanges after the first (rekeys) show the certificate again and data arrives whole', async () => {
+    const file = path.join(sshd.dir, 'global_ca');
+    fs.writeFileSync(file, `@cert-authority * ${sshd.hostCaPublicKey()}\n`);
+    const kexBefore = (sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length;
+    const server = sshd.server('rekeyed', { userKnownHostsFile: os.devNull, globalKnownHostsFile: file });
+    const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
+    try {
+      const info = await manager.createTunnel({ server: 'rekeyed', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+      const r = await echoRoundTrip(info.localPort, 4 * 1024 * 1024);
+      assert.equal(r.received, r.sent);
+    } finally {
+      await manager.dispose();
+    }
+    const rekeys = (sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length - kexBefore - 1;
+    assert.ok(rekeys >= 3, `sshd rekeyed ${rekeys} times`);
+  });
+
+  it('through ssh-tunnels up: -L over a host certificate carries data, nothing asked or written', async () => {
+    const { config, user } = configWith('hc-cli', `[${sshd.host}]:${sshd.port}`, true);
+    pane = new TmuxPane(up(['-F', config, '--server', 'hc-cli', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+    const m = await pane.waitFor(/: open, listening on 127\.0\.0\.1:(\d+)/);
+    const r = await echoRoundTrip(Number(m[1]), 10_000);
+    assert.equal(r.received, r.sent);
+    assert.equal(fs.readFileSync(user, 'utf8'), '');
+  });
+
+  it('through ssh-tunnels up: a certificate for other names is refused in the terminal, with the reason', async () => {
+    sshd.certifyHost({ principals: ['web', 'api'] });
+    await sshd.restart();
+    try {
+      const { config } = configWith('hc-cli-bad', '*', false);
+      pane = new TmuxPane(up(['-F', config, '--server', 'hc-cli-bad', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      await pane.waitFor(/EXIT=1/, 30_000);
+      assert.match(pane.screen().replace(/\n/g, ''), /The host certificate of hc-cli-bad \(ssh-ed25519-cert\) is not valid for the name 127\.0\.0\.1: its principals are web, api\./);
+    } finally {
+      sshd.certifyHost({ id: 'rekeyed-host' });
+      await sshd.restart();
+    }
+  });
 });
