@@ -111,6 +111,22 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
     assert.equal(r.warnings.length, 2, r.warnings.join('\n'));
   });
 
+  it('HostKeyAlgorithms as a list or with ^ is offered as written; with + or - ssh may still put certificates first', () => {
+    const verbatim = (value: string) => resolve(`Host h\n  HostKeyAlgorithms ${value}\n`).server.hostKeyAlgorithmsVerbatim;
+    assert.equal(verbatim('ssh-ed25519,rsa-sha2-256'), true);
+    assert.equal(verbatim('^ssh-ed25519'), true);
+    assert.equal(verbatim('+ssh-rsa'), undefined);
+    assert.equal(verbatim('-ssh-rsa'), undefined);
+    const [list, plus, caret] = validateServerSettings([
+      { host: 'a', hostKeyAlgorithms: ['ssh-ed25519'] },
+      { host: 'b', hostKeyAlgorithms: '+ssh-rsa' },
+      { host: 'c', hostKeyAlgorithms: '^ssh-ed25519' },
+    ]).servers;
+    assert.equal(list.hostKeyAlgorithmsVerbatim, true);
+    assert.equal(plus.hostKeyAlgorithmsVerbatim, undefined);
+    assert.equal(caret.hostKeyAlgorithmsVerbatim, true);
+  });
+
   it('a value that leaves ssh2 nothing: a warning, and ssh2 keeps its defaults', () => {
     const r = resolve('Host h\n  MACs umac-64@openssh.com,no-such-mac\n');
     assert.equal(r.server.macs, undefined);
