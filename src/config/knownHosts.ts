@@ -20,12 +20,16 @@ export interface HostKeyCheck {
   entry?: KnownHostLine;
   /** Other key types recorded for this host when the presented type is unknown. */
   otherTypes?: string[];
-  /**
-   * A `@cert-authority` line that names this host. Host certificates are not supported (ssh2
-   * does not negotiate certificate host keys), so such a line never vouches for a key; it is
-   * reported so the person learns why the host still counts as unknown.
-   */
-  certAuthority?: KnownHostLine;
+}
+
+/** How a host certificate's CA compares with the known_hosts files, as OpenSSH's check_key_in_hostkeys decides it. */
+export interface HostCertificateCheck {
+  /** known: a `@cert-authority` line for this host names the CA; unknown: none does; revoked: see `revokes`. */
+  status: 'known' | 'unknown' | 'revoked';
+  /** The `@cert-authority` line (known) or the `@revoked` line (revoked). */
+  entry?: KnownHostLine;
+  /** What the `@revoked` line names: the CA, or the certified key itself. */
+  revokes?: 'ca' | 'key';
 }
 
 export function defaultKnownHostsFiles(): string[] {
@@ -124,8 +128,30 @@ export function checkHostKey(files: string[], host: string, port: number, keyBlo
   const sameType = plain.find((e) => e.keyType === keyType);
   if (sameType) return { status: 'changed', entry: sameType };
   const otherTypes = [...new Set(plain.map((e) => e.keyType))];
-  const certAuthority = entries.find((e) => e.marker === '@cert-authority');
-  return { status: 'unknown', otherTypes: otherTypes.length ? otherTypes : undefined, ...(certAuthority ? { certAuthority } : {}) };
+  return { status: 'unknown', otherTypes: otherTypes.length ? otherTypes : undefined };
+}
+
+/** The `@cert-authority` lines that name this host: when there is one, ssh asks for certificate host keys first. */
+export function certAuthoritiesFor(files: string[], host: string, port: number): KnownHostLine[] {
+  const name = knownHostName(host, port);
+  return readEntries(files).filter((e) => e.marker === '@cert-authority' && hostFieldMatches(e.hosts, name));
+}
+
+/**
+ * Checks a host certificate's CA (`caKey`) and certified key (`certifiedKey`) against the
+ * known_hosts files as OpenSSH does: a `@revoked` line for either refuses it, else a
+ * `@cert-authority` line for this host with that CA vouches for it.
+ */
+export function checkHostCertificate(files: string[], host: string, port: number, caKey: Buffer, certifiedKey: Buffer): HostCertificateCheck {
+  const name = knownHostName(host, port);
+  const entries = readEntries(files).filter((e) => hostFieldMatches(e.hosts, name));
+  for (const e of entries) {
+    if (e.marker !== '@revoked') continue;
+    if (e.key.equals(caKey)) return { status: 'revoked', entry: e, revokes: 'ca' };
+    if (e.key.equals(certifiedKey)) return { status: 'revoked', entry: e, revokes: 'key' };
+  }
+  const ca = entries.find((e) => e.marker === '@cert-authority' && e.key.equals(caKey));
+  return ca ? { status: 'known', entry: ca } : { status: 'unknown' };
 }
 
 /** A known_hosts host field hashed as ssh writes it with HashKnownHosts: `|1|salt|HMAC-SHA1(salt, name)`. */

@@ -108,6 +108,7 @@ export function validateServerSettings(raw: unknown): SettingsValidation {
       const { list, warnings: why } = algorithmSetting(option, spec, label, name!);
       warnings.push(...why);
       server[option] = list;
+      if (list && option === 'hostKeyAlgorithms' && !/^[+-]/.test(spec)) server.hostKeyAlgorithmsVerbatim = true;
     }
     // "ask" is the default; kept as an explicit undefined so it overrides a file's value.
     if (server.strictHostKeyChecking === 'ask') server.strictHostKeyChecking = undefined;

@@ -117,12 +117,13 @@ const KEY_ALGORITHMS_DEFAULT = [
   'rsa-sha2-256',
 ];
 
-/** Key algorithms ssh2 can verify a host key with or sign with (its SUPPORTED_SERVER_HOST_KEY). */
+/** Key algorithms ssh2 can verify a host key with or sign with (its own SUPPORTED_SERVER_HOST_KEY). */
 const SSH2_KEY_ALGORITHMS = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss']);
 
 /**
- * Key algorithms a login may offer: ssh2's, and the certificates of those (the engine offers
- * certificates itself; ssh2 only signs with the key).
+ * Key algorithms a login may offer, and host key algorithms: ssh2's, and the certificates of
+ * those (the engine offers certificates itself, and teaches ssh2 to take host certificates:
+ * src/engine/ssh2/hostCerts.ts).
  */
 const PUBKEY_ALGORITHMS = new Set([
   ...SSH2_KEY_ALGORITHMS,
@@ -180,7 +181,7 @@ export const ALGORITHMS: Record<AlgorithmOption, AlgorithmTable> = {
     all: KEX_ALL,
     ssh2: new Set(KEX_ALL.filter((k) => !k.startsWith('sntrup761'))),
   },
-  hostKeyAlgorithms: { keyword: 'HostKeyAlgorithms', noun: 'a host key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: SSH2_KEY_ALGORITHMS },
+  hostKeyAlgorithms: { keyword: 'HostKeyAlgorithms', noun: 'a host key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: PUBKEY_ALGORITHMS },
   pubkeyAcceptedAlgorithms: { keyword: 'PubkeyAcceptedAlgorithms', noun: 'a public key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: PUBKEY_ALGORITHMS },
 };
 

@@ -238,6 +238,7 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
     const { list, warnings: why } = algorithmSetting(option, spec, where(key), alias);
     warnings.push(...why);
     if (list) server[option] = list;
+    if (list && option === 'hostKeyAlgorithms' && !/^[+-]/.test(spec)) server.hostKeyAlgorithmsVerbatim = true;
   }
   if (first('canonicaldomains') !== undefined && /^(yes|always)$/i.test(first('canonicalizehostname') ?? '')) {
     warnings.push(`${where('canonicalizehostname')}: CanonicalizeHostname for ${alias}: names are not looked up in CanonicalDomains; the final Match pass uses HostName as written.`);

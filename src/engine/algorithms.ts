@@ -1,14 +1,33 @@
 import { BaseAgent, createAgent, type ConnectConfig, type IdentityCallback, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
+import { certAuthoritiesFor } from '../config/knownHosts';
+import { knownHostsFiles, knownHostsTarget } from './hostKeys';
+import { hostKeyAlgorithmsWithCertificates, isCertificateAlgorithm } from './ssh2';
 import type { ServerConfig } from './types';
 
 /** ssh2's `algorithms` option from the server's lists; unset lists keep ssh2's defaults. */
-export function ssh2Algorithms(config: ServerConfig): ConnectConfig['algorithms'] | undefined {
+export function ssh2Algorithms(config: ServerConfig, host: string, port: number): ConnectConfig['algorithms'] | undefined {
   const algorithms: Record<string, string[]> = {};
   if (config.ciphers?.length) algorithms.cipher = config.ciphers;
   if (config.macs?.length) algorithms.hmac = config.macs;
   if (config.kexAlgorithms?.length) algorithms.kex = config.kexAlgorithms;
-  if (config.hostKeyAlgorithms?.length) algorithms.serverHostKey = config.hostKeyAlgorithms;
+  const hostKey = hostKeyAlgorithms(config, host, port);
+  if (hostKey?.length) algorithms.serverHostKey = hostKey;
   return Object.keys(algorithms).length ? (algorithms as ConnectConfig['algorithms']) : undefined;
+}
+
+/**
+ * The host key algorithms to offer, as ssh's order_hostkeyalgs does for certificates: when a
+ * @cert-authority line names the host (and HostKeyAlgorithms is unset or written with + or -),
+ * the certificate algorithms come first, so the server shows its certificate. Undefined keeps
+ * ssh2's defaults.
+ */
+export function hostKeyAlgorithms(config: ServerConfig, host: string, port: number): string[] | undefined {
+  const configured = config.hostKeyAlgorithms?.length ? config.hostKeyAlgorithms : undefined;
+  if (configured && config.hostKeyAlgorithmsVerbatim) return configured;
+  const [name, namePort] = knownHostsTarget(config, host, port);
+  if (!certAuthoritiesFor(knownHostsFiles(config).all, name, namePort).length) return configured;
+  const base = configured ?? hostKeyAlgorithmsWithCertificates();
+  return [...base.filter(isCertificateAlgorithm), ...base.filter((a) => !isCertificateAlgorithm(a))];
 }
 
 /** ssh2's "Handshake failed: no matching …" messages: the option that decides, and what ssh calls it. */

@@ -24,6 +24,14 @@ export interface Certificate {
   principals: string[];
   validAfter: bigint;
   validBefore: bigint;
+  /** The critical options, as sent (empty when there are none). */
+  criticalOptions: Buffer;
+  /** The CA's public key blob. */
+  signatureKey: Buffer;
+  /** The CA's signature (algorithm and bytes), over `signed`. */
+  signature: Buffer;
+  /** The part of the blob the CA signed: all of it before the signature. */
+  signed: Buffer;
 }
 
 const CERT_SUFFIX = '-cert-v01@openssh.com';
@@ -68,6 +76,9 @@ class Reader {
   text(): string {
     return this.bytes().toString('utf8');
   }
+  get position(): number {
+    return this.at;
+  }
   get done(): boolean {
     return this.at === this.buf.length;
   }
@@ -98,13 +109,14 @@ export function parseCertificateBlob(blob: Buffer, label: string): Certificate {
     while (!principalsReader.done) principals.push(principalsReader.text());
     const validAfter = r.uint64();
     const validBefore = r.uint64();
-    r.bytes(); // critical options
+    const criticalOptions = r.bytes();
     r.bytes(); // extensions
     r.bytes(); // reserved
-    r.bytes(); // signature key
-    r.bytes(); // signature
+    const signatureKey = r.bytes();
+    const signed = blob.subarray(0, r.position);
+    const signature = r.bytes();
     if (!r.done) throw new Error('bytes after the signature');
-    return { label, type, keyType, blob, publicKey, certType, keyId, principals, validAfter, validBefore };
+    return { label, type, keyType, blob, publicKey, certType, keyId, principals, validAfter, validBefore, criticalOptions, signatureKey, signature, signed };
   } catch (err) {
     throw new Error(`certificate ${label} cannot be read: ${(err as Error).message}`);
   }
@@ -127,7 +139,8 @@ export function readCertificate(file: string): Certificate {
   return cert;
 }
 
-function when(seconds: bigint): string {
+/** A certificate time as people read it: `2026-12-02 01:35 UTC`. */
+export function when(seconds: bigint): string {
   return new Date(Number(seconds) * 1000).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
 }
 

@@ -92,7 +92,7 @@ export function handshake(
           );
         }) as unknown as ConnectConfig['hostVerifier'],
       };
-      const algorithms = ssh2Algorithms(config);
+      const algorithms = ssh2Algorithms(config, host, port);
       if (algorithms) cfg.algorithms = algorithms;
       client.once('ready', () => {
         if (settled) return;

@@ -1,11 +1,26 @@
-import { appendKnownHost, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from '../config/knownHosts';
+import { appendKnownHost, checkHostCertificate, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from '../config/knownHosts';
 import { expandHome } from './auth';
+import { displayPath, parseCertificateBlob, type Certificate } from './certificate';
 import { TunnelError } from './errors';
+import { hostCertificateProblem, shortCertificateType, signedByItsCa } from './hostCertificate';
+import { isCertificateAlgorithm } from './ssh2';
 import type { Prompts, ServerConfig } from './types';
+
+/** The known_hosts files ssh reads for this server: the user's (the first is written), then the system's. */
+export function knownHostsFiles(config: ServerConfig): { user: string[]; all: string[] } {
+  const user = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
+  return { user, all: [...user, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())] };
+}
+
+/** The name and port host keys are looked up under: HostKeyAlias alone, with no [ ]:port, as ssh does. */
+export function knownHostsTarget(config: ServerConfig, hostAddress: string, portNumber: number): [string, number] {
+  return config.hostKeyAlias ? [config.hostKeyAlias, 22] : [hostAddress, portNumber];
+}
 
 /**
  * Decides whether to trust a server's host key, as ssh does: known_hosts files (the user's and
- * the system's), @revoked lines, StrictHostKeyChecking, and else a question to a person.
+ * the system's), @revoked lines, host certificates vouched for by @cert-authority lines,
+ * StrictHostKeyChecking, and else a question to a person.
  */
 export class HostKeyCheck {
   /** Host keys trusted once by a person during this check's life (one session's): a redial does not ask again. */
@@ -13,17 +28,26 @@ export class HostKeyCheck {
 
   constructor(private readonly log: (message: string) => void) {}
 
-  async verify(config: ServerConfig, hostAddress: string, portNumber: number, key: Buffer, prompts: Prompts | undefined): Promise<void> {
-    // HostKeyAlias: keys are looked up and written under the alias alone, with no [ ]:port, as ssh does.
-    const [host, port] = config.hostKeyAlias ? [config.hostKeyAlias, 22] : [hostAddress, portNumber];
+  async verify(config: ServerConfig, hostAddress: string, portNumber: number, presented: Buffer, prompts: Prompts | undefined): Promise<void> {
+    const [host, port] = knownHostsTarget(config, hostAddress, portNumber);
     const write = { hash: config.hashKnownHosts === true };
-    // As ssh: the user's files and the system-wide ones vouch alike; only the user's are written.
-    const userFiles = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
-    const files = [...userFiles, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())];
+    const { user: userFiles, all: files } = knownHostsFiles(config);
+    const who = `${config.host} (${hostAddress}:${portNumber}${config.hostKeyAlias ? `, known as ${config.hostKeyAlias}` : ''})`;
+    let key = presented;
+    // Why a host certificate did not vouch for the host, told with the plain-key verdict that follows.
+    let certNote = '';
+    if (isCertificateAlgorithm(keyTypeOf(presented))) {
+      const cert = this.readHostCertificate(presented, config);
+      const outcome = this.checkCertificate(cert, config, files, host, port, hostAddress);
+      if (outcome === undefined) return;
+      // As ssh: a certificate that no trusted CA vouches for (or that is not valid) leaves its plain key to be checked.
+      certNote = `${outcome} `;
+      this.log(`${config.host}: ${outcome} Checking its plain key instead, as ssh does.`);
+      key = cert.publicKey;
+    }
     const keyType = keyTypeOf(key);
     const print = fingerprint(key);
     const check = checkHostKey(files, host, port, key);
-    const who = `${config.host} (${hostAddress}:${portNumber}${config.hostKeyAlias ? `, known as ${config.hostKeyAlias}` : ''})`;
     if (check.status === 'known') return;
     if (check.status === 'revoked') {
       throw new TunnelError('HOST_KEY_REVOKED', `The ${keyType} host key of ${who} is marked @revoked in ${check.entry!.file}:${check.entry!.line}. Refusing to connect.`);
@@ -39,11 +63,6 @@ export class HostKeyCheck {
     }
     const id = `${host}:${port}:${print}`;
     if (this.trustedOnce.has(id)) return;
-    const ca = check.certAuthority;
-    const caNote = ca
-      ? ` (${ca.file}:${ca.line} has a @cert-authority line for this host, but host certificates are not supported: the host's own key must be trusted.)`
-      : '';
-    if (caNote) this.log(`${config.host}:${caNote}`);
     const strict = config.strictHostKeyChecking;
     const remember = userFiles[0];
     if (strict === 'no' || strict === 'accept-new') {
@@ -52,10 +71,10 @@ export class HostKeyCheck {
       return;
     }
     if (strict === 'yes') {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.${caNote}`, { fingerprint: print });
+      throw new TunnelError('HOST_KEY_UNKNOWN', `${certNote}The host key of ${who} is not in ${files.join(' or ')} and StrictHostKeyChecking is yes. Its ${keyType} fingerprint is ${print}.`, { fingerprint: print });
     }
     if (!prompts?.hostKey) {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.${caNote}`, { fingerprint: print });
+      throw new TunnelError('HOST_KEY_UNKNOWN', `${certNote}The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.`, { fingerprint: print });
     }
     const answer = await prompts.hostKey({ server: config.host, host: hostAddress, port: portNumber, keyType, fingerprint: print });
     if (answer === 'trust-remember') {
@@ -66,7 +85,43 @@ export class HostKeyCheck {
       this.trustedOnce.add(id);
       return;
     }
-    throw new TunnelError('HOST_KEY_UNKNOWN', `Host key of ${who} (${keyType} ${print}) was not trusted. Connection cancelled.${caNote}`);
+    throw new TunnelError('HOST_KEY_UNKNOWN', `${certNote}Host key of ${who} (${keyType} ${print}) was not trusted. Connection cancelled.`);
+  }
+
+  /** The certificate the server presented; a certificate ssh could not read (or whose CA did not sign it) is refused outright, as ssh's key exchange fails. */
+  private readHostCertificate(blob: Buffer, config: ServerConfig): Certificate {
+    let cert: Certificate;
+    try {
+      cert = parseCertificateBlob(blob, `of ${config.host}`);
+    } catch (err) {
+      throw new TunnelError('HOST_KEY_UNKNOWN', `The host ${(err as Error).message}. Refusing to connect.`);
+    }
+    if (!signedByItsCa(cert)) {
+      throw new TunnelError('HOST_KEY_UNKNOWN', `The host certificate of ${config.host} (${shortCertificateType(cert)}) does not carry a valid signature of the CA it names. Refusing to connect.`);
+    }
+    return cert;
+  }
+
+  /**
+   * Checks a host certificate as ssh's check_host_key does: undefined when it vouches for the host, or why it does not
+   * for the host (then its plain key is checked). A revoked CA or key throws: ssh does not fall back then.
+   */
+  private checkCertificate(cert: Certificate, config: ServerConfig, files: string[], host: string, port: number, hostAddress: string): string | undefined {
+    const what = `The host certificate of ${config.host} (${shortCertificateType(cert)})`;
+    const check = checkHostCertificate(files, host, port, cert.signatureKey, cert.publicKey);
+    if (check.status === 'revoked') {
+      const where = `${displayPath(check.entry!.file)}:${check.entry!.line}`;
+      const why = check.revokes === 'ca' ? `is signed by a CA that is revoked in ${where}` : `certifies a key that is revoked in ${where}`;
+      throw new TunnelError('HOST_KEY_REVOKED', `${what} ${why}. Refusing to connect.`, { file: check.entry!.file, line: check.entry!.line });
+    }
+    if (check.status === 'unknown') {
+      return `${what} is signed by a CA (${keyTypeOf(cert.signatureKey)} ${fingerprint(cert.signatureKey)}) that no @cert-authority line for ${knownHostName(host, port)} names.`;
+    }
+    // ssh checks the principals against HostKeyAlias when set, else the host name it connects to.
+    const problem = hostCertificateProblem(cert, config.hostKeyAlias ?? hostAddress);
+    if (problem) return `${what} ${problem}.`;
+    this.log(`${config.host}: host certificate "${cert.keyId}" (${shortCertificateType(cert)}) signed by the CA in ${check.entry!.file}:${check.entry!.line}`);
+    return undefined;
   }
 }
 

@@ -33,6 +33,11 @@ export interface ServerConfig {
   macs?: string[];
   kexAlgorithms?: string[];
   hostKeyAlgorithms?: string[];
+  /**
+   * HostKeyAlgorithms was written as a list (or with `^`), so it is offered as it is; unset, or
+   * with `+` or `-`, ssh puts certificate algorithms first when a @cert-authority line names the host.
+   */
+  hostKeyAlgorithmsVerbatim?: boolean;
   /** Key algorithms offered for publickey logins: keys of other types are not offered. */
   pubkeyAcceptedAlgorithms?: string[];
   /** The name host keys are looked up and remembered under in known_hosts, instead of host:port. */

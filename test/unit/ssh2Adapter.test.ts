@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, type ClientChannel } from 'ssh2';
 import { TunnelManager } from '../../src/engine';
-import { checkSsh2, install, isInstalled, NO_STDERR, ssh2Problems, SSH2_VERSION, Ssh2AdapterError, type Ssh2Internals } from '../../src/engine/ssh2';
+import { checkSsh2, HOST_CERTIFICATE_ALGORITHMS, install, isInstalled, kexShapeProblems, NO_STDERR, ssh2Problems, SSH2_VERSION, Ssh2AdapterError, type Ssh2Internals } from '../../src/engine/ssh2';
 import { loadSsh2Internals } from '../../src/engine/ssh2/internals';
 import { SshdFixture } from '../fixtures/sshd';
 import { connect, startEchoServer } from '../helpers/net';
@@ -79,6 +79,26 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
         'protocol utils.convertSignature() is not a function',
       ]);
       assert.throws(() => checkSsh2(found), /ssh2 1\.17\.0 is loaded but its internals differ: Protocol\.prototype\.parse\(\) is not a function; zlib\.PacketWriter\(\) is not a function; /);
+    });
+
+    it('host certificates: the constants, utils and key exchange fields they need are checked, each difference named', () => {
+      const real = loadSsh2Internals();
+      const taken = Object.create(real.Protocol.prototype) as Record<string, unknown>;
+      Object.defineProperty(taken, '_kex', { value: undefined, writable: true });
+      const found: Ssh2Internals = {
+        ...real,
+        Protocol: { prototype: taken },
+        constants: { DEFAULT_SERVER_HOST_KEY: [] } as never,
+        protocolUtils: { ...real.protocolUtils, sigSSHToASN1: undefined as never },
+      };
+      const problems = ssh2Problems(found);
+      assert.ok(problems.includes('protocol constants.SUPPORTED_SERVER_HOST_KEY is missing'), problems.join('\n'));
+      assert.ok(problems.includes('protocol utils.sigSSHToASN1() is not a function'), problems.join('\n'));
+      assert.ok(problems.includes('Protocol.prototype._kex is already defined'), problems.join('\n'));
+      assert.deepEqual(kexShapeProblems({ negotiated: {}, _protocol: {} }), ['key exchange._hostKey is missing', 'key exchange.finish() is not a function', 'key exchange.getPublicKey() is not a function']);
+      // Installed: ssh2 accepts the certificate names it can verify.
+      const supported = real.constants.SUPPORTED_SERVER_HOST_KEY;
+      for (const name of HOST_CERTIFICATE_ALGORITHMS) assert.ok(supported.includes(name), `${name} in ssh2's SUPPORTED_SERVER_HOST_KEY`);
     });
 
     it('a cipher whose fields moved is named, not patched', () => {
@@ -172,6 +192,12 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
       channel.resume();
       await new Promise<void>((resolve) => channel.once('close', () => resolve()));
       assert.equal(stderr, 'to-stderr\n');
+    });
+
+    it("a real key exchange has every field the host certificate adjustment touches", () => {
+      const kex = (client as unknown as { _protocol: { _kex: object } })._protocol._kex;
+      assert.ok(kex, 'the connected client kept its key exchange');
+      assert.deepEqual(kexShapeProblems(kex), []);
     });
 
     it('through the engine: a -L tunnel carries data', async () => {

@@ -65,14 +65,30 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
     const r = resolve(
       [
         'Host h',
-        '  HostKeyAlgorithms +ssh-rsa,ssh-rsa-cert-v01@openssh.com',
+        '  HostKeyAlgorithms +ssh-rsa,ssh-dss-cert-v01@openssh.com',
         '  PubkeyAcceptedKeyTypes ^ssh-rsa',
         '  KexAlgorithms curve25519-sha256,sntrup761x25519-sha512@openssh.com,diffie-hellman-group1-sha1',
         '  MACs -umac-*,hmac-sha1-etm@openssh.com',
         '',
       ].join('\n'),
     );
-    assert.deepEqual(r.server.hostKeyAlgorithms, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    // Host certificates are usable (src/engine/ssh2/hostCerts.ts); ssh-dss is not.
+    assert.deepEqual(r.server.hostKeyAlgorithms, [
+      'ssh-ed25519-cert-v01@openssh.com',
+      'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+      'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+      'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+      'rsa-sha2-512-cert-v01@openssh.com',
+      'rsa-sha2-256-cert-v01@openssh.com',
+      'ssh-ed25519',
+      'ecdsa-sha2-nistp256',
+      'ecdsa-sha2-nistp384',
+      'ecdsa-sha2-nistp521',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+    ]);
+    assert.equal(r.server.hostKeyAlgorithmsVerbatim, undefined, '+ keeps ssh\'s known_hosts ordering');
     assert.deepEqual(r.server.pubkeyAcceptedAlgorithms, [
       'ssh-rsa',
       'ssh-ed25519-cert-v01@openssh.com',
@@ -90,9 +106,25 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
     ]);
     assert.deepEqual(r.server.kexAlgorithms, ['curve25519-sha256', 'diffie-hellman-group1-sha1']);
     assert.deepEqual(r.server.macs, ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha1']);
-    assert.ok(r.warnings.some((w) => /:2: HostKeyAlgorithms for h: ssh-rsa-cert-v01@openssh.com is not a host key algorithm ssh2 supports; left out\./.test(w)), r.warnings.join('\n'));
+    assert.ok(r.warnings.some((w) => /:2: HostKeyAlgorithms for h: ssh-dss-cert-v01@openssh.com is not a host key algorithm ssh2 supports; left out\./.test(w)), r.warnings.join('\n'));
     assert.ok(r.warnings.some((w) => /:4: KexAlgorithms for h: sntrup761x25519-sha512@openssh.com is not a key exchange algorithm ssh2 supports/.test(w)), r.warnings.join('\n'));
     assert.equal(r.warnings.length, 2, r.warnings.join('\n'));
+  });
+
+  it('HostKeyAlgorithms as a list or with ^ is offered as written; with + or - ssh may still put certificates first', () => {
+    const verbatim = (value: string) => resolve(`Host h\n  HostKeyAlgorithms ${value}\n`).server.hostKeyAlgorithmsVerbatim;
+    assert.equal(verbatim('ssh-ed25519,rsa-sha2-256'), true);
+    assert.equal(verbatim('^ssh-ed25519'), true);
+    assert.equal(verbatim('+ssh-rsa'), undefined);
+    assert.equal(verbatim('-ssh-rsa'), undefined);
+    const [list, plus, caret] = validateServerSettings([
+      { host: 'a', hostKeyAlgorithms: ['ssh-ed25519'] },
+      { host: 'b', hostKeyAlgorithms: '+ssh-rsa' },
+      { host: 'c', hostKeyAlgorithms: '^ssh-ed25519' },
+    ]).servers;
+    assert.equal(list.hostKeyAlgorithmsVerbatim, true);
+    assert.equal(plus.hostKeyAlgorithmsVerbatim, undefined);
+    assert.equal(caret.hostKeyAlgorithmsVerbatim, true);
   });
 
   it('a value that leaves ssh2 nothing: a warning, and ssh2 keeps its defaults', () => {
@@ -116,7 +148,7 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
       { host: 'c', macs: 42 },
     ]);
     const [a, b] = v.servers;
-    assert.deepEqual(a.hostKeyAlgorithms, ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    assert.deepEqual(a.hostKeyAlgorithms, [...ALGORITHMS.hostKeyAlgorithms.defaults.filter((n) => !n.startsWith('sk-')), 'ssh-rsa']);
     assert.deepEqual(a.kexAlgorithms, ['curve25519-sha256']);
     assert.deepEqual(a.macs, ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512']);
     assert.equal(a.hostKeyAlias, 'alias-a');

@@ -1,6 +1,7 @@
 /**
  * The one door to ssh2's internals. The engine needs a little more than ssh2's public API
- * (a faster AES-GCM data path, leaner channels, a keepalive probe, certificate logins); every such reach lives in
+ * (a faster AES-GCM data path, leaner channels, a keepalive probe, certificate logins, host
+ * certificates); every such reach lives in
  * this folder and is put in place by `install()`, which both composition roots call before
  * they build the engine. `install()` checks the exact ssh2 version and every shape it touches
  * first, and throws an error that names each difference rather than run on a changed ssh2.
@@ -13,11 +14,13 @@ import { certAuthShapeProblems, installCertAuth } from './certAuth';
 import { channelProbeProblems, channelShapeProblems, installChannelFixes, NO_STDERR } from './channelFixes';
 import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
+import { hostCertShapeProblems, hostKeyDefaultsWithCertificates, installHostCerts, verifySshSignature } from './hostCerts';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
 
 export { certifiedKey } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
+export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
 
 /** ssh2 is not the release the engine was written against, or its internals moved. */
@@ -36,7 +39,7 @@ export class Ssh2AdapterError extends Error {
 export function ssh2Problems(found: Ssh2Internals): string[] {
   const problems: string[] = [];
   if (found.version !== SSH2_VERSION) problems.push(`version ${found.version} is not ${SSH2_VERSION}`);
-  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certAuthShapeProblems]) {
+  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certAuthShapeProblems, hostCertShapeProblems]) {
     try {
       problems.push(...check(found));
     } catch (err) {
@@ -62,6 +65,7 @@ export function install(): void {
   installGcmFastPath(found);
   installChannelFixes(found);
   installCertAuth(found);
+  installHostCerts(found);
   const after = channelProbeProblems(found);
   if (after.length) throw new Ssh2AdapterError(after, found.version);
   installed = true;
@@ -70,6 +74,16 @@ export function install(): void {
 /** Whether `install()` has run. */
 export function isInstalled(): boolean {
   return installed;
+}
+
+/** Whether `signature` (an SSH signature blob) over `data` was made by the key `keyBlob`: a CA's over a certificate. */
+export function verifySignature(keyBlob: Buffer, signature: Buffer, data: Buffer): boolean {
+  return verifySshSignature(loadSsh2Internals(), keyBlob, signature, data);
+}
+
+/** The host key algorithms to offer by default when a CA vouches for the host: certificates first, as ssh's default list has them. */
+export function hostKeyAlgorithmsWithCertificates(): string[] {
+  return hostKeyDefaultsWithCertificates(loadSsh2Internals());
 }
 
 /** Whether ssh2 loaded its native crypto add-on (the bundle leaves it out). */

@@ -19,7 +19,13 @@ export interface Ssh2Internals {
   Protocol: { prototype: Record<string, unknown> };
   zlib: { PacketReader: unknown; PacketWriter: unknown };
   Channel: { prototype: Record<string, unknown> };
-  protocolUtils: { sendPacket(proto: unknown, packet: Buffer): unknown; convertSignature(signature: Buffer, keyType: string): Buffer | false };
+  protocolUtils: {
+    sendPacket(proto: unknown, packet: Buffer): unknown;
+    convertSignature(signature: Buffer, keyType: string): Buffer | false;
+    sigSSHToASN1(signature: Buffer, algorithm: string): Buffer | false | undefined;
+  };
+  /** Its protocol constants: the host key algorithms a client may ask for. */
+  constants: { SUPPORTED_SERVER_HOST_KEY: string[]; DEFAULT_SERVER_HOST_KEY: string[] };
   /** A fresh, unconnected client, for its instance fields. */
   newClient(): object;
 }
@@ -33,6 +39,7 @@ export function loadSsh2Internals(): Ssh2Internals {
     zlib: require('ssh2/lib/protocol/zlib.js') as Ssh2Internals['zlib'],
     Channel: (require('ssh2/lib/Channel.js') as { Channel: Ssh2Internals['Channel'] }).Channel,
     protocolUtils: require('ssh2/lib/protocol/utils.js') as Ssh2Internals['protocolUtils'],
+    constants: require('ssh2/lib/protocol/constants.js') as Ssh2Internals['constants'],
     newClient: () => new Client(),
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
