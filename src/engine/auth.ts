@@ -5,6 +5,8 @@ import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, Parsed
 import { CertificateAgent } from './agentIdentities';
 import { acceptedAgent, keyTypeAccepted } from './algorithms';
 import { certificatesBeside, certificateStep } from './authCertificates';
+import { displayPath } from './certificate';
+import { securityKeyFileType } from './securityKeys';
 import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
@@ -31,9 +33,11 @@ export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: Nod
 export type NextAuth = Parameters<NextAuthHandler>[0];
 
 /** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
-function agentFor(agent: string, username: string, attempts: string[]): string | CertificateAgent {
+function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[]): string | CertificateAgent {
   if (agent === 'pageant' || process.platform === 'win32') return agent;
-  return new CertificateAgent(agent, username, (why) => attempts.push(why));
+  // Called as a method: a prompts object may rely on `this`.
+  const touch = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
+  return new CertificateAgent(agent, username, (why) => attempts.push(why), touch);
 }
 
 export interface KeyCandidate {
@@ -74,7 +78,7 @@ export function createAuthHandler(
     agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, username, attempts), server) } as NextAuth;
+      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, server, username, prompts, attempts), server) } as NextAuth;
     });
   }
   // Each key is read (and its passphrase asked) once, for the key and for its certificates.
@@ -188,6 +192,12 @@ async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, pro
     raw = candidate.load();
   } catch (err) {
     attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
+    return undefined;
+  }
+  if (securityKeyFileType(raw)) {
+    // The file holds only a handle: the FIDO device signs, and this side reaches one only through an agent.
+    const file = candidate.file ? displayPath(candidate.file) : candidate.label;
+    attempts.push(`key ${file} (a security key: add it to your ssh-agent with ssh-add ${file}; SSH Tunnels signs with security keys only through an agent)`);
     return undefined;
   }
   // Asked once per program (kept in memory), up to three tries, as ssh allows.

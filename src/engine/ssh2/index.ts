@@ -15,7 +15,7 @@ import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
 
-export { certifiedKey } from './certAuth';
+export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';

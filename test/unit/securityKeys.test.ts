@@ -1,0 +1,132 @@
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
+import { SshdFixture } from '../fixtures/sshd';
+import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { staticServers } from '../helpers/servers';
+import { softSecurityKey, startSoftAuthenticator, USER_PRESENCE, type SoftAuthenticator, type SoftSecurityKey } from '../helpers/softAuthenticator';
+
+/** OpenSSH's own `ssh` logs in through the agent at `socket` (asynchronously: the agent answers from this process). */
+function sshThroughAgent(sshd: SshdFixture, socket: string): Promise<{ ok: boolean; stderr: string }> {
+  const args = ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=no', '-o', `IdentityAgent=${socket}`, '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`, '-o', `IdentityFile=${path.join(sshd.dir, 'no-such-key')}`, '-p', String(sshd.port), `${sshd.user}@${sshd.host}`, 'true'];
+  return new Promise((resolve) => {
+    execFile('ssh', args, { timeout: 20_000, env: { ...process.env, SSH_AUTH_SOCK: socket } }, (err, _stdout, stderr) => resolve({ ok: !err, stderr: String(stderr) }));
+  });
+}
+
+/** Prompts that record each touch notice and its dismissal. */
+function touchRecorder(): Prompts & { shown: string[]; dismissed: number } {
+  const rec = {
+    shown: [] as string[],
+    dismissed: 0,
+    touchKey(server: string, key: string) {
+      rec.shown.push(`${server}: ${key}`);
+      return () => void rec.dismissed++;
+    },
+  };
+  return rec;
+}
+
+describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256)', function () {
+  this.timeout(60_000);
+  let sshd: SshdFixture;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  let ed25519: SoftSecurityKey;
+  let ecdsa: SoftSecurityKey;
+
+  before(async () => {
+    sshd = await SshdFixture.start({ userCa: true });
+    echo = await startEchoServer();
+    ed25519 = softSecurityKey('ed25519');
+    ecdsa = softSecurityKey('ecdsa');
+  });
+  after(async () => {
+    await echo?.close();
+    await sshd?.stop();
+  });
+
+  /** authorized_keys holds the fixture's key and `keys`. */
+  const authorize = (...keys: SoftSecurityKey[]) => {
+    const file = path.join(sshd.dir, 'authorized_keys');
+    fs.writeFileSync(file, [fs.readFileSync(`${sshd.clientKeyPath}.pub`, 'utf8').trim(), ...keys.map((k) => k.publicLine)].join('\n') + '\n');
+  };
+
+  const server = (name: string, socket: string): ServerConfig =>
+    sshd.server(name, { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket });
+
+  async function tunnelCarriesData(config: ServerConfig, prompts: Prompts): Promise<void> {
+    const manager = new TunnelManager({ servers: staticServers(config), prompts, reconnect: { maxAttempts: 0 } });
+    try {
+      const info = await manager.createTunnel({ server: config.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+      const r = await echoRoundTrip(info.localPort, 100_000);
+      assert.equal(r.received, r.sent);
+    } finally {
+      await manager.dispose();
+    }
+  }
+
+  async function refusal(config: ServerConfig, prompts?: Prompts): Promise<string> {
+    const manager = new TunnelManager({ servers: staticServers(config), prompts, reconnect: { maxAttempts: 0 } });
+    try {
+      await manager.connectServer(config.host);
+    } catch (err) {
+      assert.ok(err instanceof TunnelError, String(err));
+      return err.message;
+    } finally {
+      await manager.dispose();
+    }
+    assert.fail('the login should have been refused');
+  }
+
+  for (const which of ['ed25519', 'ecdsa'] as const) {
+    describe(which, () => {
+      let agent: SoftAuthenticator;
+      let key: SoftSecurityKey;
+      before(async () => {
+        key = which === 'ed25519' ? ed25519 : ecdsa;
+        fs.mkdirSync(path.join(sshd.dir, which), { recursive: true });
+        agent = await startSoftAuthenticator(path.join(sshd.dir, which), [key]);
+      });
+      after(async () => {
+        await agent?.close();
+      });
+
+      it(`logs in with the ${which} security key the agent holds, and asks for a touch once per signature`, async () => {
+        authorize(key);
+        const ssh = await sshThroughAgent(sshd, agent.socket);
+        assert.ok(ssh.ok, `ssh logs in with the software authenticator: ${ssh.stderr}`);
+        const before = agent.signatures;
+        const prompts = touchRecorder();
+        await tunnelCarriesData(server(`sk-${which}`, agent.socket), prompts);
+        const signed = agent.signatures - before;
+        assert.equal(signed, 1, 'the agent signed once');
+        const name = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
+        assert.equal(prompts.shown.length, signed);
+        assert.match(prompts.shown[0], new RegExp(`^sk-${which}: ${name} SHA256:[A-Za-z0-9+/]{43}$`));
+        assert.equal(prompts.dismissed, signed, 'each notice was taken away');
+        const typeInLog = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
+        assert.match(sshd.output, new RegExp(`Accepted publickey for \\S+ from 127\\.0\\.0\\.1 port \\d+ ssh2: ${typeInLog} `));
+      });
+
+      it('a signature without user presence is refused by sshd, as the engine passes the flags on unchanged', async () => {
+        authorize(key);
+        agent.flags = 0;
+        try {
+          const ssh = await sshThroughAgent(sshd, agent.socket);
+          assert.ok(!ssh.ok, 'ssh is refused too');
+          const prompts = touchRecorder();
+          const message = await refusal(server(`sk-untouched-${which}`, agent.socket), prompts);
+          assert.match(message, /Tried: ssh-agent/);
+          assert.equal(prompts.shown.length, 1, 'the agent was asked to sign');
+          assert.equal(prompts.dismissed, 1);
+          assert.match(sshd.output, /user presence/i);
+        } finally {
+          agent.flags = USER_PRESENCE;
+        }
+      });
+    });
+  }
+});
