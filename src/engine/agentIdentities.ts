@@ -79,14 +79,15 @@ function identities(payload: Buffer): Array<{ blob: Buffer; comment: string }> {
  */
 export class CertificateAgent extends OpenSSHAgent {
   /**
-   * `touchKey` is called as a security key is asked to sign, with how ssh names it
-   * ("ED25519-SK SHA256:…"); what it returns is called when the signing ends.
+   * `hooks.touchKey` is called as a security key is asked to sign, with how ssh names it
+   * ("ED25519-SK SHA256:…"); what it returns is called when the signing ends. `hooks.listed`
+   * gets the blob of every identity the agent lists.
    */
   constructor(
     socketPath: string,
     private readonly username: string,
     private readonly skipped: (why: string) => void,
-    private readonly touchKey?: (description: string) => (() => void) | void,
+    private readonly hooks: { touchKey?: (description: string) => (() => void) | void; listed?: (blob: Buffer) => void } = {},
   ) {
     super(socketPath);
   }
@@ -97,7 +98,7 @@ export class CertificateAgent extends OpenSSHAgent {
     if (!sk) return super.sign(pubKey, data, typeof options === 'function' ? undefined : options, done);
     let dismiss: (() => void) | void;
     try {
-      dismiss = this.touchKey?.(sk.description);
+      dismiss = this.hooks.touchKey?.(sk.description);
     } catch {
       dismiss = undefined; // a failing notice does not stop the login
     }
@@ -142,6 +143,7 @@ export class CertificateAgent extends OpenSSHAgent {
           } catch (e) {
             return cb(e as Error);
           }
+          for (const { blob } of list) this.hooks.listed?.(blob);
           cb(null, list.flatMap(({ blob, comment }) => this.usable(blob, comment)));
         },
         (e: Error) => {

@@ -6,7 +6,7 @@ import { CertificateAgent } from './agentIdentities';
 import { acceptedAgent, keyTypeAccepted } from './algorithms';
 import { certificatesBeside, certificateStep } from './authCertificates';
 import { displayPath } from './certificate';
-import { securityKeyFileType } from './securityKeys';
+import { securityKeyOfFile } from './securityKeys';
 import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
@@ -33,11 +33,11 @@ export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: Nod
 export type NextAuth = Parameters<NextAuthHandler>[0];
 
 /** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
-function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[]): string | CertificateAgent {
+function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[], held: Set<string>): string | CertificateAgent {
   if (agent === 'pageant' || process.platform === 'win32') return agent;
   // Called as a method: a prompts object may rely on `this`.
-  const touch = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
-  return new CertificateAgent(agent, username, (why) => attempts.push(why), touch);
+  const touchKey = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
+  return new CertificateAgent(agent, username, (why) => attempts.push(why), { touchKey, listed: (blob) => held.add(blob.toString('base64')) });
 }
 
 export interface KeyCandidate {
@@ -73,19 +73,21 @@ export function createAuthHandler(
   let sentPassword = false;
   const rememberPassword = (password: string) => secrets.rememberPassword(server.host, username, password);
 
+  /** The identities the agent listed (base64 blobs): a security key file it holds was offered through it. */
+  const agentHolds = new Set<string>();
   const agentSteps: typeof steps = [];
   if (agent && !(server.identitiesOnly && explicit)) {
     agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, server, username, prompts, attempts), server) } as NextAuth;
+      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, server, username, prompts, attempts, agentHolds), server) } as NextAuth;
     });
   }
   // Each key is read (and its passphrase asked) once, for the key and for its certificates.
   const loaded = new Map<KeyCandidate, Promise<ParsedKey | undefined>>();
   const loadKey = (candidate: KeyCandidate): Promise<ParsedKey | undefined> => {
     let key = loaded.get(candidate);
-    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets)));
+    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets, agentHolds)));
     return key;
   };
   const configured = ([] as string[]).concat(server.certificateFile ?? []).map(expandHome);
@@ -186,7 +188,14 @@ export function createAuthHandler(
 }
 
 /** Reads and parses a key, asking for its passphrase if it needs one; undefined (with the reason in `attempts`) when it cannot be used. */
-async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, prompts: Prompts | undefined, attempts: string[], secrets: RememberedSecrets): Promise<ParsedKey | undefined> {
+async function parseCandidate(
+  candidate: KeyCandidate,
+  server: ServerConfig,
+  prompts: Prompts | undefined,
+  attempts: string[],
+  secrets: RememberedSecrets,
+  agentHolds: ReadonlySet<string>,
+): Promise<ParsedKey | undefined> {
   let raw: Buffer | string;
   try {
     raw = candidate.load();
@@ -194,10 +203,15 @@ async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, pro
     attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
     return undefined;
   }
-  if (securityKeyFileType(raw)) {
+  const securityKey = securityKeyOfFile(raw);
+  if (securityKey) {
     // The file holds only a handle: the FIDO device signs, and this side reaches one only through an agent.
     const file = candidate.file ? displayPath(candidate.file) : candidate.label;
-    attempts.push(`key ${file} (a security key: add it to your ssh-agent with ssh-add ${file}; SSH Tunnels signs with security keys only through an agent)`);
+    attempts.push(
+      agentHolds.has(securityKey.toString('base64'))
+        ? `key ${file} (a security key the agent holds: offered through ssh-agent)`
+        : `key ${file} (a security key: add it to your ssh-agent with ssh-add ${file}; SSH Tunnels signs with security keys only through an agent)`,
+    );
     return undefined;
   }
   // Asked once per program (kept in memory), up to three tries, as ssh allows.

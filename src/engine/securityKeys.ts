@@ -75,10 +75,10 @@ export function securityKeyFromBlob(plainBlob: Buffer, blob: Buffer = plainBlob,
 }
 
 /**
- * The security key type of an OpenSSH private key file (`id_ed25519_sk`), read from the public
- * key stored in its clear header, passphrase or not; undefined for any other key.
+ * The public key of a security key's OpenSSH private key file (`id_ed25519_sk`), read from its
+ * clear header, passphrase or not; undefined for any other key.
  */
-export function securityKeyFileType(raw: Buffer | string): string | undefined {
+export function securityKeyOfFile(raw: Buffer | string): Buffer | undefined {
   const text = raw.toString();
   const body = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text)?.[1];
   if (!body) return undefined;
@@ -90,6 +90,5 @@ export function securityKeyFileType(raw: Buffer | string): string | undefined {
   if (head.length !== 3) return undefined;
   const at = magic.length + head.reduce((n, s) => n + 4 + s.length, 0) + 4;
   const publicKey = strings(data.subarray(at), 1)[0];
-  const type = publicKey ? blobType(publicKey) : '';
-  return type in SK_TYPES ? type : undefined;
+  return publicKey && blobType(publicKey) in SK_TYPES ? publicKey : undefined;
 }

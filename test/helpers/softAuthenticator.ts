@@ -148,3 +148,25 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * Writes `key` as `ssh-keygen -t ed25519-sk` leaves it in id_ed25519_sk (openssh-key-v1, no
+ * passphrase): the public key, and a key handle the FIDO device would need to sign, plus KEY.pub.
+ */
+export function writeSecurityKeyFile(key: SoftSecurityKey, file: string): void {
+  const fields: Buffer[] = [];
+  let at = 0;
+  while (at < key.blob.length) {
+    const len = key.blob.readUInt32BE(at);
+    fields.push(key.blob.subarray(at, at + 4 + len));
+    at += 4 + len;
+  }
+  const check = uint32(0x5eed5eed);
+  // type, point fields, application (as in the blob), then flags, key handle, reserved, comment.
+  let secret = Buffer.concat([check, check, ...fields, Buffer.from([USER_PRESENCE]), string(Buffer.alloc(64, 7)), string(''), string(key.publicLine.split(' ')[2])]);
+  for (let pad = 1; secret.length % 8 !== 0; pad++) secret = Buffer.concat([secret, Buffer.from([pad])]);
+  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), string('none'), string('none'), string(''), uint32(1), string(key.blob), string(secret)]);
+  const lines = body.toString('base64').match(/.{1,70}/g)!;
+  fs.writeFileSync(file, `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`, { mode: 0o600 });
+  fs.writeFileSync(`${file}.pub`, `${key.publicLine}\n`);
+}

@@ -6,7 +6,7 @@ import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
-import { softSecurityKey, startSoftAuthenticator, USER_PRESENCE, type SoftAuthenticator, type SoftSecurityKey } from '../helpers/softAuthenticator';
+import { softSecurityKey, startSoftAuthenticator, USER_PRESENCE, writeSecurityKeyFile, type SoftAuthenticator, type SoftSecurityKey } from '../helpers/softAuthenticator';
 
 /** OpenSSH's own `ssh` logs in through the agent at `socket` (asynchronously: the agent answers from this process). */
 function sshThroughAgent(sshd: SshdFixture, socket: string): Promise<{ ok: boolean; stderr: string }> {
@@ -129,4 +129,48 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       });
     });
   }
+
+  describe('an id_*_sk file', () => {
+    it('configured as the identity file with no agent: the final error says to ssh-add it', async () => {
+      authorize(ed25519);
+      const file = path.join(sshd.dir, 'id_ed25519_sk');
+      writeSecurityKeyFile(ed25519, file);
+      assert.ok(!sshd.sshLogin(['-i', file]).ok, 'ssh cannot log in with it either without the device');
+      const message = await refusal(sshd.server('sk-file', { identityFile: file }));
+      assert.ok(
+        message.includes(`key ${file} (a security key: add it to your ssh-agent with ssh-add ${file}; SSH Tunnels signs with security keys only through an agent)`),
+        message,
+      );
+    });
+
+    it('found as ~/.ssh/id_ecdsa_sk by default: the message names it with ~', async () => {
+      authorize(ecdsa);
+      const home = fs.mkdtempSync(path.join(sshd.dir, 'home-'));
+      fs.mkdirSync(path.join(home, '.ssh'));
+      writeSecurityKeyFile(ecdsa, path.join(home, '.ssh', 'id_ecdsa_sk'));
+      const saved = process.env.HOME;
+      process.env.HOME = home;
+      try {
+        const message = await refusal(sshd.server('sk-default', { identityFile: undefined }));
+        assert.match(message, /key ~\/\.ssh\/id_ecdsa_sk \(a security key: add it to your ssh-agent with ssh-add ~\/\.ssh\/id_ecdsa_sk;/);
+      } finally {
+        process.env.HOME = saved;
+      }
+    });
+
+    it('held by the agent too: it is said to have been offered through the agent, not to be added', async () => {
+      authorize(ed25519);
+      const file = path.join(sshd.dir, 'id_ed25519_sk');
+      writeSecurityKeyFile(ed25519, file);
+      fs.mkdirSync(path.join(sshd.dir, 'held'), { recursive: true });
+      const agent = await startSoftAuthenticator(path.join(sshd.dir, 'held'), [ed25519]);
+      agent.flags = 0; // refused, so that the file's step is reached
+      try {
+        const message = await refusal(sshd.server('sk-held', { identityFile: file, identityAgent: agent.socket }));
+        assert.ok(message.includes(`key ${file} (a security key the agent holds: offered through ssh-agent)`), message);
+      } finally {
+        await agent.close();
+      }
+    });
+  });
 });
