@@ -19,7 +19,8 @@ const SK_TYPES: Record<string, { plain: string; name: string }> = {
 
 /** Whether `type` is a security key, or a certificate of one. */
 export function isSecurityKeyType(type: string): boolean {
-  return type.replace(CERT_SUFFIX, '') in SK_TYPES;
+  // sk-ssh-ed25519-cert-v01@openssh.com certifies an sk-ssh-ed25519@openssh.com key.
+  return type.replace(CERT_SUFFIX, '@openssh.com') in SK_TYPES;
 }
 
 /** The ssh strings at the start of `blob`; stops at the first that does not fit. */

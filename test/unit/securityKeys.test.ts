@@ -111,6 +111,34 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         assert.match(sshd.output, new RegExp(`Accepted publickey for \\S+ from 127\\.0\\.0\\.1 port \\d+ ssh2: ${typeInLog} `));
       });
 
+      it('its certificate (signed by the user CA sshd trusts) logs in, the key itself not being authorized', async () => {
+        authorize();
+        const certified = softSecurityKey(which, `cert-${which}-sk`);
+        const pub = path.join(sshd.dir, `cert_${which}_sk.pub`);
+        fs.writeFileSync(pub, certified.publicLine + '\n');
+        const certFile = sshd.certify(pub, { id: `sk-${which}` });
+        certified.certificate = Buffer.from(fs.readFileSync(certFile, 'utf8').split(/\s+/)[1], 'base64');
+        const dir = path.join(sshd.dir, `cert-${which}`);
+        fs.mkdirSync(dir, { recursive: true });
+        const holder = await startSoftAuthenticator(dir, [certified]);
+        try {
+          const ssh = await sshThroughAgent(sshd, holder.socket);
+          assert.ok(ssh.ok, `ssh logs in with the certificate from the agent: ${ssh.stderr}`);
+          const before = holder.signatures;
+          const prompts = touchRecorder();
+          await tunnelCarriesData(server(`sk-cert-${which}`, holder.socket), prompts);
+          assert.equal(holder.signatures - before, 1);
+          const name = which === 'ed25519' ? 'ED25519-SK-CERT' : 'ECDSA-SK-CERT';
+          assert.deepEqual(prompts.shown.map((l) => l.replace(/SHA256:\S+/, 'FP')), [`sk-cert-${which}: ${name} FP`]);
+          assert.equal(prompts.dismissed, 1);
+          const accepted = sshd.output.match(new RegExp(`Accepted publickey for \\S+ from 127\\.0\\.0\\.1 port \\d+ ssh2: \\S+ SHA256:\\S+ ID sk-${which} `, 'g')) ?? [];
+          assert.equal(accepted.length, 2, `ssh and the engine logged in with the certificate: ${accepted.join(' | ')}`);
+          assert.ok(accepted.every((l) => l.includes(`ssh2: ${name} `) && l.endsWith(`ID sk-${which} `)), accepted.join(' | '));
+        } finally {
+          await holder.close();
+        }
+      });
+
       it('a signature without user presence is refused by sshd, as the engine passes the flags on unchanged', async () => {
         authorize(key);
         agent.flags = 0;
