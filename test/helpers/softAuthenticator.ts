@@ -71,6 +71,8 @@ export interface SoftAuthenticator {
   keys: SoftSecurityKey[];
   /** Flags put in each signature (USER_PRESENCE unless a test takes the touch away). */
   flags: number;
+  /** How long each signature waits for the "touch" (a person reaching for the key). */
+  touchAfterMs: number;
   /** Signatures made so far. */
   readonly signatures: number;
   close(): Promise<void>;
@@ -98,9 +100,9 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
   const socket = path.join(dir, 'sk-agent.sock');
   fs.rmSync(socket, { force: true });
   let counter = 0;
-  const state = { flags: USER_PRESENCE, signatures: 0 };
+  const state = { flags: USER_PRESENCE, signatures: 0, touchAfterMs: 0 };
 
-  const answer = (request: Buffer): Buffer => {
+  const answer = async (request: Buffer): Promise<Buffer> => {
     if (request[0] === REQUEST_IDENTITIES) {
       const ids = keys.flatMap((k) => [{ blob: k.blob, comment: k.publicLine.split(' ')[2] }, ...(k.certificate ? [{ blob: k.certificate, comment: 'certificate' }] : [])]);
       return Buffer.concat([Buffer.from([IDENTITIES_ANSWER]), uint32(ids.length), ...ids.map((id) => Buffer.concat([string(id.blob), string(id.comment)]))]);
@@ -112,6 +114,7 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
       const data = request.subarray(9 + blobLength, 9 + blobLength + dataLength);
       const key = keys.find((k) => k.blob.equals(blob) || k.certificate?.equals(blob));
       if (!key) return Buffer.from([FAILURE]);
+      if (state.touchAfterMs > 0) await new Promise((r) => setTimeout(r, state.touchAfterMs));
       state.signatures++;
       return Buffer.concat([Buffer.from([SIGN_RESPONSE]), string(skSignature(key, data, state.flags, ++counter))]);
     }
@@ -120,15 +123,20 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
 
   const server = net.createServer((conn) => {
     let got = Buffer.alloc(0);
+    /** Answers go out in the order of the requests. */
+    let answered = Promise.resolve();
     conn.on('error', () => conn.destroy());
     conn.on('data', (chunk) => {
       got = Buffer.concat([got, chunk]);
-      // Bounded: each complete request is answered and dropped from the buffer.
+      // Bounded: each complete request is queued and dropped from the buffer.
       while (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
         const len = got.readUInt32BE(0);
-        const reply = answer(got.subarray(4, 4 + len));
+        const request = got.subarray(4, 4 + len);
         got = got.subarray(4 + len);
-        conn.write(Buffer.concat([uint32(reply.length), reply]));
+        answered = answered.then(async () => {
+          const reply = await answer(request);
+          if (!conn.destroyed) conn.write(Buffer.concat([uint32(reply.length), reply]));
+        });
       }
     });
   });
@@ -141,6 +149,12 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
     },
     set flags(f: number) {
       state.flags = f;
+    },
+    get touchAfterMs() {
+      return state.touchAfterMs;
+    },
+    set touchAfterMs(ms: number) {
+      state.touchAfterMs = ms;
     },
     get signatures() {
       return state.signatures;

@@ -1,11 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
+import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { sshConfigHost } from '../helpers/sshConfigHost';
+import { TmuxPane } from '../helpers/tmux';
 import { softSecurityKey, startSoftAuthenticator, USER_PRESENCE, writeSecurityKeyFile, type SoftAuthenticator, type SoftSecurityKey } from '../helpers/softAuthenticator';
 
 /** OpenSSH's own `ssh` logs in through the agent at `socket` (asynchronously: the agent answers from this process). */
@@ -105,7 +108,11 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         assert.equal(signed, 1, 'the agent signed once');
         const name = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
         assert.equal(prompts.shown.length, signed);
-        assert.match(prompts.shown[0], new RegExp(`^sk-${which}: ${name} SHA256:[A-Za-z0-9+/]{43}$`));
+        // The fingerprint ssh-keygen -l prints for the same public key.
+        const pub = path.join(sshd.dir, `${which}_sk.pub`);
+        fs.writeFileSync(pub, key.publicLine + '\n');
+        const fingerprint = execFileSync('ssh-keygen', ['-l', '-f', pub], { encoding: 'utf8' }).split(' ')[1];
+        assert.equal(prompts.shown[0], `sk-${which}: ${name} ${fingerprint}`);
         assert.equal(prompts.dismissed, signed, 'each notice was taken away');
         const typeInLog = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
         assert.match(sshd.output, new RegExp(`Accepted publickey for \\S+ from 127\\.0\\.0\\.1 port \\d+ ssh2: ${typeInLog} `));
@@ -198,6 +205,54 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         assert.ok(message.includes(`key ${file} (a security key the agent holds: offered through ssh-agent)`), message);
       } finally {
         await agent.close();
+      }
+    });
+  });
+
+  describe('through ssh-tunnels up', () => {
+    let home: CliHome;
+    let pane: TmuxPane | undefined;
+    let agent: SoftAuthenticator;
+    before(async () => {
+      await buildCli();
+      home = cliHome(sshd);
+      fs.mkdirSync(path.join(sshd.dir, 'cli'), { recursive: true });
+      agent = await startSoftAuthenticator(path.join(sshd.dir, 'cli'), [ed25519]);
+    });
+    afterEach(() => {
+      pane?.kill();
+      pane = undefined;
+    });
+    after(async () => {
+      await agent?.close();
+      home?.remove();
+    });
+
+    it('the terminal shows the touch line while the key signs, takes it away after, and the -L tunnel carries data', async () => {
+      authorize(ed25519);
+      const config = path.join(home.home, 'sk.config');
+      // Not the fixture's own key and not its "no agent": only the security key in the agent lets it in.
+      const host = sshConfigHost(sshd, 'sk-cli').filter((l) => !l.includes(sshd.clientKeyPath) && !l.includes('IdentityAgent'));
+      fs.writeFileSync(config, [...host, `  IdentityAgent ${agent.socket}`, `  IdentityFile ${path.join(sshd.dir, 'no-such-key')}`, ''].join('\n'));
+      const ssh = await sshThroughAgent(sshd, agent.socket);
+      assert.ok(ssh.ok, `ssh logs in through the same agent: ${ssh.stderr}`);
+      // A person takes a few seconds to reach for the key: the line is on screen meanwhile.
+      agent.touchAfterMs = 3000;
+      try {
+        const before = agent.signatures;
+        const up = `${[process.execPath, CLI, 'up', '-F', config, '--server', 'sk-cli', '-L', `0:127.0.0.1:${echo.port}`].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
+        pane = new TmuxPane(up, { cwd: home.home, env: home.env });
+        const shown = await pane.waitFor(/Confirm user presence for key (ED25519-SK SHA256:\S+) \(touch your security key for sk-cli\)/);
+        assert.equal(agent.signatures, before, 'shown before the key signed');
+        assert.match(pane.visible(), /waiting for a touch of the security key ED25519-SK SHA256:/);
+        const m = await pane.waitFor(/: open, listening on 127\.0\.0\.1:(\d+)/);
+        assert.equal(agent.signatures - before, 1);
+        const r = await echoRoundTrip(Number(m[1]), 10_000);
+        assert.equal(r.received, r.sent);
+        assert.ok(!pane.visible().includes('Confirm user presence'), `the line went once the key signed:\n${pane.visible()}`);
+        assert.equal(shown[1].split(' ')[0], 'ED25519-SK');
+      } finally {
+        agent.touchAfterMs = 0;
       }
     });
   });
