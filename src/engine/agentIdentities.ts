@@ -118,7 +118,10 @@ export class CertificateAgent extends OpenSSHAgent {
         (payload) => {
           stream.destroy();
           if (payload[0] !== SIGN_RESPONSE || payload.length < 5 || payload.readUInt32BE(1) !== payload.length - 5) {
-            return finish(new Error(`the agent did not sign with ${sk.description} (was the security key touched?)`));
+            // ssh-agent answers FAILURE when the key was not touched in time: said in the final error.
+            const why = `security key ${sk.description} in the agent did not sign (was it touched?)`;
+            this.skipped(why);
+            return finish(new Error(why));
           }
           finish(null, payload.subarray(5));
         },

@@ -71,6 +71,8 @@ export interface SoftAuthenticator {
   keys: SoftSecurityKey[];
   /** Flags put in each signature (USER_PRESENCE unless a test takes the touch away). */
   flags: number;
+  /** Answers FAILURE to each sign request, as ssh-agent does when the key was not touched in time. */
+  refuse: boolean;
   /** How long each signature waits for the "touch" (a person reaching for the key). */
   touchAfterMs: number;
   /** Signatures made so far. */
@@ -100,7 +102,7 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
   const socket = path.join(dir, 'sk-agent.sock');
   fs.rmSync(socket, { force: true });
   let counter = 0;
-  const state = { flags: USER_PRESENCE, signatures: 0, touchAfterMs: 0 };
+  const state = { flags: USER_PRESENCE, signatures: 0, touchAfterMs: 0, refuse: false };
 
   const answer = async (request: Buffer): Promise<Buffer> => {
     if (request[0] === REQUEST_IDENTITIES) {
@@ -113,7 +115,7 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
       const dataLength = request.readUInt32BE(5 + blobLength);
       const data = request.subarray(9 + blobLength, 9 + blobLength + dataLength);
       const key = keys.find((k) => k.blob.equals(blob) || k.certificate?.equals(blob));
-      if (!key) return Buffer.from([FAILURE]);
+      if (!key || state.refuse) return Buffer.from([FAILURE]);
       if (state.touchAfterMs > 0) await new Promise((r) => setTimeout(r, state.touchAfterMs));
       state.signatures++;
       return Buffer.concat([Buffer.from([SIGN_RESPONSE]), string(skSignature(key, data, state.flags, ++counter))]);
@@ -149,6 +151,12 @@ export async function startSoftAuthenticator(dir: string, keys: SoftSecurityKey[
     },
     set flags(f: number) {
       state.flags = f;
+    },
+    get refuse() {
+      return state.refuse;
+    },
+    set refuse(r: boolean) {
+      state.refuse = r;
     },
     get touchAfterMs() {
       return state.touchAfterMs;

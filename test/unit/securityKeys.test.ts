@@ -146,6 +146,33 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         }
       });
 
+      it('a key not touched (the agent refuses to sign) is named in the final error, and the notice is taken away', async () => {
+        authorize(key);
+        agent.refuse = true;
+        try {
+          const prompts = touchRecorder();
+          const message = await refusal(server(`sk-refused-${which}`, agent.socket), prompts);
+          const name = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
+          assert.match(message, new RegExp(`Tried: ssh-agent, security key ${name} SHA256:\\S+ in the agent did not sign \\(was it touched\\?\\)`));
+          assert.equal(prompts.shown.length, 1);
+          assert.equal(prompts.dismissed, 1);
+        } finally {
+          agent.refuse = false;
+        }
+      });
+
+      it('left out by PubkeyAcceptedAlgorithms: not offered, and no touch is asked for', async () => {
+        authorize(key);
+        const prompts = touchRecorder();
+        const before = agent.signatures;
+        await refusal({ ...server(`sk-filtered-${which}`, agent.socket), pubkeyAcceptedAlgorithms: ['ssh-ed25519'] }, prompts);
+        assert.equal(prompts.shown.length, 0);
+        assert.equal(agent.signatures, before);
+        const accepted = { ...server(`sk-accepted-${which}`, agent.socket), pubkeyAcceptedAlgorithms: [key.sshType] };
+        await tunnelCarriesData(accepted, prompts);
+        assert.equal(prompts.shown.length, 1, 'named in PubkeyAcceptedAlgorithms, it is offered');
+      });
+
       it('a signature without user presence is refused by sshd, as the engine passes the flags on unchanged', async () => {
         authorize(key);
         agent.flags = 0;
