@@ -146,6 +146,18 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         }
       });
 
+      it('the connect timeout waits while the person reaches for the key', async () => {
+        authorize(key);
+        agent.touchAfterMs = 2500;
+        try {
+          const prompts = touchRecorder();
+          await tunnelCarriesData({ ...server(`sk-slow-${which}`, agent.socket), connectTimeout: 1 }, prompts);
+          assert.equal(prompts.dismissed, 1);
+        } finally {
+          agent.touchAfterMs = 0;
+        }
+      });
+
       it('a key not touched (the agent refuses to sign) is named in the final error, and the notice is taken away', async () => {
         authorize(key);
         agent.refuse = true;
