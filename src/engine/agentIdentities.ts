@@ -167,7 +167,7 @@ export class CertificateAgent extends OpenSSHAgent {
     }
     if (!type.endsWith('-cert-v01@openssh.com')) {
       const key = utils.parseKey(blob);
-      if (key instanceof Error) return []; // a type ssh2 cannot sign with (security keys): as ssh2 does
+      if (key instanceof Error) return []; // a type ssh2 cannot read: left out, as ssh2 does
       key.comment ||= comment;
       return [key];
     }

@@ -217,6 +217,20 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       );
     });
 
+    it('with a passphrase: the passphrase is not asked for a key that cannot sign here', async () => {
+      authorize(ed25519);
+      const file = path.join(sshd.dir, 'id_ed25519_sk_locked');
+      writeSecurityKeyFile(ed25519, file);
+      execFileSync('ssh-keygen', ['-q', '-p', '-f', file, '-P', '', '-N', 'a passphrase']);
+      const body = fs.readFileSync(file, 'utf8').replace(/-----[^-]+-----|\s/g, '');
+      assert.ok(Buffer.from(body, 'base64').includes('bcrypt'), 'the file is encrypted');
+      const asked: string[] = [];
+      const prompts: Prompts = { passphrase: async (_server, keyPath) => (asked.push(keyPath), 'a passphrase') };
+      const message = await refusal(sshd.server('sk-locked', { identityFile: file }), prompts);
+      assert.ok(message.includes(`key ${file} (a security key: add it to your ssh-agent with ssh-add ${file};`), message);
+      assert.deepEqual(asked, []);
+    });
+
     it('found as ~/.ssh/id_ecdsa_sk by default: the message names it with ~', async () => {
       authorize(ecdsa);
       const home = fs.mkdtempSync(path.join(sshd.dir, 'home-'));
