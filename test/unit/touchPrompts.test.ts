@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { McpPrompts } from '../../src/cli/mcpPrompts';
 import { TerminalPrompts } from '../../src/cli/terminalPrompts';
 
 /** A terminal of pipes: what is typed goes in, everything written is kept, and the hooks are recorded. */
@@ -51,5 +53,14 @@ describe('the touch of a security key in the terminal', () => {
     await tick();
     assert.ok(t.text().endsWith(`Confirm user presence for key ${KEY} (touch your security key for db)\n`), t.text());
     dismiss();
+  });
+});
+
+describe('the touch of a security key over MCP', () => {
+  it("is asked for in the log (stderr), as ssh's line", () => {
+    const logged: string[] = [];
+    const prompts = new McpPrompts({} as Server, (name) => `ssh-tunnels trust ${name}`, (m) => logged.push(m));
+    prompts.touchKey('db', KEY)();
+    assert.deepEqual(logged, [`Confirm user presence for key ${KEY} (touch your security key for db)`]);
   });
 });
