@@ -12,9 +12,9 @@ import { securityKey } from './ssh2';
 const CERT_SUFFIX = '-cert-v01@openssh.com';
 
 /** Each security key type, the plain key type its public point is read as, and how ssh names it. */
-const SK_TYPES: Record<string, { plain: string; name: string }> = {
-  'sk-ssh-ed25519@openssh.com': { plain: 'ssh-ed25519', name: 'ED25519-SK' },
-  'sk-ecdsa-sha2-nistp256@openssh.com': { plain: 'ecdsa-sha2-nistp256', name: 'ECDSA-SK' },
+const SK_TYPES: Record<string, { plain: string; name: string; pointFields: number }> = {
+  'sk-ssh-ed25519@openssh.com': { plain: 'ssh-ed25519', name: 'ED25519-SK', pointFields: 1 },
+  'sk-ecdsa-sha2-nistp256@openssh.com': { plain: 'ecdsa-sha2-nistp256', name: 'ECDSA-SK', pointFields: 2 },
 };
 
 /** Whether `type` is a security key, or a certificate of one. */
@@ -64,11 +64,11 @@ export function securityKeyFromBlob(plainBlob: Buffer, blob: Buffer = plainBlob,
   const type = blobType(plainBlob);
   const sk = SK_TYPES[type];
   if (!sk) return undefined;
+  // type, the point's fields (key; or curve and Q), application
+  const all = strings(plainBlob, sk.pointFields + 2);
+  if (all.length !== sk.pointFields + 2) return undefined;
   // The public point as the plain key type, so ssh2 holds a key object it knows; it never signs with it.
-  const fields = sk.plain === 'ssh-ed25519' ? strings(plainBlob, 2).slice(1) : strings(plainBlob, 3).slice(1);
-  const expected = sk.plain === 'ssh-ed25519' ? 1 : 2;
-  if (fields.length !== expected || strings(plainBlob, expected + 2).length !== expected + 2) return undefined;
-  const plain = utils.parseKey(Buffer.concat([sshString(sk.plain), ...fields.map((f) => sshString(f))]));
+  const plain = utils.parseKey(Buffer.concat([sshString(sk.plain), ...all.slice(1, -1).map((f) => sshString(f))]));
   if (plain instanceof Error) return undefined;
   plain.comment = comment;
   const certificate = blob !== plainBlob;
