@@ -1,6 +1,7 @@
 // The engine's Prompts over MCP, where no terminal exists: an unknown host key is asked through
 // elicitation when the client supports it, else refused with what to run to trust it first.
-// Passwords and passphrases are never asked this way (MCP forbids eliciting secrets).
+// Passwords and passphrases are never asked this way (MCP forbids eliciting secrets); the touch
+// of a security key is asked for in the log.
 // With `mcp --confirm`, the confirmation of a create or close is asked the same way.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { errorMessage, TunnelError, type HostKeyAnswer, type HostKeyQuestion, type Prompts } from '../engine';
@@ -24,6 +25,13 @@ export class McpPrompts implements Prompts {
     private readonly log: (message: string) => void,
   ) {
     this.hostKey = this.hostKey.bind(this);
+    this.touchKey = this.touchKey.bind(this);
+  }
+
+  /** No form waits for a touch: the line goes to the log (stderr), which MCP clients show as the server's output. */
+  touchKey(server: string, key: string): () => void {
+    this.log(`Confirm user presence for key ${key} (touch your security key for ${server})`);
+    return () => undefined;
   }
 
   /** Whether the client can show a form to the person (MCP elicitation, form mode). */

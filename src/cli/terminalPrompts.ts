@@ -1,5 +1,6 @@
 // The engine's Prompts answered in a terminal: host keys as ssh asks (yes/no/fingerprint),
-// passwords and passphrases read without echo. Questions are asked one at a time.
+// passwords and passphrases read without echo, the touch of a security key as ssh asks for it.
+// Questions are asked one at a time.
 import * as os from 'node:os';
 import type { HostKeyAnswer, HostKeyQuestion, Prompts } from '../engine';
 import { readLine, type TerminalStreams } from './terminal';
@@ -41,6 +42,7 @@ export class TerminalPrompts implements Prompts {
     this.passphrase = this.passphrase.bind(this);
     this.keyboardInteractive = this.keyboardInteractive.bind(this);
     this.hostKey = this.hostKey.bind(this);
+    this.touchKey = this.touchKey.bind(this);
   }
 
   /** Runs one exchange with the person after the previous one finished. */
@@ -80,6 +82,23 @@ export class TerminalPrompts implements Prompts {
       }
       return answers;
     });
+  }
+
+  /**
+   * The line ssh prints while a security key signs, shown (in turn with the questions) until
+   * the signing ends; a signing that ends before its turn shows nothing.
+   */
+  touchKey(server: string, key: string): () => void {
+    let dismiss!: () => void;
+    const signed = new Promise<void>((resolve) => (dismiss = resolve));
+    let done = false;
+    void signed.then(() => (done = true));
+    void this.ask(`a touch of the security key ${key}`, async () => {
+      if (done) return;
+      this.io.output.write(`Confirm user presence for key ${key} (touch your security key for ${server})\n`);
+      await signed;
+    });
+    return dismiss;
   }
 
   hostKey(q: HostKeyQuestion): Promise<HostKeyAnswer> {

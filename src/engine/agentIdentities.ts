@@ -4,15 +4,20 @@
  * offered. This agent lists the identities itself and turns each certificate into its key,
  * presenting the certificate (the adapter's `certifiedKey`); signing is ssh2's, with the
  * certificate blob as the key blob (how the agent finds it) and the rsa-sha2 flags of the key.
+ * Security keys (and their certificates) are listed too; the agent signs for them itself,
+ * while the person is asked to touch the key, and its signature is passed on whole.
  */
 import type { Duplex } from 'node:stream';
-import { OpenSSHAgent, utils, type ParsedKey } from 'ssh2';
+import { OpenSSHAgent, utils, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
 import { certificateProblem, parseCertificateBlob } from './certificate';
-import { certifiedKey } from './ssh2';
+import { isSecurityKeyType, securityKeyFromBlob } from './securityKeys';
+import { certifiedKey, securityKeyOffer } from './ssh2';
 
 const REQUEST_IDENTITIES = 11;
 const IDENTITIES_ANSWER = 12;
 const FAILURE = 5;
+const SIGN_REQUEST = 13;
+const SIGN_RESPONSE = 14;
 /** A bound on one answer: an agent holding thousands of keys still fits. */
 const MAX_ANSWER = 1024 * 1024;
 
@@ -43,6 +48,12 @@ function exchange(stream: Duplex, request: Buffer): Promise<Buffer> {
   });
 }
 
+const sshString = (b: Buffer) => {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(b.length, 0);
+  return Buffer.concat([len, b]);
+};
+
 /** The (blob, comment) pairs of an IDENTITIES_ANSWER. */
 function identities(payload: Buffer): Array<{ blob: Buffer; comment: string }> {
   if (payload[0] === FAILURE) throw new Error('the agent refused to list its keys');
@@ -67,8 +78,60 @@ function identities(payload: Buffer): Array<{ blob: Buffer; comment: string }> {
  * `skipped` gets why.
  */
 export class CertificateAgent extends OpenSSHAgent {
-  constructor(socketPath: string, private readonly username: string, private readonly skipped: (why: string) => void) {
+  /**
+   * `hooks.touchKey` is called as a security key is asked to sign, with how ssh names it
+   * ("ED25519-SK SHA256:…"); what it returns is called when the signing ends. `hooks.listed`
+   * gets the blob of every identity the agent lists.
+   */
+  constructor(
+    socketPath: string,
+    private readonly username: string,
+    private readonly skipped: (why: string) => void,
+    private readonly hooks: { touchKey?: (description: string) => (() => void) | void; listed?: (blob: Buffer) => void } = {},
+  ) {
     super(socketPath);
+  }
+
+  override sign(pubKey: string | Buffer | ParsedKey, data: Buffer, options?: SigningRequestOptions | SignCallback, cb?: SignCallback): boolean {
+    const done = (typeof options === 'function' ? options : cb)!;
+    const sk = securityKeyOffer(pubKey);
+    if (!sk) return super.sign(pubKey, data, typeof options === 'function' ? undefined : options, done);
+    let dismiss: (() => void) | void;
+    try {
+      dismiss = this.hooks.touchKey?.(sk.description);
+    } catch {
+      dismiss = undefined; // a failing notice does not stop the login
+    }
+    const finish = (err: Error | null, signature?: Buffer) => {
+      try {
+        dismiss?.();
+      } catch {
+        // as above
+      }
+      done(err ?? undefined, signature as Buffer);
+    };
+    this.getStream((err, stream) => {
+      if (err || !stream) return finish(err ?? new Error('Failed to connect to agent'));
+      // byte SIGN_REQUEST, string key blob, string data, uint32 flags (none for security keys)
+      const request = Buffer.concat([Buffer.from([SIGN_REQUEST]), sshString(sk.blob), sshString(data), Buffer.alloc(4)]);
+      exchange(stream, request).then(
+        (payload) => {
+          stream.destroy();
+          if (payload[0] !== SIGN_RESPONSE || payload.length < 5 || payload.readUInt32BE(1) !== payload.length - 5) {
+            // ssh-agent answers FAILURE when the key was not touched in time: said in the final error.
+            const why = `security key ${sk.description} in the agent did not sign (was it touched?)`;
+            this.skipped(why);
+            return finish(new Error(why));
+          }
+          finish(null, payload.subarray(5));
+        },
+        (e: Error) => {
+          stream.destroy();
+          finish(e);
+        },
+      );
+    });
+    return true;
   }
 
   override getIdentities(cb: IdentitiesCallback): void {
@@ -83,6 +146,7 @@ export class CertificateAgent extends OpenSSHAgent {
           } catch (e) {
             return cb(e as Error);
           }
+          for (const { blob } of list) this.hooks.listed?.(blob);
           cb(null, list.flatMap(({ blob, comment }) => this.usable(blob, comment)));
         },
         (e: Error) => {
@@ -97,9 +161,13 @@ export class CertificateAgent extends OpenSSHAgent {
   private usable(blob: Buffer, comment: string): ParsedKey[] {
     const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
     const type = blob.subarray(4, 4 + typeLength).toString('latin1');
+    if (isSecurityKeyType(type) && !type.endsWith('-cert-v01@openssh.com')) {
+      const key = securityKeyFromBlob(blob, blob, comment);
+      return key ? [key] : [];
+    }
     if (!type.endsWith('-cert-v01@openssh.com')) {
       const key = utils.parseKey(blob);
-      if (key instanceof Error) return []; // a type ssh2 cannot sign with (security keys): as ssh2 does
+      if (key instanceof Error) return []; // a type ssh2 cannot read: left out, as ssh2 does
       key.comment ||= comment;
       return [key];
     }
@@ -114,6 +182,10 @@ export class CertificateAgent extends OpenSSHAgent {
     if (problem) {
       this.skipped(problem);
       return [];
+    }
+    if (isSecurityKeyType(type)) {
+      const key = securityKeyFromBlob(cert.publicKey, blob, comment);
+      return key ? [key] : [];
     }
     const key = utils.parseKey(cert.publicKey);
     if (key instanceof Error) return [];

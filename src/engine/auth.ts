@@ -5,6 +5,8 @@ import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, Parsed
 import { CertificateAgent } from './agentIdentities';
 import { acceptedAgent, keyTypeAccepted } from './algorithms';
 import { certificatesBeside, certificateStep } from './authCertificates';
+import { displayPath } from './certificate';
+import { securityKeyOfFile } from './securityKeys';
 import { RememberedSecrets, unlockKey } from './secrets';
 import type { Prompts, ServerConfig } from './types';
 
@@ -31,9 +33,11 @@ export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: Nod
 export type NextAuth = Parameters<NextAuthHandler>[0];
 
 /** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
-function agentFor(agent: string, username: string, attempts: string[]): string | CertificateAgent {
+function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[], held: Set<string>): string | CertificateAgent {
   if (agent === 'pageant' || process.platform === 'win32') return agent;
-  return new CertificateAgent(agent, username, (why) => attempts.push(why));
+  // Called as a method: a prompts object may rely on `this`.
+  const touchKey = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
+  return new CertificateAgent(agent, username, (why) => attempts.push(why), { touchKey, listed: (blob) => held.add(blob.toString('base64')) });
 }
 
 export interface KeyCandidate {
@@ -69,19 +73,21 @@ export function createAuthHandler(
   let sentPassword = false;
   const rememberPassword = (password: string) => secrets.rememberPassword(server.host, username, password);
 
+  /** The identities the agent listed (base64 blobs): a security key file it holds was offered through it. */
+  const agentHolds = new Set<string>();
   const agentSteps: typeof steps = [];
   if (agent && !(server.identitiesOnly && explicit)) {
     agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
       attempts.push('ssh-agent');
-      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, username, attempts), server) } as NextAuth;
+      return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, server, username, prompts, attempts, agentHolds), server) } as NextAuth;
     });
   }
   // Each key is read (and its passphrase asked) once, for the key and for its certificates.
   const loaded = new Map<KeyCandidate, Promise<ParsedKey | undefined>>();
   const loadKey = (candidate: KeyCandidate): Promise<ParsedKey | undefined> => {
     let key = loaded.get(candidate);
-    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets)));
+    if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets, agentHolds)));
     return key;
   };
   const configured = ([] as string[]).concat(server.certificateFile ?? []).map(expandHome);
@@ -182,12 +188,30 @@ export function createAuthHandler(
 }
 
 /** Reads and parses a key, asking for its passphrase if it needs one; undefined (with the reason in `attempts`) when it cannot be used. */
-async function parseCandidate(candidate: KeyCandidate, server: ServerConfig, prompts: Prompts | undefined, attempts: string[], secrets: RememberedSecrets): Promise<ParsedKey | undefined> {
+async function parseCandidate(
+  candidate: KeyCandidate,
+  server: ServerConfig,
+  prompts: Prompts | undefined,
+  attempts: string[],
+  secrets: RememberedSecrets,
+  agentHolds: ReadonlySet<string>,
+): Promise<ParsedKey | undefined> {
   let raw: Buffer | string;
   try {
     raw = candidate.load();
   } catch (err) {
     attempts.push(`key ${candidate.label} (unreadable: ${(err as Error).message})`);
+    return undefined;
+  }
+  const securityKey = securityKeyOfFile(raw);
+  if (securityKey) {
+    // The file holds only a handle: the FIDO device signs, and this side reaches one only through an agent.
+    const file = candidate.file ? displayPath(candidate.file) : candidate.label;
+    attempts.push(
+      agentHolds.has(securityKey.toString('base64'))
+        ? `key ${file} (a security key the agent holds: offered through ssh-agent)`
+        : `key ${file} (a security key: add it to your ssh-agent with ssh-add ${file}; SSH Tunnels signs with security keys only through an agent)`,
+    );
     return undefined;
   }
   // Asked once per program (kept in memory), up to three tries, as ssh allows.

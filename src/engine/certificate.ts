@@ -96,7 +96,8 @@ export function parseCertificateBlob(blob: Buffer, label: string): Certificate {
   try {
     const type = r.text();
     if (!type.endsWith(CERT_SUFFIX)) throw new Error(`${type} is not a certificate type`);
-    const keyType = type.slice(0, -CERT_SUFFIX.length);
+    // sk-ssh-ed25519-cert-v01@openssh.com certifies an sk-ssh-ed25519@openssh.com key.
+    const keyType = type.startsWith('sk-') ? type.replace(CERT_SUFFIX, '@openssh.com') : type.slice(0, -CERT_SUFFIX.length);
     const fields = KEY_FIELDS[keyType];
     if (!fields) throw new Error(`unknown certificate type ${type}`);
     r.bytes(); // nonce

@@ -24,5 +24,24 @@ export function pausingPrompts(prompts: Prompts | undefined, clock: { pause(): v
     passphrase: timed(prompts.passphrase),
     keyboardInteractive: timed(prompts.keyboardInteractive),
     hostKey: timed(prompts.hostKey),
+    // Waiting for a touch is the person's time too, until the notice is taken away.
+    touchKey: prompts.touchKey
+      ? (server: string, key: string) => {
+          clock.pause();
+          let dismiss: (() => void) | undefined;
+          try {
+            dismiss = prompts.touchKey!(server, key);
+          } finally {
+            if (!dismiss) clock.resume();
+          }
+          return () => {
+            if (!dismiss) return;
+            const d = dismiss;
+            dismiss = undefined;
+            clock.resume();
+            d();
+          };
+        }
+      : undefined,
   };
 }

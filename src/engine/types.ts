@@ -88,6 +88,12 @@ export interface Prompts {
     prompts: { prompt: string; echo: boolean }[],
   ): Promise<string[] | undefined>;
   hostKey?(question: HostKeyQuestion): Promise<HostKeyAnswer>;
+  /**
+   * A security key held by the agent is about to sign for `server`: the person should touch it.
+   * `key` names it as ssh does ("ED25519-SK SHA256:…"); the returned function is called when
+   * the signing ends (signed, refused or failed), to take the notice away.
+   */
+  touchKey?(server: string, key: string): () => void;
 }
 
 export type TunnelType = 'local' | 'remote' | 'dynamic';

@@ -23,6 +23,19 @@ export class VsCodePrompts implements Prompts, vscode.Disposable {
     this.passphrase = this.passphrase.bind(this);
     this.keyboardInteractive = this.keyboardInteractive.bind(this);
     this.hostKey = this.hostKey.bind(this);
+    this.touchKey = this.touchKey.bind(this);
+  }
+
+  /** A notification while a security key signs, closed when the signing ends (signed, refused or failed). */
+  touchKey(server: string, key: string): () => void {
+    let dismiss!: () => void;
+    const signed = new Promise<void>((resolve) => (dismiss = resolve));
+    this.log.info(`Confirm user presence for key ${key} (${server})`);
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('SSH Tunnels: touch your security key to log in to {0} ({1})', server, key) },
+      () => signed,
+    );
+    return dismiss;
   }
 
   private secretKey(server: string, kind: string): string {

@@ -7,11 +7,18 @@
  * with the certificate as its public blob; ssh2 otherwise treats it as that key (its type
  * picks rsa-sha2-256/512 from server-sig-algs, and it signs), and `authPK` below writes the
  * request for it.
+ *
+ * A security key held by an agent (PROTOCOL.u2f) goes the same way: ssh2 cannot parse its
+ * blob, and its agent's signature carries the authenticator's flags and counter after the
+ * signature proper, which ssh2's agent client would strip. A security key is the plain key of
+ * its point (never used to sign) carrying the blob and algorithm to offer; `authPK` sends the
+ * agent's signature blob as it came.
  */
 import type { ParsedKey } from 'ssh2';
 import { notFunctions, type Ssh2Internals } from './internals';
 
 const CERTIFICATE = Symbol('certificate');
+const SECURITY_KEY = Symbol('security key');
 const USERAUTH_REQUEST = 50;
 
 /** A private key whose public blob is a certificate. */
@@ -25,6 +32,30 @@ interface ProtocolLike {
 }
 
 type Sign = (data: Buffer, done: (signature: Buffer) => void) => void;
+
+/** What is offered for a security key: its algorithm (`sk-ssh-ed25519@openssh.com`, or the certificate's), its blob, and how ssh names it. */
+export interface SecurityKeyOffer {
+  algorithm: string;
+  blob: Buffer;
+  description: string;
+}
+
+type SecurityKey = ParsedKey & { [SECURITY_KEY]: SecurityKeyOffer };
+
+/** `plain` (the key of the security key's point) offered as the security key `offer` describes; an agent signs for it. */
+export function securityKey(plain: ParsedKey, offer: SecurityKeyOffer): ParsedKey {
+  const key = Object.create(plain) as SecurityKey;
+  key[SECURITY_KEY] = offer;
+  (key as { type: string }).type = offer.algorithm;
+  key.getPublicSSH = () => offer.blob;
+  (key as unknown as { sign: () => Error }).sign = () => new Error(`${offer.description} is a security key: only its agent signs`);
+  return key;
+}
+
+/** The offer of a security key made by `securityKey()`, if `key` is one. */
+export function securityKeyOffer(key: unknown): SecurityKeyOffer | undefined {
+  return (key as Partial<SecurityKey> | undefined)?.[SECURITY_KEY];
+}
 
 /** The private key `key`, presenting `certificate` (a certificate blob for that key) as its public key. */
 export function certifiedKey(key: ParsedKey, certificate: Buffer): ParsedKey {
@@ -67,9 +98,17 @@ export function installCertAuth(found: Ssh2Internals): void {
 
   const original = proto.authPK;
   proto.authPK = function authPK(this: ProtocolLike, username: unknown, pubKey: unknown, keyAlgo?: unknown, cbSign?: unknown) {
+    if (typeof keyAlgo === 'function') [cbSign, keyAlgo] = [keyAlgo, undefined];
+    const sk = securityKeyOffer(pubKey);
+    if (sk) {
+      const request = Buffer.concat([Buffer.from([USERAUTH_REQUEST]), str(username as string), str('ssh-connection'), str('publickey'), Buffer.from([typeof cbSign === 'function' ? 1 : 0]), str(sk.algorithm), str(sk.blob)]);
+      if (typeof cbSign !== 'function') return send(this, request, ' -- check');
+      // The agent's whole signature blob (algorithm, signature, flags, counter), as sshd verifies it.
+      (cbSign as Sign)(Buffer.concat([str(this._kex.sessionID), request]), (signature) => send(this, Buffer.concat([request, str(signature)]), ''));
+      return;
+    }
     const certificate = (pubKey as Partial<CertifiedKey> | undefined)?.[CERTIFICATE];
     if (!certificate) return original.call(this, username, pubKey, keyAlgo, cbSign);
-    if (typeof keyAlgo === 'function') [cbSign, keyAlgo] = [keyAlgo, undefined];
     const key = pubKey as CertifiedKey;
     // ssh2 picked the signature algorithm for the plain key (rsa-sha2-256 for an RSA key when the server lists it).
     const signatureAlgorithm = typeof keyAlgo === 'string' && keyAlgo ? keyAlgo : key.type;

@@ -17,7 +17,7 @@ import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
 import { hostCertShapeProblems, hostKeyDefaultsWithCertificates, installHostCerts, verifySshSignature } from './hostCerts';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
 
-export { certifiedKey } from './certAuth';
+export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
 export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
