@@ -1,6 +1,6 @@
 /**
  * The one door to ssh2's internals. The engine needs a little more than ssh2's public API
- * (a faster AES-GCM data path, leaner channels, a keepalive probe, certificate logins, host
+ * (a faster AES-GCM data path, leaner channels, a keepalive probe, certificate and security-key logins, host
  * certificates); every such reach lives in
  * this folder and is put in place by `install()`, which both composition roots call before
  * they build the engine. `install()` checks the exact ssh2 version and every shape it touches
