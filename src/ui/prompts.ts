@@ -3,6 +3,13 @@
 import * as vscode from 'vscode';
 import type { HostKeyAnswer, HostKeyQuestion, Prompts } from '../engine';
 
+/** A touch notification of a security key: `key` as ssh names it (`ED25519-SK SHA256:…`). */
+export interface TouchNotice {
+  server: string;
+  key: string;
+  dismissed: boolean;
+}
+
 const SECRET_PREFIX = 'sshTunnels.secret';
 const INDEX_KEY = 'sshTunnels.secretKeys';
 
@@ -10,6 +17,9 @@ export class VsCodePrompts implements Prompts, vscode.Disposable {
   private readonly _onDidAnswerHostKey = new vscode.EventEmitter<HostKeyQuestion & { answer: HostKeyAnswer }>();
   /** Fires with each host key question and its answer (fingerprints are public; no secrets). */
   readonly onDidAnswerHostKey = this._onDidAnswerHostKey.event;
+  private readonly _onDidAskTouch = new vscode.EventEmitter<TouchNotice>();
+  /** Fires as a touch of a security key is asked for, and again (dismissed) as its notification closes. */
+  readonly onDidAskTouch = this._onDidAskTouch.event;
   /** Saved secrets already handed out once in this run: if asked again they failed, so ask the person. */
   private readonly usedSaved = new Set<string>();
 
@@ -28,14 +38,21 @@ export class VsCodePrompts implements Prompts, vscode.Disposable {
 
   /** A notification while a security key signs, closed when the signing ends (signed, refused or failed). */
   touchKey(server: string, key: string): () => void {
-    let dismiss!: () => void;
-    const signed = new Promise<void>((resolve) => (dismiss = resolve));
+    let close!: () => void;
+    const signed = new Promise<void>((resolve) => (close = resolve));
     this.log.info(`Confirm user presence for key ${key} (${server})`);
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('SSH Tunnels: touch your security key to log in to {0} ({1})', server, key) },
       () => signed,
     );
-    return dismiss;
+    this._onDidAskTouch.fire({ server, key, dismissed: false });
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      close();
+      this._onDidAskTouch.fire({ server, key, dismissed: true });
+    };
   }
 
   private secretKey(server: string, kind: string): string {
@@ -213,5 +230,6 @@ export class VsCodePrompts implements Prompts, vscode.Disposable {
 
   dispose(): void {
     this._onDidAnswerHostKey.dispose();
+    this._onDidAskTouch.dispose();
   }
 }
