@@ -245,6 +245,14 @@ export function renderTable(rows: readonly TableRow[], width = 200): string[] {
   return tryLayout(folded, { ...last, columns }, Infinity)!.map((l) => shorten(l, Math.max(1, width), 'end'));
 }
 
+/** Errors the table had to cut, each whole on a line of its own (`✗ NAME: reason`) for under it. */
+export function cutErrors(rows: readonly TableRow[], table: readonly string[]): string[] {
+  return rows.flatMap((r) => {
+    const { name, error } = cellsOf(r);
+    return error && !table.some((line) => line.includes(error)) ? [`✗ ${name}: ${error}`] : [];
+  });
+}
+
 /**
  * One line under the table: how many tunnels, through which server, in which states. While `up`
  * runs it says how to close them; the last one, left on screen at exit (`running: false`), says

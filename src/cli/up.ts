@@ -10,7 +10,7 @@ import { defaultName, errorMessage, makeAddress, plural, REFUSALS, TunnelError, 
 import { describeOptions, didYouMean, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
-import { renderTable, shorten, summary, type TableRow } from './table';
+import { cutErrors, renderTable, shorten, summary, type TableRow } from './table';
 import { TerminalPrompts } from './terminalPrompts';
 import { resolveServers } from './upServers';
 
@@ -195,7 +195,10 @@ export async function runUp(argv: string[]): Promise<number> {
       const live = running && !final;
       const below = live ? [...retrying.values()].map(retryLine) : [];
       if (live && waitingFor) below.push(`… waiting for ${waitingFor} (asked below)`);
-      return [...renderTable(current, width), summary(current, { running: live }), ...below.map((l) => shorten(l, width, 'end'))];
+      const table = renderTable(current, width);
+      // A cut error is no use to act on: each is written whole under the table (it may wrap).
+      const errors = cutErrors(current, table).map((l) => shorten(l, 3 * width, 'end'));
+      return [...table, summary(current, { running: live }), ...errors, ...below.map((l) => shorten(l, width, 'end'))];
     });
     const say = (line: string) => display!.event(`${clock()} ${line}`);
     /** Ends `up` with status 1, saying why (a refusal, or a failure under --exit-on-failure). */

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { LiveDisplay } from '../../src/cli/display';
-import { renderTable, summary, type TableRow } from '../../src/cli/table';
+import { cutErrors, renderTable, summary, type TableRow } from '../../src/cli/table';
 import type { TunnelInfo } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
@@ -78,6 +78,13 @@ describe('ssh-tunnels up: the table at the widths of real terminals', () => {
       for (const l of renderTable(ROWS, width)) assert.ok(l.length <= width, `${width}: ${l}`);
     }
     assert.match(renderTable(ROWS, 40)[0], /STATE/);
+  });
+
+  it('writes an error the table had to cut whole under it, and none that the table shows whole', () => {
+    assert.deepEqual(cutErrors(ROWS, renderTable(ROWS, 400)), []);
+    const narrow = cutErrors(ROWS, renderTable(ROWS, 80));
+    assert.ok(narrow.includes(`✗ L 45124 → database-primary.internal.example.com:5432: ${LONG_ERROR}`), narrow.join('\n'));
+    assert.ok(narrow.includes('✗ postgres-primary-replica-for-the-reporting-jobs: connect ECONNREFUSED 10.20.30.40:22 (the server did not answer)'), narrow.join('\n'));
   });
 
   it('says 1 tunnel, 2 tunnels, 1 failed connection; the last summary, left at exit, does not offer Ctrl-C', () => {
@@ -166,9 +173,9 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     assert.equal(visible.filter((l) => /^STATE\s/.test(l)).length, 1, `one header:\n${visible.join('\n')}`);
     const header = visible.findIndex((l) => /^STATE\s/.test(l));
     const table = visible.slice(header);
-    // Header, 3 rows, the summary (two rows at 60 columns), and nothing else.
+    // Header, 3 rows, the summary (two rows at 60 columns), the error the table cut, whole (wrapped), and nothing else.
     assert.equal(table.filter((l) => /^● active /.test(l)).length, 3, table.join('\n'));
-    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.$/);
+    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.✗ L \d+ → 127\.0\.0\.1:\d+: fix could not open 127\.0\.0\.1:\d+: connect failed: Connection refused$/);
     // Above the table, only event lines (the top one may be the wrapped end of one).
     for (const l of visible.slice(1, header)) assert.doesNotMatch(l, /● active|STATE|Ctrl-C/, `stale table line above the table:\n${visible.join('\n')}`);
     for (const l of visible) assert.ok(l.length <= 60, l);
