@@ -2,9 +2,11 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { freePort, SshdFixture } from '../fixtures/sshd';
+import { buildCli, cliHome, shellLine, tableRow, workspace } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
+import { TmuxPane } from '../helpers/tmux';
 
 const FAST_RECONNECT = { baseDelayMs: 200, maxDelayMs: 2000, maxAttempts: Infinity };
 
@@ -134,6 +136,44 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
       await carriesData(fixedPort);
     } finally {
       for (const s of squatters) s.close();
+    }
+  });
+
+  it('ssh-tunnels up says when a port-0 forward moved to another port, and its row shows the new port', async () => {
+    await buildCli();
+    const home = cliHome(sshd);
+    let pane: TmuxPane | undefined;
+    const squatter = net.createServer((s) => s.destroy());
+    try {
+      const ws = workspace(home.home, {
+        'sshTunnels.tunnels': [{ server: 'fix', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: echo.port, autoStart: true }],
+        'sshTunnels.reconnect.initialDelay': 0.5,
+        'sshTunnels.reconnect.maxDelay': 2,
+      }, { allow: home.env });
+      pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
+      const oldPort = Number((await pane.waitFor(/: open, fix listens on 127\.0\.0\.1:(\d+)/))[1]);
+      await sshd.kill();
+      await pane.waitFor(/: reconnecting \(/);
+      // Someone else takes the port while the connection is down (once the old session's listener is gone).
+      await waitFor(() => new Promise<boolean>((resolve) => {
+        squatter.once('error', () => resolve(false));
+        squatter.listen(oldPort, '127.0.0.1', () => resolve(true));
+      }), 5000, 'the old port free to take');
+      await sshd.restart();
+      const moved = await pane.waitFor(/: fix now listens on port (\d+) \(port (\d+) was still held\)/, 20_000);
+      const newPort = Number(moved[1]);
+      assert.equal(Number(moved[2]), oldPort);
+      assert.notEqual(newPort, oldPort);
+      await pane.waitFor(/active again/);
+      // The default name follows the bound port too.
+      const row = tableRow(pane.screen(), `R ${newPort} →`);
+      assert.equal(row.ADDRESS, `fix:127.0.0.1:${newPort} → 127.0.0.1:${echo.port}`, 'the row shows the new port');
+      await carriesData(newPort);
+    } finally {
+      pane?.kill();
+      squatter.close();
+      home.remove();
+      if (sshd.pid === undefined) await sshd.restart();
     }
   });
 });
