@@ -96,7 +96,11 @@ export class RemoteForward extends Tunnel {
   private scheduleRetry(): void {
     const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.retryCount);
     this.retryCount++;
-    const why = `${this.session.name} refused ${this.serverSide} again: it most likely still holds it from the previous connection (sshd lets it go once it notices that connection is gone; or forwarding was disabled there since); trying again in ${delay / 1000} s.`;
+    const again = `trying again in ${delay / 1000} s.`;
+    // sshd leaves a socket file behind when the connection that listened on it ends.
+    const why = this.spec.remotePath !== undefined
+      ? `${this.session.name} refused ${this.serverSide} again: the socket file of the previous connection is most likely still there (sshd removes it before listening only with StreamLocalBindUnlink yes; else remove it on the server); ${again}`
+      : `${this.session.name} refused ${this.serverSide} again: it most likely still holds it from the previous connection (sshd lets it go once it notices that connection is gone; or forwarding was disabled there since); ${again}`;
     if (this.retryCount === 1) this.session.log(`${this.spec.name}: ${why}`);
     if (this.state !== 'reconnecting' || this.lastError !== why) this.setState('reconnecting', why);
     this.retryTimer = setTimeout(() => {

@@ -1,9 +1,12 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { freePort, SshdFixture } from '../fixtures/sshd';
 import { buildCli, cliHome, shellLine, tableRow, workspace } from '../helpers/cli';
-import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { echoRoundTrip, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
 import { TmuxPane } from '../helpers/tmux';
@@ -105,6 +108,36 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
       await carriesData(moved.remotePort!);
     } finally {
       await relay.close();
+    }
+  });
+
+  it('a silent outage: -R on a socket file waits, saying the old socket file is in the way, and is active within 2 s of its removal', async () => {
+    const relay = await Relay.start(sshd.port);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-rfwd-'));
+    try {
+      sshd.trustOnPort(relay.port);
+      const m = newManager(relay.port, { serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
+      const socketPath = path.join(dir, 'remote.sock');
+      const info = await m.createTunnel({ server: 's', type: 'remote', remotePath: socketPath, localHost: '127.0.0.1', localPort: echo.port });
+      relay.freeze();
+      await waitFor(() => m.getTunnel(info.id)?.state === 'reconnecting', 10_000, 'keepalive notices the dead path');
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      relay.resume();
+      await waitFor(() => /^s refused the socket .* again: the socket file of the previous connection is most likely still there \(sshd removes it before listening only with StreamLocalBindUnlink yes; else remove it on the server\); trying again in [12] s\.$/.test(m.getTunnel(info.id)?.lastError ?? ''), 20_000, 'the forward says the socket file is in the way');
+      // The old connection ends on the server, but its socket file stays until someone removes it.
+      assert.equal(await relay.releaseOrphans(), 1);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(m.getTunnel(info.id)!.state, 'reconnecting');
+      fs.rmSync(socketPath);
+      const removedAt = Date.now();
+      await waitFor(() => m.getTunnel(info.id)?.state === 'active', 5000, 'active once the file is gone');
+      assert.ok(Date.now() - removedAt <= 2300, `active ${Date.now() - removedAt} ms after the removal`);
+      const socket = net.connect({ path: socketPath });
+      const result = await pipeThrough(socket, 64 * 1024);
+      assert.equal(result.received, result.sent);
+    } finally {
+      await relay.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
