@@ -23,6 +23,8 @@ export class RemoteForward extends Tunnel {
   private grantedBefore = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryCount = 0;
+  /** After a refusal of a fixed port: whether the server granted another one (so the port is held, not forwarding disabled). */
+  private otherPortsGranted = true;
 
   async start(): Promise<void> {
     try {
@@ -71,6 +73,10 @@ export class RemoteForward extends Tunnel {
       if (this.gone) return;
       if (!(err instanceof TunnelError && err.code === 'FORWARD_REFUSED' && this.grantedBefore)) return this.fail(err);
       if (this.spec.remotePath === undefined && this.spec.remotePort === 0 && previous !== undefined) return this.takeAnyPort(previous);
+      if (this.retryCount === 0 && this.spec.remotePath === undefined) {
+        this.otherPortsGranted = await this.grantsAnyPort();
+        if (this.gone) return;
+      }
       return this.scheduleRetry();
     }
     if (this.retryCount > 0) this.session.log(`${this.spec.name}: ${this.session.name} listens on ${this.serverSide} again`);
@@ -93,6 +99,22 @@ export class RemoteForward extends Tunnel {
     this.setState('active');
   }
 
+  /**
+   * Whether the server grants some port (one it picks, withdrawn at once): the protocol's refusal
+   * gives no reason, and this tells a port still held from forwarding disabled on the server.
+   */
+  private async grantsAnyPort(): Promise<boolean> {
+    const host = this.spec.remoteHost!;
+    let port: number;
+    try {
+      port = await this.session.forwardIn(host, 0, (_accept, reject) => reject());
+    } catch {
+      return false;
+    }
+    await this.session.unforwardIn(host, port).catch(() => undefined);
+    return true;
+  }
+
   private scheduleRetry(): void {
     const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.retryCount);
     this.retryCount++;
@@ -100,7 +122,10 @@ export class RemoteForward extends Tunnel {
     // sshd leaves a socket file behind when the connection that listened on it ends.
     const why = this.spec.remotePath !== undefined
       ? `${this.session.name} refused ${this.serverSide} again: the socket file of the previous connection is most likely still there (sshd removes it before listening only with StreamLocalBindUnlink yes; else remove it on the server); ${again}`
-      : `${this.session.name} refused ${this.serverSide} again: it most likely still holds it from the previous connection (sshd lets it go once it notices that connection is gone; or forwarding was disabled there since); ${again}`;
+      : this.otherPortsGranted
+        ? `${this.session.name} refused ${this.serverSide} again: it still holds it from the previous connection (other ports are granted; sshd lets it go once it notices that connection is gone); ${again}`
+        // Retried all the same: with PermitListen, a port still held and any other refused look alike.
+        : `${this.session.name} refused ${this.serverSide} again, and any other port too: remote forwarding is most likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen); ${again}`;
     if (this.retryCount === 1) this.session.log(`${this.spec.name}: ${why}`);
     if (this.state !== 'reconnecting' || this.lastError !== why) this.setState('reconnecting', why);
     this.retryTimer = setTimeout(() => {

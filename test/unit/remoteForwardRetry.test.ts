@@ -79,7 +79,7 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
       relay.resume();
 
       // The old SSH connection still lives on the server's side, with both its forwards.
-      const held = new RegExp(`^s refused port ${fixedPort} again: it most likely still holds it from the previous connection .*; trying again in [12] s\\.$`);
+      const held = new RegExp(`^s refused port ${fixedPort} again: it still holds it from the previous connection \\(other ports are granted; sshd lets it go once it notices that connection is gone\\); trying again in [12] s\\.$`);
       await waitFor(() => held.test(m.getTunnel(fixed.id)?.lastError ?? ''), 20_000, 'the fixed forward says its port is held');
       assert.equal(m.getTunnel(fixed.id)!.state, 'reconnecting');
       await waitFor(() => m.getTunnel(any.id)?.state === 'active', 5000, 'the port-0 forward active again');
@@ -159,7 +159,7 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
       await waitFor(() => m.getTunnel(any.id)?.state === 'active', 15_000, 'the port-0 forward active on another port');
       assert.notEqual(m.getTunnel(any.id)!.remotePort, any.remotePort);
       await carriesData(m.getTunnel(any.id)!.remotePort!);
-      await waitFor(() => /^s refused port \d+ again: it most likely still holds it/.test(m.getTunnel(fixed.id)?.lastError ?? ''), 10_000, 'the fixed forward waits');
+      await waitFor(() => /^s refused port \d+ again: it still holds it from the previous connection \(other ports are granted/.test(m.getTunnel(fixed.id)?.lastError ?? ''), 10_000, 'the fixed forward waits');
       // The first request for a port in use is still refused at once, with its reason.
       await assert.rejects(openEchoForward(m, fixedPort), /refused to listen on 127\.0\.0\.1:\d+ for a remote forward/);
       await new Promise<void>((resolve) => squatters[1].close(() => resolve()));
