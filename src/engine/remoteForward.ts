@@ -104,6 +104,7 @@ export class RemoteForward extends Tunnel {
    * gives no reason, and this tells a port still held from forwarding disabled on the server.
    */
   private async grantsAnyPort(): Promise<boolean> {
+    if (this.gone) return true;
     const host = this.spec.remoteHost!;
     let port: number;
     try {
