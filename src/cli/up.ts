@@ -214,7 +214,12 @@ export async function runUp(argv: string[]): Promise<number> {
       const entry = byId.get(info.id);
       if (!entry) return;
       const before = entry.row.info?.state;
+      const portBefore = entry.row.info?.remotePort;
       entry.row.info = info;
+      // Only a port-0 forward whose port was still held after a reconnect moves to another.
+      if (info.type === 'remote' && portBefore !== undefined && info.remotePort !== undefined && info.remotePort !== portBefore) {
+        say(`${info.name}: ${info.server} now listens on port ${info.remotePort} (port ${portBefore} was still held)`);
+      }
       if (before === info.state) return;
       if (info.state === 'reconnecting') {
         // A tunnel that never was active waits for its server; it has not reconnected yet.

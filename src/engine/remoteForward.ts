@@ -5,6 +5,11 @@ import { makeAddress } from './format';
 import { SOCKET_BUFFER } from './listener';
 import { Tunnel } from './tunnel';
 
+/** The first wait before asking again for a forward the server refused after a reconnect. */
+const RETRY_FIRST_MS = 1000;
+/** A refused request costs a packet each way: asking every 2 s turns the tunnel active within 2 s of the server letting the old forward go. */
+const RETRY_MAX_MS = 2000;
+
 /**
  * `-R`: the server listens (on a port, or on a Unix socket: remotePath); each connection it
  * forwards is joined to localHost:localPort (or the local Unix socket localPath).
@@ -14,6 +19,12 @@ export class RemoteForward extends Tunnel {
   private boundPort: number | undefined;
   /** Whether the server granted the last request: stop() withdraws only that, never another tunnel's forward on the same port or socket. */
   private granted = false;
+  /** Whether the server granted this forward on some connection: refused after a reconnect, it is most likely the old one still held. */
+  private grantedBefore = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryCount = 0;
+  /** After a refusal of a fixed port: whether the server granted another one (so the port is held, not forwarding disabled). */
+  private otherPortsGranted = true;
 
   async start(): Promise<void> {
     try {
@@ -34,6 +45,111 @@ export class RemoteForward extends Tunnel {
     await this.listenOnServer(this.boundPort ?? this.spec.remotePort!);
   }
 
+  override async onSessionBack(): Promise<void> {
+    this.cancelRetry();
+    this.retryCount = 0;
+    if (this.state === 'closed') return;
+    await this.askAgain();
+  }
+
+  override onSessionLost(reason: string): void {
+    // The retries stop: the redial's own re-establish asks again.
+    this.cancelRetry();
+    super.onSessionLost(reason);
+  }
+
+  /**
+   * Asks the server again after a reconnect. sshd keeps the forwards of a connection that died
+   * silently until it notices (its ClientAlive settings, often never), so a refusal of what was
+   * granted before is retried until it clears; a port-0 forward takes another port at once.
+   */
+  private async askAgain(): Promise<void> {
+    // Dropped meanwhile: the redial brings the tunnel back; a request now would dial on its own.
+    if (this.gone) return;
+    const previous = this.boundPort;
+    try {
+      await this.reestablish();
+    } catch (err) {
+      if (this.gone) return;
+      if (!(err instanceof TunnelError && err.code === 'FORWARD_REFUSED' && this.grantedBefore)) return this.fail(err);
+      if (this.spec.remotePath === undefined && this.spec.remotePort === 0 && previous !== undefined) return this.takeAnyPort(previous);
+      if (this.retryCount === 0 && this.spec.remotePath === undefined) {
+        this.otherPortsGranted = await this.grantsAnyPort();
+        if (this.gone) return;
+      }
+      return this.scheduleRetry();
+    }
+    if (this.retryCount > 0) this.session.log(`${this.spec.name}: ${this.session.name} listens on ${this.serverSide} again`);
+    this.retryCount = 0;
+    this.setState('active');
+  }
+
+  /** A port-0 forward whose previous port is still held takes whatever port the server gives, and says so. */
+  private async takeAnyPort(previous: number): Promise<void> {
+    try {
+      await this.listenOnServer(0);
+    } catch {
+      if (this.gone) return;
+      // Any port refused is no port still held: forwarding is not allowed there any more.
+      return this.fail(new TunnelError('FORWARD_REFUSED',
+        `${this.session.name} refused port ${previous} again and then any port on ${this.spec.remoteHost} for a remote forward: forwarding is likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen).`));
+    }
+    if (this.boundPort === previous) this.session.log(`${this.spec.name}: ${this.session.name} listens on port ${previous} again`);
+    else this.session.log(`${this.spec.name}: now listens on port ${this.boundPort} on the server (port ${previous} was still held)`);
+    this.setState('active');
+  }
+
+  /**
+   * Whether the server grants some port (one it picks, withdrawn at once): the protocol's refusal
+   * gives no reason, and this tells a port still held from forwarding disabled on the server.
+   */
+  private async grantsAnyPort(): Promise<boolean> {
+    if (this.gone) return true;
+    const host = this.spec.remoteHost!;
+    let port: number;
+    try {
+      port = await this.session.forwardIn(host, 0, (_accept, reject) => reject());
+    } catch {
+      return false;
+    }
+    await this.session.unforwardIn(host, port).catch(() => undefined);
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.retryCount);
+    this.retryCount++;
+    const again = `trying again in ${delay / 1000} s.`;
+    // sshd leaves a socket file behind when the connection that listened on it ends.
+    const why = this.spec.remotePath !== undefined
+      ? `${this.session.name} refused ${this.serverSide} again: the socket file of the previous connection is most likely still there (sshd removes it before listening only with StreamLocalBindUnlink yes; else remove it on the server); ${again}`
+      : this.otherPortsGranted
+        ? `${this.session.name} refused ${this.serverSide} again: it still holds it from the previous connection (other ports are granted; sshd lets it go once it notices that connection is gone); ${again}`
+        // Retried all the same: with PermitListen, a port still held and any other refused look alike.
+        : `${this.session.name} refused ${this.serverSide} again, and any other port too: remote forwarding is most likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen); ${again}`;
+    if (this.retryCount === 1) this.session.log(`${this.spec.name}: ${why}`);
+    if (this.state !== 'reconnecting' || this.lastError !== why) this.setState('reconnecting', why);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.askAgain().catch((err: unknown) => this.session.log(`${this.spec.name}: ${errorMessage(err)}`));
+    }, delay);
+  }
+
+  private cancelRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Closed, or the session dropped: nothing to ask of the server now. */
+  private get gone(): boolean {
+    return this.state === 'closed' || !this.session.isConnected;
+  }
+
+  /** What the server listens on for this forward, in words. */
+  private get serverSide(): string {
+    return this.spec.remotePath !== undefined ? `the socket ${this.spec.remotePath}` : `port ${this.boundPort ?? this.spec.remotePort}`;
+  }
+
   private async listenOnServer(port: number): Promise<void> {
     const handler = (accept: () => ClientChannel, reject: () => void) => {
       if (this.state === 'closed') reject();
@@ -43,6 +159,7 @@ export class RemoteForward extends Tunnel {
     if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
     else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
     this.granted = true;
+    this.grantedBefore = true;
     // A redial may be granted another port than the first time (port 0): the name follows it.
     this.updateDefaultName();
     if (this.state === 'closed') {
@@ -98,6 +215,7 @@ export class RemoteForward extends Tunnel {
   }
 
   protected async stop(): Promise<void> {
+    this.cancelRetry();
     if (!this.granted) return;
     if (this.spec.remotePath !== undefined) await this.session.unforwardInStreamLocal(this.spec.remotePath);
     else await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort!);

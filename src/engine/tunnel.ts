@@ -262,9 +262,14 @@ export abstract class Tunnel {
       await this.reestablish();
       this.setState('active');
     } catch (err) {
-      this.errors++;
-      this.setState('failed', errorMessage(err));
+      this.fail(err);
     }
+  }
+
+  /** Ends in `failed` with the reason, counted as an error. */
+  protected fail(err: unknown): void {
+    this.errors++;
+    this.setState('failed', errorMessage(err));
   }
 }
 

@@ -7,6 +7,8 @@ import * as net from 'node:net';
  * at that offset of what the server sends, as a faulty or hostile path would.
  * `delayMs` holds each new connection that long before it reaches the server (a slow network:
  * the SSH handshake takes that much longer).
+ * A client that leaves while frozen is not passed on either: the server keeps its side, as a
+ * server behind a dead path does, until `releaseOrphans()` ends it (the server noticing at last).
  */
 export class Relay {
   private server!: net.Server;
@@ -14,6 +16,8 @@ export class Relay {
   private corruptAt = -1;
   private fromServer = 0;
   private readonly pairs = new Set<{ client: net.Socket; upstream?: net.Socket; held: Buffer[] }>();
+  /** Server sides of connections whose client left while frozen. */
+  private readonly orphans = new Set<net.Socket>();
   port = 0;
   delayMs = 0;
 
@@ -33,8 +37,11 @@ export class Relay {
     this.pairs.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => {
-      pair.upstream?.destroy();
       this.pairs.delete(pair);
+      if (this.frozen && pair.upstream && !pair.upstream.destroyed) {
+        this.orphans.add(pair.upstream);
+        pair.upstream.once('close', () => this.orphans.delete(pair.upstream!));
+      } else pair.upstream?.destroy();
     });
     client.on('data', (d: Buffer) => {
       if (this.frozen || !pair.upstream) pair.held.push(d);
@@ -88,6 +95,16 @@ export class Relay {
     }
   }
 
+  /** Ends the server side of every connection whose client left while frozen; resolves when the server has closed them. */
+  async releaseOrphans(): Promise<number> {
+    const orphans = [...this.orphans];
+    await Promise.all(orphans.map((o) => new Promise<void>((resolve) => {
+      o.once('close', () => resolve());
+      o.destroy();
+    })));
+    return orphans.length;
+  }
+
   get connections(): number {
     return this.pairs.size;
   }
@@ -97,6 +114,7 @@ export class Relay {
       pair.client.destroy();
       pair.upstream?.destroy();
     }
+    for (const orphan of this.orphans) orphan.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

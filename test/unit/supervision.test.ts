@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { SocksClient } from 'socks';
 import { TunnelManager, type ServerConfig, type TunnelInfo } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
+import { freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, echoRoundTrip, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
@@ -216,25 +216,27 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
     assert.equal(m.getTunnel(info.id)!.localPort, info.localPort);
   });
 
-  it('a forward that cannot come back after a reconnect fails alone, with its reason', async () => {
+  it('a forward the server no longer allows after a reconnect fails alone, with its reason; one on a fixed port says so and keeps asking', async () => {
     const m = newManager(sshd.server('s'));
     const remote = await m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: echo.port });
+    const fixedPort = await freePort();
+    const fixed = await m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort: fixedPort, localHost: '127.0.0.1', localPort: echo.port });
     const local = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
-    await sshd.kill();
-    await waitFor(() => stateOf(m, remote.id) === 'reconnecting', 10_000, 'reconnecting');
-    // Someone else takes the server-side port while the connection is down.
-    const squatter = net.createServer();
-    await new Promise<void>((resolve) => squatter.listen(remote.remotePort!, '127.0.0.1', resolve));
-    try {
-      await sshd.restart();
-      await waitFor(() => stateOf(m, local.id) === 'active', 15_000, 'local forward active');
-      await waitFor(() => stateOf(m, remote.id) === 'failed', 10_000, 'remote forward failed');
-      assert.match(m.getTunnel(remote.id)!.lastError ?? '', /refused to listen on 127\.0\.0\.1:\d+/);
-      const ok = await echoRoundTrip(local.localPort, 64 * 1024);
-      assert.equal(ok.received, ok.sent);
-    } finally {
-      squatter.close();
-    }
+    // The server comes back with remote forwarding disabled: no port at all is granted, so no retry helps.
+    await sshd.restart({ extraConfig: ['AllowTcpForwarding local'] });
+    await waitFor(() => stateOf(m, local.id) === 'active', 15_000, 'local forward active');
+    await waitFor(() => stateOf(m, remote.id) === 'failed', 10_000, 'remote forward failed');
+    assert.match(m.getTunnel(remote.id)!.lastError ?? '', new RegExp(`^s refused port ${remote.remotePort} again and then any port on 127\\.0\\.0\\.1 for a remote forward: forwarding is likely disabled on the server now`));
+    const ok = await echoRoundTrip(local.localPort, 64 * 1024);
+    assert.equal(ok.received, ok.sent);
+    // A fixed port refused with every other port looks like forwarding disabled, but also like a port held under PermitListen: it keeps asking.
+    await waitFor(() => /^s refused port \d+ again, and any other port too: remote forwarding is most likely disabled on the server now \(AllowTcpForwarding, DisableForwarding, PermitListen\); trying again in [12] s\.$/.test(m.getTunnel(fixed.id)?.lastError ?? ''), 10_000, 'the fixed forward says why');
+    assert.equal(stateOf(m, fixed.id), 'reconnecting');
+    // Forwarding allowed again: it comes back on its port.
+    await sshd.restart({ extraConfig: [] });
+    await waitFor(() => stateOf(m, fixed.id) === 'active', 15_000, 'the fixed forward active again');
+    const back = await echoRoundTrip(fixedPort, 64 * 1024);
+    assert.equal(back.received, back.sent);
   });
 
   it('refuses channels past the per-connection limit with a clear error, and stays up', async () => {
