@@ -9,6 +9,7 @@ import { SshdFixture } from '../fixtures/sshd';
 import { EngineProcess, type ChildTunnel } from '../helpers/engineProcess';
 import { echoRoundTrip, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
 import { clientsOf } from '../helpers/processes';
+import { Relay } from '../helpers/relay';
 import { socksConnect } from '../helpers/socks';
 
 // How long the engine's process is stopped, as a machine asleep; the issue asks for 20 s.
@@ -109,6 +110,65 @@ describe('outages: every one ends with the tunnels active again on the same port
     await carries(e.list);
     assert.ok(healMs < 5000, `healed in ${healMs} ms`);
   });
+  it('the machine sleeps and the path dies meanwhile (no FIN, no RST): noticed within the keepalive window after waking, then active again', async function () {
+    // The wake logic does not depend on the length of the sleep past a few seconds.
+    const sleepS = Math.min(SLEEP_S, 10);
+    this.timeout((sleepS + 60) * 1000);
+    sshd = await SshdFixture.start();
+    const relay = await Relay.start(sshd.port);
+    try {
+      sshd.trustOnPort(relay.port);
+      engine = await EngineProcess.start({ servers: [sshd.server('s', { port: relay.port, ...KEEPALIVE })], tunnels: tunnels('s') });
+      const e = engine;
+      const before = ports(e);
+      await carries(e.list);
+      e.signal('SIGSTOP');
+      relay.freeze(); // the network the machine slept on is gone: nothing passes, nothing is closed
+      await new Promise((r) => setTimeout(r, sleepS * 1000));
+      e.signal('SIGCONT');
+      const wokeAt = Date.now();
+      await waitFor(() => [...e.history.values()].every((h) => h.some((x) => x.at >= wokeAt && x.state === 'reconnecting')), 10_000, 'the dead path noticed');
+      const noticedMs = Date.now() - wokeAt;
+      relay.resume();
+      const backAt = Date.now();
+      await e.waitAll('active', 15_000);
+      const healMs = Date.now() - backAt;
+      console.log(`      sleep ${sleepS} s on a path that died: noticed ${noticedMs} ms after waking, active again ${healMs} ms after the path returned`);
+      assert.match(e.list[0].lastError ?? '', /after the machine woke|No answer/);
+      assert.deepEqual(ports(e), before, 'the same local ports');
+      await carries(e.list);
+      // ServerAliveInterval 1 × ServerAliveCountMax 2: not the fixed 5 s grace, and not a keepalive interval more.
+      assert.ok(noticedMs < 3500, `noticed ${noticedMs} ms after waking (window 2 s)`);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('the machine wakes on a path that takes a moment to come back: the connection is kept, not dropped', async function () {
+    sshd = await SshdFixture.start();
+    const relay = await Relay.start(sshd.port);
+    try {
+      sshd.trustOnPort(relay.port);
+      engine = await EngineProcess.start({ servers: [sshd.server('s', { port: relay.port, ...KEEPALIVE })], tunnels: tunnels('s') });
+      const e = engine;
+      await carries(e.list);
+      e.signal('SIGSTOP');
+      relay.freeze();
+      await new Promise((r) => setTimeout(r, 5000)); // past the 3 s the keepalive takes for a sleep
+      e.signal('SIGCONT');
+      const wokeAt = Date.now();
+      // Wi-Fi reassociating: the path is back 1.2 s after the wake, within the 2 s window.
+      await new Promise((r) => setTimeout(r, 1200));
+      relay.resume();
+      await new Promise((r) => setTimeout(r, 3000));
+      const dropped = [...e.history.values()].some((h) => h.some((x) => x.at >= wokeAt && x.state !== 'active'));
+      assert.ok(!dropped, `kept through the wake: ${JSON.stringify([...e.history.values()])}`);
+      await carries(e.list);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('DNS fails for a while (the name stops resolving as the connection drops): active again on the same ports once it resolves', async function () {
     // A private /etc/hosts and resolv.conf for the engine's process (a mount namespace) needs root.
     if (spawnSync('unshare', ['-m', 'true']).status !== 0) this.skip();
