@@ -62,7 +62,7 @@ export class DynamicForward extends ListeningTunnel {
     this.whenConnected(conn, () => this.forward(conn, target, rest, refuse), (err) => refuse(err, socks5CodeFor({ code: err.code }), false));
   }
 
-  private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number) => void): void {
+  private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number, count?: boolean) => void): void {
     const { socket } = conn;
     if (socket.destroyed) return;
     this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
@@ -80,6 +80,8 @@ export class DynamicForward extends ListeningTunnel {
         socket.resume();
       },
       (err: unknown) => {
+        const waits = this.waitAgainAfterDrop(conn, () => this.forward(conn, target, rest, refuse), (e) => refuse(e, socks5CodeFor({ code: e.code }), false));
+        if (waits) return;
         const details = err instanceof TunnelError ? { code: err.code, ...(err.details as { reason?: number; description?: string }) } : { description: errorMessage(err) };
         refuse(err, socks5CodeFor(details));
       },

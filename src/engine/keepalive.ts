@@ -4,7 +4,7 @@ import type { ServerConfig } from './types';
 
 const DEFAULT_ALIVE_INTERVAL = 15;
 const DEFAULT_ALIVE_COUNT = 2;
-/** After a wake from sleep, how long the server has to answer a probe. */
+/** After a wake from sleep, how long the server has at most to answer a probe (less if ServerAlive* says less). */
 const WAKE_GRACE_MS = 5000;
 
 /**
@@ -27,16 +27,21 @@ export function startKeepalive(client: Client, config: ServerConfig, dead: (why:
   let lastTick = Date.now();
   let wakeDeadline = 0;
   const tickMs = Math.min(1000, intervalMs / 2);
+  const wakeGraceMs = Math.min(WAKE_GRACE_MS, intervalMs * countMax);
   const timer = setInterval(() => {
     const now = Date.now();
     const slept = now - lastTick > Math.max(tickMs * 3, 3000);
     lastTick = now;
     if (slept) {
-      // Woken from sleep (or the clock jumped): the path may be gone. Ask now.
-      seenRx = rx;
-      lastProbeAt = now;
-      wakeDeadline = now + WAKE_GRACE_MS;
-      sendKeepalive(client);
+      // Woken from sleep (or the clock jumped): the path may be gone. Ask now, once the bytes that
+      // came during the sleep are read (they run before setImmediate): they do not answer this probe.
+      wakeDeadline = now + wakeGraceMs;
+      lastRxAt = now; // the sleep is not the server's silence: only the grace decides
+      setImmediate(() => {
+        seenRx = rx;
+        lastProbeAt = Date.now();
+        sendKeepalive(client);
+      });
       return;
     }
     if (rx !== seenRx) {
@@ -46,7 +51,7 @@ export function startKeepalive(client: Client, config: ServerConfig, dead: (why:
       return;
     }
     if (wakeDeadline && now >= wakeDeadline) {
-      return dead(`No answer from the server within ${WAKE_GRACE_MS / 1000}s after the machine woke`);
+      return dead(`No answer from the server within ${wakeGraceMs / 1000}s after the machine woke`);
     }
     const silence = now - lastRxAt;
     if (silence >= intervalMs * countMax && lastProbeAt > lastRxAt) {

@@ -2,7 +2,7 @@ import type * as net from 'node:net';
 import { errorMessage, TunnelError } from './errors';
 import { plural } from './format';
 import { boundPort, closeServer, listen, listenOnPath } from './listener';
-import { Tunnel, type Connection } from './tunnel';
+import { discard, Tunnel, type Connection } from './tunnel';
 
 /** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */
 export const MAX_WAITING = 256;
@@ -25,6 +25,7 @@ export abstract class ListeningTunnel extends Tunnel {
   private port: number | undefined;
   private readonly waiting = new Map<Connection, Waiting>();
   maxWaiting = MAX_WAITING;
+  private readonly requeued = new WeakSet<Connection>();
 
   protected abstract accept(socket: net.Socket): void;
 
@@ -66,7 +67,8 @@ export abstract class ListeningTunnel extends Tunnel {
   protected whenConnected(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): void {
     if (this.session.isConnected) return go();
     const server = this.spec.server;
-    if (this.state !== 'connecting' && this.state !== 'reconnecting') {
+    // 'active' with the session down: the connection died a moment ago and the drop is not yet told.
+    if (this.state !== 'connecting' && this.state !== 'reconnecting' && this.state !== 'active') {
       const why = this.state === 'failed' ? `${server} is not connected (${this.lastError ?? 'failed'})` : `the tunnel is ${this.state}`;
       return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${why}.`));
     }
@@ -86,6 +88,28 @@ export abstract class ListeningTunnel extends Tunnel {
       this.statsChanged();
     });
     this.statsChanged();
+  }
+
+  /**
+   * A channel open failed because the SSH connection died under it (a connection accepted in
+   * the instant the drop was noticed, as on waking from sleep): wait for the redial instead of
+   * resetting the connection. Once per connection. Returns whether it waits.
+   */
+  protected waitAgainAfterDrop(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): boolean {
+    if (this.session.isConnected || conn.socket.destroyed || this.requeued.has(conn)) return false;
+    this.requeued.add(conn);
+    conn.socket.once('close', () => this.requeued.delete(conn));
+    this.whenConnected(conn, go, refuse);
+    return true;
+  }
+
+  /** Only connections with a channel died with the session; the others wait for the redial. */
+  protected override dropOnSessionLost(): void {
+    for (const conn of [...this.connections]) {
+      if (!conn.channel) continue;
+      conn.socket.destroy();
+      discard(conn.channel);
+    }
   }
 
   private refuseNow(refuse: (err: TunnelError) => void, err: TunnelError): void {

@@ -13,6 +13,12 @@ export class LocalForward extends ListeningTunnel {
     this.whenConnected(conn, () => this.open(conn), () => refuse(socket));
   }
 
+  private refuseOrWait(conn: Connection, err: unknown): void {
+    if (this.waitAgainAfterDrop(conn, () => this.open(conn), () => refuse(conn.socket))) return;
+    this.recordError(err);
+    refuse(conn.socket);
+  }
+
   private open(conn: Connection): void {
     const { socket } = conn;
     if (socket.destroyed) return;
@@ -29,10 +35,7 @@ export class LocalForward extends ListeningTunnel {
         this.join(conn, channel);
         socket.resume();
       },
-      (err) => {
-        this.recordError(err);
-        refuse(socket);
-      },
+      (err) => this.refuseOrWait(conn, err),
     );
   }
 

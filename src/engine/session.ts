@@ -1,4 +1,3 @@
-import * as net from 'node:net';
 import type { Client, ClientChannel } from 'ssh2';
 import { Channels, type RemoteConnectionHandler } from './channels';
 import { errorMessage, REFUSALS, TunnelError } from './errors';
@@ -7,10 +6,15 @@ import { plural } from './format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
 import { HostKeyCheck } from './hostKeys';
 import { startKeepalive } from './keepalive';
+import { clientSocket } from './ssh2';
+import { probeSsh } from './probe';
 import type { ProxyCommandProcess } from './proxyCommand';
 import type { RememberedSecrets } from './secrets';
 import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './transport';
 import type { Prompts, ServerConfig, ServerState } from './types';
+
+/** Between a probe that found the server answering and the redial it calls for. */
+const PROBE_SETTLE_MS = 200;
 
 export interface ReconnectPolicy {
   /** First delay before a redial, in ms. */
@@ -119,8 +123,9 @@ export class SshSession {
     this.options.log(message);
   }
 
+  /** Up, and its socket not already broken (a write failed; the drop is being handled). */
   get isConnected(): boolean {
-    return this._state === 'connected' && this.client !== undefined;
+    return this._state === 'connected' && this.client !== undefined && clientSocket(this.client)?.destroyed !== true;
   }
 
   /** How long one connect may take (ConnectTimeout): also how long a connection waits for one. */
@@ -302,20 +307,19 @@ export class SshSession {
     }
     const { host, port } = targetOf(first);
     let probing = false;
-    this.reconnectTimer = setInterval(() => {
+    const timer = setInterval(() => {
       if (Date.now() >= dueAt) return redial();
       if (probing) return;
       probing = true;
-      const probe = net.connect({ host, port });
-      const done = (reachable: boolean) => {
+      void probeSsh(host, port).then((answered) => {
         probing = false;
-        probe.destroy();
-        if (reachable && this.reconnectTimer && this.lastFailureWasNetwork()) redial();
-      };
-      probe.setTimeout(1000, () => done(false));
-      probe.once('connect', () => done(true));
-      probe.once('error', () => done(false));
+        if (!answered || this.reconnectTimer !== timer || !this.lastFailureWasNetwork()) return;
+        // Let the server forget the probe first: under a tight MaxStartups it would refuse the redial.
+        clearInterval(timer);
+        this.reconnectTimer = setTimeout(redial, PROBE_SETTLE_MS);
+      });
     }, Math.min(1000, Math.max(50, delay / 2)));
+    this.reconnectTimer = timer;
   }
 
   private lastFailureWasNetwork(): boolean {

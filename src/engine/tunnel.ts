@@ -228,6 +228,11 @@ export abstract class Tunnel {
     }
   }
 
+  /** Ends the connections the lost session carried. */
+  protected dropOnSessionLost(): void {
+    this.dropConnections();
+  }
+
   async close(): Promise<void> {
     if (this._state === 'closed') return;
     try {
@@ -242,7 +247,7 @@ export abstract class Tunnel {
   /** The session dropped: connections through it are gone, listeners stay. */
   onSessionLost(reason: string): void {
     if (this._state === 'closed' || this._state === 'failed') return;
-    this.dropConnections();
+    this.dropOnSessionLost();
     this.setState('reconnecting', reason);
   }
 
