@@ -171,8 +171,9 @@ describe('outages: every one ends with the tunnels active again on the same port
   });
 
   it('DNS fails for a while (the name stops resolving as the connection drops): active again on the same ports once it resolves', async function () {
-    // A private /etc/hosts and resolv.conf for the engine's process (a mount namespace) needs root.
-    if (spawnSync('unshare', ['-m', 'true']).status !== 0) this.skip();
+    // A private /etc/hosts and resolv.conf for the engine's process (a mount namespace) needs root, as the PAM tests' user does.
+    const unshare = spawnSync('unshare', ['-m', 'true'], { encoding: 'utf8' });
+    assert.equal(unshare.status, 0, `unshare -m (util-linux, as root) is needed for this test: ${unshare.stderr}`);
     sshd = await SshdFixture.start();
     const name = `outage-${process.pid}.test`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outage-dns-'));
