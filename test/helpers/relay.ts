@@ -9,17 +9,33 @@ import * as net from 'node:net';
  * the SSH handshake takes that much longer).
  * A client that leaves while frozen is not passed on either: the server keeps its side, as a
  * server behind a dead path does, until `releaseOrphans()` ends it (the server noticing at last).
+ * Likewise a server that leaves while frozen is told to the client only on `resume()`, with a
+ * reset, as the client's next packet after a dead path would earn.
+ * `latencyMs` holds every chunk that long each way, in order (a congested path); `reset()`
+ * ends every connection with an RST on both sides.
  */
+interface Pair {
+  client: net.Socket;
+  upstream?: net.Socket;
+  held: Buffer[];
+  /** The server closed while frozen: the client hears of it on resume. */
+  upstreamGone?: boolean;
+  /** When the last chunk each way is due, so that latency keeps the order. */
+  toServerDue: number;
+  toClientDue: number;
+}
+
 export class Relay {
   private server!: net.Server;
   private frozen = false;
   private corruptAt = -1;
   private fromServer = 0;
-  private readonly pairs = new Set<{ client: net.Socket; upstream?: net.Socket; held: Buffer[] }>();
+  private readonly pairs = new Set<Pair>();
   /** Server sides of connections whose client left while frozen. */
   private readonly orphans = new Set<net.Socket>();
   port = 0;
   delayMs = 0;
+  latencyMs = 0;
 
   private constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
 
@@ -33,7 +49,7 @@ export class Relay {
   }
 
   private accept(client: net.Socket): void {
-    const pair: { client: net.Socket; upstream?: net.Socket; held: Buffer[] } = { client, held: [] };
+    const pair: Pair = { client, held: [], toServerDue: 0, toClientDue: 0 };
     this.pairs.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => {
@@ -43,10 +59,7 @@ export class Relay {
         pair.upstream.once('close', () => this.orphans.delete(pair.upstream!));
       } else pair.upstream?.destroy();
     });
-    client.on('data', (d: Buffer) => {
-      if (this.frozen || !pair.upstream) pair.held.push(d);
-      else pair.upstream.write(d);
-    });
+    client.on('data', (d: Buffer) => this.later(pair, 'toServerDue', () => this.toServer(pair, d)));
     if (this.delayMs > 0) {
       setTimeout(() => {
         if (!this.frozen && !client.destroyed && !pair.upstream) this.connectUpstream(pair);
@@ -54,13 +67,29 @@ export class Relay {
     } else if (!this.frozen) this.connectUpstream(pair);
   }
 
-  private connectUpstream(pair: { client: net.Socket; upstream?: net.Socket; held: Buffer[] }): void {
+  /** Runs `deliver` after the latency, never before what came earlier the same way. */
+  private later(pair: Pair, way: 'toServerDue' | 'toClientDue', deliver: () => void): void {
+    const now = Date.now();
+    if (this.latencyMs <= 0 && pair[way] <= now) return deliver();
+    pair[way] = Math.max(now + this.latencyMs, pair[way]);
+    setTimeout(deliver, pair[way] - now);
+  }
+
+  private toServer(pair: Pair, d: Buffer): void {
+    if (this.frozen || !pair.upstream || pair.upstream.connecting) pair.held.push(d);
+    else pair.upstream.write(d);
+  }
+
+  private connectUpstream(pair: Pair): void {
     const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
     pair.upstream = upstream;
     upstream.setNoDelay(true);
     upstream.on('error', () => undefined);
-    upstream.on('close', () => pair.client.destroy());
-    upstream.on('data', (d: Buffer) => {
+    upstream.on('close', () => {
+      if (this.frozen) pair.upstreamGone = true;
+      else this.later(pair, 'toClientDue', () => pair.client.destroy());
+    });
+    upstream.on('data', (d: Buffer) => this.later(pair, 'toClientDue', () => {
       // While frozen, what the server sends is lost, as on a dead path.
       if (this.frozen) return;
       if (this.corruptAt >= this.fromServer && this.corruptAt < this.fromServer + d.length) {
@@ -69,13 +98,13 @@ export class Relay {
       }
       this.fromServer += d.length;
       pair.client.write(d);
-    });
+    }));
     upstream.once('connect', () => {
       if (!this.frozen) this.flush(pair);
     });
   }
 
-  private flush(pair: { upstream?: net.Socket; held: Buffer[] }): void {
+  private flush(pair: Pair): void {
     for (const d of pair.held.splice(0)) pair.upstream!.write(d);
   }
 
@@ -90,9 +119,22 @@ export class Relay {
   resume(): void {
     this.frozen = false;
     for (const pair of this.pairs) {
-      if (!pair.upstream) this.connectUpstream(pair);
+      if (pair.upstreamGone) pair.client.resetAndDestroy();
+      else if (!pair.upstream) this.connectUpstream(pair);
       else if (!pair.upstream.connecting) this.flush(pair);
     }
+  }
+
+  /** Ends every connection with an RST to both sides, as a router that lost its state does. */
+  reset(): number {
+    const pairs = [...this.pairs];
+    for (const pair of pairs) {
+      this.pairs.delete(pair);
+      pair.client.resetAndDestroy();
+      if (pair.upstream?.connecting) pair.upstream.destroy();
+      else pair.upstream?.resetAndDestroy();
+    }
+    return pairs.length;
   }
 
   /** Ends the server side of every connection whose client left while frozen; resolves when the server has closed them. */
