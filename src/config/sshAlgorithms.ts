@@ -136,6 +136,15 @@ const PUBKEY_ALGORITHMS = new Set([
   'ssh-rsa-cert-v01@openssh.com',
 ]);
 
+/** What a login may offer: those, and security keys (and their certificates) an agent holds (src/engine/securityKeys.ts). */
+const LOGIN_ALGORITHMS = new Set([
+  ...PUBKEY_ALGORITHMS,
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+  'sk-ssh-ed25519-cert-v01@openssh.com',
+  'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com',
+]);
+
 export const ALGORITHMS: Record<AlgorithmOption, AlgorithmTable> = {
   ciphers: {
     keyword: 'Ciphers',
@@ -182,7 +191,7 @@ export const ALGORITHMS: Record<AlgorithmOption, AlgorithmTable> = {
     ssh2: new Set(KEX_ALL.filter((k) => !k.startsWith('sntrup761'))),
   },
   hostKeyAlgorithms: { keyword: 'HostKeyAlgorithms', noun: 'a host key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: PUBKEY_ALGORITHMS },
-  pubkeyAcceptedAlgorithms: { keyword: 'PubkeyAcceptedAlgorithms', noun: 'a public key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: PUBKEY_ALGORITHMS },
+  pubkeyAcceptedAlgorithms: { keyword: 'PubkeyAcceptedAlgorithms', noun: 'a public key algorithm', defaults: KEY_ALGORITHMS_DEFAULT, all: KEY_ALGORITHMS_ALL, ssh2: LOGIN_ALGORITHMS },
 };
 
 export interface AssembledAlgorithms {

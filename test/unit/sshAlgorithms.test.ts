@@ -39,8 +39,8 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
       const printed = new RegExp(`^${table.keyword.toLowerCase()} (.*)$`, 'm').exec(defaults)?.[1];
       assert.deepEqual(printed?.split(','), table.defaults, `ssh -G ${table.keyword}`);
       // A name ssh2 cannot negotiate would make it throw at connect.
-      // Certificates are the engine's own business at login (ssh2 only signs with the key).
-      const negotiated = [...table.ssh2].filter((n) => !(option === 'pubkeyAcceptedAlgorithms' && n.endsWith('-cert-v01@openssh.com')));
+      // Certificates and security keys are the engine's own business at login (ssh2 only signs with the key, or the agent does).
+      const negotiated = [...table.ssh2].filter((n) => !(option === 'pubkeyAcceptedAlgorithms' && (n.endsWith('-cert-v01@openssh.com') || n.startsWith('sk-'))));
       for (const name of negotiated) assert.ok(ssh2Constants[SSH2_SUPPORTED[option]].includes(name), `${name} in ssh2's ${SSH2_SUPPORTED[option]}`);
       for (const name of table.ssh2) assert.ok(table.all.includes(name), `${name} is an OpenSSH name`);
     }
@@ -89,18 +89,23 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
       'ssh-rsa',
     ]);
     assert.equal(r.server.hostKeyAlgorithmsVerbatim, undefined, '+ keeps ssh\'s known_hosts ordering');
+    // Security keys stay: an agent holds them and the engine offers them.
     assert.deepEqual(r.server.pubkeyAcceptedAlgorithms, [
       'ssh-rsa',
       'ssh-ed25519-cert-v01@openssh.com',
       'ecdsa-sha2-nistp256-cert-v01@openssh.com',
       'ecdsa-sha2-nistp384-cert-v01@openssh.com',
       'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+      'sk-ssh-ed25519-cert-v01@openssh.com',
+      'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com',
       'rsa-sha2-512-cert-v01@openssh.com',
       'rsa-sha2-256-cert-v01@openssh.com',
       'ssh-ed25519',
       'ecdsa-sha2-nistp256',
       'ecdsa-sha2-nistp384',
       'ecdsa-sha2-nistp521',
+      'sk-ssh-ed25519@openssh.com',
+      'sk-ecdsa-sha2-nistp256@openssh.com',
       'rsa-sha2-512',
       'rsa-sha2-256',
     ]);
