@@ -104,6 +104,14 @@ export type TunnelOrigin = 'settings' | 'sshConfig' | 'person' | 'agent';
 
 export type TunnelState = 'connecting' | 'active' | 'reconnecting' | 'failed' | 'closed';
 
+/**
+ * Why a tunnel closed, carried by its last change event: `person` (the close command, the tree,
+ * another process asking for a person), `agent` (an agent tool), `settings` (its entry changed or
+ * went away), `shutdown` (the program or window ends), `failed` (it could not open), `cancelled`
+ * (its open was cancelled), `replaced` (a restart closes the old one).
+ */
+export type CloseReason = 'person' | 'agent' | 'settings' | 'shutdown' | 'failed' | 'cancelled' | 'replaced';
+
 export interface TunnelSpec {
   server: string;
   type: TunnelType;
@@ -158,6 +166,8 @@ export interface TunnelInfo {
   lastActivity: number;
   lastError?: string;
   openedBy: TunnelOrigin;
+  /** Set on the event of a closed tunnel: why it closed. */
+  closeReason?: CloseReason;
 }
 
 export type ServerState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'failed';
