@@ -12,7 +12,10 @@ export type TunnelErrorCode =
   | 'CHANNEL_REFUSED'
   | 'TIMEOUT'
   | 'CANCELLED'
-  | 'CLOSED';
+  | 'CLOSED'
+  /** Another process serves the tunnel, or has ended while asked to act on one. */
+  | 'SERVED_ELSEWHERE'
+  | 'PEER_GONE';
 
 /** Failures that waiting does not fix (a host key refused, a login refused): security and credentials win over availability. */
 export const REFUSALS: readonly string[] = ['HOST_KEY_CHANGED', 'HOST_KEY_REVOKED', 'HOST_KEY_UNKNOWN', 'AUTH_FAILED'] satisfies TunnelErrorCode[];
