@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { errorMessage, installSsh2Adapter, plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { TunnelCatalogue } from './peers/catalogue';
+import type { TunnelsElsewhere } from './peers/types';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -25,6 +27,10 @@ export interface SshTunnelsApi {
   treeView: vscode.TreeView<unknown>;
   statusBar: TunnelStatusBar;
   settingsTunnels: SettingsTunnels;
+  /** Every tunnel this window wants (settings, ssh config forwards, restored, a person's, an agent's) and its state. */
+  catalogue: TunnelCatalogue;
+  /** The tunnels other processes of this person serve (other windows, `ssh-tunnels up`, `ssh-tunnels mcp`), when known. */
+  elsewhere?: TunnelsElsewhere;
   /** A person's tunnels, saved in the workspace state and reopened when the workspace opens again. */
   restored: RestoredTunnels;
   prompts: VsCodePrompts;
@@ -41,7 +47,6 @@ export interface SshTunnelsApi {
 }
 
 let manager: TunnelManager | undefined;
-let restoredTunnels: RestoredTunnels | undefined;
 
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
@@ -82,12 +87,13 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const engine = new TunnelManager({ servers, prompts, log: (m) => log.info(m), ...supervisionSettings() });
   manager = engine;
 
-  const settingsTunnels = new SettingsTunnels(engine, log);
-  const restored = new RestoredTunnels(engine, context.workspaceState, log);
-  restoredTunnels = restored;
-  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels);
+  const elsewhere = startElsewhere();
+  const catalogue = new TunnelCatalogue({ manager: engine, elsewhere, log: (m) => log.info(m) });
+  const settingsTunnels = new SettingsTunnels(catalogue, log);
+  const restored = new RestoredTunnels(engine, context.workspaceState, log, catalogue);
+  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels, catalogue, elsewhere);
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
-  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus);
+  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, elsewhere);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
 
@@ -117,14 +123,15 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     statusBar,
     progress,
     settingsTunnels,
+    catalogue,
     restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    ...registerCommands({ manager: engine, servers, settingsTunnels, catalogue, elsewhere, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
-    // A settings tunnel an agent closed (the person approved) stays stopped, as after the close command.
-    ...registerAgentTools({ manager: engine, servers, willClose: (t) => settingsTunnels.markStopped(t.id) }, log),
+    // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
+    ...registerAgentTools({ manager: engine, servers }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
@@ -166,15 +173,21 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, restored, prompts, progress, log, inputs, activationMs, ready, restoring };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, catalogue, elsewhere, restored, prompts, progress, log, inputs, activationMs, ready, restoring };
+}
+
+/**
+ * The other processes' tunnels. The peers layer (src/peers) provides the implementation of
+ * TunnelsElsewhere; until this window starts one, every wanted tunnel is opened here as before.
+ */
+function startElsewhere(): TunnelsElsewhere | undefined {
+  return undefined;
 }
 
 export async function deactivate(): Promise<void> {
   const m = manager;
   manager = undefined;
-  // Closing every tunnel on the way out is not a person closing them: keep the saved list.
-  restoredTunnels?.freeze();
-  restoredTunnels = undefined;
+  // Every tunnel closes with the reason `shutdown`: the saved list and the settings' state keep them.
   await m?.dispose();
 }
 
