@@ -87,8 +87,10 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const engine = new TunnelManager({ servers, prompts, log: (m) => log.info(m), ...supervisionSettings() });
   manager = engine;
 
-  const elsewhere = startElsewhere();
-  const catalogue = new TunnelCatalogue({ manager: engine, elsewhere, log: (m) => log.info(m) });
+  const catalogue = new TunnelCatalogue({ manager: engine, log: (m) => log.info(m) });
+  // Asked by another process about one of ours, this window does what its own person's command does.
+  const elsewhere = startElsewhere(engine, catalogue, log);
+  if (elsewhere) catalogue.setElsewhere(elsewhere);
   const settingsTunnels = new SettingsTunnels(catalogue, log);
   const restored = new RestoredTunnels(engine, context.workspaceState, log, catalogue);
   const tree = new TunnelTreeProvider(engine, servers, settingsTunnels, catalogue, elsewhere);
@@ -180,7 +182,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
  * The other processes' tunnels. The peers layer (src/peers) provides the implementation of
  * TunnelsElsewhere; until this window starts one, every wanted tunnel is opened here as before.
  */
-function startElsewhere(): TunnelsElsewhere | undefined {
+function startElsewhere(_engine: TunnelManager, _catalogue: TunnelCatalogue, _log: vscode.LogOutputChannel): TunnelsElsewhere | undefined {
   return undefined;
 }
 

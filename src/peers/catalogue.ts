@@ -232,6 +232,8 @@ export class TunnelCatalogue {
       }
       slot.wanted = now;
       if (slot.stoppedAs !== undefined && slot.stoppedAs !== now.fingerprint) slot.stoppedAs = undefined;
+      // Served elsewhere as it was defined: as it is defined now, it is looked for (or opened) afresh.
+      if (slot.state.kind === 'elsewhere') slot.state = { kind: 'stopped' };
       if (!live) continue;
       // Reopen once the old one is gone: the new definition may want the same port.
       work.push(

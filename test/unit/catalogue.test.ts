@@ -252,6 +252,16 @@ describe('catalogue: one model of the tunnels a process wants, and of who serves
       assert.deepEqual(failures, []);
     });
 
+    it('an entry served elsewhere whose definition changes is looked for afresh: not served as it is now, it opens here', async () => {
+      const db = wanted('db', await freePort());
+      elsewhere.serve(other, { ...db.spec, localPort: db.spec.localPort });
+      await catalogue.setWanted('settings', [db]);
+      assert.equal(catalogue.get('name:db')?.state.kind, 'elsewhere');
+      const moved = wanted('db', await freePort());
+      await catalogue.setWanted('settings', [moved]);
+      assert.equal(manager.getTunnel(runningId('name:db'))?.localPort, moved.spec.localPort);
+    });
+
     it('a tunnel served elsewhere that its owner closes shows stopped here, and is not reopened', async () => {
       const db = wanted('db', await freePort());
       const served = elsewhere.serve(other, { ...db.spec, localPort: db.spec.localPort });
