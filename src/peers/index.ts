@@ -1,0 +1,4 @@
+export { Peers, type PeersOptions } from './peers';
+export { defaultRuntimeDir } from './runtimeDir';
+export { listensWhere } from './match';
+export * from './types';
