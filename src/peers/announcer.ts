@@ -61,7 +61,8 @@ export class Announcer {
     const out: WireTunnel[] = [];
     for (const info of this.manager.listTunnels()) {
       if (!announceable(info) || info.state === 'closed') continue;
-      this.sent.set(info.id, { shape: shape(info), traffic: traffic(info) });
+      // Traffic already sent to the others stays as it was: their next tick still tells them.
+      if (!this.sent.has(info.id)) this.sent.set(info.id, { shape: shape(info), traffic: traffic(info) });
       out.push(this.wire(info));
     }
     this.watchTraffic();

@@ -43,7 +43,7 @@ interface Known {
 
 interface Pending {
   peerId: string;
-  resolve: (info: TunnelInfo | undefined) => void;
+  resolve: (answer: { info?: TunnelInfo; holds?: boolean }) => void;
   reject: (err: Error) => void;
 }
 
@@ -268,9 +268,13 @@ export class Peers implements TunnelsElsewhere {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.ok) p.resolve(m.info);
+        if (m.ok) p.resolve(m);
         else p.reject(new TunnelError(m.code as TunnelError['code'], m.message));
         return;
+      }
+      case 'holds': {
+        const holds = this.options.manager.listTunnels().some((info) => info.state !== 'closed' && listensWhere(m.spec, info));
+        return link.send({ t: 'res', id: m.id, ok: true, holds });
       }
       case 'bye':
         return this.bye(link);
@@ -384,11 +388,19 @@ export class Peers implements TunnelsElsewhere {
     return this.list(spec.server).find((t) => listensWhere(spec, t.info));
   }
 
+  /**
+   * Resolves as soon as another process announces a tunnel where `spec` listens. Resolves
+   * undefined at once when none of them has one there, even one still opening (the port is held
+   * by some other program), else after `timeoutMs`.
+   */
   whenServed(spec: TunnelSpec, timeoutMs: number): Promise<ServedTunnel | undefined> {
     const now = this.serving(spec);
     if (now || this.disposed) return Promise.resolve(now);
     return new Promise((resolve) => {
+      let settled = false;
       const done = (value: ServedTunnel | undefined) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         sub.dispose();
         resolve(value);
@@ -398,20 +410,30 @@ export class Peers implements TunnelsElsewhere {
         if (served) done(served);
       });
       const timer = setTimeout(() => done(this.serving(spec)), timeoutMs);
+      const asked = [...this.known.keys()].map((peerId) =>
+        this.ask(peerId, { t: 'holds', id: 0, spec }).then(
+          (answer) => answer.holds === true,
+          () => false,
+        ),
+      );
+      void Promise.all(asked).then((holds) => {
+        if (!holds.some(Boolean)) done(this.serving(spec));
+      });
     });
   }
 
   close(peerId: string, tunnelId: string): Promise<void> {
-    return this.request(peerId, 'close', tunnelId).then(() => undefined);
+    return this.ask(peerId, { t: 'req', id: 0, op: 'close', tunnelId }).then(() => undefined);
   }
 
   async restart(peerId: string, tunnelId: string): Promise<TunnelInfo> {
-    const info = await this.request(peerId, 'restart', tunnelId);
+    const { info } = await this.ask(peerId, { t: 'req', id: 0, op: 'restart', tunnelId });
     if (!info) throw new TunnelError('CLOSED', `The restart of ${tunnelId} gave no tunnel back.`);
     return info;
   }
 
-  private request(peerId: string, op: RequestOp, tunnelId: string): Promise<TunnelInfo | undefined> {
+  /** Sends a request (its id set here) and resolves with the reply. */
+  private ask(peerId: string, message: Extract<Message, { t: 'req' | 'holds' }>): Promise<{ info?: TunnelInfo; holds?: boolean }> {
     const known = this.known.get(peerId);
     if (!known || !known.link.open) {
       return Promise.reject(new TunnelError('PEER_GONE', `The process that served this tunnel (${peerId}) has ended; nothing was done.`));
@@ -419,7 +441,7 @@ export class Peers implements TunnelsElsewhere {
     const id = this.nextRequest++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { peerId, resolve, reject });
-      known.link.send({ t: 'req', id, op, tunnelId });
+      known.link.send({ ...message, id });
     });
   }
 

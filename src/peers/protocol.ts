@@ -1,5 +1,5 @@
 // What two processes say to each other over their Unix socket: one JSON message a line.
-import type { TunnelInfo } from '../engine';
+import type { TunnelInfo, TunnelSpec } from '../engine';
 import type { PeerIdentity } from './types';
 
 export const PROTOCOL_VERSION = 1;
@@ -22,7 +22,9 @@ export type Message =
   | { t: 'tunnel'; tunnel: WireTunnel }
   /** Asks the owner to act on its tunnel, as its own person would. */
   | { t: 'req'; id: number; op: RequestOp; tunnelId: string }
-  | { t: 'res'; id: number; ok: true; info?: TunnelInfo }
+  /** Asks whether the receiver has a tunnel (even one still opening) listening where `spec` would. */
+  | { t: 'holds'; id: number; spec: TunnelSpec }
+  | { t: 'res'; id: number; ok: true; info?: TunnelInfo; holds?: boolean }
   | { t: 'res'; id: number; ok: false; code: string; message: string }
   /** The sender shuts down: what it served has closed (reason `shutdown`) just before. */
   | { t: 'bye' }
@@ -47,6 +49,8 @@ function invalid(value: unknown): string | undefined {
       return validTunnel(m.tunnel) ? undefined : 'a malformed tunnel';
     case 'req':
       return typeof m.id === 'number' && (m.op === 'close' || m.op === 'restart') && typeof m.tunnelId === 'string' ? undefined : 'a malformed request';
+    case 'holds':
+      return typeof m.id === 'number' && !!m.spec && typeof m.spec === 'object' ? undefined : 'a malformed question';
     case 'res':
       return typeof m.id === 'number' && (m.ok === true || (typeof m.code === 'string' && typeof m.message === 'string')) ? undefined : 'a malformed reply';
     case 'bye':

@@ -88,6 +88,23 @@ describe('peers: processes see each other\'s tunnels', function () {
     await assert.rejects(b.call('askClose', { peerId: a.self.id, tunnelId: 't999' }), /No open tunnel has id/);
   });
 
+  it('a port another program holds fails at once, without waiting for a process to announce it', async () => {
+    const a = await start('window', 'api');
+    const b = await start('mcp');
+    await Promise.all([a.call('ready'), b.call('ready')]);
+    await waitFor(async () => (await a.call<string[]>('peers')).length === 1, 2000, 'a to know b');
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    try {
+      const spec: TunnelSpec = { server: 'test', type: 'local', localPort: (busy.address() as net.AddressInfo).port, remoteHost: '127.0.0.1', remotePort: suite.echo.port };
+      const t0 = Date.now();
+      await assert.rejects(b.call('want', { spec, waitMs: 5000 }), (err: Error & { code?: string }) => err.code === 'PORT_IN_USE');
+      assert.ok(Date.now() - t0 < 1500, `answered after ${Date.now() - t0} ms`);
+    } finally {
+      busy.close();
+    }
+  });
+
   it('an owner killed with SIGKILL is lost within a second, with its tunnels; its socket is cleaned', async () => {
     const a = await start('window', 'api');
     const b = await start('window', 'web');

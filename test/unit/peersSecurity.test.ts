@@ -63,6 +63,20 @@ describe('peers: the runtime folder and who may reach it', function () {
     assert.equal(tryAsNobody(), 'EACCES');
   });
 
+  it('starting costs little synchronously (mkdir and lstat; listening and connecting come after)', async () => {
+    const costs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const peers = start();
+      costs.push(performance.now() - t0);
+      assert.equal(fs.existsSync(peers.socketPath!), false, 'not listening yet in the caller\'s turn');
+      await peers.ready();
+      assert.equal(fs.existsSync(peers.socketPath!), true);
+    }
+    costs.sort((x, y) => x - y);
+    assert.ok(costs[2] < 5, `median ${costs[2].toFixed(2)} ms (all: ${costs.map((c) => c.toFixed(2)).join(', ')})`);
+  });
+
   it('a stale socket (its process killed) is ignored, removed and logged', async () => {
     fs.mkdirSync(dir, { mode: 0o700, recursive: true });
     const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(require('path').join(process.argv[1], process.pid + '.sock'), () => console.log('up'))`, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
