@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { errorMessage, installSsh2Adapter, plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { Peers, type TunnelsElsewhere } from './peers';
 import { TunnelCatalogue } from './peers/catalogue';
-import type { TunnelsElsewhere } from './peers/types';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -47,6 +47,7 @@ export interface SshTunnelsApi {
 }
 
 let manager: TunnelManager | undefined;
+let peers: Peers | undefined;
 
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
@@ -90,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const catalogue = new TunnelCatalogue({ manager: engine, log: (m) => log.info(m) });
   // Asked by another process about one of ours, this window does what its own person's command does.
   const elsewhere = startElsewhere(engine, catalogue, log);
+  peers = elsewhere;
   if (elsewhere) catalogue.setElsewhere(elsewhere);
   const settingsTunnels = new SettingsTunnels(catalogue, log);
   const restored = new RestoredTunnels(engine, context.workspaceState, log, catalogue);
@@ -179,18 +181,32 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
 }
 
 /**
- * The other processes' tunnels. The peers layer (src/peers) provides the implementation of
- * TunnelsElsewhere; until this window starts one, every wanted tunnel is opened here as before.
+ * Starts knowing the other processes' tunnels (other windows, `ssh-tunnels up`, `ssh-tunnels
+ * mcp`): synchronously only the runtime folder is checked; the rest happens after activation.
  */
-function startElsewhere(_engine: TunnelManager, _catalogue: TunnelCatalogue, _log: vscode.LogOutputChannel): TunnelsElsewhere | undefined {
-  return undefined;
+function startElsewhere(engine: TunnelManager, catalogue: TunnelCatalogue, log: vscode.LogOutputChannel): Peers | undefined {
+  const started = performance.now();
+  const folder = vscode.workspace.workspaceFolders?.map((f) => f.name).join(', ') || undefined;
+  try {
+    const elsewhere = Peers.start({ kind: 'window', folder, manager: engine, actions: catalogue.ownerActions(), log: (m) => log.info(m) });
+    log.debug(`Sharing tunnels with other processes started in ${(performance.now() - started).toFixed(2)} ms.`);
+    return elsewhere;
+  } catch (err) {
+    // Without it this window works alone, as before: every wanted tunnel is opened here.
+    log.warn(`Tunnels of other processes are not shared: ${errorMessage(err)}`);
+    return undefined;
+  }
 }
 
 export async function deactivate(): Promise<void> {
   const m = manager;
+  const p = peers;
   manager = undefined;
-  // Every tunnel closes with the reason `shutdown`: the saved list and the settings' state keep them.
-  await m?.dispose();
+  peers = undefined;
+  // Every tunnel closes with the reason `shutdown`: the saved list and the settings' state keep
+  // them. The other processes hear of those closes first, then of this one's end: their cue to take over.
+  if (p) await p.dispose(() => m?.dispose() ?? Promise.resolve());
+  else await m?.dispose();
 }
 
 /** What loaded: servers by origin, those that cannot be used, and tunnels. */

@@ -4,6 +4,8 @@
 // the peers because it decides with them who serves a tunnel; pure Node (no `vscode`), so the
 // extension and its tests use the same one. Reading settings stays the feeders' job.
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelOrigin, type TunnelSpec } from '../engine';
+import { specOf } from './actions';
+import { listensWhere } from './match';
 import type { OwnerActions, PeerIdentity, ServedTunnel, TunnelsElsewhere } from './types';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
@@ -54,31 +56,6 @@ interface Slot {
 
 /** The origin a tunnel of each source is opened with. */
 const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
-
-/** Whether `info` listens where `spec` would (same server, type, and fixed port or socket path). */
-export function listensWhere(spec: TunnelSpec, info: Pick<TunnelInfo, 'server' | 'type' | 'localHost' | 'localPort' | 'remoteHost' | 'remotePort' | 'localPath' | 'remotePath'>): boolean {
-  if (info.server !== spec.server || info.type !== spec.type) return false;
-  if (spec.type === 'remote') {
-    if (spec.remotePath !== undefined) return info.remotePath === spec.remotePath;
-    return !!spec.remotePort && info.remotePath === undefined && info.remotePort === spec.remotePort && (info.remoteHost ?? '') === (spec.remoteHost ?? '');
-  }
-  if (spec.localPath !== undefined) return info.localPath === spec.localPath;
-  return spec.localPort !== 0 && info.localPath === undefined && info.localPort === spec.localPort && info.localHost === (spec.localHost ?? '127.0.0.1');
-}
-
-/** What reopens a tunnel where it was: the ports it really had, its own name if it was given one. */
-export function reopenSpec(info: TunnelInfo): Omit<TunnelSpec, 'openedBy'> {
-  const spec: Omit<TunnelSpec, 'openedBy'> = { server: info.server, type: info.type, localHost: info.localHost, localPort: info.localPort };
-  if (info.localPath !== undefined) spec.localPath = info.localPath;
-  if (info.remotePath !== undefined) spec.remotePath = info.remotePath;
-  else if (info.type !== 'dynamic') {
-    spec.remoteHost = info.remoteHost;
-    spec.remotePort = info.remotePort;
-  }
-  if (info.socks) spec.socks = true;
-  if (info.nameGiven) spec.name = info.name;
-  return spec;
-}
 
 /** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
 function takenElsewhere(spec: TunnelSpec, err: unknown): boolean {
@@ -185,7 +162,7 @@ export class TunnelCatalogue {
     // Settings and config forwards are entered by open() itself; what a person or an agent opens is entered here.
     if (info.openedBy !== 'person' && info.openedBy !== 'agent') return;
     const own = `${TUNNEL_KEY_PREFIX}${info.id}`;
-    const spec = { ...reopenSpec(info), openedBy: info.openedBy };
+    const spec = specOf(info);
     this.slots.set(own, { wanted: { key: own, source: info.openedBy, spec, fingerprint: '', autoStart: false }, state: { kind: 'running', tunnelId: info.id } });
     this.byTunnel.set(info.id, own);
   }
@@ -319,7 +296,7 @@ export class TunnelCatalogue {
       return this.open(slot, false);
     }
     await this.manager.closeTunnel(tunnelId, 'replaced');
-    return this.manager.createTunnel({ ...reopenSpec(info), openedBy: info.openedBy });
+    return this.manager.createTunnel(specOf(info));
   }
 
   /**

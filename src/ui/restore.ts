@@ -2,7 +2,8 @@
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
 import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { reopenSpec, type TunnelCatalogue } from '../peers/catalogue';
+import { specOf } from '../peers/actions';
+import type { TunnelCatalogue } from '../peers/catalogue';
 import { SECTION } from './settings';
 
 /** The workspaceState key; one list per workspace, in the order the tunnels were opened. */
@@ -12,7 +13,8 @@ export type SavedTunnel = Omit<TunnelSpec, 'openedBy'>;
 
 /** What reopens a tunnel where it was: the ports it really had, its own name if it was given one. */
 export function savedSpec(info: TunnelInfo): SavedTunnel {
-  return reopenSpec(info);
+  const { openedBy: _origin, ...spec } = specOf(info);
+  return spec;
 }
 
 export function restoreEnabled(): boolean {

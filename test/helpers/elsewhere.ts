@@ -1,5 +1,5 @@
 import { Emitter, type TunnelInfo, type TunnelSpec } from '../../src/engine';
-import { listensWhere } from '../../src/peers/catalogue';
+import { listensWhere } from '../../src/peers/match';
 import type { PeerIdentity, ServedTunnel, TunnelsElsewhere } from '../../src/peers/types';
 
 /**
