@@ -41,6 +41,9 @@ key or login ends the command (unless --keep-trying). Exit status: 0 if every tu
 1 if one did not (or a host key or login was refused), 2 for a mistake on the command line.
 A folder's settings are used only once you allow that folder: the command shows what they would
 run, expose and connect to, and asks (or run ssh-tunnels allow DIR first; ssh-tunnels deny DIR).
+A tunnel another of your processes already serves (a VS Code window, another up, an agent
+through ssh-tunnels mcp) is shown as served by it, and taken over when that process ends; the
+table also lists the other processes' tunnels.
 
 Options:
 ${describeOptions(UP_OPTIONS)}

@@ -50,6 +50,10 @@ interface Pending {
 /** `<pid>.sock`, or `<pid>-<n>.sock` for a further instance in one process. */
 const SOCKET_NAME = /^(\d+)(?:-\d+)?\.sock$/;
 
+/** How long the owner of a tunnel may take to close it, and to restart it (a reconnect, a question to its person). */
+const CLOSE_ANSWER_MS = 30_000;
+const RESTART_ANSWER_MS = 120_000;
+
 /** Instances started in this process. */
 let instances = 0;
 
@@ -417,7 +421,7 @@ export class Peers implements TunnelsElsewhere {
       });
       const timer = setTimeout(() => done(this.serving(spec)), timeoutMs);
       const asked = [...this.known.keys()].map((peerId) =>
-        this.ask(peerId, { t: 'holds', id: 0, spec }).then(
+        this.ask(peerId, { t: 'holds', id: 0, spec }, timeoutMs).then(
           (answer) => answer.holds === true,
           () => false,
         ),
@@ -429,24 +433,33 @@ export class Peers implements TunnelsElsewhere {
   }
 
   close(peerId: string, tunnelId: string): Promise<void> {
-    return this.ask(peerId, { t: 'req', id: 0, op: 'close', tunnelId }).then(() => undefined);
+    return this.ask(peerId, { t: 'req', id: 0, op: 'close', tunnelId }, CLOSE_ANSWER_MS).then(() => undefined);
   }
 
   async restart(peerId: string, tunnelId: string): Promise<TunnelInfo> {
-    const { info } = await this.ask(peerId, { t: 'req', id: 0, op: 'restart', tunnelId });
+    const { info } = await this.ask(peerId, { t: 'req', id: 0, op: 'restart', tunnelId }, RESTART_ANSWER_MS);
     if (!info) throw new TunnelError('CLOSED', `The restart of ${tunnelId} gave no tunnel back.`);
     return info;
   }
 
-  /** Sends a request (its id set here) and resolves with the reply. */
-  private ask(peerId: string, message: Extract<Message, { t: 'req' | 'holds' }>): Promise<{ info?: TunnelInfo; holds?: boolean }> {
+  /** Sends a request (its id set here) and resolves with the reply, or rejects with TIMEOUT after `timeoutMs`. */
+  private ask(peerId: string, message: Extract<Message, { t: 'req' | 'holds' }>, timeoutMs: number): Promise<{ info?: TunnelInfo; holds?: boolean }> {
     const known = this.known.get(peerId);
     if (!known || !known.link.open) {
       return Promise.reject(new TunnelError('PEER_GONE', `The process that served this tunnel (${peerId}) has ended; nothing was done.`));
     }
     const id = this.nextRequest++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { peerId, resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new TunnelError('TIMEOUT', `${who(known.peer)} did not answer within ${timeoutMs / 1000} s.`));
+      }, timeoutMs);
+      timer.unref();
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        f(v);
+      };
+      this.pending.set(id, { peerId, resolve: settle(resolve), reject: settle(reject) });
       known.link.send({ ...message, id });
     });
   }
