@@ -1,0 +1,74 @@
+// Two windows, one tunnel in the user settings (autoStart): the second window shows it as served
+// by the first, with no toast; when the first window's extension host is killed (-9), the second
+// takes the tunnel over on the same port within 3 s, and it carries data.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { echoRoundTrip } from '../helpers/net';
+import { waitFor } from '../helpers/vscode';
+import { driver, type Setup } from './driver';
+import { activate, rowsOf, show, type Api } from './tree';
+
+const TAKEOVER_MS = 3000;
+const COULD_NOT_OPEN = /Could not open the tunnel/i;
+
+describe('two windows with an autoStart tunnel in the user settings', function () {
+  this.timeout(90_000);
+  let api: Api;
+  let setup: Setup;
+  const ownTunnel = () => api.manager.listTunnels(setup.server).find((t) => t.localPort === setup.tunnelPort);
+  const row = () => rowsOf(api, setup.server).find((r) => r.label === setup.tunnel);
+
+  before(async () => {
+    api = await activate();
+    setup = await driver.setup();
+    assert.ok(setup.firstPid, 'the runner knows the first window\'s extension host');
+    // The page shows the view, so the runner can read its rows.
+    await vscode.commands.executeCommand('sshTunnels.focus');
+  });
+
+  it('the second window shows the tunnel as served by the first, in the tree, and raises no toast', async () => {
+    const served = await waitFor(
+      `${setup.tunnel} served elsewhere`,
+      () => api.elsewhere.list(setup.server).find((s) => s.info.localPort === setup.tunnelPort),
+      15_000,
+      () => api.elsewhere.list(),
+    );
+    assert.equal(served.peer.kind, 'window');
+    assert.equal(served.peer.folder, setup.folders.first);
+    assert.equal(served.peer.pid, setup.firstPid, 'served by the first window\'s extension host');
+    assert.equal(served.info.state, 'active');
+    assert.equal(served.info.name, setup.tunnel);
+    assert.equal(ownTunnel(), undefined, 'this window opened nothing on that port');
+
+    const description = `served by window of folder ${setup.folders.first}`;
+    const item = await waitFor(`the row of ${setup.tunnel} ${description}`, () => row()?.description.includes(description) && row(), 10_000, () => show(rowsOf(api, setup.server)));
+    assert.match(item.description, new RegExp(`${setup.tunnelPort}|active`), 'the row tells the live state or the port');
+    const rows = await driver.tree('second');
+    assert.ok(rows.some((r) => r.includes(setup.tunnel) && r.includes(description)), `the page's tree rows: ${JSON.stringify(rows)}`);
+
+    const { sent, received } = await echoRoundTrip(setup.tunnelPort, 64 * 1024);
+    assert.equal(received, sent, 'the tunnel of the first window carries data for this one');
+    // A toast would have come at activation, long before now; the runner has watched the page since its first paint.
+    const toasts = await driver.toasts('second');
+    assert.deepEqual(toasts.filter((t) => COULD_NOT_OPEN.test(t) || t.includes(setup.tunnel)), [], `toasts of the second window: ${JSON.stringify(toasts)}`);
+  });
+
+  it('when the first window\'s extension host is killed, the second takes the tunnel over on the same port within 3 s, and it carries data', async () => {
+    const { killedAt } = await driver.kill('first');
+    const mine = await waitFor(`${setup.tunnel} taken over`, () => ownTunnel()?.state === 'active' && ownTunnel(), 15_000, () => ({ own: api.manager.listTunnels(), elsewhere: api.elsewhere.list() }));
+    const took = Date.now() - killedAt;
+    assert.ok(took <= TAKEOVER_MS, `taken over ${took} ms after the kill (at most ${TAKEOVER_MS})`);
+    assert.equal(mine.name, setup.tunnel);
+    assert.equal(mine.openedBy, 'settings');
+
+    const { sent, received } = await echoRoundTrip(setup.tunnelPort, 256 * 1024);
+    assert.equal(received, sent, 'the tunnel carries data after the takeover');
+    assert.equal(api.elsewhere.list(setup.server).some((s) => s.info.localPort === setup.tunnelPort), false, 'no longer listed as served elsewhere');
+    const item = await waitFor(`the row of ${setup.tunnel} as this window's`, () => row() && !row()!.description.includes('served by') && row(), 5000, () => show(rowsOf(api, setup.server)));
+    assert.match(item.description, /active/);
+    const rows = await driver.tree('second');
+    assert.ok(rows.some((r) => r.includes(setup.tunnel) && /active/.test(r) && !r.includes('served by')), `the page's tree rows: ${JSON.stringify(rows)}`);
+    const toasts = await driver.toasts('second');
+    assert.deepEqual(toasts.filter((t) => COULD_NOT_OPEN.test(t) || t.includes(setup.tunnel)), [], `toasts of the second window: ${JSON.stringify(toasts)}`);
+  });
+});
