@@ -24,7 +24,7 @@ const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_WINDOWS_TIMEOUT_S ?? 300) * 10
 const SERVER = 'fix';
 const TUNNEL = 'team-db';
 const FOLDERS = { first: 'api', second: 'web' };
-/** Workbench lines that say nothing about the suite (as in offline.mjs), and the first window's end after its host is killed. */
+/** Workbench lines that say nothing about the suite (as in offline.mjs, and slow-start notes). */
 const EXPECTED_NOISE = [
   /^Resolv(ing|ed) connection token/,
   /^Creating a socket/,
@@ -33,6 +33,7 @@ const EXPECTED_NOISE = [
   /^ChatSessionStore:/,
   /getaddrinfo ENOTFOUND open-vsx\.org/,
   /^Settings pattern ".*" doesn't match any settings/,
+  /^Creation of workbench contribution '.*' took \d+ms/,
 ];
 
 /**
