@@ -71,7 +71,7 @@ async function treeRows(page) {
   for (let i = 0, n = await rows.count(); i < n; i++) {
     const row = rows.nth(i);
     if ((await row.getAttribute('aria-expanded')) === 'false' && (await row.getAttribute('aria-level')) === '1' && (await row.innerText()).includes(SERVER)) {
-      await row.click();
+      await row.locator('.monaco-tl-twistie').click();
       await page.waitForTimeout(200);
     }
   }

@@ -22,6 +22,7 @@ describe('two windows with an autoStart tunnel in the user settings', function (
     api = await activate();
     setup = await driver.setup();
     assert.ok(setup.firstPid, 'the runner knows the first window\'s extension host');
+    assert.notEqual(setup.firstPid, process.pid, 'each window has its own extension host');
     // The page shows the view, so the runner can read its rows.
     await vscode.commands.executeCommand('sshTunnels.focus');
   });
