@@ -103,6 +103,7 @@ async function main() {
     firstPid: windows.first?.pid,
     home: home.home,
     runtimeDir: runtime,
+    peersDir: path.join(runtime, 'ssh-tunnels'),
     cli: path.join(ROOT, 'dist/cli.js'),
   });
   const routes = {
@@ -148,6 +149,8 @@ async function main() {
     env: {
       HOME: home.home,
       XDG_RUNTIME_DIR: runtime,
+      // Named too, so that one set in the caller's environment does not lead the windows elsewhere.
+      SSH_TUNNELS_RUNTIME_DIR: path.join(runtime, 'ssh-tunnels'),
       SSH_TUNNELS_WINDOWS_DRIVER: `http://127.0.0.1:${driver.address().port}/`,
       SSH_TUNNELS_TEST_GREP: process.env.SSH_TUNNELS_TEST_GREP ?? '',
     },

@@ -46,7 +46,7 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
     api = await activate();
     setup = await driver.setup();
     // The windows' HOME (~/.ssh/config with the fixture) and runtime folder: the same person.
-    env = { PATH: process.env.PATH, HOME: setup.home, XDG_RUNTIME_DIR: setup.runtimeDir, LANG: 'C.UTF-8', TERM: 'xterm-256color' };
+    env = { PATH: process.env.PATH, HOME: setup.home, XDG_RUNTIME_DIR: setup.runtimeDir, SSH_TUNNELS_RUNTIME_DIR: setup.peersDir, LANG: 'C.UTF-8', TERM: 'xterm-256color' };
     upPort = await freePort();
     mcpPort = await freePort();
     upName = `L ${upPort} → 127.0.0.1:${setup.echoPort}`;

@@ -17,7 +17,9 @@ export interface Setup {
   /** The first window's extension host, once it has said hello. */
   firstPid?: number;
   home: string;
+  /** XDG_RUNTIME_DIR of the windows, and the folder of their sockets in it (SSH_TUNNELS_RUNTIME_DIR). */
   runtimeDir: string;
+  peersDir: string;
   /** dist/cli.js: `ssh-tunnels`. */
   cli: string;
 }
