@@ -2,6 +2,8 @@
 // by the first, with no toast; when the first window's extension host is killed (-9), the second
 // takes the tunnel over on the same port within 3 s, and it carries data.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { echoRoundTrip } from '../helpers/net';
 import { waitFor } from '../helpers/vscode';
@@ -40,6 +42,9 @@ describe('two windows with an autoStart tunnel in the user settings', function (
     assert.equal(served.info.state, 'active');
     assert.equal(served.info.name, setup.tunnel);
     assert.equal(ownTunnel(), undefined, 'this window opened nothing on that port');
+    // The windows meet in the runner's runtime folder, where each listens on a socket of its own.
+    const sockets = fs.readdirSync(setup.peersDir).filter((f) => fs.lstatSync(path.join(setup.peersDir, f)).isSocket());
+    assert.ok(sockets.length >= 2, `sockets in ${setup.peersDir}: ${sockets.join(', ')}`);
 
     const description = `served by window of folder ${setup.folders.first}`;
     const item = await waitFor(`the row of ${setup.tunnel} ${description}`, () => row()?.description.includes(description) && row(), 10_000, () => show(rowsOf(api, setup.server)));
