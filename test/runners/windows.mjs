@@ -8,6 +8,8 @@
 // read that window's tree and notifications from the page, and kill -9 the first extension host.
 // HOME (~/.ssh/config with the fixture as host `fix`) and XDG_RUNTIME_DIR are fresh folders, so the
 // windows, and the `up` and `mcp` commands the suite starts, meet only each other.
+// Logs: test-results/{code-server-windows,workbench-windows-api,workbench-windows-web}.log and
+// windows-logs/ (the extension's log of each extension host); screenshots when it fails.
 // Usage: node --import tsx test/runners/windows.mjs   Env: SSH_TUNNELS_TEST_GREP, SSH_TUNNELS_WINDOWS_TIMEOUT_S (default 300).
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -76,6 +78,20 @@ async function treeRows(page) {
     }
   }
   return (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+/** Copies the extension's log of every extension host (its output channel's file) to test-results/windows-logs/. */
+function keepExtensionLogs(userDataDir) {
+  const to = path.join(RESULTS, 'windows-logs');
+  fs.rmSync(to, { recursive: true, force: true });
+  const logs = path.join(userDataDir, 'logs');
+  if (!fs.existsSync(logs)) return;
+  for (const file of fs.readdirSync(logs, { recursive: true })) {
+    if (!/SSH Tunnels\.log$/.test(file)) continue;
+    fs.mkdirSync(to, { recursive: true });
+    // The path tells the hosts apart: <session>/exthost2/tunnelworks.ssh-tunnels/SSH Tunnels.log
+    fs.copyFileSync(path.join(logs, file), path.join(to, file.split(path.sep).join('_')));
+  }
 }
 
 async function main() {
@@ -214,6 +230,7 @@ async function main() {
     limit.clear();
     await browser.close().catch(() => undefined);
     for (const w of Object.values(windows)) await new Promise((r) => w.log.end(r));
+    keepExtensionLogs(server.userDataDir);
     await server.stop();
     driver.close();
     await echo.close();
