@@ -20,7 +20,8 @@ interface ListedTunnel {
   id: string;
   name: string;
   state: string;
-  local: { host: string; port: number };
+  local?: { host: string; port: number };
+  servedBy?: string;
 }
 
 function text(result: CallToolResult): string {
@@ -91,14 +92,23 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
     }
   });
 
-  it('the agent\'s ssh_tunnel_list includes the window\'s tunnel and up\'s, marked as served elsewhere', async () => {
+  it('the agent\'s ssh_tunnel_list includes the window\'s tunnel and up\'s, each marked with who serves it', async () => {
     const result = await call('ssh_tunnel_list', {});
     assert.ok(!result.isError, text(result));
     const listed = (result.structuredContent as { tunnels: ListedTunnel[] }).tunnels;
-    const ports = listed.map((t) => t.local.port);
-    for (const port of [setup.tunnelPort, upPort, mcpPort]) assert.ok(ports.includes(port), `port ${port} in ${JSON.stringify(listed)}`);
-    assert.match(text(result), new RegExp(`window of folder ${setup.folders.second}`), 'the window\'s tunnel is said to be served by it');
-    assert.match(text(result), /ssh-tunnels up/, 'up\'s tunnel is said to be served by it');
+    const byPort = (port: number) => listed.find((t) => t.local?.port === port);
+    assert.equal(byPort(setup.tunnelPort)?.servedBy, `window of folder ${setup.folders.second}`, JSON.stringify(listed));
+    assert.equal(byPort(setup.tunnelPort)?.name, setup.tunnel);
+    assert.equal(byPort(upPort)?.servedBy, 'ssh-tunnels up', JSON.stringify(listed));
+    assert.equal(byPort(mcpPort)?.servedBy, undefined, 'its own tunnel is not marked');
+    assert.match(text(result), new RegExp(`"${setup.tunnel}"[^\\n]*served by window of folder ${setup.folders.second}`));
+  });
+
+  it('up\'s table shows the window\'s tunnel and the agent\'s, served by them', async () => {
+    await up!.waitFor(/1 tunnel through fix: 1 active; 2 more served by other processes\./, 10_000);
+    assert.equal(tableRow(up!.screen(), setup.tunnel).STATE, `● active, served by window of folder ${setup.folders.second}`);
+    assert.equal(tableRow(up!.screen(), AGENT_TUNNEL).STATE, '● active, served by an agent through MCP');
+    assert.equal(tableRow(up!.screen(), upName).STATE, '● active');
   });
 
   it('closing up\'s tunnel from the window\'s tree closes it in the up process: its table says so and the port is freed', async () => {
@@ -114,8 +124,8 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
       assert.ok(Date.now() < deadline, `port ${upPort} still open 10 s after the close`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    await up!.waitFor(new RegExp(`${upName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\n]*closed`), 10_000);
-    assert.match(tableRow(up!.screen(), upName).STATE, /closed/);
+    await up!.waitFor(/0 active, 1 closed/, 10_000);
+    assert.equal(tableRow(up!.screen(), upName).STATE, '○ closed');
     await waitFor('up\'s tunnel gone from the window', () => !api.elsewhere.list(setup.server).some((s) => s.info.localPort === upPort) && !rowsOf(api, setup.server).some((r) => r.description.includes('served by ssh-tunnels up')), 10_000, () => show(rowsOf(api, setup.server)));
     // The others are untouched.
     const { sent, received } = await echoRoundTrip(mcpPort, 4096);

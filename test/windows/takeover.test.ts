@@ -48,7 +48,9 @@ describe('two windows with an autoStart tunnel in the user settings', function (
 
     const description = `served by window of folder ${setup.folders.first}`;
     const item = await waitFor(`the row of ${setup.tunnel} ${description}`, () => row()?.description.includes(description) && row(), 10_000, () => show(rowsOf(api, setup.server)));
-    assert.match(item.description, new RegExp(`${setup.tunnelPort}|active`), 'the row tells the live state or the port');
+    // Its live state and port are in the hover (the icon shows the state).
+    assert.match(item.tooltip, new RegExp(`127\\.0\\.0\\.1:${setup.tunnelPort}`), `the hover: ${item.tooltip}`);
+    assert.match(item.tooltip, /active/, `the hover: ${item.tooltip}`);
     const rows = await driver.tree('second');
     assert.ok(rows.some((r) => r.includes(setup.tunnel) && r.includes(description)), `the page's tree rows: ${JSON.stringify(rows)}`);
 

@@ -21,9 +21,15 @@ export interface Row {
   label: string;
   description: string;
   contextValue: string;
+  /** The hover, as VS Code resolves it. */
+  tooltip: string;
 }
 
-type Tree = { getChildren(node?: unknown): unknown[]; getTreeItem(node: unknown): vscode.TreeItem };
+type Tree = {
+  getChildren(node?: unknown): unknown[];
+  getTreeItem(node: unknown): vscode.TreeItem;
+  resolveTreeItem?(item: vscode.TreeItem, node: unknown): vscode.TreeItem;
+};
 
 /** The rows under `server` in the window's tree, whatever kind of node each is. */
 export function rowsOf(api: Api, server: string): Row[] {
@@ -31,9 +37,11 @@ export function rowsOf(api: Api, server: string): Row[] {
   const serverNode = tree.getChildren().find((n) => (n as { kind?: string; name?: string }).kind === 'server' && (n as { name: string }).name === server);
   if (!serverNode) return [];
   return tree.getChildren(serverNode).map((node) => {
-    const item = tree.getTreeItem(node);
+    const bare = tree.getTreeItem(node);
+    const item = tree.resolveTreeItem?.(bare, node) ?? bare;
     const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
-    return { node, label, description: String(item.description ?? ''), contextValue: String(item.contextValue ?? '') };
+    const tooltip = typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? '');
+    return { node, label, description: String(item.description ?? ''), contextValue: String(item.contextValue ?? ''), tooltip };
   });
 }
 
