@@ -9,6 +9,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, RequestSchema, type CallToolRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage, plural } from '../engine';
+import { managerActions, Peers } from '../peers';
 import { modelDescription, refusalLog, toolDefinition, TOOL_DEFINITIONS, TunnelTools, type ToolDefinition, type ToolResult } from '../tools';
 import { describeOptions, parseArgs, type OptionSpec } from './args';
 import { createCliHost } from './host';
@@ -135,7 +136,10 @@ export async function runMcp(argv: string[]): Promise<number> {
   const prompts = new McpPrompts(server, (name) => `${selfCommand()} trust${extra} ${name}`, log);
   const host = await createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log, askAllow: false });
   for (const problem of host.problems()) log(`warning: ${problem}`);
+  // The other processes of the user (VS Code windows, ssh-tunnels up, other agents) see this one's tunnels, and it theirs.
+  const peers = Peers.start({ kind: 'mcp', manager: host.manager, actions: managerActions(host.manager), log });
   const tools = new TunnelTools({
+    elsewhere: peers,
     manager: host.manager,
     servers: host.servers,
     allowNonLoopback: () => options.allowNonLoopback === true,
@@ -180,7 +184,7 @@ export async function runMcp(argv: string[]): Promise<number> {
     closing = true;
     const open = host.manager.listTunnels().length;
     log(`${why}: closing ${plural(open, 'tunnel')} and exiting.`);
-    await host.dispose().catch((err) => log(errorMessage(err)));
+    await peers.dispose(() => host.dispose()).catch((err) => log(errorMessage(err)));
     await server.close().catch(() => undefined);
     finished(0);
   };

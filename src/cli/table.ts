@@ -14,6 +14,8 @@ export interface TableRow {
   error?: string;
   /** While its server is being retried: the attempt and when it is due (ms since the epoch). */
   retry?: { attempt: number; at: number };
+  /** Another process serves it ("window of folder api"): `info` is that process's, as it last told it. */
+  servedBy?: string;
 }
 
 /** Where to connect (local), the proxy URL (dynamic), or the server's port and where it leads (remote). */
@@ -113,7 +115,8 @@ function cellsOf(r: TableRow): Cells {
     name: info?.name ?? r.name,
     server: r.server,
     type: r.type,
-    state: `${STATE_MARK[state]} ${state}`,
+    // The state first: when the column is cut, "● active" stays.
+    state: `${STATE_MARK[state]} ${state}${r.servedBy ? `, served by ${r.servedBy}` : ''}`,
     address: info ? address(info) : '',
     in: stats ? formatBytes(stats.bytesIn) : '',
     out: stats ? formatBytes(stats.bytesOut) : '',
@@ -258,8 +261,11 @@ export function cutErrors(rows: readonly TableRow[], table: readonly string[]): 
  * runs it says how to close them; the last one, left on screen at exit (`running: false`), says
  * that these were the states at exit (the closing is told below it).
  */
-export function summary(rows: readonly TableRow[], options: { running?: boolean } = {}): string {
+export function summary(all: readonly TableRow[], options: { running?: boolean } = {}): string {
   const running = options.running ?? true;
+  // Tunnels other processes serve are theirs to close: counted apart.
+  const rows = all.filter((r) => !r.servedBy);
+  const elsewhere = all.length - rows.length;
   const count = (state: string) => rows.filter((r) => (r.info?.state ?? r.pending) === state).length;
   const parts = [`${count('active')} active`];
   for (const state of ['connecting', 'opening', 'reconnecting', 'failed', 'closed']) if (count(state)) parts.push(`${count(state)} ${state}`);
@@ -267,7 +273,8 @@ export function summary(rows: readonly TableRow[], options: { running?: boolean 
   const through = servers.length === 1 ? ` through ${servers[0]}` : servers.length > 1 ? ` through ${plural(servers.length, 'server')}` : '';
   const errors = rows.reduce((n, r) => n + (r.info?.stats.errors ?? 0), 0);
   const failedConnections = errors ? `; ${plural(errors, 'failed connection')}` : '';
+  const others = elsewhere ? `; ${elsewhere} more served by other processes` : '';
   return running
-    ? `${plural(rows.length, 'tunnel')}${through}: ${parts.join(', ')}${failedConnections}. Ctrl-C closes them all.`
-    : `${plural(rows.length, 'tunnel')}${through} at exit: ${parts.join(', ')}${failedConnections}.`;
+    ? `${plural(rows.length, 'tunnel')}${through}: ${parts.join(', ')}${failedConnections}${others}. Ctrl-C closes ${elsewhere ? 'this command\'s' : 'them all'}.`
+    : `${plural(rows.length, 'tunnel')}${through} at exit: ${parts.join(', ')}${failedConnections}${others}.`;
 }

@@ -7,10 +7,11 @@ import { parseForward } from '../config/forwardSpec';
 import { expandTilde } from '../config/sshConfigLoad';
 import type { ConfiguredTunnel } from '../config/tunnelSettings';
 import { defaultName, errorMessage, makeAddress, plural, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
+import { describePeer, managerActions, Peers, type ServedTunnel } from '../peers';
 import { describeOptions, didYouMean, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
-import { cutErrors, renderTable, shorten, summary, type TableRow } from './table';
+import { address, cutErrors, renderTable, shorten, summary, type TableRow } from './table';
 import { TerminalPrompts } from './terminalPrompts';
 import { resolveServers } from './upServers';
 
@@ -67,21 +68,28 @@ interface Entry {
   spec: TunnelSpec;
   row: TableRow;
   id?: string;
+  /** The settings entry's key (`sshTunnels.tunnels`), told to the other processes with the tunnel. */
+  key?: string;
+  /** Served by another process (this command then opens nothing for it, and takes it over if that process ends). */
+  served?: ServedTunnel;
 }
+
+/** How long a tunnel whose port is taken waits for the process that holds it to announce it. */
+const SERVED_WAIT_MS = 5000;
 
 function clock(): string {
   return new Date().toTimeString().slice(0, 8);
 }
 
 /** Which tunnels the command line asks for. */
-function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[], all: boolean, server: string | undefined, forwards: string[], settingsFile: string): TunnelSpec[] {
-  const specs: TunnelSpec[] = [];
+function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[], all: boolean, server: string | undefined, forwards: string[], settingsFile: string): { spec: TunnelSpec; key?: string }[] {
+  const specs: { spec: TunnelSpec; key?: string }[] = [];
   if (forwards.length > 0) {
     if (!server) throw new UsageError(`A forward needs its server: ssh-tunnels up --server NAME ${forwards[0]}`);
     for (const text of forwards) {
       const parsed = parseForward(text);
       if (!parsed.ok) throw new UsageError(`${text}: ${parsed.error}`);
-      specs.push({ server, ...parsed.forward, openedBy: 'person' });
+      specs.push({ spec: { server, ...parsed.forward, openedBy: 'person' } });
     }
   } else if (server) {
     throw new UsageError('--server names the server of -L, -R or -D forwards; give at least one, e.g. ssh-tunnels up --server db -L 5432:localhost:5432');
@@ -94,7 +102,7 @@ function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[],
         `No tunnel named ${JSON.stringify(name)}${didYouMean(name, known)} in ${settingsFile}. ${known.length ? `Named tunnels: ${known.join(', ')}.` : 'Its sshTunnels.tunnels has no named tunnel.'}`,
       );
     }
-    specs.push({ ...t.spec, openedBy: 'settings' });
+    specs.push({ spec: { ...t.spec, openedBy: 'settings' }, key: t.key });
   }
   if (names.length === 0 && forwards.length === 0) {
     const chosen = configured.filter((t) => all || t.autoStart);
@@ -105,7 +113,7 @@ function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[],
           : `${configured.length === 1 ? 'The tunnel' : `None of the ${configured.length} tunnels`} in ${settingsFile} ${configured.length === 1 ? 'does not have' : 'has'} "autoStart": true. Name the ones to open${known.length ? ` (${known.join(', ')})` : ''}, or use --all.`,
       );
     }
-    specs.push(...chosen.map((t) => ({ ...t.spec, openedBy: 'settings' as const })));
+    specs.push(...chosen.map((t) => ({ spec: { ...t.spec, openedBy: 'settings' as const }, key: t.key })));
   }
   return specs;
 }
@@ -147,6 +155,25 @@ export async function runUp(argv: string[]): Promise<number> {
     reconnect: { retryFirstConnect: !exitOnFailure, retryRefusals: keepTrying },
   });
   const entries: Entry[] = [];
+  const byId = new Map<string, Entry>();
+  // The other processes of the user (VS Code windows, other `up`s, agents through MCP): their tunnels show here, and this one's there.
+  const peers = Peers.start({
+    kind: 'up',
+    manager: host.manager,
+    actions: managerActions(host.manager, {
+      settingsKey: (id) => byId.get(id)?.key,
+      restarted: (oldId, info) => {
+        const entry = byId.get(oldId);
+        if (!entry) return;
+        byId.delete(oldId);
+        byId.set(info.id, entry);
+        entry.id = info.id;
+        entry.row.info = info;
+      },
+    }),
+    // A runtime folder that cannot be used is said even without --verbose.
+    log: (message) => (options.verbose || /not shared/.test(message) ? (display ? display.event(`${clock()} ${message}`) : process.stderr.write(`${message}\n`)) : undefined),
+  });
   let closing = false;
   let finish: (status: number | undefined) => void = () => undefined;
   /** Settles with the exit status when `up` must end by itself, or undefined on Ctrl-C. */
@@ -162,7 +189,8 @@ export async function runUp(argv: string[]): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   let running = true;
   try {
-    const specs = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
+    const selected = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
+    const specs = selected.map((s) => s.spec);
     const identityFiles = ((options.identityFiles as string[] | undefined) ?? []).map((f) => path.resolve(expandTilde(f, os.homedir())));
     if (identityFiles.length && options.server === undefined) throw new UsageError('-i gives a key for the server of --server: ssh-tunnels up --server HOST -i FILE -L …');
     for (const file of identityFiles) if (!fs.existsSync(file)) throw new UsageError(`-i ${file}: no such file.`);
@@ -170,19 +198,26 @@ export async function runUp(argv: string[]): Promise<number> {
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
     // Until the engine names a tunnel (with its bound port), the row shows its default name, made distinct as the engine does.
     const seen = new Map<string, number>();
-    for (const spec of specs) {
+    for (const { spec, key } of selected) {
       const base = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
       const n = (seen.get(base) ?? 0) + 1;
       seen.set(base, n);
       const name = spec.name === undefined && n > 1 ? `${base} (${n})` : base;
-      entries.push({ spec, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
+      entries.push({ spec, key, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
     }
     /** The servers being retried, with their attempt and next try. */
     const retrying = new Map<string, ServerStatus>();
     /** The servers that were connected once: being retried, they are reconnecting. */
     const connected = new Set<string>();
-    const rows = () =>
-      entries.map((e) => {
+    const rows = () => {
+      const own = entries.map((e) => {
+        if (e.served) {
+          // As its owner last told it; gone while its owner lives: that process closed it.
+          const now = peers.serving(e.spec);
+          if (now) e.served = now;
+          e.row.info = now ? now.info : e.row.info && { ...e.row.info, state: 'closed' };
+          return e.row;
+        }
         // Fresh numbers at each redraw: traffic changes without events.
         const info = e.id === undefined ? undefined : host.manager.getTunnel(e.id);
         if (info) e.row.info = info;
@@ -190,6 +225,14 @@ export async function runUp(argv: string[]): Promise<number> {
         e.row.retry = retry?.nextAttemptAt !== undefined && e.row.info?.state === 'reconnecting' ? { attempt: retry.attempt ?? 1, at: retry.nextAttemptAt } : undefined;
         return e.row;
       });
+      // Then the tunnels other processes serve, that this command did not ask for.
+      const shown = new Set(entries.map((e) => e.served && `${e.served.peer.id}/${e.served.info.id}`));
+      const others = peers
+        .list()
+        .filter((t) => !shown.has(`${t.peer.id}/${t.info.id}`))
+        .map((t): TableRow => ({ name: t.info.name, server: t.info.server, type: t.info.type, info: t.info, reconnects: 0, servedBy: describePeer(t.peer) }));
+      return [...own, ...others];
+    };
     display = new LiveDisplay(process.stdout, (width, final) => {
       const current = rows();
       const live = running && !final;
@@ -209,7 +252,6 @@ export async function runUp(argv: string[]): Promise<number> {
       finish(1);
     };
     const refused = (code: string | undefined) => !keepTrying && code !== undefined && REFUSALS.includes(code);
-    const byId = new Map<string, Entry>();
     host.manager.onDidChangeTunnel((info: TunnelInfo) => {
       const entry = byId.get(info.id);
       if (!entry) return;
@@ -251,28 +293,59 @@ export async function runUp(argv: string[]): Promise<number> {
     });
     const fromSettings = entries.filter((e) => e.spec.openedBy === 'settings').length;
     say(`Opening ${plural(entries.length, 'tunnel')}${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
-    const opened = Promise.all(
-      entries.map(async (entry) => {
-        try {
-          const info = await host.manager.createTunnel(entry.spec);
-          entry.id = info.id;
-          byId.set(info.id, entry);
-          entry.row = { ...entry.row, name: info.name, info, pending: undefined };
-          const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
-          if (info.state === 'reconnecting') {
-            // Its server is down: the port is held (or the forward asked for) once it is back.
-            say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
-          } else say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
+    /** The entry is served by another process: nothing opens here; the row follows that process's tunnel. */
+    const servedElsewhere = (entry: Entry, served: ServedTunnel) => {
+      entry.served = served;
+      entry.id = undefined;
+      entry.row = { ...entry.row, name: served.info.name, info: served.info, pending: undefined, error: undefined, servedBy: describePeer(served.peer) };
+      say(`${served.info.name}: served by ${describePeer(served.peer)} (pid ${served.peer.pid}): ${address(served.info)}`);
+    };
+    /** Opens an entry's tunnel, unless another process serves it already (or wins its port meanwhile). */
+    const open = async (entry: Entry): Promise<boolean> => {
+      const served = peers.serving(entry.spec);
+      if (served) {
+        servedElsewhere(entry, served);
+        return true;
+      }
+      try {
+        const info = await host.manager.createTunnel(entry.spec);
+        entry.id = info.id;
+        byId.set(info.id, entry);
+        entry.row = { ...entry.row, name: info.name, info, pending: undefined, servedBy: undefined };
+        const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
+        if (info.state === 'reconnecting') {
+          // Its server is down: the port is held (or the forward asked for) once it is back.
+          say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
+        } else say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
+        return true;
+      } catch (err) {
+        // The port may be held by another process of the user that serves this very tunnel.
+        const later = err instanceof TunnelError && err.code === 'PORT_IN_USE' ? await peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
+        if (later) {
+          servedElsewhere(entry, later);
           return true;
-        } catch (err) {
-          entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err) };
-          say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
-          if (refused(err instanceof TunnelError ? err.code : undefined)) stop(`${entry.spec.server} refused: closing every tunnel (--keep-trying would keep them and retry).`);
-          else if (exitOnFailure) stop(`${entry.row.name} could not open: exiting (--exit-on-failure).`);
-          return false;
         }
-      }),
-    );
+        entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err), servedBy: undefined };
+        say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
+        if (refused(err instanceof TunnelError ? err.code : undefined)) stop(`${entry.spec.server} refused: closing every tunnel (--keep-trying would keep them and retry).`);
+        else if (exitOnFailure) stop(`${entry.row.name} could not open: exiting (--exit-on-failure).`);
+        return false;
+      }
+    };
+    // The process serving one of these tunnels ended: this command takes it over (its port is free now).
+    peers.onDidLose(({ peer }) => {
+      for (const entry of entries) {
+        if (closing || entry.served?.peer.id !== peer.id) continue;
+        say(`${entry.row.name}: ${describePeer(peer)} (pid ${peer.pid}) ended; taking the tunnel over`);
+        entry.served = undefined;
+        entry.row = { ...entry.row, info: undefined, pending: 'opening', servedBy: undefined };
+        void open(entry);
+      }
+      display!.render();
+    });
+    peers.onDidChange(() => display!.render());
+    await peers.ready();
+    const opened = Promise.all(entries.map(open));
     const ticker = setInterval(() => display!.render(), 1000);
     try {
       const results = await Promise.race([opened, finished]);
@@ -292,7 +365,8 @@ export async function runUp(argv: string[]): Promise<number> {
   } finally {
     const open = host.manager.listTunnels().length;
     if (open > 0) process.stderr.write(`Closing ${plural(open, 'tunnel')}…\n`);
-    await host.dispose();
+    // The tunnels close first, as a shutdown: the other processes then take over those they want.
+    await peers.dispose(() => host.dispose());
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
     if (open > 0) process.stderr.write(`${open === 1 ? 'The tunnel is' : 'All tunnels are'} closed.\n`);
   }

@@ -19,7 +19,7 @@ const endpoint = (description: string) =>
 
 export const TUNNEL_SCHEMA = object(
   {
-    id: string('pass it to ssh_tunnel_close as tunnelId'),
+    id: string('pass it to ssh_tunnel_close as tunnelId ("t3"; "<process>/t3" for a tunnel another process serves)'),
     name: string(),
     server: string(),
     type: choice(TUNNEL_TYPES),
@@ -37,8 +37,9 @@ export const TUNNEL_SCHEMA = object(
     lastError: string(),
     createdAt: dateTime(),
     lastActivity: dateTime(),
+    servedBy: string('set for a tunnel another process serves (another VS Code window, ssh-tunnels up, an agent through MCP): which one. It is in use as it is; closing it asks that process'),
   },
-  ['local', 'remote', 'socks', 'lastError'],
+  ['local', 'remote', 'socks', 'lastError', 'servedBy'],
 );
 export type TunnelData = Infer<typeof TUNNEL_SCHEMA>;
 

@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -45,7 +46,9 @@ function checkResult(name: string, result: CallToolResult): void {
 }
 
 async function connectClient(env: NodeJS.ProcessEnv, args: string[] = [], options: { elicit?: (message: string) => { action: 'accept' | 'decline' | 'cancel'; content?: Record<string, unknown> } } = {}): Promise<Session> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: env as Record<string, string>, stderr: 'pipe', cwd: ROOT });
+  // Each session alone, as if each were another user's, unless the test gives them a runtime folder to share.
+  const runtime = env.SSH_TUNNELS_RUNTIME_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-run-'));
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', ...args], env: { ...env, SSH_TUNNELS_RUNTIME_DIR: runtime } as Record<string, string>, stderr: 'pipe', cwd: ROOT });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const client = new Client({ name: 'ssh-tunnels-test', version: '1.0.0' }, { capabilities: options.elicit ? { elicitation: { form: {} } } : {} });

@@ -1,0 +1,44 @@
+// What a process without a UI (`ssh-tunnels up`, `ssh-tunnels mcp`) does when another process
+// asks it to close or restart one of its tunnels: the same as its own person would.
+import { TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import type { OwnerActions } from './types';
+
+/** The spec that opens the same tunnel again, on the ports it has bound. */
+export function specOf(info: TunnelInfo): TunnelSpec {
+  return {
+    server: info.server,
+    type: info.type,
+    localHost: info.localHost,
+    localPort: info.localPort,
+    ...(info.type !== 'dynamic' && info.remotePath === undefined ? { remoteHost: info.remoteHost, remotePort: info.remotePort } : {}),
+    ...(info.localPath !== undefined ? { localPath: info.localPath } : {}),
+    ...(info.remotePath !== undefined ? { remotePath: info.remotePath } : {}),
+    ...(info.socks ? { socks: true } : {}),
+    ...(info.nameGiven ? { name: info.name } : {}),
+    openedBy: info.openedBy,
+  };
+}
+
+export interface ManagerActionsOptions {
+  /** The spec to reopen a tunnel with (default: its own, on its bound ports). */
+  specFor?(info: TunnelInfo): TunnelSpec;
+  settingsKey?(tunnelId: string): string | undefined;
+  /** Told after a restart replaced `oldId` with `info`. */
+  restarted?(oldId: string, info: TunnelInfo): void;
+}
+
+export function managerActions(manager: TunnelManager, options: ManagerActionsOptions = {}): OwnerActions {
+  return {
+    close: (tunnelId) => manager.closeTunnel(tunnelId),
+    async restart(tunnelId) {
+      const info = manager.getTunnel(tunnelId);
+      if (!info) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(tunnelId)}.`);
+      const spec = options.specFor?.(info) ?? specOf(info);
+      await manager.closeTunnel(tunnelId);
+      const fresh = await manager.createTunnel(spec);
+      options.restarted?.(tunnelId, fresh);
+      return fresh;
+    },
+    ...(options.settingsKey ? { settingsKey: options.settingsKey } : {}),
+  };
+}
