@@ -130,5 +130,8 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
     // The others are untouched.
     const { sent, received } = await echoRoundTrip(mcpPort, 4096);
     assert.equal(received, sent);
+    // Through all of it, no tunnel of the window's settings was reported as failing.
+    const toasts = await driver.toasts('second');
+    assert.deepEqual(toasts.filter((t) => /Could not open the tunnel/i.test(t) || t.includes(setup.tunnel)), [], `toasts of the window: ${JSON.stringify(toasts)}`);
   });
 });
