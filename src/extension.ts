@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { errorMessage, installSsh2Adapter, plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { Peers, type TunnelsElsewhere } from './peers';
+import { TunnelCatalogue } from './peers/catalogue';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -25,6 +27,10 @@ export interface SshTunnelsApi {
   treeView: vscode.TreeView<unknown>;
   statusBar: TunnelStatusBar;
   settingsTunnels: SettingsTunnels;
+  /** Every tunnel this window wants (settings, ssh config forwards, restored, a person's, an agent's) and its state. */
+  catalogue: TunnelCatalogue;
+  /** The tunnels other processes of this person serve (other windows, `ssh-tunnels up`, `ssh-tunnels mcp`), when known. */
+  elsewhere?: TunnelsElsewhere;
   /** A person's tunnels, saved in the workspace state and reopened when the workspace opens again. */
   restored: RestoredTunnels;
   prompts: VsCodePrompts;
@@ -41,7 +47,7 @@ export interface SshTunnelsApi {
 }
 
 let manager: TunnelManager | undefined;
-let restoredTunnels: RestoredTunnels | undefined;
+let peers: Peers | undefined;
 
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
@@ -82,12 +88,16 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const engine = new TunnelManager({ servers, prompts, log: (m) => log.info(m), ...supervisionSettings() });
   manager = engine;
 
-  const settingsTunnels = new SettingsTunnels(engine, log);
-  const restored = new RestoredTunnels(engine, context.workspaceState, log);
-  restoredTunnels = restored;
-  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels);
+  const catalogue = new TunnelCatalogue({ manager: engine, log: (m) => log.info(m) });
+  // Asked by another process about one of ours, this window does what its own person's command does.
+  const elsewhere = startElsewhere(engine, catalogue, log);
+  peers = elsewhere;
+  if (elsewhere) catalogue.setElsewhere(elsewhere);
+  const settingsTunnels = new SettingsTunnels(catalogue, log);
+  const restored = new RestoredTunnels(engine, context.workspaceState, log, catalogue);
+  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels, catalogue, elsewhere);
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
-  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus);
+  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, elsewhere);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
 
@@ -117,14 +127,15 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     statusBar,
     progress,
     settingsTunnels,
+    catalogue,
     restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsTunnels, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    ...registerCommands({ manager: engine, servers, settingsTunnels, catalogue, elsewhere, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
-    // A settings tunnel an agent closed (the person approved) stays stopped, as after the close command.
-    ...registerAgentTools({ manager: engine, servers, willClose: (t) => settingsTunnels.markStopped(t.id) }, log),
+    // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
+    ...registerAgentTools({ manager: engine, servers }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
@@ -166,16 +177,36 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms.`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, restored, prompts, progress, log, inputs, activationMs, ready, restoring };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, catalogue, elsewhere, restored, prompts, progress, log, inputs, activationMs, ready, restoring };
+}
+
+/**
+ * Starts knowing the other processes' tunnels (other windows, `ssh-tunnels up`, `ssh-tunnels
+ * mcp`): synchronously only the runtime folder is checked; the rest happens after activation.
+ */
+function startElsewhere(engine: TunnelManager, catalogue: TunnelCatalogue, log: vscode.LogOutputChannel): Peers | undefined {
+  const started = performance.now();
+  const folder = vscode.workspace.workspaceFolders?.map((f) => f.name).join(', ') || undefined;
+  try {
+    const elsewhere = Peers.start({ kind: 'window', folder, manager: engine, actions: catalogue.ownerActions(), log: (m) => log.info(m) });
+    log.debug(`Sharing tunnels with other processes started in ${(performance.now() - started).toFixed(2)} ms.`);
+    return elsewhere;
+  } catch (err) {
+    // Without it this window works alone, as before: every wanted tunnel is opened here.
+    log.warn(`Tunnels of other processes are not shared: ${errorMessage(err)}`);
+    return undefined;
+  }
 }
 
 export async function deactivate(): Promise<void> {
   const m = manager;
+  const p = peers;
   manager = undefined;
-  // Closing every tunnel on the way out is not a person closing them: keep the saved list.
-  restoredTunnels?.freeze();
-  restoredTunnels = undefined;
-  await m?.dispose();
+  peers = undefined;
+  // Every tunnel closes with the reason `shutdown`: the saved list and the settings' state keep
+  // them. The other processes hear of those closes first, then of this one's end: their cue to take over.
+  if (p) await p.dispose(() => m?.dispose() ?? Promise.resolve());
+  else await m?.dispose();
 }
 
 /** What loaded: servers by origin, those that cannot be used, and tunnels. */

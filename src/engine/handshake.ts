@@ -2,7 +2,7 @@ import type * as net from 'node:net';
 import { Client, type ConnectConfig } from 'ssh2';
 import { ssh2Algorithms, describeNoMatch } from './algorithms';
 import { createAuthHandler } from './auth';
-import { TunnelError } from './errors';
+import { socketFailure, TunnelError } from './errors';
 import type { HostKeyCheck } from './hostKeys';
 import { pausingPrompts } from './personTime';
 import type { ProxyCommandProcess } from './proxyCommand';
@@ -52,7 +52,7 @@ export function handshake(
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`));
+        fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`, {}, 'timeout'));
         client.destroy(); // as ssh2's own readyTimeout did: a silent server gets no goodbye
       }, timeoutMs);
     };
@@ -109,14 +109,14 @@ export function handshake(
           return fail(new TunnelError('AUTH_FAILED', `Authentication as ${user} on ${config.host} failed. Tried: ${tried}.`));
         }
         const noMatch = describeNoMatch(err.message, config);
-        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${noMatch ?? err.message}`));
+        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${noMatch ?? err.message}`, {}, noMatch ? 'algorithms' : socketFailure(err)));
       });
-      client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`)));
+      client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`, {}, 'closed')));
       try {
         client.connect(cfg);
       } catch (err) {
         // ssh2 throws at once for a name it cannot use (an algorithm this Node's OpenSSL lacks).
-        fail(new TunnelError('CONNECT_FAILED', `Cannot connect to ${config.host}: ${(err as Error).message}. Check the algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms).`));
+        fail(new TunnelError('CONNECT_FAILED', `Cannot connect to ${config.host}: ${(err as Error).message}. Check the algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms).`, {}, 'algorithms'));
       }
     };
 

@@ -10,7 +10,7 @@ import { RememberedSecrets } from './secrets';
 import { resolveSpec } from './spec';
 import { install as installSsh2Adapter } from './ssh2';
 import type { Tunnel } from './tunnel';
-import type { Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './types';
+import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './types';
 
 export interface TunnelManagerOptions {
   servers: ServerSource;
@@ -162,7 +162,8 @@ export class TunnelManager {
       // A start still under way (waiting for a question, a forward the server grants later)
       // undoes what it gets once the tunnel is closed; its own outcome no longer matters.
       started.catch(() => undefined);
-      await tunnel.close().catch(() => undefined);
+      const reason: CloseReason = err instanceof TunnelError && err.code === 'CANCELLED' ? 'cancelled' : 'failed';
+      await tunnel.close(reason).catch(() => undefined);
       // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.host);
       this.log(`${resolved.name}: ${errorMessage(err)}`);
@@ -190,17 +191,18 @@ export class TunnelManager {
     return tunnel.info();
   }
 
-  async closeTunnel(id: string): Promise<void> {
+  /** Closes a tunnel; its last change event carries `reason` (a person's close unless said otherwise). */
+  async closeTunnel(id: string, reason: CloseReason = 'person'): Promise<void> {
     const tunnel = this.tunnels.get(id);
     if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
     this.tunnels.delete(id);
-    await tunnel.close();
-    this.log(`${tunnel.spec.name}: closed`);
+    await tunnel.close(reason);
+    this.log(`${tunnel.spec.name}: closed${reason === 'person' ? '' : ` (${reason})`}`);
     this.releaseSessionIfIdle(tunnel.spec.server);
   }
 
-  async closeServer(name: string): Promise<void> {
-    await Promise.all(this.tunnelsOf(name).map((t) => this.closeTunnel(t.id)));
+  async closeServer(name: string, reason: CloseReason = 'person'): Promise<void> {
+    await Promise.all(this.tunnelsOf(name).map((t) => this.closeTunnel(t.id, reason)));
     this.releaseSessionIfIdle(name);
   }
 
@@ -246,14 +248,14 @@ export class TunnelManager {
   }
 
   /** Disconnects a server: closes its tunnels and its SSH connection. */
-  async disconnectServer(name: string): Promise<void> {
-    await this.closeServer(name);
+  async disconnectServer(name: string, reason: CloseReason = 'person'): Promise<void> {
+    await this.closeServer(name, reason);
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await Promise.all([...this.tunnels.keys()].map((id) => this.closeTunnel(id).catch(() => undefined)));
+    await Promise.all([...this.tunnels.keys()].map((id) => this.closeTunnel(id, 'shutdown').catch(() => undefined)));
     for (const name of [...this.sessions.keys()]) this.releaseSessionIfIdle(name);
     this._onDidChangeTunnel.dispose();
     this._onDidChangeServer.dispose();

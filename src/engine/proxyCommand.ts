@@ -167,7 +167,7 @@ export class ProxyCommandProcess {
   async failure(): Promise<TunnelError | undefined> {
     if (this.running) await Promise.race([this.exited, new Promise((r) => setTimeout(r, EXIT_WAIT_MS))]);
     const why = this.describeExit();
-    return why === undefined ? undefined : new TunnelError('CONNECT_FAILED', `${why} (command: ${this.command})`);
+    return why === undefined ? undefined : new TunnelError('CONNECT_FAILED', `${why} (command: ${this.command})`, {}, 'proxy');
   }
 
   /** Ends the command: SIGTERM, then SIGKILL if it does not go. */

@@ -1,6 +1,6 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { Channels, type RemoteConnectionHandler } from './channels';
-import { errorMessage, REFUSALS, TunnelError } from './errors';
+import { errorMessage, linkFailureOf, NETWORK_FAILURES, REFUSALS, socketFailure, TunnelError, type LinkFailure } from './errors';
 import { Emitter } from './events';
 import { plural } from './format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
@@ -48,12 +48,15 @@ export interface SessionOptions {
   log: (message: string) => void;
 }
 
-/** What went wrong on a live connection, in words a person can act on. */
-function describeLiveError(err: Error): string {
+/** What went wrong on a live connection, in words a person can act on, and what kind of failure it is. */
+function describeLiveError(err: Error): { message: string; failure: LinkFailure } {
   if (/unable to authenticate data|Bad packet length|Bad packet padding|Invalid MAC|bad mac/i.test(err.message)) {
-    return `Data from the server failed its integrity check (${err.message}): something on the network path altered the SSH stream. The connection was dropped; nothing from the damaged packet was passed on.`;
+    return {
+      message: `Data from the server failed its integrity check (${err.message}): something on the network path altered the SSH stream. The connection was dropped; nothing from the damaged packet was passed on.`,
+      failure: 'corrupt',
+    };
   }
-  return err.message;
+  return { message: err.message, failure: socketFailure(err) };
 }
 
 /**
@@ -67,6 +70,8 @@ export class SshSession {
   private _state: ServerState = 'disconnected';
   private _lastError: string | undefined;
   private _lastErrorCode: string | undefined;
+  /** What broke the link last (set with `_lastError` by a drop or a failed dial); undefined when nothing says. */
+  private _lastFailure: LinkFailure | undefined;
   private _retry: RetrySchedule | undefined;
   private disposed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -152,6 +157,7 @@ export class SshSession {
     if (state === 'connected') {
       this._lastError = undefined;
       this._lastErrorCode = undefined;
+      this._lastFailure = undefined;
       this._retry = undefined;
     }
     if (this._state === state) return;
@@ -185,6 +191,7 @@ export class SshSession {
         (err: unknown) => {
           this.connectPromise = undefined;
           this._lastErrorCode = err instanceof TunnelError ? err.code : undefined;
+          this._lastFailure = linkFailureOf(err);
           if (!this.disposed && !reconnecting && this.retries(err)) {
             // Down at start: wait for it as for a dropped connection; the tunnels keep their listeners.
             this.setState('reconnecting', errorMessage(err));
@@ -236,7 +243,9 @@ export class SshSession {
     this.client = client;
     this.channels.attach(client);
     client.on('error', (err) => {
-      this._lastError = describeLiveError(err);
+      const live = describeLiveError(err);
+      this._lastError = live.message;
+      this._lastFailure = live.failure;
       this.options.log(`${this.name}: ${this._lastError}`);
     });
     client.on('close', () => this.onDrop(client));
@@ -244,6 +253,7 @@ export class SshSession {
     this.keepaliveTimer = startKeepalive(client, this.config, (why) => {
       this.options.log(`${this.name}: ${why}; the connection is dead`);
       this._lastError = `${why}.`;
+      this._lastFailure = 'silent';
       client.destroy();
     });
   }
@@ -258,7 +268,12 @@ export class SshSession {
     this.client = undefined;
     this.stopKeepalive();
     const why = this.proxy?.describeExit();
-    if (why) this._lastError = why;
+    if (why) {
+      this._lastError = why;
+      this._lastFailure = 'proxy';
+    }
+    // Closed with no error said: the server or the path ended it.
+    if (this._lastError === undefined) this._lastFailure = 'closed';
     this._lastErrorCode = undefined;
     this.dropCarriers();
     if (this.disposed) return;
@@ -322,8 +337,10 @@ export class SshSession {
     this.reconnectTimer = timer;
   }
 
+  /** Whether the last failure ends once the server answers again (a refused login or host key does not). */
   private lastFailureWasNetwork(): boolean {
-    return this._lastError === undefined || /Cannot reach|Timed out|connection lost|No answer|closed the connection|ECONNRESET|read ECONN|Connection lost/i.test(this._lastError);
+    if (this._lastFailure !== undefined) return NETWORK_FAILURES.includes(this._lastFailure);
+    return this._lastError === undefined;
   }
 
   /** Redial now if the session is waiting to reconnect (a wake from sleep, a network change). */

@@ -113,7 +113,7 @@ export async function dialRoute(hops: ServerConfig[], handshake: Handshake, log:
       const next = targetOf(hops[i + 1]);
       sock = await new Promise<ClientChannel>((resolve, reject) =>
         client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) =>
-          err ? reject(new TunnelError('CONNECT_FAILED', `Jump host ${hop.host} could not reach ${next.host}:${next.port}: ${err.message}`)) : resolve(stream),
+          err ? reject(new TunnelError('CONNECT_FAILED', `Jump host ${hop.host} could not reach ${next.host}:${next.port}: ${err.message}`, {}, 'jump')) : resolve(stream),
         ),
       );
     }
@@ -144,7 +144,7 @@ export function dialDirect(
     const why = err.code === 'ECONNREFUSED' ? 'connection refused (is sshd running on that port?)'
       : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'host name not found'
         : err.message;
-    onFail(new TunnelError('CONNECT_FAILED', `Cannot reach ${config.host} at ${host}:${port}: ${why}.`, { errno: err.code }));
+    onFail(new TunnelError('CONNECT_FAILED', `Cannot reach ${config.host} at ${host}:${port}: ${why}.`, { errno: err.code }, 'unreachable'));
   });
   return sock;
 }

@@ -4,7 +4,7 @@ import { BULK_BYTES } from './coalesce';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
 import { defaultName } from './spec';
-import type { TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
+import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
 export interface Connection {
@@ -51,6 +51,7 @@ export abstract class Tunnel {
   private connectionsTotal = 0;
   private errors = 0;
   private statsPending = false;
+  private closeReason: CloseReason | undefined;
 
   constructor(
     readonly id: string,
@@ -142,6 +143,7 @@ export abstract class Tunnel {
       lastActivity: this.lastActivity,
       lastError: this._lastError,
       openedBy: this.spec.openedBy ?? 'person',
+      ...(this._state === 'closed' && this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
     };
   }
 
@@ -233,8 +235,10 @@ export abstract class Tunnel {
     this.dropConnections();
   }
 
-  async close(): Promise<void> {
+  /** Closes for `reason`, which the closed tunnel's event carries. */
+  async close(reason: CloseReason): Promise<void> {
     if (this._state === 'closed') return;
+    this.closeReason = reason;
     try {
       await this.stop();
     } finally {

@@ -161,11 +161,16 @@ export class Peers implements TunnelsElsewhere {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // Created 0600 (no window in which another user could connect), chmod'ed again below for platforms that ignore umask here.
-      const umask = process.umask(0o177);
+      let umask: number | undefined;
+      try {
+        umask = process.umask(0o177);
+      } catch {
+        // Not allowed in a worker thread: the folder's 0700 and the chmod below still apply.
+      }
       try {
         server.listen(socketPath, () => resolve());
       } finally {
-        process.umask(umask);
+        if (umask !== undefined) process.umask(umask);
       }
     });
     server.on('error', (err) => this.log(`listening on ${socketPath}: ${errorMessage(err)}`));
@@ -295,6 +300,7 @@ export class Peers implements TunnelsElsewhere {
       const [keep, drop] = link.outgoing === keepOutgoing && existing.link.outgoing !== keepOutgoing ? [link, existing.link] : [existing.link, link];
       drop.dropped = true;
       void drop.finish({ t: 'dup' });
+      this.log(`${who(peer)} and this process connected to each other at once: one connection kept.`);
       existing.link = keep;
       if (keep === link) this.replaceTunnels(existing, tunnels);
       link.onHello?.();

@@ -255,7 +255,7 @@ export class TunnelTools {
       if (!before) continue; // closed meanwhile by someone else
       try {
         this.host.willClose?.(before);
-        await this.host.manager.closeTunnel(target.id);
+        await this.host.manager.closeTunnel(target.id, 'agent');
         closed.push(before);
         cut += before.stats.connectionsActive;
       } catch (err) {

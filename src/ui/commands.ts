@@ -7,7 +7,8 @@ import { validateServerSettings } from '../config/servers';
 import { errorMessage, plural, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import { keepInWorkspaceSettings } from './keep';
-import { savedSpec } from './restore';
+import type { TunnelCatalogue } from '../peers/catalogue';
+import type { TunnelsElsewhere } from '../peers/types';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
@@ -41,6 +42,10 @@ export interface CommandDeps {
   manager: TunnelManager;
   servers: ServerSource;
   settingsTunnels: SettingsTunnels;
+  /** The wanted tunnels and their state: restarts and the ssh config's forwards go through it. */
+  catalogue: TunnelCatalogue;
+  /** Other processes' tunnels: Close and Restart on one of them ask its owner. */
+  elsewhere?: TunnelsElsewhere;
   prompts: VsCodePrompts;
   log: vscode.LogOutputChannel;
   refreshTree: () => void;
@@ -66,7 +71,7 @@ export function toSpec(arg: CreateTunnelArg): TunnelSpec {
 }
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { manager, servers, settingsTunnels, prompts, log } = deps;
+  const { manager, servers, settingsTunnels, catalogue, prompts, log } = deps;
   const t = vscode.l10n.t;
 
   const register = (id: string, handler: (...args: unknown[]) => unknown) =>
@@ -205,6 +210,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   /** The open tunnel an argument names (tree node, id, TunnelInfo), or one the person picks. */
   async function resolveTunnel(arg: unknown, title: string): Promise<TunnelInfo | undefined> {
     let id: string | undefined;
+    if (isTreeNode(arg) && arg.kind === 'elsewhere') {
+      throw new TunnelError('SERVED_ELSEWHERE', t('This tunnel is served by another process; only Close and Restart reach it from here.'));
+    }
     if (typeof arg === 'string') id = arg;
     else if (isTreeNode(arg) && arg.kind === 'tunnel') id = arg.id;
     else if (arg && typeof arg === 'object' && typeof (arg as { id?: unknown }).id === 'string') id = (arg as { id: string }).id;
@@ -232,21 +240,28 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return undefined;
   }
 
+  /** The owner of a tunnel another process serves, asked as its own person would ask. */
+  function owner(): TunnelsElsewhere {
+    if (!deps.elsewhere) throw new TunnelError('PEER_GONE', t('Other processes\' tunnels are not available in this window.'));
+    return deps.elsewhere;
+  }
+
   async function closeTunnel(arg?: unknown): Promise<void> {
     if (isTreeNode(arg) && arg.kind === 'configured') {
       if (!arg.key.startsWith(CONFIG_FORWARD_PREFIX)) await settingsTunnels.stop(arg.key);
       return;
     }
+    if (isTreeNode(arg) && arg.kind === 'elsewhere') return owner().close(arg.peerId, arg.id);
     const info = await resolveTunnel(arg, t('Close which tunnel?'));
     if (!info) return;
-    settingsTunnels.markStopped(info.id);
-    await manager.closeTunnel(info.id);
+    // A person's close: the catalogue keeps a settings tunnel stopped from it.
+    await manager.closeTunnel(info.id, 'person');
   }
 
   async function startTunnel(arg?: unknown): Promise<TunnelInfo | undefined> {
     let key = typeof arg === 'string' ? arg : isTreeNode(arg) && arg.kind === 'configured' ? arg.key : undefined;
     if (key === undefined) {
-      const fromConfig = stoppedConfigForwards(servers, manager.listTunnels());
+      const fromConfig = stoppedConfigForwards(servers, (k) => catalogue.isRunning(k));
       const stopped = [
         ...settingsTunnels.stopped().map((c) => ({ label: c.spec.name ?? c.key, description: c.spec.server, key: c.key })),
         ...fromConfig.map((f) => ({ label: configuredDescription(f.spec), description: `${f.spec.server} · ssh config`, key: f.key })),
@@ -267,23 +282,18 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function startConfigForward(key: string): Promise<TunnelInfo> {
     const forward = configForwards(servers).find((f) => f.key === key);
     if (!forward) throw new TunnelError('INVALID_SPEC', t('No forward {0} in the ssh config.', key.slice(CONFIG_FORWARD_PREFIX.length)));
-    const info = await manager.createTunnel({ ...forward.spec, openedBy: 'sshConfig' });
+    const info = await catalogue.startForward(key, forward.spec);
     deps.refreshTree();
     return info;
   }
 
   async function restartTunnel(arg?: unknown): Promise<TunnelInfo | undefined> {
     if (isTreeNode(arg) && arg.kind === 'configured') return startTunnel(arg.key);
+    if (isTreeNode(arg) && arg.kind === 'elsewhere') return owner().restart(arg.peerId, arg.id);
     const info = await resolveTunnel(arg, t('Restart which tunnel?'));
     if (!info) return undefined;
-    const key = settingsTunnels.keyOf(info.id);
-    if (key) {
-      await settingsTunnels.stop(key);
-      return settingsTunnels.start(key);
-    }
-    await manager.closeTunnel(info.id);
-    // Reopen on the ports it really had, so whoever uses it finds it where it was.
-    return manager.createTunnel({ ...savedSpec(info), openedBy: info.openedBy });
+    // A settings entry reopens from its definition; any other on the ports it really had.
+    return catalogue.restart(info.id);
   }
 
   async function keepTunnel(arg?: unknown): Promise<Record<string, unknown> | undefined> {
@@ -297,9 +307,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function closeAll(arg?: unknown): Promise<number> {
     const server = arg === undefined ? undefined : serverName(arg);
     const open = manager.listTunnels(server);
-    for (const info of open) settingsTunnels.markStopped(info.id);
-    if (server !== undefined) await manager.closeServer(server);
-    else await Promise.all(open.map((info) => manager.closeTunnel(info.id).catch(() => undefined)));
+    if (server !== undefined) await manager.closeServer(server, 'person');
+    else await Promise.all(open.map((info) => manager.closeTunnel(info.id, 'person').catch(() => undefined)));
     log.info(`Closed ${plural(open.length, 'tunnel')}${server ? ` of ${server}` : ''}.`);
     return open.length;
   }
@@ -339,8 +348,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   async function disconnectServer(arg?: unknown): Promise<void> {
     const name = await pickServerName(arg, t('Disconnect which server?'));
     if (!name) return;
-    for (const info of manager.listTunnels(name)) settingsTunnels.markStopped(info.id);
-    await manager.disconnectServer(name);
+    await manager.disconnectServer(name, 'person');
   }
 
   async function addServer(arg?: unknown, target?: unknown): Promise<string | undefined> {

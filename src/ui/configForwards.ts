@@ -1,6 +1,7 @@
 // Forwards written in ~/.ssh/config (LocalForward, RemoteForward, DynamicForward): shown under
-// their server as stopped tunnels and started with one click, as `openedBy: 'sshConfig'`.
-import type { ServerSource, TunnelInfo, TunnelSpec } from '../engine';
+// their server as stopped tunnels and started with one click, as `openedBy: 'sshConfig'`; the
+// catalogue tracks the one started as its entry's tunnel, by id.
+import type { ServerSource, TunnelSpec } from '../engine';
 
 /** Tree keys of config forwards start with this, so they never meet a settings tunnel's key. */
 export const CONFIG_FORWARD_PREFIX = 'sshConfig:';
@@ -25,22 +26,21 @@ export function configForwardKey(spec: TunnelSpec): string {
   return `${CONFIG_FORWARD_PREFIX}${spec.server}|${spec.type}|${listenPath(spec) ?? `${host}:${listenPort(spec)}`}`;
 }
 
-/** The config's forwards of a server (all servers when none is given), if the source reads a config. */
-export function configForwards(servers: ServerSource, server?: string): ConfigForward[] {
-  const read = (servers as { tunnels?: (server?: string) => TunnelSpec[] }).tunnels;
-  if (typeof read !== 'function') return [];
-  return read.call(servers, server).map((spec) => ({ key: configForwardKey(spec), spec }));
+/** A server source that may also read forwards from an ssh config (ServerRegistry does). */
+export interface ForwardSource extends ServerSource {
+  /** The config's forwards of a server, or of all servers. */
+  tunnels?(server?: string): TunnelSpec[];
 }
 
-/** Whether an open tunnel is that forward already running (started from the tree, or the same port otherwise). */
-export function isRunning(forward: TunnelSpec, open: readonly TunnelInfo[]): boolean {
-  const port = listenPort(forward);
-  const path = listenPath(forward);
-  return open.some((t) => t.server === forward.server && t.type === forward.type &&
-    (path !== undefined ? listenPath(t) === path : port !== undefined && port !== 0 && listenPath(t) === undefined && listenPort(t) === port));
+/** Whether a forward's entry has its tunnel running (the catalogue answers, by tunnel id). */
+export type RunningCheck = (key: string) => boolean;
+
+/** The config's forwards of a server (all servers when none is given), if the source reads a config. */
+export function configForwards(servers: ForwardSource, server?: string): ConfigForward[] {
+  return (servers.tunnels?.(server) ?? []).map((spec) => ({ key: configForwardKey(spec), spec }));
 }
 
 /** The config's forwards of a server that are not running now: the tree shows them as stopped. */
-export function stoppedConfigForwards(servers: ServerSource, open: readonly TunnelInfo[], server?: string): ConfigForward[] {
-  return configForwards(servers, server).filter((f) => !isRunning(f.spec, open));
+export function stoppedConfigForwards(servers: ForwardSource, isRunning: RunningCheck, server?: string): ConfigForward[] {
+  return configForwards(servers, server).filter((f) => !isRunning(f.key));
 }

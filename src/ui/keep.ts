@@ -5,12 +5,11 @@ import { TunnelError, type TunnelInfo } from '../engine';
 import { tunnelFromSetting } from '../config/tunnelSettings';
 import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
-import { hasDefaultName } from './tree';
 
 /** The `sshTunnels.tunnels` entry that opens this tunnel again as it is now. */
 export function settingsEntry(info: TunnelInfo): Record<string, unknown> {
   const entry: Record<string, unknown> = {};
-  if (!hasDefaultName(info)) entry.name = info.name;
+  if (info.nameGiven) entry.name = info.name;
   entry.server = info.server;
   entry.type = info.type;
   if (info.localPath !== undefined) entry.localPath = info.localPath;

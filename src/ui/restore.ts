@@ -2,8 +2,9 @@
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
 import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { specOf } from '../peers/actions';
+import type { TunnelCatalogue } from '../peers/catalogue';
 import { SECTION } from './settings';
-import { hasDefaultName } from './tree';
 
 /** The workspaceState key; one list per workspace, in the order the tunnels were opened. */
 export const RESTORE_KEY = 'sshTunnels.personTunnels';
@@ -12,15 +13,7 @@ export type SavedTunnel = Omit<TunnelSpec, 'openedBy'>;
 
 /** What reopens a tunnel where it was: the ports it really had, its own name if it was given one. */
 export function savedSpec(info: TunnelInfo): SavedTunnel {
-  const spec: SavedTunnel = { server: info.server, type: info.type, localHost: info.localHost, localPort: info.localPort };
-  if (info.localPath !== undefined) spec.localPath = info.localPath;
-  if (info.remotePath !== undefined) spec.remotePath = info.remotePath;
-  else if (info.type !== 'dynamic') {
-    spec.remoteHost = info.remoteHost;
-    spec.remotePort = info.remotePort;
-  }
-  if (info.socks) spec.socks = true;
-  if (!hasDefaultName(info)) spec.name = info.name;
+  const { openedBy: _origin, ...spec } = specOf(info);
   return spec;
 }
 
@@ -35,6 +28,7 @@ export class RestoredTunnels implements vscode.Disposable {
   private pending: SavedTunnel[];
   /** Saved tunnels that could not be reopened this time, with why (also logged and shown). */
   readonly failures: { spec: SavedTunnel; message: string }[] = [];
+  /** Set once disposed: nothing is saved any more. */
   private frozen = false;
   private saving: Promise<void> = Promise.resolve();
   private restored: Promise<void> | undefined;
@@ -44,6 +38,7 @@ export class RestoredTunnels implements vscode.Disposable {
     private readonly manager: TunnelManager,
     private readonly state: vscode.Memento,
     private readonly log: vscode.LogOutputChannel,
+    private readonly catalogue?: TunnelCatalogue,
   ) {
     this.pending = this.saved();
     this.disposables.push(manager.onDidChangeTunnel((info) => this.track(info)));
@@ -58,8 +53,10 @@ export class RestoredTunnels implements vscode.Disposable {
   private track(info: TunnelInfo): void {
     if (this.frozen) return;
     const had = this.open.get(info.id);
+    // Closed as the program or window ends: reopened next time. Any other close (a person's, an
+    // agent's, a failed or replaced open), or kept in settings now: not.
+    if (info.state === 'closed' && info.closeReason === 'shutdown') return;
     if (info.state === 'closed' || info.openedBy !== 'person') {
-      // Closed by the person (or kept in settings now): not reopened next time.
       if (had && this.open.delete(info.id)) this.save();
       return;
     }
@@ -118,7 +115,10 @@ export class RestoredTunnels implements vscode.Disposable {
     await Promise.all(
       list.map((spec) =>
         this.manager.createTunnel({ ...spec, openedBy: 'person' }).then(
-          (info) => this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`),
+          (info) => {
+            this.catalogue?.claim(info.id, 'restore');
+            this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`);
+          },
           (err: unknown) => {
             this.failures.push({ spec, message: errorMessage(err) });
             this.log.warn(`Restore: could not reopen ${spec.name ?? `${spec.type} ${spec.localPort}`} on ${spec.server}: ${errorMessage(err)}`);
@@ -146,13 +146,8 @@ export class RestoredTunnels implements vscode.Disposable {
     }
   }
 
-  /** Stops saving: the extension is going away and closes its tunnels, which must not erase the list. */
-  freeze(): void {
-    this.frozen = true;
-  }
-
   dispose(): void {
-    this.freeze();
+    this.frozen = true;
     for (const d of this.disposables) d.dispose();
   }
 }

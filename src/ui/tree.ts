@@ -1,17 +1,43 @@
 // The "SSH Tunnels" tree: servers, each with its open tunnels and the stopped ones of the settings and the ssh config.
 import * as vscode from 'vscode';
-import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
+import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import type { TunnelCatalogue } from '../peers/catalogue';
+import { describePeer, type ServedTunnel, type TunnelsElsewhere } from '../peers/types';
+import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
 import type { ConfiguredTunnel } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
 
 export type TreeNode =
   | { readonly kind: 'server'; readonly name: string }
   | { readonly kind: 'tunnel'; readonly id: string; readonly server: string }
-  | { readonly kind: 'configured'; readonly key: string; readonly server: string };
+  | { readonly kind: 'configured'; readonly key: string; readonly server: string }
+  /** A tunnel another process serves: `id` is its id in that process. */
+  | { readonly kind: 'elsewhere'; readonly peerId: string; readonly id: string; readonly server: string };
 
 export function isTreeNode(v: unknown): v is TreeNode {
-  return !!v && typeof v === 'object' && ['server', 'tunnel', 'configured'].includes((v as { kind?: string }).kind ?? '');
+  return !!v && typeof v === 'object' && ['server', 'tunnel', 'configured', 'elsewhere'].includes((v as { kind?: string }).kind ?? '');
+}
+
+/** What the tree reads of the server registry: the ServerSource, and the extras a registry may have. */
+export interface TreeServers extends ForwardSource {
+  /** Entries that cannot be used, by name. */
+  brokenServers?(): { name: string }[];
+  /** Why a name cannot be used, if it cannot. */
+  problemFor?(name: string): string | undefined;
+  /** A server as listed, without resolving it (a large ssh config is resolved in slices). */
+  peek?(name: string): ServerConfig | undefined;
+  /** Where a server is defined. */
+  origin?(name: string): string | undefined;
+}
+
+/** The tree id of a tunnel another process serves: stable for that tunnel's life. */
+export function elsewhereItemId(served: Pick<ServedTunnel, 'peer' | 'info'>): string {
+  return `elsewhere:${served.peer.id}:${served.info.id}`;
+}
+
+/** "served by window of folder api": an item's description for a tunnel another process serves. */
+export function servedByText(served: Pick<ServedTunnel, 'peer'>): string {
+  return vscode.l10n.t('served by {0}', describePeer(served.peer));
 }
 
 export function duration(ms: number): string {
@@ -90,12 +116,18 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   /** Elements refreshed so far, by kind (tests read it to see that refreshes are targeted). */
   readonly refreshes = { root: 0, server: 0, tunnel: 0 };
 
+  /** Per server, the ids of the tunnels other processes serve as last shown. */
+  private shownElsewhere = new Map<string, string>();
+
   constructor(
     private readonly manager: TunnelManager,
-    private readonly servers: ServerSource,
+    private readonly servers: TreeServers,
     private readonly settingsTunnels: SettingsTunnels,
+    private readonly catalogue: TunnelCatalogue,
+    private readonly elsewhere?: TunnelsElsewhere,
   ) {
     const known = new Set(manager.listTunnels().map((t) => t.id));
+    if (elsewhere) this.disposables.push(elsewhere.onDidChange(() => this.followElsewhere()));
     this.disposables.push(
       manager.onDidChangeTunnel((info) => {
         // A tunnel that appears or goes changes its server's children; otherwise only itself changed.
@@ -115,7 +147,16 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   private nodeId(n: TreeNode): string {
-    return n.kind === 'server' ? `server:${n.name}` : n.kind === 'tunnel' ? `tunnel:${n.id}` : `configured:${n.key}`;
+    switch (n.kind) {
+      case 'server':
+        return `server:${n.name}`;
+      case 'tunnel':
+        return `tunnel:${n.id}`;
+      case 'configured':
+        return `configured:${n.key}`;
+      case 'elsewhere':
+        return `elsewhere:${n.peerId}:${n.id}`;
+    }
   }
 
   private node<T extends TreeNode>(n: T): T {
@@ -140,21 +181,41 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     this._onDidChangeTreeData.fire(node);
   }
 
-  /** The registry's optional extras: unusable servers and why, a look at a server without resolving it, where it comes from. */
-  private get registry(): {
-    brokenServers?: () => { name: string }[];
-    problemFor?: (name: string) => string | undefined;
-    peek?: (name: string) => ServerConfig | undefined;
-    origin?: (name: string) => string | undefined;
-  } {
-    return this.servers as never;
+  /** Other processes' tunnels changed: a server whose list changed is redrawn, otherwise only the items (state, traffic). */
+  private followElsewhere(): void {
+    const now = new Map<string, string>();
+    for (const t of this.elsewhere?.list() ?? []) now.set(t.info.server, `${now.get(t.info.server) ?? ''}${elsewhereItemId(t)}\n`);
+    for (const server of new Set([...now.keys(), ...this.shownElsewhere.keys()])) {
+      if (now.get(server) !== this.shownElsewhere.get(server)) {
+        this.refreshServer(server);
+        continue;
+      }
+      for (const t of this.elsewhere?.list(server) ?? []) {
+        const node = this.nodes.get(elsewhereItemId(t));
+        if (node) this.refresh(node);
+      }
+    }
+    // Gone ones leave no node behind.
+    for (const [id, node] of this.nodes) if (node.kind === 'elsewhere' && !this.servedFor(node)) this.nodes.delete(id);
+    this.shownElsewhere = now;
+  }
+
+  /** The tunnel another process serves that a node shows, as last announced. */
+  private servedFor(node: { peerId: string; id: string; server: string }): ServedTunnel | undefined {
+    return this.elsewhere?.list(node.server).find((t) => t.peer.id === node.peerId && t.info.id === node.id);
+  }
+
+  /** Whether another process serves what `spec` would listen on: it is shown as that process's tunnel, not as stopped here. */
+  private servedElsewhere(spec: TunnelSpec): boolean {
+    return this.elsewhere?.serving(spec) !== undefined;
   }
 
   serverNames(): string[] {
     const names = new Set(this.servers.list().map((s) => s.host));
-    for (const b of this.registry.brokenServers?.() ?? []) names.add(b.name);
+    for (const b of this.servers.brokenServers?.() ?? []) names.add(b.name);
     for (const t of this.manager.listTunnels()) names.add(t.server);
     for (const t of this.settingsTunnels.configured()) names.add(t.spec.server);
+    for (const t of this.elsewhere?.list() ?? []) names.add(t.info.server);
     return [...names];
   }
 
@@ -162,12 +223,20 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (!element) return this.serverNames().map((name) => this.node({ kind: 'server', name }));
     if (element.kind !== 'server') return [];
     const open = this.manager.listTunnels(element.name).map((t) => this.node({ kind: 'tunnel', id: t.id, server: t.server }));
+    const served = (this.elsewhere?.list(element.name) ?? []).map((t) => this.node({ kind: 'elsewhere', peerId: t.peer.id, id: t.info.id, server: t.info.server }));
     const stopped = this.settingsTunnels
       .stopped(element.name)
+      .filter((t) => !this.servedElsewhere(t.spec))
       .map((t) => this.node({ kind: 'configured', key: t.key, server: t.spec.server }));
-    const fromConfig = stoppedConfigForwards(this.servers, this.manager.listTunnels(element.name), element.name)
+    const fromConfig = this.stoppedForwards(element.name)
       .map((f) => this.node({ kind: 'configured', key: f.key, server: f.spec.server }));
-    return [...open, ...stopped, ...fromConfig];
+    return [...open, ...served, ...stopped, ...fromConfig];
+  }
+
+  /** The ssh config's forwards of a server neither running here nor served by another process. */
+  private stoppedForwards(server: string) {
+    const forwards = stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), server);
+    return this.elsewhere ? forwards.filter((f) => !this.servedElsewhere(f.spec)) : forwards;
   }
 
   getParent(element: TreeNode): TreeNode | undefined {
@@ -190,6 +259,10 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       const info = this.manager.getTunnel(element.id);
       return info && this.tunnelTooltip(info);
     }
+    if (element.kind === 'elsewhere') {
+      const served = this.servedFor(element);
+      return served && this.elsewhereTooltip(served);
+    }
     if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
       return f && this.configForwardTooltip(f.spec);
@@ -207,6 +280,12 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       gone.id = this.nodeId(element);
       return gone;
     }
+    if (element.kind === 'elsewhere') {
+      const served = this.servedFor(element);
+      const item = served ? this.elsewhereItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
+      item.id = this.nodeId(element);
+      return item;
+    }
     if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
       const item = f ? this.configForwardItem(f.spec) : new vscode.TreeItem(element.key);
@@ -221,21 +300,20 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
 
   /** What the list holds for a server (peek: a large ssh config is still being resolved in slices; the item is redrawn when it is). */
   private serverConfig(name: string): ServerConfig | undefined {
-    return this.registry.peek ? this.registry.peek(name) : this.servers.get(name);
+    return this.servers.peek ? this.servers.peek(name) : this.servers.get(name);
   }
 
   private serverItem(name: string): vscode.TreeItem {
     const status = this.manager.serverStatus(name);
     const config = this.serverConfig(name);
-    // Asked for thousands of servers at once: most have no tunnel open, and nothing to list.
-    const open = status.tunnels ? this.manager.listTunnels(name) : [];
-    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, open, name).length;
-    const item = new vscode.TreeItem(name, status.tunnels + stopped > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
+    const served = this.elsewhere?.list(name).length ?? 0;
+    const item = new vscode.TreeItem(name, status.tunnels + stopped + served > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     item.id = `server:${name}`;
     const state = stateText(status.state);
     item.description = status.tunnels ? `${state} · ${status.tunnels === 1 ? vscode.l10n.t('1 tunnel') : vscode.l10n.t('{0} tunnels', status.tunnels)}` : state;
     item.iconPath = SERVER_ICON[status.state];
-    if (!config && this.registry.problemFor?.(name)) {
+    if (!config && this.servers.problemFor?.(name)) {
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
       item.description = vscode.l10n.t('cannot be used');
     }
@@ -253,10 +331,10 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
     tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${state}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
     if (status.lastError) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${status.lastError}`);
-    const origin = this.registry.origin?.(name);
+    const origin = this.servers.origin?.(name);
     const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
     if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
-    const problem = config ? undefined : this.registry.problemFor?.(name);
+    const problem = config ? undefined : this.servers.problemFor?.(name);
     if (problem) {
       tip.appendMarkdown('  \n$(error) ');
       tip.appendText(problem);
@@ -278,11 +356,30 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     return item;
   }
 
-  tunnelTooltip(info: TunnelInfo): vscode.MarkdownString {
+  /** A tunnel another process serves: its live state icon, and "served by …" where the state would be. */
+  private elsewhereItem(served: ServedTunnel): vscode.TreeItem {
+    const { info } = served;
+    const item = new vscode.TreeItem(tunnelLabel(info));
+    item.id = elsewhereItemId(served);
+    item.description = servedByText(served);
+    item.iconPath = STATE_ICON[info.state];
+    // Close and Restart ask the owner; what only the owner's machine state allows (browse, keep) is not offered.
+    item.contextValue = 'tunnel.elsewhere';
+    return item;
+  }
+
+  private elsewhereTooltip(served: ServedTunnel): vscode.MarkdownString {
+    const started = new Date(served.peer.startedAt).toLocaleTimeString();
+    const owner = vscode.l10n.t('Served by {0} (process {1}, started {2}); Close and Restart ask it.', describePeer(served.peer), served.peer.pid, started);
+    return this.tunnelTooltip(served.info, owner);
+  }
+
+  tunnelTooltip(info: TunnelInfo, owner?: string): vscode.MarkdownString {
     const s = info.stats;
     const tip = new vscode.MarkdownString(undefined, true);
     tip.appendMarkdown(`**${tunnelLabel(info)}** — ${info.server}\n\n`);
     tip.appendMarkdown(`\`${describeTunnel(info)}\`\n\n`);
+    if (owner) tip.appendMarkdown(`_${owner}_\n\n`);
     if (info.openedBy === 'agent') tip.appendMarkdown(`_${vscode.l10n.t('Opened by an agent (a language-model tool); closes when VS Code closes.')}_\n\n`);
     const rows: [string, string][] = [
       [vscode.l10n.t('State'), info.state],

@@ -1,0 +1,460 @@
+// One catalogue of the tunnels this process wants, whoever asked for them (the settings, the ssh
+// config's forwards, a restored session, a person, an agent), and each one's state: stopped (and
+// why), opening, running (its tunnel id), failed, or served by another process. It lives beside
+// the peers because it decides with them who serves a tunnel; pure Node (no `vscode`), so the
+// extension and its tests use the same one. Reading settings stays the feeders' job.
+import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelOrigin, type TunnelSpec } from '../engine';
+import { specOf } from './actions';
+import { listensWhere } from './match';
+import type { OwnerActions, PeerIdentity, ServedTunnel, TunnelsElsewhere } from './types';
+
+export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
+
+export interface WantedTunnel {
+  /** Stable across edits: a settings key, a config forward's key, or `tunnel:<id>` for one opened once. */
+  key: string;
+  source: WantedSource;
+  spec: TunnelSpec;
+  /** A change of it means a restart. */
+  fingerprint: string;
+  autoStart: boolean;
+}
+
+export type WantedState =
+  | { kind: 'stopped'; reason?: CloseReason }
+  | { kind: 'opening' }
+  | { kind: 'running'; tunnelId: string }
+  | { kind: 'failed'; code?: string; message: string }
+  | { kind: 'elsewhere'; served: ServedTunnel };
+
+export interface CatalogueEntry extends WantedTunnel {
+  readonly state: WantedState;
+  /** A person (or an agent) stopped it: it stays stopped until its definition changes or a person starts it. */
+  readonly personStopped: boolean;
+}
+
+/** Why an entry could not be opened, with nobody else serving it: the moment to tell the person. */
+export interface OpenFailure {
+  entry: CatalogueEntry;
+  error: unknown;
+}
+
+/** How long an open that found its port taken waits for another process to announce it serves it. */
+export const SERVED_WAIT_MS = 2000;
+
+/** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */
+export const TUNNEL_KEY_PREFIX = 'tunnel:';
+
+interface Slot {
+  wanted: WantedTunnel;
+  state: WantedState;
+  /** The fingerprint a person stopped it at; undefined while it is not stopped by a person. */
+  stoppedAs?: string;
+  /** The open under way, if any. */
+  pending?: Promise<TunnelInfo>;
+}
+
+/** The origin a tunnel of each source is opened with. */
+const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
+
+/** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
+function takenElsewhere(spec: TunnelSpec, err: unknown): boolean {
+  if (!(err instanceof TunnelError)) return false;
+  return err.code === 'PORT_IN_USE' || (err.code === 'FORWARD_REFUSED' && spec.type === 'remote' && (!!spec.remotePort || spec.remotePath !== undefined));
+}
+
+export interface CatalogueOptions {
+  manager: TunnelManager;
+  /** The tunnels other processes serve; without it every wanted tunnel is opened here. */
+  elsewhere?: TunnelsElsewhere;
+  log?: (message: string) => void;
+}
+
+export class TunnelCatalogue {
+  private readonly slots = new Map<string, Slot>();
+  /** Running tunnels' ids to their entries' keys. */
+  private readonly byTunnel = new Map<string, string>();
+  private readonly manager: TunnelManager;
+  private readonly log: (message: string) => void;
+  private elsewhereSource: TunnelsElsewhere | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly disposables: { dispose(): void }[] = [];
+  private readonly _onDidChange = new Emitter<void>();
+  /** Fires when an entry of the settings or the ssh config appears, goes, or changes state. */
+  readonly onDidChange = this._onDidChange.event;
+  private readonly _onDidFailOpen = new Emitter<OpenFailure>();
+  /** Fires when an entry could not be opened and no other process serves it. */
+  readonly onDidFailOpen = this._onDidFailOpen.event;
+
+  constructor(options: CatalogueOptions) {
+    this.manager = options.manager;
+    this.log = options.log ?? (() => undefined);
+    this.disposables.push(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
+    for (const info of this.manager.listTunnels()) this.onTunnel(info);
+    if (options.elsewhere) this.setElsewhere(options.elsewhere);
+  }
+
+  /** The other processes' tunnels, once known (they may start after the catalogue). */
+  get elsewhere(): TunnelsElsewhere | undefined {
+    return this.elsewhereSource;
+  }
+
+  setElsewhere(elsewhere: TunnelsElsewhere): void {
+    this.elsewhereSource = elsewhere;
+    this.disposables.push(
+      elsewhere.onDidChange(() => this.followElsewhere()),
+      elsewhere.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)),
+    );
+  }
+
+  // ---- reading ------------------------------------------------------------------------
+
+  entries(filter: { source?: WantedSource; server?: string } = {}): CatalogueEntry[] {
+    const out: CatalogueEntry[] = [];
+    for (const slot of this.slots.values()) {
+      if (filter.source !== undefined && slot.wanted.source !== filter.source) continue;
+      if (filter.server !== undefined && slot.wanted.spec.server !== filter.server) continue;
+      out.push(this.entryOf(slot));
+    }
+    return out;
+  }
+
+  get(key: string): CatalogueEntry | undefined {
+    const slot = this.slots.get(key);
+    return slot && this.entryOf(slot);
+  }
+
+  /** The key of the entry whose running tunnel this is. */
+  keyOf(tunnelId: string): string | undefined {
+    return this.byTunnel.get(tunnelId);
+  }
+
+  private entryOf(slot: Slot): CatalogueEntry {
+    return { ...slot.wanted, state: slot.state, personStopped: slot.stoppedAs !== undefined };
+  }
+
+  // ---- the engine's tunnels -----------------------------------------------------------
+
+  private onTunnel(info: TunnelInfo): void {
+    const key = this.byTunnel.get(info.id);
+    if (info.state === 'closed') {
+      if (key === undefined) return;
+      this.byTunnel.delete(info.id);
+      const slot = this.slots.get(key);
+      if (!slot || slot.state.kind !== 'running' || slot.state.tunnelId !== info.id) return;
+      if (key.startsWith(TUNNEL_KEY_PREFIX)) {
+        this.slots.delete(key);
+        return;
+      }
+      // A person's or an agent's close keeps a wanted tunnel stopped; a shutdown or an edit does not.
+      if (info.closeReason === 'person' || info.closeReason === 'agent') slot.stoppedAs = slot.wanted.fingerprint;
+      this.setState(slot, { kind: 'stopped', reason: info.closeReason });
+      return;
+    }
+    if (key !== undefined) {
+      // A tunnel opened once and taken by the settings since (kept in them) is theirs now.
+      if (key.startsWith(TUNNEL_KEY_PREFIX) && info.openedBy !== 'person' && info.openedBy !== 'agent') {
+        this.slots.delete(key);
+        this.byTunnel.delete(info.id);
+      }
+      return;
+    }
+    // Settings and config forwards are entered by open() itself; what a person or an agent opens is entered here.
+    if (info.openedBy !== 'person' && info.openedBy !== 'agent') return;
+    const own = `${TUNNEL_KEY_PREFIX}${info.id}`;
+    const spec = specOf(info);
+    this.slots.set(own, { wanted: { key: own, source: info.openedBy, spec, fingerprint: '', autoStart: false }, state: { kind: 'running', tunnelId: info.id } });
+    this.byTunnel.set(info.id, own);
+  }
+
+  /** Marks a tunnel opened once as restored from an earlier session (the restore opens it as a person's). */
+  claim(tunnelId: string, source: 'restore'): void {
+    const slot = this.slots.get(`${TUNNEL_KEY_PREFIX}${tunnelId}`);
+    if (slot) slot.wanted = { ...slot.wanted, source };
+  }
+
+  private setState(slot: Slot, state: WantedState): void {
+    slot.state = state;
+    if (!slot.wanted.key.startsWith(TUNNEL_KEY_PREFIX)) this._onDidChange.fire();
+  }
+
+  // ---- the feeders ----------------------------------------------------------------------
+
+  /**
+   * The entries of one source as they are wanted now (the settings after an edit): a running one
+   * that changed restarts, one that went is closed (`settings`), a new autoStart one opens, and
+   * one a person stopped opens again only once its definition changes. Serialized, in order.
+   */
+  setWanted(source: 'settings', wanted: readonly WantedTunnel[]): Promise<void> {
+    const next = this.queue.then(() => this.setWantedNow(source, wanted));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async setWantedNow(source: WantedSource, list: readonly WantedTunnel[]): Promise<void> {
+    const wanted = new Map(list.map((w) => [w.key, w]));
+    const work: Promise<unknown>[] = [];
+    for (const [key, slot] of [...this.slots]) {
+      if (slot.wanted.source !== source) continue;
+      const now = wanted.get(key);
+      if (now && now.fingerprint === slot.wanted.fingerprint) {
+        slot.wanted = now;
+        continue;
+      }
+      const live = slot.state.kind === 'running' || slot.state.kind === 'opening';
+      if (!now) {
+        this.slots.delete(key);
+        if (live) work.push(this.closeSlot(slot, 'settings').then(() => this.log(`Settings: ${key} was removed; closed it.`)));
+        continue;
+      }
+      slot.wanted = now;
+      if (slot.stoppedAs !== undefined && slot.stoppedAs !== now.fingerprint) slot.stoppedAs = undefined;
+      // Served elsewhere as it was defined: as it is defined now, it is looked for (or opened) afresh.
+      if (slot.state.kind === 'elsewhere') slot.state = { kind: 'stopped' };
+      if (!live) continue;
+      // Reopen once the old one is gone: the new definition may want the same port.
+      work.push(
+        this.closeSlot(slot, 'settings').then(() => {
+          this.log(`Settings: ${now.spec.name ?? key} changed; restarting it.`);
+          return this.open(slot, false).catch(() => undefined);
+        }),
+      );
+    }
+    for (const w of list) {
+      let slot = this.slots.get(w.key);
+      if (!slot) {
+        slot = { wanted: w, state: { kind: 'stopped' } };
+        this.slots.set(w.key, slot);
+      }
+      const idle = slot.state.kind === 'stopped' || slot.state.kind === 'failed';
+      if (w.autoStart && idle && slot.stoppedAs === undefined) work.push(this.open(slot, true).catch(() => undefined));
+    }
+    this._onDidChange.fire();
+    await Promise.all(work);
+  }
+
+  /** Enters an ssh config forward (shown stopped until started), keyed by where it listens. */
+  private configSlot(key: string, spec: TunnelSpec): Slot {
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { wanted: { key, source: 'sshConfig', spec, fingerprint: JSON.stringify(spec), autoStart: false }, state: { kind: 'stopped' } };
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  /** Starts a forward of the ssh config: its entry's tunnel is the one opened here. */
+  startForward(key: string, spec: TunnelSpec): Promise<TunnelInfo> {
+    const slot = this.configSlot(key, spec);
+    slot.wanted = { ...slot.wanted, spec };
+    return this.start(key);
+  }
+
+  /** Whether the entry of `key` has its tunnel running (or opening) here. */
+  isRunning(key: string): boolean {
+    const kind = this.slots.get(key)?.state.kind;
+    return kind === 'running' || kind === 'opening';
+  }
+
+  // ---- a person's actions -------------------------------------------------------------
+
+  /** Starts an entry now (the tree's Start): what a person stopped opens again. */
+  async start(key: string): Promise<TunnelInfo> {
+    const slot = this.slots.get(key);
+    if (!slot) throw new TunnelError('INVALID_SPEC', `No wanted tunnel ${JSON.stringify(key)}.`);
+    if (slot.pending) return slot.pending;
+    if (slot.state.kind === 'running') {
+      const info = this.manager.getTunnel(slot.state.tunnelId);
+      if (info) return info;
+    }
+    return this.open(slot, false);
+  }
+
+  /** Stops an entry; a person's (or an agent's) stop keeps it stopped until its definition changes. */
+  async stop(key: string, reason: CloseReason = 'person'): Promise<void> {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    if (reason === 'person' || reason === 'agent') slot.stoppedAs = slot.wanted.fingerprint;
+    const live = slot.state.kind === 'running' || slot.state.kind === 'opening';
+    await this.closeSlot(slot, reason);
+    if (key.startsWith(TUNNEL_KEY_PREFIX)) this.slots.delete(key);
+    else if (live) this.setState(slot, { kind: 'stopped', reason });
+  }
+
+  /**
+   * Restarts a tunnel of this process (the tree's Restart, or another process asking): an entry's
+   * tunnel reopens from its definition; one opened once reopens on the ports it really had.
+   */
+  async restart(tunnelId: string): Promise<TunnelInfo> {
+    const info = this.manager.getTunnel(tunnelId);
+    if (!info) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(tunnelId)}.`);
+    const key = this.byTunnel.get(tunnelId);
+    const slot = key === undefined ? undefined : this.slots.get(key);
+    if (slot && key !== undefined && !key.startsWith(TUNNEL_KEY_PREFIX)) {
+      await this.closeSlot(slot, 'replaced');
+      slot.stoppedAs = undefined;
+      return this.open(slot, false);
+    }
+    await this.manager.closeTunnel(tunnelId, 'replaced');
+    return this.manager.createTunnel(specOf(info));
+  }
+
+  /**
+   * Takes an open tunnel as the one of a settings entry about to be written, so the edit that
+   * follows finds it running and leaves it as it is.
+   */
+  adopt(wanted: WantedTunnel, tunnelId: string): void {
+    const previous = this.byTunnel.get(tunnelId);
+    if (previous?.startsWith(TUNNEL_KEY_PREFIX)) this.slots.delete(previous);
+    this.slots.set(wanted.key, { wanted, state: { kind: 'running', tunnelId } });
+    this.byTunnel.set(tunnelId, wanted.key);
+    this.manager.adoptTunnel(tunnelId, ORIGIN[wanted.source]);
+    this._onDidChange.fire();
+  }
+
+  /** Undoes adopt() when the settings could not be written: the tunnel is the person's again. */
+  unadopt(key: string, tunnelId: string): void {
+    const slot = this.slots.get(key);
+    if (slot?.state.kind === 'running' && slot.state.tunnelId === tunnelId) {
+      this.slots.delete(key);
+      this.byTunnel.delete(tunnelId);
+    }
+    if (this.manager.getTunnel(tunnelId)) this.manager.adoptTunnel(tunnelId, 'person');
+    this._onDidChange.fire();
+  }
+
+  // ---- opening and closing ------------------------------------------------------------
+
+  private async closeSlot(slot: Slot, reason: CloseReason): Promise<void> {
+    const pendingId = slot.pending ? await slot.pending.then((i) => i.id, () => undefined) : undefined;
+    const id = slot.state.kind === 'running' ? slot.state.tunnelId : pendingId;
+    if (id === undefined) return;
+    this.byTunnel.delete(id);
+    if (this.manager.getTunnel(id)) await this.manager.closeTunnel(id, reason).catch(() => undefined);
+  }
+
+  /**
+   * Opens an entry here, unless another process serves it: then it is shown served there. An open
+   * that finds its port taken waits briefly for another process to announce the tunnel (two
+   * processes opening at once: the port decides, the loser shows the winner's) before it fails.
+   */
+  private open(slot: Slot, automatic: boolean, skipPeer?: string): Promise<TunnelInfo> {
+    const { wanted } = slot;
+    const label = wanted.spec.name ?? wanted.key;
+    const run = (async (): Promise<TunnelInfo> => {
+      const elsewhere = this.elsewhereSource;
+      if (elsewhere && automatic) {
+        await elsewhere.ready();
+        const served = elsewhere.serving(wanted.spec);
+        if (served && served.peer.id !== skipPeer) throw this.servedElsewhere(slot, served);
+      }
+      try {
+        const info = await this.manager.createTunnel({ ...wanted.spec, openedBy: ORIGIN[wanted.source] });
+        return info;
+      } catch (err) {
+        if (elsewhere && takenElsewhere(wanted.spec, err)) {
+          const served = await elsewhere.whenServed(wanted.spec, SERVED_WAIT_MS);
+          if (served && served.peer.id !== skipPeer) throw this.servedElsewhere(slot, served);
+        }
+        throw err;
+      }
+    })();
+    slot.pending = run;
+    slot.stoppedAs = undefined;
+    this.setState(slot, { kind: 'opening' });
+    return run.then(
+      (info) => {
+        if (slot.pending === run) slot.pending = undefined;
+        if (this.slots.get(wanted.key) !== slot || slot.state.kind !== 'opening') {
+          // Removed, changed or stopped while it was opening.
+          void this.manager.closeTunnel(info.id, 'settings').catch(() => undefined);
+          return info;
+        }
+        this.byTunnel.set(info.id, wanted.key);
+        this.log(`${sourceWord(wanted.source)}: opened ${label} (${info.localPath ?? `${info.localHost}:${info.localPort}`}).`);
+        this.setState(slot, { kind: 'running', tunnelId: info.id });
+        return info;
+      },
+      (err: unknown) => {
+        if (slot.pending === run) slot.pending = undefined;
+        if (err instanceof TunnelError && err.code === 'SERVED_ELSEWHERE') throw err;
+        const message = errorMessage(err);
+        if (this.slots.get(wanted.key) === slot && slot.state.kind === 'opening') {
+          this.setState(slot, { kind: 'failed', code: err instanceof TunnelError ? err.code : undefined, message });
+        }
+        this.log(`${sourceWord(wanted.source)}: could not open ${label}: ${message}`);
+        this._onDidFailOpen.fire({ entry: this.entryOf(slot), error: err });
+        throw err;
+      },
+    );
+  }
+
+  /** Marks the entry served by another process; the error says so to whoever asked. */
+  private servedElsewhere(slot: Slot, served: ServedTunnel): TunnelError {
+    this.setState(slot, { kind: 'elsewhere', served });
+    this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: served by another process (${served.peer.kind} ${served.peer.pid}).`);
+    return new TunnelError('SERVED_ELSEWHERE', `${served.info.name} is served by another process (pid ${served.peer.pid}).`, { peer: served.peer.id, tunnelId: served.info.id });
+  }
+
+  // ---- other processes ----------------------------------------------------------------
+
+  /** Other processes' tunnels changed: entries served there follow (gone: stopped here; newly served: shown there). */
+  private followElsewhere(): void {
+    const elsewhere = this.elsewhereSource;
+    if (!elsewhere) return;
+    let changed = false;
+    for (const slot of this.slots.values()) {
+      if (slot.wanted.source !== 'settings') continue;
+      const state = slot.state;
+      if (state.kind === 'elsewhere') {
+        const served = elsewhere.serving(slot.wanted.spec);
+        if (!served) {
+          slot.state = { kind: 'stopped' };
+          changed = true;
+        } else if (served.peer.id !== state.served.peer.id || served.info.id !== state.served.info.id || served.info.state !== state.served.info.state) {
+          slot.state = { kind: 'elsewhere', served };
+          changed = true;
+        }
+      } else if ((state.kind === 'stopped' || state.kind === 'failed') && slot.stoppedAs === undefined && slot.wanted.autoStart) {
+        const served = elsewhere.serving(slot.wanted.spec);
+        if (served) {
+          slot.state = { kind: 'elsewhere', served };
+          changed = true;
+        }
+      }
+    }
+    if (changed) this._onDidChange.fire();
+  }
+
+  /** A process ended: the autoStart settings tunnels it served that this process wants are opened here (the port picks one winner). */
+  private takeOver(peer: PeerIdentity, lost: readonly ServedTunnel[]): void {
+    for (const slot of this.slots.values()) {
+      const { wanted, state } = slot;
+      if (wanted.source !== 'settings' || !wanted.autoStart || slot.stoppedAs !== undefined) continue;
+      if (state.kind === 'running' || state.kind === 'opening') continue;
+      if (!lost.some((t) => listensWhere(wanted.spec, t.info))) continue;
+      this.log(`${wanted.spec.name ?? wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
+      this.open(slot, false, peer.id).catch(() => undefined);
+    }
+  }
+
+  /** What this process does when another asks about one of its tunnels: the same as its own person. */
+  ownerActions(): OwnerActions {
+    return {
+      close: (tunnelId) => this.manager.closeTunnel(tunnelId, 'person'),
+      restart: (tunnelId) => this.restart(tunnelId),
+      settingsKey: (tunnelId) => {
+        const key = this.byTunnel.get(tunnelId);
+        return key !== undefined && this.slots.get(key)?.wanted.source === 'settings' ? key : undefined;
+      },
+    };
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function sourceWord(source: WantedSource): string {
+  return source === 'settings' ? 'Settings' : source === 'sshConfig' ? 'ssh config' : source === 'restore' ? 'Restore' : 'Tunnel';
+}
