@@ -40,12 +40,25 @@ function post<T>(route: string, body: unknown): Promise<T> {
   });
 }
 
+/** Reads the window's tree from the page until a row matches (the page renders a moment after the API changes); the error lists the last rows. */
+async function treeRow(window: Which, match: (row: string) => boolean, what: string, timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await post<string[]>('/tree', { window });
+    const row = rows.find(match);
+    if (row) return row;
+    if (Date.now() > deadline) throw new Error(`the page's tree shows no row ${what} within ${timeoutMs} ms; its rows: ${JSON.stringify(rows)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export const driver = {
   setup: () => post<Setup>('/setup', {}),
   /** The first window serves the tunnel: its extension host's pid (or why it could not). */
   hello: (body: { window: Which; pid?: number; error?: string }) => post<null>('/hello', body),
   /** The rows of the window's SSH Tunnels tree as the page shows them (servers expanded), one line each. */
   tree: (window: Which) => post<string[]>('/tree', { window }),
+  treeRow,
   /** Every notification the window's page has shown so far. */
   toasts: (window: Which) => post<string[]>('/toasts', { window }),
   /** kill -9 of the window's extension host. */

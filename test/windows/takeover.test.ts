@@ -51,8 +51,7 @@ describe('two windows with an autoStart tunnel in the user settings', function (
     // Its live state and port are in the hover (the icon shows the state).
     assert.match(item.tooltip, new RegExp(`127\\.0\\.0\\.1:${setup.tunnelPort}`), `the hover: ${item.tooltip}`);
     assert.match(item.tooltip, /active/, `the hover: ${item.tooltip}`);
-    const rows = await driver.tree('second');
-    assert.ok(rows.some((r) => r.includes(setup.tunnel) && r.includes(description)), `the page's tree rows: ${JSON.stringify(rows)}`);
+    await driver.treeRow('second', (r) => r.includes(setup.tunnel) && r.includes(description), `${setup.tunnel} ${description}`);
 
     const { sent, received } = await echoRoundTrip(setup.tunnelPort, 64 * 1024);
     assert.equal(received, sent, 'the tunnel of the first window carries data for this one');
@@ -75,8 +74,7 @@ describe('two windows with an autoStart tunnel in the user settings', function (
     assert.equal(api.elsewhere.list(setup.server).some((s) => s.info.localPort === setup.tunnelPort), false, 'no longer listed as served elsewhere');
     const item = await waitFor(`the row of ${setup.tunnel} as this window's`, () => row() && !row()!.description.includes('served by') && row(), 5000, () => show(rowsOf(api, setup.server)));
     assert.match(item.description, /active/);
-    const rows = await driver.tree('second');
-    assert.ok(rows.some((r) => r.includes(setup.tunnel) && /active/.test(r) && !r.includes('served by')), `the page's tree rows: ${JSON.stringify(rows)}`);
+    await driver.treeRow('second', (r) => r.includes(setup.tunnel) && /active/.test(r) && !r.includes('served by'), `${setup.tunnel} active and not served by another`);
     const toasts = await driver.toasts('second');
     assert.deepEqual(toasts.filter((t) => COULD_NOT_OPEN.test(t) || t.includes(setup.tunnel)), [], `toasts of the second window: ${JSON.stringify(toasts)}`);
   });
