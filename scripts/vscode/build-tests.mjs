@@ -44,3 +44,11 @@ const agentOut = path.join(root, 'out/test/agent');
 const agentEntries = fs.readdirSync(agentSrc).filter((f) => f.endsWith('.ts')).map((f) => path.join(agentSrc, f));
 await bundle(agentEntries, agentOut);
 console.log(`bundled ${agentEntries.length} agent-tool test file(s) into ${path.relative(root, agentOut)}`);
+
+// The two-window suite (test/runners/windows.mjs): first.js and second.js are the windows' test
+// modules, *.test.js the specs second.js runs: test/windows/*.ts -> out/test/windows/.
+const windowsSrc = path.join(root, 'test/windows');
+const windowsOut = path.join(root, 'out/test/windows');
+const windowsEntries = ['first.ts', 'second.ts', ...fs.readdirSync(windowsSrc).filter((f) => f.endsWith('.test.ts'))].map((f) => path.join(windowsSrc, f));
+await bundle(windowsEntries, windowsOut);
+console.log(`bundled ${windowsEntries.length} two-window test file(s) into ${path.relative(root, windowsOut)}`);
