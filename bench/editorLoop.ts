@@ -1,8 +1,9 @@
 // `npm run bench -- --only editor`: the editor under traffic. Starts real VS Code (code-server +
 // headless Chromium, through test/runners/codeServer.mjs) with the extension built as shipped,
 // and runs bench/editorLoopHost.ts in its extension host: the host's event-loop delay
-// (perf_hooks.monitorEventLoopDelay) idle and while an iperf3 client in its own process pushes
-// data through a -L tunnel of the extension's engine, with the tunnels view hidden and visible.
+// (perf_hooks.monitorEventLoopDelay) idle, while an iperf3 client in its own process pushes
+// data through a -L tunnel of the extension's engine, and under connection churn (50 concurrent
+// connect + echo + close), with the tunnels view hidden and visible.
 // Env SSH_TUNNELS_EDITOR_LOOP_PORT_FINDER=1 leaves VS Code's port finder on (see below).
 // Env SSH_TUNNELS_EDITOR_LOOP_PROFILE=DIR: the extension built unminified, and a CPU profile of the
 // extension host during each phase written to DIR (the profiler's own cost is in the figures then).
@@ -61,6 +62,15 @@ async function build(dir: string, readable: boolean): Promise<string> {
   execFileSync(process.execPath, readable ? ['esbuild.mjs'] : ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
   const out = path.join(dir, 'editor-loop-host.js');
   await esbuild.build({
+    entryPoints: [path.join(root, 'bench', 'editorChurn.ts')],
+    outfile: path.join(dir, 'editor-churn.js'),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  await esbuild.build({
     entryPoints: [path.join(root, 'bench', 'editorLoopHost.ts')],
     outfile: out,
     bundle: true,
@@ -74,7 +84,7 @@ async function build(dir: string, readable: boolean): Promise<string> {
 }
 
 /** Runs the host module in code-server once; resolves with its samples. */
-async function runInEditor(sshd: SshdFixture, iperfPort: number, quick: boolean, rounds: number): Promise<EditorLoopSample[]> {
+async function runInEditor(sshd: SshdFixture, iperfPort: number, echoPort: number, quick: boolean, rounds: number): Promise<EditorLoopSample[]> {
   const runner = await loadRunner();
   const dir = runner.tempDir('ssh-tunnels-editor-loop-');
   const workspace = path.join(dir, 'workspace');
@@ -86,6 +96,9 @@ async function runInEditor(sshd: SshdFixture, iperfPort: number, quick: boolean,
   const params: EditorLoopParams = {
     server: SERVER,
     iperfPort,
+    echoPort,
+    churnScript: path.join(dir, 'editor-churn.js'),
+    churnSeconds: quick ? 5 : 10,
     idleSeconds: quick ? 3 : 5,
     bulkSeconds: quick ? 6 : 12,
     rounds: quick ? 1 : Math.min(rounds, 3),
@@ -110,7 +123,7 @@ async function runInEditor(sshd: SshdFixture, iperfPort: number, quick: boolean,
   try {
     const hostModule = await build(dir, params.profileDir !== undefined);
     const editor = await runner.startCodeServer({ workspace, userSettings, env, logFile });
-    const limit = runner.deadline(180_000 + params.rounds * 2 * (params.idleSeconds + params.bulkSeconds + 5) * 1000, 'the editor loop bench');
+    const limit = runner.deadline(180_000 + params.rounds * 2 * (params.idleSeconds + params.bulkSeconds + params.churnSeconds + 10) * 1000, 'the editor loop bench');
     const workbenchLog = fs.createWriteStream(path.join(resultsDir, 'editor-loop-workbench.log'));
     let browser: Awaited<ReturnType<CodeServerRunner['launchChromium']>> | undefined;
     try {
@@ -151,8 +164,8 @@ async function runInEditor(sshd: SshdFixture, iperfPort: number, quick: boolean,
  * transfer (p99 the median of the rounds, max the worst of them), against the targets, with the tunnels view hidden and visible,
  * the idle baseline and the throughput reached.
  */
-export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: number; quick: boolean; rounds: number }): Promise<EditorFigure[]> {
-  const samples = await runInEditor(o.sshd, o.iperfPort, o.quick, o.rounds);
+export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: number; echoPort: number; quick: boolean; rounds: number }): Promise<EditorFigure[]> {
+  const samples = await runInEditor(o.sshd, o.iperfPort, o.echoPort, o.quick, o.rounds);
   const subject = 'extension host';
   const row = (name: string, unit: string, values: number[], target?: number, better: EditorFigure['better'] = 'lower'): EditorFigure =>
     ({ name, unit, better, target: target === undefined ? undefined : { absolute: target }, engine: values, openssh: [], subject });
@@ -166,15 +179,31 @@ export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: numbe
       row(`editor event-loop delay under a bulk transfer${label}, p99`, 'ms', bulk.map((s) => s.p99), TARGET_P99_MS),
       // The longest stall of any round: one is enough for a person to feel it.
       row(`editor event-loop delay under a bulk transfer${label}, max`, 'ms', [Math.max(...bulk.map((s) => s.max))], TARGET_MAX_MS),
+      // The same with the machine's other load taken out (schedstat's run-queue wait): what the host itself held.
+      row(`editor event-loop delay under a bulk transfer${label}, less the wait for a CPU, p99`, 'ms', bulk.map((s) => s.ownP99)),
+      row(`editor event-loop delay under a bulk transfer${label}, less the wait for a CPU, max`, 'ms', [Math.max(...bulk.map((s) => s.ownMax))]),
       row(`editor event-loop delay idle${label}, p99`, 'ms', idle.map((s) => s.p99)),
       row(`editor event-loop delay idle${label}, max`, 'ms', [Math.max(...idle.map((s) => s.max))]),
     );
-    if (view === 'hidden') figures.push(row('editor bulk transfer through the extension (-L upload, iperf3)', 'Mbit/s', bulk.map((s) => s.mbps!), undefined, 'higher'));
+    const many = pick(view, 'churn');
+    figures.push(
+      row(`editor event-loop delay under connection churn (50 concurrent)${label}, p99`, 'ms', many.map((s) => s.p99)),
+      row(`editor event-loop delay under connection churn (50 concurrent)${label}, max`, 'ms', [Math.max(...many.map((s) => s.max))]),
+    );
+    if (view === 'hidden') {
+      figures.push(
+        row('editor bulk transfer through the extension (-L upload, iperf3)', 'Mbit/s', bulk.map((s) => s.mbps!), undefined, 'higher'),
+        row('editor connection churn through the extension (connect + 1-byte echo, 50 concurrent)', 'conn/s', many.map((s) => s.connPerSecond!), undefined, 'higher'),
+      );
+    }
   }
   for (const s of samples) {
     console.log(`  editor loop, round ${s.round + 1}, view ${s.view} (${s.treeVisible ? 'shown' : 'not shown'}), ${s.phase} ${s.seconds.toFixed(1)}s: ` +
       `p50 ${s.p50.toFixed(1)} p99 ${s.p99.toFixed(1)} max ${s.max.toFixed(1)} ms; GC longest ${s.gcMaxMs.toFixed(1)} ms, total ${s.gcTotalMs.toFixed(0)} ms; ` +
-      `${s.treeRefreshes} tree item refreshes${s.mbps !== undefined ? `; ${s.mbps.toFixed(0)} Mbit/s, host CPU ${s.cpuSecondsPerGB!.toFixed(2)} s/GB` : ''}`);
+      `${s.tunnelEvents} tunnel events, ${s.treeRefreshes} tree item refreshes` +
+      `${s.mbps !== undefined ? `; ${s.mbps.toFixed(0)} Mbit/s, host CPU ${s.cpuSecondsPerGB!.toFixed(2)} s/GB` : ''}` +
+      `${s.connPerSecond !== undefined ? `; ${s.connPerSecond.toFixed(0)} conn/s, host CPU ${s.cpuMsPerConnection!.toFixed(3)} ms/connection` : ''}`);
+    console.log(`    less the wait for a CPU: p99 ${s.ownP99.toFixed(1)} max ${s.ownMax.toFixed(1)} ms`);
     const kinds = Object.entries(s.gcByKind).map(([k, g]) => `${g.count} ${k} (longest ${g.maxMs.toFixed(1)})`).join(', ');
     console.log(`    GC: ${kinds || 'none'}; heap ${s.heapMB.toFixed(0)} MB`);
     if (s.stallCount) {

@@ -5,6 +5,10 @@
 export interface EditorLoopParams {
   server: string;
   iperfPort: number;
+  /** The echo service the churn phase connects to, and the bundled bench/editorChurn.ts. */
+  echoPort: number;
+  churnScript: string;
+  churnSeconds: number;
   idleSeconds: number;
   bulkSeconds: number;
   rounds: number;
@@ -19,7 +23,7 @@ export interface EditorLoopParams {
 export interface EditorLoopSample {
   round: number;
   view: 'hidden' | 'visible';
-  phase: 'idle' | 'bulk';
+  phase: 'idle' | 'bulk' | 'churn';
   /** Whether the tunnels view was visible when the phase ended (the stats refresh timer runs only then). */
   treeVisible: boolean;
   seconds: number;
@@ -38,9 +42,20 @@ export interface EditorLoopSample {
   /** Turns that ran late by more than STALL_MS, longest first (at most 5), and how many there were. */
   stalls: Stall[];
   stallCount: number;
+  /**
+   * The delay less the time the main thread waited for a CPU, p99 and max (ms): what remains
+   * when the machine's other processes are taken out (NaN without /proc/…/schedstat).
+   */
+  ownP99: number;
+  ownMax: number;
+  /** Tunnel change events the engine fired during the phase (what the tree and the status bar listen to). */
+  tunnelEvents: number;
   /** Bulk only: iperf3's received rate, and the extension host's CPU seconds per GB carried. */
   mbps?: number;
   cpuSecondsPerGB?: number;
+  /** Churn only: connections per second made, and the extension host's CPU ms per connection. */
+  connPerSecond?: number;
+  cpuMsPerConnection?: number;
 }
 
 /**

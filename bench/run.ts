@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     }
 
     // The editor under traffic, in real VS Code: bench/editorLoop.ts.
-    if (wanted('editor')) for (const f of await editorLoopFigures({ sshd, iperfPort: iperfServer.port, quick: opts.quick, rounds: opts.rounds })) add(f);
+    if (wanted('editor')) for (const f of await editorLoopFigures({ sshd, iperfPort: iperfServer.port, echoPort: services.echoPort, quick: opts.quick, rounds: opts.rounds })) add(f);
   } finally {
     await host.stop();
     iperfServer.proc.kill();
