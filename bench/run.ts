@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { SshdFixture } from '../test/fixtures/sshd';
+import { editorLoopFigures } from './editorLoop';
 import { connectionsPerSecond, cpuSecondsOf, iperf, latency, openIdle, rssOf, socksPush } from './load';
 import { EngineHost, EngineSide, engineServers, engineSpec, freePort, OpenSshSide, PlainProxySide, spawnSsh, stopProcess, type Forward, type Side } from './sides';
 
@@ -292,6 +293,9 @@ async function main(): Promise<void> {
       await sideBySide(proxySides, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => [await connectionsPerSecond(port, cpsTotal, 50)], push(ref));
       log(ref);
     }
+
+    // The editor under traffic, in real VS Code: bench/editorLoop.ts.
+    if (wanted('editor')) for (const f of await editorLoopFigures({ sshd, iperfPort: iperfServer.port, echoPort: services.echoPort, quick: opts.quick, rounds: opts.rounds })) add(f);
   } finally {
     await host.stop();
     iperfServer.proc.kill();
@@ -327,13 +331,13 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 
-  const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const fmt = (v: number) => (Number.isNaN(v) ? '' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const lines = [
     '| figure | engine | OpenSSH | engine / OpenSSH | target | met |',
     '| --- | ---: | ---: | ---: | --- | --- |',
     ...rows.map((r) => {
       const target = r.target?.absolute !== undefined ? `≤ ${r.target.absolute} ${r.unit}` : r.target?.ratio !== undefined ? `${r.better === 'higher' ? '≥' : '≤'} ${r.target.ratio.toFixed(1)}×` : '';
-      return `| ${r.name} | ${fmt(r.median.engine)} ${r.unit} | ${fmt(r.median.openssh)} ${r.unit} | ${r.ratio.toFixed(2)}× | ${target} | ${r.ok === undefined ? '' : r.ok ? 'yes' : 'no'} |`;
+      return `| ${r.name} | ${fmt(r.median.engine)} ${r.unit} | ${fmt(r.median.openssh)} ${r.unit} | ${Number.isNaN(r.ratio) ? '' : `${r.ratio.toFixed(2)}×`} | ${target} | ${r.ok === undefined ? '' : r.ok ? 'yes' : 'no'} |`;
     }),
   ];
   if (bundleBytes !== undefined) lines.push(`| bundle size (dist/extension.js, --production) | ${(bundleBytes / 1024).toFixed(0)} KiB | | | | |`);
