@@ -34,7 +34,7 @@ export function managerActions(manager: TunnelManager, options: ManagerActionsOp
       const info = manager.getTunnel(tunnelId);
       if (!info) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(tunnelId)}.`);
       const spec = options.specFor?.(info) ?? specOf(info);
-      await manager.closeTunnel(tunnelId);
+      await manager.closeTunnel(tunnelId, 'replaced');
       const fresh = await manager.createTunnel(spec);
       options.restarted?.(tunnelId, fresh);
       return fresh;

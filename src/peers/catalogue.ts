@@ -4,16 +4,14 @@
 // the peers because it decides with them who serves a tunnel; pure Node (no `vscode`), so the
 // extension and its tests use the same one. Reading settings stays the feeders' job.
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { specOf } from './actions';
-import { listensWhere } from './match';
+import { managerActions, specOf } from './actions';
+import { followElsewhere, servedAlready, servedInstead, toTakeOver, type FollowingSlot } from './takeover';
 import type { OwnerActions, PeerIdentity, ServedTunnel, TunnelsElsewhere } from './types';
-import { ORIGIN, SERVED_WAIT_MS, takenElsewhere, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
+import { ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 export { SERVED_WAIT_MS, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
-interface Slot {
-  wanted: WantedTunnel;
-  state: WantedState;
+interface Slot extends FollowingSlot {
   /** The fingerprint a person stopped it at; undefined while it is not stopped by a person. */
   stoppedAs?: string;
   /** The open under way, if any. */
@@ -243,17 +241,12 @@ export class TunnelCatalogue {
    * tunnel reopens from its definition; one opened once reopens on the ports it really had.
    */
   async restart(tunnelId: string): Promise<TunnelInfo> {
-    const info = this.manager.getTunnel(tunnelId);
-    if (!info) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(tunnelId)}.`);
     const key = this.byTunnel.get(tunnelId);
-    const slot = key === undefined ? undefined : this.slots.get(key);
-    if (slot && key !== undefined && !key.startsWith(TUNNEL_KEY_PREFIX)) {
-      await this.closeSlot(slot, 'replaced');
-      slot.stoppedAs = undefined;
-      return this.open(slot, false);
-    }
-    await this.manager.closeTunnel(tunnelId, 'replaced');
-    return this.manager.createTunnel(specOf(info));
+    const slot = key === undefined || key.startsWith(TUNNEL_KEY_PREFIX) ? undefined : this.slots.get(key);
+    if (!slot || !this.manager.getTunnel(tunnelId)) return managerActions(this.manager).restart(tunnelId);
+    await this.closeSlot(slot, 'replaced');
+    slot.stoppedAs = undefined;
+    return this.open(slot, false);
   }
 
   /**
@@ -300,19 +293,13 @@ export class TunnelCatalogue {
     const label = wanted.spec.name ?? wanted.key;
     const run = (async (): Promise<TunnelInfo> => {
       const elsewhere = this.elsewhereSource;
-      if (elsewhere && automatic) {
-        await elsewhere.ready();
-        const served = elsewhere.serving(wanted.spec);
-        if (served && served.peer.id !== skipPeer) throw this.servedElsewhere(slot, served);
-      }
+      const already = elsewhere && automatic ? await servedAlready(elsewhere, wanted.spec, skipPeer) : undefined;
+      if (already) throw this.servedElsewhere(slot, already);
       try {
-        const info = await this.manager.createTunnel({ ...wanted.spec, openedBy: ORIGIN[wanted.source] });
-        return info;
+        return await this.manager.createTunnel({ ...wanted.spec, openedBy: ORIGIN[wanted.source] });
       } catch (err) {
-        if (elsewhere && takenElsewhere(wanted.spec, err)) {
-          const served = await elsewhere.whenServed(wanted.spec, SERVED_WAIT_MS);
-          if (served && served.peer.id !== skipPeer) throw this.servedElsewhere(slot, served);
-        }
+        const instead = elsewhere && (await servedInstead(elsewhere, wanted.spec, err, skipPeer));
+        if (instead) throw this.servedElsewhere(slot, instead);
         throw err;
       }
     })();
@@ -357,40 +344,13 @@ export class TunnelCatalogue {
 
   /** Other processes' tunnels changed: entries served there follow (gone: stopped here; newly served: shown there). */
   private followElsewhere(): void {
-    const elsewhere = this.elsewhereSource;
-    if (!elsewhere) return;
-    let changed = false;
-    for (const slot of this.slots.values()) {
-      if (slot.wanted.source !== 'settings') continue;
-      const state = slot.state;
-      if (state.kind === 'elsewhere') {
-        const served = elsewhere.serving(slot.wanted.spec);
-        if (!served) {
-          slot.state = { kind: 'stopped' };
-          changed = true;
-        } else if (served.peer.id !== state.served.peer.id || served.info.id !== state.served.info.id || served.info.state !== state.served.info.state) {
-          slot.state = { kind: 'elsewhere', served };
-          changed = true;
-        }
-      } else if ((state.kind === 'stopped' || state.kind === 'failed') && slot.stoppedAs === undefined && slot.wanted.autoStart) {
-        const served = elsewhere.serving(slot.wanted.spec);
-        if (served) {
-          slot.state = { kind: 'elsewhere', served };
-          changed = true;
-        }
-      }
-    }
-    if (changed) this._onDidChange.fire();
+    if (this.elsewhereSource && followElsewhere(this.slots.values(), this.elsewhereSource)) this._onDidChange.fire();
   }
 
   /** A process ended: the autoStart settings tunnels it served that this process wants are opened here (the port picks one winner). */
   private takeOver(peer: PeerIdentity, lost: readonly ServedTunnel[]): void {
-    for (const slot of this.slots.values()) {
-      const { wanted, state } = slot;
-      if (wanted.source !== 'settings' || !wanted.autoStart || slot.stoppedAs !== undefined) continue;
-      if (state.kind === 'running' || state.kind === 'opening') continue;
-      if (!lost.some((t) => listensWhere(wanted.spec, t.info))) continue;
-      this.log(`${wanted.spec.name ?? wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
+    for (const slot of toTakeOver(this.slots.values(), lost)) {
+      this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
       this.open(slot, false, peer.id).catch(() => undefined);
     }
   }
@@ -398,12 +358,13 @@ export class TunnelCatalogue {
   /** What this process does when another asks about one of its tunnels: the same as its own person. */
   ownerActions(): OwnerActions {
     return {
-      close: (tunnelId) => this.manager.closeTunnel(tunnelId, 'person'),
+      ...managerActions(this.manager, {
+        settingsKey: (tunnelId) => {
+          const key = this.byTunnel.get(tunnelId);
+          return key !== undefined && this.slots.get(key)?.wanted.source === 'settings' ? key : undefined;
+        },
+      }),
       restart: (tunnelId) => this.restart(tunnelId),
-      settingsKey: (tunnelId) => {
-        const key = this.byTunnel.get(tunnelId);
-        return key !== undefined && this.slots.get(key)?.wanted.source === 'settings' ? key : undefined;
-      },
     };
   }
 

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { TunnelError, TunnelManager, type CloseReason, type TunnelInfo } from '../../src/engine';
+import { managerActions } from '../../src/peers';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';
@@ -60,6 +61,17 @@ describe('manager: every closed tunnel says why it closed', function () {
     const c = await open('c');
     await manager.disconnectServer('test');
     assert.equal(reasonOf(c.id), 'person');
+  });
+
+  it('asked by another process (`up` and `mcp` answer with managerActions), a close is a person\'s and a restart replaces the tunnel on its port', async () => {
+    const actions = managerActions(manager);
+    const first = await open('asked');
+    const restarted = await actions.restart(first.id);
+    assert.equal(reasonOf(first.id), 'replaced');
+    assert.equal(restarted.localPort, first.localPort);
+    assert.equal(restarted.name, 'asked');
+    await actions.close(restarted.id);
+    assert.equal(reasonOf(restarted.id), 'person');
   });
 
   it('dispose closes with shutdown', async () => {

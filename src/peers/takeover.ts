@@ -1,0 +1,75 @@
+// How the catalogue's entries follow the tunnels other processes serve: an entry shown served
+// there, one freed when its owner closes it, and the autoStart ones to take over when the owner
+// ends. Pure decisions over the entries; the catalogue opens and fires events.
+import type { TunnelSpec } from '../engine';
+import { listensWhere } from './match';
+import type { ServedTunnel, TunnelsElsewhere } from './types';
+import { SERVED_WAIT_MS, takenElsewhere, type WantedState, type WantedTunnel } from './wanted';
+
+/** What these decisions read and set of a catalogue entry. */
+export interface FollowingSlot {
+  wanted: WantedTunnel;
+  state: WantedState;
+  /** Set while a person (or an agent) keeps the entry stopped. */
+  stoppedAs?: string;
+}
+
+/** Before an automatic open: the tunnel another process already serves where this one would listen (not one of `skipPeer`, which is ending). */
+export async function servedAlready(elsewhere: TunnelsElsewhere, spec: TunnelSpec, skipPeer?: string): Promise<ServedTunnel | undefined> {
+  await elsewhere.ready();
+  return other(elsewhere.serving(spec), skipPeer);
+}
+
+/**
+ * After an open failed on its port: the tunnel another process announces there within
+ * SERVED_WAIT_MS (two processes opening at once: the port decides, the loser shows the winner's).
+ */
+export async function servedInstead(elsewhere: TunnelsElsewhere, spec: TunnelSpec, err: unknown, skipPeer?: string): Promise<ServedTunnel | undefined> {
+  if (!takenElsewhere(spec, err)) return undefined;
+  return other(await elsewhere.whenServed(spec, SERVED_WAIT_MS), skipPeer);
+}
+
+function other(served: ServedTunnel | undefined, skipPeer: string | undefined): ServedTunnel | undefined {
+  return served && served.peer.id !== skipPeer ? served : undefined;
+}
+
+/**
+ * Other processes' tunnels changed: settings entries served there follow (gone: stopped here;
+ * newly served: shown there). Returns whether any entry changed.
+ */
+export function followElsewhere(slots: Iterable<FollowingSlot>, elsewhere: TunnelsElsewhere): boolean {
+  let changed = false;
+  for (const slot of slots) {
+    if (slot.wanted.source !== 'settings') continue;
+    const state = slot.state;
+    if (state.kind === 'elsewhere') {
+      const served = elsewhere.serving(slot.wanted.spec);
+      if (!served) {
+        slot.state = { kind: 'stopped' };
+        changed = true;
+      } else if (served.peer.id !== state.served.peer.id || served.info.id !== state.served.info.id || served.info.state !== state.served.info.state) {
+        slot.state = { kind: 'elsewhere', served };
+        changed = true;
+      }
+    } else if ((state.kind === 'stopped' || state.kind === 'failed') && slot.stoppedAs === undefined && slot.wanted.autoStart) {
+      const served = elsewhere.serving(slot.wanted.spec);
+      if (served) {
+        slot.state = { kind: 'elsewhere', served };
+        changed = true;
+      }
+    }
+  }
+  return changed;
+}
+
+/** A process ended with `lost`: the autoStart settings entries it served that this process wants and does not run (the port then picks one winner). */
+export function toTakeOver<S extends FollowingSlot>(slots: Iterable<S>, lost: readonly ServedTunnel[]): S[] {
+  const out: S[] = [];
+  for (const slot of slots) {
+    const { wanted, state } = slot;
+    if (wanted.source !== 'settings' || !wanted.autoStart || slot.stoppedAs !== undefined) continue;
+    if (state.kind === 'running' || state.kind === 'opening') continue;
+    if (lost.some((t) => listensWhere(wanted.spec, t.info))) out.push(slot);
+  }
+  return out;
+}
