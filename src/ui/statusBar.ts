@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { TunnelManager } from '../engine';
 import { describePeer, type TunnelsElsewhere } from '../peers/types';
-import { describeTunnel, tunnelLabel } from './tree';
+import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;

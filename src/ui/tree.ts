@@ -1,11 +1,27 @@
-// The "SSH Tunnels" tree: servers, each with its open tunnels and the stopped ones of the settings and the ssh config.
+// The "SSH Tunnels" tree: servers, each with its open tunnels, the tunnels other processes serve,
+// and the stopped ones of the settings and the ssh config. What each item looks like: treeItems.ts.
 import * as vscode from 'vscode';
-import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
 import type { TunnelCatalogue } from '../peers/catalogue';
-import { describePeer, type ServedTunnel, type TunnelsElsewhere } from '../peers/types';
+import type { ServedTunnel, TunnelsElsewhere } from '../peers/types';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
-import type { ConfiguredTunnel } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
+import {
+  configForwardItem,
+  configForwardTooltip,
+  configuredItem,
+  configuredTooltip,
+  elsewhereItem,
+  elsewhereItemId,
+  elsewhereTooltip,
+  serverItem,
+  serverTooltip,
+  tunnelItem,
+  tunnelLook,
+  tunnelTooltip,
+} from './treeItems';
+
+export { configuredDescription, describeTunnel, duration, elsewhereItemId, hasDefaultName, localAddress, servedByText, tunnelLabel, tunnelLook } from './treeItems';
 
 export type TreeNode =
   | { readonly kind: 'server'; readonly name: string }
@@ -29,88 +45,6 @@ export interface TreeServers extends ForwardSource {
   /** Where a server is defined. */
   origin?(name: string): string | undefined;
 }
-
-/** The tree id of a tunnel another process serves: stable for that tunnel's life. */
-export function elsewhereItemId(served: Pick<ServedTunnel, 'peer' | 'info'>): string {
-  return `elsewhere:${served.peer.id}:${served.info.id}`;
-}
-
-/** "served by window of folder api": an item's description for a tunnel another process serves. */
-export function servedByText(served: Pick<ServedTunnel, 'peer'>): string {
-  return vscode.l10n.t('served by {0}', describePeer(served.peer));
-}
-
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
-}
-
-/** The address a person connects to on this machine, for local and dynamic forwards. */
-export function localAddress(info: TunnelInfo): string | undefined {
-  if (info.type === 'remote') return undefined;
-  if (info.localPath !== undefined) return info.localPath;
-  const host = info.localHost === '0.0.0.0' ? '127.0.0.1' : info.localHost === '::' ? '::1' : info.localHost;
-  return makeAddress(host, info.localPort);
-}
-
-/** `L 127.0.0.1:5432 → db:5432` for a tunnel, whatever name it was given. */
-export function describeTunnel(info: Pick<TunnelInfo, 'type' | 'localHost' | 'localPort' | 'remoteHost' | 'remotePort' | 'localPath' | 'remotePath' | 'socks'>): string {
-  return describeForward(info.type, info.localHost, info.localPort, info.remoteHost, info.remotePort, info);
-}
-
-/** Whether a tunnel carries the engine's default name rather than one it was given. */
-export function hasDefaultName(info: Pick<TunnelInfo, 'nameGiven'>): boolean {
-  return !info.nameGiven;
-}
-
-/** What the tree and the status bar call a tunnel: its own name, or what it forwards. */
-export function tunnelLabel(info: TunnelInfo): string {
-  return hasDefaultName(info) ? describeTunnel(info) : info.name;
-}
-
-/** What a tunnel not running yet forwards (listening on 127.0.0.1 unless it says otherwise). */
-export function configuredDescription(spec: TunnelSpec): string {
-  return describeTunnel({ ...spec, localHost: spec.localHost ?? '127.0.0.1' });
-}
-
-/** What a tunnel's item shows (label, description, icon, menus) and its last error, as one string: equal when the item would be. */
-export function tunnelLook(info: TunnelInfo): string {
-  return [tunnelLabel(info), describeTunnel(info), info.state, info.type, info.openedBy, info.localPath ?? '', info.lastError ?? ''].join('\n');
-}
-
-const STATE_ICON: Record<TunnelInfo['state'], vscode.ThemeIcon> = {
-  connecting: new vscode.ThemeIcon('loading~spin'),
-  reconnecting: new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('list.warningForeground')),
-  active: new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed')),
-  failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground')),
-  closed: new vscode.ThemeIcon('circle-outline'),
-};
-
-/** A server's state in words; asked per item, so only the one word needed is translated. */
-function stateText(state: ServerStatus['state']): string {
-  switch (state) {
-    case 'disconnected':
-      return vscode.l10n.t('disconnected');
-    case 'connecting':
-      return vscode.l10n.t('connecting…');
-    case 'connected':
-      return vscode.l10n.t('connected');
-    case 'reconnecting':
-      return vscode.l10n.t('reconnecting…');
-    case 'failed':
-      return vscode.l10n.t('failed');
-  }
-}
-
-const SERVER_ICON: Record<ServerStatus['state'], vscode.ThemeIcon> = {
-  disconnected: new vscode.ThemeIcon('server'),
-  connecting: new vscode.ThemeIcon('loading~spin'),
-  reconnecting: new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('list.warningForeground')),
-  connected: new vscode.ThemeIcon('server', new vscode.ThemeColor('testing.iconPassed')),
-  failed: new vscode.ThemeIcon('server', new vscode.ThemeColor('list.errorForeground')),
-};
 
 export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly _onDidChangeTreeData = new vscode.EventEmitter<TreeNode | undefined>();
@@ -270,43 +204,43 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (element.kind === 'server') return this.serverTooltip(element.name);
     if (element.kind === 'tunnel') {
       const info = this.manager.getTunnel(element.id);
-      return info && this.tunnelTooltip(info);
+      return info && tunnelTooltip(info);
     }
     if (element.kind === 'elsewhere') {
       const served = this.servedFor(element);
-      return served && this.elsewhereTooltip(served);
+      return served && elsewhereTooltip(served);
     }
     if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
-      return f && this.configForwardTooltip(f.spec);
+      return f && configForwardTooltip(f.spec);
     }
     const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
-    return t && this.configuredTooltip(t);
+    return t && configuredTooltip(t, this.settingsTunnels.lastFailure(t.key));
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
     if (element.kind === 'server') return this.serverItem(element.name);
     if (element.kind === 'tunnel') {
       const info = this.manager.getTunnel(element.id);
-      if (info) return this.tunnelItem(info);
+      if (info) return tunnelItem(info);
       const gone = new vscode.TreeItem(vscode.l10n.t('(closed)'));
       gone.id = this.nodeId(element);
       return gone;
     }
     if (element.kind === 'elsewhere') {
       const served = this.servedFor(element);
-      const item = served ? this.elsewhereItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
+      const item = served ? elsewhereItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
       item.id = this.nodeId(element);
       return item;
     }
     if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
-      const item = f ? this.configForwardItem(f.spec) : new vscode.TreeItem(element.key);
+      const item = f ? configForwardItem(f.spec) : new vscode.TreeItem(element.key);
       item.id = this.nodeId(element);
       return item;
     }
     const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
-    const item = t ? this.configuredItem(t) : new vscode.TreeItem(element.key);
+    const item = t ? configuredItem(t, this.settingsTunnels.lastFailure(t.key)) : new vscode.TreeItem(element.key);
     item.id = this.nodeId(element);
     return item;
   }
@@ -317,132 +251,16 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   private serverItem(name: string): vscode.TreeItem {
-    const status = this.manager.serverStatus(name);
-    const config = this.serverConfig(name);
     const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
     const served = this.elsewhere?.list(name).length ?? 0;
-    const item = new vscode.TreeItem(name, status.tunnels + stopped + served > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-    item.id = `server:${name}`;
-    const state = stateText(status.state);
-    item.description = status.tunnels ? `${state} · ${status.tunnels === 1 ? vscode.l10n.t('1 tunnel') : vscode.l10n.t('{0} tunnels', status.tunnels)}` : state;
-    item.iconPath = SERVER_ICON[status.state];
-    if (!config && this.servers.problemFor?.(name)) {
-      item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
-      item.description = vscode.l10n.t('cannot be used');
-    }
-    const connected = status.state === 'connected' || status.state === 'reconnecting' || status.state === 'connecting';
-    item.contextValue = `server.${connected ? 'connected' : 'disconnected'}${status.tunnels ? '.hasTunnels' : ''}`;
-    return item;
+    const status = this.manager.serverStatus(name);
+    const config = this.serverConfig(name);
+    return serverItem(name, status, config, config ? undefined : this.servers.problemFor?.(name), status.tunnels + stopped + served);
   }
 
   private serverTooltip(name: string): vscode.MarkdownString {
-    const status = this.manager.serverStatus(name);
     const config = this.serverConfig(name);
-    const state = stateText(status.state);
-    const target = config ? `${config.user ? config.user + '@' : ''}${config.hostName ?? config.host}${config.port ? ':' + config.port : ''}` : '';
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
-    tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${state}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);
-    if (status.lastError) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${status.lastError}`);
-    const origin = this.servers.origin?.(name);
-    const from = { settings: 'sshTunnels.servers', sshConfig: '~/.ssh/config', both: 'sshTunnels.servers + ~/.ssh/config' }[origin ?? ''];
-    if (from) tip.appendMarkdown(`  \n${vscode.l10n.t('From')}: ${from}`);
-    const problem = config ? undefined : this.servers.problemFor?.(name);
-    if (problem) {
-      tip.appendMarkdown('  \n$(error) ');
-      tip.appendText(problem);
-    } else if (!config) tip.appendMarkdown(`  \n_${vscode.l10n.t('Not in sshTunnels.servers or ~/.ssh/config')}_`);
-    return tip;
-  }
-
-  private tunnelItem(info: TunnelInfo): vscode.TreeItem {
-    const description = describeTunnel(info);
-    const label = tunnelLabel(info);
-    const item = new vscode.TreeItem(label);
-    item.id = `tunnel:${info.id}`;
-    item.description = label === description ? info.state : `${description} · ${info.state}`;
-    if (info.openedBy === 'agent') item.description += ` · ${vscode.l10n.t('opened by an agent')}`;
-    item.iconPath = STATE_ICON[info.state];
-    // A socket file is no address a browser can open.
-    const browsable = info.type === 'local' && info.localPath === undefined ? '.browsable' : '';
-    item.contextValue = `tunnel.${info.state}.${info.type}${browsable}.${info.openedBy}`;
-    return item;
-  }
-
-  /** A tunnel another process serves: its live state icon, and "served by …" where the state would be. */
-  private elsewhereItem(served: ServedTunnel): vscode.TreeItem {
-    const { info } = served;
-    const item = new vscode.TreeItem(tunnelLabel(info));
-    item.id = elsewhereItemId(served);
-    item.description = servedByText(served);
-    item.iconPath = STATE_ICON[info.state];
-    // Close and Restart ask the owner; what only the owner's machine state allows (browse, keep) is not offered.
-    item.contextValue = 'tunnel.elsewhere';
-    return item;
-  }
-
-  private elsewhereTooltip(served: ServedTunnel): vscode.MarkdownString {
-    const started = new Date(served.peer.startedAt).toLocaleTimeString();
-    const owner = vscode.l10n.t('Served by {0} (process {1}, started {2}); Close and Restart ask it.', describePeer(served.peer), served.peer.pid, started);
-    return this.tunnelTooltip(served.info, owner);
-  }
-
-  tunnelTooltip(info: TunnelInfo, owner?: string): vscode.MarkdownString {
-    const s = info.stats;
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${tunnelLabel(info)}** — ${info.server}\n\n`);
-    tip.appendMarkdown(`\`${describeTunnel(info)}\`\n\n`);
-    if (owner) tip.appendMarkdown(`_${owner}_\n\n`);
-    if (info.openedBy === 'agent') tip.appendMarkdown(`_${vscode.l10n.t('Opened by an agent (a language-model tool); closes when VS Code closes.')}_\n\n`);
-    const rows: [string, string][] = [
-      [vscode.l10n.t('State'), info.state],
-      [vscode.l10n.t('Bytes in / out'), `${formatBytes(s.bytesIn)} / ${formatBytes(s.bytesOut)}`],
-      [vscode.l10n.t('Connections active / total'), `${s.connectionsActive} / ${s.connectionsTotal}`],
-    ];
-    if (s.connectionsWaiting) rows.push([vscode.l10n.t('Waiting for the SSH connection'), String(s.connectionsWaiting)]);
-    rows.push(
-      [vscode.l10n.t('Errors'), String(s.errors)],
-      [vscode.l10n.t('Uptime'), duration(Date.now() - info.createdAt)],
-    );
-    if (info.lastError) rows.push([vscode.l10n.t('Last error'), info.lastError]);
-    tip.appendMarkdown(rows.map(([k, v]) => `${k}: ${v}`).join('  \n'));
-    return tip;
-  }
-
-  private configuredItem(t: ConfiguredTunnel): vscode.TreeItem {
-    const spec = t.spec;
-    const description = configuredDescription(spec);
-    const failure = this.settingsTunnels.lastFailure(t.key);
-    const item = new vscode.TreeItem(spec.name ?? description);
-    item.description = spec.name ? `${description} · ${vscode.l10n.t('stopped')}` : vscode.l10n.t('stopped');
-    item.iconPath = failure ? new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('list.errorForeground')) : new vscode.ThemeIcon('debug-stop');
-    item.contextValue = 'tunnel.stopped';
-    return item;
-  }
-
-  private configuredTooltip(t: ConfiguredTunnel): vscode.MarkdownString {
-    const spec = t.spec;
-    const failure = this.settingsTunnels.lastFailure(t.key);
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${spec.name ?? configuredDescription(spec)}** — ${spec.server}\n\n`);
-    tip.appendMarkdown(vscode.l10n.t('Defined in settings ({0}); not running.', t.fromWorkspace ? vscode.l10n.t('workspace') : vscode.l10n.t('user')));
-    if (failure) tip.appendMarkdown(`  \n${vscode.l10n.t('Last error')}: ${failure}`);
-    return tip;
-  }
-
-  private configForwardItem(spec: TunnelSpec): vscode.TreeItem {
-    const item = new vscode.TreeItem(configuredDescription(spec));
-    item.description = vscode.l10n.t('stopped');
-    item.iconPath = new vscode.ThemeIcon('debug-stop');
-    item.contextValue = 'tunnel.stopped';
-    return item;
-  }
-
-  private configForwardTooltip(spec: TunnelSpec): vscode.MarkdownString {
-    const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**${configuredDescription(spec)}** — ${spec.server}\n\n`);
-    tip.appendMarkdown(vscode.l10n.t('Defined in the ssh config ({0}Forward); not running. Start it here.', { local: 'Local', remote: 'Remote', dynamic: 'Dynamic' }[spec.type]));
-    return tip;
+    return serverTooltip(name, this.manager.serverStatus(name), config, this.servers.origin?.(name), config ? undefined : this.servers.problemFor?.(name));
   }
 
   /** Refreshes every open tunnel's item (live tooltip stats) without touching the rest. */
