@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TunnelInfo } from '../../src/engine';
-import type { PeerIdentity } from '../../src/peers';
+import type { ServerConfig, TunnelInfo } from '../../src/engine';
+import type { PeerIdentity, PeerKind } from '../../src/peers';
 import type { PeersChildSetup } from './peersChild';
 import { waitFor } from './net';
 
@@ -88,4 +90,34 @@ export class PeersProcess {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * A suite's processes (call it inside `describe`): a fresh runtime folder for each test; after
+ * it, every process it started is stopped and the folder removed.
+ */
+export function peersProcesses(servers: () => ServerConfig[]): { readonly dir: string; start(kind: PeerKind, folder?: string): Promise<PeersProcess>; stopAll(): Promise<void> } {
+  let dir = '';
+  const running: PeersProcess[] = [];
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-'));
+  });
+  const stopAll = async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop()));
+  };
+  afterEach(async () => {
+    await stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return dir;
+    },
+    async start(kind, folder) {
+      const p = await PeersProcess.start({ servers: servers(), dir, kind, folder });
+      running.push(p);
+      return p;
+    },
+    stopAll,
+  };
 }

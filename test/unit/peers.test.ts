@@ -3,12 +3,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TunnelInfo, TunnelSpec } from '../../src/engine';
 import { freePort } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
-import { PeersProcess } from '../helpers/peersProcess';
+import { peersProcesses } from '../helpers/peersProcess';
 import { sshdWithEcho } from '../helpers/suite';
 
 type Listed = { peer: string; info: TunnelInfo; settingsKey?: string };
@@ -28,22 +27,8 @@ function roundTrip(port: number, text = 'ping'): Promise<string> {
 describe('peers: processes see each other\'s tunnels', function () {
   this.timeout(30_000);
   const suite = sshdWithEcho();
-  let dir: string;
-  const running: PeersProcess[] = [];
-
-  const start = async (kind: 'window' | 'up' | 'mcp', folder?: string) => {
-    const p = await PeersProcess.start({ servers: [suite.sshd.server('test')], dir, kind, folder });
-    running.push(p);
-    return p;
-  };
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-'));
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop()));
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const processes = peersProcesses(() => [suite.sshd.server('test')]);
+  const start = (kind: 'window' | 'up' | 'mcp', folder?: string) => processes.start(kind, folder);
 
   it('shows a tunnel of another process with its live state, and asks the owner to close and restart it', async () => {
     const a = await start('window', 'api');
@@ -124,7 +109,7 @@ describe('peers: processes see each other\'s tunnels', function () {
     const taken = await b.call<TunnelInfo>('create', { spec });
     assert.equal(taken.localPort, spec.localPort);
     // The dead process's socket file did not stay.
-    await waitFor(() => !fs.existsSync(path.join(dir, `${a.pid}.sock`)), 2000, 'a\'s socket removed');
+    await waitFor(() => !fs.existsSync(path.join(processes.dir, `${a.pid}.sock`)), 2000, 'a\'s socket removed');
     await b.waitLog(/ended; it served 1 tunnel/);
   });
 
@@ -140,8 +125,8 @@ describe('peers: processes see each other\'s tunnels', function () {
     assert.deepEqual(b.losses[0].tunnels.map((t) => t.id), [opened.id]);
     assert.equal(b.losses[0].tunnels[0].closeReason, 'shutdown');
     await b.waitLog(/shut down; it served 1 tunnel/);
-    assert.ok(!fs.existsSync(path.join(dir, `${a.pid}.sock`)), 'a removed its socket');
-    assert.deepEqual(fs.readdirSync(dir), [`${b.pid}.sock`]);
+    assert.ok(!fs.existsSync(path.join(processes.dir, `${a.pid}.sock`)), 'a removed its socket');
+    assert.deepEqual(fs.readdirSync(processes.dir), [`${b.pid}.sock`]);
     // Asking a process that is gone fails with PEER_GONE.
     await assert.rejects(b.call('askClose', { peerId: a.self.id, tunnelId: opened.id }), (err: Error & { code?: string }) => err.code === 'PEER_GONE');
   });

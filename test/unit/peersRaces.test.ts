@@ -2,12 +2,10 @@
 // others see it served by that one. Real processes, a real sshd.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { TunnelInfo, TunnelSpec } from '../../src/engine';
 import { freePort } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
-import { PeersProcess } from '../helpers/peersProcess';
+import { peersProcesses, type PeersProcess } from '../helpers/peersProcess';
 import { sshdWithEcho } from '../helpers/suite';
 
 type Wanted = { owner?: TunnelInfo; servedBy?: string };
@@ -15,14 +13,8 @@ type Wanted = { owner?: TunnelInfo; servedBy?: string };
 describe('peers: races for one tunnel', function () {
   this.timeout(90_000);
   const suite = sshdWithEcho();
-  let dir: string;
-  const running: PeersProcess[] = [];
-
-  const startThree = () =>
-    Promise.all(['api', 'web', 'docs'].map((folder) => PeersProcess.start({ servers: [suite.sshd.server('test')], dir, kind: 'window', folder }))).then((ps) => {
-      running.push(...ps);
-      return ps;
-    });
+  const processes = peersProcesses(() => [suite.sshd.server('test')]);
+  const startThree = () => Promise.all(['api', 'web', 'docs'].map((folder) => processes.start('window', folder)));
 
   /** Exactly one owner; the others name it. */
   const oneOwner = (procs: PeersProcess[], results: Wanted[]): PeersProcess => {
@@ -34,14 +26,6 @@ describe('peers: races for one tunnel', function () {
     });
     return owner;
   };
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-'));
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((p) => p.stop()));
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   it('three processes wanting the same tunnel at once: one owner, 50 times', async () => {
     const procs = await startThree();
@@ -69,9 +53,9 @@ describe('peers: races for one tunnel', function () {
       oneOwner(procs, results);
       // Connected to each other once, whoever connected first (a duplicate connection is dropped).
       for (const p of procs) assert.equal((await p.call<string[]>('peers')).length, 2);
-      assert.equal(fs.readdirSync(dir).length, 3);
-      await Promise.all(running.splice(0).map((p) => p.stop()));
-      assert.deepEqual(fs.readdirSync(dir), [], 'no socket left once all ended');
+      assert.equal(fs.readdirSync(processes.dir).length, 3);
+      await processes.stopAll();
+      assert.deepEqual(fs.readdirSync(processes.dir), [], 'no socket left once all ended');
     }
   });
 
@@ -95,7 +79,7 @@ describe('peers: races for one tunnel', function () {
       assert.ok(winners[0].at - killedAt < 3000, `taken over after ${winners[0].at - killedAt} ms`);
       const winner = rest[outcomes.indexOf(winners[0])];
       assert.equal(outcomes.find((o) => !o.owner)!.servedBy, winner.self.id);
-      await Promise.all(running.splice(0).map((p) => p.stop()));
+      await processes.stopAll();
     }
   });
 });
