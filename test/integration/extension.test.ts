@@ -10,9 +10,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SshTunnelsApi } from '../../src/extension';
-import type { TunnelInfo } from '../../src/engine';
+import type { TunnelInfo, TunnelManager } from '../../src/engine';
+import { defaultRuntimeDir, managerActions, type Peers, type PeersOptions } from '../../src/peers';
 import type { TreeNode } from '../../src/ui/tree';
 import { SshdFixture } from '../fixtures/sshd';
+import { staticServers } from '../helpers/servers';
 import { ensureTestUser } from '../helpers/testUser';
 import { EXTENSION_ID, get, refused, run, waitFor } from '../helpers/vscode';
 
@@ -90,6 +92,14 @@ describe('SSH Tunnels extension', function () {
       assert.equal(typeof api.activationMs, 'number');
       console.log(`      activation took ${api.activationMs.toFixed(1)} ms`);
       assert.ok(api.activationMs < 1000, `activation took ${api.activationMs} ms`);
+    });
+
+    it('shares tunnels with the other processes (a socket in the runtime folder), at a cost of at most 5 ms of activation', async () => {
+      assert.ok(api.elsewhere, 'sharing with other processes did not start');
+      await api.elsewhere.ready();
+      console.log(`      of which sharing with other processes: ${api.peersStartMs.toFixed(2)} ms`);
+      assert.ok(api.peersStartMs <= 5, `sharing with other processes took ${api.peersStartMs} ms of activation`);
+      assert.ok(fs.readdirSync(defaultRuntimeDir()).includes(`${process.pid}.sock`), 'no socket of this window in the runtime folder');
     });
 
     it('registers every command the manifest contributes', async () => {
@@ -389,6 +399,62 @@ describe('SSH Tunnels extension', function () {
       await run('createTunnel', spec);
       assert.equal(await run('closeAll'), 1);
       assert.equal(api.manager.listTunnels().length, 0);
+    });
+  });
+
+  describe('a tunnel another process serves (tree, status bar)', () => {
+    const OTHER = 'it-elsewhere';
+
+    it('shows in the tree as served by it and counts in the status bar; Restart and Close from the tree ask the owner, as in its own process', async () => {
+      // A second process's part, in this one: the extension's own Peers and engine classes (its bundle), a further socket in the same folder.
+      const PeersOfExtension = (api.elsewhere as object).constructor as unknown as { start(options: PeersOptions): Peers };
+      const Manager = api.manager.constructor as typeof TunnelManager;
+      const other = new Manager({ servers: staticServers(sshd.server(OTHER)) });
+      const closed: TunnelInfo[] = [];
+      other.onDidChangeTunnel((t) => t.state === 'closed' && closed.push(t));
+      const peers = PeersOfExtension.start({ kind: 'up', manager: other, actions: managerActions(other), log: () => undefined });
+      try {
+        await peers.ready();
+        const opened = await other.createTunnel({ server: OTHER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: webPort, name: 'shared-web' });
+        const served = await waitFor('the tunnel served elsewhere', () => api.elsewhere!.list(OTHER).find((t) => t.info.id === opened.id));
+        assert.equal(served.info.localPort, opened.localPort);
+
+        const node = await waitFor('its item in the tree', () => {
+          const server = api.tree.getChildren().find((n) => n.kind === 'server' && n.name === OTHER);
+          return server && api.tree.getChildren(server).find((n) => n.kind === 'elsewhere' && n.id === opened.id);
+        });
+        const item = api.tree.resolveTreeItem(api.tree.getTreeItem(node), node);
+        assert.equal(item.label, 'shared-web');
+        assert.equal(item.description, 'served by ssh-tunnels up');
+        assert.equal(item.contextValue, 'tunnel.elsewhere');
+        assert.match((item.tooltip as vscode.MarkdownString).value, new RegExp(`Served by ssh-tunnels up \\(process ${process.pid}, `));
+
+        // The status bar counts this window's tunnels, then how many others serve.
+        const mine = api.manager.listTunnels().filter((t) => t.state === 'active').length;
+        await waitFor('status bar with 1 elsewhere', () => api.statusBar.item.text.startsWith(`$(plug) ${mine} · `) && api.statusBar.item.text.endsWith(' · 1 elsewhere'), 5000, () => api.statusBar.item.text);
+        assert.match((api.statusBar.item.tooltip as vscode.MarkdownString).value, /Elsewhere: 1 served by ssh-tunnels up/);
+
+        // Restart from the tree: the owner replaces it on the same port, as its own restart would.
+        const restarted = await run<TunnelInfo>('sshTunnels.restartTunnel', node);
+        assert.notEqual(restarted.id, opened.id);
+        assert.equal(restarted.localPort, opened.localPort);
+        assert.deepEqual(other.listTunnels().map((t) => t.id), [restarted.id]);
+        assert.equal(closed.find((t) => t.id === opened.id)?.closeReason, 'replaced');
+        assert.equal(await get(restarted.localPort), 'hello through the tunnel');
+        const again = await waitFor('the restarted tunnel in the tree', () => {
+          const server = api.tree.getChildren().find((n) => n.kind === 'server' && n.name === OTHER);
+          return server && api.tree.getChildren(server).find((n) => n.kind === 'elsewhere' && n.id === restarted.id);
+        });
+
+        // Close from the tree: closed in the owner, as its person's close; gone here.
+        await run('sshTunnels.closeTunnel', again);
+        assert.deepEqual(other.listTunnels(), []);
+        assert.equal(closed.find((t) => t.id === restarted.id)?.closeReason, 'person');
+        await waitFor('no longer served elsewhere', () => api.elsewhere!.list(OTHER).length === 0);
+        await waitFor('status bar without elsewhere', () => !api.statusBar.item.text.includes('elsewhere'), 5000, () => api.statusBar.item.text);
+      } finally {
+        await peers.dispose(() => other.dispose());
+      }
     });
   });
 
