@@ -147,6 +147,19 @@ describe('catalogue: one model of the tunnels a process wants, and of who serves
       assert.equal(manager.getTunnel(info.id)?.openedBy, 'person');
     });
 
+    it('a tunnel a restore reopened is entered as restored; its restart keeps it a person\'s on its port, and a close removes it', async () => {
+      const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: await freePort(), remoteHost: '127.0.0.1', remotePort: env.echo.port, openedBy: 'person' });
+      catalogue.claim(info.id, 'restore');
+      assert.deepEqual(catalogue.entries({ source: 'restore' }).map((e) => e.key), [`tunnel:${info.id}`]);
+      assert.equal(catalogue.keyOf(info.id), `tunnel:${info.id}`);
+      const restarted = await catalogue.restart(info.id);
+      assert.equal(closed.find((t) => t.id === info.id)?.closeReason, 'replaced');
+      assert.equal(restarted.localPort, info.localPort);
+      assert.equal(restarted.openedBy, 'person');
+      await manager.closeTunnel(restarted.id, 'person');
+      assert.deepEqual(catalogue.entries({ source: 'restore' }), []);
+    });
+
     it('ownerActions: another process\'s close is a person\'s (the entry stays stopped); its restart is the tree\'s', async () => {
       await catalogue.setWanted('settings', [wanted('a', await freePort()), wanted('b', await freePort())]);
       const actions = catalogue.ownerActions();
