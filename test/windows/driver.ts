@@ -1,7 +1,7 @@
 // The two-window suite's line to its runner (test/runners/windows.mjs): an HTTP server on loopback
 // whose address comes in SSH_TUNNELS_WINDOWS_DRIVER. The runner owns the pages and the processes,
 // so it is the one that reads a window's tree and toasts and kills an extension host.
-import * as http from 'node:http';
+import { postToRunner } from '../helpers/runnerDriver';
 
 /** What the runner set up for both windows. */
 export interface Setup {
@@ -26,19 +26,7 @@ export interface Setup {
 
 export type Which = 'first' | 'second';
 
-function post<T>(route: string, body: unknown): Promise<T> {
-  const url = new URL(route, process.env.SSH_TUNNELS_WINDOWS_DRIVER);
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text || 'null') as T) : reject(new Error(`runner: ${route}: ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const post = <T>(route: string, body: unknown): Promise<T> => postToRunner<T>('SSH_TUNNELS_WINDOWS_DRIVER', route, body);
 
 /** Reads the window's tree from the page until a row matches (the page renders a moment after the API changes); the error lists the last rows. */
 async function treeRow(window: Which, match: (row: string) => boolean, what: string, timeoutMs = 5000): Promise<string> {
