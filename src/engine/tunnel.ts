@@ -23,6 +23,9 @@ function uncork(socket: net.Socket): void {
   socket.uncork();
 }
 
+/** A reset by a peer ends that connection only: the error is expected and needs no handling. */
+function ignore(): void {}
+
 /** Corks until the end of the tick, or for a bulk chunk until the end of the event-loop turn. */
 function corkFor(socket: net.Socket, chunk: Buffer): void {
   if (socket.writableCorked) return;
@@ -176,7 +179,7 @@ export abstract class Tunnel {
     this.connections.add(conn);
     this.connectionsTotal++;
     this.lastActivity = Date.now();
-    socket.on('error', () => undefined); // a reset by a peer ends that connection only
+    socket.on('error', ignore);
     socket.once('close', () => this.release(conn));
     this.statsChanged();
     return conn;
@@ -219,9 +222,10 @@ export abstract class Tunnel {
   protected join(conn: Connection, channel: Duplex): void {
     conn.channel = channel;
     const { socket } = conn;
-    channel.on('error', () => socket.destroy());
-    channel.once('close', () => socket.destroy());
-    socket.once('close', () => discard(channel));
+    const end = () => socket.destroy();
+    channel.on('error', end);
+    channel.once('close', end);
+    // The socket's close discards the channel: release() does, as the connection's one close listener.
     socket.pipe(channel);
     socket.on('data', this.countOut);
     // Corked, the packets of one SSH read (small ones) or of one turn of the event loop (bulk)
