@@ -127,6 +127,26 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Where the slow samples (2 ms or more) come from: a GC pause of the engine or of this
+ * process during the sample, or the tunnel's main thread waiting on a run queue (runnable,
+ * not running) for 1 ms or more of it.
+ */
+function attributeTail(samples: Sample[], engineGc: Gc[], probeGc: Gc[]): void {
+  const during = (s: Sample, gcs: Gc[]) => gcs.some((g) => g.at < s.start + s.ms && g.at + g.ms > s.start);
+  for (const side of new Set(samples.map((s) => s.side))) {
+    const mine = samples.filter((s) => s.side === side);
+    const slow = mine.filter((s) => s.ms >= 2);
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+    const net = sorted(mine.map((s) => s.ms - s.tunnelWait - s.probeWait));
+    const count = (pred: (s: Sample) => boolean) => slow.filter(pred).length;
+    console.log(`tail ${side}: ${slow.length} of ${mine.length} samples ≥ 2 ms; during them: an engine GC ${side === 'engine' ? count((s) => during(s, engineGc)) : '-'}, ` +
+      `a GC of this process ${count((s) => during(s, probeGc))}, the tunnel's main thread waiting ≥ 1 ms on a run queue ${count((s) => s.tunnelWait >= 1)}; ` +
+      `samples with such a wait: ${((100 * mine.filter((s) => s.tunnelWait >= 1).length) / mine.length).toFixed(1)}%; ` +
+      `p50/p99 less the waits ${percentile(net, 50).toFixed(3)}/${percentile(net, 99).toFixed(3)} ms`);
+  }
+}
+
 async function main(): Promise<void> {
   const warm = option('--warm', 3000);
   const rounds = option('--rounds', 3);
@@ -216,8 +236,9 @@ async function main(): Promise<void> {
     console.log(`${baseRoot}: p50 ${fmt(b.p50)} (ratio ${(median(b.p50) / median(o.p50)).toFixed(2)}), p99 ${fmt(b.p99)} (${(median(b.p99) / median(o.p99)).toFixed(2)}), ` +
       `conn/s ${fmt(b.cps, 0)} (${(median(b.cps) / median(o.cps)).toFixed(2)}), CPU ms/conn ${fmt(b.cpuMs)}, syscalls/conn ${fmt(b.sysr, 2)}, ${fmt(b.sysw, 2)}`);
   }
+  const engineGc = fs.existsSync(engineGcFile) ? (JSON.parse(fs.readFileSync(engineGcFile, 'utf8')) as Gc[]) : [];
+  attributeTail(samples, engineGc, probeGc);
   if (traceFile) {
-    const engineGc = fs.existsSync(engineGcFile) ? (JSON.parse(fs.readFileSync(engineGcFile, 'utf8')) as Gc[]) : [];
     fs.writeFileSync(traceFile, JSON.stringify({ samples, engineGc, probeGc }));
     console.log(`trace: ${traceFile}`);
   }
