@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { nativeCryptoLoaded, TunnelManager, type ServerStatus, type TunnelInfo } from '../../src/engine';
+import { LocalForward } from '../../src/engine/localForward';
 import { freePort } from '../fixtures/sshd';
 import { connect, echoRoundTrip, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
@@ -106,6 +107,32 @@ describe('manager: events and one shared SSH connection per server', function ()
     assert.deepEqual(tunnelEvents.filter((e) => e.id === refused.id).at(-1)!.stats, { bytesIn: 0, bytesOut: 0, connectionsTotal: 3, connectionsActive: 0, connectionsWaiting: 0, errors: 3 });
     await env.manager.closeTunnel(refused.id);
     await env.manager.closeTunnel(info.id);
+  });
+
+  it('with no listener, connections build no TunnelInfo; a listener added later hears exact counts', async () => {
+    const m = new TunnelManager({ servers: staticServers(env.sshd.server('quiet')), reconnect: { maxAttempts: 0 } });
+    const proto = LocalForward.prototype as unknown as { info(): TunnelInfo };
+    const info = proto.info;
+    let built = 0;
+    proto.info = function (this: unknown) {
+      built++;
+      return info.call(this);
+    };
+    try {
+      const opened = await m.createTunnel({ server: 'quiet', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
+      built = 0;
+      for (let i = 0; i < 10; i++) assert.equal((await echoRoundTrip(opened.localPort, 100)).bytes, 100);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(built, 0, 'no info() for an event no one hears');
+      const events: TunnelInfo[] = [];
+      m.onDidChangeTunnel((e) => events.push(e));
+      assert.equal((await echoRoundTrip(opened.localPort, 100)).bytes, 100);
+      await waitFor(() => events.some((e) => e.stats.connectionsTotal === 11 && e.stats.connectionsActive === 0), 5000, 'an event after the 11th connection');
+      assert.deepEqual(events.at(-1)!.stats, { bytesIn: 1100, bytesOut: 1100, connectionsTotal: 11, connectionsActive: 0, connectionsWaiting: 0, errors: 0 });
+    } finally {
+      proto.info = info;
+      await m.dispose();
+    }
   });
 
   it('onDidChangeServer: connecting → connected while tunnels exist, disconnected after the last one', async () => {
