@@ -79,7 +79,7 @@ export const coldConnections: Measurement = async (ctx) => {
   const forward: Forward = { type: 'local', targetPort: ctx.services.echoPort };
   const sides = ctx.sides.filter((s) => s.carries(forward));
   // A fresh process for each measurement, so neither figure has code the other warmed up.
-  await alternate(sides, ctx.connectionRounds, async (side) => {
+  await alternate(sides, ctx.coldRounds, async (side) => {
     await withOpen(side, forward, (open) => measureLatency(f, side, open, COLD_LATENCY_COUNT), true);
     await withOpen(side, forward, (open) => measureRate(f, side, open, COLD_CPS_TOTAL), true);
   });

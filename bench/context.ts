@@ -8,8 +8,9 @@ export interface BenchContext {
   quick: boolean;
   /** Rounds of the bulk figures (throughput, memory). */
   rounds: number;
-  /** Rounds of the connection figures, which are short and move more. */
+  /** Rounds of the steady connection figures (short, and they move more), and of the cold ones (a fresh process each). */
   connectionRounds: number;
+  coldRounds: number;
   /** Whether a figure of this name was asked for (`--only`). */
   wanted(name: string): boolean;
   /** Registers a figure for the closing tables and latest.json; returns it. */

@@ -23,6 +23,9 @@ conn.on('ready', () => {
         socket.destroy();
         return;
       }
+      // A client's reset must not end the process (tunnel-ssh leaves it unhandled: bench/peerTunnelSsh.ts).
+      socket.on('error', () => stream.destroy());
+      stream.on('error', () => socket.destroy());
       socket.pipe(stream).pipe(socket);
     });
   });

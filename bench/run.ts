@@ -31,6 +31,7 @@ interface Options {
   quick: boolean;
   rounds: number;
   connectionRounds: number;
+  coldRounds: number;
   only?: RegExp;
   sides: SideName[];
   profile: boolean;
@@ -38,21 +39,21 @@ interface Options {
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--sides LIST] [--profile] [--native]
-  --quick        1 round of the bulk figures and 3 of the connection figures, shorter transfers
-  --rounds N     rounds of every figure (default: bulk 3, connections 5)
+  --quick        1 round of the bulk figures, 2 of the connection figures, a shorter -D transfer
+  --rounds N     rounds of every figure (default: bulk 3, steady connections 5, cold connections 3)
   --only REGEX   only the figures whose name matches (e.g. 'steady', 'cold', 'throughput -L')
   --sides LIST   comma-separated, from ${Object.keys(SIDE_ARGS).join(',')} (default: all; engine and ssh always run)
   --profile      --cpu-prof files of the engine, unminified, in bench/results/profiles/
   --native       the engine with ssh2's native crypto add-on (an experiment: it never ships)`;
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { quick: false, rounds: 0, connectionRounds: 0, profile: false, native: false, sides: Object.values(SIDE_ARGS) };
+  const opts: Options = { quick: false, rounds: 0, connectionRounds: 0, coldRounds: 0, profile: false, native: false, sides: Object.values(SIDE_ARGS) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--profile') opts.profile = true;
     else if (a === '--native') opts.native = true;
-    else if (a === '--rounds') opts.rounds = opts.connectionRounds = Number(argv[++i]);
+    else if (a === '--rounds') opts.rounds = opts.connectionRounds = opts.coldRounds = Number(argv[++i]);
     else if (a === '--only') opts.only = new RegExp(argv[++i], 'i');
     else if (a === '--sides') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
@@ -65,7 +66,8 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`Unknown option ${a}. Try --help.`);
   }
   if (!opts.rounds) opts.rounds = opts.quick ? 1 : 3;
-  if (!opts.connectionRounds) opts.connectionRounds = opts.quick ? 3 : 5;
+  if (!opts.connectionRounds) opts.connectionRounds = opts.quick ? 2 : 5;
+  if (!opts.coldRounds) opts.coldRounds = opts.quick ? 2 : 3;
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || opts.rounds > 20) throw new Error('--rounds takes a whole number from 1 to 20.');
   return opts;
 }
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
     console.log('bench: tunnel-ssh is not installed (npm ci installs it; NODE_PATH may point at another install): its column is left out');
     sideNames = sideNames.filter((s) => s !== 'tunnelSsh');
   }
-  console.log(`bench: ${opts.quick ? 'quick, ' : ''}${opts.rounds} round(s) of bulk figures, ${opts.connectionRounds} of connection figures; ${os.cpus().length} CPUs, load average ${loadAtStart}; node ${process.version}; ${sshVersion()}`);
+  console.log(`bench: ${opts.quick ? 'quick, ' : ''}rounds: ${opts.rounds} bulk, ${opts.connectionRounds} steady, ${opts.coldRounds} cold; ${os.cpus().length} CPUs, load average ${loadAtStart}; node ${process.version}; ${sshVersion()}`);
   console.log(`bench: sides ${sideNames.map((s) => SIDE_LABELS[s]).join(', ')}; steady figures after ${WARMUP_CONNECTIONS} untimed connections on each`);
   if (opts.native) process.env.SSH_TUNNELS_BENCH_NATIVE = '1';
   const scripts = await bundle(opts.profile, opts.native, withTunnelSsh);
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
     quick: opts.quick,
     rounds: opts.rounds,
     connectionRounds: opts.connectionRounds,
+    coldRounds: opts.coldRounds,
     wanted,
     add: (f) => {
       figures.push(f);
@@ -205,7 +208,11 @@ async function main(): Promise<void> {
   };
 
   try {
-    for (const m of measurements) await m(ctx);
+    for (const m of measurements) {
+      const [t0, before] = [Date.now(), figures.length];
+      await m(ctx);
+      if (figures.length > before) console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
+    }
   } finally {
     await host.stop();
     iperfServer.proc.kill();
