@@ -9,6 +9,8 @@ import type { Forward, Open, Side } from './sides';
 const CONCURRENCY = 50;
 /** Untimed connections on each side before the steady figures (as in issue 20's measurements). */
 export const WARMUP_CONNECTIONS = 3000;
+/** Then a pause, for V8's optimizing compiler, which runs on background threads the loaded machine starves. */
+const SETTLE_MS = 1000;
 const LATENCY_COUNT = 500;
 const CPS_TOTAL = 2000;
 /** Cold: how many first connections of a fresh process are timed. */
@@ -61,6 +63,7 @@ export const steadyConnections: Measurement = async (ctx) => {
       const open = await side.open(forward);
       opened.set(side, open);
       await connectionsPerSecond(open.port, WARMUP_CONNECTIONS, CONCURRENCY);
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
     }
     await alternate(sides, ctx.connectionRounds, async (side) => {
       const open = opened.get(side)!;
