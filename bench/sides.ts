@@ -135,7 +135,13 @@ export class EngineSide implements Side {
   async open(forward: Forward, fresh = false): Promise<Open> {
     const host = fresh ? await this.startFresh() : this.host;
     const remotePort = forward.type === 'remote' ? await freePort() : undefined;
-    const info = await host.call<TunnelInfo>({ op: 'create', spec: engineSpec(forward, remotePort) });
+    let info: TunnelInfo;
+    try {
+      info = await host.call<TunnelInfo>({ op: 'create', spec: engineSpec(forward, remotePort) });
+    } catch (err) {
+      if (fresh) await host.stop();
+      throw err;
+    }
     return {
       port: forward.type === 'remote' ? info.remotePort! : info.localPort,
       pid: host.pid,
