@@ -188,8 +188,8 @@ async function main(): Promise<void> {
   const bases: EngineHost[] = [];
   for (const i of baseRoots.keys()) bases.push(await EngineHost.start(path.join(dir, `base-host-${i}.js`), engineServers(sshd), ['--require', preload]));
   const forward = { type: 'local' as const, targetPort: echoPort };
-  const opened: [string, Open][] = [['engine', await new EngineSide(host).open(forward)], ['ssh', await new OpenSshSide(sshd).open(forward)]];
-  for (const [i, base] of bases.entries()) opened.push([baseRoots[i], await new EngineSide(base).open(forward)]);
+  const opened: [string, Open][] = [['engine', await new EngineSide(host, () => Promise.reject(new Error('no fresh host in this probe'))).open(forward)], ['ssh', await new OpenSshSide(sshd).open(forward)]];
+  for (const [i, base] of bases.entries()) opened.push([baseRoots[i], await new EngineSide(base, () => Promise.reject(new Error('no fresh host in this probe'))).open(forward)]);
   const samples: Sample[] = [];
   const results: Record<string, { p50: number[]; p99: number[]; cps: number[]; cpuMs: number[]; sysr: number[]; sysw: number[]; vol: number[]; pre: number[]; waitMs: number[]; threadsMs: number[] }> = {};
   for (const [, open] of opened) renice(open.pid);
