@@ -25,7 +25,10 @@ export const RESOLUTION_MS = 5;
 export const TARGET_P99_MS = 20;
 export const TARGET_MAX_MS = 50;
 
-/** A row of the bench's table (run.ts's Figure): the extension host's own value, no OpenSSH side. */
+/**
+ * A row of the bench's table: the extension host's own value, no ssh side. Its samples are given
+ * both as `engine`/`openssh` and as `samples`, so it is a Figure of either shape of bench/run.ts.
+ */
 export interface EditorFigure {
   name: string;
   unit: string;
@@ -33,7 +36,18 @@ export interface EditorFigure {
   target?: { absolute?: number };
   engine: number[];
   openssh: number[];
+  samples: { engine: number[] };
   subject: string;
+}
+
+/** What the editor step needs of the bench (a part of its context). */
+export interface EditorBenchContext {
+  quick: boolean;
+  rounds: number;
+  wanted(name: string): boolean;
+  add(f: EditorFigure): unknown;
+  sshd: SshdFixture;
+  services: { echoPort: number; iperfPort: number };
 }
 
 /** The parts of test/runners/codeServer.mjs used here (an ES module without types). */
@@ -168,7 +182,7 @@ export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: numbe
   const samples = await runInEditor(o.sshd, o.iperfPort, o.echoPort, o.quick, o.rounds);
   const subject = 'extension host';
   const row = (name: string, unit: string, values: number[], target?: number, better: EditorFigure['better'] = 'lower'): EditorFigure =>
-    ({ name, unit, better, target: target === undefined ? undefined : { absolute: target }, engine: values, openssh: [], subject });
+    ({ name, unit, better, target: target === undefined ? undefined : { absolute: target }, engine: values, openssh: [], samples: { engine: values }, subject });
   const pick = (view: EditorLoopSample['view'], phase: EditorLoopSample['phase']) => samples.filter((s) => s.view === view && s.phase === phase);
   const figures: EditorFigure[] = [];
   for (const view of ['hidden', 'visible'] as const) {
@@ -213,4 +227,11 @@ export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: numbe
   }
   console.log(`  editor loop: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; monitorEventLoopDelay resolution ${RESOLUTION_MS} ms`);
   return figures;
+}
+
+/** The bench's step for the editor under traffic (`--only editor`): adds its rows. */
+export async function editorLoop(ctx: EditorBenchContext): Promise<void> {
+  if (!ctx.wanted('editor')) return;
+  const figures = await editorLoopFigures({ sshd: ctx.sshd, iperfPort: ctx.services.iperfPort, echoPort: ctx.services.echoPort, quick: ctx.quick, rounds: ctx.rounds });
+  for (const f of figures) ctx.add(f);
 }

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { SshdFixture } from '../test/fixtures/sshd';
-import { editorLoopFigures } from './editorLoop';
+import { editorLoop } from './editorLoop';
 import { connectionsPerSecond, cpuSecondsOf, iperf, latency, openIdle, rssOf, socksPush } from './load';
 import { EngineHost, EngineSide, engineServers, engineSpec, freePort, OpenSshSide, PlainProxySide, spawnSsh, stopProcess, type Forward, type Side } from './sides';
 
@@ -295,7 +295,7 @@ async function main(): Promise<void> {
     }
 
     // The editor under traffic, in real VS Code: bench/editorLoop.ts.
-    if (wanted('editor')) for (const f of await editorLoopFigures({ sshd, iperfPort: iperfServer.port, echoPort: services.echoPort, quick: opts.quick, rounds: opts.rounds })) add(f);
+    await editorLoop({ quick: opts.quick, rounds: opts.rounds, wanted, add, sshd, services: { echoPort: services.echoPort, iperfPort: iperfServer.port } });
   } finally {
     await host.stop();
     iperfServer.proc.kill();
