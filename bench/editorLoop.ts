@@ -174,9 +174,10 @@ async function runInEditor(sshd: SshdFixture, iperfPort: number, echoPort: numbe
 }
 
 /**
- * The bench's rows for the editor under traffic: event-loop delay p99 and max under a bulk
- * transfer (p99 the median of the rounds, max the worst of them), against the targets, with the tunnels view hidden and visible,
- * the idle baseline and the throughput reached.
+ * The bench's rows for the editor under traffic, with the tunnels view hidden and visible:
+ * event-loop delay p99 (the median of the rounds) and max (the worst of them) under a bulk
+ * transfer against the targets, the same less the wait for a CPU, idle and under connection
+ * churn, and the throughput and connection rate reached.
  */
 export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: number; echoPort: number; quick: boolean; rounds: number }): Promise<EditorFigure[]> {
   const samples = await runInEditor(o.sshd, o.iperfPort, o.echoPort, o.quick, o.rounds);
