@@ -180,8 +180,12 @@ export class Peers implements TunnelsElsewhere {
     server.on('error', (err) => this.log(`listening on ${socketPath}: ${errorMessage(err)}`));
     fs.chmodSync(socketPath, 0o600);
     this.socketIno = fs.lstatSync(socketPath).ino;
+    if (this.disposed) {
+      // Disposed while it started listening.
+      server.close();
+      return this.unlinkOwnSocket();
+    }
     process.on('exit', this.onExit);
-    if (this.disposed) return this.unlinkOwnSocket();
     // Read after listening: of two processes starting together, at least one sees the other.
     const names = await fs.promises.readdir(this.dir);
     const own = path.basename(socketPath);
@@ -296,6 +300,11 @@ export class Peers implements TunnelsElsewhere {
 
   private hello(link: Link, peer: PeerIdentity, tunnels: WireTunnel[], socket: string | undefined): void {
     if (link.peer) return; // one hello a link
+    if (peer.id === this.self.id) {
+      link.dropped = true;
+      link.socket.destroy();
+      return;
+    }
     link.peer = peer;
     const existing = this.known.get(peer.id);
     if (existing && existing.link !== link && existing.link.open && !existing.link.dropped) {
