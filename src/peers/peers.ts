@@ -54,6 +54,19 @@ const SOCKET_NAME = /^(\d+)(?:-\d+)?\.sock$/;
 const CLOSE_ANSWER_MS = 30_000;
 const RESTART_ANSWER_MS = 120_000;
 
+/** The instances whose socket goes when the process exits: one listener for all. */
+const listening = new Set<Peers>();
+const onExit = () => {
+  for (const p of listening) p.unlinkOwnSocket();
+};
+
+function atExit(peers: Peers, on: boolean): void {
+  if (on) {
+    if (listening.size === 0) process.on('exit', onExit);
+    listening.add(peers);
+  } else if (listening.delete(peers) && listening.size === 0) process.off('exit', onExit);
+}
+
 /** Instances started in this process. */
 let instances = 0;
 
@@ -95,7 +108,6 @@ export class Peers implements TunnelsElsewhere {
   private readonly announcer: Announcer;
   private readonly readyPromise: Promise<void>;
   private markReady: () => void = () => undefined;
-  private readonly onExit = () => this.unlinkOwnSocket();
 
   private readonly _onDidChange = new Emitter<void>();
   readonly onDidChange = this._onDidChange.event;
@@ -185,7 +197,7 @@ export class Peers implements TunnelsElsewhere {
       server.close();
       return this.unlinkOwnSocket();
     }
-    process.on('exit', this.onExit);
+    atExit(this, true);
     // Read after listening: of two processes starting together, at least one sees the other.
     const names = await fs.promises.readdir(this.dir);
     const own = path.basename(socketPath);
@@ -479,7 +491,8 @@ export class Peers implements TunnelsElsewhere {
 
   // ---- end ----
 
-  private unlinkOwnSocket(): void {
+  /** Removes the socket (at dispose, and when the process exits without one). */
+  unlinkOwnSocket(): void {
     if (!this.socketPath || this.socketIno === undefined) return;
     try {
       // Only our own socket: never one that replaced it.
@@ -508,7 +521,7 @@ export class Peers implements TunnelsElsewhere {
     this.disposed = true;
     this.markReady();
     this.announcer.dispose();
-    process.off('exit', this.onExit);
+    atExit(this, false);
     this.unlinkOwnSocket();
     this.server?.close();
     await Promise.all([...this.links].map((l) => l.finish(l.peer ? { t: 'bye' } : undefined)));
