@@ -136,7 +136,8 @@ export class Peers implements TunnelsElsewhere {
       options.manager,
       options.actions,
       (tunnel) => {
-        for (const link of this.links) if (link.peer && !link.dropped) link.send({ t: 'tunnel', tunnel });
+        // Every link has had this process's hello first (even one whose own hello has not come yet), so the change follows it.
+        for (const link of this.links) if (!link.dropped) link.send({ t: 'tunnel', tunnel });
       },
       () => this.links.size > 0,
     );
