@@ -50,6 +50,9 @@ interface Pending {
 /** `<pid>.sock`, or `<pid>-<n>.sock` for a further instance in one process. */
 const SOCKET_NAME = /^(\d+)(?:-\d+)?\.sock$/;
 
+/** How long a question about a port waits for processes that connected but have not said hello yet. */
+const HELLO_GRACE_MS = 50;
+
 /** How long the owner of a tunnel may take to close it, and to restart it (a reconnect, a question to its person). */
 const CLOSE_ANSWER_MS = 30_000;
 const RESTART_ANSWER_MS = 120_000;
@@ -442,15 +445,21 @@ export class Peers implements TunnelsElsewhere {
         if (served) done(served);
       });
       const timer = setTimeout(() => done(this.serving(spec)), timeoutMs);
-      const asked = [...this.known.keys()].map((peerId) =>
-        this.ask(peerId, { t: 'holds', id: 0, spec }, timeoutMs).then(
-          (answer) => answer.holds === true,
-          () => false,
-        ),
-      );
-      void Promise.all(asked).then((holds) => {
-        if (!holds.some(Boolean)) done(this.serving(spec));
-      });
+      const asked = new Set<string>();
+      /** Asks the processes not asked yet whether they hold it; true if one does. */
+      const askNew = async () => {
+        const ids = [...this.known.keys()].filter((id) => !asked.has(id));
+        for (const id of ids) asked.add(id);
+        const answers = await Promise.all(ids.map((id) => this.ask(id, { t: 'holds', id: 0, spec }, timeoutMs).then((a) => a.holds === true, () => false)));
+        return answers.some(Boolean);
+      };
+      void (async () => {
+        if (settled || (await askNew())) return;
+        // A process that has just connected may not have said hello yet: one more look a moment later.
+        await new Promise((r) => setTimeout(r, HELLO_GRACE_MS).unref());
+        if (settled || (await askNew())) return;
+        done(this.serving(spec));
+      })();
     });
   }
 
