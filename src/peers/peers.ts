@@ -50,9 +50,25 @@ interface Pending {
 /** `<pid>.sock`, or `<pid>-<n>.sock` for a further instance in one process. */
 const SOCKET_NAME = /^(\d+)(?:-\d+)?\.sock$/;
 
+/** How long a question about a port waits for processes that connected but have not said hello yet. */
+const HELLO_GRACE_MS = 50;
+
 /** How long the owner of a tunnel may take to close it, and to restart it (a reconnect, a question to its person). */
 const CLOSE_ANSWER_MS = 30_000;
 const RESTART_ANSWER_MS = 120_000;
+
+/** The instances whose socket goes when the process exits: one listener for all. */
+const listening = new Set<Peers>();
+const onExit = () => {
+  for (const p of listening) p.unlinkOwnSocket();
+};
+
+function atExit(peers: Peers, on: boolean): void {
+  if (on) {
+    if (listening.size === 0) process.on('exit', onExit);
+    listening.add(peers);
+  } else if (listening.delete(peers) && listening.size === 0) process.off('exit', onExit);
+}
 
 /** Instances started in this process. */
 let instances = 0;
@@ -95,7 +111,6 @@ export class Peers implements TunnelsElsewhere {
   private readonly announcer: Announcer;
   private readonly readyPromise: Promise<void>;
   private markReady: () => void = () => undefined;
-  private readonly onExit = () => this.unlinkOwnSocket();
 
   private readonly _onDidChange = new Emitter<void>();
   readonly onDidChange = this._onDidChange.event;
@@ -124,7 +139,8 @@ export class Peers implements TunnelsElsewhere {
       options.manager,
       options.actions,
       (tunnel) => {
-        for (const link of this.links) if (link.peer && !link.dropped) link.send({ t: 'tunnel', tunnel });
+        // Every link has had this process's hello first (even one whose own hello has not come yet), so the change follows it.
+        for (const link of this.links) if (!link.dropped) link.send({ t: 'tunnel', tunnel });
       },
       () => this.links.size > 0,
     );
@@ -180,8 +196,12 @@ export class Peers implements TunnelsElsewhere {
     server.on('error', (err) => this.log(`listening on ${socketPath}: ${errorMessage(err)}`));
     fs.chmodSync(socketPath, 0o600);
     this.socketIno = fs.lstatSync(socketPath).ino;
-    process.on('exit', this.onExit);
-    if (this.disposed) return this.unlinkOwnSocket();
+    if (this.disposed) {
+      // Disposed while it started listening.
+      server.close();
+      return this.unlinkOwnSocket();
+    }
+    atExit(this, true);
     // Read after listening: of two processes starting together, at least one sees the other.
     const names = await fs.promises.readdir(this.dir);
     const own = path.basename(socketPath);
@@ -296,6 +316,11 @@ export class Peers implements TunnelsElsewhere {
 
   private hello(link: Link, peer: PeerIdentity, tunnels: WireTunnel[], socket: string | undefined): void {
     if (link.peer) return; // one hello a link
+    if (peer.id === this.self.id) {
+      link.dropped = true;
+      link.socket.destroy();
+      return;
+    }
     link.peer = peer;
     const existing = this.known.get(peer.id);
     if (existing && existing.link !== link && existing.link.open && !existing.link.dropped) {
@@ -420,15 +445,21 @@ export class Peers implements TunnelsElsewhere {
         if (served) done(served);
       });
       const timer = setTimeout(() => done(this.serving(spec)), timeoutMs);
-      const asked = [...this.known.keys()].map((peerId) =>
-        this.ask(peerId, { t: 'holds', id: 0, spec }, timeoutMs).then(
-          (answer) => answer.holds === true,
-          () => false,
-        ),
-      );
-      void Promise.all(asked).then((holds) => {
-        if (!holds.some(Boolean)) done(this.serving(spec));
-      });
+      const asked = new Set<string>();
+      /** Asks the processes not asked yet whether they hold it; true if one does. */
+      const askNew = async () => {
+        const ids = [...this.known.keys()].filter((id) => !asked.has(id));
+        for (const id of ids) asked.add(id);
+        const answers = await Promise.all(ids.map((id) => this.ask(id, { t: 'holds', id: 0, spec }, timeoutMs).then((a) => a.holds === true, () => false)));
+        return answers.some(Boolean);
+      };
+      void (async () => {
+        if (settled || (await askNew())) return;
+        // A process that has just connected may not have said hello yet: one more look a moment later.
+        await new Promise((r) => setTimeout(r, HELLO_GRACE_MS).unref());
+        if (settled || (await askNew())) return;
+        done(this.serving(spec));
+      })();
     });
   }
 
@@ -470,7 +501,8 @@ export class Peers implements TunnelsElsewhere {
 
   // ---- end ----
 
-  private unlinkOwnSocket(): void {
+  /** Removes the socket (at dispose, and when the process exits without one). */
+  unlinkOwnSocket(): void {
     if (!this.socketPath || this.socketIno === undefined) return;
     try {
       // Only our own socket: never one that replaced it.
@@ -499,7 +531,7 @@ export class Peers implements TunnelsElsewhere {
     this.disposed = true;
     this.markReady();
     this.announcer.dispose();
-    process.off('exit', this.onExit);
+    atExit(this, false);
     this.unlinkOwnSocket();
     this.server?.close();
     await Promise.all([...this.links].map((l) => l.finish(l.peer ? { t: 'bye' } : undefined)));
