@@ -71,6 +71,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** How long a process whose connection closed may take to be gone (a zombie counts as gone). */
+const EXIT_WAIT_MS = 1000;
+
+/** Resolves once `pid` has ended, or after EXIT_WAIT_MS (its pid reused, or a connection closed by a live process). */
+async function whenGone(pid: number): Promise<void> {
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 function who(peer: PeerIdentity): string {
   return `${describePeer(peer)} (pid ${peer.pid})`;
 }
@@ -120,7 +129,8 @@ export class Peers implements TunnelsElsewhere {
       options.manager,
       options.actions,
       (tunnel) => {
-        for (const link of this.links) if (link.peer && !link.dropped) link.send({ t: 'tunnel', tunnel });
+        // Also to a link whose hello has not come yet: ours went first on it (addLink), and the snapshot in it counted this tunnel as sent.
+        for (const link of this.links) if (!link.dropped) link.send({ t: 'tunnel', tunnel });
       },
       () => this.links.size > 0,
     );
@@ -359,9 +369,14 @@ export class Peers implements TunnelsElsewhere {
     if (!link.peer || link.dropped || this.disposed) return;
     const known = this.known.get(link.peer.id);
     if (!known || known.link !== link) return;
-    // Without a bye: the process ended (a crash, kill -9, a closed window's host killed).
-    this.lose(known, `${who(known.peer)} ended`);
-    if (known.socket && !alive(known.peer.pid)) this.removeStale(path.join(this.dir, known.socket), known.peer.pid);
+    // Without a bye: the process ended (a crash, kill -9, a closed window's host killed). Its exit
+    // closes this connection and its tunnels' ports one by one: the others hear of it once it is
+    // gone, so that a port they take over is free.
+    void whenGone(known.peer.pid).then(() => {
+      if (this.disposed || this.known.get(known.peer.id) !== known || known.link !== link) return;
+      this.lose(known, `${who(known.peer)} ended`);
+      if (known.socket && !alive(known.peer.pid)) this.removeStale(path.join(this.dir, known.socket), known.peer.pid);
+    });
   }
 
   private lose(known: Known, why: string): void {
