@@ -77,7 +77,14 @@ async function treeRows(page) {
       await page.waitForTimeout(200);
     }
   }
-  return (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  // A server row says whether it shows its children: a failure then tells a collapsed row from one the page thinks has none.
+  return rows.evaluateAll((els) =>
+    els.map((el) => {
+      const text = el.innerText.replace(/\s+/g, ' ').trim();
+      const expanded = el.getAttribute('aria-expanded');
+      return el.getAttribute('aria-level') === '1' ? `${text} ⟨${expanded === null ? 'no children' : expanded === 'true' ? 'expanded' : 'collapsed'}⟩` : text;
+    }),
+  );
 }
 
 /** Copies the extension's log of every extension host (its output channel's file) to test-results/windows-logs/. */
