@@ -13,7 +13,7 @@ import { PROTOCOL_VERSION, type Message } from './protocol';
 import { Registry, who } from './registry';
 import { Requests } from './requests';
 import { checkPeerSocket, checkRuntimeDir, defaultRuntimeDir, SOCKET_PATH_MAX } from './runtimeDir';
-import { alive, atExit, dial, listenPrivately, otherSockets, ownSocketPath, removeStale } from './sockets';
+import { alive, atExit, dial, listenPrivately, otherSockets, ownSocketPath, removeStale, whenGone } from './sockets';
 import { type OwnerActions, type PeerIdentity, type PeerKind, type ServedTunnel, type TunnelsElsewhere } from './types';
 
 export interface PeersOptions {
@@ -205,8 +205,14 @@ export class Peers implements TunnelsElsewhere {
   private linkClosed(link: Link): void {
     this.links.delete(link);
     if (!link.peer || link.dropped || this.disposed) return;
-    const known = this.registry.ended(link);
-    if (known?.socket && !alive(known.peer.pid)) removeStale(path.join(this.dir, known.socket), known.peer.pid, (message) => this.log(message));
+    // Without a bye: the process ended. Its exit closes this connection and its tunnels' ports one
+    // by one: the others hear of it once it is gone, so that a port they take over is free.
+    const pid = link.peer.pid;
+    void whenGone(pid).then(() => {
+      if (this.disposed || !this.registry.holds(link)) return;
+      const known = this.registry.ended(link);
+      if (known?.socket && !alive(pid)) removeStale(path.join(this.dir, known.socket), pid, (message) => this.log(message));
+    });
   }
 
   // ---- TunnelsElsewhere ----

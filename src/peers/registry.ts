@@ -116,6 +116,12 @@ export class Registry {
     return known;
   }
 
+  /** Whether `known` is still what this registry holds for its process over `link` (not replaced meanwhile). */
+  holds(link: Link): boolean {
+    const known = link.peer && this.known.get(link.peer.id);
+    return !!known && known.link === link;
+  }
+
   clear(): void {
     this.known.clear();
   }

@@ -101,6 +101,15 @@ export async function dial(file: string, log: (message: string) => void, stopped
   return undefined;
 }
 
+/** How long a process whose connection closed may take to be gone (a zombie counts as gone). */
+const EXIT_WAIT_MS = 1000;
+
+/** Resolves once `pid` has ended, or after EXIT_WAIT_MS (its pid reused, or a connection closed by a live process). */
+export async function whenGone(pid: number): Promise<void> {
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
