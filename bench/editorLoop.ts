@@ -15,6 +15,8 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import * as esbuild from 'esbuild';
 import type { SshdFixture } from '../test/fixtures/sshd';
+import type { Measurement } from './context';
+import { figure, record } from './figures';
 import { STALL_MS, type EditorLoopParams, type EditorLoopSample } from './editorLoopTypes';
 import { PINNED_CIPHER } from './sides';
 
@@ -214,3 +216,13 @@ export async function editorLoopFigures(o: { sshd: SshdFixture; iperfPort: numbe
   console.log(`  editor loop: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; monitorEventLoopDelay resolution ${RESOLUTION_MS} ms`);
   return figures;
 }
+
+/** The editor figures as a group of bench/run.ts: `--only editor` runs them alone. */
+export const editorLoop: Measurement = async (ctx) => {
+  if (!ctx.wanted('editor event-loop delay')) return;
+  const rows = await editorLoopFigures({ sshd: ctx.sshd, iperfPort: ctx.services.iperfPort, echoPort: ctx.services.echoPort, quick: ctx.quick, rounds: ctx.rounds });
+  for (const r of rows) {
+    const f = ctx.add(figure(r.name, r.unit, r.better, r.target));
+    for (const v of r.engine) record(f, 'engine', v);
+  }
+};

@@ -18,12 +18,15 @@ import { format } from 'node:util';
 import { ROOT, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, tempDir, workbenchUrl } from './codeServer.mjs';
 import { SshdFixture, freePort } from '../fixtures/sshd.ts';
 import { cliHome } from '../helpers/cli.ts';
+import { sshConfigHost } from '../helpers/sshConfigHost.ts';
 import { startEchoServer } from '../helpers/net.ts';
 
 const RESULTS = path.join(ROOT, 'test-results');
 const SUITE = path.join(ROOT, 'out/test/windows');
 const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_WINDOWS_TIMEOUT_S ?? 300) * 1000;
 const SERVER = 'fix';
+/** A second name for the fixture, where only `up` opens a tunnel: a server row that had nothing to show gets a tunnel served elsewhere. */
+const UP_SERVER = 'side';
 const TUNNEL = 'team-db';
 const FOLDERS = { first: 'api', second: 'web' };
 /** Workbench lines that say nothing about the suite (as in offline.mjs, and slow-start notes). */
@@ -72,12 +75,19 @@ async function treeRows(page) {
   // Servers may be collapsed: open each once, so its tunnels render (bounded by the row count).
   for (let i = 0, n = await rows.count(); i < n; i++) {
     const row = rows.nth(i);
-    if ((await row.getAttribute('aria-expanded')) === 'false' && (await row.getAttribute('aria-level')) === '1' && (await row.innerText()).includes(SERVER)) {
+    if ((await row.getAttribute('aria-expanded')) === 'false' && (await row.getAttribute('aria-level')) === '1') {
       await row.locator('.monaco-tl-twistie').click();
       await page.waitForTimeout(200);
     }
   }
-  return (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  // A server row says whether it shows its children: a failure then tells a collapsed row from one the page thinks has none.
+  return rows.evaluateAll((els) =>
+    els.map((el) => {
+      const text = el.innerText.replace(/\s+/g, ' ').trim();
+      const expanded = el.getAttribute('aria-expanded');
+      return el.getAttribute('aria-level') === '1' ? `${text} ⟨${expanded === null ? 'no children' : expanded === 'true' ? 'expanded' : 'collapsed'}⟩` : text;
+    }),
+  );
 }
 
 /** Copies the extension's log of every extension host (its output channel's file) to test-results/windows-logs/. */
@@ -99,6 +109,7 @@ async function main() {
   const sshd = await SshdFixture.start();
   const echo = await startEchoServer();
   const home = cliHome(sshd);
+  fs.appendFileSync(path.join(home.home, '.ssh', 'config'), [...sshConfigHost(sshd, UP_SERVER), ''].join('\n'));
   const runtime = tempDir('ssh-tunnels-runtime-');
   fs.chmodSync(runtime, 0o700);
   const parent = tempDir('ssh-tunnels-windows-');
@@ -112,6 +123,7 @@ async function main() {
   let firstKilled = false;
   const setup = () => ({
     server: SERVER,
+    upServer: UP_SERVER,
     tunnel: TUNNEL,
     tunnelPort,
     echoPort: echo.port,

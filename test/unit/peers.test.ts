@@ -3,11 +3,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TunnelInfo, TunnelSpec } from '../../src/engine';
 import { freePort } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
-import { peersProcesses } from '../helpers/peersProcess';
+import { PeersProcess, peersProcesses } from '../helpers/peersProcess';
 import { sshdWithEcho } from '../helpers/suite';
 
 type Listed = { peer: string; info: TunnelInfo; settingsKey?: string };
@@ -127,6 +128,19 @@ describe('peers: processes see each other\'s tunnels', function () {
     await b.waitLog(/shut down; it served 1 tunnel/);
     assert.ok(!fs.existsSync(path.join(processes.dir, `${a.pid}.sock`)), 'a removed its socket');
     assert.deepEqual(fs.readdirSync(processes.dir), [`${b.pid}.sock`]);
+    // A process that exits without disposing (process.exit) still takes its socket with it: alone in
+    // its folder, no other process could have removed it.
+    const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-'));
+    const c = await PeersProcess.start({ servers: [suite.sshd.server('test')], dir: alone, kind: 'up' });
+    try {
+      await c.call('ready');
+      assert.deepEqual(fs.readdirSync(alone), [`${c.pid}.sock`]);
+      await c.call('hardExit').catch(() => undefined);
+      await waitFor(() => fs.readdirSync(alone).length === 0, 2000, 'c\'s socket gone with it');
+    } finally {
+      await c.stop();
+      fs.rmSync(alone, { recursive: true, force: true });
+    }
     // Asking a process that is gone fails with PEER_GONE.
     await assert.rejects(b.call('askClose', { peerId: a.self.id, tunnelId: opened.id }), (err: Error & { code?: string }) => err.code === 'PEER_GONE');
   });

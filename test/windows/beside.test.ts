@@ -51,7 +51,7 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
     upPort = await freePort();
     mcpPort = await freePort();
     upName = `L ${upPort} → 127.0.0.1:${setup.echoPort}`;
-    const line = [process.execPath, setup.cli, 'up', '--server', setup.server, '-L', `${upPort}:127.0.0.1:${setup.echoPort}`].map((a) => `'${a}'`).join(' ');
+    const line = [process.execPath, setup.cli, 'up', '--server', setup.upServer, '-L', `${upPort}:127.0.0.1:${setup.echoPort}`].map((a) => `'${a}'`).join(' ');
     up = new TmuxPane(`${line}; echo "EXIT=$?"; sleep 600`, { cwd: setup.home, env });
     await up.waitFor(new RegExp(`listening on 127\\.0\\.0\\.1:${upPort}`), 30_000);
 
@@ -71,16 +71,18 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
   });
 
   it('the window shows the tunnels of `up` and of the agent as served by them, and both carry data', async () => {
-    const byPort = (port: number) => api.elsewhere.list(setup.server).find((s) => s.info.localPort === port);
+    const byPort = (port: number) => api.elsewhere.list().find((s) => s.info.localPort === port);
     const ofUp = await waitFor('up\'s tunnel served elsewhere', () => byPort(upPort), 10_000, () => api.elsewhere.list());
     const ofAgent = await waitFor('the agent\'s tunnel served elsewhere', () => byPort(mcpPort), 10_000, () => api.elsewhere.list());
     assert.equal(ofUp.peer.kind, 'up');
+    assert.equal(ofUp.info.server, setup.upServer);
     assert.equal(ofAgent.peer.kind, 'mcp');
     assert.equal(ofAgent.info.name, AGENT_TUNNEL);
 
     const rows = () => rowsOf(api, setup.server);
-    await waitFor('the rows served by up and by the agent', () => rows().some((r) => r.description.includes('served by ssh-tunnels up')) && rows().some((r) => r.label === AGENT_TUNNEL && r.description.includes('served by an agent through MCP')), 10_000, () => show(rows()));
-    const upRow = rows().find((r) => r.description.includes('served by ssh-tunnels up'))!;
+    const upRows = () => rowsOf(api, setup.upServer);
+    await waitFor('the rows served by up and by the agent', () => upRows().some((r) => r.description.includes('served by ssh-tunnels up')) && rows().some((r) => r.label === AGENT_TUNNEL && r.description.includes('served by an agent through MCP')), 10_000, () => show([...rows(), ...upRows()]));
+    const upRow = upRows().find((r) => r.description.includes('served by ssh-tunnels up'))!;
     assert.ok(upRow.label.includes(String(upPort)) || upRow.description.includes(String(upPort)), `up's row names its port: ${show([upRow])}`);
     await driver.treeRow('second', (r) => r.includes(String(upPort)) && r.includes('served by ssh-tunnels up'), `of port ${upPort} served by ssh-tunnels up`);
     await driver.treeRow('second', (r) => r.includes(AGENT_TUNNEL) && r.includes('served by an agent through MCP'), `${AGENT_TUNNEL} served by an agent through MCP`);
@@ -104,15 +106,15 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
   });
 
   it('up\'s table shows the window\'s tunnel and the agent\'s, served by them', async () => {
-    await up!.waitFor(/1 tunnel through fix: 1 active; 2 more served by other processes\./, 10_000);
+    await up!.waitFor(new RegExp(`1 tunnel through ${setup.upServer}: 1 active; 2 more served by other processes\\.`), 10_000);
     assert.equal(tableRow(up!.screen(), setup.tunnel).STATE, `● active, served by window of folder ${setup.folders.second}`);
     assert.equal(tableRow(up!.screen(), AGENT_TUNNEL).STATE, '● active, served by an agent through MCP');
     assert.equal(tableRow(up!.screen(), upName).STATE, '● active');
   });
 
   it('closing up\'s tunnel from the window\'s tree closes it in the up process: its table says so and the port is freed', async () => {
-    const row = rowsOf(api, setup.server).find((r) => r.description.includes('served by ssh-tunnels up'));
-    assert.ok(row, show(rowsOf(api, setup.server)));
+    const row = rowsOf(api, setup.upServer).find((r) => r.description.includes('served by ssh-tunnels up'));
+    assert.ok(row, show(rowsOf(api, setup.upServer)));
     const inline = inlineCommands(row.contextValue);
     const close = inline.find((c) => c === 'sshTunnels.stopTunnel' || c === 'sshTunnels.closeTunnel');
     assert.ok(close, `no close action on the row (${row.contextValue}): ${inline.join(', ')}`);
@@ -125,7 +127,7 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
     }
     await up!.waitFor(/0 active, 1 closed/, 10_000);
     assert.equal(tableRow(up!.screen(), upName).STATE, '○ closed');
-    await waitFor('up\'s tunnel gone from the window', () => !api.elsewhere.list(setup.server).some((s) => s.info.localPort === upPort) && !rowsOf(api, setup.server).some((r) => r.description.includes('served by ssh-tunnels up')), 10_000, () => show(rowsOf(api, setup.server)));
+    await waitFor('up\'s tunnel gone from the window', () => !api.elsewhere.list().some((s) => s.info.localPort === upPort) && !rowsOf(api, setup.upServer).some((r) => r.description.includes('served by ssh-tunnels up')), 10_000, () => show(rowsOf(api, setup.upServer)));
     // The others are untouched.
     const { sent, received } = await echoRoundTrip(mcpPort, 4096);
     assert.equal(received, sent);

@@ -7,6 +7,8 @@ import { postToRunner } from '../helpers/runnerDriver';
 export interface Setup {
   /** The ssh config host of the sshd fixture (in HOME's ~/.ssh/config). */
   server: string;
+  /** The same sshd under another host name, used only by the `up` beside the window. */
+  upServer: string;
   /** The autoStart tunnel of the user settings, and its fixed local port. */
   tunnel: string;
   tunnelPort: number;
