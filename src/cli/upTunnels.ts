@@ -1,7 +1,7 @@
 // Each tunnel `up` asked for: opened here, or followed where another process of the user serves it
 // already (a VS Code window, another up, an agent through mcp), and taken over when that one ends.
-import { errorMessage, makeAddress, TunnelError, type TunnelManager, type TunnelSpec } from '../engine';
-import { describePeer, type Peers, type PeerIdentity, type ServedTunnel } from '../peers';
+import { errorMessage, makeAddress, type TunnelManager, type TunnelSpec } from '../engine';
+import { describePeer, takenElsewhere, type Peers, type PeerIdentity, type ServedTunnel } from '../peers';
 import { address, type TableRow } from './table';
 
 export interface Entry {
@@ -55,7 +55,7 @@ export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
     return true;
   } catch (err) {
     // The port may be held by another process of the user that serves this very tunnel.
-    const later = err instanceof TunnelError && err.code === 'PORT_IN_USE' ? await t.peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
+    const later = takenElsewhere(entry.spec, err) ? await t.peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
     if (later) {
       servedElsewhere(t, entry, later);
       return true;

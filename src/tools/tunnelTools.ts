@@ -1,5 +1,6 @@
 import { errorMessage, makeAddress, plural, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { describePeer, type ServedTunnel, type TunnelsElsewhere } from '../peers/types';
+import { takenElsewhere } from '../peers/wanted';
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
 import { elsewhereId, parseElsewhereId, servedData, servedDetailLine, servedLine } from './elsewhere';
 import { describeForward, originWords, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
@@ -143,7 +144,7 @@ export class TunnelTools {
       info = await this.host.manager.createTunnel(wanted, { signal });
     } catch (err) {
       // The port may be held by another process of the user that serves this very tunnel.
-      const later = elsewhere && err instanceof TunnelError && err.code === 'PORT_IN_USE' ? await elsewhere.whenServed(wanted, SERVED_WAIT_MS) : undefined;
+      const later = elsewhere && takenElsewhere(wanted, err) ? await elsewhere.whenServed(wanted, SERVED_WAIT_MS) : undefined;
       if (later) return this.servedAnswer(later);
       throw createError(err, spec);
     }

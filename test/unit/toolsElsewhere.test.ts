@@ -109,6 +109,20 @@ describe('agent tools: tunnels served by other processes', function () {
     }
   });
 
+  it('a create of a fixed remote port the other process wins meanwhile answers with its tunnel (the server refused the second)', async () => {
+    const remotePort = await freePort();
+    const spec: TunnelSpec = { server: 'test', type: 'remote', localPort: env.echo.port, localHost: '127.0.0.1', remoteHost: '127.0.0.1', remotePort };
+    // The window's connection is up, so its request reaches the server first; it is not announced while it opens.
+    await window.manager.connectServer('test');
+    const theirs = window.manager.createTunnel(spec);
+    const mine = await invoke('ssh_tunnel_create', { ...spec });
+    await theirs;
+    assert.equal(mine.data.tunnel.servedBy, 'window of folder api');
+    assert.equal(agent.manager.listTunnels().length + window.manager.listTunnels().length, 1, 'one tunnel holds the port');
+    const r = await echoRoundTrip(remotePort, 1024);
+    assert.equal(r.received, r.sent);
+  });
+
   it(`keeps the list within ${LIST_LIMIT} entries, its own first, and counts the rest`, async () => {
     for (let i = 0; i < 40; i++) await agent.manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
     for (let i = 0; i < 15; i++) await window.manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
