@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --profile] [-- --native]`
+// `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --sides LIST] [-- --profile] [-- --native]`
 // Measures the engine against OpenSSH's ssh client on one loopback sshd, side by side and
-// alternating, and writes bench/results/latest.json plus a table (see docs/performance.md).
+// alternating, beside a plain Node TCP proxy and the Node tunnels other tools use, and writes
+// bench/results/latest.json plus tables (see docs/performance.md).
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -8,51 +9,68 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { SshdFixture } from '../test/fixtures/sshd';
-import { connectionsPerSecond, cpuSecondsOf, iperf, latency, openIdle, rssOf, socksPush } from './load';
-import { EngineHost, EngineSide, engineServers, engineSpec, freePort, OpenSshSide, PlainProxySide, spawnSsh, stopProcess, type Forward, type Side } from './sides';
+import { coldConnections, steadyConnections, WARMUP_CONNECTIONS } from './connections';
+import type { BenchContext, Measurement } from './context';
+import { editorLoop } from './editorLoop';
+import { SIDE_LABELS, summarize, tables, type Figure, type SideName } from './figures';
+import { EngineHost, EngineSide, engineServers, freePort, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
+import { idleMemory, timeToListen } from './startup';
+import { throughputs } from './throughput';
 
 const root = path.resolve(__dirname, '..');
 const resultsDir = path.join(root, 'bench', 'results');
 
+/**
+ * Every group of figures, in the order they run and print. To add one, write a `Measurement`
+ * (bench/context.ts) in its own file and append it here.
+ */
+const measurements: Measurement[] = [timeToListen, idleMemory, throughputs, steadyConnections, coldConnections, editorLoop];
+
+const SIDE_ARGS: Record<string, SideName> = { engine: 'engine', ssh: 'openssh', proxy: 'proxy', ssh2: 'ssh2', 'tunnel-ssh': 'tunnelSsh' };
+
 interface Options {
   quick: boolean;
   rounds: number;
+  connectionRounds: number;
+  coldRounds: number;
   only?: RegExp;
+  sides: SideName[];
   profile: boolean;
   native: boolean;
 }
 
+const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--sides LIST] [--profile] [--native]
+  --quick        1 round of the bulk figures, 2 of the connection figures, a shorter -D transfer
+  --rounds N     rounds of every figure (default: bulk 3, steady connections 5, cold connections 3)
+  --only REGEX   only the figures whose name matches (e.g. 'steady', 'cold', 'throughput -L')
+  --sides LIST   comma-separated, from ${Object.keys(SIDE_ARGS).join(',')} (default: all; engine and ssh always run)
+  --profile      --cpu-prof files of the engine, unminified, in bench/results/profiles/
+  --native       the engine with ssh2's native crypto add-on (an experiment: it never ships)`;
+
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { quick: false, rounds: 0, profile: false, native: false };
+  const opts: Options = { quick: false, rounds: 0, connectionRounds: 0, coldRounds: 0, profile: false, native: false, sides: Object.values(SIDE_ARGS) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--profile') opts.profile = true;
     else if (a === '--native') opts.native = true;
-    else if (a === '--rounds') opts.rounds = Number(argv[++i]);
+    else if (a === '--rounds') opts.rounds = opts.connectionRounds = opts.coldRounds = Number(argv[++i]);
     else if (a === '--only') opts.only = new RegExp(argv[++i], 'i');
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--profile] [--native]');
+    else if (a === '--sides') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      const unknown = names.filter((n) => !(n in SIDE_ARGS));
+      if (unknown.length) throw new Error(`Unknown side ${unknown.join(', ')} in --sides; choose from ${Object.keys(SIDE_ARGS).join(', ')}.`);
+      opts.sides = [...new Set<SideName>(['engine', 'openssh', ...names.map((n) => SIDE_ARGS[n])])];
+    } else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
       process.exit(0);
     } else throw new Error(`Unknown option ${a}. Try --help.`);
   }
   if (!opts.rounds) opts.rounds = opts.quick ? 1 : 3;
+  if (!opts.connectionRounds) opts.connectionRounds = opts.quick ? 2 : 5;
+  if (!opts.coldRounds) opts.coldRounds = opts.quick ? 2 : 3;
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || opts.rounds > 20) throw new Error('--rounds takes a whole number from 1 to 20.');
   return opts;
-}
-
-interface Figure {
-  name: string;
-  unit: string;
-  better: 'higher' | 'lower';
-  /** Target for engine/OpenSSH (a bound on the ratio), or on the engine's own value when `absolute`. */
-  target?: { ratio?: number; absolute?: number };
-  engine: number[];
-  openssh: number[];
-  /** What the engine column holds, when it is not the engine (a reference). */
-  subject?: string;
-  /** CPU seconds per wall second of the client process while it measured. */
-  cpu?: { engine: number[]; openssh: number[] };
 }
 
 function sshVersion(): string {
@@ -60,24 +78,52 @@ function sshVersion(): string {
   return (out.stderr || out.stdout || 'ssh (version unknown)').trim();
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/** NODE_PATH's folders: where the bench also looks for tunnel-ssh (e.g. an install outside the repo). */
+function nodePaths(): string[] {
+  return (process.env.NODE_PATH ?? '').split(path.delimiter).filter(Boolean);
 }
 
-async function bundle(readable: boolean, native: boolean): Promise<{ host: string; services: string; plainProxy: string }> {
-  // Built outside the tree, where the native add-ons could not be found even if asked for.
+function resolvable(pkg: string): boolean {
+  try {
+    require.resolve(pkg, { paths: [root, ...nodePaths()] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Scripts {
+  dir: string;
+  host: string;
+  services: string;
+  plainProxy: string;
+  ssh2: string;
+  tunnelSsh?: string;
+}
+
+async function bundle(readable: boolean, native: boolean, withTunnelSsh: boolean): Promise<Scripts> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-bench-'));
-  const out = { host: path.join(dir, 'engine-host.js'), services: path.join(dir, 'services.js'), plainProxy: path.join(dir, 'plain-proxy.js') };
-  const common: esbuild.BuildOptions = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', external: ['cpu-features', '*.node'], logLevel: 'warning' };
+  const out: Scripts = {
+    dir,
+    host: path.join(dir, 'engine-host.js'),
+    services: path.join(dir, 'services.js'),
+    plainProxy: path.join(dir, 'plain-proxy.js'),
+    ssh2: path.join(dir, 'peer-ssh2.js'),
+    tunnelSsh: withTunnelSsh ? path.join(dir, 'peer-tunnel-ssh.js') : undefined,
+  };
+  const common: esbuild.BuildOptions = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', external: ['cpu-features', '*.node'], logLevel: 'warning', nodePaths: nodePaths() };
   // --native: ssh2's crypto add-on is copied next to the bundle so it can load (it never ships).
   const engine: esbuild.BuildOptions = native ? { ...common, external: ['cpu-features'], loader: { '.node': 'copy' } } : common;
   // The engine built the way esbuild.mjs builds the extension (minified, no native add-ons);
-  // left readable under --profile so the profile names functions.
-  await esbuild.build({ ...engine, entryPoints: [path.join(root, 'bench', 'engineHost.ts')], outfile: out.host, minify: !readable });
-  await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'services.ts')], outfile: out.services });
-  await esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'plainProxy.ts')], outfile: out.plainProxy, minify: true });
+  // left readable under --profile so the profile names functions. The Node peers likewise.
+  const builds = [
+    esbuild.build({ ...engine, entryPoints: [path.join(root, 'bench', 'engineHost.ts')], outfile: out.host, minify: !readable }),
+    esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'services.ts')], outfile: out.services }),
+    esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'plainProxy.ts')], outfile: out.plainProxy, minify: true }),
+    esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'peerSsh2.ts')], outfile: out.ssh2, minify: true }),
+  ];
+  if (out.tunnelSsh) builds.push(esbuild.build({ ...common, entryPoints: [path.join(root, 'bench', 'peerTunnelSsh.ts')], outfile: out.tunnelSsh, minify: true }));
+  await Promise.all(builds);
   return out;
 }
 
@@ -108,196 +154,72 @@ async function startIperf(): Promise<{ proc: ChildProcess; port: number }> {
   }
 }
 
-/** Runs `measure` on an open forward of each side, alternating which side goes first. */
-async function sideBySide(
-  sides: Side[],
-  rounds: number,
-  forward: Forward,
-  measure: (port: number, side: Side) => Promise<number[]>,
-  record: (side: Side, values: number[], cpuPerSecond: number) => void,
-): Promise<void> {
-  for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? sides : [...sides].reverse();
-    for (const side of order) {
-      const open = await side.open(forward);
-      try {
-        const cpu0 = cpuSecondsOf(open.pid);
-        const t0 = Date.now();
-        const values = await measure(open.port, side);
-        const cpu = (cpuSecondsOf(open.pid) - cpu0) / ((Date.now() - t0) / 1000);
-        record(side, values, cpu);
-      } finally {
-        await open.close();
-      }
-    }
-  }
-}
-
-function figure(name: string, unit: string, better: Figure['better'], target?: Figure['target']): Figure {
-  return { name, unit, better, target, engine: [], openssh: [], cpu: { engine: [], openssh: [] } };
-}
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(', ');
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   fs.mkdirSync(resultsDir, { recursive: true });
   const started = Date.now();
+  const loadAtStart = loadAverage();
   const wanted = (name: string) => !opts.only || opts.only.test(name);
-  const seconds = opts.quick ? 3 : 5;
-  const socksBytes = (opts.quick ? 256 : 512) * 1024 * 1024;
-  const latencyCount = opts.quick ? 300 : 500;
-  const cpsTotal = opts.quick ? 1000 : 2000;
-  const idleCount = 1000;
-  const coldRounds = opts.quick ? 3 : 5;
 
-  console.log(`bench: ${opts.quick ? 'quick, ' : ''}${opts.rounds} round(s); ${os.cpus().length} CPUs; node ${process.version}; ${sshVersion()}`);
+  let sideNames = opts.sides;
+  const withTunnelSsh = sideNames.includes('tunnelSsh') && resolvable('tunnel-ssh');
+  if (sideNames.includes('tunnelSsh') && !withTunnelSsh) {
+    console.log('bench: tunnel-ssh is not installed (npm ci installs it; NODE_PATH may point at another install): its column is left out');
+    sideNames = sideNames.filter((s) => s !== 'tunnelSsh');
+  }
+  console.log(`bench: ${opts.quick ? 'quick, ' : ''}rounds: ${opts.rounds} bulk, ${opts.connectionRounds} steady, ${opts.coldRounds} cold; ${os.cpus().length} CPUs, load average ${loadAtStart}; node ${process.version}; ${sshVersion()}`);
+  console.log(`bench: sides ${sideNames.map((s) => SIDE_LABELS[s]).join(', ')}; steady figures after ${WARMUP_CONNECTIONS} untimed connections on each`);
   if (opts.native) process.env.SSH_TUNNELS_BENCH_NATIVE = '1';
-  const scripts = await bundle(opts.profile, opts.native);
+  const scripts = await bundle(opts.profile, opts.native, withTunnelSsh);
   const sshd = await SshdFixture.start({ extraConfig: ['MaxStartups 1000:30:2000'] });
   const services = await startServices(scripts.services);
   const iperfServer = await startIperf();
   const profileArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', path.join(resultsDir, 'profiles')] : [];
-  const host = await EngineHost.start(scripts.host, engineServers(sshd), profileArgs);
+  const startEngine = () => EngineHost.start(scripts.host, engineServers(sshd), profileArgs);
+  const host = await startEngine();
   if (!opts.native && host.nativeCrypto) throw new Error('the engine host loaded ssh2\'s native crypto add-on, which the shipped bundle leaves out');
   if (opts.native) {
     if (!host.nativeCrypto) throw new Error('--native: ssh2 did not load its crypto add-on (is node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node built?)');
     console.log('bench: --native: the engine uses ssh2\'s native crypto add-on, which the extension does not ship; these figures are an experiment only');
   }
-  const sides: Side[] = [new EngineSide(host), new OpenSshSide(sshd)];
+  const allSides: Record<SideName, () => Side> = {
+    engine: () => new EngineSide(host, startEngine),
+    openssh: () => new OpenSshSide(sshd),
+    proxy: () => new PlainProxySide(scripts.plainProxy),
+    ssh2: () => new NodePeerSide('ssh2', scripts.ssh2, sshd),
+    tunnelSsh: () => new NodePeerSide('tunnelSsh', scripts.tunnelSsh!, sshd),
+  };
   const figures: Figure[] = [];
-  const add = (f: Figure) => {
-    figures.push(f);
-    return f;
-  };
-  const log = (f: Figure) => {
-    const e = median(f.engine);
-    const o = median(f.openssh);
-    let cpu = '';
-    if (f.unit === 'Mbit/s' && f.cpu?.engine.length) {
-      // CPU seconds the client spent per GB moved: steadier than throughput on a busy machine.
-      const perGB = (side: 'engine' | 'openssh') => median(f.cpu![side].map((c, i) => c / (f[side][i] / 8000)));
-      cpu = `; client CPU s/GB engine ${perGB('engine').toFixed(2)}, OpenSSH ${perGB('openssh').toFixed(2)}`;
-    }
-    if (f.unit === 'conn/s' && f.cpu?.engine.length) {
-      const perConn = (side: 'engine' | 'openssh') => median(f.cpu![side].map((c, i) => (c / f[side][i]) * 1000));
-      cpu = `; client CPU ms/connection ${f.subject ?? 'engine'} ${perConn('engine').toFixed(3)}, OpenSSH ${perConn('openssh').toFixed(3)}`;
-    }
-    console.log(`  ${f.name}: ${f.subject ?? 'engine'} ${e.toFixed(2)} ${f.unit}, OpenSSH ${o.toFixed(2)} ${f.unit}, ratio ${(e / o).toFixed(2)}${cpu}`);
-  };
-  const push = (f: Figure) => (side: Side, values: number[], cpu: number) => {
-    f[side.name].push(...values);
-    f.cpu![side.name].push(cpu);
+  const ctx: BenchContext = {
+    quick: opts.quick,
+    rounds: opts.rounds,
+    connectionRounds: opts.connectionRounds,
+    coldRounds: opts.coldRounds,
+    wanted,
+    add: (f) => {
+      figures.push(f);
+      return f;
+    },
+    sides: sideNames.map((s) => allSides[s]()),
+    sshd,
+    services: { echoPort: services.echoPort, sinkPort: services.sinkPort, iperfPort: iperfServer.port },
+    engine: { host, start: startEngine },
   };
 
   try {
-    if (wanted('time to listen')) {
-      const f = add(figure('time to listen (cold)', 'ms', 'lower', { ratio: 1.2 }));
-      const forward: Forward = { type: 'local', targetPort: services.echoPort };
-      for (let r = 0; r < coldRounds; r++) {
-        // Engine: a fresh process that has loaded the bundle; timed from new TunnelManager to createTunnel resolving.
-        const fresh = await EngineHost.start(scripts.host, engineServers(sshd));
-        f.engine.push((await fresh.call<{ ms: number }>({ op: 'cold', spec: engineSpec(forward) })).ms);
-        await fresh.stop();
-        // OpenSSH: spawn `ssh -N -o ExitOnForwardFailure=yes` until its port accepts a connection.
-        const port = await freePort();
-        const t0 = process.hrtime.bigint();
-        const { proc, stderr } = spawnSsh(sshd, forward, port);
-        for (;;) {
-          const ok = await new Promise<boolean>((resolve) => {
-            const s = net.connect({ host: '127.0.0.1', port }, () => {
-              s.destroy();
-              resolve(true);
-            });
-            s.once('error', () => resolve(false));
-          });
-          if (ok) break;
-          if (proc.exitCode !== null) throw new Error(`ssh exited: ${stderr()}`);
-          if (Number(process.hrtime.bigint() - t0) > 10e9) throw new Error('ssh did not listen within 10s');
-          await new Promise((r) => setTimeout(r, 1));
-        }
-        f.openssh.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        await stopProcess(proc);
-      }
-      log(f);
-    }
-
-    if (wanted('memory')) {
-      const f = add(figure(`memory per idle connection (${idleCount} open)`, 'KiB', 'lower', { absolute: 32 }));
-      const forward: Forward = { type: 'local', targetPort: services.echoPort };
-      for (let r = 0; r < Math.max(1, Math.min(opts.rounds, 2)); r++) {
-        // The engine in a fresh process, so its RSS is only this tunnel's.
-        const fresh = await EngineHost.start(scripts.host, engineServers(sshd));
-        const freshSide = new EngineSide(fresh);
-        for (const side of [freshSide, sides[1]]) {
-          const open = await side.open(forward);
-          try {
-            (await openIdle(open.port, 1)).forEach((s) => s.destroy());
-            await new Promise((r) => setTimeout(r, 200));
-            const rss = async () => (side === freshSide ? (await fresh.call<{ rss: number }>({ op: 'rss' })).rss : rssOf(open.pid));
-            const before = await rss();
-            const sockets = await openIdle(open.port, idleCount);
-            await new Promise((r) => setTimeout(r, 500));
-            const after = await rss();
-            for (const s of sockets) s.destroy();
-            f[side.name].push((after - before) / idleCount / 1024);
-          } finally {
-            await open.close();
-          }
-        }
-        await fresh.stop();
-      }
-      log(f);
-    }
-
-    const throughputs: Array<[string, Forward, (port: number) => Promise<number>]> = [
-      ['throughput -L upload (iperf3)', { type: 'local', targetPort: iperfServer.port }, (p) => iperf(p, seconds, false)],
-      ['throughput -L download (iperf3 -R)', { type: 'local', targetPort: iperfServer.port }, (p) => iperf(p, seconds, true)],
-      ['throughput -R upload (iperf3)', { type: 'remote', targetPort: iperfServer.port }, (p) => iperf(p, seconds, false)],
-      ['throughput -D upload (SOCKS5)', { type: 'dynamic' }, (p) => socksPush(p, services.sinkPort, socksBytes)],
-      ['throughput -L upload, default ciphers', { type: 'local', targetPort: iperfServer.port, cipher: 'default' }, (p) => iperf(p, seconds, false)],
-    ];
-    for (const [name, forward, run] of throughputs) {
-      if (!wanted(name)) continue;
-      const f = add(figure(name, 'Mbit/s', 'higher', { ratio: 1.0 }));
-      await sideBySide(sides, opts.rounds, forward, async (port) => [await run(port)], push(f));
-      log(f);
-    }
-
-    if (wanted('latency')) {
-      const measureLatency = async (label: string, over: Side[], target?: Figure['target'], subject?: string) => {
-        const p50 = add({ ...figure(`${label}new connection + 1-byte echo, p50`, 'ms', 'lower', target && { ratio: 1.2 }), subject });
-        const p99 = add({ ...figure(`${label}new connection + 1-byte echo, p99`, 'ms', 'lower', target && { ratio: 1.5 }), subject });
-        await sideBySide(over, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => {
-          const l = await latency(port, latencyCount);
-          return [l.p50, l.p99];
-        }, (side, [a, b], cpu) => {
-          p50[side.name].push(a);
-          p99[side.name].push(b);
-          p50.cpu![side.name].push(cpu);
-        });
-        log(p50);
-        log(p99);
-      };
-      await measureLatency('', sides, {});
-      // The same through a plain Node TCP proxy (no SSH): what Node alone adds to a new connection.
-      await measureLatency('reference, no SSH: a plain Node TCP proxy, ', [new PlainProxySide(scripts.plainProxy), sides[1]], undefined, 'plain Node proxy');
-    }
-
-    if (wanted('connections per second')) {
-      const f = add(figure(`connections per second (50 concurrent, ${cpsTotal} total)`, 'conn/s', 'higher', { ratio: 1.0 }));
-      await sideBySide(sides, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => [await connectionsPerSecond(port, cpsTotal, 50)], push(f));
-      log(f);
-      // The same load through a plain Node TCP proxy (no SSH): what Node alone costs per connection.
-      const ref = add({ ...figure(`reference, no SSH: a plain Node TCP proxy, connections per second (50 concurrent, ${cpsTotal} total)`, 'conn/s', 'higher'), subject: 'plain Node proxy' });
-      const proxySides: Side[] = [new PlainProxySide(scripts.plainProxy), sides[1]];
-      await sideBySide(proxySides, opts.rounds, { type: 'local', targetPort: services.echoPort }, async (port) => [await connectionsPerSecond(port, cpsTotal, 50)], push(ref));
-      log(ref);
+    for (const m of measurements) {
+      const [t0, before] = [Date.now(), figures.length];
+      await m(ctx);
+      if (figures.length > before) console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)}s)`);
     }
   } finally {
     await host.stop();
     iperfServer.proc.kill();
     services.proc.kill();
     await sshd.stop();
-    fs.rmSync(path.dirname(scripts.host), { recursive: true, force: true });
+    fs.rmSync(scripts.dir, { recursive: true, force: true });
   }
 
   let bundleBytes: number | undefined;
@@ -306,39 +228,22 @@ async function main(): Promise<void> {
     bundleBytes = fs.statSync(path.join(root, 'dist', 'extension.js')).size;
   }
 
-  const rows = figures.map((f) => {
-    const engine = median(f.engine);
-    const openssh = median(f.openssh);
-    const ratio = engine / openssh;
-    let ok: boolean | undefined;
-    if (f.target?.absolute !== undefined) ok = engine <= f.target.absolute;
-    else if (f.target?.ratio !== undefined) ok = f.better === 'higher' ? ratio >= f.target.ratio : ratio <= f.target.ratio;
-    const cpu = f.cpu && f.cpu.engine.length ? { engine: median(f.cpu.engine), openssh: median(f.cpu.openssh) } : undefined;
-    return { ...f, median: { engine, openssh }, ratio, ok, cpuMedian: cpu };
-  });
+  const rows = figures.map(summarize);
   const result = {
     date: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
-    options: { ...opts, only: opts.only?.source },
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, ssh: sshVersion() },
+    options: { ...opts, only: opts.only?.source, sides: sideNames },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, ssh: sshVersion(), loadAverage: { start: loadAtStart, end: loadAverage() } },
+    warmupConnections: WARMUP_CONNECTIONS,
     seconds: (Date.now() - started) / 1000,
     bundleBytes,
     figures: rows,
   };
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 
-  const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-  const lines = [
-    '| figure | engine | OpenSSH | engine / OpenSSH | target | met |',
-    '| --- | ---: | ---: | ---: | --- | --- |',
-    ...rows.map((r) => {
-      const target = r.target?.absolute !== undefined ? `≤ ${r.target.absolute} ${r.unit}` : r.target?.ratio !== undefined ? `${r.better === 'higher' ? '≥' : '≤'} ${r.target.ratio.toFixed(1)}×` : '';
-      return `| ${r.name} | ${fmt(r.median.engine)} ${r.unit} | ${fmt(r.median.openssh)} ${r.unit} | ${r.ratio.toFixed(2)}× | ${target} | ${r.ok === undefined ? '' : r.ok ? 'yes' : 'no'} |`;
-    }),
-  ];
-  if (bundleBytes !== undefined) lines.push(`| bundle size (dist/extension.js, --production) | ${(bundleBytes / 1024).toFixed(0)} KiB | | | | |`);
-  console.log('\n' + lines.join('\n'));
-  console.log(`\n${result.command}: ${result.seconds.toFixed(0)}s; ${path.relative(root, path.join(resultsDir, 'latest.json'))} written`);
+  console.log('\n' + tables(rows));
+  if (bundleBytes !== undefined) console.log(`\nbundle size (dist/extension.js, --production): ${(bundleBytes / 1024).toFixed(0)} KiB`);
+  console.log(`\n${result.command}: ${result.seconds.toFixed(0)}s; load average ${loadAtStart} at start, ${result.machine.loadAverage.end} at end; ${path.relative(root, path.join(resultsDir, 'latest.json'))} written`);
 }
 
 main().catch((err) => {

@@ -1,11 +1,14 @@
-// The two clients under test, behind one interface: the engine (in its own process, via
-// TunnelManager) and OpenSSH's ssh (one `ssh -N` process per tunnel).
+// The clients under test, behind one interface: the engine (in its own process, via
+// TunnelManager), OpenSSH's ssh (one `ssh -N` process per tunnel), a plain Node TCP proxy and
+// the Node peers (one process per forward each).
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import type { ServerConfig, TunnelInfo, TunnelSpec } from '../src/engine';
 import type { SshdFixture } from '../test/fixtures/sshd';
 import type { HostRequest } from './engineHost';
+import type { SideName } from './figures';
 import { isListening } from './load';
+import type { PeerConfig } from './peerConfig';
 
 export const PINNED_CIPHER = 'aes128-gcm@openssh.com';
 
@@ -24,9 +27,17 @@ export interface Open {
 }
 
 export interface Side {
-  readonly name: 'engine' | 'openssh';
-  open(forward: Forward): Promise<Open>;
+  readonly name: SideName;
+  /** Whether this side can carry the forward (the plain proxy and the Node peers do -L with the pinned cipher only). */
+  carries(forward: Forward): boolean;
+  /**
+   * Opens the forward. `fresh`: in a process that has served nothing yet (every side but the
+   * engine starts a process per forward anyway; the engine otherwise uses its kept host).
+   */
+  open(forward: Forward, fresh?: boolean): Promise<Open>;
 }
+
+const localPinned = (forward: Forward) => forward.type === 'local' && forward.cipher !== 'default';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -114,15 +125,30 @@ export function engineSpec(forward: Forward, remotePort?: number): TunnelSpec {
 
 export class EngineSide implements Side {
   readonly name = 'engine' as const;
-  constructor(private readonly host: EngineHost) {}
+  /** `host`: the kept engine process; `startFresh`: a new one, for figures of a process that has served nothing. */
+  constructor(private readonly host: EngineHost, private readonly startFresh: () => Promise<EngineHost>) {}
 
-  async open(forward: Forward): Promise<Open> {
+  carries(): boolean {
+    return true;
+  }
+
+  async open(forward: Forward, fresh = false): Promise<Open> {
+    const host = fresh ? await this.startFresh() : this.host;
     const remotePort = forward.type === 'remote' ? await freePort() : undefined;
-    const info = await this.host.call<TunnelInfo>({ op: 'create', spec: engineSpec(forward, remotePort) });
+    let info: TunnelInfo;
+    try {
+      info = await host.call<TunnelInfo>({ op: 'create', spec: engineSpec(forward, remotePort) });
+    } catch (err) {
+      if (fresh) await host.stop();
+      throw err;
+    }
     return {
       port: forward.type === 'remote' ? info.remotePort! : info.localPort,
-      pid: this.host.pid,
-      close: () => this.host.call({ op: 'close', id: info.id }).then(() => undefined),
+      pid: host.pid,
+      close: async () => {
+        await host.call({ op: 'close', id: info.id });
+        if (fresh) await host.stop();
+      },
     };
   }
 }
@@ -158,25 +184,56 @@ export async function stopProcess(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** A plain Node TCP proxy to the target: a reference, recorded in the engine's column. */
+/** Forks a bench script that answers `{ port }` over IPC once it listens. */
+async function forkListening(what: string, script: string, args: string[]): Promise<Open> {
+  const proc = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+    proc.once('message', (m: { port: number }) => resolve(m));
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it listened`)));
+  });
+  return { port, pid: proc.pid!, close: () => stopProcess(proc) };
+}
+
+/** A plain Node TCP proxy to the target (no SSH): what Node alone costs, which no Node tunnel can undercut. */
 export class PlainProxySide implements Side {
-  readonly name = 'engine' as const;
+  readonly name = 'proxy' as const;
   constructor(private readonly script: string) {}
 
+  carries(forward: Forward): boolean {
+    return localPinned(forward);
+  }
+
   async open(forward: Forward): Promise<Open> {
-    if (forward.type === 'dynamic') throw new Error('the plain proxy has a fixed target');
-    const proc = fork(this.script, [String(forward.targetPort)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-      proc.once('message', (m: { port: number }) => resolve(m));
-      proc.once('exit', (code) => reject(new Error(`plain proxy exited with ${code}`)));
-    });
-    return { port, pid: proc.pid!, close: () => stopProcess(proc) };
+    if (forward.type !== 'local') throw new Error('the plain proxy does -L only');
+    return forkListening('the plain proxy', this.script, [String(forward.targetPort)]);
+  }
+}
+
+/** A Node tunnel other tools use (bench/peerSsh2.ts, bench/peerTunnelSsh.ts): -L only, pinned cipher. */
+export class NodePeerSide implements Side {
+  constructor(readonly name: 'ssh2' | 'tunnelSsh', private readonly script: string, private readonly sshd: SshdFixture) {}
+
+  carries(forward: Forward): boolean {
+    return localPinned(forward);
+  }
+
+  async open(forward: Forward): Promise<Open> {
+    if (forward.type !== 'local') throw new Error(`the ${this.name} peer does -L only`);
+    const config: PeerConfig = {
+      host: this.sshd.host, port: this.sshd.port, username: this.sshd.user, privateKeyPath: this.sshd.clientKeyPath,
+      cipher: PINNED_CIPHER, listenPort: await freePort(), targetPort: forward.targetPort,
+    };
+    return forkListening(`the ${this.name} peer`, this.script, [JSON.stringify(config)]);
   }
 }
 
 export class OpenSshSide implements Side {
   readonly name = 'openssh' as const;
   constructor(private readonly sshd: SshdFixture) {}
+
+  carries(): boolean {
+    return true;
+  }
 
   async open(forward: Forward): Promise<Open> {
     const port = await freePort();

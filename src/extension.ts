@@ -135,7 +135,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
-    ...registerAgentTools({ manager: engine, servers }, log),
+    // Agents see the tunnels other processes serve, reuse them rather than open a second, and close them through their owner.
+    ...registerAgentTools({ manager: engine, servers, elsewhere }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();

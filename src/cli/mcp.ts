@@ -34,7 +34,9 @@ user through the client (MCP elicitation) before each create and close, and refu
 client cannot ask. An unknown host key is asked through the client if it can, else refused with
 what to run to trust it ("ssh-tunnels trust SERVER"). Each result is text for the agent followed
 by the same facts as JSON (structuredContent, described by the tool's outputSchema). Logs go to
-stderr. When the client disconnects, every tunnel closes and the command exits.
+stderr. When the client disconnects, every tunnel closes and the command exits. The tunnels
+your other processes serve (VS Code windows, ssh-tunnels up, other agents) are listed too, reused
+by a create of the same forward, and closed by asking their owner.
 
 Options:
 ${describeOptions(MCP_OPTIONS)}

@@ -3,17 +3,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseForward } from '../config/forwardSpec';
 import { expandTilde } from '../config/sshConfigLoad';
-import type { ConfiguredTunnel } from '../config/tunnelSettings';
-import { defaultName, errorMessage, makeAddress, plural, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
-import { describePeer, managerActions, Peers, type ServedTunnel } from '../peers';
-import { describeOptions, didYouMean, parseArgs, UsageError, type OptionSpec } from './args';
+import { defaultName, plural, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo } from '../engine';
+import { managerActions, Peers } from '../peers';
+import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
-import { address, cutErrors, renderTable, shorten, summary, type TableRow } from './table';
+import { cutErrors, renderTable, shorten, summary } from './table';
 import { TerminalPrompts } from './terminalPrompts';
+import { selectTunnels } from './upSelect';
 import { resolveServers } from './upServers';
+import { openEntry, otherRows, servedRow, takeOver, type Entry, type UpTunnels } from './upTunnels';
 
 export const UP_OPTIONS: OptionSpec[] = [
   { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'the folder whose .vscode/settings.json defines servers and tunnels (default: the current folder)' },
@@ -41,6 +41,9 @@ key or login ends the command (unless --keep-trying). Exit status: 0 if every tu
 1 if one did not (or a host key or login was refused), 2 for a mistake on the command line.
 A folder's settings are used only once you allow that folder: the command shows what they would
 run, expose and connect to, and asks (or run ssh-tunnels allow DIR first; ssh-tunnels deny DIR).
+A tunnel another of your processes already serves (a VS Code window, another up, an agent
+through ssh-tunnels mcp) is shown as served by it, and taken over when that process ends; the
+table also lists the other processes' tunnels.
 
 Options:
 ${describeOptions(UP_OPTIONS)}
@@ -52,7 +55,6 @@ Examples:
   ssh-tunnels up --server admin@10.0.0.5:2222 -L 8080:localhost:80
 `;
 
-/** "1 tunnel", "2 tunnels". */
 /** "in 4 s" for a time still to come. */
 function inSeconds(at: number): string {
   return `in ${Math.max(0, Math.ceil((at - Date.now()) / 1000))} s`;
@@ -64,58 +66,8 @@ function retryLine(status: ServerStatus): string {
   return `↻ ${status.name}: attempt ${status.attempt ?? 1} ${next}${status.lastError ? `; last error: ${status.lastError}` : ''}`;
 }
 
-interface Entry {
-  spec: TunnelSpec;
-  row: TableRow;
-  id?: string;
-  /** The settings entry's key (`sshTunnels.tunnels`), told to the other processes with the tunnel. */
-  key?: string;
-  /** Served by another process (this command then opens nothing for it, and takes it over if that process ends). */
-  served?: ServedTunnel;
-}
-
-/** How long a tunnel whose port is taken waits for the process that holds it to announce it. */
-const SERVED_WAIT_MS = 5000;
-
 function clock(): string {
   return new Date().toTimeString().slice(0, 8);
-}
-
-/** Which tunnels the command line asks for. */
-function selectTunnels(configured: readonly ConfiguredTunnel[], names: string[], all: boolean, server: string | undefined, forwards: string[], settingsFile: string): { spec: TunnelSpec; key?: string }[] {
-  const specs: { spec: TunnelSpec; key?: string }[] = [];
-  if (forwards.length > 0) {
-    if (!server) throw new UsageError(`A forward needs its server: ssh-tunnels up --server NAME ${forwards[0]}`);
-    for (const text of forwards) {
-      const parsed = parseForward(text);
-      if (!parsed.ok) throw new UsageError(`${text}: ${parsed.error}`);
-      specs.push({ spec: { server, ...parsed.forward, openedBy: 'person' } });
-    }
-  } else if (server) {
-    throw new UsageError('--server names the server of -L, -R or -D forwards; give at least one, e.g. ssh-tunnels up --server db -L 5432:localhost:5432');
-  }
-  const known = configured.map((t) => t.spec.name).filter((n): n is string => n !== undefined);
-  for (const name of names) {
-    const t = configured.find((c) => c.spec.name === name);
-    if (!t) {
-      throw new UsageError(
-        `No tunnel named ${JSON.stringify(name)}${didYouMean(name, known)} in ${settingsFile}. ${known.length ? `Named tunnels: ${known.join(', ')}.` : 'Its sshTunnels.tunnels has no named tunnel.'}`,
-      );
-    }
-    specs.push({ spec: { ...t.spec, openedBy: 'settings' }, key: t.key });
-  }
-  if (names.length === 0 && forwards.length === 0) {
-    const chosen = configured.filter((t) => all || t.autoStart);
-    if (chosen.length === 0) {
-      throw new UsageError(
-        configured.length === 0
-          ? `${settingsFile} defines no tunnels (sshTunnels.tunnels). Give a forward instead: ssh-tunnels up --server NAME -L 8080:localhost:80`
-          : `${configured.length === 1 ? 'The tunnel' : `None of the ${configured.length} tunnels`} in ${settingsFile} ${configured.length === 1 ? 'does not have' : 'has'} "autoStart": true. Name the ones to open${known.length ? ` (${known.join(', ')})` : ''}, or use --all.`,
-      );
-    }
-    specs.push(...chosen.map((t) => ({ spec: { ...t.spec, openedBy: 'settings' as const }, key: t.key })));
-  }
-  return specs;
 }
 
 export async function runUp(argv: string[]): Promise<number> {
@@ -211,13 +163,7 @@ export async function runUp(argv: string[]): Promise<number> {
     const connected = new Set<string>();
     const rows = () => {
       const own = entries.map((e) => {
-        if (e.served) {
-          // As its owner last told it; gone while its owner lives: that process closed it.
-          const now = peers.serving(e.spec);
-          if (now) e.served = now;
-          e.row.info = now ? now.info : e.row.info && { ...e.row.info, state: 'closed' };
-          return e.row;
-        }
+        if (e.served) return servedRow(peers, e);
         // Fresh numbers at each redraw: traffic changes without events.
         const info = e.id === undefined ? undefined : host.manager.getTunnel(e.id);
         if (info) e.row.info = info;
@@ -226,11 +172,7 @@ export async function runUp(argv: string[]): Promise<number> {
         return e.row;
       });
       // Then the tunnels other processes serve, that this command did not ask for.
-      const shown = new Set(entries.map((e) => e.served && `${e.served.peer.id}/${e.served.info.id}`));
-      const others = peers
-        .list()
-        .filter((t) => !shown.has(`${t.peer.id}/${t.info.id}`))
-        .map((t): TableRow => ({ name: t.info.name, server: t.info.server, type: t.info.type, info: t.info, reconnects: 0, servedBy: describePeer(t.peer) }));
+      const others = otherRows(peers, entries);
       return [...own, ...others];
     };
     display = new LiveDisplay(process.stdout, (width, final) => {
@@ -293,59 +235,23 @@ export async function runUp(argv: string[]): Promise<number> {
     });
     const fromSettings = entries.filter((e) => e.spec.openedBy === 'settings').length;
     say(`Opening ${plural(entries.length, 'tunnel')}${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
-    /** The entry is served by another process: nothing opens here; the row follows that process's tunnel. */
-    const servedElsewhere = (entry: Entry, served: ServedTunnel) => {
-      entry.served = served;
-      entry.id = undefined;
-      entry.row = { ...entry.row, name: served.info.name, info: served.info, pending: undefined, error: undefined, servedBy: describePeer(served.peer) };
-      say(`${served.info.name}: served by ${describePeer(served.peer)} (pid ${served.peer.pid}): ${address(served.info)}`);
-    };
-    /** Opens an entry's tunnel, unless another process serves it already (or wins its port meanwhile). */
-    const open = async (entry: Entry): Promise<boolean> => {
-      const served = peers.serving(entry.spec);
-      if (served) {
-        servedElsewhere(entry, served);
-        return true;
-      }
-      try {
-        const info = await host.manager.createTunnel(entry.spec);
-        entry.id = info.id;
-        byId.set(info.id, entry);
-        entry.row = { ...entry.row, name: info.name, info, pending: undefined, servedBy: undefined };
-        const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
-        if (info.state === 'reconnecting') {
-          // Its server is down: the port is held (or the forward asked for) once it is back.
-          say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
-        } else say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
-        return true;
-      } catch (err) {
-        // The port may be held by another process of the user that serves this very tunnel.
-        const later = err instanceof TunnelError && err.code === 'PORT_IN_USE' ? await peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
-        if (later) {
-          servedElsewhere(entry, later);
-          return true;
-        }
-        entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err), servedBy: undefined };
-        say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
+    const tunnels: UpTunnels = {
+      manager: host.manager,
+      peers,
+      byId,
+      say,
+      failed: (entry, err) => {
         if (refused(err instanceof TunnelError ? err.code : undefined)) stop(`${entry.spec.server} refused: closing every tunnel (--keep-trying would keep them and retry).`);
         else if (exitOnFailure) stop(`${entry.row.name} could not open: exiting (--exit-on-failure).`);
-        return false;
-      }
+      },
     };
-    // The process serving one of these tunnels ended: this command takes it over (its port is free now).
     peers.onDidLose(({ peer }) => {
-      for (const entry of entries) {
-        if (closing || entry.served?.peer.id !== peer.id) continue;
-        say(`${entry.row.name}: ${describePeer(peer)} (pid ${peer.pid}) ended; taking the tunnel over`);
-        entry.served = undefined;
-        entry.row = { ...entry.row, info: undefined, pending: 'opening', servedBy: undefined };
-        void open(entry);
-      }
+      takeOver(tunnels, entries, peer, () => closing);
       display!.render();
     });
     peers.onDidChange(() => display!.render());
     await peers.ready();
-    const opened = Promise.all(entries.map(open));
+    const opened = Promise.all(entries.map((entry) => openEntry(tunnels, entry)));
     const ticker = setInterval(() => display!.render(), 1000);
     try {
       const results = await Promise.race([opened, finished]);

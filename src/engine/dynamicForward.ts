@@ -22,12 +22,8 @@ export class DynamicForward extends ListeningTunnel {
     socket.once('end', onEnd);
     const onData = (chunk: Buffer) => {
       const progress = handshake.push(chunk);
-      if (progress.reply.length) {
-        socket.write(progress.reply);
-        conn.handshakeOut += progress.reply.length;
-      }
+      if (progress.reply.length) socket.write(progress.reply);
       if (progress.close) {
-        conn.handshakeIn = handshake.consumed;
         clearTimeout(timer);
         socket.off('data', onData);
         socket.off('end', onEnd);
@@ -40,7 +36,6 @@ export class DynamicForward extends ListeningTunnel {
         socket.off('data', onData);
         socket.off('end', onEnd);
         socket.pause();
-        conn.handshakeIn = handshake.consumed;
         this.open(conn, progress.connect.target, progress.connect.rest);
       }
     };
@@ -53,7 +48,6 @@ export class DynamicForward extends ListeningTunnel {
     const refuse = (err: unknown, code: number, count = true) => {
       if (count) this.recordError(err);
       const reply = target.version === 5 ? socks5Reply(code) : socks4Reply(false);
-      conn.handshakeOut += reply.length;
       // Not just end(): the listener allows half-open sockets, and a refused client must not linger.
       socket.end(reply);
       socket.destroySoon();
@@ -72,10 +66,11 @@ export class DynamicForward extends ListeningTunnel {
           return;
         }
         // The success reply goes out only now that the server has opened the channel.
-        const reply = successReply(target.version);
-        conn.handshakeOut += reply.length;
-        socket.write(reply);
-        if (rest.length) channel.write(rest);
+        socket.write(successReply(target.version));
+        if (rest.length) {
+          channel.write(rest);
+          this.countBytes(0, rest.length);
+        }
         this.join(conn, channel);
         socket.resume();
       },

@@ -13,6 +13,11 @@ export class Emitter<T> {
     return { dispose: () => this.listeners.delete(listener) };
   };
 
+  /** Whether anyone listens: an event that is costly to build need not be built for no one. */
+  get hasListeners(): boolean {
+    return this.listeners.size > 0;
+  }
+
   fire(e: T): void {
     for (const listener of [...this.listeners]) {
       try {

@@ -141,6 +141,8 @@ export class TunnelManager {
     const session = this.sessionFor(config);
     const id = `t${this.nextId++}`;
     const changed = (t: Tunnel) => {
+      // info() is built only for someone to hear it (the bench's engine host has no listener).
+      if (!this._onDidChangeTunnel.hasListeners) return;
       if (this.tunnels.has(t.id) || t.state === 'closed') this._onDidChangeTunnel.fire(t.info());
     };
     const Kind = resolved.type === 'local' ? LocalForward

@@ -95,7 +95,10 @@ export class ReverseDynamicForward extends RemoteForward {
       const conn = this.addConnection(socket);
       // The success reply goes out only once the connection here is made.
       channel.write(successReply(target.version));
-      if (rest.length) socket.write(rest);
+      if (rest.length) {
+        socket.write(rest);
+        this.countBytes(rest.length, 0);
+      }
       this.join(conn, channel);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {

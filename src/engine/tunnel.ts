@@ -10,9 +10,6 @@ import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, Tu
 export interface Connection {
   socket: net.Socket;
   channel?: Duplex;
-  /** Bytes of SOCKS handshake on the socket, left out of the byte counts. */
-  handshakeIn: number;
-  handshakeOut: number;
 }
 
 export interface ResolvedSpec extends TunnelSpec {
@@ -26,6 +23,9 @@ function uncork(socket: net.Socket): void {
   socket.uncork();
 }
 
+/** A reset by a peer ends that connection only: the error is expected and needs no handling. */
+function ignore(): void {}
+
 /** Corks until the end of the tick, or for a bulk chunk until the end of the event-loop turn. */
 function corkFor(socket: net.Socket, chunk: Buffer): void {
   if (socket.writableCorked) return;
@@ -36,8 +36,8 @@ function corkFor(socket: net.Socket, chunk: Buffer): void {
 
 /**
  * What every tunnel type shares: identity, state, statistics and the set of live
- * connections. Bytes are read from the sockets' own counters when asked for, so counting
- * costs nothing per chunk on the data path.
+ * connections. Statistics are running totals (bytes are counted as they pass between socket
+ * and channel), so a change costs the same with one connection open as with thousands.
  */
 export abstract class Tunnel {
   readonly createdAt = Date.now();
@@ -46,8 +46,9 @@ export abstract class Tunnel {
   private lastActivity = this.createdAt;
   private lastBytes = 0;
   protected readonly connections = new Set<Connection>();
-  private closedBytesIn = 0;
-  private closedBytesOut = 0;
+  /** Bytes written to local sockets (from the server) and read from them, SOCKS handshakes left out. */
+  private bytesIn = 0;
+  private bytesOut = 0;
   private connectionsTotal = 0;
   private errors = 0;
   private statsPending = false;
@@ -104,17 +105,17 @@ export abstract class Tunnel {
     this.changed(this);
   }
 
+  /** Bytes moved since last asked: now is the last activity. */
+  private noteActivity(): void {
+    const bytes = this.bytesIn + this.bytesOut;
+    if (bytes === this.lastBytes) return;
+    this.lastBytes = bytes;
+    this.lastActivity = Date.now();
+  }
+
   info(): TunnelInfo {
-    let bytesIn = this.closedBytesIn;
-    let bytesOut = this.closedBytesOut;
-    for (const c of this.connections) {
-      bytesIn += Math.max(0, c.socket.bytesWritten - c.handshakeOut);
-      bytesOut += Math.max(0, c.socket.bytesRead - c.handshakeIn);
-    }
-    if (bytesIn + bytesOut !== this.lastBytes) {
-      this.lastBytes = bytesIn + bytesOut;
-      this.lastActivity = Date.now();
-    }
+    this.noteActivity();
+    const { bytesIn, bytesOut } = this;
     const local = this.boundLocal();
     const remote = this.boundRemote();
     return {
@@ -176,11 +177,11 @@ export abstract class Tunnel {
   /** Starts tracking a connection; exactly one release follows, whatever closes first. */
   protected addConnection(socket: net.Socket): Connection {
     socket.setNoDelay(true);
-    const conn: Connection = { socket, handshakeIn: 0, handshakeOut: 0 };
+    const conn: Connection = { socket };
     this.connections.add(conn);
     this.connectionsTotal++;
     this.lastActivity = Date.now();
-    socket.on('error', () => undefined); // a reset by a peer ends that connection only
+    socket.on('error', ignore);
     socket.once('close', () => this.release(conn));
     this.statsChanged();
     return conn;
@@ -188,8 +189,6 @@ export abstract class Tunnel {
 
   private release(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
-    this.closedBytesIn += Math.max(0, conn.socket.bytesWritten - conn.handshakeOut);
-    this.closedBytesOut += Math.max(0, conn.socket.bytesRead - conn.handshakeIn);
     this.lastActivity = Date.now();
     if (conn.channel) discard(conn.channel);
     this.statsChanged();
@@ -197,28 +196,46 @@ export abstract class Tunnel {
 
   /**
    * Connections come and go in bursts; listeners hear of the counts once per turn of the
-   * event loop, not once per connection (each event builds a whole `info()`).
+   * event loop, not once per connection.
    */
   protected statsChanged(): void {
     if (this.statsPending) return;
     this.statsPending = true;
-    setImmediate(() => {
-      this.statsPending = false;
-      this.changed(this);
-    });
+    setImmediate(this.flushStats);
   }
+
+  private readonly flushStats = () => {
+    this.statsPending = false;
+    this.noteActivity();
+    this.changed(this);
+  };
+
+  /** Bytes that passed between socket and channel outside `join` (what a SOCKS request carried past its end). */
+  protected countBytes(bytesIn: number, bytesOut: number): void {
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
+  }
+
+  private readonly countOut = (chunk: Buffer) => {
+    this.bytesOut += chunk.length;
+  };
 
   /** Pipes socket and channel both ways with backpressure; either side closing ends both. */
   protected join(conn: Connection, channel: Duplex): void {
     conn.channel = channel;
     const { socket } = conn;
-    channel.on('error', () => socket.destroy());
-    channel.once('close', () => socket.destroy());
-    socket.once('close', () => discard(channel));
+    const end = () => socket.destroy();
+    channel.on('error', end);
+    channel.once('close', end);
+    // The socket's close discards the channel: release() does, as the connection's one close listener.
     socket.pipe(channel);
+    socket.on('data', this.countOut);
     // Corked, the packets of one SSH read (small ones) or of one turn of the event loop (bulk)
     // reach the socket in one writev.
-    channel.on('data', (chunk: Buffer) => corkFor(socket, chunk));
+    channel.on('data', (chunk: Buffer) => {
+      this.bytesIn += chunk.length;
+      corkFor(socket, chunk);
+    });
     channel.pipe(socket);
   }
 

@@ -3,47 +3,13 @@
 // why), opening, running (its tunnel id), failed, or served by another process. It lives beside
 // the peers because it decides with them who serves a tunnel; pure Node (no `vscode`), so the
 // extension and its tests use the same one. Reading settings stays the feeders' job.
-import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelOrigin, type TunnelSpec } from '../engine';
+import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { specOf } from './actions';
 import { listensWhere } from './match';
 import type { OwnerActions, PeerIdentity, ServedTunnel, TunnelsElsewhere } from './types';
+import { ORIGIN, SERVED_WAIT_MS, takenElsewhere, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
-export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
-
-export interface WantedTunnel {
-  /** Stable across edits: a settings key, a config forward's key, or `tunnel:<id>` for one opened once. */
-  key: string;
-  source: WantedSource;
-  spec: TunnelSpec;
-  /** A change of it means a restart. */
-  fingerprint: string;
-  autoStart: boolean;
-}
-
-export type WantedState =
-  | { kind: 'stopped'; reason?: CloseReason }
-  | { kind: 'opening' }
-  | { kind: 'running'; tunnelId: string }
-  | { kind: 'failed'; code?: string; message: string }
-  | { kind: 'elsewhere'; served: ServedTunnel };
-
-export interface CatalogueEntry extends WantedTunnel {
-  readonly state: WantedState;
-  /** A person (or an agent) stopped it: it stays stopped until its definition changes or a person starts it. */
-  readonly personStopped: boolean;
-}
-
-/** Why an entry could not be opened, with nobody else serving it: the moment to tell the person. */
-export interface OpenFailure {
-  entry: CatalogueEntry;
-  error: unknown;
-}
-
-/** How long an open that found its port taken waits for another process to announce it serves it. */
-export const SERVED_WAIT_MS = 2000;
-
-/** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */
-export const TUNNEL_KEY_PREFIX = 'tunnel:';
+export { SERVED_WAIT_MS, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 interface Slot {
   wanted: WantedTunnel;
@@ -52,15 +18,6 @@ interface Slot {
   stoppedAs?: string;
   /** The open under way, if any. */
   pending?: Promise<TunnelInfo>;
-}
-
-/** The origin a tunnel of each source is opened with. */
-const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
-
-/** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
-function takenElsewhere(spec: TunnelSpec, err: unknown): boolean {
-  if (!(err instanceof TunnelError)) return false;
-  return err.code === 'PORT_IN_USE' || (err.code === 'FORWARD_REFUSED' && spec.type === 'remote' && (!!spec.remotePort || spec.remotePath !== undefined));
 }
 
 export interface CatalogueOptions {

@@ -3,6 +3,9 @@ import type * as net from 'node:net';
 import { encode, LineReader, type Message } from './protocol';
 import type { PeerIdentity } from './types';
 
+/** What may wait, unread by the other process, before it is dropped. */
+const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
 export interface LinkHandlers {
   message(link: Link, message: Message): void;
   /** The stream was garbage: the link is being dropped. */
@@ -49,7 +52,13 @@ export class Link {
   }
 
   send(message: Message): void {
-    if (this.open && this.socket.writable) this.socket.write(encode(message));
+    if (!this.open || !this.socket.writable) return;
+    // A process that stopped reading (stopped, hung) is dropped rather than buffered for without end.
+    if (this.socket.writableLength > MAX_UNREAD_BYTES) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.write(encode(message));
   }
 
   /** Sends a last message, then ends the connection once it has left. */

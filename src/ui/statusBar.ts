@@ -10,6 +10,14 @@ export class TunnelStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Connection counts change with every connection: the item follows them at most this often. */
+  static readonly COUNTS_EVERY_MS = 250;
+  /** A coalesced update for count-only changes, while one is due. */
+  private soon: NodeJS.Timeout | undefined;
+  /** Each open tunnel's state as last seen: a change of state shows at once, a change of counts within COUNTS_EVERY_MS. */
+  private readonly states = new Map<string, string>();
+  /** Updates made for tunnel events, by cause (tests read it to see that count-only changes are coalesced). */
+  readonly updates = { now: 0, coalesced: 0 };
 
   constructor(
     private readonly manager: TunnelManager,
@@ -22,11 +30,31 @@ export class TunnelStatusBar implements vscode.Disposable {
     this.item.command = focusCommand;
     this.disposables.push(
       this.item,
-      manager.onDidChangeTunnel(() => this.update()),
+      manager.onDidChangeTunnel((info) => this.onTunnel(info)),
       manager.onDidChangeServer(() => this.update()),
       ...(elsewhere ? [elsewhere.onDidChange(() => this.update())] : []),
     );
     this.update();
+  }
+
+  /**
+   * Under connection churn the engine reports counts every turn of the event loop; rebuilding
+   * the item (which VS Code then sends to the window) each time was most of the UI's work.
+   */
+  private onTunnel(info: { id: string; state: string }): void {
+    const before = this.states.get(info.id);
+    if (info.state === 'closed') this.states.delete(info.id);
+    else this.states.set(info.id, info.state);
+    if (before !== info.state) {
+      this.updates.now++;
+      this.update();
+    } else if (!this.soon) {
+      this.soon = setTimeout(() => {
+        this.soon = undefined;
+        this.updates.coalesced++;
+        this.update();
+      }, TunnelStatusBar.COUNTS_EVERY_MS);
+    }
   }
 
   update(): void {
@@ -73,6 +101,7 @@ export class TunnelStatusBar implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     for (const d of this.disposables) d.dispose();
   }
 }

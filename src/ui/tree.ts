@@ -75,6 +75,11 @@ export function configuredDescription(spec: TunnelSpec): string {
   return describeTunnel({ ...spec, localHost: spec.localHost ?? '127.0.0.1' });
 }
 
+/** What a tunnel's item shows (label, description, icon, menus) and its last error, as one string: equal when the item would be. */
+export function tunnelLook(info: TunnelInfo): string {
+  return [tunnelLabel(info), describeTunnel(info), info.state, info.type, info.openedBy, info.localPath ?? '', info.lastError ?? ''].join('\n');
+}
+
 const STATE_ICON: Record<TunnelInfo['state'], vscode.ThemeIcon> = {
   connecting: new vscode.ThemeIcon('loading~spin'),
   reconnecting: new vscode.ThemeIcon('loading~spin', new vscode.ThemeColor('list.warningForeground')),
@@ -110,6 +115,8 @@ const SERVER_ICON: Record<ServerStatus['state'], vscode.ThemeIcon> = {
 export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly _onDidChangeTreeData = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** What each open tunnel's item shows, as last refreshed: events that change only counts leave it alone. */
+  private readonly looks = new Map<string, string>();
   /** One node object per id, so a refresh of one element reaches the element VS Code holds. */
   private readonly nodes = new Map<string, TreeNode>();
   private readonly disposables: vscode.Disposable[] = [this._onDidChangeTreeData];
@@ -135,11 +142,17 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
         if (info.state === 'closed') {
           known.delete(info.id);
           this.nodes.delete(`tunnel:${info.id}`);
+          this.looks.delete(info.id);
         } else {
           known.add(info.id);
         }
+        const look = info.state === 'closed' ? '' : tunnelLook(info);
+        const changed = look !== this.looks.get(info.id);
+        if (info.state !== 'closed') this.looks.set(info.id, look);
         if (appeared || info.state === 'closed') this.refreshServer(info.server);
-        else this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
+        // Counts show in the tooltip only, which the visible view's timer refreshes: under
+        // connection churn an event comes every turn of the event loop, and the item is the same.
+        else if (changed) this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
       }),
       manager.onDidChangeServer((status) => this.refreshServer(status.name)),
       settingsTunnels.onDidChange(() => this.refresh()),

@@ -91,6 +91,10 @@ const commands: Record<string, (c: Command) => Promise<unknown> | unknown> = {
   takeOver: () => {
     takeOver = true;
   },
+  /** Ends the process at once, without disposing anything (as an uncaught error would). */
+  hardExit: () => {
+    setImmediate(() => process.exit(3));
+  },
   exit: async () => {
     await peers.dispose(() => manager.dispose());
     setImmediate(() => process.exit(0));

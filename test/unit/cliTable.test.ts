@@ -95,6 +95,22 @@ describe('ssh-tunnels up: the table at the widths of real terminals', () => {
     assert.doesNotMatch(summary(one), /\(s\)|1 errors/);
   });
 
+  it('marks the tunnels other processes serve in STATE, keeps "● active" when cut, and counts them apart in the summary', () => {
+    const mine = row(info({ name: 'db', nameGiven: true, localPort: 5432 }));
+    const served: TableRow = { ...row(info({ name: 'api', nameGiven: true, localPort: 8080 })), servedBy: 'window of folder api' };
+    const wide = renderTable([mine, served], 300);
+    assert.match(wide[2], /^api .*● active, served by window of folder api\s/);
+    assert.match(wide[1], /^db .*● active\s+127\.0\.0\.1:5432/);
+    for (const width of [80, 60]) {
+      const lines = renderTable([mine, served], width);
+      for (const l of lines) assert.ok(l.length <= width, `${l.length} > ${width}: ${l}`);
+      assert.match(lines[2], /● active/, lines.join('\n'));
+    }
+    assert.equal(summary([mine, served]), '1 tunnel through production-bastion: 1 active; 1 more served by other processes. Ctrl-C closes this command\'s.');
+    assert.equal(summary([mine, served], { running: false }), '1 tunnel through production-bastion at exit: 1 active; 1 more served by other processes.');
+    assert.equal(summary([mine]), '1 tunnel through production-bastion: 1 active. Ctrl-C closes them all.', 'unchanged without others');
+  });
+
   it('after the terminal narrows, erases every row its lines were re-wrapped onto', () => {
     const writes: string[] = [];
     const listeners: (() => void)[] = [];

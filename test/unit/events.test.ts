@@ -2,8 +2,9 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { nativeCryptoLoaded, TunnelManager, type ServerStatus, type TunnelInfo } from '../../src/engine';
+import { LocalForward } from '../../src/engine/localForward';
 import { freePort } from '../fixtures/sshd';
-import { echoRoundTrip, waitFor } from '../helpers/net';
+import { connect, echoRoundTrip, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { sshdSuite } from '../helpers/suite';
 
@@ -58,6 +59,80 @@ describe('manager: events and one shared SSH connection per server', function ()
     const last = tunnelEvents.at(-1)!;
     assert.equal(last.id, info.id);
     assert.equal(last.state, 'closed');
+  });
+
+  it('change events carry exact counts: after many short connections, during a long one, and with errors', async () => {
+    const info = await env.manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
+    const own = () => tunnelEvents.filter((e) => e.id === info.id);
+    // Sizes differ per connection, so a count off by any one connection shows.
+    let sent = 0;
+    for (let i = 0; i < 60; i++) {
+      const size = 1 + i * 97;
+      const r = await echoRoundTrip(info.localPort, size);
+      assert.equal(r.received, r.sent);
+      sent += size;
+    }
+    await waitFor(() => own().some((e) => e.stats.connectionsTotal === 60 && e.stats.connectionsActive === 0), 5000, 'an event with every short connection ended');
+    const settled = own().at(-1)!.stats;
+    assert.deepEqual(settled, { bytesIn: sent, bytesOut: sent, connectionsTotal: 60, connectionsActive: 0, connectionsWaiting: 0, errors: 0 });
+
+    // A long connection stays open; a short one beside it fires an event that must include the long one's bytes so far.
+    const long = await connect(info.localPort);
+    let longReceived = 0;
+    long.on('data', (c: Buffer) => (longReceived += c.length));
+    long.write(Buffer.alloc(5000, 1));
+    await waitFor(() => longReceived === 5000, 5000, 'the long connection\'s echo');
+    const r = await echoRoundTrip(info.localPort, 123);
+    assert.equal(r.received, r.sent);
+    await waitFor(() => own().some((e) => e.stats.connectionsTotal === 62 && e.stats.connectionsActive === 1), 5000, 'an event with the short one ended and the long one open');
+    const during = own().filter((e) => e.stats.connectionsTotal === 62 && e.stats.connectionsActive === 1).at(-1)!.stats;
+    assert.equal(during.bytesOut, sent + 5000 + 123);
+    assert.equal(during.bytesIn, sent + 5000 + 123);
+    long.write(Buffer.alloc(777, 2));
+    await waitFor(() => longReceived === 5777, 5000, 'the long connection\'s second echo');
+    long.destroy();
+    await waitFor(() => own().some((e) => e.stats.connectionsActive === 0 && e.stats.connectionsTotal === 62), 5000, 'an event with the long one ended');
+    assert.deepEqual(own().at(-1)!.stats, { bytesIn: sent + 5900, bytesOut: sent + 5900, connectionsTotal: 62, connectionsActive: 0, connectionsWaiting: 0, errors: 0 });
+    assert.deepEqual(env.manager.getTunnel(info.id)!.stats, own().at(-1)!.stats, 'getTunnel agrees with the last event');
+
+    // Connections the server cannot forward: each one an error, counted in the events.
+    const closedPort = await freePort();
+    const refused = await env.manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: closedPort });
+    for (let i = 0; i < 3; i++) {
+      const s = await connect(refused.localPort);
+      s.on('error', () => undefined); // the engine resets a connection it cannot forward
+      await new Promise<void>((resolve) => s.once('close', () => resolve()).resume());
+    }
+    await waitFor(() => tunnelEvents.some((e) => e.id === refused.id && e.stats.errors === 3 && e.stats.connectionsActive === 0), 5000, 'an event with three errors');
+    assert.deepEqual(tunnelEvents.filter((e) => e.id === refused.id).at(-1)!.stats, { bytesIn: 0, bytesOut: 0, connectionsTotal: 3, connectionsActive: 0, connectionsWaiting: 0, errors: 3 });
+    await env.manager.closeTunnel(refused.id);
+    await env.manager.closeTunnel(info.id);
+  });
+
+  it('with no listener, connections build no TunnelInfo; a listener added later hears exact counts', async () => {
+    const m = new TunnelManager({ servers: staticServers(env.sshd.server('quiet')), reconnect: { maxAttempts: 0 } });
+    const proto = LocalForward.prototype as unknown as { info(): TunnelInfo };
+    const info = proto.info;
+    let built = 0;
+    proto.info = function (this: unknown) {
+      built++;
+      return info.call(this);
+    };
+    try {
+      const opened = await m.createTunnel({ server: 'quiet', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
+      built = 0;
+      for (let i = 0; i < 10; i++) assert.equal((await echoRoundTrip(opened.localPort, 100)).bytes, 100);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(built, 0, 'no info() for an event no one hears');
+      const events: TunnelInfo[] = [];
+      m.onDidChangeTunnel((e) => events.push(e));
+      assert.equal((await echoRoundTrip(opened.localPort, 100)).bytes, 100);
+      await waitFor(() => events.some((e) => e.stats.connectionsTotal === 11 && e.stats.connectionsActive === 0), 5000, 'an event after the 11th connection');
+      assert.deepEqual(events.at(-1)!.stats, { bytesIn: 1100, bytesOut: 1100, connectionsTotal: 11, connectionsActive: 0, connectionsWaiting: 0, errors: 0 });
+    } finally {
+      proto.info = info;
+      await m.dispose();
+    }
   });
 
   it('onDidChangeServer: connecting → connected while tunnels exist, disconnected after the last one', async () => {

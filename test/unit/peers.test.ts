@@ -142,6 +142,16 @@ describe('peers: processes see each other\'s tunnels', function () {
     await b.waitLog(/shut down; it served 1 tunnel/);
     assert.ok(!fs.existsSync(path.join(dir, `${a.pid}.sock`)), 'a removed its socket');
     assert.deepEqual(fs.readdirSync(dir), [`${b.pid}.sock`]);
+    // A process that exits without disposing (process.exit) still takes its socket with it: alone in
+    // its folder, no other process could have removed it.
+    const alone = fs.mkdtempSync(path.join(os.tmpdir(), 'peers-'));
+    const c = await PeersProcess.start({ servers: [suite.sshd.server('test')], dir: alone, kind: 'up' });
+    running.push(c);
+    await c.call('ready');
+    assert.deepEqual(fs.readdirSync(alone), [`${c.pid}.sock`]);
+    await c.call('hardExit').catch(() => undefined);
+    await waitFor(() => fs.readdirSync(alone).length === 0, 2000, 'c\'s socket gone with it');
+    fs.rmSync(alone, { recursive: true, force: true });
     // Asking a process that is gone fails with PEER_GONE.
     await assert.rejects(b.call('askClose', { peerId: a.self.id, tunnelId: opened.id }), (err: Error & { code?: string }) => err.code === 'PEER_GONE');
   });

@@ -58,10 +58,17 @@ describe('peers: races for one tunnel', function () {
     assert.ok(Date.now() - started < 60_000, `50 rounds took ${Date.now() - started} ms`);
   });
 
-  it('three processes started together, each wanting the tunnel once ready: one owner, each knows the two others', async () => {
-    for (let round = 0; round < 5; round++) {
+  it('three processes started together (or up to 150 ms apart), each wanting the tunnel once ready: one owner, each knows the two others', async () => {
+    for (let round = 0; round < 6; round++) {
       const spec: TunnelSpec = { server: 'test', type: 'local', localPort: await freePort(), remoteHost: '127.0.0.1', remotePort: suite.echo.port };
-      const procs = await startThree();
+      // Even rounds all at once; odd ones staggered, so that some find the tunnel in a hello and some learn of it later.
+      const stagger = round % 2 === 0 ? [0, 0, 0] : [0, 1, 2].map(() => Math.floor(Math.random() * 150));
+      const procs = await Promise.all(['api', 'web', 'docs'].map(async (folder, i) => {
+        await new Promise((r) => setTimeout(r, stagger[i]));
+        const p = await PeersProcess.start({ servers: [suite.sshd.server('test')], dir, kind: 'window', folder });
+        running.push(p);
+        return p;
+      }));
       const results = await Promise.all(procs.map(async (p) => {
         await p.call('ready');
         return p.call<Wanted>('want', { spec, waitMs: 5000 });

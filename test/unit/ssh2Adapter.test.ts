@@ -2,9 +2,10 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
 import { TunnelManager } from '../../src/engine';
-import { checkSsh2, HOST_CERTIFICATE_ALGORITHMS, install, isInstalled, kexShapeProblems, NO_STDERR, ssh2Problems, SSH2_VERSION, Ssh2AdapterError, type Ssh2Internals } from '../../src/engine/ssh2';
+import { checkSsh2, HOST_CERTIFICATE_ALGORITHMS, install, isInstalled, kexShapeProblems, NO_STDERR, ssh2Problems, SSH2_VERSION, Ssh2AdapterError, stderrStreamCount, type Ssh2Internals } from '../../src/engine/ssh2';
 import { loadSsh2Internals } from '../../src/engine/ssh2/internals';
 import { SshdFixture } from '../fixtures/sshd';
 import { connect, startEchoServer } from '../helpers/net';
@@ -73,6 +74,7 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
         'Channel.prototype.close() is not a function',
         'Channel.prototype.destroy() is not a function',
         'Channel.prototype._read() is not a function',
+        'Channel is not a constructor',
         'Client._callbacks is missing',
         'Client._protocol is missing',
         'Protocol.prototype.ping() is not a function',
@@ -154,8 +156,11 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
     });
 
     it('a direct-tcpip channel has no stderr stream, carries data both ways, ends and closes', async () => {
+      const built = stderrStreamCount();
       const channel = await openEcho();
-      assert.equal(channel.stderr, NO_STDERR, 'no Readable built for stderr');
+      assert.equal(channel.stderr, NO_STDERR);
+      assert.equal(stderrStreamCount(), built, 'no stderr Readable was constructed for it');
+      assert.ok(!(channel.stderr instanceof Readable));
       const data = Buffer.alloc(300_000, 7); // beyond one window adjust
       const chunks: Buffer[] = [];
       channel.on('data', (c: Buffer) => chunks.push(c));
@@ -172,8 +177,10 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
       try {
         const accepted = new Promise<ClientChannel>((resolve) => client.once('tcp connection', (_info, accept) => resolve(accept())));
         const sock = await connect(port);
+        const built = stderrStreamCount();
         const channel = await accepted;
         assert.equal(channel.stderr, NO_STDERR);
+        assert.equal(stderrStreamCount(), built, 'no stderr Readable was constructed for it');
         channel.pipe(channel); // echo back
         const got = new Promise<string>((resolve) => sock.once('data', (c: Buffer) => resolve(c.toString())));
         sock.write('over -R');
@@ -185,8 +192,11 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
     });
 
     it('a session channel keeps its stderr stream: exec output on stderr still arrives', async () => {
+      const built = stderrStreamCount();
       const channel = await new Promise<ClientChannel>((resolve, reject) => client.exec('echo to-stderr >&2', (err, ch) => (err ? reject(err) : resolve(ch))));
       assert.notEqual(channel.stderr, NO_STDERR);
+      assert.ok(channel.stderr instanceof Readable, 'a real Readable');
+      assert.equal(stderrStreamCount(), built + 1, 'one stderr stream built, for the session channel');
       let stderr = '';
       channel.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       channel.resume();

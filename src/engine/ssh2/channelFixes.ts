@@ -2,6 +2,7 @@
  * Small corrections to ssh2's channels. Each keeps ssh2's behaviour and only removes work it
  * did for nothing.
  */
+import { Readable } from 'node:stream';
 import { notFunctions, type Ssh2Internals } from './internals';
 
 interface ChannelLike {
@@ -13,13 +14,15 @@ interface ChannelLike {
   destroy(): ChannelLike;
 }
 
+type ChannelClass = new (client: object, info: object) => { stderr: object };
+
 /** Channel types that carry a byte stream and never stderr (RFC 4254 7.2; OpenSSH's streamlocal ones). */
 const STREAM_CHANNELS = new Set(['direct-tcpip', 'forwarded-tcpip', 'direct-streamlocal@openssh.com', 'forwarded-streamlocal@openssh.com']);
 
 /**
  * What a stream channel has for stderr: inert, like ssh2's own SFTP `fakeStderr`. ssh2 reads
  * `readable` before it ends or closes a stderr, and drops extended data into `push`
- * (true: the window still adjusts).
+ * (true: the window still adjusts). `_channel` ignores what ssh2's stderr constructor stores.
  */
 export const NO_STDERR = Object.freeze({
   readable: false,
@@ -29,12 +32,44 @@ export const NO_STDERR = Object.freeze({
   on: () => NO_STDERR,
   emit: () => false,
   end: () => undefined,
+  get _channel() {
+    return undefined;
+  },
+  set _channel(_: unknown) {
+    // Shared by every stream channel: it must not hold on to one of them.
+  },
 });
+
+/** Set while a client stream channel is being constructed: its stderr is to be NO_STDERR. */
+let inertStderrNext = false;
+/** Stderr Readables ssh2 has built since install (session channels only). */
+let stderrStreamsBuilt = 0;
+/** What ssh2's `ClientStderr` extends once installed, so a later check knows it for ours. */
+let installedStderrBase: unknown;
+
+/** How many stderr streams ssh2 has built since the adapter was installed: tcpip channels add none. */
+export function stderrStreamCount(): number {
+  return stderrStreamsBuilt;
+}
+
+const side = () => ({ id: 0, window: 0, packetSize: 0, state: 'open' });
+
+/** ssh2's `ClientStderr` class (not exported), found from a session channel's stderr. */
+function clientStderrClass(found: Ssh2Internals): (new (...args: unknown[]) => object) | undefined {
+  const Channel = found.Channel as unknown as ChannelClass;
+  const stderr = new Channel({}, { type: 'session', incoming: side(), outgoing: side() }).stderr;
+  const ctor = (Object.getPrototypeOf(stderr) as { constructor?: unknown } | null)?.constructor;
+  return typeof ctor === 'function' && ctor.prototype instanceof Readable ? (ctor as new (...args: unknown[]) => object) : undefined;
+}
 
 export function channelShapeProblems(found: Ssh2Internals): string[] {
   const proto = found.Channel?.prototype;
   const problems = notFunctions('Channel.prototype', proto, ['end', 'close', 'destroy', '_read']);
-  if (proto && Object.getOwnPropertyDescriptor(proto, 'stderr')?.set === undefined && 'stderr' in proto) problems.push('Channel.prototype.stderr already exists');
+  if (proto && Object.getOwnPropertyDescriptor(proto, 'type')?.set === undefined && 'type' in proto) problems.push('Channel.prototype.type already exists');
+  if (typeof found.Channel !== 'function') return [...problems, 'Channel is not a constructor'];
+  const ClientStderr = clientStderrClass(found);
+  if (!ClientStderr) problems.push("a session Channel's stderr is not a Readable");
+  else if (Object.getPrototypeOf(ClientStderr) !== Readable && Object.getPrototypeOf(ClientStderr) !== installedStderrBase) problems.push('ClientStderr does not extend Readable directly');
   return problems;
 }
 
@@ -51,27 +86,41 @@ export function installChannelFixes(found: Ssh2Internals): void {
     return this;
   };
 
-  // ssh2 gives every client channel a stderr Readable; a tcpip channel never carries stderr,
-  // yet ended and closed that stream (a tick and two events each) with every connection.
-  // The Channel constructor sets `type` before `stderr`, so the setter can tell.
-  Object.defineProperty(proto, 'stderr', {
+  // ssh2 builds a stderr Readable for every client channel; a tcpip channel never carries
+  // stderr, yet built, ended and closed one (a tick and two events) with every connection.
+  // The constructor sets `server` and `type`, then builds `new ClientStderr(...)`, whose
+  // `super()` is made to hand back NO_STDERR for a stream channel instead of a Readable.
+  Object.defineProperty(proto, 'type', {
     configurable: true,
     get: () => undefined,
-    set(this: ChannelLike, value: unknown) {
-      const stderr = !this.server && STREAM_CHANNELS.has(this.type) ? NO_STDERR : value;
-      Object.defineProperty(this, 'stderr', { value: stderr, writable: true, configurable: true, enumerable: true });
+    set(this: ChannelLike, value: string) {
+      Object.defineProperty(this, 'type', { value, writable: true, configurable: true, enumerable: true });
+      inertStderrNext = !this.server && STREAM_CHANNELS.has(value);
     },
   });
+  const ClientStderr = clientStderrClass(found)!;
+  function StderrBase(this: unknown, ...args: unknown[]): object {
+    if (inertStderrNext) {
+      inertStderrNext = false;
+      return NO_STDERR;
+    }
+    stderrStreamsBuilt++;
+    return Reflect.construct(Readable, args, new.target);
+  }
+  Object.setPrototypeOf(StderrBase, Readable); // Readable's statics, as before
+  Object.setPrototypeOf(ClientStderr, StderrBase);
+  installedStderrBase = StderrBase;
 }
 
-/** Problems seen in channels built after `installChannelFixes`: the constructor must still set `type` before `stderr`. */
+/** Problems seen in channels built after `installChannelFixes`: the constructor must still set `type` before it builds stderr. */
 export function channelProbeProblems(found: Ssh2Internals): string[] {
-  const Channel = found.Channel as unknown as new (client: object, info: object) => { stderr: unknown };
-  const side = () => ({ id: 0, window: 0, packetSize: 0, state: 'open' });
+  const Channel = found.Channel as unknown as ChannelClass;
+  const before = stderrStreamsBuilt;
   const tcpip = new Channel({}, { type: 'direct-tcpip', incoming: side(), outgoing: side() });
+  const built = stderrStreamsBuilt - before;
   const session = new Channel({}, { type: 'session', incoming: side(), outgoing: side() });
   const problems: string[] = [];
-  if (tcpip.stderr !== NO_STDERR) problems.push('a direct-tcpip Channel still gets a stderr stream');
-  if (typeof (session.stderr as { on?: unknown } | undefined)?.on !== 'function') problems.push('a session Channel lost its stderr stream');
+  if (tcpip.stderr !== NO_STDERR || built !== 0) problems.push('a direct-tcpip Channel still gets a stderr stream');
+  if (!(session.stderr instanceof Readable) || inertStderrNext) problems.push('a session Channel lost its stderr stream');
   return problems;
 }

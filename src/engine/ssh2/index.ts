@@ -11,7 +11,7 @@
  * not apply.
  */
 import { certAuthShapeProblems, installCertAuth } from './certAuth';
-import { channelProbeProblems, channelShapeProblems, installChannelFixes, NO_STDERR } from './channelFixes';
+import { channelProbeProblems, channelShapeProblems, installChannelFixes, NO_STDERR, stderrStreamCount } from './channelFixes';
 import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
 import { hostCertShapeProblems, hostKeyDefaultsWithCertificates, installHostCerts, verifySshSignature } from './hostCerts';
@@ -91,4 +91,4 @@ export function nativeCryptoLoaded(): boolean {
   return loadSsh2Internals().crypto.bindingAvailable;
 }
 
-export { NO_STDERR };
+export { NO_STDERR, stderrStreamCount };

@@ -1,0 +1,96 @@
+// Each tunnel `up` asked for: opened here, or followed where another process of the user serves it
+// already (a VS Code window, another up, an agent through mcp), and taken over when that one ends.
+import { errorMessage, makeAddress, TunnelError, type TunnelManager, type TunnelSpec } from '../engine';
+import { describePeer, type Peers, type PeerIdentity, type ServedTunnel } from '../peers';
+import { address, type TableRow } from './table';
+
+export interface Entry {
+  spec: TunnelSpec;
+  row: TableRow;
+  id?: string;
+  /** The settings entry's key (`sshTunnels.tunnels`), told to the other processes with the tunnel. */
+  key?: string;
+  /** Served by another process (this command then opens nothing for it, and takes it over if that process ends). */
+  served?: ServedTunnel;
+}
+
+/** How long a tunnel whose port is taken waits for the process that holds it to announce it. */
+const SERVED_WAIT_MS = 5000;
+
+export interface UpTunnels {
+  manager: TunnelManager;
+  peers: Peers;
+  /** The entries opened here, by their tunnel's id. */
+  byId: Map<string, Entry>;
+  say(line: string): void;
+  /** An entry could not open here, and no other process serves it: the command decides whether to end. */
+  failed(entry: Entry, err: unknown): void;
+}
+
+/** The entry is served by another process: nothing opens here; the row follows that process's tunnel. */
+function servedElsewhere(t: UpTunnels, entry: Entry, served: ServedTunnel): void {
+  entry.served = served;
+  entry.id = undefined;
+  entry.row = { ...entry.row, name: served.info.name, info: served.info, pending: undefined, error: undefined, servedBy: describePeer(served.peer) };
+  t.say(`${served.info.name}: served by ${describePeer(served.peer)} (pid ${served.peer.pid}): ${address(served.info)}`);
+}
+
+/** Opens an entry's tunnel, unless another process serves it already (or wins its port meanwhile). */
+export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
+  const served = t.peers.serving(entry.spec);
+  if (served) {
+    servedElsewhere(t, entry, served);
+    return true;
+  }
+  try {
+    const info = await t.manager.createTunnel(entry.spec);
+    entry.id = info.id;
+    t.byId.set(info.id, entry);
+    entry.row = { ...entry.row, name: info.name, info, pending: undefined, servedBy: undefined };
+    const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
+    if (info.state === 'reconnecting') {
+      // Its server is down: the port is held (or the forward asked for) once it is back.
+      t.say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
+    } else t.say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
+    return true;
+  } catch (err) {
+    // The port may be held by another process of the user that serves this very tunnel.
+    const later = err instanceof TunnelError && err.code === 'PORT_IN_USE' ? await t.peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
+    if (later) {
+      servedElsewhere(t, entry, later);
+      return true;
+    }
+    entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err), servedBy: undefined };
+    t.say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
+    t.failed(entry, err);
+    return false;
+  }
+}
+
+/** The process serving some of these entries ended: this command takes them over (their ports are free now). */
+export function takeOver(t: UpTunnels, entries: readonly Entry[], peer: PeerIdentity, closing: () => boolean): void {
+  for (const entry of entries) {
+    if (closing() || entry.served?.peer.id !== peer.id) continue;
+    t.say(`${entry.row.name}: ${describePeer(peer)} (pid ${peer.pid}) ended; taking the tunnel over`);
+    entry.served = undefined;
+    entry.row = { ...entry.row, info: undefined, pending: 'opening', servedBy: undefined };
+    void openEntry(t, entry);
+  }
+}
+
+/** The row of an entry another process serves, as its owner last told it; gone while its owner lives: that process closed it. */
+export function servedRow(peers: Peers, entry: Entry): TableRow {
+  const now = peers.serving(entry.spec);
+  if (now) entry.served = now;
+  entry.row.info = now ? now.info : entry.row.info && { ...entry.row.info, state: 'closed' };
+  return entry.row;
+}
+
+/** The tunnels other processes serve that this command did not ask for. */
+export function otherRows(peers: Peers, entries: readonly Entry[]): TableRow[] {
+  const shown = new Set(entries.map((e) => e.served && `${e.served.peer.id}/${e.served.info.id}`));
+  return peers
+    .list()
+    .filter((t) => !shown.has(`${t.peer.id}/${t.info.id}`))
+    .map((t): TableRow => ({ name: t.info.name, server: t.info.server, type: t.info.type, info: t.info, reconnects: 0, servedBy: describePeer(t.peer) }));
+}

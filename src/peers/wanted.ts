@@ -1,0 +1,51 @@
+// What a process wants of a tunnel, whoever asked for it, and the state it is in: the catalogue's
+// vocabulary (src/peers/catalogue.ts), shared with the UI that shows it.
+import { TunnelError, type CloseReason, type TunnelOrigin, type TunnelSpec } from '../engine';
+import type { ServedTunnel } from './types';
+
+export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
+
+export interface WantedTunnel {
+  /** Stable across edits: a settings key, a config forward's key, or `tunnel:<id>` for one opened once. */
+  key: string;
+  source: WantedSource;
+  spec: TunnelSpec;
+  /** A change of it means a restart. */
+  fingerprint: string;
+  autoStart: boolean;
+}
+
+export type WantedState =
+  | { kind: 'stopped'; reason?: CloseReason }
+  | { kind: 'opening' }
+  | { kind: 'running'; tunnelId: string }
+  | { kind: 'failed'; code?: string; message: string }
+  | { kind: 'elsewhere'; served: ServedTunnel };
+
+export interface CatalogueEntry extends WantedTunnel {
+  readonly state: WantedState;
+  /** A person (or an agent) stopped it: it stays stopped until its definition changes or a person starts it. */
+  readonly personStopped: boolean;
+}
+
+/** Why an entry could not be opened, with nobody else serving it: the moment to tell the person. */
+export interface OpenFailure {
+  entry: CatalogueEntry;
+  error: unknown;
+}
+
+/** How long an open that found its port taken waits for another process to announce it serves it. */
+export const SERVED_WAIT_MS = 2000;
+
+/** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */
+export const TUNNEL_KEY_PREFIX = 'tunnel:';
+
+/** The origin a tunnel of each source is opened with. */
+export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
+
+/** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
+export function takenElsewhere(spec: TunnelSpec, err: unknown): boolean {
+  if (!(err instanceof TunnelError)) return false;
+  return err.code === 'PORT_IN_USE' || (err.code === 'FORWARD_REFUSED' && spec.type === 'remote' && (!!spec.remotePort || spec.remotePath !== undefined));
+}
+
