@@ -101,13 +101,30 @@ export async function dial(file: string, log: (message: string) => void, stopped
   return undefined;
 }
 
-/** How long a process whose connection closed may take to be gone (a zombie counts as gone). */
+/** How long a process whose connection closed may take to be gone. */
 const EXIT_WAIT_MS = 1000;
+
+/**
+ * Whether every thread of `pid` has ended, so its sockets are closed. Its main thread shows as a
+ * zombie while the others (libuv's, V8's) still exit holding the process's sockets: that is not yet it.
+ */
+function ended(pid: number): boolean {
+  let status: string;
+  try {
+    status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // Reaped, or no /proc (macOS): whether it still answers signals.
+    return !alive(pid);
+  }
+  const state = /^State:\s+(\S)/m.exec(status)?.[1];
+  const threads = Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+  return state === 'Z' && threads <= 1;
+}
 
 /** Resolves once `pid` has ended, or after EXIT_WAIT_MS (its pid reused, or a connection closed by a live process). */
 export async function whenGone(pid: number): Promise<void> {
   const deadline = Date.now() + EXIT_WAIT_MS;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (!ended(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 export function alive(pid: number): boolean {
