@@ -79,7 +79,8 @@ export function baseUserSettings({ trusted }) {
 
 /**
  * Starts code-server on 127.0.0.1 with fresh user-data and extensions folders.
- * `env` is added to code-server's environment (the extension host inherits it).
+ * `env` is added to code-server's environment (the extension host inherits it); unless it says
+ * otherwise, the windows share tunnels through a runtime folder of this code-server's own.
  * `extensions` are unpacked extensions written into the extensions folder before start
  * ({ folder: 'publisher.name-version', files: { 'package.json': text, … } }): loaded beside the
  * extension under development.
@@ -115,7 +116,9 @@ export async function startCodeServer({ workspace, userSettings, env = {}, logFi
   const proc = spawn(bin, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    // A runtime folder of its own: its windows share tunnels with each other only, never with the
+    // tunnels of whoever runs the tests (their VS Code, their `ssh-tunnels up`).
+    env: { ...process.env, SSH_TUNNELS_RUNTIME_DIR: path.join(home, 'run'), ...env },
   });
   const collect = (d) => {
     output += d.toString();
