@@ -23,10 +23,13 @@ export class LocalForward extends ListeningTunnel {
     const { socket } = conn;
     if (socket.destroyed) return;
     const { remoteHost, remotePort, remotePath } = this.spec;
-    (remotePath !== undefined
+    const opening = remotePath !== undefined
       ? this.session.forwardOutStreamLocal(remotePath)
-      : this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!)
-    ).then(
+      : this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
+    // Read what the client already sent into the socket's buffer (at most its highWaterMark)
+    // while CHANNEL_OPEN is in flight: once open, it leaves at once instead of a poll later.
+    socket.read(0);
+    opening.then(
       (channel) => {
         if (socket.destroyed) {
           discard(channel);
