@@ -17,6 +17,13 @@ export function savedSpec(info: TunnelInfo): SavedTunnel {
   return spec;
 }
 
+/** Whether two saved tunnels reopen the same way; asked on every change event, so no serializing. */
+function sameSaved(a: SavedTunnel, b: SavedTunnel): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof SavedTunnel)[]);
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 export function restoreEnabled(): boolean {
   return vscode.workspace.getConfiguration(SECTION).get<boolean>('restoreTunnels', true);
 }
@@ -61,7 +68,7 @@ export class RestoredTunnels implements vscode.Disposable {
       return;
     }
     const spec = savedSpec(info);
-    if (had && JSON.stringify(had) === JSON.stringify(spec)) return;
+    if (had && sameSaved(had, spec)) return;
     this.open.set(info.id, spec);
     this.save();
   }
