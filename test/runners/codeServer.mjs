@@ -77,6 +77,17 @@ export function baseUserSettings({ trusted }) {
   };
 }
 
+/** Workbench lines that say nothing about a suite: connection set-up, the gallery being offline, settings that are not registered. */
+export const WORKBENCH_NOISE = [
+  /^Resolv(ing|ed) connection token/,
+  /^Creating a socket/,
+  /^Updating additional builtin extensions cache/,
+  /^\[Service Worker\]/,
+  /^ChatSessionStore:/,
+  /getaddrinfo ENOTFOUND open-vsx\.org/,
+  /^Settings pattern ".*" doesn't match any settings/,
+];
+
 /**
  * Starts code-server on 127.0.0.1 with fresh user-data and extensions folders.
  * `env` is added to code-server's environment (the extension host inherits it); unless it says

@@ -10,19 +10,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { ROOT, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { ROOT, WORKBENCH_NOISE, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
 import { AGENT_TESTS, TESTS, prepareWorkspace, requireBuilt, trustModesOrExit } from './workspace.mjs';
 const RESULTS = path.join(ROOT, 'test-results');
-/** Workbench lines that say nothing about the suite: connection set-up, the gallery being offline, the refused trust dialog. */
+/** Workbench lines that say nothing about the suite: the common ones, the refused trust dialog, the reload test's shutdown. */
 const EXPECTED_NOISE = [
-  /^Resolv(ing|ed) connection token/,
-  /^Creating a socket/,
-  /^Updating additional builtin extensions cache/,
-  /^\[Service Worker\]/,
-  /^ChatSessionStore:/,
-  /getaddrinfo ENOTFOUND open-vsx\.org/,
+  ...WORKBENCH_NOISE,
   /^DialogService: refused to show dialog in tests\. Contents: Do you trust the authors/,
-  /^Settings pattern ".*" doesn't match any settings/,
   /^TreeError \[SettingsTree\] Tree element not found/,
   // The window reload of the reload test: the web workbench's shutdown chatter.
   /^\[lifecycle\] (onBeforeUnload triggered|Long running operations during shutdown)/,

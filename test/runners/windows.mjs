@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { ROOT, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, tempDir, workbenchUrl } from './codeServer.mjs';
+import { ROOT, WORKBENCH_NOISE, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, tempDir, workbenchUrl } from './codeServer.mjs';
 import { SshdFixture, freePort } from '../fixtures/sshd.ts';
 import { cliHome } from '../helpers/cli.ts';
 import { sshConfigHost } from '../helpers/sshConfigHost.ts';
@@ -30,16 +30,7 @@ const UP_SERVER = 'side';
 const TUNNEL = 'team-db';
 const FOLDERS = { first: 'api', second: 'web' };
 /** Workbench lines that say nothing about the suite (as in offline.mjs, and slow-start notes). */
-const EXPECTED_NOISE = [
-  /^Resolv(ing|ed) connection token/,
-  /^Creating a socket/,
-  /^Updating additional builtin extensions cache/,
-  /^\[Service Worker\]/,
-  /^ChatSessionStore:/,
-  /getaddrinfo ENOTFOUND open-vsx\.org/,
-  /^Settings pattern ".*" doesn't match any settings/,
-  /^Creation of workbench contribution '.*' took \d+ms/,
-];
+const EXPECTED_NOISE = [...WORKBENCH_NOISE, /^Creation of workbench contribution '.*' took \d+ms/];
 
 /**
  * Collects the text of every notification toast the page shows, from its first paint on, and
