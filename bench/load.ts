@@ -167,6 +167,17 @@ export function iperf(port: number, seconds: number, reverse: boolean): Promise<
   });
 }
 
+/** Whether 127.0.0.1:port accepts a connection now (closed at once). */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 /** True when a TCP socket listens on 127.0.0.1:port (read from /proc, opening no connection). */
 export function isListening(port: number): boolean {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');

@@ -4,7 +4,6 @@
 // bench/results/latest.json plus tables (see docs/performance.md).
 import { execFileSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
@@ -13,6 +12,7 @@ import { coldConnections, steadyConnections, WARMUP_CONNECTIONS } from './connec
 import type { BenchContext, Measurement } from './context';
 import { editorLoop } from './editorLoop';
 import { SIDE_LABELS, summarize, tables, type Figure, type SideName } from './figures';
+import { accepts } from './load';
 import { EngineHost, EngineSide, engineServers, freePort, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
 import { idleMemory, timeToListen } from './startup';
 import { throughputs } from './throughput';
@@ -140,13 +140,7 @@ async function startIperf(): Promise<{ proc: ChildProcess; port: number }> {
   const proc = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const deadline = Date.now() + 5000;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
+    const ok = await accepts(port);
     if (ok) return { proc, port };
     if (proc.exitCode !== null) throw new Error('iperf3 -s exited at once. Is iperf3 installed? (bash scripts/install-system-deps.sh)');
     if (Date.now() > deadline) throw new Error('iperf3 -s did not listen within 5s');

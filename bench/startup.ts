@@ -1,9 +1,8 @@
 // Engine against ssh on what a tunnel costs before traffic: the time to listen, in a process
 // that has just started, and the memory each idle connection holds.
-import * as net from 'node:net';
 import { withOpen, type Measurement } from './context';
 import { figure, logFigure, record } from './figures';
-import { openIdle, rssOf } from './load';
+import { accepts, openIdle, rssOf } from './load';
 import { EngineSide, engineSpec, freePort, spawnSsh, stopProcess, type Forward } from './sides';
 
 const IDLE_COUNT = 1000;
@@ -22,13 +21,7 @@ export const timeToListen: Measurement = async (ctx) => {
     const t0 = process.hrtime.bigint();
     const { proc, stderr } = spawnSsh(ctx.sshd, forward, port);
     for (;;) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      });
+      const ok = await accepts(port);
       if (ok) break;
       if (proc.exitCode !== null) throw new Error(`ssh exited: ${stderr()}`);
       if (Number(process.hrtime.bigint() - t0) > 10e9) throw new Error('ssh did not listen within 10s');
