@@ -13,10 +13,13 @@ export interface AnnouncedManager {
 
 export const TRAFFIC_INTERVAL_MS = 1000;
 
-/** Everything but the traffic: a change in it is told at once. */
-function shape(info: TunnelInfo): string {
-  const { stats: _stats, lastActivity: _lastActivity, ...rest } = info;
-  return JSON.stringify(rest);
+/**
+ * Everything but the traffic (stats, lastActivity): a change in it is told at once. Built on
+ * every change event of a tunnel (one per connection), so a joined string, not serialization.
+ */
+function shape(i: TunnelInfo): string {
+  return [i.name, i.nameGiven, i.server, i.type, i.state, i.localHost, i.localPort, i.remoteHost, i.remotePort,
+    i.localPath, i.remotePath, i.socks, i.createdAt, i.lastError, i.openedBy, i.closeReason].join('\u0000');
 }
 
 function traffic(info: TunnelInfo): string {
@@ -78,11 +81,12 @@ export class Announcer {
       return;
     }
     if (!announceable(info)) return;
-    if (last && last.shape === shape(info)) {
+    const now = shape(info);
+    if (last && last.shape === now) {
       this.watchTraffic();
       return;
     }
-    this.sent.set(info.id, { shape: shape(info), traffic: traffic(info) });
+    this.sent.set(info.id, { shape: now, traffic: traffic(info) });
     this.broadcast(this.wire(info));
     this.watchTraffic();
   }
