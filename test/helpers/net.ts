@@ -109,6 +109,33 @@ export function readAll(socket: net.Socket): Promise<Buffer> {
 }
 
 /** True while something holds 127.0.0.1:port (a listener, ours or sshd's). */
+/** Reads exactly `length` bytes from the socket (rejects if it ends first), leaving it open. */
+export function readBytes(socket: net.Socket, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const onData = (d: Buffer): void => {
+      chunks.push(d);
+      got += d.length;
+      if (got < length) return;
+      done();
+      resolve(Buffer.concat(chunks));
+    };
+    const onEnd = (): void => {
+      done();
+      reject(new Error(`the socket ended after ${got} of ${length} bytes`));
+    };
+    const done = (): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', onEnd);
+  });
+}
+
 export function bound(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();

@@ -108,6 +108,11 @@ export class Relay {
     for (const d of pair.held.splice(0)) pair.upstream!.write(d);
   }
 
+  /** How many bytes the server has sent through the relay so far. */
+  get bytesFromServer(): number {
+    return this.fromServer;
+  }
+
   corruptFromServer(offset: number): void {
     this.corruptAt = offset;
   }

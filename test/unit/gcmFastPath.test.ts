@@ -2,11 +2,12 @@ import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { once } from 'node:events';
 import { TunnelManager } from '../../src/engine';
 import { Client } from 'ssh2';
 import { consumesChunks, gcmFastPathCounters } from '../../src/engine/ssh2';
 import { SshdFixture } from '../fixtures/sshd';
-import { connect, pipeThrough, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { connect, pipeThrough, readAll, readBytes, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
 
@@ -84,6 +85,59 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
       }
     });
   }
+
+  for (const cipher of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']) {
+    it(`${cipher}: 300 short connections each way of a few bytes go through the small-packet path, every echo exact`, async () => {
+      const manager = new TunnelManager({ servers: staticServers(sshd.server('small', { ciphers: [cipher] })) });
+      try {
+        const info = await manager.createTunnel({ server: 'small', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+        const before = { ...gcmFastPathCounters };
+        for (let i = 0; i < 300; i++) {
+          const message = randomBytes(1 + (i % 80));
+          const socket = await connect(info.localPort);
+          socket.write(message);
+          assert.deepEqual(await readBytes(socket, message.length), message, `connection ${i}`);
+          socket.end();
+          await once(socket, 'close');
+        }
+        // Each connection: open, data, EOF, close out; confirmation, data, EOF, close in, all small.
+        const sealed = gcmFastPathCounters.smallSealed - before.smallSealed;
+        const opened = gcmFastPathCounters.smallOpened - before.smallOpened;
+        assert.ok(sealed >= 300 * 3, `small packets sealed: ${sealed}`);
+        assert.ok(opened >= 300 * 3, `small packets opened: ${opened}`);
+        assert.equal(manager.getTunnel(info.id)!.state, 'active');
+      } finally {
+        await manager.dispose();
+      }
+    });
+  }
+
+  it('a small packet whose tag does not verify is not acted on; the session drops with the reason and comes back, the waiting connection goes through the new one', async () => {
+    const relay = await Relay.start(sshd.port);
+    const logs: string[] = [];
+    const manager = new TunnelManager({ servers: staticServers(sshd.server('s', { port: relay.port })), log: (m) => logs.push(m) });
+    try {
+      sshd.trustOnPort(relay.port);
+      const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+      const before = { ...gcmFastPathCounters };
+      // One bit flipped in the ciphertext of the next packet sshd sends: the confirmation of the channel opened below.
+      relay.corruptFromServer(relay.bytesFromServer + 6);
+      const socket = await connect(info.localPort);
+      socket.end('hello');
+      // The channel whose confirmation was damaged never opened: the connection waited for the new session and went through it, once.
+      assert.equal((await readAll(socket)).toString(), 'hello');
+      assert.equal(gcmFastPathCounters.smallRejected - before.smallRejected, 1, 'the small-packet path found the damaged packet');
+      await waitFor(() => manager.getTunnel(info.id)!.state === 'active' && logs.some((m) => /reconnecting/.test(m)), 20_000, 'the session to drop and come back');
+      assert.ok(logs.some((m) => /failed its integrity check .*something on the network path altered the SSH stream/.test(m)), `the log says why: ${logs.join(' | ')}`);
+      // And the tunnel works again.
+      const again = await connect(info.localPort);
+      again.end('again');
+      assert.equal((await readAll(again)).toString(), 'again');
+    } finally {
+      await manager.dispose();
+      await relay.close();
+    }
+  });
 
   it('a packet whose tag does not verify delivers none of its data; the session drops and comes back', async () => {
     const data = randomBytes(16 * 1024 * 1024);

@@ -11,12 +11,16 @@
  * - an incoming CHANNEL_DATA split across reads is handed to its channel piece by piece, and
  *   only once the packet's tag has been verified: nothing unauthenticated is ever delivered.
  * The random padding of every packet comes from a pool refilled by one CSPRNG call, not from
- * one call per packet (which costs as much as encrypting a small packet). The bytes on the
- * wire are otherwise the same. Every other packet, cipher, a rekey in progress and
- * compression take ssh2's own path. `test/unit/gcmFastPath.test.ts` covers it.
+ * one call per packet (which costs as much as encrypting a small packet).
+ * Every packet whose encrypted part is at most 96 bytes (opens, confirmations, window
+ * adjustments, EOFs, closes, a keystroke's data) is sealed and opened by `gcmSmall.ts` instead,
+ * without a Node cipher object per packet, and goes out in one write. The bytes on the wire
+ * are the same. Other ciphers and compression take ssh2's own path.
+ * `test/unit/gcmFastPath.test.ts` and `gcmSmall.test.ts` cover it.
  * Installed by the adapter (`index.ts`), once its shapes are checked.
  */
 import { createCipheriv, createDecipheriv, randomFillSync, type DecipherGCM } from 'node:crypto';
+import { isSmallPacket, SmallGcm } from './gcmSmall';
 import { missing, notFunctions, type Ssh2Internals } from './internals';
 
 const CHANNEL_DATA = 94;
@@ -34,6 +38,10 @@ interface GcmCipher {
   _encIV: Buffer;
   _onWrite: (data: Buffer) => void;
   outSeqno: number;
+  /** Set here: this key's small-packet sealer. */
+  _small?: SmallGcm;
+  encrypt(packet: Buffer): void;
+  free(): void;
 }
 
 interface GcmDecipher {
@@ -52,7 +60,10 @@ interface GcmDecipher {
   _pieces?: Buffer[];
   /** Set here, by `parse`: the Protocol this decipher reads for. */
   _owner?: ProtocolLike;
+  /** Set here: this key's small-packet opener. */
+  _small?: SmallGcm;
   decrypt(data: Buffer, p: number, dataLen: number): number | undefined;
+  free(): void;
 }
 
 interface ProtocolLike {
@@ -67,8 +78,11 @@ interface ProtocolLike {
   parse(chunk: Buffer, i: number, len: number): void;
 }
 
-/** How often each path ran, for tests: packets sent, and split packets delivered in pieces. */
-export const gcmFastPathCounters = { sent: 0, deliveredInPieces: 0 };
+/**
+ * How often each path ran, for tests: CHANNEL_DATA packets sent here, split packets delivered
+ * in pieces, and packets sealed, opened and rejected (tag not verified) by the small-packet path.
+ */
+export const gcmFastPathCounters = { sent: 0, deliveredInPieces: 0, smallSealed: 0, smallOpened: 0, smallRejected: 0 };
 
 /** Increments the invocation counter in the last 8 bytes of the IV, as ssh2 does. */
 function ivIncrement(iv: Buffer): void {
@@ -107,6 +121,16 @@ function encryptChannelData(cipher: GcmCipher, recipient: number, data: Buffer):
   const bodyLen = HEADER + data.length;
   let padLen = 16 - (bodyLen & 15);
   if (padLen < 4) padLen += 16;
+  if (isSmallPacket(bodyLen + padLen)) {
+    const packet = allocPacket(HEADER - 1 + data.length);
+    packet[5] = CHANNEL_DATA;
+    packet.writeUInt32BE(recipient, 6);
+    packet.writeUInt32BE(data.length, 10);
+    packet.set(data, 14);
+    sealSmall(cipher, packet);
+    gcmFastPathCounters.sent++;
+    return;
+  }
   const head = Buffer.allocUnsafe(4 + HEADER);
   head.writeUInt32BE(bodyLen + padLen, 0);
   head[4] = padLen;
@@ -124,6 +148,15 @@ function encryptChannelData(cipher: GcmCipher, recipient: number, data: Buffer):
   ivIncrement(cipher._encIV);
   cipher.outSeqno = (cipher.outSeqno + 1) >>> 0;
   gcmFastPathCounters.sent++;
+}
+
+/** Seals a whole small packet (built by allocPacket) and writes it at once. */
+function sealSmall(cipher: GcmCipher, packet: Buffer): void {
+  cipher._small ??= new SmallGcm(cipher._encSSLName, cipher._encKey);
+  cipher._onWrite(cipher._small.seal(cipher._encIV, packet));
+  ivIncrement(cipher._encIV);
+  cipher.outSeqno = (cipher.outSeqno + 1) >>> 0;
+  gcmFastPathCounters.smallSealed++;
 }
 
 /**
@@ -156,6 +189,28 @@ function deliverPieces(owner: ProtocolLike | undefined, pieces: Buffer[], len: n
 /** ssh2's AESGCMDecipherNative.decrypt, keeping a packet's decrypted pieces instead of copying them. */
 function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): number | undefined {
   while (p < dataLen) {
+    // A small packet that is all in this read is opened at once.
+    if (this._lenBytes === 0 && dataLen - p >= 36) {
+      const len = data.readUInt32BE(p);
+      if (isSmallPacket(len) && dataLen - p >= 4 + len + 16) {
+        this._small ??= new SmallGcm(this._decipherSSLName, this._decipherKey);
+        let packet: Buffer;
+        try {
+          packet = this._small.open(this._decipherIV, data, p);
+        } catch (err) {
+          gcmFastPathCounters.smallRejected++; // the tag did not match: nothing was decrypted
+          throw err;
+        }
+        p += 4 + len + 16;
+        this.inSeqno = (this.inSeqno + 1) >>> 0;
+        ivIncrement(this._decipherIV);
+        gcmFastPathCounters.smallOpened++;
+        if (packet[0] >= packet.length) throw new Error('Bad packet padding length');
+        const ret = this._onPayload(packet.subarray(1, packet.length - packet[0]));
+        if (ret !== undefined) return ret === false ? p : (ret as number);
+        continue;
+      }
+    }
     // Packet length: unencrypted, the additional authenticated data.
     if (this._lenBytes < 4) {
       let nb = Math.min(4 - this._lenBytes, dataLen - p);
@@ -238,8 +293,8 @@ export function gcmShapeProblems(found: Ssh2Internals): string[] {
     return [`an AES-GCM cipher could not be made: ${(err as Error).message}`];
   }
   return [
-    ...missing('the AES-GCM cipher', probes.cipher, ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead', 'allocPacket']),
-    ...missing('the AES-GCM decipher', probes.decipher, ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno', 'decrypt']),
+    ...missing('the AES-GCM cipher', probes.cipher, ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead', 'allocPacket', 'encrypt', 'free']),
+    ...missing('the AES-GCM decipher', probes.decipher, ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno', 'decrypt', 'free']),
   ];
 }
 
@@ -278,9 +333,28 @@ export function installGcmFastPath(found: Ssh2Internals): void {
     originalParse.call(this, chunk, i, len);
   };
 
-  // Every other packet ssh2 builds itself; only its padding now comes from the pool.
-  (protos.cipher as { allocPacket: (payloadLen: number) => Buffer }).allocPacket = allocPacket;
-  (protos.decipher as GcmDecipher).decrypt = decrypt;
+  // Every other packet ssh2 builds itself, with its padding now from the pool; a small one is sealed here.
+  const cipherProto = protos.cipher as GcmCipher & { allocPacket: (payloadLen: number) => Buffer };
+  cipherProto.allocPacket = allocPacket;
+  const originalEncrypt = cipherProto.encrypt;
+  cipherProto.encrypt = function encrypt(this: GcmCipher, packet: Buffer) {
+    if (this._dead || !isSmallPacket(packet.length - 4)) return originalEncrypt.call(this, packet);
+    sealSmall(this, packet);
+  };
+  const originalCipherFree = cipherProto.free;
+  cipherProto.free = function free(this: GcmCipher) {
+    originalCipherFree.call(this);
+    this._small?.wipe();
+    this._small = undefined;
+  };
+  const decipherProto = protos.decipher as GcmDecipher;
+  decipherProto.decrypt = decrypt;
+  const originalDecipherFree = decipherProto.free;
+  decipherProto.free = function free(this: GcmDecipher) {
+    originalDecipherFree.call(this);
+    this._small?.wipe();
+    this._small = undefined;
+  };
   decipherPrototype = protos.decipher;
 }
 
