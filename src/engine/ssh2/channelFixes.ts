@@ -16,6 +16,8 @@ interface ChannelLike {
 
 type ChannelClass = new (client: object, info: object) => { stderr: object };
 
+const CHANNEL_TYPE = Symbol('ssh2 channel type');
+
 /** Channel types that carry a byte stream and never stderr (RFC 4254 7.2; OpenSSH's streamlocal ones). */
 const STREAM_CHANNELS = new Set(['direct-tcpip', 'forwarded-tcpip', 'direct-streamlocal@openssh.com', 'forwarded-streamlocal@openssh.com']);
 
@@ -90,11 +92,14 @@ export function installChannelFixes(found: Ssh2Internals): void {
   // stderr, yet built, ended and closed one (a tick and two events) with every connection.
   // The constructor sets `server` and `type`, then builds `new ClientStderr(...)`, whose
   // `super()` is made to hand back NO_STDERR for a stream channel instead of a Readable.
+  // The type is kept under a symbol: defining an own `type` on each channel cost as much as the rest of its set-up.
   Object.defineProperty(proto, 'type', {
     configurable: true,
-    get: () => undefined,
-    set(this: ChannelLike, value: string) {
-      Object.defineProperty(this, 'type', { value, writable: true, configurable: true, enumerable: true });
+    get(this: ChannelLike & { [CHANNEL_TYPE]?: string }) {
+      return this[CHANNEL_TYPE];
+    },
+    set(this: ChannelLike & { [CHANNEL_TYPE]?: string }, value: string) {
+      this[CHANNEL_TYPE] = value;
       inertStderrNext = !this.server && STREAM_CHANNELS.has(value);
     },
   });
