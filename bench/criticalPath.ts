@@ -32,11 +32,11 @@ const net = require('node:net');
 const [port, count] = process.argv.slice(2).map(Number);
 function once() {
   return new Promise((resolve, reject) => {
-    const start = performance.now();
+    const start = performance.timeOrigin + performance.now();
     const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
     s.on('error', reject);
     s.once('connect', () => s.write('x'));
-    s.once('data', () => { const ms = performance.now() - start; s.destroy(); resolve(ms); });
+    s.once('data', () => { const end = performance.timeOrigin + performance.now(); s.destroy(); resolve({ start, end }); });
   });
 }
 (async () => {
@@ -49,8 +49,10 @@ function once() {
 type Step = 'accept' | 'ssh write' | 'ssh read' | 'channel ready' | 'client write';
 let recording = false;
 const marks: Array<[Step, number]> = [];
+/** Wall-clock ms, comparable with the client process's. */
+const wallNow = (): number => performance.timeOrigin + performance.now();
 const mark = (step: Step): void => {
-  if (recording) marks.push([step, performance.now()]);
+  if (recording) marks.push([step, wallNow()]);
 };
 
 /** Marks each step by wrapping the functions that take it; installed before any connection. */
@@ -78,10 +80,16 @@ function instrument(): void {
   };
 }
 
-async function samplesOf(port: number, count: number, script: string): Promise<number[]> {
+interface Sample {
+  /** Wall-clock ms: the client's connect() began, and the echo reached it. */
+  start: number;
+  end: number;
+}
+
+async function samplesOf(port: number, count: number, script: string): Promise<Sample[]> {
   const child = fork(script, [String(port), String(count)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m as number[]));
+    child.once('message', (m) => resolve(m as Sample[]));
     child.once('exit', (code) => reject(new Error(`the client exited with ${code}`)));
   });
 }
@@ -146,12 +154,26 @@ async function main(): Promise<void> {
       }
     }
     console.log(`new connection + 1-byte echo, ${count} one at a time after ${warm} untimed; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    console.log(`p50: engine ${median(engine).toFixed(3)} ms, ssh ${median(openssh).toFixed(3)} ms`);
+    const ms = (samples: Sample[]) => samples.map((x) => x.end - x.start);
+    console.log(`p50: engine ${median(ms(engine)).toFixed(3)} ms, ssh ${median(ms(openssh)).toFixed(3)} ms`);
     console.log(`steps of the engine's connections (${timed} of ${connections.length} in the usual order), medians in µs:`);
+    // One connection at a time: the n-th accept is the n-th sample's.
+    const paired = connections.length === engine.length;
+    if (paired) {
+      const toAccept = connections.map((c, i) => (c[0][1] - engine[i].start) * 1000);
+      console.log(`  ${median(toAccept).toFixed(0).padStart(5)}  the client's connect() → the engine's accept (all connections)`);
+    }
     for (let i = 0; i < steps.length; i++) console.log(`  ${median(spans[i]).toFixed(0).padStart(5)}  ${steps[i]}`);
+    if (paired) {
+      const toClient = connections.flatMap((c, i) => {
+        const written = c.find((m) => m[0] === 'client write');
+        return written ? [(engine[i].end - written[1]) * 1000] : [];
+      });
+      console.log(`  ${median(toClient).toFixed(0).padStart(5)}  echo written → the client has it (all connections)`);
+    }
     const own = [0, 2, 3, 5].reduce((sum, i) => sum + median(spans[i]), 0);
     const server = [1, 4].reduce((sum, i) => sum + median(spans[i]), 0);
-    console.log(`  engine's own steps ${own.toFixed(0)} µs, the server's ${server.toFixed(0)} µs; the rest of the p50 is the client's connect and the kernel`);
+    console.log(`  the engine's own steps ${own.toFixed(0)} µs, the server's ${server.toFixed(0)} µs`);
   } finally {
     await manager.dispose();
     await ssh.close();
