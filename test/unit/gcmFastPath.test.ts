@@ -86,6 +86,44 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
     });
   }
 
+  it("the small-packet state of a key (its AES context's keystream and H) is wiped when ssh2 frees the key", async () => {
+    const client = new Client();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', () => resolve());
+        client.once('error', reject);
+        client.connect({
+          host: '127.0.0.1',
+          port: sshd.port,
+          username: sshd.user,
+          privateKey: fs.readFileSync(sshd.clientKeyPath),
+          algorithms: { cipher: ['aes128-gcm@openssh.com'] as never },
+          hostVerifier: () => true,
+        });
+      });
+      const protocol = (client as unknown as { _protocol: { _cipher: { _small?: { wipe(): void } }; _decipher: { _small?: { wipe(): void } } } })._protocol;
+      const { _cipher: cipher, _decipher: decipher } = protocol;
+      // The login itself went through small packets both ways.
+      assert.ok(cipher._small && decipher._small, 'both directions have small-packet state after the login');
+      const wiped: string[] = [];
+      for (const [name, state] of [['cipher', cipher._small], ['decipher', decipher._small]] as const) {
+        const wipe = state.wipe.bind(state);
+        state.wipe = () => {
+          wiped.push(name);
+          wipe();
+        };
+      }
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.end();
+      await closed;
+      assert.deepEqual(wiped.sort(), ['cipher', 'decipher']);
+      assert.equal(cipher._small, undefined);
+      assert.equal(decipher._small, undefined);
+    } finally {
+      client.end();
+    }
+  });
+
   for (const cipher of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']) {
     it(`${cipher}: 300 short connections each way of a few bytes go through the small-packet path, every echo exact`, async () => {
       const manager = new TunnelManager({ servers: staticServers(sshd.server('small', { ciphers: [cipher] })) });

@@ -186,6 +186,12 @@ function deliverPieces(owner: ProtocolLike | undefined, pieces: Buffer[], len: n
   return true;
 }
 
+/** Hands a decrypted packet's payload to ssh2; what ssh2 answers (not undefined) stops `decrypt`. */
+function handOver(decipher: GcmDecipher, packet: Buffer): unknown {
+  if (packet[0] >= packet.length) throw new Error('Bad packet padding length');
+  return decipher._onPayload(packet.subarray(1, packet.length - packet[0]));
+}
+
 /** ssh2's AESGCMDecipherNative.decrypt, keeping a packet's decrypted pieces instead of copying them. */
 function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): number | undefined {
   while (p < dataLen) {
@@ -205,8 +211,7 @@ function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): n
         this.inSeqno = (this.inSeqno + 1) >>> 0;
         ivIncrement(this._decipherIV);
         gcmFastPathCounters.smallOpened++;
-        if (packet[0] >= packet.length) throw new Error('Bad packet padding length');
-        const ret = this._onPayload(packet.subarray(1, packet.length - packet[0]));
+        const ret = handOver(this, packet);
         if (ret !== undefined) return ret === false ? p : (ret as number);
         continue;
       }
@@ -258,9 +263,7 @@ function decrypt(this: GcmDecipher, data: Buffer, p: number, dataLen: number): n
     this._pieces = undefined;
 
     if (pieces.length > 1 && deliverPieces(this._owner, pieces, len)) continue;
-    const packet = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, len);
-    if (packet[0] >= packet.length) throw new Error('Bad packet padding length');
-    const ret = this._onPayload(packet.subarray(1, packet.length - packet[0]));
+    const ret = handOver(this, pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, len));
     if (ret !== undefined) return ret === false ? p : (ret as number);
   }
   return undefined;
@@ -296,6 +299,16 @@ export function gcmShapeProblems(found: Ssh2Internals): string[] {
     ...missing('the AES-GCM cipher', probes.cipher, ['_encSSLName', '_encKey', '_encIV', '_onWrite', 'outSeqno', '_dead', 'allocPacket', 'encrypt', 'free']),
     ...missing('the AES-GCM decipher', probes.decipher, ['_onPayload', '_decipherSSLName', '_decipherKey', '_decipherIV', '_len', '_lenBytes', '_pktLen', '_tag', '_tagPos', 'inSeqno', 'decrypt', 'free']),
   ];
+}
+
+/** ssh2 frees a cipher when its keys are replaced or the connection ends: its small-packet state is wiped then. */
+function wipeOnFree(proto: { free(): void; _small?: SmallGcm }): void {
+  const free = proto.free;
+  proto.free = function (this: { _small?: SmallGcm }) {
+    free.call(this);
+    this._small?.wipe();
+    this._small = undefined;
+  };
 }
 
 let packetReader: unknown;
@@ -341,20 +354,10 @@ export function installGcmFastPath(found: Ssh2Internals): void {
     if (this._dead || !isSmallPacket(packet.length - 4)) return originalEncrypt.call(this, packet);
     sealSmall(this, packet);
   };
-  const originalCipherFree = cipherProto.free;
-  cipherProto.free = function free(this: GcmCipher) {
-    originalCipherFree.call(this);
-    this._small?.wipe();
-    this._small = undefined;
-  };
   const decipherProto = protos.decipher as GcmDecipher;
   decipherProto.decrypt = decrypt;
-  const originalDecipherFree = decipherProto.free;
-  decipherProto.free = function free(this: GcmDecipher) {
-    originalDecipherFree.call(this);
-    this._small?.wipe();
-    this._small = undefined;
-  };
+  wipeOnFree(cipherProto);
+  wipeOnFree(decipherProto);
   decipherPrototype = protos.decipher;
 }
 
