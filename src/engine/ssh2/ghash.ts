@@ -169,13 +169,6 @@ export function ghashBlock(y: GhashState, key: GhashKey, x3: number, x2: number,
   y[3] = z7;
 }
 
-/** Y = GHASH over `length` bytes of `data` from `offset`, continuing from Y; `length` a multiple of 16. */
-export function ghashBlocks(y: GhashState, key: GhashKey, data: Buffer, offset: number, length: number): void {
-  for (let o = offset, end = offset + length; o < end; o += 16) {
-    ghashBlock(y, key, data.readInt32BE(o), data.readInt32BE(o + 4), data.readInt32BE(o + 8), data.readInt32BE(o + 12));
-  }
-}
-
 /** Writes Y as 16 bytes at `offset`. */
 export function ghashWrite(y: GhashState, out: Buffer, offset: number): void {
   out.writeInt32BE(y[3], offset);
