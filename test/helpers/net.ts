@@ -108,7 +108,6 @@ export function readAll(socket: net.Socket): Promise<Buffer> {
   });
 }
 
-/** True while something holds 127.0.0.1:port (a listener, ours or sshd's). */
 /** Reads exactly `length` bytes from the socket (rejects if it ends first), leaving it open. */
 export function readBytes(socket: net.Socket, length: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -136,6 +135,7 @@ export function readBytes(socket: net.Socket, length: number): Promise<Buffer> {
   });
 }
 
+/** True while something holds 127.0.0.1:port (a listener, ours or sshd's). */
 export function bound(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
