@@ -1,5 +1,6 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from './errors';
+import type { SocketRelay } from './ssh2/relay';
 import { makeAddress } from './format';
 import { discard } from './tunnel';
 
@@ -54,19 +55,19 @@ export class Channels {
     handler(() => this.track(accept()), reject);
   }
 
-  private track(channel: ClientChannel): ClientChannel {
+  private track<T extends ClientChannel | SocketRelay>(channel: T): T {
     this.count++;
     channel.once('close', () => this.count--);
     return channel;
   }
 
   /** Opens a channel on `client` with `open`; `target` names it in messages. */
-  openChannel(client: Client, target: string, open: (client: Client, cb: (err: Error | undefined, channel: ClientChannel) => void) => void): Promise<ClientChannel> {
+  openChannel<T extends ClientChannel | SocketRelay>(client: Client, target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
     const server = this.server();
     if (this.count >= this.limits.maxChannels) {
       return Promise.reject(new TunnelError('CHANNEL_REFUSED', `Too many open channels on ${server} (limit ${this.limits.maxChannels}); connection refused.`));
     }
-    return new Promise<ClientChannel>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

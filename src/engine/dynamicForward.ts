@@ -59,19 +59,19 @@ export class DynamicForward extends ListeningTunnel {
   private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number, count?: boolean) => void): void {
     const { socket } = conn;
     if (socket.destroyed) return;
-    this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
-      (channel) => {
+    this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
+      (relay) => {
         if (socket.destroyed) {
-          discard(channel);
+          discard(relay);
           return;
         }
         // The success reply goes out only now that the server has opened the channel.
         socket.write(successReply(target.version));
+        this.relay(conn, relay);
         if (rest.length) {
-          channel.write(rest);
+          relay.write(rest);
           this.countBytes(0, rest.length);
         }
-        this.join(conn, channel);
         socket.resume();
       },
       (err: unknown) => {

@@ -1,5 +1,6 @@
 import type * as net from 'node:net';
 import { refuse } from './listener';
+import { SocketRelay } from './ssh2';
 import { ListeningTunnel } from './listeningTunnel';
 import { discard, type Connection } from './tunnel';
 
@@ -25,7 +26,7 @@ export class LocalForward extends ListeningTunnel {
     const { remoteHost, remotePort, remotePath } = this.spec;
     const opening = remotePath !== undefined
       ? this.session.forwardOutStreamLocal(remotePath)
-      : this.session.forwardOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
+      : this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
     // Read what the client already sent into the socket's buffer (at most its highWaterMark)
     // while CHANNEL_OPEN is in flight: once open, it leaves at once instead of a poll later.
     socket.read(0);
@@ -35,7 +36,8 @@ export class LocalForward extends ListeningTunnel {
           discard(channel);
           return;
         }
-        this.join(conn, channel);
+        if (channel instanceof SocketRelay) this.relay(conn, channel);
+        else this.join(conn, channel); // a Unix socket on the server: ssh2's stream channel
         socket.resume();
       },
       (err) => this.refuseOrWait(conn, err),

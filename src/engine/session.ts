@@ -6,7 +6,7 @@ import { plural } from './format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
 import { HostKeyCheck } from './hostKeys';
 import { startKeepalive } from './keepalive';
-import { clientSocket } from './ssh2';
+import { clientSocket, openRelay, type SocketRelay } from './ssh2';
 import { probeSsh } from './probe';
 import type { ProxyCommandProcess } from './proxyCommand';
 import type { RememberedSecrets } from './secrets';
@@ -353,9 +353,12 @@ export class SshSession {
 
   // ---- channels -----------------------------------------------------------------------
 
-  /** Opens a direct-tcpip channel, with a limit on open channels and a timeout. */
-  forwardOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<ClientChannel> {
-    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => client.forwardOut(srcIP, srcPort, dstHost, dstPort, cb));
+  /**
+   * Opens a direct-tcpip channel, with a limit on open channels and a timeout, as a relay that
+   * `Tunnel.relay` joins to a local socket (no ssh2 channel stream).
+   */
+  relayOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<SocketRelay> {
+    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb));
   }
 
   /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
@@ -363,7 +366,7 @@ export class SshSession {
     return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
   }
 
-  private openChannel(target: string, open: (client: Client, cb: (err: Error | undefined, channel: ClientChannel) => void) => void): Promise<ClientChannel> {
+  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
     const client = this.client;
     if (!client || this._state !== 'connected') {
       return Promise.reject(new TunnelError('CLOSED', `${this.name} is ${this._state === 'reconnecting' ? 'reconnecting' : 'not connected'}; try again shortly.`));

@@ -1,15 +1,16 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BULK_BYTES } from './coalesce';
+import { corkFor } from './cork';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
+import { SocketRelay } from './ssh2/relay';
 import { defaultName } from './spec';
 import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
 export interface Connection {
   socket: net.Socket;
-  channel?: Duplex;
+  channel?: Duplex | SocketRelay;
 }
 
 export interface ResolvedSpec extends TunnelSpec {
@@ -19,20 +20,8 @@ export interface ResolvedSpec extends TunnelSpec {
   nameGiven: boolean;
 }
 
-function uncork(socket: net.Socket): void {
-  socket.uncork();
-}
-
 /** A reset by a peer ends that connection only: the error is expected and needs no handling. */
 function ignore(): void {}
-
-/** Corks until the end of the tick, or for a bulk chunk until the end of the event-loop turn. */
-function corkFor(socket: net.Socket, chunk: Buffer): void {
-  if (socket.writableCorked) return;
-  socket.cork();
-  if (chunk.length >= BULK_BYTES) setImmediate(uncork, socket);
-  else process.nextTick(uncork, socket);
-}
 
 /**
  * What every tunnel type shares: identity, state, statistics and the set of live
@@ -220,6 +209,20 @@ export abstract class Tunnel {
     this.bytesOut += chunk.length;
   };
 
+  private readonly countBytesIn = (bytes: number) => {
+    this.bytesIn += bytes;
+  };
+
+  private readonly countBytesOut = (bytes: number) => {
+    this.bytesOut += bytes;
+  };
+
+  /** Joins socket and a relay channel: the relay moves the bytes both ways, with backpressure, and counts them. */
+  protected relay(conn: Connection, relay: SocketRelay): void {
+    conn.channel = relay;
+    relay.attach(conn.socket, this.countBytesIn, this.countBytesOut);
+  }
+
   /** Pipes socket and channel both ways with backpressure; either side closing ends both. */
   protected join(conn: Connection, channel: Duplex): void {
     conn.channel = channel;
@@ -304,7 +307,11 @@ export abstract class Tunnel {
  * ssh2 reports a channel closed only after its readable side ended, so an unread
  * channel would otherwise stay open (and counted) forever.
  */
-export function discard(channel: Duplex): void {
+export function discard(channel: Duplex | SocketRelay): void {
+  if (channel instanceof SocketRelay) {
+    channel.destroy();
+    return;
+  }
   channel.unpipe();
   channel.resume();
   channel.destroy();

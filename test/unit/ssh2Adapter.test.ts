@@ -61,7 +61,7 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
       const found: Ssh2Internals = {
         ...real,
         // Inherits every other method of the real prototype.
-        Protocol: { prototype: Object.assign(Object.create(real.Protocol.prototype) as Record<string, unknown>, { ping: undefined, parse: 'not a function' }) },
+        Protocol: { prototype: Object.assign(Object.create(real.Protocol.prototype) as Record<string, unknown>, { ping: undefined, parse: 'not a function', channelWindowAdjust: undefined }) },
         zlib: { PacketReader: real.zlib.PacketReader, PacketWriter: undefined },
         Channel: { prototype: { end: () => undefined } },
         newClient: () => ({ _sock: undefined }),
@@ -79,6 +79,8 @@ describe('the ssh2 adapter (src/engine/ssh2)', function () {
         'Client._protocol is missing',
         'Protocol.prototype.ping() is not a function',
         'protocol utils.convertSignature() is not a function',
+        'Client._chanMgr is missing',
+        'Protocol.prototype.channelWindowAdjust() is not a function',
       ]);
       assert.throws(() => checkSsh2(found), /ssh2 1\.17\.0 is loaded but its internals differ: Protocol\.prototype\.parse\(\) is not a function; zlib\.PacketWriter\(\) is not a function; /);
     });

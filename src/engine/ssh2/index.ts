@@ -1,6 +1,6 @@
 /**
  * The one door to ssh2's internals. The engine needs a little more than ssh2's public API
- * (a faster AES-GCM data path, leaner channels, a keepalive probe, certificate and security-key logins, host
+ * (a faster AES-GCM data path, leaner channels, channels relayed straight to sockets, a keepalive probe, certificate and security-key logins, host
  * certificates); every such reach lives in
  * this folder and is put in place by `install()`, which both composition roots call before
  * they build the engine. `install()` checks the exact ssh2 version and every shape it touches
@@ -16,10 +16,12 @@ import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
 import { hostCertShapeProblems, hostKeyDefaultsWithCertificates, installHostCerts, verifySshSignature } from './hostCerts';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
+import { relayShapeProblems } from './relay';
 
 export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
+export { openRelay, relayCount, SocketRelay } from './relay';
 export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
 
@@ -39,7 +41,7 @@ export class Ssh2AdapterError extends Error {
 export function ssh2Problems(found: Ssh2Internals): string[] {
   const problems: string[] = [];
   if (found.version !== SSH2_VERSION) problems.push(`version ${found.version} is not ${SSH2_VERSION}`);
-  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certAuthShapeProblems, hostCertShapeProblems]) {
+  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certAuthShapeProblems, hostCertShapeProblems, relayShapeProblems]) {
     try {
       problems.push(...check(found));
     } catch (err) {

@@ -1,0 +1,304 @@
+/**
+ * A direct-tcpip channel joined straight to a local socket. ssh2 gives every channel a Duplex
+ * stream, and the engine piped the socket into it and it into the socket: a stream's state,
+ * pipe listeners both ways and a Writable's buffering for each connection, where a -L or -D
+ * connection only ever moves bytes between one socket and one channel. A `SocketRelay` is
+ * what ssh2's connection handlers find in its channel table instead: they call the same
+ * members as on a Channel (`push`, `_write`, `close`, `incoming`/`outgoing`, 'close'), and it
+ * writes into the socket and sends what the socket reads, with SSH's window as backpressure
+ * both ways, as ssh2's Channel and `pipe()` did.
+ */
+import { EventEmitter } from 'node:events';
+import type * as net from 'node:net';
+import { corkFor } from '../cork';
+import { NO_STDERR } from './channelFixes';
+import { missing, notFunctions, type Ssh2Internals } from './internals';
+
+/** ssh2's own channel sizes (Channel.js): the window we grant and the largest packet we accept. */
+const MAX_WINDOW = 2 * 1024 * 1024;
+const PACKET_SIZE = 32 * 1024;
+const WINDOW_THRESHOLD = MAX_WINDOW / 2;
+
+interface Side {
+  id: number;
+  window: number;
+  packetSize: number;
+  state: 'open' | 'eof' | 'closing' | 'closed';
+}
+
+interface ProtocolLike {
+  channelData(id: number, data: Buffer): void;
+  channelEOF(id: number): void;
+  channelClose(id: number): void;
+  channelWindowAdjust(id: number, amount: number): void;
+  directTcpip(id: number, window: number, packetSize: number, cfg: { srcIP: string; srcPort: number; dstIP: string; dstPort: number }): void;
+  _handlers: Record<string, unknown>;
+}
+
+interface ChannelTable {
+  add(value: unknown): number;
+  update(id: number, value: unknown): void;
+  get(id: number): unknown;
+}
+
+interface ClientLike {
+  _sock?: { writable?: boolean };
+  _protocol: ProtocolLike;
+  _chanMgr: ChannelTable;
+}
+
+interface Confirmation {
+  recipient: number;
+  sender: number;
+  window: number;
+  packetSize: number;
+}
+
+type Opened = (err: Error | undefined, relay?: SocketRelay) => void;
+
+const RELAY = Symbol('opens a SocketRelay');
+const ready = new WeakSet<object>();
+let relaysOpened = 0;
+
+/** How many relay channels the server has opened since the process started. */
+export function relayCount(): number {
+  return relaysOpened;
+}
+
+function noCount(): void {}
+
+export class SocketRelay extends EventEmitter {
+  // Read and written by ssh2's connection handlers (client.js, utils.js) as on a Channel.
+  readonly type = 'direct-tcpip';
+  readonly server = false;
+  readonly stderr = NO_STDERR;
+  _callbacks: Array<(failed: boolean) => void> = [];
+  readonly _exit = { code: undefined };
+  /** Until the server's EOF or close. */
+  readable = true;
+  destroyed = false;
+  _waitChanDrain = false;
+  _waitWindow = false;
+  _chunk: Buffer | undefined;
+  _chunkcb: (() => void) | undefined;
+  readonly _chunkErr = undefined;
+  readonly _chunkcbErr = undefined;
+
+  private socket: net.Socket | undefined;
+  /** What the server sent before `attach` (null: its EOF). */
+  private early: Array<Buffer | null> | undefined;
+  private serverClosed = false;
+  private eofHeld = false;
+  private drainAwaited = false;
+  private countIn: (bytes: number) => void = noCount;
+  private countOut: (bytes: number) => void = noCount;
+
+  constructor(
+    readonly _client: ClientLike,
+    readonly incoming: Side,
+    readonly outgoing: Side,
+  ) {
+    super();
+    this.once('close', this.onServerClose);
+  }
+
+  /** Joins the socket: what either side sends reaches the other, with backpressure; counts bytes each way. */
+  attach(socket: net.Socket, countIn: (bytes: number) => void, countOut: (bytes: number) => void): void {
+    this.socket = socket;
+    this.countIn = countIn;
+    this.countOut = countOut;
+    socket.on('data', this.fromSocket);
+    socket.once('end', this.socketEnded);
+    const early = this.early;
+    this.early = undefined;
+    if (early) for (const data of early) this.toSocket(socket, data);
+    if (this.serverClosed) this.finish(socket);
+  }
+
+  /** Called by ssh2 with the server's data, and with null at its EOF; false asks it to hold the window. */
+  push(data: Buffer | null): boolean {
+    if (data === null) this.readable = false;
+    const socket = this.socket;
+    if (!socket) {
+      (this.early ??= []).push(data);
+      return true;
+    }
+    return this.toSocket(socket, data);
+  }
+
+  private toSocket(socket: net.Socket, data: Buffer | null): boolean {
+    if (data === null) {
+      socket.end();
+      return true;
+    }
+    this.countIn(data.length);
+    corkFor(socket, data);
+    if (socket.write(data)) return true;
+    if (!this.drainAwaited) {
+      this.drainAwaited = true;
+      socket.once('drain', this.drained);
+    }
+    return false;
+  }
+
+  private readonly drained = () => {
+    this.drainAwaited = false;
+    if (!this._waitChanDrain) return;
+    this._waitChanDrain = false;
+    if (this.incoming.window <= WINDOW_THRESHOLD) this.adjustWindow();
+  };
+
+  private adjustWindow(): void {
+    if (this.outgoing.state === 'closed') return;
+    const amount = MAX_WINDOW - this.incoming.window;
+    if (amount <= 0) return;
+    this.incoming.window += amount;
+    this._client._protocol.channelWindowAdjust(this.outgoing.id, amount);
+  }
+
+  private readonly fromSocket = (data: Buffer) => {
+    this.countOut(data.length);
+    this.write(data);
+  };
+
+  /** Sends `data` to the server as if the socket had read it (bytes read before `attach`, uncounted). */
+  write(data: Buffer): void {
+    this._write(data, null, this.sent);
+    if (this._chunkcb) this.socket!.pause();
+  }
+
+  /**
+   * Sends `data` as far as the server's window allows; the rest waits for its window adjust,
+   * when ssh2 calls this again with `_chunk`. `done` runs once all of it is sent.
+   */
+  _write(data: Buffer, _encoding: unknown, done: () => void): void {
+    this._chunk = undefined;
+    this._chunkcb = undefined;
+    const outgoing = this.outgoing;
+    if (outgoing.state !== 'open') return;
+    const protocol = this._client._protocol;
+    const len = data.length;
+    let window = outgoing.window;
+    let p = 0;
+    while (p < len && window > 0) {
+      const n = Math.min(len - p, window, outgoing.packetSize);
+      protocol.channelData(outgoing.id, p === 0 && n === len ? data : data.subarray(p, p + n));
+      p += n;
+      window -= n;
+    }
+    outgoing.window = window;
+    if (p < len) {
+      this._waitWindow = true;
+      this._chunk = data.subarray(p);
+      this._chunkcb = done;
+      return;
+    }
+    done();
+  }
+
+  /** Everything the socket gave is sent: read on, or send the EOF that waited for it. */
+  private readonly sent = () => {
+    const socket = this.socket!;
+    if (this.eofHeld) {
+      this.eofHeld = false;
+      this.eof();
+    } else if (socket.isPaused()) {
+      socket.resume();
+    }
+  };
+
+  private readonly socketEnded = () => {
+    if (this._chunkcb) this.eofHeld = true;
+    else this.eof();
+  };
+
+  private eof(): void {
+    if (this.outgoing.state !== 'open') return;
+    this.outgoing.state = 'eof';
+    this._client._protocol.channelEOF(this.outgoing.id);
+  }
+
+  /** Called by ssh2 when the server closes the channel; also ends it from this side. */
+  close(): void {
+    if (this.outgoing.state !== 'open' && this.outgoing.state !== 'eof') return;
+    this.outgoing.state = 'closing';
+    this._client._protocol.channelClose(this.outgoing.id);
+  }
+
+  /** The local side is gone: EOF and close to the server, as ssh2's Channel.destroy(). */
+  destroy(): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.eof();
+    this.close();
+    return this;
+  }
+
+  /** The server closed the channel (or the connection is gone): what it sent is written, then the socket goes. */
+  private readonly onServerClose = () => {
+    this.serverClosed = true;
+    if (this.socket) this.finish(this.socket);
+  };
+
+  private finish(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    if (socket.writableFinished) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', () => socket.destroy());
+    socket.end();
+  }
+}
+
+/** What `openRelay` needs of ssh2 beyond its public API, checked by `install()`. */
+export function relayShapeProblems(found: Ssh2Internals): string[] {
+  return [
+    ...missing('Client', found.newClient(), ['_chanMgr']),
+    ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['directTcpip', 'channelData', 'channelEOF', 'channelClose', 'channelWindowAdjust']),
+  ];
+}
+
+/** Routes the server's confirmation of a relay's CHANNEL_OPEN to a SocketRelay, once per connection. */
+function prepare(client: ClientLike): void {
+  const protocol = client._protocol;
+  if (ready.has(protocol)) return;
+  const handlers = protocol._handlers;
+  const confirm = handlers?.CHANNEL_OPEN_CONFIRMATION;
+  if (typeof confirm !== 'function' || typeof client._chanMgr?.get !== 'function') {
+    throw new Error("ssh2's channel-open confirmation handler is not where the adapter expects it");
+  }
+  handlers.CHANNEL_OPEN_CONFIRMATION = (p: unknown, info: Confirmation) => {
+    const waiting = client._chanMgr.get(info.recipient) as (Opened & { [RELAY]?: true }) | undefined;
+    if (typeof waiting !== 'function' || !waiting[RELAY]) {
+      (confirm as (p: unknown, info: Confirmation) => void)(p, info);
+      return;
+    }
+    const relay = new SocketRelay(
+      client,
+      { id: info.recipient, window: MAX_WINDOW, packetSize: PACKET_SIZE, state: 'open' },
+      { id: info.sender, window: info.window, packetSize: info.packetSize, state: 'open' },
+    );
+    client._chanMgr.update(info.recipient, relay);
+    relaysOpened++;
+    waiting(undefined, relay);
+  };
+  ready.add(protocol);
+}
+
+/**
+ * Opens a direct-tcpip channel as ssh2's `forwardOut` does, whose channel is a SocketRelay.
+ * A refusal reaches `cb` as ssh2's (`reason`, "(SSH) Channel open failure: ...").
+ */
+export function openRelay(client: object, srcIP: string, srcPort: number, dstIP: string, dstPort: number, cb: (err: Error | undefined, relay: SocketRelay) => void): void {
+  const c = client as ClientLike;
+  if (!c._protocol || !c._sock?.writable) throw new Error('Not connected');
+  prepare(c);
+  const waiting = Object.assign((err: Error | undefined, relay?: SocketRelay) => cb(err, relay!), { type: 'direct-tcpip', [RELAY]: true as const });
+  const id = c._chanMgr.add(waiting);
+  if (id === -1) {
+    cb(new Error('No free channels available'), undefined!);
+    return;
+  }
+  c._protocol.directTcpip(id, MAX_WINDOW, PACKET_SIZE, { srcIP, srcPort, dstIP, dstPort });
+}
