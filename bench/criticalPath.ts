@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'ssh2';
 import { installSsh2Adapter, TunnelManager } from '../src/engine';
-import { clientSocket } from '../src/engine/ssh2';
+import { clientSocket, SocketRelay } from '../src/engine/ssh2';
 import * as esbuild from 'esbuild';
 import { SshdFixture } from '../test/fixtures/sshd';
 import { staticServers } from '../test/helpers/servers';
@@ -69,14 +69,12 @@ function instrument(): void {
     mark(this.sshSocket ? 'ssh write' : 'client write');
     return writeGeneric.apply(this, args);
   };
-  const client = Client.prototype as unknown as { forwardOut: (...args: unknown[]) => unknown };
-  const forwardOut = client.forwardOut;
-  client.forwardOut = function (this: Client, ...args: unknown[]) {
-    const cb = args.pop() as (...a: unknown[]) => void;
-    return forwardOut.call(this, ...args, (...a: unknown[]) => {
-      mark('channel ready');
-      cb(...a);
-    });
+  // A -L connection's channel is a SocketRelay, joined to its socket by attach().
+  const relay = SocketRelay.prototype as unknown as { attach: (...args: unknown[]) => unknown };
+  const attach = relay.attach;
+  relay.attach = function (this: SocketRelay, ...args: unknown[]) {
+    mark('channel ready');
+    return attach.apply(this, args);
   };
 }
 
@@ -135,7 +133,7 @@ async function main(): Promise<void> {
     // differently (the previous one's close in between) are counted, not timed.
     const order: Step[] = ['accept', 'ssh write', 'ssh read', 'channel ready', 'ssh write', 'ssh read', 'client write'];
     const steps = ['accept → CHANNEL_OPEN written (engine)', 'open → confirmation read (server: sshd connects to the echo service)',
-      'confirmation read → channel handed over (engine: decrypt, ssh2)', 'channel → first data written (engine: streams, encrypt)',
+      'confirmation read → channel handed over (engine: decrypt, ssh2)', 'channel → first data written (engine: relay, encrypt)',
       'data written → echo read (server: sshd, echo service)', 'echo read → written to the client (engine)'];
     const spans: number[][] = steps.map(() => []);
     let timed = 0;
