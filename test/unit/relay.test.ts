@@ -88,6 +88,24 @@ describe('-L connections are relayed without ssh2 channel streams', function () 
     assert.equal((await answer).toString(), sha(data));
   });
 
+  it('a client that resets while the service is still sending: the service sees the close, the tunnel serves on', async () => {
+    let serviceClosed: () => void = () => undefined;
+    const closedThere = new Promise<void>((resolve) => (serviceClosed = resolve));
+    const port = await tunnelTo((s) => {
+      s.once('close', () => serviceClosed());
+      s.write(randomBytes(16 * 1024 * 1024));
+    });
+    const socket = await connect(port);
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.resetAndDestroy();
+    await closedThere;
+    const tunnel = env.manager.listTunnels()[0];
+    await waitFor(() => env.manager.getTunnel(tunnel.id)!.stats.connectionsActive === 0, 5000, 'connection released');
+    const stats = env.manager.getTunnel(tunnel.id)!.stats;
+    assert.equal(stats.errors, 0);
+    assert.ok(stats.bytesIn > 0 && stats.bytesIn < 16 * 1024 * 1024, `bytes in: ${stats.bytesIn}`);
+  });
+
   it('a client reset or a service that closes mid-transfer ends only its own connection', async () => {
     const port = await tunnelTo((s) => {
       s.on('data', (c: Buffer) => {

@@ -127,6 +127,8 @@ export class SocketRelay extends EventEmitter {
   }
 
   private toSocket(socket: net.Socket, data: Buffer | null): boolean {
+    // The client is gone and the channel is closing: Node would build (and drop) an error with a stack for each write.
+    if (socket.destroyed) return true;
     if (data === null) {
       socket.end();
       return true;
@@ -247,7 +249,7 @@ export class SocketRelay extends EventEmitter {
       return;
     }
     socket.once('finish', () => socket.destroy());
-    socket.end();
+    if (!socket.writableEnded) socket.end();
   }
 }
 
