@@ -1,7 +1,7 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from './errors';
-import type { SocketRelay } from './ssh2/relay';
 import { makeAddress } from './format';
+import type { SocketRelay } from './ssh2/relay';
 import { discard } from './tunnel';
 
 export type RemoteConnectionHandler = (

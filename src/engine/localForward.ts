@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { refuse } from './listener';
-import { SocketRelay } from './ssh2';
 import { ListeningTunnel } from './listeningTunnel';
+import { SocketRelay } from './ssh2';
 import { discard, type Connection } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
