@@ -1,11 +1,12 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from './errors';
 import { makeAddress } from './format';
-import type { SocketRelay } from './ssh2/relay';
+import { relayIncoming, type SocketRelay } from './ssh2/relay';
 import { discard } from './tunnel';
 
+/** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */
 export type RemoteConnectionHandler = (
-  accept: () => ClientChannel,
+  accept: () => ClientChannel | SocketRelay,
   reject: () => void,
 ) => void;
 
@@ -29,6 +30,8 @@ function unixAddress(socketPath: string): string {
 export class Channels {
   private count = 0;
   private readonly remoteHandlers = new Map<string, RemoteConnectionHandler>();
+  /** The TCP remote forwards whose connections are relayed (their handlers join a local socket). */
+  private readonly relayed = new Set<string>();
 
   constructor(
     private readonly server: () => string,
@@ -42,6 +45,8 @@ export class Channels {
   /** Takes a new connection: counts start afresh, its forwarded connections are dispatched. */
   attach(client: Client): void {
     this.count = 0;
+    // For a relayed forward, the `accept` below answers a SocketRelay (ssh2's types say a channel).
+    relayIncoming(client, (destIP, destPort) => this.relayed.has(makeAddress(destIP, destPort)));
     client.on('tcp connection', (details, accept, reject) => this.dispatch(makeAddress(details.destIP, details.destPort), accept, reject));
     client.on('unix connection', (details, accept, reject) => this.dispatch(unixAddress(details.socketPath), accept as () => ClientChannel, reject));
   }
@@ -125,8 +130,8 @@ export class Channels {
     });
   }
 
-  /** Asks the server to listen (tcpip-forward); resolves with the port it bound. */
-  async forwardIn(client: Client, bindAddr: string, bindPort: number, handler: RemoteConnectionHandler): Promise<number> {
+  /** Asks the server to listen (tcpip-forward); resolves with the port it bound. With `relay`, `handler` is offered SocketRelays. */
+  async forwardIn(client: Client, bindAddr: string, bindPort: number, handler: RemoteConnectionHandler, relay = false): Promise<number> {
     const port = await new Promise<number>((resolve, reject) => {
       try {
         client.forwardIn(bindAddr, bindPort, (err, port) => {
@@ -142,12 +147,14 @@ export class Channels {
       }
     });
     this.remoteHandlers.set(makeAddress(bindAddr, port), handler);
+    if (relay) this.relayed.add(makeAddress(bindAddr, port));
     return port;
   }
 
   /** Forgets a TCP remote forward, and asks the server to stop if `client` is live. */
   async unforwardIn(client: Client | undefined, bindAddr: string, bindPort: number): Promise<void> {
     this.remoteHandlers.delete(makeAddress(bindAddr, bindPort));
+    this.relayed.delete(makeAddress(bindAddr, bindPort));
     if (!client) return;
     await new Promise<void>((resolve) => {
       try {
@@ -161,6 +168,7 @@ export class Channels {
   /** Forgets every remote forward (the session is closing). */
   clear(): void {
     this.remoteHandlers.clear();
+    this.relayed.clear();
   }
 }
 

@@ -3,6 +3,7 @@ import type { ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from './errors';
 import { makeAddress } from './format';
 import { SOCKET_BUFFER } from './listener';
+import { SocketRelay } from './ssh2';
 import { Tunnel } from './tunnel';
 
 /** The first wait before asking again for a forward the server refused after a reconnect. */
@@ -151,13 +152,13 @@ export class RemoteForward extends Tunnel {
   }
 
   private async listenOnServer(port: number): Promise<void> {
-    const handler = (accept: () => ClientChannel, reject: () => void) => {
+    const handler = (accept: () => ClientChannel | SocketRelay, reject: () => void) => {
       if (this.state === 'closed') reject();
       else this.offer(accept, reject);
     };
     this.granted = false;
     if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
-    else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler);
+    else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler, this.relaysConnections);
     this.granted = true;
     this.grantedBefore = true;
     // A redial may be granted another port than the first time (port 0): the name follows it.
@@ -174,7 +175,12 @@ export class RemoteForward extends Tunnel {
     return this.spec.localPath ?? makeAddress(this.spec.localHost, this.spec.localPort);
   }
 
-  protected offer(accept: () => ClientChannel, reject: () => void): void {
+  /** Whether the server's TCP connections are joined to local sockets as SocketRelays (not a SOCKS forward's channels, which the engine reads). */
+  protected get relaysConnections(): boolean {
+    return true;
+  }
+
+  protected offer(accept: () => ClientChannel | SocketRelay, reject: () => void): void {
     // Connect to the local service first, so a refused service is a rejected channel.
     const target: net.NetConnectOpts = this.spec.localPath !== undefined ? { path: this.spec.localPath } : { host: this.spec.localHost, port: this.spec.localPort };
     // highWaterMark is a stream option net's connect types do not list.
@@ -194,14 +200,16 @@ export class RemoteForward extends Tunnel {
     socket.once('connect', () => {
       if (answered) return;
       answered = true;
-      let channel: ClientChannel;
+      let channel: ClientChannel | SocketRelay;
       try {
         channel = accept();
       } catch {
         socket.destroy();
         return;
       }
-      this.join(conn, channel);
+      // A relay for TCP; ssh2's channel for a socket file on the server.
+      if (channel instanceof SocketRelay) this.relay(conn, channel);
+      else this.join(conn, channel);
     });
     // Closed before the local service answered (the tunnel closed, the session dropped).
     socket.once('close', refuse);

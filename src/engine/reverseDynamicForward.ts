@@ -3,6 +3,7 @@ import type { ClientChannel } from 'ssh2';
 import { TunnelError } from './errors';
 import { SOCKET_BUFFER } from './listener';
 import { RemoteForward } from './remoteForward';
+import { SocketRelay } from './ssh2';
 import { SOCKS5, socks4Reply, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
 import { discard } from './tunnel';
 
@@ -31,13 +32,23 @@ export class ReverseDynamicForward extends RemoteForward {
   /** Channels in their SOCKS handshake or waiting for the connection here (not yet joined to a local socket). */
   private readonly pending = new Set<ClientChannel>();
 
-  protected override offer(accept: () => ClientChannel): void {
-    let channel: ClientChannel;
+  protected override get relaysConnections(): boolean {
+    return false;
+  }
+
+  protected override offer(accept: () => ClientChannel | SocketRelay): void {
+    let opened: ClientChannel | SocketRelay;
     try {
-      channel = accept();
+      opened = accept();
     } catch {
       return; // The SSH connection is already gone.
     }
+    if (opened instanceof SocketRelay) {
+      // Not offered (relaysConnections is false): the SOCKS parser reads ssh2's channel stream.
+      discard(opened);
+      return;
+    }
+    const channel = opened;
     this.pending.add(channel);
     channel.on('error', () => undefined);
     const handshake = new SocksHandshake();

@@ -385,9 +385,9 @@ export class SshSession {
   }
 
   /** Asks the server to listen (tcpip-forward); resolves with the port it bound. */
-  async forwardIn(bindAddr: string, bindPort: number, handler: RemoteConnectionHandler): Promise<number> {
+  async forwardIn(bindAddr: string, bindPort: number, handler: RemoteConnectionHandler, relay = false): Promise<number> {
     const client = await this.connect();
-    return this.channels.forwardIn(client, bindAddr, bindPort, handler);
+    return this.channels.forwardIn(client, bindAddr, bindPort, handler, relay);
   }
 
   unforwardIn(bindAddr: string, bindPort: number): Promise<void> {

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { relayCount, stderrStreamCount } from '../../src/engine/ssh2';
+import { freePort } from '../fixtures/sshd';
 import { connect, readAll, waitFor } from '../helpers/net';
 import { sshdSuite } from '../helpers/suite';
 
@@ -19,7 +20,7 @@ async function service(serve: (s: net.Socket) => void): Promise<{ port: number; 
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('-L connections are relayed without ssh2 channel streams', function () {
+describe('forwarded connections are relayed without ssh2 channel streams', function () {
   this.timeout(60_000);
   const env = sshdSuite();
   const services: Array<{ close(): Promise<void> }> = [];
@@ -49,6 +50,28 @@ describe('-L connections are relayed without ssh2 channel streams', function () 
     await waitFor(() => env.manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connections released');
     const stats = env.manager.getTunnel(info.id)!.stats;
     assert.deepEqual([stats.bytesIn, stats.bytesOut, stats.connectionsTotal, stats.errors], [150, 150, 20, 0]);
+  });
+
+  it('-R: each connection from the server is one relay too, with exact statistics', async () => {
+    const remotePort = await freePort();
+    const info = await env.manager.createTunnel({ server: 'test', type: 'remote', localPort: env.echo.port, remoteHost: '127.0.0.1', remotePort });
+    const relays = relayCount();
+    const stderr = stderrStreamCount();
+    const data = randomBytes(3 * 1024 * 1024);
+    for (let i = 0; i < 10; i++) {
+      const socket = await connect(remotePort);
+      const back = readAll(socket);
+      socket.end(i === 0 ? data : `hello ${i}`);
+      const got = await back;
+      if (i === 0) assert.equal(sha(got), sha(data));
+      else assert.equal(got.toString(), `hello ${i}`);
+    }
+    assert.equal(relayCount() - relays, 10);
+    assert.equal(stderrStreamCount() - stderr, 0);
+    await waitFor(() => env.manager.getTunnel(info.id)!.stats.connectionsActive === 0, 5000, 'connections released');
+    const stats = env.manager.getTunnel(info.id)!.stats;
+    const bytes = data.length + 9 * 'hello 1'.length;
+    assert.deepEqual([stats.bytesIn, stats.bytesOut, stats.connectionsTotal, stats.errors], [bytes, bytes, 10, 0]);
   });
 
   it('a service that speaks first and closes at once: the client gets every byte, then the end', async () => {

@@ -21,7 +21,7 @@ import { relayShapeProblems } from './relay';
 export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
-export { openRelay, relayCount, SocketRelay } from './relay';
+export { openRelay, relayCount, relayIncoming, SocketRelay } from './relay';
 export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
 

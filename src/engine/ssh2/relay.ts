@@ -27,6 +27,8 @@ interface Side {
 }
 
 interface ProtocolLike {
+  channelOpenConfirm(remote: number, local: number, window: number, packetSize: number): void;
+  channelOpenFail(remote: number, reason: number, description: string): void;
   channelData(id: number, data: Buffer): void;
   channelEOF(id: number): void;
   channelClose(id: number): void;
@@ -36,16 +38,30 @@ interface ProtocolLike {
 }
 
 interface ChannelTable {
-  add(value: unknown): number;
+  add(value?: unknown): number;
   update(id: number, value: unknown): void;
   get(id: number): unknown;
+  remove(id: number): void;
 }
 
 interface ClientLike {
+  emit(event: string, ...args: unknown[]): boolean;
   _sock?: { writable?: boolean };
   _protocol: ProtocolLike;
   _chanMgr: ChannelTable;
 }
+
+/** The server's CHANNEL_OPEN of a forwarded-tcpip channel, as ssh2's parser hands it over. */
+interface Offer {
+  type: string;
+  sender: number;
+  window: number;
+  packetSize: number;
+  data: { destIP: string; destPort: number; srcIP: string; srcPort: number };
+}
+
+/** SSH_OPEN_CONNECT_FAILED (RFC 4254 5.1): what ssh2 answers when a forwarded connection is rejected. */
+const CONNECT_FAILED = 2;
 
 interface Confirmation {
   recipient: number;
@@ -60,7 +76,7 @@ const RELAY = Symbol('opens a SocketRelay');
 const ready = new WeakSet<object>();
 let relaysOpened = 0;
 
-/** How many relay channels the server has opened since the process started. */
+/** How many relay channels have opened (ours confirmed by the server, and the server's we accepted) since the process started. */
 export function relayCount(): number {
   return relaysOpened;
 }
@@ -257,7 +273,7 @@ export class SocketRelay extends EventEmitter {
 export function relayShapeProblems(found: Ssh2Internals): string[] {
   return [
     ...missing('Client', found.newClient(), ['_chanMgr']),
-    ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['directTcpip', 'channelData', 'channelEOF', 'channelClose', 'channelWindowAdjust']),
+    ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['directTcpip', 'channelData', 'channelEOF', 'channelClose', 'channelWindowAdjust', 'channelOpenConfirm', 'channelOpenFail']),
   ];
 }
 
@@ -306,4 +322,46 @@ export function openRelay(client: object, srcIP: string, srcPort: number, dstIP:
     return;
   }
   c._protocol.directTcpip(id, MAX_WINDOW, PACKET_SIZE, { srcIP, srcPort, dstIP, dstPort });
+}
+
+const incomingReady = new WeakSet<object>();
+
+/**
+ * Has the server's forwarded-tcpip connections for the addresses `relayed` names (a remote
+ * forward's bound address and port) reach the client's 'tcp connection' listeners with an
+ * `accept` that answers a SocketRelay instead of ssh2's Channel; every other channel the server
+ * opens goes to ssh2 as before. Call once the client is connected, for each connection.
+ */
+export function relayIncoming(client: object, relayed: (destIP: string, destPort: number) => boolean): void {
+  const c = client as ClientLike;
+  const protocol = c._protocol;
+  if (!protocol || incomingReady.has(protocol)) return;
+  const handlers = protocol._handlers;
+  const open = handlers?.CHANNEL_OPEN;
+  if (typeof open !== 'function') throw new Error("ssh2's channel-open handler is not where the adapter expects it");
+  handlers.CHANNEL_OPEN = (p: unknown, info: Offer) => {
+    const local = info.type === 'forwarded-tcpip' && relayed(info.data.destIP, info.data.destPort) ? c._chanMgr.add() : -1;
+    if (local === -1) {
+      // Not ours, or no channel left: ssh2 answers it (and refuses what it must).
+      (open as (p: unknown, info: Offer) => void)(p, info);
+      return;
+    }
+    const accept = (): SocketRelay => {
+      const relay = new SocketRelay(
+        c,
+        { id: local, window: MAX_WINDOW, packetSize: PACKET_SIZE, state: 'open' },
+        { id: info.sender, window: info.window, packetSize: info.packetSize, state: 'open' },
+      );
+      c._chanMgr.update(local, relay);
+      c._protocol.channelOpenConfirm(info.sender, local, MAX_WINDOW, PACKET_SIZE);
+      relaysOpened++;
+      return relay;
+    };
+    const reject = (): void => {
+      c._chanMgr.remove(local);
+      c._protocol.channelOpenFail(info.sender, CONNECT_FAILED, '');
+    };
+    c.emit('tcp connection', info.data, accept, reject);
+  };
+  incomingReady.add(protocol);
 }
