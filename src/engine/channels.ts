@@ -1,7 +1,7 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from './errors';
 import { makeAddress } from './format';
-import { relayIncoming, type SocketRelay } from './ssh2/relay';
+import { relayIncoming, type SocketRelay } from './ssh2';
 import { discard } from './tunnel';
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */

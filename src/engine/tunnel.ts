@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { corkFor } from './cork';
 import { errorMessage } from './errors';
 import type { SshSession } from './session';
-import { SocketRelay } from './ssh2/relay';
+import { SocketRelay } from './ssh2';
 import { defaultName } from './spec';
 import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
 

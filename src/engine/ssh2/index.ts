@@ -16,12 +16,13 @@ import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
 import { hostCertShapeProblems, hostKeyDefaultsWithCertificates, installHostCerts, verifySshSignature } from './hostCerts';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
-import { relayShapeProblems } from './relay';
+import { relayShapeProblems } from './relayOpen';
 
 export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certAuth';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
-export { openRelay, relayCount, relayIncoming, SocketRelay } from './relay';
+export { SocketRelay } from './relay';
+export { openRelay, relayCount, relayIncoming } from './relayOpen';
 export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
 

@@ -1,32 +1,31 @@
 /**
- * A direct-tcpip channel joined straight to a local socket. ssh2 gives every channel a Duplex
+ * A forwarded TCP channel joined straight to a local socket. ssh2 gives every channel a Duplex
  * stream, and the engine piped the socket into it and it into the socket: a stream's state,
- * pipe listeners both ways and a Writable's buffering for each connection, where a -L or -D
- * connection only ever moves bytes between one socket and one channel. A `SocketRelay` is
+ * pipe listeners both ways and a Writable's buffering for each connection, where a -L, -D or
+ * -R connection only ever moves bytes between one socket and one channel. A `SocketRelay` is
  * what ssh2's connection handlers find in its channel table instead: they call the same
  * members as on a Channel (`push`, `_write`, `close`, `incoming`/`outgoing`, 'close'), and it
  * writes into the socket and sends what the socket reads, with SSH's window as backpressure
- * both ways, as ssh2's Channel and `pipe()` did.
+ * both ways, as ssh2's Channel and `pipe()` did. `relayOpen.ts` opens them.
  */
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 import { corkFor } from '../cork';
 import { NO_STDERR } from './channelFixes';
-import { missing, notFunctions, type Ssh2Internals } from './internals';
 
 /** ssh2's own channel sizes (Channel.js): the window we grant and the largest packet we accept. */
-const MAX_WINDOW = 2 * 1024 * 1024;
-const PACKET_SIZE = 32 * 1024;
+export const MAX_WINDOW = 2 * 1024 * 1024;
+export const PACKET_SIZE = 32 * 1024;
 const WINDOW_THRESHOLD = MAX_WINDOW / 2;
 
-interface Side {
+export interface Side {
   id: number;
   window: number;
   packetSize: number;
   state: 'open' | 'eof' | 'closing' | 'closed';
 }
 
-interface ProtocolLike {
+export interface ProtocolLike {
   channelOpenConfirm(remote: number, local: number, window: number, packetSize: number): void;
   channelOpenFail(remote: number, reason: number, description: string): void;
   channelData(id: number, data: Buffer): void;
@@ -37,49 +36,20 @@ interface ProtocolLike {
   _handlers: Record<string, unknown>;
 }
 
-interface ChannelTable {
+export interface ChannelTable {
   add(value?: unknown): number;
   update(id: number, value: unknown): void;
   get(id: number): unknown;
   remove(id: number): void;
 }
 
-interface ClientLike {
+export interface ClientLike {
   emit(event: string, ...args: unknown[]): boolean;
   _sock?: { writable?: boolean };
   _protocol: ProtocolLike;
   _chanMgr: ChannelTable;
 }
 
-/** The server's CHANNEL_OPEN of a forwarded-tcpip channel, as ssh2's parser hands it over. */
-interface Offer {
-  type: string;
-  sender: number;
-  window: number;
-  packetSize: number;
-  data: { destIP: string; destPort: number; srcIP: string; srcPort: number };
-}
-
-/** SSH_OPEN_CONNECT_FAILED (RFC 4254 5.1): what ssh2 answers when a forwarded connection is rejected. */
-const CONNECT_FAILED = 2;
-
-interface Confirmation {
-  recipient: number;
-  sender: number;
-  window: number;
-  packetSize: number;
-}
-
-type Opened = (err: Error | undefined, relay?: SocketRelay) => void;
-
-const RELAY = Symbol('opens a SocketRelay');
-const ready = new WeakSet<object>();
-let relaysOpened = 0;
-
-/** How many relay channels have opened (ours confirmed by the server, and the server's we accepted) since the process started. */
-export function relayCount(): number {
-  return relaysOpened;
-}
 
 function noCount(): void {}
 
@@ -269,99 +239,11 @@ export class SocketRelay extends EventEmitter {
   }
 }
 
-/** What `openRelay` needs of ssh2 beyond its public API, checked by `install()`. */
-export function relayShapeProblems(found: Ssh2Internals): string[] {
-  return [
-    ...missing('Client', found.newClient(), ['_chanMgr']),
-    ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['directTcpip', 'channelData', 'channelEOF', 'channelClose', 'channelWindowAdjust', 'channelOpenConfirm', 'channelOpenFail']),
-  ];
-}
-
-/** Routes the server's confirmation of a relay's CHANNEL_OPEN to a SocketRelay, once per connection. */
-function prepare(client: ClientLike): void {
-  const protocol = client._protocol;
-  if (ready.has(protocol)) return;
-  const handlers = protocol._handlers;
-  const confirm = handlers?.CHANNEL_OPEN_CONFIRMATION;
-  if (typeof confirm !== 'function' || typeof client._chanMgr?.get !== 'function') {
-    throw new Error("ssh2's channel-open confirmation handler is not where the adapter expects it");
-  }
-  handlers.CHANNEL_OPEN_CONFIRMATION = (p: unknown, info: Confirmation) => {
-    const waiting = client._chanMgr.get(info.recipient) as (Opened & { [RELAY]?: true }) | undefined;
-    if (typeof waiting !== 'function' || !waiting[RELAY]) {
-      (confirm as (p: unknown, info: Confirmation) => void)(p, info);
-      return;
-    }
-    const relay = new SocketRelay(
-      client,
-      { id: info.recipient, window: MAX_WINDOW, packetSize: PACKET_SIZE, state: 'open' },
-      { id: info.sender, window: info.window, packetSize: info.packetSize, state: 'open' },
-    );
-    client._chanMgr.update(info.recipient, relay);
-    relaysOpened++;
-    waiting(undefined, relay);
-  };
-  ready.add(protocol);
-}
-
-/**
- * Opens a direct-tcpip channel as ssh2's `forwardOut` does, whose channel is a SocketRelay.
- * A refusal reaches `cb` as ssh2's (`reason`, "(SSH) Channel open failure: ...").
- */
-export function openRelay(client: object, srcIP: string, srcPort: number, dstIP: string, dstPort: number, cb: (err: Error | undefined, relay: SocketRelay) => void): void {
-  const c = client as ClientLike;
-  if (!c._protocol || !c._sock?.writable) throw new Error('Not connected');
-  prepare(c);
-  // Marked by assignment: Object.assign with a symbol key showed in the profile of every connection.
-  const waiting = ((err: Error | undefined, relay?: SocketRelay) => cb(err, relay!)) as Opened & { type?: string; [RELAY]?: true };
-  waiting.type = 'direct-tcpip';
-  waiting[RELAY] = true;
-  const id = c._chanMgr.add(waiting);
-  if (id === -1) {
-    cb(new Error('No free channels available'), undefined!);
-    return;
-  }
-  c._protocol.directTcpip(id, MAX_WINDOW, PACKET_SIZE, { srcIP, srcPort, dstIP, dstPort });
-}
-
-const incomingReady = new WeakSet<object>();
-
-/**
- * Has the server's forwarded-tcpip connections for the addresses `relayed` names (a remote
- * forward's bound address and port) reach the client's 'tcp connection' listeners with an
- * `accept` that answers a SocketRelay instead of ssh2's Channel; every other channel the server
- * opens goes to ssh2 as before. Call once the client is connected, for each connection.
- */
-export function relayIncoming(client: object, relayed: (destIP: string, destPort: number) => boolean): void {
-  const c = client as ClientLike;
-  const protocol = c._protocol;
-  if (!protocol || incomingReady.has(protocol)) return;
-  const handlers = protocol._handlers;
-  const open = handlers?.CHANNEL_OPEN;
-  if (typeof open !== 'function') throw new Error("ssh2's channel-open handler is not where the adapter expects it");
-  handlers.CHANNEL_OPEN = (p: unknown, info: Offer) => {
-    const local = info.type === 'forwarded-tcpip' && relayed(info.data.destIP, info.data.destPort) ? c._chanMgr.add() : -1;
-    if (local === -1) {
-      // Not ours, or no channel left: ssh2 answers it (and refuses what it must).
-      (open as (p: unknown, info: Offer) => void)(p, info);
-      return;
-    }
-    const accept = (): SocketRelay => {
-      const relay = new SocketRelay(
-        c,
-        { id: local, window: MAX_WINDOW, packetSize: PACKET_SIZE, state: 'open' },
-        { id: info.sender, window: info.window, packetSize: info.packetSize, state: 'open' },
-      );
-      c._chanMgr.update(local, relay);
-      c._protocol.channelOpenConfirm(info.sender, local, MAX_WINDOW, PACKET_SIZE);
-      relaysOpened++;
-      return relay;
-    };
-    const reject = (): void => {
-      c._chanMgr.remove(local);
-      c._protocol.channelOpenFail(info.sender, CONNECT_FAILED, '');
-    };
-    c.emit('tcp connection', info.data, accept, reject);
-  };
-  incomingReady.add(protocol);
+/** A relay for the channel `local` here, `remote` at the server (its id, window and largest packet). */
+export function newRelay(client: ClientLike, local: number, remote: { sender: number; window: number; packetSize: number }): SocketRelay {
+  return new SocketRelay(
+    client,
+    { id: local, window: MAX_WINDOW, packetSize: PACKET_SIZE, state: 'open' },
+    { id: remote.sender, window: remote.window, packetSize: remote.packetSize, state: 'open' },
+  );
 }
