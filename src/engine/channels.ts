@@ -29,9 +29,8 @@ function unixAddress(socketPath: string): string {
  */
 export class Channels {
   private count = 0;
-  private readonly remoteHandlers = new Map<string, RemoteConnectionHandler>();
-  /** The TCP remote forwards whose connections are relayed (their handlers join a local socket). */
-  private readonly relayed = new Set<string>();
+  /** Each remote forward's handler, and whether its connections are relayed (the handler joins a local socket). */
+  private readonly remoteHandlers = new Map<string, { handler: RemoteConnectionHandler; relay: boolean }>();
 
   constructor(
     private readonly server: () => string,
@@ -46,13 +45,13 @@ export class Channels {
   attach(client: Client): void {
     this.count = 0;
     // For a relayed forward, the `accept` below answers a SocketRelay (ssh2's types say a channel).
-    relayIncoming(client, (destIP, destPort) => this.relayed.has(makeAddress(destIP, destPort)));
+    relayIncoming(client, (destIP, destPort) => this.remoteHandlers.get(makeAddress(destIP, destPort))?.relay === true);
     client.on('tcp connection', (details, accept, reject) => this.dispatch(makeAddress(details.destIP, details.destPort), accept, reject));
     client.on('unix connection', (details, accept, reject) => this.dispatch(unixAddress(details.socketPath), accept as () => ClientChannel, reject));
   }
 
   private dispatch(address: string, accept: () => ClientChannel, reject: () => void): void {
-    const handler = this.remoteHandlers.get(address);
+    const handler = this.remoteHandlers.get(address)?.handler;
     if (!handler || this.count >= this.limits.maxChannels) {
       reject();
       return;
@@ -114,7 +113,7 @@ export class Channels {
         reject(new TunnelError('CLOSED', `${this.server()}: ${errorMessage(err)}`));
       }
     });
-    this.remoteHandlers.set(unixAddress(socketPath), handler);
+    this.remoteHandlers.set(unixAddress(socketPath), { handler, relay: false });
   }
 
   /** Forgets a Unix-socket remote forward, and asks the server to stop if `client` is live. */
@@ -146,15 +145,13 @@ export class Channels {
         reject(new TunnelError('CLOSED', `${this.server()}: ${errorMessage(err)}`));
       }
     });
-    this.remoteHandlers.set(makeAddress(bindAddr, port), handler);
-    if (relay) this.relayed.add(makeAddress(bindAddr, port));
+    this.remoteHandlers.set(makeAddress(bindAddr, port), { handler, relay });
     return port;
   }
 
   /** Forgets a TCP remote forward, and asks the server to stop if `client` is live. */
   async unforwardIn(client: Client | undefined, bindAddr: string, bindPort: number): Promise<void> {
     this.remoteHandlers.delete(makeAddress(bindAddr, bindPort));
-    this.relayed.delete(makeAddress(bindAddr, bindPort));
     if (!client) return;
     await new Promise<void>((resolve) => {
       try {
@@ -168,7 +165,6 @@ export class Channels {
   /** Forgets every remote forward (the session is closing). */
   clear(): void {
     this.remoteHandlers.clear();
-    this.relayed.clear();
   }
 }
 
