@@ -67,7 +67,7 @@ export class DynamicForward extends ListeningTunnel {
         }
         // The success reply goes out only now that the server has opened the channel.
         socket.write(successReply(target.version));
-        this.relay(conn, relay);
+        this.join(conn, relay);
         if (rest.length) {
           relay.write(rest);
           this.countBytes(0, rest.length);

@@ -1,7 +1,6 @@
 import type * as net from 'node:net';
 import { refuse } from './listener';
 import { ListeningTunnel } from './listeningTunnel';
-import { SocketRelay } from './ssh2';
 import { discard, type Connection } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
@@ -36,8 +35,7 @@ export class LocalForward extends ListeningTunnel {
           discard(channel);
           return;
         }
-        if (channel instanceof SocketRelay) this.relay(conn, channel);
-        else this.join(conn, channel); // a Unix socket on the server: ssh2's stream channel
+        this.join(conn, channel);
         socket.resume();
       },
       (err) => this.refuseOrWait(conn, err),

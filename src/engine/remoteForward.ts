@@ -207,9 +207,7 @@ export class RemoteForward extends Tunnel {
         socket.destroy();
         return;
       }
-      // A relay for TCP; ssh2's channel for a socket file on the server.
-      if (channel instanceof SocketRelay) this.relay(conn, channel);
-      else this.join(conn, channel);
+      this.join(conn, channel);
     });
     // Closed before the local service answered (the tunnel closed, the session dropped).
     socket.once('close', refuse);

@@ -217,15 +217,17 @@ export abstract class Tunnel {
     this.bytesOut += bytes;
   };
 
-  /** Joins socket and a relay channel: the relay moves the bytes both ways, with backpressure, and counts them. */
-  protected relay(conn: Connection, relay: SocketRelay): void {
-    conn.channel = relay;
-    relay.attach(conn.socket, this.countBytesIn, this.countBytesOut);
+  /**
+   * Joins socket and channel both ways with backpressure; either side closing ends both. A relay
+   * moves (and counts) the bytes itself; ssh2's channel streams (socket files, reverse SOCKS) are piped.
+   */
+  protected join(conn: Connection, channel: Duplex | SocketRelay): void {
+    conn.channel = channel;
+    if (channel instanceof SocketRelay) channel.attach(conn.socket, this.countBytesIn, this.countBytesOut);
+    else this.pipe(conn, channel);
   }
 
-  /** Pipes socket and channel both ways with backpressure; either side closing ends both. */
-  protected join(conn: Connection, channel: Duplex): void {
-    conn.channel = channel;
+  private pipe(conn: Connection, channel: Duplex): void {
     const { socket } = conn;
     const end = () => socket.destroy();
     channel.on('error', end);
