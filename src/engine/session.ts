@@ -355,7 +355,7 @@ export class SshSession {
 
   /**
    * Opens a direct-tcpip channel, with a limit on open channels and a timeout, as a relay that
-   * `Tunnel.relay` joins to a local socket (no ssh2 channel stream).
+   * `Tunnel.join` joins to a local socket (no ssh2 channel stream).
    */
   relayOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<SocketRelay> {
     return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb));
