@@ -61,17 +61,14 @@ export class DynamicForward extends ListeningTunnel {
     if (socket.destroyed) return;
     this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
       (relay) => {
-        if (socket.destroyed) {
+        if (this.state === 'closed') {
           discard(relay);
           return;
         }
-        // The success reply goes out only now that the server has opened the channel.
-        socket.write(successReply(target.version));
-        this.join(conn, relay);
-        if (rest.length) {
-          relay.write(rest);
-          this.countBytes(0, rest.length);
-        }
+        // The success reply goes out only now that the server has opened the channel (to a client still there).
+        if (!socket.destroyed) socket.write(successReply(target.version));
+        this.join(conn, relay, rest);
+        this.countBytes(0, rest.length);
         socket.resume();
       },
       (err: unknown) => {

@@ -123,6 +123,16 @@ export function refuse(socket: net.Socket): void {
   }
 }
 
+/**
+ * Closes a connection whose channel failed to open, as ssh's close() of it does: a reset when
+ * what the client sent lies unread (here it was read ahead into the socket's buffer, with ssh it
+ * is still in the kernel's), else a FIN.
+ */
+export function closeUnopened(socket: net.Socket): void {
+  if (socket.readableLength > 0) refuse(socket);
+  else socket.destroy();
+}
+
 export function closeServer(server: net.Server | undefined): Promise<void> {
   if (!server || !server.listening) return Promise.resolve();
   return new Promise((resolve) => server.close(() => resolve()));

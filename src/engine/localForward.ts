@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { refuse } from './listener';
+import { closeUnopened, refuse } from './listener';
 import { ListeningTunnel } from './listeningTunnel';
 import { discard, type Connection } from './tunnel';
 
@@ -16,7 +16,7 @@ export class LocalForward extends ListeningTunnel {
   private refuseOrWait(conn: Connection, err: unknown): void {
     if (this.waitAgainAfterDrop(conn, () => this.open(conn), () => refuse(conn.socket))) return;
     this.recordError(err);
-    refuse(conn.socket);
+    closeUnopened(conn.socket);
   }
 
   private open(conn: Connection): void {
@@ -31,7 +31,7 @@ export class LocalForward extends ListeningTunnel {
     socket.read(0);
     opening.then(
       (channel) => {
-        if (socket.destroyed) {
+        if (this.state === 'closed') {
           discard(channel);
           return;
         }

@@ -222,6 +222,7 @@ export class TunnelManager {
       name,
       state: session?.state ?? 'disconnected',
       tunnels: this.tunnelsOf(name).length,
+      ...(session ? { channels: session.openChannels } : {}),
       lastError: session?.lastError,
       ...(session?.lastErrorCode !== undefined ? { lastErrorCode: session.lastErrorCode } : {}),
       ...(retry ? { attempt: retry.attempt, nextAttemptAt: retry.at } : {}),

@@ -179,7 +179,8 @@ export abstract class Tunnel {
   private release(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.lastActivity = Date.now();
-    if (conn.channel) discard(conn.channel);
+    // A relay ends its channel itself once what the socket sent is out (its own 'close' listener).
+    if (conn.channel && !(conn.channel instanceof SocketRelay)) discard(conn.channel);
     this.statsChanged();
   }
 
@@ -219,11 +220,14 @@ export abstract class Tunnel {
 
   /**
    * Joins socket and channel both ways with backpressure; either side closing ends both. A relay
-   * moves (and counts) the bytes itself; ssh2's channel streams (socket files, reverse SOCKS) are piped.
+   * moves (and counts) the bytes itself, `first` before what the socket reads; ssh2's channel
+   * streams (socket files, reverse SOCKS) are piped.
    */
-  protected join(conn: Connection, channel: Duplex | SocketRelay): void {
+  protected join(conn: Connection, channel: Duplex | SocketRelay, first?: Buffer): void {
     conn.channel = channel;
-    if (channel instanceof SocketRelay) channel.attach(conn.socket, this.countBytesIn, this.countBytesOut);
+    // A relay takes a socket that left while its channel opened: what the client sent still goes, then EOF and close.
+    if (channel instanceof SocketRelay) channel.attach(conn.socket, this.countBytesIn, this.countBytesOut, first);
+    else if (conn.socket.destroyed) discard(channel);
     else this.pipe(conn, channel);
   }
 

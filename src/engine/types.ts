@@ -176,6 +176,8 @@ export interface ServerStatus {
   name: string;
   state: ServerState;
   tunnels: number;
+  /** Channels open on its SSH connection now (forwarded connections, both ways), while it has one. */
+  channels?: number;
   lastError?: string;
   /** The code of the last error when it had one (HOST_KEY_CHANGED, AUTH_FAILED, …), so callers need not read its wording. */
   lastErrorCode?: string;

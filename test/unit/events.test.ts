@@ -139,7 +139,7 @@ describe('manager: events and one shared SSH connection per server', function ()
     const info = await env.manager.createTunnel({ server: 'test', type: 'dynamic', localPort: 0 });
     const states = () => transitions(serverEvents.filter((s) => s.name === 'test').map((s) => s.state)).filter((s, i) => i > 0 || s !== 'disconnected');
     assert.deepEqual(states(), ['connecting', 'connected']);
-    assert.deepEqual(env.manager.serverStatus('test'), { name: 'test', state: 'connected', tunnels: 1, lastError: undefined });
+    assert.deepEqual(env.manager.serverStatus('test'), { name: 'test', state: 'connected', tunnels: 1, channels: 0, lastError: undefined });
     await env.manager.closeTunnel(info.id);
     assert.deepEqual(states(), ['connecting', 'connected', 'disconnected']);
     assert.equal(env.manager.serverStatus('test').tunnels, 0);

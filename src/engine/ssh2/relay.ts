@@ -75,6 +75,7 @@ export class SocketRelay extends EventEmitter {
   private early: Array<Buffer | null> | undefined;
   private serverClosed = false;
   private eofHeld = false;
+  private closeHeld = false;
   private drainAwaited = false;
   private countIn: (bytes: number) => void = noCount;
   private countOut: (bytes: number) => void = noCount;
@@ -88,16 +89,32 @@ export class SocketRelay extends EventEmitter {
     this.once('close', this.onServerClose);
   }
 
-  /** Joins the socket: what either side sends reaches the other, with backpressure; counts bytes each way. */
-  attach(socket: net.Socket, countIn: (bytes: number) => void, countOut: (bytes: number) => void): void {
+  /**
+   * Joins the socket: what either side sends reaches the other, with backpressure; counts bytes
+   * each way. `first` (what a SOCKS client sent past its request, uncounted) goes to the server
+   * before anything the socket reads.
+   */
+  attach(socket: net.Socket, countIn: (bytes: number) => void, countOut: (bytes: number) => void, first?: Buffer): void {
     this.socket = socket;
     this.countIn = countIn;
     this.countOut = countOut;
-    socket.on('data', this.fromSocket);
-    socket.once('end', this.socketEnded);
     const early = this.early;
     this.early = undefined;
     if (early) for (const data of early) this.toSocket(socket, data);
+    if (first?.length) this.write(first);
+    if (socket.destroyed) {
+      // The client left while the channel was opening (a reset, or a write that failed). What it
+      // sent before is in the socket's buffer: it goes, then EOF and close, as ssh sends its input buffer.
+      for (let data = socket.read() as Buffer | null; data; data = socket.read() as Buffer | null) this.fromSocket(data);
+      this.socketClosed();
+      return;
+    }
+    socket.on('data', this.fromSocket);
+    socket.once('end', this.socketEnded);
+    socket.once('close', this.socketClosed);
+    // The client's EOF came while the channel was opening: a paused socket still emits 'end'
+    // once its buffer is empty, and that end must reach the server as ssh's does.
+    if (socket.readableEnded) this.socketEnded();
     if (this.serverClosed) this.finish(socket);
   }
 
@@ -184,10 +201,13 @@ export class SocketRelay extends EventEmitter {
     done();
   }
 
-  /** Everything the socket gave is sent: read on, or send the EOF that waited for it. */
+  /** Everything the socket gave is sent: read on, or send the EOF (and close) that waited for it. */
   private readonly sent = () => {
     const socket = this.socket!;
-    if (this.eofHeld) {
+    if (this.closeHeld) {
+      this.closeHeld = this.eofHeld = false;
+      this.destroy();
+    } else if (this.eofHeld) {
       this.eofHeld = false;
       this.eof();
     } else if (socket.isPaused()) {
@@ -198,6 +218,15 @@ export class SocketRelay extends EventEmitter {
   private readonly socketEnded = () => {
     if (this._chunkcb) this.eofHeld = true;
     else this.eof();
+  };
+
+  /**
+   * The socket is gone (closed, reset, or destroyed by the tunnel): EOF and close go to the
+   * server once what it read is sent, as ssh drains its input buffer before its EOF.
+   */
+  private readonly socketClosed = () => {
+    if (this._chunkcb) this.closeHeld = true;
+    else this.destroy();
   };
 
   private eof(): void {
