@@ -7,9 +7,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { TunnelError } from '../engine/errors';
-import { Emitter, type Disposable } from '../engine/events';
-import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/types';
+import { TunnelError } from '../engine/base/errors';
+import { Emitter, type Disposable } from '../engine/base/events';
+import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/base/types';
 import { ConfigWatch } from './configWatch';
 import { HostResolution } from './hostResolution';
 import { buildSnapshot, tunnelsOf, withSettings, type ServerOrigin, type Snapshot } from './serverSnapshot';

@@ -6,7 +6,7 @@
  * pass); this file builds the server and its forwards from the lines that apply.
  */
 import * as os from 'node:os';
-import type { ServerConfig, TunnelSpec } from '../engine/types';
+import type { ServerConfig, TunnelSpec } from '../engine/base/types';
 import { parseForward } from './forwardSpec';
 import { ALGORITHMS, algorithmSetting, assembleAlgorithms, type AlgorithmOption } from './sshAlgorithms';
 import { collect, expandTokens, tokensFor } from './sshConfigEval';

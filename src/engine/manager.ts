@@ -1,16 +1,16 @@
-import { DynamicForward } from './dynamicForward';
-import { errorMessage, TunnelError } from './errors';
-import { Emitter, type Disposable } from './events';
-import { makeAddress } from './format';
-import { LocalForward } from './localForward';
-import { RemoteForward } from './remoteForward';
-import { ReverseDynamicForward } from './reverseDynamicForward';
-import { SshSession, type ReconnectPolicy } from './session';
-import { RememberedSecrets } from './secrets';
-import { resolveSpec } from './spec';
+import { DynamicForward } from './forwards/dynamicForward';
+import { errorMessage, TunnelError } from './base/errors';
+import { Emitter, type Disposable } from './base/events';
+import { makeAddress } from './base/format';
+import { LocalForward } from './forwards/localForward';
+import { RemoteForward } from './forwards/remoteForward';
+import { ReverseDynamicForward } from './forwards/reverseDynamicForward';
+import { SshSession, type ReconnectPolicy } from './connection/session';
+import { RememberedSecrets } from './login/rememberedSecrets';
+import { resolveSpec } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
-import type { Tunnel } from './tunnel';
-import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './types';
+import type { Tunnel } from './forwards/tunnel';
+import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './base/types';
 
 export interface TunnelManagerOptions {
   servers: ServerSource;

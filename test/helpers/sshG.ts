@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import type { ResolvedHost } from '../../src/config/sshConfig';
 import { ALGORITHMS, type AlgorithmOption } from '../../src/config/sshAlgorithms';
-import type { TunnelSpec } from '../../src/engine/types';
+import type { TunnelSpec } from '../../src/engine/base/types';
 
 /** The algorithm lists `ssh -G` prints; ours hold only what ssh2 can use, so theirs are compared cut to that. */
 const ALGORITHM_KEYS: [string, AlgorithmOption][] = [

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
-import { certificateProblem, readCertificate } from '../../src/engine/certificate';
+import { certificateProblem, readCertificate } from '../../src/engine/login/userCertificate';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';

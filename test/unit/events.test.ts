@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { nativeCryptoLoaded, TunnelManager, type ServerStatus, type TunnelInfo } from '../../src/engine';
-import { LocalForward } from '../../src/engine/localForward';
+import { LocalForward } from '../../src/engine/forwards/localForward';
 import { freePort } from '../fixtures/sshd';
 import { connect, echoRoundTrip, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';

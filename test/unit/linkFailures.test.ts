@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { TunnelError, TunnelManager } from '../../src/engine';
-import { linkFailureOf, NETWORK_FAILURES, socketFailure } from '../../src/engine/errors';
+import { linkFailureOf, NETWORK_FAILURES, socketFailure } from '../../src/engine/base/errors';
 import { freePort } from '../fixtures/sshd';
 import { staticServers } from '../helpers/servers';
 

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServerRegistry } from '../../src/config/servers';
 import { TunnelError, TunnelManager, type ReconnectPolicy, type ServerConfig } from '../../src/engine';
-import { expandProxyCommand } from '../../src/engine/proxyCommand';
+import { expandProxyCommand } from '../../src/engine/connection/proxyCommand';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { alive, childrenOfUs, clientsOf } from '../helpers/processes';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { SOCKS5, SocksHandshake, type SocksProgress, socks5CodeFor } from '../../src/engine/socks';
+import { SOCKS5, SocksHandshake, type SocksProgress, socks5CodeFor } from '../../src/engine/forwards/socks';
 
 /** Everything a handshake produced from a sequence of chunks, folded into one comparable value. */
 interface Outcome {

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveSpec, TunnelError, TunnelManager } from '../../src/engine';
-import { checkLocalPathSupported } from '../../src/engine/spec';
+import { checkLocalPathSupported } from '../../src/engine/forwards/spec';
 import { freePort, SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';

@@ -9,7 +9,7 @@
  * certificate itself reaches the hostVerifier, where the engine checks it as ssh does.
  */
 import { utils } from 'ssh2';
-import { parseCertificateBlob } from '../certificate';
+import { parseCertificateBlob } from '../login/userCertificate';
 import { missing, notFunctions, type Ssh2Internals } from './internals';
 
 const CERT_SUFFIX = '-cert-v01@openssh.com';

@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
-import { corkFor } from '../cork';
+import { corkFor } from '../io/cork';
 import { NO_STDERR } from './channelFixes';
 
 /** ssh2's own channel sizes (Channel.js): the window we grant and the largest packet we accept. */

@@ -9,9 +9,9 @@
  */
 import type { Duplex } from 'node:stream';
 import { OpenSSHAgent, utils, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
-import { certificateProblem, parseCertificateBlob } from './certificate';
+import { certificateProblem, parseCertificateBlob } from './userCertificate';
 import { isSecurityKeyType, securityKeyFromBlob } from './securityKeys';
-import { certifiedKey, securityKeyOffer } from './ssh2';
+import { certifiedKey, securityKeyOffer } from '../ssh2';
 
 const REQUEST_IDENTITIES = 11;
 const IDENTITIES_ANSWER = 12;

@@ -4,8 +4,8 @@
  * validity window, the principals, no critical options, and a CA signature algorithm that
  * CASignatureAlgorithms' default accepts.
  */
-import { when, type Certificate } from './certificate';
-import { verifySignature } from './ssh2';
+import { when, type Certificate } from '../login/userCertificate';
+import { verifySignature } from '../ssh2';
 
 const HOST_CERTIFICATE = 2;
 /** OpenSSH's default CASignatureAlgorithms: a CA that signs with ssh-rsa (SHA-1) is not accepted. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { TunnelError } from './errors';
+import { TunnelError } from '../base/errors';
 
 /**
  * Stream buffer of forwarded sockets. Node's 16 KiB default is half an SSH packet, so a pipe

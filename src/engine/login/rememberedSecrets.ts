@@ -1,5 +1,5 @@
 import { utils, type ParsedKey } from 'ssh2';
-import type { Prompts, ServerConfig } from './types';
+import type { Prompts, ServerConfig } from '../base/types';
 
 /** Tries at a key's passphrase, as ssh allows (its NumberOfPasswordPrompts default). */
 export const PASSPHRASE_TRIES = 3;

@@ -1,4 +1,4 @@
-import type { Prompts } from './types';
+import type { Prompts } from '../base/types';
 
 /**
  * Prompts whose every question pauses a clock (the connect timeout) until the person answers:

@@ -1,14 +1,14 @@
 import type * as net from 'node:net';
 import { Client, type ConnectConfig } from 'ssh2';
-import { ssh2Algorithms, describeNoMatch } from './algorithms';
-import { createAuthHandler } from './auth';
-import { socketFailure, TunnelError } from './errors';
-import type { HostKeyCheck } from './hostKeys';
-import { pausingPrompts } from './personTime';
+import { ssh2Algorithms, describeNoMatch } from './negotiation';
+import { createAuthHandler } from '../login/authHandler';
+import { socketFailure, TunnelError } from '../base/errors';
+import type { HostKeyCheck } from '../hostkeys/hostKeyCheck';
+import { pausingPrompts } from './promptClock';
 import type { ProxyCommandProcess } from './proxyCommand';
-import type { RememberedSecrets } from './secrets';
-import { dialDirect, targetOf, type Carrier } from './transport';
-import type { Prompts, ServerConfig } from './types';
+import type { RememberedSecrets } from '../login/rememberedSecrets';
+import { dialDirect, targetOf, type Carrier } from './route';
+import type { Prompts, ServerConfig } from '../base/types';
 
 /** Seconds for the TCP connection and the SSH handshake when ConnectTimeout is not set. */
 export const DEFAULT_CONNECT_TIMEOUT = 20;

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { closeUnopened, refuse } from './listener';
+import { closeUnopened, refuse } from '../io/listener';
 import { ListeningTunnel } from './listeningTunnel';
 import { discard, type Connection } from './tunnel';
 

@@ -1,6 +1,6 @@
 import type { Client } from 'ssh2';
-import { clientSocket, sendKeepalive } from './ssh2';
-import type { ServerConfig } from './types';
+import { clientSocket, sendKeepalive } from '../ssh2';
+import type { ServerConfig } from '../base/types';
 
 const DEFAULT_ALIVE_INTERVAL = 15;
 const DEFAULT_ALIVE_COUNT = 2;

@@ -2,11 +2,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { coalesceWrites, connectReusingReadBuffer } from './coalesce';
-import { TunnelError } from './errors';
-import { consumesChunks } from './ssh2';
+import { coalesceWrites, connectReusingReadBuffer } from '../io/coalesce';
+import { TunnelError } from '../base/errors';
+import { consumesChunks } from '../ssh2';
 import { expandProxyCommand, ProxyCommandProcess } from './proxyCommand';
-import type { ServerConfig } from './types';
+import type { ServerConfig } from '../base/types';
 
 /** What an SSH handshake runs over: a TCP socket, a channel through a jump host, or a ProxyCommand's stdio. */
 export type Carrier = net.Socket | ClientChannel | Duplex;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import { Duplex, type Readable, type Writable } from 'node:stream';
-import { TunnelError } from './errors';
+import { TunnelError } from '../base/errors';
 
 /** What `%` tokens of a ProxyCommand stand for, as ssh fills them in. */
 export interface ProxyTokens {

@@ -1,9 +1,9 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
-import { errorMessage, TunnelError } from './errors';
-import { makeAddress } from './format';
-import { SOCKET_BUFFER } from './listener';
-import { SocketRelay } from './ssh2';
+import { errorMessage, TunnelError } from '../base/errors';
+import { makeAddress } from '../base/format';
+import { SOCKET_BUFFER } from '../io/listener';
+import { SocketRelay } from '../ssh2';
 import { Tunnel } from './tunnel';
 
 /** The first wait before asking again for a forward the server refused after a reconnect. */

@@ -1,5 +1,5 @@
 import type * as net from 'node:net';
-import { errorMessage, TunnelError } from './errors';
+import { errorMessage, TunnelError } from '../base/errors';
 import { ListeningTunnel } from './listeningTunnel';
 import { socks4Reply, socks5CodeFor, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
 import { discard, type Connection } from './tunnel';

@@ -1,8 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TunnelError } from './errors';
-import { makeAddress } from './format';
-import { TUNNEL_TYPES, type TunnelSpec } from './types';
+import { TunnelError } from '../base/errors';
+import { makeAddress } from '../base/format';
+import { TUNNEL_TYPES, type TunnelSpec } from '../base/types';
 import type { ResolvedSpec } from './tunnel';
 
 function checkPort(what: string, value: unknown): number {

@@ -1,17 +1,17 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { Channels, type RemoteConnectionHandler } from './channels';
-import { errorMessage, linkFailureOf, NETWORK_FAILURES, REFUSALS, socketFailure, TunnelError, type LinkFailure } from './errors';
-import { Emitter } from './events';
-import { plural } from './format';
+import { errorMessage, linkFailureOf, NETWORK_FAILURES, REFUSALS, socketFailure, TunnelError, type LinkFailure } from '../base/errors';
+import { Emitter } from '../base/events';
+import { plural } from '../base/format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
-import { HostKeyCheck } from './hostKeys';
+import { HostKeyCheck } from '../hostkeys/hostKeyCheck';
 import { startKeepalive } from './keepalive';
-import { clientSocket, openRelay, type SocketRelay } from './ssh2';
+import { clientSocket, openRelay, type SocketRelay } from '../ssh2';
 import { probeSsh } from './probe';
 import type { ProxyCommandProcess } from './proxyCommand';
-import type { RememberedSecrets } from './secrets';
-import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './transport';
-import type { Prompts, ServerConfig, ServerState } from './types';
+import type { RememberedSecrets } from '../login/rememberedSecrets';
+import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './route';
+import type { Prompts, ServerConfig, ServerState } from '../base/types';
 
 /** Between a probe that found the server answering and the redial it calls for. */
 const PROBE_SETTLE_MS = 200;

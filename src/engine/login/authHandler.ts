@@ -2,13 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, ParsedKey } from 'ssh2';
-import { CertificateAgent } from './agentIdentities';
-import { acceptedAgent, keyTypeAccepted } from './algorithms';
-import { certificatesBeside, certificateStep } from './authCertificates';
-import { displayPath } from './certificate';
+import { CertificateAgent } from './certificateAgent';
+import { acceptedAgent, keyTypeAccepted } from '../connection/negotiation';
+import { certificatesBeside, certificateStep } from './certificateSteps';
+import { displayPath } from './userCertificate';
 import { securityKeyOfFile } from './securityKeys';
-import { RememberedSecrets, unlockKey } from './secrets';
-import type { Prompts, ServerConfig } from './types';
+import { RememberedSecrets, unlockKey } from './rememberedSecrets';
+import type { Prompts, ServerConfig } from '../base/types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_dsa'];

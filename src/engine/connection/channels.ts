@@ -1,8 +1,8 @@
 import type { Client, ClientChannel } from 'ssh2';
-import { errorMessage, TunnelError } from './errors';
-import { makeAddress } from './format';
-import { relayIncoming, type SocketRelay } from './ssh2';
-import { discard } from './tunnel';
+import { errorMessage, TunnelError } from '../base/errors';
+import { makeAddress } from '../base/format';
+import { relayIncoming, type SocketRelay } from '../ssh2';
+import { discard } from '../forwards/tunnel';
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */
 export type RemoteConnectionHandler = (

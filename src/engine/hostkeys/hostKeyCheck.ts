@@ -1,10 +1,10 @@
-import { appendKnownHost, checkHostCertificate, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from '../config/knownHosts';
-import { expandHome } from './auth';
-import { displayPath, parseCertificateBlob, type Certificate } from './certificate';
-import { TunnelError } from './errors';
+import { appendKnownHost, checkHostCertificate, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from './knownHosts';
+import { expandHome } from '../login/authHandler';
+import { displayPath, parseCertificateBlob, type Certificate } from '../login/userCertificate';
+import { TunnelError } from '../base/errors';
 import { hostCertificateProblem, shortCertificateType, signedByItsCa } from './hostCertificate';
-import { isCertificateAlgorithm } from './ssh2';
-import type { Prompts, ServerConfig } from './types';
+import { isCertificateAlgorithm } from '../ssh2';
+import type { Prompts, ServerConfig } from '../base/types';
 
 /** The known_hosts files ssh reads for this server: the user's (the first is written), then the system's. */
 export function knownHostsFiles(config: ServerConfig): { user: string[]; all: string[] } {

@@ -1,9 +1,9 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
-import { TunnelError } from './errors';
-import { SOCKET_BUFFER } from './listener';
+import { TunnelError } from '../base/errors';
+import { SOCKET_BUFFER } from '../io/listener';
 import { RemoteForward } from './remoteForward';
-import { SocketRelay } from './ssh2';
+import { SocketRelay } from '../ssh2';
 import { SOCKS5, socks4Reply, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
 import { discard } from './tunnel';
 

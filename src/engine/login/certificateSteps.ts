@@ -4,9 +4,9 @@
  */
 import * as fs from 'node:fs';
 import type { ParsedKey } from 'ssh2';
-import type { KeyCandidate, NextAuth } from './auth';
-import { certificateProblem, readCertificate } from './certificate';
-import { certifiedKey } from './ssh2';
+import type { KeyCandidate, NextAuth } from './authHandler';
+import { certificateProblem, readCertificate } from './userCertificate';
+import { certifiedKey } from '../ssh2';
 
 /** Each identity file's `KEY-cert.pub` that exists: what ssh offers when no CertificateFile is set (ssh.c, load_public_identity_files). */
 export function certificatesBeside(identities: string[]): Map<string, string> {

@@ -1,11 +1,11 @@
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { corkFor } from './cork';
-import { errorMessage } from './errors';
-import type { SshSession } from './session';
-import { SocketRelay } from './ssh2';
+import { corkFor } from '../io/cork';
+import { errorMessage } from '../base/errors';
+import type { SshSession } from '../connection/session';
+import { SocketRelay } from '../ssh2';
 import { defaultName } from './spec';
-import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from './types';
+import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from '../base/types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
 export interface Connection {

@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
-import { errorMessage, TunnelError } from './errors';
-import { plural } from './format';
-import { boundPort, closeServer, listen, listenOnPath } from './listener';
+import { errorMessage, TunnelError } from '../base/errors';
+import { plural } from '../base/format';
+import { boundPort, closeServer, listen, listenOnPath } from '../io/listener';
 import { discard, Tunnel, type Connection } from './tunnel';
 
 /** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */

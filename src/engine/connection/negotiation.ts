@@ -1,8 +1,8 @@
 import { BaseAgent, createAgent, type ConnectConfig, type IdentityCallback, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
-import { certAuthoritiesFor } from '../config/knownHosts';
-import { knownHostsFiles, knownHostsTarget } from './hostKeys';
-import { hostKeyAlgorithmsWithCertificates, isCertificateAlgorithm } from './ssh2';
-import type { ServerConfig } from './types';
+import { certAuthoritiesFor } from '../hostkeys/knownHosts';
+import { knownHostsFiles, knownHostsTarget } from '../hostkeys/hostKeyCheck';
+import { hostKeyAlgorithmsWithCertificates, isCertificateAlgorithm } from '../ssh2';
+import type { ServerConfig } from '../base/types';
 
 /** ssh2's `algorithms` option from the server's lists; unset lists keep ssh2's defaults. */
 export function ssh2Algorithms(config: ServerConfig, host: string, port: number): ConnectConfig['algorithms'] | undefined {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { utils, type ParsedKey } from 'ssh2';
-import { securityKey } from './ssh2';
+import { securityKey } from '../ssh2';
 
 const CERT_SUFFIX = '-cert-v01@openssh.com';
 
