@@ -1,8 +1,8 @@
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
 import { makeAddress } from '../base/format';
-import { relayIncoming, type SocketRelay } from '../ssh2';
-import { discard } from '../forwards/tunnel';
+import { relayIncoming, SocketRelay } from '../ssh2';
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */
 export type RemoteConnectionHandler = (
@@ -183,4 +183,19 @@ export function channelOpenError(err: Error & { reason?: number }, server: strin
     reason: err.reason,
     description,
   });
+}
+
+/**
+ * Closes a channel whose local side is gone. What it still holds is read and dropped:
+ * ssh2 reports a channel closed only after its readable side ended, so an unread
+ * channel would otherwise stay open (and counted) forever.
+ */
+export function discard(channel: Duplex | SocketRelay): void {
+  if (channel instanceof SocketRelay) {
+    channel.destroy();
+    return;
+  }
+  channel.unpipe();
+  channel.resume();
+  channel.destroy();
 }

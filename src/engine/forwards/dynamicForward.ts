@@ -2,7 +2,8 @@ import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { ListeningTunnel } from './listeningTunnel';
 import { socks4Reply, socks5CodeFor, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
-import { discard, type Connection } from './tunnel';
+import { discard } from '../connection/channels';
+import { type Connection } from './tunnel';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 

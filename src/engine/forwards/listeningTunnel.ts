@@ -2,7 +2,8 @@ import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { plural } from '../base/format';
 import { boundPort, closeServer, listen, listenOnPath } from '../io/listener';
-import { discard, Tunnel, type Connection } from './tunnel';
+import { discard } from '../connection/channels';
+import { Tunnel, type Connection } from './tunnel';
 
 /** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */
 export const MAX_WAITING = 256;

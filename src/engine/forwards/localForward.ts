@@ -1,7 +1,8 @@
 import type * as net from 'node:net';
 import { closeUnopened, refuse } from '../io/listener';
 import { ListeningTunnel } from './listeningTunnel';
-import { discard, type Connection } from './tunnel';
+import { discard } from '../connection/channels';
+import { type Connection } from './tunnel';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends ListeningTunnel {

@@ -5,7 +5,7 @@ import { SOCKET_BUFFER } from '../io/listener';
 import { RemoteForward } from './remoteForward';
 import { SocketRelay } from '../ssh2';
 import { SOCKS5, socks4Reply, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
-import { discard } from './tunnel';
+import { discard } from '../connection/channels';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;

@@ -3,7 +3,13 @@ import * as path from 'node:path';
 import { TunnelError } from '../base/errors';
 import { makeAddress } from '../base/format';
 import { TUNNEL_TYPES, type TunnelSpec } from '../base/types';
-import type { ResolvedSpec } from './tunnel';
+
+export interface ResolvedSpec extends TunnelSpec {
+  localHost: string;
+  name: string;
+  /** False when `name` is the default one, which follows the bound ports. */
+  nameGiven: boolean;
+}
 
 function checkPort(what: string, value: unknown): number {
   if (typeof value === 'string' && /^\d+$/.test(value.trim())) value = Number(value);

@@ -2,22 +2,16 @@ import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { corkFor } from '../io/cork';
 import { errorMessage } from '../base/errors';
+import { discard } from '../connection/channels';
 import type { SshSession } from '../connection/session';
 import { SocketRelay } from '../ssh2';
-import { defaultName } from './spec';
-import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from '../base/types';
+import { defaultName, type ResolvedSpec } from './spec';
+import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelState, TunnelType } from '../base/types';
 
 /** One forwarded connection: the local socket, and the SSH channel once it exists. */
 export interface Connection {
   socket: net.Socket;
   channel?: Duplex | SocketRelay;
-}
-
-export interface ResolvedSpec extends TunnelSpec {
-  localHost: string;
-  name: string;
-  /** False when `name` is the default one, which follows the bound ports. */
-  nameGiven: boolean;
 }
 
 /** A reset by a peer ends that connection only: the error is expected and needs no handling. */
@@ -306,19 +300,4 @@ export abstract class Tunnel {
     this.errors++;
     this.setState('failed', errorMessage(err));
   }
-}
-
-/**
- * Closes a channel whose local side is gone. What it still holds is read and dropped:
- * ssh2 reports a channel closed only after its readable side ended, so an unread
- * channel would otherwise stay open (and counted) forever.
- */
-export function discard(channel: Duplex | SocketRelay): void {
-  if (channel instanceof SocketRelay) {
-    channel.destroy();
-    return;
-  }
-  channel.unpipe();
-  channel.resume();
-  channel.destroy();
 }

@@ -23,7 +23,7 @@ export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
 export { SocketRelay } from './relay';
 export { openRelay, relayCount, relayIncoming } from './relayOpen';
-export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
+export { HOST_CERTIFICATE_ALGORITHMS, kexShapeProblems } from './hostCerts';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
 
 /** ssh2 is not the release the engine was written against, or its internals moved. */
