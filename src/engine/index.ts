@@ -2,7 +2,10 @@ export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './m
 export { TunnelError, errorMessage, REFUSALS, type TunnelErrorCode } from './base/errors';
 export { Emitter, type Event, type Disposable } from './base/events';
 export { resolveSpec, defaultName, describeForward } from './forwards/spec';
-export { makeAddress, formatBytes, plural } from './base/format';
+export { formatBytes, plural } from './base/format';
+export { makeAddress, parseSshTarget, type SshTarget } from './base/address';
+export { displayPath, expandHome } from './base/paths';
+export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';
 export { targetOf } from './connection/route';
 export type { ReconnectPolicy } from './connection/session';
 export * from './base/types';

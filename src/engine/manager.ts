@@ -1,7 +1,7 @@
 import { DynamicForward } from './forwards/dynamicForward';
 import { errorMessage, TunnelError } from './base/errors';
 import { Emitter, type Disposable } from './base/events';
-import { makeAddress } from './base/format';
+import { makeAddress } from './base/address';
 import { LocalForward } from './forwards/localForward';
 import { RemoteForward } from './forwards/remoteForward';
 import { ReverseDynamicForward } from './forwards/reverseDynamicForward';

@@ -2,9 +2,9 @@
 // lacks, and shows errors with a way out) and with arguments (it returns its result and throws,
 // so scripts and the integration suite can drive it without UI).
 import * as vscode from 'vscode';
-import { FORWARD_EXAMPLES, parseDestination, parseForward, type ForwardType } from '../config/forwardSpec';
+import { FORWARD_EXAMPLES, parseDestination, parseForward } from '../config/forwardSpec';
 import { validateServerSettings } from '../config/servers';
-import { errorMessage, plural, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { errorMessage, plural, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec, type TunnelType } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import { keepInWorkspaceSettings } from './keep';
 import type { TunnelCatalogue } from '../peers/catalogue';
@@ -135,8 +135,8 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return picked.label;
   }
 
-  async function pickType(): Promise<ForwardType | undefined> {
-    const items: (vscode.QuickPickItem & { type: ForwardType })[] = [
+  async function pickType(): Promise<TunnelType | undefined> {
+    const items: (vscode.QuickPickItem & { type: TunnelType })[] = [
       { type: 'local', label: `$(arrow-right) ${t('Local (-L)')}`, detail: t('A port on this machine reaches a host:port through the server (databases, dashboards).') },
       { type: 'remote', label: `$(arrow-left) ${t('Remote (-R)')}`, detail: t('A port on the server reaches a host:port from this machine, or is a SOCKS proxy that reaches what this machine can.') },
       { type: 'dynamic', label: `$(globe) ${t('Dynamic SOCKS (-D)')}`, detail: t('A SOCKS proxy on this machine that reaches anything the server can.') },
@@ -145,7 +145,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   }
 
   /** The forward input box; validates as the person types and refuses to accept a bad forward. */
-  async function askForward(type: ForwardType): Promise<string | undefined> {
+  async function askForward(type: TunnelType): Promise<string | undefined> {
     const box = vscode.window.createInputBox();
     box.title = t('Create SSH tunnel (3/3): ports and hosts');
     box.prompt = t('OpenSSH form: {0}', FORWARD_EXAMPLES[type]);

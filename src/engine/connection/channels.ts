@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
-import { makeAddress } from '../base/format';
+import { makeAddress } from '../base/address';
 import { relayIncoming, SocketRelay } from '../ssh2';
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
-import { makeAddress } from '../base/format';
+import { makeAddress } from '../base/address';
 import { SOCKET_BUFFER } from '../io/listener';
 import { SocketRelay } from '../ssh2';
 import { Tunnel } from './tunnel';

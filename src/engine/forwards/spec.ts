@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError } from '../base/errors';
-import { makeAddress } from '../base/format';
+import { makeAddress } from '../base/address';
 import { TUNNEL_TYPES, type TunnelSpec } from '../base/types';
 
 export interface ResolvedSpec extends TunnelSpec {
