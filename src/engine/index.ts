@@ -7,6 +7,6 @@ export { makeAddress, parseSshTarget, type SshTarget } from './base/address';
 export { displayPath, expandHome } from './base/paths';
 export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';
 export { targetOf } from './connection/route';
-export type { ReconnectPolicy } from './connection/session';
+export type { ReconnectPolicy } from './connection/redial';
 export * from './base/types';
 export { install as installSsh2Adapter, Ssh2AdapterError, nativeCryptoLoaded } from './ssh2';

@@ -5,7 +5,8 @@ import { makeAddress } from './base/address';
 import { LocalForward } from './forwards/localForward';
 import { RemoteForward } from './forwards/remoteForward';
 import { ReverseDynamicForward } from './forwards/reverseDynamicForward';
-import { SshSession, type ReconnectPolicy } from './connection/session';
+import type { ReconnectPolicy } from './connection/redial';
+import { SshSession } from './connection/session';
 import { RememberedSecrets } from './login/rememberedSecrets';
 import { resolveSpec } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
@@ -222,7 +223,7 @@ export class TunnelManager {
       name,
       state: session?.state ?? 'disconnected',
       tunnels: this.tunnelsOf(name).length,
-      ...(session ? { channels: session.openChannels } : {}),
+      ...(session ? { channels: session.channels.open } : {}),
       lastError: session?.lastError,
       ...(session?.lastErrorCode !== undefined ? { lastErrorCode: session.lastErrorCode } : {}),
       ...(retry ? { attempt: retry.attempt, nextAttemptAt: retry.at } : {}),

@@ -60,7 +60,7 @@ export class DynamicForward extends ListeningTunnel {
   private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number, count?: boolean) => void): void {
     const { socket } = conn;
     if (socket.destroyed) return;
-    this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
+    this.link.channels.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
       (relay) => {
         if (this.state === 'closed') {
           discard(relay);

@@ -33,7 +33,7 @@ export abstract class ListeningTunnel extends Tunnel {
   async start(): Promise<void> {
     const onConnection = (socket: net.Socket) => this.accept(socket);
     this.server = this.spec.localPath !== undefined
-      ? await listenOnPath(this.spec.localPath, this.session.settings.streamLocalBindUnlink === true, onConnection)
+      ? await listenOnPath(this.spec.localPath, this.link.settings.streamLocalBindUnlink === true, onConnection)
       : await listen(this.spec.localHost, this.spec.localPort, onConnection);
     if (this.state === 'closed') {
       // Closed while binding (a cancelled start): stop() found no listener to close.
@@ -43,10 +43,10 @@ export abstract class ListeningTunnel extends Tunnel {
     this.port = boundPort(this.server, this.spec.localPort);
     this.updateDefaultName();
     try {
-      await this.session.connect();
+      await this.link.connect();
     } catch (err) {
       // The server is down and the session keeps trying: listen on, as through a redial.
-      if (this.session.waitsAfter(err)) {
+      if (this.link.waitsAfter(err)) {
         this.setState('reconnecting', errorMessage(err));
         return;
       }
@@ -66,7 +66,7 @@ export abstract class ListeningTunnel extends Tunnel {
    * when it cannot wait (the tunnel failed or closed, too many wait, or the wait bound passed).
    */
   protected whenConnected(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): void {
-    if (this.session.isConnected) return go();
+    if (this.link.isConnected) return go();
     const server = this.spec.server;
     // 'active' with the session down: the connection died a moment ago and the drop is not yet told.
     if (this.state !== 'connecting' && this.state !== 'reconnecting' && this.state !== 'active') {
@@ -76,7 +76,7 @@ export abstract class ListeningTunnel extends Tunnel {
     if (this.waiting.size >= this.maxWaiting) {
       return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${plural(this.maxWaiting, 'connection')} ${this.maxWaiting === 1 ? 'is' : 'are'} already waiting for ${server} to connect.`));
     }
-    const waitMs = this.session.connectTimeoutMs;
+    const waitMs = this.link.connectTimeoutMs;
     const timer = setTimeout(() => {
       this.refuseWaiting(new TunnelError('TIMEOUT', `A connection waited ${waitMs / 1000}s (ConnectTimeout) for ${server} to connect and was reset.`), [conn]);
     }, waitMs);
@@ -97,7 +97,7 @@ export abstract class ListeningTunnel extends Tunnel {
    * resetting the connection. Once per connection. Returns whether it waits.
    */
   protected waitAgainAfterDrop(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): boolean {
-    if (this.session.isConnected || conn.socket.destroyed || this.requeued.has(conn)) return false;
+    if (this.link.isConnected || conn.socket.destroyed || this.requeued.has(conn)) return false;
     this.requeued.add(conn);
     conn.socket.once('close', () => this.requeued.delete(conn));
     this.whenConnected(conn, go, refuse);
@@ -156,7 +156,7 @@ export abstract class ListeningTunnel extends Tunnel {
 
   override async onSessionBack(): Promise<void> {
     await super.onSessionBack();
-    if (this.session.isConnected) this.releaseWaiting();
+    if (this.link.isConnected) this.releaseWaiting();
   }
 
   protected async stop(): Promise<void> {

@@ -25,8 +25,8 @@ export class LocalForward extends ListeningTunnel {
     if (socket.destroyed) return;
     const { remoteHost, remotePort, remotePath } = this.spec;
     const opening = remotePath !== undefined
-      ? this.session.forwardOutStreamLocal(remotePath)
-      : this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
+      ? this.link.channels.forwardOutStreamLocal(remotePath)
+      : this.link.channels.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
     // Read what the client already sent into the socket's buffer (at most its highWaterMark)
     // while CHANNEL_OPEN is in flight: once open, it leaves at once instead of a poll later.
     socket.read(0);

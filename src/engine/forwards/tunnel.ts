@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { corkFor } from '../io/cork';
 import { errorMessage } from '../base/errors';
 import { discard } from '../connection/channels';
-import type { SshSession } from '../connection/session';
+import type { TunnelLink } from '../connection/link';
 import { SocketRelay } from '../ssh2';
 import { defaultName, type ResolvedSpec } from './spec';
 import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelState, TunnelType } from '../base/types';
@@ -40,7 +40,7 @@ export abstract class Tunnel {
   constructor(
     readonly id: string,
     readonly spec: ResolvedSpec,
-    protected readonly session: SshSession,
+    protected readonly link: TunnelLink,
     private readonly changed: (tunnel: Tunnel) => void,
     /** Whether another tunnel of the same manager already has this name. */
     private readonly nameTaken: (name: string, tunnel: Tunnel) => boolean = () => false,
@@ -148,7 +148,7 @@ export abstract class Tunnel {
     this.errors += count;
     // A failed tunnel keeps its cause: connections refused since then only repeat it.
     if (this._state !== 'failed' || this._lastError === undefined) this._lastError = message;
-    this.session.log(`${this.spec.name}: ${count > 1 ? `${count} connections failed: ` : 'connection failed: '}${message}`);
+    this.link.log(`${this.spec.name}: ${count > 1 ? `${count} connections failed: ` : 'connection failed: '}${message}`);
     this.changed(this);
   }
 
