@@ -8,7 +8,7 @@ import { ReverseDynamicForward } from './forwards/reverseDynamicForward';
 import type { ReconnectPolicy } from './connection/redial';
 import { SshSession } from './connection/session';
 import { RememberedSecrets } from './login/rememberedSecrets';
-import { resolveSpec } from './forwards/spec';
+import { resolveSpec, specName } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
 import type { Tunnel } from './forwards/tunnel';
 import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './base/types';
@@ -108,7 +108,7 @@ export class TunnelManager {
         // After a redial, or a fresh connect following a give-up: bring back what was waiting.
         for (const t of this.tunnelsOf(s.name)) {
           if (t.state === 'reconnecting' || t.state === 'failed') {
-            t.onSessionBack().catch((err) => this.log(`${t.spec.name}: ${errorMessage(err)}`));
+            t.onSessionBack().catch((err) => this.log(`${t.name}: ${errorMessage(err)}`));
           }
         }
       }),
@@ -130,13 +130,13 @@ export class TunnelManager {
     if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
     const resolved = resolveSpec(spec);
     const { signal } = options;
-    if (signal?.aborted) throw cancelled(resolved.name);
+    if (signal?.aborted) throw cancelled(specName(resolved));
     // A `Match exec` of the ssh config still running for this server: wait for it here rather than run it synchronously in get().
     const ready = this.options.servers.whenReady?.(resolved.server);
     if (ready) {
       await ready;
       if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
-      if (signal?.aborted) throw cancelled(resolved.name);
+      if (signal?.aborted) throw cancelled(specName(resolved));
     }
     const config = this.findServer(resolved.server);
     const session = this.sessionFor(config);
@@ -148,7 +148,7 @@ export class TunnelManager {
     };
     const Kind = resolved.type === 'local' ? LocalForward
       : resolved.type === 'remote' ? (resolved.socks ? ReverseDynamicForward : RemoteForward) : DynamicForward;
-    const nameTaken = (name: string, self: Tunnel) => [...this.tunnels.values()].some((t) => t !== self && t.spec.name === name);
+    const nameTaken = (name: string, self: Tunnel) => [...this.tunnels.values()].some((t) => t !== self && t.name === name);
     const tunnel = new Kind(id, resolved, session, changed, nameTaken);
     tunnel.updateDefaultName();
     if ((tunnel instanceof DynamicForward || tunnel instanceof ReverseDynamicForward) && this.options.socksHandshakeTimeoutMs) {
@@ -159,7 +159,7 @@ export class TunnelManager {
     this._onDidChangeServer.fire(this.serverStatus(config.host));
     const started = tunnel.start();
     try {
-      await (signal ? untilAborted(started, signal, resolved.name) : started);
+      await (signal ? untilAborted(started, signal, tunnel.name) : started);
     } catch (err) {
       this.tunnels.delete(id);
       // A start still under way (waiting for a question, a forward the server grants later)
@@ -169,12 +169,12 @@ export class TunnelManager {
       await tunnel.close(reason).catch(() => undefined);
       // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.host);
-      this.log(`${resolved.name}: ${errorMessage(err)}`);
+      this.log(`${tunnel.name}: ${errorMessage(err)}`);
       throw err;
     }
     const opened = tunnel.info();
     const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
-    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})${waiting}`);
+    this.log(`${tunnel.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})${waiting}`);
     return opened;
   }
 
@@ -200,7 +200,7 @@ export class TunnelManager {
     if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
     this.tunnels.delete(id);
     await tunnel.close(reason);
-    this.log(`${tunnel.spec.name}: closed${reason === 'person' ? '' : ` (${reason})`}`);
+    this.log(`${tunnel.name}: closed${reason === 'person' ? '' : ` (${reason})`}`);
     this.releaseSessionIfIdle(tunnel.spec.server);
   }
 

@@ -2,8 +2,8 @@ import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { plural } from '../base/format';
 import { boundPort, closeServer, listen, listenOnPath } from '../io/listener';
-import { discard } from '../connection/channels';
-import { Tunnel, type Connection } from './tunnel';
+import { Tunnel } from './tunnel';
+import type { Connection } from './connections';
 
 /** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */
 export const MAX_WAITING = 256;
@@ -38,7 +38,7 @@ export abstract class ListeningTunnel extends Tunnel {
     if (this.state === 'closed') {
       // Closed while binding (a cancelled start): stop() found no listener to close.
       await closeServer(this.server);
-      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+      throw new TunnelError('CLOSED', `The tunnel ${this.name} was closed while it opened.`);
     }
     this.port = boundPort(this.server, this.spec.localPort);
     this.updateDefaultName();
@@ -86,9 +86,9 @@ export abstract class ListeningTunnel extends Tunnel {
       if (!w) return;
       clearTimeout(w.timer);
       this.waiting.delete(conn);
-      this.statsChanged();
+      this.connections.statsChanged();
     });
-    this.statsChanged();
+    this.connections.statsChanged();
   }
 
   /**
@@ -106,11 +106,7 @@ export abstract class ListeningTunnel extends Tunnel {
 
   /** Only connections with a channel died with the session; the others wait for the redial. */
   protected override dropOnSessionLost(): void {
-    for (const conn of [...this.connections]) {
-      if (!conn.channel) continue;
-      conn.socket.destroy();
-      discard(conn.channel);
-    }
+    this.connections.drop(true);
   }
 
   private refuseNow(refuse: (err: TunnelError) => void, err: TunnelError): void {
@@ -127,7 +123,7 @@ export abstract class ListeningTunnel extends Tunnel {
       clearTimeout(w.timer);
       w.go();
     }
-    this.statsChanged();
+    this.connections.statsChanged();
   }
 
   /** Ends waiting connections (all, or those given), each counted as an error with the reason. */
@@ -160,9 +156,9 @@ export abstract class ListeningTunnel extends Tunnel {
   }
 
   protected async stop(): Promise<void> {
-    this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: the tunnel ${this.spec.name} was closed.`));
+    this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: the tunnel ${this.name} was closed.`));
     const closing = closeServer(this.server);
-    this.dropConnections();
+    this.connections.drop();
     await closing;
   }
 

@@ -2,14 +2,14 @@ import type * as net from 'node:net';
 import { closeUnopened, refuse } from '../io/listener';
 import { ListeningTunnel } from './listeningTunnel';
 import { discard } from '../connection/channels';
-import { type Connection } from './tunnel';
+import type { Connection } from './connections';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends ListeningTunnel {
   readonly type = 'local' as const;
 
   protected accept(socket: net.Socket): void {
-    const conn = this.addConnection(socket);
+    const conn = this.connections.add(socket);
     // Unread until its channel is open (the listener pauses on connect): nothing sent is lost while it waits.
     this.whenConnected(conn, () => this.open(conn), () => refuse(socket));
   }
@@ -36,7 +36,7 @@ export class LocalForward extends ListeningTunnel {
           discard(channel);
           return;
         }
-        this.join(conn, channel);
+        this.connections.join(conn, channel);
         socket.resume();
       },
       (err) => this.refuseOrWait(conn, err),

@@ -80,7 +80,7 @@ export class RemoteForward extends Tunnel {
       }
       return this.scheduleRetry();
     }
-    if (this.retryCount > 0) this.link.log(`${this.spec.name}: ${this.link.name} listens on ${this.serverSide} again`);
+    if (this.retryCount > 0) this.link.log(`${this.name}: ${this.link.name} listens on ${this.serverSide} again`);
     this.retryCount = 0;
     this.setState('active');
   }
@@ -95,8 +95,8 @@ export class RemoteForward extends Tunnel {
       return this.fail(new TunnelError('FORWARD_REFUSED',
         `${this.link.name} refused port ${previous} again and then any port on ${this.spec.remoteHost} for a remote forward: forwarding is likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen).`));
     }
-    if (this.boundPort === previous) this.link.log(`${this.spec.name}: ${this.link.name} listens on port ${previous} again`);
-    else this.link.log(`${this.spec.name}: now listens on port ${this.boundPort} on the server (port ${previous} was still held)`);
+    if (this.boundPort === previous) this.link.log(`${this.name}: ${this.link.name} listens on port ${previous} again`);
+    else this.link.log(`${this.name}: now listens on port ${this.boundPort} on the server (port ${previous} was still held)`);
     this.setState('active');
   }
 
@@ -128,11 +128,11 @@ export class RemoteForward extends Tunnel {
         ? `${this.link.name} refused ${this.serverSide} again: it still holds it from the previous connection (other ports are granted; sshd lets it go once it notices that connection is gone); ${again}`
         // Retried all the same: with PermitListen, a port still held and any other refused look alike.
         : `${this.link.name} refused ${this.serverSide} again, and any other port too: remote forwarding is most likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen); ${again}`;
-    if (this.retryCount === 1) this.link.log(`${this.spec.name}: ${why}`);
+    if (this.retryCount === 1) this.link.log(`${this.name}: ${why}`);
     if (this.state !== 'reconnecting' || this.lastError !== why) this.setState('reconnecting', why);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      this.askAgain().catch((err: unknown) => this.link.log(`${this.spec.name}: ${errorMessage(err)}`));
+      this.askAgain().catch((err: unknown) => this.link.log(`${this.name}: ${errorMessage(err)}`));
     }, delay);
   }
 
@@ -168,7 +168,7 @@ export class RemoteForward extends Tunnel {
     if (this.state === 'closed') {
       // Closed while the server granted it (a cancelled start): stop() had nothing to withdraw yet.
       await this.stop();
-      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+      throw new TunnelError('CLOSED', `The tunnel ${this.name} was closed while it opened.`);
     }
   }
 
@@ -187,7 +187,7 @@ export class RemoteForward extends Tunnel {
     const target: net.NetConnectOpts = this.spec.localPath !== undefined ? { path: this.spec.localPath } : { host: this.spec.localHost, port: this.spec.localPort };
     // highWaterMark is a stream option net's connect types do not list.
     const socket = net.connect(Object.assign(target, { allowHalfOpen: true, highWaterMark: SOCKET_BUFFER }));
-    const conn = this.addConnection(socket);
+    const conn = this.connections.add(socket);
     // The server waits for an answer to every offer: exactly one accept or reject, whatever happens first.
     let answered = false;
     const refuse = () => {
@@ -209,7 +209,7 @@ export class RemoteForward extends Tunnel {
         socket.destroy();
         return;
       }
-      this.join(conn, channel);
+      this.connections.join(conn, channel);
     });
     // Closed before the local service answered (the tunnel closed, the session dropped).
     socket.once('close', refuse);

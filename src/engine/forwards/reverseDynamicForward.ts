@@ -103,14 +103,14 @@ export class ReverseDynamicForward extends RemoteForward {
         socket.destroy();
         return;
       }
-      const conn = this.addConnection(socket);
+      const conn = this.connections.add(socket);
       // The success reply goes out only once the connection here is made.
       channel.write(successReply(target.version));
       if (rest.length) {
         socket.write(rest);
-        this.countBytes(rest.length, 0);
+        this.connections.countBytes(rest.length, 0);
       }
-      this.join(conn, channel);
+      this.connections.join(conn, channel);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {

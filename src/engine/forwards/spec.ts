@@ -4,10 +4,10 @@ import { TunnelError } from '../base/errors';
 import { makeAddress } from '../base/address';
 import { TUNNEL_TYPES, type TunnelSpec } from '../base/types';
 
+/** A checked spec with its defaults; `name` only when one was given (the tunnel makes the default one). */
 export interface ResolvedSpec extends TunnelSpec {
   localHost: string;
-  name: string;
-  /** False when `name` is the default one, which follows the bound ports. */
+  /** False when the tunnel is named for what it forwards, following the bound ports. */
   nameGiven: boolean;
 }
 
@@ -102,10 +102,10 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
     throw new TunnelError('INVALID_SPEC', 'localPort of a remote tunnel names the local service to reach; it cannot be 0.');
   }
   if (spec.type === 'local' && socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.');
-  const paths = { localPath, remotePath, socks };
   const given = spec.name?.trim();
-  const name = given || defaultName(spec.type, localHost, localPort, remoteHost, remotePort, paths);
-  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, name, nameGiven: !!given };
+  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, nameGiven: !!given };
+  if (given) resolved.name = given;
+  else delete resolved.name;
   delete resolved.localPath;
   delete resolved.remotePath;
   delete resolved.socks;
@@ -122,6 +122,11 @@ function portOrZero(what: string, value: unknown, when: string): number {
 
 
 type ForwardPaths = { localPath?: string; remotePath?: string; socks?: boolean };
+
+/** The name a spec gives its tunnel before it listens: the given one, or the default for the ports asked. */
+export function specName(spec: ResolvedSpec): string {
+  return spec.name ?? defaultName(spec.type, spec.localHost, spec.localPort, spec.remoteHost, spec.remotePort, spec);
+}
 
 /** The listening end as ssh's -L/-R/-D write it: the port alone when bound to the loopback default. */
 function listenEnd(host: string | undefined, port: number | undefined): string {
