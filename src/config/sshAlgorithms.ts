@@ -124,7 +124,7 @@ const SSH2_KEY_ALGORITHMS = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecds
 /**
  * Key algorithms a login may offer, and host key algorithms: ssh2's, and the certificates of
  * those (the engine offers certificates itself, and teaches ssh2 to take host certificates:
- * src/engine/ssh2/hostCerts.ts; their list is the engine's CERTIFICATE_ALGORITHMS).
+ * src/engine/ssh2/hostCertificateKex.ts; their list is the engine's CERTIFICATE_ALGORITHMS).
  */
 const PUBKEY_ALGORITHMS = new Set([...SSH2_KEY_ALGORITHMS, ...CERTIFICATE_ALGORITHMS]);
 

@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { plural } from '../base/format';
-import { boundPort, closeServer, listen, listenOnPath } from '../io/listener';
+import { boundPort, stopListening, listen, listenOnPath } from '../io/listener';
 import { Tunnel } from './tunnel';
 import type { Connection } from './connections';
 
@@ -37,7 +37,7 @@ export abstract class ListeningTunnel extends Tunnel {
       : await listen(this.spec.localHost, this.spec.localPort, onConnection);
     if (this.state === 'closed') {
       // Closed while binding (a cancelled start): stop() found no listener to close.
-      await closeServer(this.server);
+      await stopListening(this.server);
       throw new TunnelError('CLOSED', `The tunnel ${this.name} was closed while it opened.`);
     }
     this.port = boundPort(this.server, this.spec.localPort);
@@ -50,7 +50,7 @@ export abstract class ListeningTunnel extends Tunnel {
         this.setState('reconnecting', errorMessage(err));
         return;
       }
-      await closeServer(this.server);
+      await stopListening(this.server);
       throw err;
     }
     this.setState('active');
@@ -157,7 +157,7 @@ export abstract class ListeningTunnel extends Tunnel {
 
   protected async stop(): Promise<void> {
     this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: the tunnel ${this.name} was closed.`));
-    const closing = closeServer(this.server);
+    const closing = stopListening(this.server);
     this.connections.drop();
     await closing;
   }

@@ -67,14 +67,14 @@ export function certifiedKey(key: ParsedKey, certificate: Buffer): ParsedKey {
   return certified;
 }
 
-export function certAuthShapeProblems(found: Ssh2Internals): string[] {
+export function certificateLoginShapeProblems(found: Ssh2Internals): string[] {
   return [
     ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['authPK']),
     ...notFunctions('protocol utils', found.protocolUtils, ['sendPacket', 'convertSignature']),
   ];
 }
 
-export function installCertAuth(found: Ssh2Internals): void {
+export function installCertificateLogin(found: Ssh2Internals): void {
   const proto = found.Protocol.prototype as { authPK: (this: ProtocolLike, ...args: unknown[]) => void };
   const { sendPacket, convertSignature } = found.protocolUtils;
   const send = (self: ProtocolLike, payload: Buffer, what: string) => {

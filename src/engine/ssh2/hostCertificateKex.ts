@@ -41,7 +41,7 @@ interface KexLike {
 
 const KEX = Symbol('kex');
 
-export function hostCertShapeProblems(found: Ssh2Internals): string[] {
+export function hostCertificateShapeProblems(found: Ssh2Internals): string[] {
   const problems = [
     ...missing('protocol constants', found.constants, ['SUPPORTED_SERVER_HOST_KEY', 'DEFAULT_SERVER_HOST_KEY']),
     ...notFunctions('protocol utils', found.protocolUtils, ['sigSSHToASN1']),
@@ -61,7 +61,7 @@ export function kexShapeProblems(kex: object): string[] {
 function adjust(kex: KexLike): void {
   const negotiated = kex.negotiated.serverHostKey;
   const problems = kexShapeProblems(kex);
-  if (problems.length) throw new Error(`ssh2's key exchange differs from what SSH Tunnels was written against (src/engine/ssh2/hostCerts.ts): ${problems.join('; ')}`);
+  if (problems.length) throw new Error(`ssh2's key exchange differs from what SSH Tunnels was written against (src/engine/ssh2/hostCertificateKex.ts): ${problems.join('; ')}`);
   const signature = plainAlgorithm(negotiated);
   // ssh2 checks that the host key blob is of the negotiated type.
   kex.negotiated.serverHostKey = certificateBlobType(negotiated);
@@ -93,7 +93,7 @@ function adjust(kex: KexLike): void {
   };
 }
 
-export function installHostCerts(found: Ssh2Internals): void {
+export function installHostCertificates(found: Ssh2Internals): void {
   const supported = found.constants.SUPPORTED_SERVER_HOST_KEY;
   for (const name of HOST_CERTIFICATE_ALGORITHMS) {
     // ed25519 only where ssh2 (this Node's OpenSSL) can verify ed25519 at all.
