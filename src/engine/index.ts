@@ -1,6 +1,6 @@
 export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './manager';
 export { TunnelError, errorMessage, REFUSALS, type TunnelErrorCode } from './base/errors';
-export { Emitter, type Event, type Disposable } from './base/events';
+export { DisposableStore, Emitter, reportListenerErrors, type Event, type Disposable } from './base/events';
 export { resolveSpec, defaultName, describeForward } from './forwards/spec';
 export { formatBytes, plural } from './base/format';
 export { makeAddress, parseSshTarget, type SshTarget } from './base/address';

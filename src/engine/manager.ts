@@ -1,6 +1,6 @@
 import { DynamicForward } from './forwards/dynamicForward';
 import { errorMessage, TunnelError } from './base/errors';
-import { Emitter, type Disposable } from './base/events';
+import { DisposableStore, Emitter } from './base/events';
 import { makeAddress } from './base/address';
 import { LocalForward } from './forwards/localForward';
 import { RemoteForward } from './forwards/remoteForward';
@@ -30,7 +30,7 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = { baseDelayMs: 1000, maxDelayM
 
 export class TunnelManager {
   private readonly sessions = new Map<string, SshSession>();
-  private readonly sessionListeners = new Map<string, Disposable[]>();
+  private readonly sessionListeners = new Map<string, DisposableStore>();
   private readonly tunnels = new Map<string, Tunnel>();
   private nextId = 1;
   private disposed = false;
@@ -89,7 +89,9 @@ export class TunnelManager {
       log: (m) => this.log(m),
     });
     const s = session;
-    const listeners = [
+    // The manager tells the server's tunnels of its drops and returns, then the UI of its state.
+    const listeners = new DisposableStore();
+    listeners.add(
       s.onDidChangeState((state) => {
         const reason = s.lastError ?? 'connection lost';
         for (const t of this.tunnelsOf(s.name)) {
@@ -98,12 +100,16 @@ export class TunnelManager {
         }
         this._onDidChangeServer.fire(this.serverStatus(s.name));
       }),
+    );
+    listeners.add(
       s.onDidScheduleRetry(() => {
         // The redial's own error, not only the first drop's, is what the tunnels show while they wait.
         const reason = s.lastError;
         if (reason !== undefined) for (const t of this.tunnelsOf(s.name)) t.onRetryFailed(reason);
         this._onDidChangeServer.fire(this.serverStatus(s.name));
       }),
+    );
+    listeners.add(
       s.onDidConnect(() => {
         // After a redial, or a fresh connect following a give-up: bring back what was waiting.
         for (const t of this.tunnelsOf(s.name)) {
@@ -112,7 +118,7 @@ export class TunnelManager {
           }
         }
       }),
-    ];
+    );
     this.sessions.set(config.host, session);
     this.sessionListeners.set(config.host, listeners);
     return session;
@@ -240,7 +246,7 @@ export class TunnelManager {
     const session = this.sessions.get(name);
     if (!session) return;
     this.sessions.delete(name);
-    for (const l of this.sessionListeners.get(name) ?? []) l.dispose();
+    this.sessionListeners.get(name)?.dispose();
     this.sessionListeners.delete(name);
     session.close();
     this._onDidChangeServer.fire(this.serverStatus(name));
