@@ -2,6 +2,7 @@ export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './m
 export { TunnelError, errorMessage, REFUSALS, type TunnelErrorCode } from './base/errors';
 export { DisposableStore, Emitter, reportListenerErrors, type Event, type Disposable } from './base/events';
 export { resolveSpec, defaultName, describeForward } from './forwards/spec';
+export { listeningEnd, listensWhere, localEnd, remoteEnd, type ForwardEnds } from './forwards/ends';
 export { formatBytes, plural } from './base/format';
 export { makeAddress, parseSshTarget, type SshTarget } from './base/address';
 export { displayPath, expandHome } from './base/paths';

@@ -1,13 +1,13 @@
 import { DynamicForward } from './forwards/dynamicForward';
 import { errorMessage, TunnelError } from './base/errors';
 import { DisposableStore, Emitter } from './base/events';
-import { makeAddress } from './base/address';
 import { LocalForward } from './forwards/localForward';
 import { RemoteForward } from './forwards/remoteForward';
 import { ReverseDynamicForward } from './forwards/reverseDynamicForward';
 import type { ReconnectPolicy } from './connection/redial';
 import { SshSession } from './connection/session';
 import { RememberedSecrets } from './login/rememberedSecrets';
+import { localEnd } from './forwards/ends';
 import { resolveSpec, specName } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
 import type { Tunnel } from './forwards/tunnel';
@@ -180,7 +180,7 @@ export class TunnelManager {
     }
     const opened = tunnel.info();
     const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
-    this.log(`${tunnel.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})${waiting}`);
+    this.log(`${tunnel.name}: open (${localEnd(opened)})${waiting}`);
     return opened;
   }
 

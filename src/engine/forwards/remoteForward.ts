@@ -1,9 +1,9 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
-import { makeAddress } from '../base/address';
 import { SOCKET_BUFFER } from '../io/listener';
 import { SocketRelay } from '../ssh2';
+import { localEnd } from './ends';
 import { Tunnel } from './tunnel';
 
 /** The first wait before asking again for a forward the server refused after a reconnect. */
@@ -174,7 +174,7 @@ export class RemoteForward extends Tunnel {
 
   /** Where each connection goes on this machine, in words. */
   private get localTarget(): string {
-    return this.spec.localPath ?? makeAddress(this.spec.localHost, this.spec.localPort);
+    return localEnd(this.spec);
   }
 
   /** Whether the server's TCP connections are joined to local sockets as SocketRelays (not a SOCKS forward's channels, which the engine reads). */

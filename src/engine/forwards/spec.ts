@@ -129,7 +129,7 @@ export function specName(spec: ResolvedSpec): string {
 }
 
 /** The listening end as ssh's -L/-R/-D write it: the port alone when bound to the loopback default. */
-function listenEnd(host: string | undefined, port: number | undefined): string {
+function shortListen(host: string | undefined, port: number | undefined): string {
   return host === undefined || host === '127.0.0.1' || host === 'localhost' ? String(port) : makeAddress(host, port);
 }
 
@@ -138,11 +138,11 @@ function listenEnd(host: string | undefined, port: number | undefined): string {
  * `R SOCKS 1080`, `L /tmp/db.sock → db:5432`. The loopback bind address is left out; others are kept.
  */
 export function defaultName(type: string, localHost: string, localPort: number, remoteHost?: string, remotePort?: number, paths: ForwardPaths = {}): string {
-  const local = paths.localPath ?? listenEnd(localHost, localPort);
+  const local = paths.localPath ?? shortListen(localHost, localPort);
   const remote = paths.remotePath ?? makeAddress(remoteHost, remotePort);
   if (type === 'dynamic') return `D ${local}`;
   if (type === 'local') return `L ${local} → ${remote}`;
-  const listening = paths.remotePath ?? listenEnd(remoteHost, remotePort);
+  const listening = paths.remotePath ?? shortListen(remoteHost, remotePort);
   if (paths.socks) return `R SOCKS ${listening}`;
   return `R ${listening} → ${paths.localPath ?? makeAddress(localHost, localPort)}`;
 }
