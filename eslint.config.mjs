@@ -1,5 +1,36 @@
 import js from '@eslint/js';
+import * as path from 'node:path';
 import tseslint from 'typescript-eslint';
+import { forbidden, readRooms, roomOf } from './scripts/rooms.mjs';
+
+// The rooms of ARCHITECTURE.md: which room may import which, and which may import vscode.
+const rooms = readRooms();
+
+/** rooms/floors: an import a room may not make, as ARCHITECTURE.md's table says. */
+const roomsPlugin = {
+  rules: {
+    floors: {
+      meta: { type: 'problem', schema: [] },
+      create(context) {
+        const file = context.filename;
+        const room = roomOf(rooms, file);
+        if (!room) return {};
+        const check = (node) => {
+          const source = node.source?.value;
+          if (typeof source !== 'string') return;
+          if (source === 'vscode' && !room.vscode) {
+            context.report({ node, message: `${room.name} (${room.folder}) runs in plain Node: it may not import vscode (ARCHITECTURE.md).` });
+            return;
+          }
+          if (!source.startsWith('.')) return;
+          const why = forbidden(rooms, file, path.resolve(path.dirname(file), source));
+          if (why) context.report({ node, message: why });
+        };
+        return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check };
+      },
+    },
+  },
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', '.cache/**', 'test-results/**'] },
@@ -13,10 +44,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/engine/**/*.ts', 'src/config/**/*.ts', 'src/tools/**/*.ts', 'src/cli/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The engine, config, tools and cli layers run in plain Node.' }] }],
-    },
+    files: ['src/**/*.ts'],
+    plugins: { rooms: roomsPlugin },
+    rules: { 'rooms/floors': 'error' },
   },
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
