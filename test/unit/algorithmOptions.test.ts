@@ -9,6 +9,7 @@ import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
@@ -53,16 +54,6 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
     }
   }
 
-  async function refused(server: ServerConfig): Promise<TunnelError> {
-    try {
-      await carries(server);
-    } catch (err) {
-      assert.ok(err instanceof TunnelError, String(err));
-      return err;
-    }
-    assert.fail('the connection should have been refused');
-  }
-
   describe('a server that offers only ssh-ed25519 host keys and only curve25519-sha256 key exchange', () => {
     let sshd: SshdFixture;
     before(async () => {
@@ -75,7 +66,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       const theirs = ssh(file, 'no-ed25519');
       assert.equal(theirs.ok, false);
       assert.match(theirs.stderr, /no matching host key type found/);
-      const err = await refused(server);
+      const err = await rejection(carries(server), TunnelError);
       assert.equal(err.code, 'CONNECT_FAILED');
       assert.match(err.message, /no-ed25519 and this side have no host key type in common \(ssh: "no matching host key type found"\): this side offers only ssh-ed25519-cert-v01@openssh\.com, .*, ecdsa-sha2-nistp256, .*rsa-sha2-256 \(HostKeyAlgorithms\)\. Change HostKeyAlgorithms for no-ed25519/);
       // As ssh's default list: the certificates first (their plain ssh-ed25519 is what - took out).
@@ -100,7 +91,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       await carries(matching.server);
       const other = configFor(sshd, 'kex-none', ['KexAlgorithms -curve25519*']);
       assert.equal(ssh(other.file, 'kex-none').ok, false);
-      const err = await refused(other.server);
+      const err = await rejection(carries(other.server), TunnelError);
       assert.match(err.message, /no key exchange method in common .*\(KexAlgorithms\)/);
     });
 
@@ -111,7 +102,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
     });
 
     it('a name ssh2 cannot use, handed to the engine directly: a clear refusal, not a crash', async () => {
-      const err = await refused(sshd.server('bad-mac', { macs: ['umac-64@openssh.com'] }));
+      const err = await rejection(carries(sshd.server('bad-mac', { macs: ['umac-64@openssh.com'] })), TunnelError);
       assert.equal(err.code, 'CONNECT_FAILED');
       assert.match(err.message, /Cannot connect to bad-mac: .*umac-64@openssh\.com.*Check the algorithm options/);
     });
@@ -119,7 +110,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
     it('PubkeyAcceptedAlgorithms without the key type: the key is not offered, and the failure says why', async () => {
       const { file, server } = configFor(sshd, 'no-ed-key', ['PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256']);
       assert.equal(ssh(file, 'no-ed-key').ok, false);
-      const err = await refused(server);
+      const err = await rejection(carries(server), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /key \S+client_key \(ssh-ed25519 is not in PubkeyAcceptedAlgorithms\)/);
       await carries(configFor(sshd, 'ed-key', ['PubkeyAcceptedKeyTypes ^ssh-ed25519']).server);
@@ -153,7 +144,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       await carries(accepted.server);
       const refusedCfg = agentConfig('agent-no', 'rsa-sha2-512');
       assert.equal(ssh(refusedCfg.file, 'agent-no').ok, false);
-      const err = await refused(refusedCfg.server);
+      const err = await rejection(carries(refusedCfg.server), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
     });
   });
@@ -173,7 +164,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       assert.equal(ssh(file, 'aliased').ok, true);
       await carries(server);
       // Without the alias the same file does not know the host.
-      const err = await refused({ ...server, hostKeyAlias: undefined });
+      const err = await rejection(carries({ ...server, hostKeyAlias: undefined }), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
     });
 

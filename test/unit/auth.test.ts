@@ -2,10 +2,11 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
+import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
 import { defaultAgent } from '../../src/engine/auth';
 import { SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
+import { connectError } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { ensureTestUser } from '../helpers/testUser';
 import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
@@ -18,16 +19,6 @@ async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<voi
   } finally {
     await manager.dispose();
   }
-}
-
-async function refused(server: ServerConfig, prompts?: Prompts): Promise<TunnelError> {
-  try {
-    await connectWith(server, prompts);
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  }
-  assert.fail('the connection should have been refused');
 }
 
 describe('logging in to a real sshd', function () {
@@ -89,20 +80,20 @@ describe('logging in to a real sshd', function () {
     });
 
     it('a passphrase-protected key and no way to ask: a clear refusal', async () => {
-      const err = await refused(sshd.server('locked', { identityFile: lockedKey }));
+      const err = await connectError(sshd.server('locked', { identityFile: lockedKey }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, new RegExp(`key ${lockedKey} \\(needs a passphrase and nothing can ask for it\\)`));
     });
 
     it('a wrong passphrase is refused and never shown', async () => {
-      const err = await refused(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => 'wrong-passphrase-xyz' });
+      const err = await connectError(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => 'wrong-passphrase-xyz' });
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /Authentication as \S+ on locked failed\. Tried: key /);
       assert.doesNotMatch(err.message, /wrong-passphrase-xyz/);
     });
 
     it('a person who cancels the passphrase prompt gets a refusal naming the key', async () => {
-      const err = await refused(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => undefined });
+      const err = await connectError(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => undefined });
       assert.match(err.message, /needs a passphrase\)/);
     });
   });
@@ -125,12 +116,12 @@ describe('logging in to a real sshd', function () {
       const noKey = path.join(sshd.dir, 'no-such-key');
       await connectWith(sshd.server('agent', { identityFile: noKey, identityAgent: socket }));
       // Without the agent the same settings fail: the agent did the work.
-      const err = await refused(sshd.server('agent', { identityFile: noKey, identityAgent: false }));
+      const err = await connectError(sshd.server('agent', { identityFile: noKey, identityAgent: false }));
       assert.equal(err.code, 'AUTH_FAILED');
     });
 
     it('IdentitiesOnly with an IdentityFile leaves the agent out, as ssh does', async () => {
-      const err = await refused(sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket, identitiesOnly: true }));
+      const err = await connectError(sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket, identitiesOnly: true }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.doesNotMatch(err.message, /ssh-agent/);
     });
@@ -177,14 +168,14 @@ describe('logging in to a real sshd', function () {
     });
 
     it('a wrong password is refused without echoing it', async () => {
-      const err = await refused(sshd.server('pw', { ...noKey(), password: 'not-the-password-123' }));
+      const err = await connectError(sshd.server('pw', { ...noKey(), password: 'not-the-password-123' }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /Tried: .*password/);
       assert.doesNotMatch(err.message, /not-the-password-123/);
     });
 
     it('no password and no prompt: says that nothing could be tried', async () => {
-      const err = await refused(sshd.server('pw', noKey()));
+      const err = await connectError(sshd.server('pw', noKey()));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, new RegExp(`Authentication as ${user} on pw failed`));
     });
@@ -217,7 +208,7 @@ describe('logging in to a real sshd', function () {
     });
 
     it('a wrong answer is refused', async () => {
-      const err = await refused(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const err = await connectError(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (_s, _n, _i, prompts) => prompts.map(() => 'wrong-answer-456'),
       });
       assert.equal(err.code, 'AUTH_FAILED');

@@ -7,18 +7,14 @@ import * as path from 'node:path';
 import { TunnelError, TunnelManager, type TunnelSpec } from '../../src/engine';
 import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 
 /** Runs `fn`, expecting a TunnelError with this code, and returns its message. */
 async function refusal(code: string, fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, `expected a TunnelError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected a ${code} refusal`);
+  const err = await rejection(fn, TunnelError);
+  assert.equal(err.code, code, err.message);
+  return err.message;
 }
 
 describe('bad input: each refusal says what to change, and disturbs nothing else', function () {

@@ -5,11 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
-import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
+import { TunnelManager, type ServerConfig } from '../../src/engine';
 import { certificateProblem, readCertificate } from '../../src/engine/certificate';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
+import { connectError } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
@@ -31,19 +32,6 @@ async function tunnelCarriesData(server: ServerConfig, echoPort: number): Promis
   } finally {
     await manager.dispose();
   }
-}
-
-async function refusal(server: ServerConfig): Promise<string> {
-  const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
-  try {
-    await manager.connectServer(server.host);
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err.message;
-  } finally {
-    await manager.dispose();
-  }
-  assert.fail('the login should have been refused');
 }
 
 describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', function () {
@@ -98,7 +86,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const key = newKey('ed25519');
       const cert = sshd.certify(`${key}.pub`, { validity: '20200101:20200102' });
       assert.equal(sshd.sshLogin(['-i', key]).ok, false, 'ssh is refused too');
-      const message = await refusal(sshd.server('expired', { identityFile: key }));
+      const { message } = await connectError(sshd.server('expired', { identityFile: key }));
       assert.match(message, new RegExp(`^Authentication as \\S+ on expired failed\\. Tried: key ${key}, certificate ${cert} expired at 2020-01-0[12] \\d\\d:\\d\\d UTC\\.$`));
     });
 
@@ -106,7 +94,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const key = newKey('ecdsa');
       const cert = sshd.certify(`${key}.pub`, { validity: '+1d:+2d' });
       assert.equal(sshd.sshLogin(['-i', key]).ok, false, 'ssh is refused too');
-      const message = await refusal(sshd.server('early', { identityFile: key }));
+      const { message } = await connectError(sshd.server('early', { identityFile: key }));
       assert.match(message, new RegExp(`Tried: key ${key}, certificate ${cert} is not valid until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\.$`));
     });
 
@@ -114,7 +102,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const key = newKey('rsa');
       const cert = sshd.certify(`${key}.pub`, { principals: ['someone-else', 'and-another'] });
       assert.equal(sshd.sshLogin(['-i', key]).ok, false, 'ssh is refused too');
-      const message = await refusal(sshd.server('other-user', { identityFile: key }));
+      const { message } = await connectError(sshd.server('other-user', { identityFile: key }));
       assert.match(message, new RegExp(`Tried: key ${key}, certificate ${cert} is not for user ${sshd.user} \\(its principals: someone-else, and-another\\)\\.$`));
     });
 
@@ -123,7 +111,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const stray = newKey('ed25519');
       const cert = sshd.certify(`${stray}.pub`, { out: path.join(sshd.dir, 'stray.cert') });
       assert.equal(sshd.sshLogin(['-i', key, '-o', `CertificateFile=${cert}`]).ok, false, 'ssh is refused too');
-      const message = await refusal(sshd.server('stray', { identityFile: key, certificateFile: cert }));
+      const { message } = await connectError(sshd.server('stray', { identityFile: key, certificateFile: cert }));
       assert.match(message, new RegExp(`Tried: certificate ${cert} \\(its key is in none of the identity files \\(${key}\\)\\), key ${key}\\.$`));
     });
 
@@ -131,14 +119,14 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const key = newKey('ed25519');
       const stray = newKey('ed25519');
       const cert = sshd.certify(`${stray}.pub`, { out: `${key}-cert.pub` });
-      const message = await refusal(sshd.server('swapped', { identityFile: key }));
+      const { message } = await connectError(sshd.server('swapped', { identityFile: key }));
       assert.match(message, new RegExp(`Tried: key ${key}, certificate ${cert} \\(it is not for key ${key}\\)\\.$`));
     });
 
     it('a CertificateFile that does not exist, or is not a certificate', async () => {
       const key = newKey('ed25519');
       const missing = path.join(sshd.dir, 'missing.cert');
-      const message = await refusal(sshd.server('no-cert', { identityFile: key, certificateFile: [missing, `${key}.pub`] }));
+      const { message } = await connectError(sshd.server('no-cert', { identityFile: key, certificateFile: [missing, `${key}.pub`] }));
       assert.match(message, new RegExp(`Tried: certificate ${missing} \\(no such file\\), certificate ${key}\\.pub cannot be read: it is not an OpenSSH certificate`));
     });
   });
@@ -299,7 +287,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const key = newKey('ed25519');
       sshd.certify(`${key}.pub`, { validity: '20200101:20200102' });
       add(key);
-      const message = await refusal(sshd.server('agent-expired', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket }));
+      const { message } = await connectError(sshd.server('agent-expired', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket }));
       assert.match(message, /Tried: ssh-agent, certificate in the agent \(cert-test\) expired at 2020-01-0[12] \d\d:\d\d UTC, key \S+no-such-key \(unreadable: /);
       await waitFor(() => /Failed publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: ED25519 /.test(sshd.output), 5000, 'the plain key from the agent was offered and refused');
     });

@@ -3,13 +3,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TunnelError, TunnelManager, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
+import { TunnelManager, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
 import { hostKeyAlgorithms } from '../../src/engine/algorithms';
 import { readCertificate, parseCertificateBlob } from '../../src/engine/certificate';
 import { hostCertificateProblem, signedByItsCa } from '../../src/engine/hostCertificate';
 import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { connectError } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
@@ -28,19 +29,6 @@ async function tunnelCarriesData(server: ServerConfig, echoPort: number): Promis
     await manager.dispose();
   }
   return { questions, log };
-}
-
-async function refusal(server: ServerConfig): Promise<TunnelError> {
-  const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
-  try {
-    await manager.connectServer(server.host);
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  } finally {
-    await manager.dispose();
-  }
-  assert.fail('the connection should have been refused');
 }
 
 describe('host certificates (@cert-authority and @revoked in known_hosts)', function () {
@@ -115,7 +103,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     const file = knownHosts(caLine());
     const reference = ssh(file);
     assert.ok(!reference.ok && /not a listed principal/.test(reference.stderr), reference.stderr);
-    const err = await refusal(server(file));
+    const err = await connectError(server(file));
     assert.equal(err.code, 'HOST_KEY_UNKNOWN');
     assert.ok(err.message.includes(`The host certificate of cert-${n} (ssh-ed25519-cert) is not valid for the name ${sshd.host}: its principals are web, api.`), err.message);
   });
@@ -125,7 +113,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     const file = knownHosts(caLine());
     const reference = ssh(file);
     assert.ok(!reference.ok && /expired/i.test(reference.stderr), reference.stderr);
-    const err = await refusal(server(file));
+    const err = await connectError(server(file));
     assert.ok(err.message.includes('(ssh-ed25519-cert) expired at 2020-01-02'), err.message);
   });
 
@@ -136,7 +124,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     assert.ok(reference.ok, reference.stderr);
     await tunnelCarriesData(server(file, { hostKeyAlias: 'db.internal' }), echo.port);
     // Without the alias the CA line names another host: the certificate vouches for nothing.
-    const err = await refusal(server(knownHosts(caLine()), {}));
+    const err = await connectError(server(knownHosts(caLine()), {}));
     assert.ok(err.message.includes(`is not valid for the name ${sshd.host}: its principals are db.internal`), err.message);
   });
 
@@ -146,7 +134,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     it('a CA marked @revoked is refused, naming the line', async () => {
       const file = knownHosts(caLine(), `@revoked * ${sshd.hostCaPublicKey()}`);
       assert.ok(!ssh(file).ok);
-      const err = await refusal(server(file));
+      const err = await connectError(server(file));
       assert.equal(err.code, 'HOST_KEY_REVOKED');
       assert.ok(err.message.includes(`(ssh-ed25519-cert) is signed by a CA that is revoked in ${file}:2`), err.message);
     });
@@ -154,7 +142,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     it('a certificate whose key is marked @revoked is refused, even with the plain key listed', async () => {
       const file = knownHosts(caLine(), plainLine(), `@revoked * ${sshd.hostPublicKey().split(/\s+/).slice(0, 2).join(' ')}`);
       assert.ok(!ssh(file).ok);
-      const err = await refusal(server(file));
+      const err = await connectError(server(file));
       assert.equal(err.code, 'HOST_KEY_REVOKED');
       assert.ok(err.message.includes(`certifies a key that is revoked in ${file}:3`), err.message);
     });
@@ -176,7 +164,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
       const otherCa = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       const file = knownHosts(`@cert-authority * ${otherCa}`);
       assert.ok(!ssh(file).ok);
-      const err = await refusal(server(file));
+      const err = await connectError(server(file));
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
       assert.ok(/\(ssh-ed25519-cert\) is signed by a CA \(ssh-ed25519 SHA256:\S+\) that no @cert-authority line for \[127\.0\.0\.1\]:\d+ names\. The host key of .* is not in/.test(err.message), err.message);
     });
@@ -197,7 +185,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
 
     it('HostKeyAlgorithms without certificates: the plain key is shown and must be known', async () => {
       const file = knownHosts(caLine());
-      const err = await refusal(server(file, { hostKeyAlgorithms: ['ssh-ed25519'], hostKeyAlgorithmsVerbatim: true }));
+      const err = await connectError(server(file, { hostKeyAlgorithms: ['ssh-ed25519'], hostKeyAlgorithmsVerbatim: true }));
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
     });
   });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { ensureTestUser } from '../helpers/testUser';
 
@@ -19,16 +20,6 @@ async function survivesRestart(manager: TunnelManager, sshd: SshdFixture, server
   await waitFor(() => manager.getTunnel(info.id)?.state === 'active', 15_000, 'active again');
   const { sent, received } = await echoRoundTrip(info.localPort, 64 * 1024);
   assert.equal(received, sent);
-}
-
-async function refusal(manager: TunnelManager, server: string): Promise<TunnelError> {
-  try {
-    await manager.connectServer(server);
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  }
-  assert.fail('the login should have been refused');
 }
 
 describe('a passphrase or password is asked once per run, not at every reconnect', function () {
@@ -109,7 +100,7 @@ describe('a passphrase or password is asked once per run, not at every reconnect
     it('three wrong: a clear refusal, no fourth question', async () => {
       const { prompts, asked } = answering(['nope-1', 'nope-2', 'nope-3', passphrase]);
       const m = newManager(sshd.server('locked', { identityFile: lockedKey }), prompts);
-      const err = await refusal(m, 'locked');
+      const err = await rejection(m.connectServer('locked'), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, new RegExp(`key ${lockedKey} \\(wrong passphrase, 3 tries\\)`));
       assert.doesNotMatch(err.message, /nope-/);
@@ -145,7 +136,7 @@ describe('a passphrase or password is asked once per run, not at every reconnect
       const m = newManager(sshd.server('pw', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
         password: async () => answers[asked++],
       });
-      const err = await refusal(m, 'pw');
+      const err = await rejection(m.connectServer('pw'), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
       assert.equal((await m.connectServer('pw')).state, 'connected');
       assert.equal(asked, 2);
@@ -171,7 +162,7 @@ describe('a passphrase or password is asked once per run, not at every reconnect
           return prompts.map(() => answer);
         },
       });
-      assert.equal((await refusal(m, 'kbd')).code, 'AUTH_FAILED');
+      assert.equal((await rejection(m.connectServer('kbd'), TunnelError)).code, 'AUTH_FAILED');
       await survivesRestart(m, sshd, 'kbd', echo.port);
       assert.equal(asked, 2);
     });

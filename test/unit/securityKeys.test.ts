@@ -2,10 +2,11 @@ import * as assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
+import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { connectError } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
@@ -69,19 +70,6 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
     } finally {
       await manager.dispose();
     }
-  }
-
-  async function refusal(config: ServerConfig, prompts?: Prompts): Promise<string> {
-    const manager = new TunnelManager({ servers: staticServers(config), prompts, reconnect: { maxAttempts: 0 } });
-    try {
-      await manager.connectServer(config.host);
-    } catch (err) {
-      assert.ok(err instanceof TunnelError, String(err));
-      return err.message;
-    } finally {
-      await manager.dispose();
-    }
-    assert.fail('the login should have been refused');
   }
 
   for (const which of ['ed25519', 'ecdsa'] as const) {
@@ -163,7 +151,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         agent.refuse = true;
         try {
           const prompts = touchRecorder();
-          const message = await refusal(server(`sk-refused-${which}`, agent.socket), prompts);
+          const { message } = await connectError(server(`sk-refused-${which}`, agent.socket), prompts);
           const name = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
           assert.match(message, new RegExp(`Tried: ssh-agent, security key ${name} SHA256:\\S+ in the agent did not sign \\(was it touched\\?\\)`));
           assert.equal(prompts.shown.length, 1);
@@ -177,7 +165,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         authorize(key);
         const prompts = touchRecorder();
         const before = agent.signatures;
-        await refusal({ ...server(`sk-filtered-${which}`, agent.socket), pubkeyAcceptedAlgorithms: ['ssh-ed25519'] }, prompts);
+        await connectError({ ...server(`sk-filtered-${which}`, agent.socket), pubkeyAcceptedAlgorithms: ['ssh-ed25519'] }, prompts);
         assert.equal(prompts.shown.length, 0);
         assert.equal(agent.signatures, before);
         const accepted = { ...server(`sk-accepted-${which}`, agent.socket), pubkeyAcceptedAlgorithms: [key.sshType] };
@@ -195,7 +183,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
           const before = refusals();
           assert.ok(before >= 1, `sshd refused ssh's signature for want of a touch:\n${sshd.output.slice(-2000)}`);
           const prompts = touchRecorder();
-          const message = await refusal(server(`sk-untouched-${which}`, agent.socket), prompts);
+          const { message } = await connectError(server(`sk-untouched-${which}`, agent.socket), prompts);
           assert.match(message, /Tried: ssh-agent/);
           assert.equal(prompts.shown.length, 1, 'the agent was asked to sign');
           assert.equal(prompts.dismissed, 1);
@@ -216,7 +204,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       const file = path.join(sshd.dir, 'id_ed25519_sk');
       writeSecurityKeyFile(ed25519, file);
       assert.ok(!sshd.sshLogin(['-i', file]).ok, 'ssh cannot log in with it either without the device');
-      const message = await refusal(sshd.server('sk-file', { identityFile: file }));
+      const { message } = await connectError(sshd.server('sk-file', { identityFile: file }));
       assert.ok(
         message.includes(`key ${file} (a security key: add it to your ssh-agent with ssh-add ${file}; SSH Tunnels signs with security keys only through an agent)`),
         message,
@@ -232,7 +220,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       assert.ok(Buffer.from(body, 'base64').includes('bcrypt'), 'the file is encrypted');
       const asked: string[] = [];
       const prompts: Prompts = { passphrase: async (_server, keyPath) => (asked.push(keyPath), 'a passphrase') };
-      const message = await refusal(sshd.server('sk-locked', { identityFile: file }), prompts);
+      const { message } = await connectError(sshd.server('sk-locked', { identityFile: file }), prompts);
       assert.ok(message.includes(`key ${file} (a security key: add it to your ssh-agent with ssh-add ${file};`), message);
       assert.deepEqual(asked, []);
     });
@@ -245,7 +233,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       const saved = process.env.HOME;
       process.env.HOME = home;
       try {
-        const message = await refusal(sshd.server('sk-default', { identityFile: undefined }));
+        const { message } = await connectError(sshd.server('sk-default', { identityFile: undefined }));
         assert.match(message, /key ~\/\.ssh\/id_ecdsa_sk \(a security key: add it to your ssh-agent with ssh-add ~\/\.ssh\/id_ecdsa_sk;/);
       } finally {
         process.env.HOME = saved;
@@ -260,7 +248,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       const agent = await startSoftAuthenticator(path.join(sshd.dir, 'held'), [ed25519]);
       agent.flags = 0; // refused, so that the file's step is reached
       try {
-        const message = await refusal(sshd.server('sk-held', { identityFile: file, identityAgent: agent.socket }));
+        const { message } = await connectError(sshd.server('sk-held', { identityFile: file, identityAgent: agent.socket }));
         assert.ok(message.includes(`key ${file} (a security key the agent holds: offered through ssh-agent)`), message);
       } finally {
         await agent.close();
