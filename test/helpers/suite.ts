@@ -1,5 +1,6 @@
 import { TunnelManager, type TunnelManagerOptions } from '../../src/engine';
 import { SshdFixture, type SshdOptions } from '../fixtures/sshd';
+import { buildCli, cliHome, type CliHome } from './cli';
 import { startEchoServer } from './net';
 import { staticServers } from './servers';
 
@@ -39,5 +40,28 @@ export function sshdWithEcho(options?: SshdOptions): Pick<SshdSuite, 'sshd' | 'e
     await suite.echo?.close();
     await suite.sshd?.stop();
   });
+  return suite;
+}
+
+export interface CliSuite {
+  sshd: SshdFixture;
+  echo: EchoServer;
+  /** The command's HOME (cliHome): the sshd as `fix` and `fresh` in ~/.ssh/config. */
+  home: CliHome;
+}
+
+/**
+ * The setup the suites of the built command (dist/cli.js) share: dist/ built, one real sshd, one
+ * echo service and a HOME for the command for the whole suite, all removed after it. Call it
+ * inside `describe`; the fields are set once its hooks have run. Its `after` hooks run before
+ * those the suite registers later: what must end while the sshd is still up is registered first.
+ */
+export function cliSuite(): CliSuite {
+  before(() => buildCli());
+  const suite = sshdWithEcho() as CliSuite;
+  before(() => {
+    suite.home = cliHome(suite.sshd);
+  });
+  after(() => suite.home?.remove());
   return suite;
 }
