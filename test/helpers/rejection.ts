@@ -1,7 +1,4 @@
-// What a failing attempt failed with, for the suites that assert on an error's code and message.
 import * as assert from 'node:assert/strict';
-import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
-import { staticServers } from './servers';
 
 /**
  * The error `attempt` fails with, checked to be an `ErrorClass`; the test fails if it succeeds.
@@ -15,17 +12,4 @@ export async function rejection<E extends Error>(attempt: Promise<unknown> | (()
     return err;
   }
   assert.fail(`expected a ${ErrorClass.name}, but it succeeded`);
-}
-
-/**
- * The TunnelError a first connection to `server` ends with (a refused login or host key, a dial
- * that fails), through a manager of its own that never redials and is disposed after.
- */
-export async function connectError(server: ServerConfig, prompts?: Prompts): Promise<TunnelError> {
-  const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
-  try {
-    return await rejection(manager.connectServer(server.host), TunnelError);
-  } finally {
-    await manager.dispose();
-  }
 }

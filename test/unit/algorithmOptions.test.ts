@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
-import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
+import { TunnelError, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { startEchoServer } from '../helpers/net';
+import { tunnelCarriesData } from '../helpers/oneServer';
 import { rejection } from '../helpers/rejection';
-import { staticServers } from '../helpers/servers';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
 
@@ -43,16 +43,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
   }
 
   /** Opens a tunnel through the engine and sends data through it. */
-  async function carries(server: ServerConfig): Promise<void> {
-    const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
-    try {
-      const info = await manager.createTunnel({ server: server.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
-      const { sent, received } = await echoRoundTrip(info.localPort, 32 * 1024);
-      assert.equal(received, sent);
-    } finally {
-      await manager.dispose();
-    }
-  }
+  const carries = (server: ServerConfig): Promise<void> => tunnelCarriesData(server, echo.port, { bytes: 32 * 1024 });
 
   describe('a server that offers only ssh-ed25519 host keys and only curve25519-sha256 key exchange', () => {
     let sshd: SshdFixture;

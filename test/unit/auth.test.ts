@@ -6,7 +6,7 @@ import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine
 import { defaultAgent } from '../../src/engine/auth';
 import { SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
-import { connectError } from '../helpers/rejection';
+import { connectError } from '../helpers/oneServer';
 import { staticServers } from '../helpers/servers';
 import { ensureTestUser } from '../helpers/testUser';
 import { startSshAgent, type SshAgent } from '../helpers/sshAgent';

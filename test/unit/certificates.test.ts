@@ -5,13 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
-import { TunnelManager, type ServerConfig } from '../../src/engine';
 import { certificateProblem, readCertificate } from '../../src/engine/certificate';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
-import { connectError } from '../helpers/rejection';
-import { staticServers } from '../helpers/servers';
+import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
 import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
@@ -21,18 +19,6 @@ const TYPES = [
   { type: 'ecdsa', log: 'ECDSA-CERT' },
   { type: 'rsa', log: 'RSA-CERT' },
 ] as const;
-
-/** Opens a -L tunnel on `server` and sends data through it; resolves once the echo came back whole. */
-async function tunnelCarriesData(server: ServerConfig, echoPort: number): Promise<void> {
-  const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
-  try {
-    const info = await manager.createTunnel({ server: server.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echoPort });
-    const r = await echoRoundTrip(info.localPort, 100_000);
-    assert.equal(r.received, r.sent);
-  } finally {
-    await manager.dispose();
-  }
-}
 
 describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', function () {
   this.timeout(60_000);

@@ -3,31 +3,23 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TunnelManager, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
+import { type HostKeyQuestion, type ServerConfig } from '../../src/engine';
 import { hostKeyAlgorithms } from '../../src/engine/algorithms';
 import { readCertificate, parseCertificateBlob } from '../../src/engine/certificate';
 import { hostCertificateProblem, signedByItsCa } from '../../src/engine/hostCertificate';
 import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
-import { connectError } from '../helpers/rejection';
-import { staticServers } from '../helpers/servers';
+import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
 
-/** Opens a -L tunnel on `server` and sends data through it; resolves with the questions asked and the log once the echo came back whole. */
-async function tunnelCarriesData(server: ServerConfig, echoPort: number): Promise<{ questions: HostKeyQuestion[]; log: string[] }> {
+/** tunnelCarriesData, answering 'reject' to any host-key question; resolves with the questions asked and the engine's log. */
+async function recordingTunnel(server: ServerConfig, echoPort: number): Promise<{ questions: HostKeyQuestion[]; log: string[] }> {
   const questions: HostKeyQuestion[] = [];
   const log: string[] = [];
   const prompts = { hostKey: async (q: HostKeyQuestion) => (questions.push(q), 'reject' as const) };
-  const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 }, log: (m: string) => log.push(m) });
-  try {
-    const info = await manager.createTunnel({ server: server.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echoPort });
-    const r = await echoRoundTrip(info.localPort, 100_000);
-    assert.equal(r.received, r.sent);
-  } finally {
-    await manager.dispose();
-  }
+  await tunnelCarriesData(server, echoPort, { prompts, log: (m) => log.push(m) });
   return { questions, log };
 }
 
@@ -76,7 +68,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     const file = knownHosts(caLine());
     const reference = ssh(file);
     assert.ok(reference.ok, `ssh connects with the same known_hosts: ${reference.stderr}`);
-    const { questions, log } = await tunnelCarriesData(server(file), echo.port);
+    const { questions, log } = await recordingTunnel(server(file), echo.port);
     assert.deepEqual(questions, []);
     assert.ok(log.some((l) => l.includes('host certificate "test-host" (ssh-ed25519-cert) signed by the CA in')), log.join('\n'));
     assert.equal(fs.readFileSync(file, 'utf8'), caLine() + '\n', 'nothing is written to known_hosts');
@@ -95,7 +87,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
   it('a CA line with a wildcard pattern vouches too', async () => {
     const file = knownHosts(caLine('*'));
     assert.ok(ssh(file).ok);
-    await tunnelCarriesData(server(file), echo.port);
+    await recordingTunnel(server(file), echo.port);
   });
 
   it('a certificate for other names is refused, saying which names it is for', async () => {
@@ -122,7 +114,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     const file = knownHosts('@cert-authority db.internal ' + sshd.hostCaPublicKey());
     const reference = ssh(file, ['-o', 'HostKeyAlias=db.internal']);
     assert.ok(reference.ok, reference.stderr);
-    await tunnelCarriesData(server(file, { hostKeyAlias: 'db.internal' }), echo.port);
+    await recordingTunnel(server(file, { hostKeyAlias: 'db.internal' }), echo.port);
     // Without the alias the CA line names another host: the certificate vouches for nothing.
     const err = await connectError(server(knownHosts(caLine()), {}));
     assert.ok(err.message.includes(`is not valid for the name ${sshd.host}: its principals are db.internal`), err.message);
@@ -154,7 +146,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
       const file = knownHosts(`@cert-authority * ${otherCa}`, plainLine());
       const reference = ssh(file);
       assert.ok(reference.ok, reference.stderr);
-      const { questions } = await tunnelCarriesData(server(file), echo.port);
+      const { questions } = await recordingTunnel(server(file), echo.port);
       assert.deepEqual(questions, []);
     });
 
@@ -203,7 +195,7 @@ describe('host certificates of ecdsa and rsa host keys', function () {
         const reference = spawnSync('ssh', ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${file}`,
           '-o', 'GlobalKnownHostsFile=/dev/null', '-i', sshd.clientKeyPath, '-p', String(sshd.port), `${sshd.user}@${sshd.host}`, 'true'], { encoding: 'utf8' });
         assert.equal(reference.status, 0, reference.stderr);
-        const { log } = await tunnelCarriesData(sshd.server(`cert-${type}`, { userKnownHostsFile: file, globalKnownHostsFile: os.devNull }), echo.port);
+        const { log } = await recordingTunnel(sshd.server(`cert-${type}`, { userKnownHostsFile: file, globalKnownHostsFile: os.devNull }), echo.port);
         assert.ok(log.some((l) => l.includes(`(${type === 'rsa' ? 'ssh-rsa' : 'ecdsa-sha2-nistp256'}-cert) signed by the CA`)), log.join('\n'));
       } finally {
         await echo.close();
@@ -255,14 +247,7 @@ describe('host certificates: rekeying, the system-wide known_hosts, and ssh-tunn
     fs.writeFileSync(file, `@cert-authority * ${sshd.hostCaPublicKey()}\n`);
     const kexBefore = (sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length;
     const server = sshd.server('rekeyed', { userKnownHostsFile: os.devNull, globalKnownHostsFile: file });
-    const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
-    try {
-      const info = await manager.createTunnel({ server: 'rekeyed', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
-      const r = await echoRoundTrip(info.localPort, 4 * 1024 * 1024);
-      assert.equal(r.received, r.sent);
-    } finally {
-      await manager.dispose();
-    }
+    await tunnelCarriesData(server, echo.port, { bytes: 4 * 1024 * 1024 });
     const rekeys = (sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length - kexBefore - 1;
     assert.ok(rekeys >= 3, `sshd rekeyed ${rekeys} times`);
   });

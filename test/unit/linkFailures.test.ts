@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { TunnelError, type ServerConfig } from '../../src/engine';
 import { linkFailureOf, NETWORK_FAILURES, socketFailure } from '../../src/engine/errors';
 import { freePort } from '../fixtures/sshd';
-import { connectError } from '../helpers/rejection';
+import { connectError } from '../helpers/oneServer';
 
 /** A server at `port` on loopback. */
 const box = (port: number, connectTimeout?: number): ServerConfig => ({ host: 'box', hostName: '127.0.0.1', port, user: 'nobody', identityAgent: false, connectTimeout });

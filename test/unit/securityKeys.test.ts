@@ -2,12 +2,11 @@ import * as assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
+import { type Prompts, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
-import { connectError } from '../helpers/rejection';
-import { staticServers } from '../helpers/servers';
+import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
 import { softSecurityKey, startSoftAuthenticator, USER_PRESENCE, writeSecurityKeyFile, type SoftAuthenticator, type SoftSecurityKey } from '../helpers/softAuthenticator';
@@ -61,17 +60,6 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
   const server = (name: string, socket: string): ServerConfig =>
     sshd.server(name, { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket });
 
-  async function tunnelCarriesData(config: ServerConfig, prompts: Prompts): Promise<void> {
-    const manager = new TunnelManager({ servers: staticServers(config), prompts, reconnect: { maxAttempts: 0 } });
-    try {
-      const info = await manager.createTunnel({ server: config.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
-      const r = await echoRoundTrip(info.localPort, 100_000);
-      assert.equal(r.received, r.sent);
-    } finally {
-      await manager.dispose();
-    }
-  }
-
   for (const which of ['ed25519', 'ecdsa'] as const) {
     describe(which, () => {
       let agent: SoftAuthenticator;
@@ -91,7 +79,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         assert.ok(ssh.ok, `ssh logs in with the software authenticator: ${ssh.stderr}`);
         const before = agent.signatures;
         const prompts = touchRecorder();
-        await tunnelCarriesData(server(`sk-${which}`, agent.socket), prompts);
+        await tunnelCarriesData(server(`sk-${which}`, agent.socket), echo.port, { prompts: prompts });
         const signed = agent.signatures - before;
         assert.equal(signed, 1, 'the agent signed once');
         const name = which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK';
@@ -121,7 +109,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
           assert.ok(ssh.ok, `ssh logs in with the certificate from the agent: ${ssh.stderr}`);
           const before = holder.signatures;
           const prompts = touchRecorder();
-          await tunnelCarriesData(server(`sk-cert-${which}`, holder.socket), prompts);
+          await tunnelCarriesData(server(`sk-cert-${which}`, holder.socket), echo.port, { prompts: prompts });
           assert.equal(holder.signatures - before, 1);
           const name = which === 'ed25519' ? 'ED25519-SK-CERT' : 'ECDSA-SK-CERT';
           assert.deepEqual(prompts.shown.map((l) => l.replace(/SHA256:\S+/, 'FP')), [`sk-cert-${which}: ${name} FP`]);
@@ -139,7 +127,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         agent.touchAfterMs = 2500;
         try {
           const prompts = touchRecorder();
-          await tunnelCarriesData({ ...server(`sk-slow-${which}`, agent.socket), connectTimeout: 1 }, prompts);
+          await tunnelCarriesData({ ...server(`sk-slow-${which}`, agent.socket), connectTimeout: 1 }, echo.port, { prompts: prompts });
           assert.equal(prompts.dismissed, 1);
         } finally {
           agent.touchAfterMs = 0;
@@ -169,7 +157,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
         assert.equal(prompts.shown.length, 0);
         assert.equal(agent.signatures, before);
         const accepted = { ...server(`sk-accepted-${which}`, agent.socket), pubkeyAcceptedAlgorithms: [key.sshType] };
-        await tunnelCarriesData(accepted, prompts);
+        await tunnelCarriesData(accepted, echo.port, { prompts: prompts });
         assert.equal(prompts.shown.length, 1, 'named in PubkeyAcceptedAlgorithms, it is offered');
       });
 
@@ -190,7 +178,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
           await waitFor(() => refusals() > before, 5000, "sshd refuses the engine's signature for the same reason");
           // The same untouched signature, accepted where authorized_keys waives the touch.
           fs.writeFileSync(path.join(sshd.dir, 'authorized_keys'), `no-touch-required ${key.publicLine}\n`);
-          await tunnelCarriesData(server(`sk-no-touch-${which}`, agent.socket), touchRecorder());
+          await tunnelCarriesData(server(`sk-no-touch-${which}`, agent.socket), echo.port, { prompts: touchRecorder() });
         } finally {
           agent.flags = USER_PRESENCE;
         }
