@@ -151,11 +151,10 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
   }
 
   it('a small packet whose tag does not verify is not acted on; the session drops with the reason and comes back, the waiting connection goes through the new one', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     const logs: string[] = [];
     const manager = new TunnelManager({ servers: staticServers(sshd.server('s', { port: relay.port })), log: (m) => logs.push(m) });
     try {
-      sshd.trustOnPort(relay.port);
       const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
       const before = { ...gcmFastPathCounters };
       // One bit flipped in the ciphertext of the next packet sshd sends: the confirmation of the channel opened below.
@@ -180,14 +179,13 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
   it('a packet whose tag does not verify delivers none of its data; the session drops and comes back', async () => {
     const data = randomBytes(16 * 1024 * 1024);
     const source = await startSource(data);
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     const logs: string[] = [];
     const manager = new TunnelManager({
       servers: staticServers(sshd.server('s', { port: relay.port })),
       log: (m) => logs.push(m),
     });
     try {
-      sshd.trustOnPort(relay.port);
       const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: source.port });
       // One bit flipped about 4 MiB into what sshd sends: inside some packet of the transfer.
       relay.corruptFromServer(4 * 1024 * 1024 + 12_345);

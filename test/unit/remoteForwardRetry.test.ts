@@ -55,9 +55,8 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
   }
 
   it('a silent outage: -R on a fixed port waits, saying the port is held, and is active within 2 s of its release; -R on port 0 moves to a new port at once', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     try {
-      sshd.trustOnPort(relay.port);
       const m = newManager(relay.port, { serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
       const fixedPort = await freePort();
       const fixed = await openEchoForward(m, fixedPort);
@@ -112,10 +111,9 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
   });
 
   it('a silent outage: -R on a socket file waits, saying the old socket file is in the way, and is active within 2 s of its removal', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-rfwd-'));
     try {
-      sshd.trustOnPort(relay.port);
       const m = newManager(relay.port, { serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
       const socketPath = path.join(dir, 'remote.sock');
       const info = await m.createTunnel({ server: 's', type: 'remote', remotePath: socketPath, localHost: '127.0.0.1', localPort: echo.port });
