@@ -3,6 +3,8 @@ import { SshdFixture, type SshdOptions } from '../fixtures/sshd';
 import { buildCli, cliHome, type CliHome } from './cli';
 import { startEchoServer } from './net';
 import { staticServers } from './servers';
+import { startSshAgent, type SshAgent } from './sshAgent';
+import { ensureTestUser } from './testUser';
 
 export type EchoServer = Awaited<ReturnType<typeof startEchoServer>>;
 
@@ -63,5 +65,42 @@ export function cliSuite(): CliSuite {
     suite.home = cliHome(suite.sshd);
   });
   after(() => suite.home?.remove());
+  return suite;
+}
+
+/** One real sshd and a real ssh-agent holding the sshd's client key, for the whole suite. */
+export function sshdWithAgent(): { sshd: SshdFixture; agent: SshAgent } {
+  const suite = {} as { sshd: SshdFixture; agent: SshAgent };
+  before(async () => {
+    suite.sshd = await SshdFixture.start();
+    suite.agent = await startSshAgent(suite.sshd.dir, [suite.sshd.clientKeyPath]);
+  });
+  after(async () => {
+    suite.agent?.stop();
+    await suite.sshd?.stop();
+  });
+  return suite;
+}
+
+export interface TestUserSshd {
+  sshd: SshdFixture;
+  /** The local test user (ensureTestUser) and its password. */
+  user: string;
+  password: string;
+}
+
+/**
+ * One real sshd for the suite that lets the local test user in only by `method`: a password
+ * (sshd checks /etc/shadow) or keyboard-interactive (sshd asks through PAM).
+ */
+export function testUserSshd(method: 'password' | 'keyboard-interactive'): TestUserSshd {
+  const suite = {} as TestUserSshd;
+  before(async () => {
+    ({ user: suite.user, password: suite.password } = ensureTestUser());
+    suite.sshd = await SshdFixture.start(method === 'password'
+      ? { passwordAuthentication: true, extraConfig: ['AuthenticationMethods password'] }
+      : { usePam: true, kbdInteractiveAuthentication: true, extraConfig: ['AuthenticationMethods keyboard-interactive'] });
+  });
+  after(async () => suite.sshd?.stop());
   return suite;
 }

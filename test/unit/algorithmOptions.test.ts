@@ -12,7 +12,7 @@ import { startEchoServer } from '../helpers/net';
 import { tunnelCarriesData } from '../helpers/oneServer';
 import { rejection } from '../helpers/rejection';
 import { sshConfigHost } from '../helpers/sshConfigHost';
-import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
+import { sshdWithAgent } from '../helpers/suite';
 
 /** `ssh` logging in with a config file and running `true`: its exit status and what it said. */
 function ssh(configFile: string, alias: string): { ok: boolean; stderr: string } {
@@ -109,25 +109,14 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
   });
 
   describe('PubkeyAcceptedAlgorithms and the keys an ssh-agent holds', () => {
-    let sshd: SshdFixture;
-    let agent: SshAgent;
-    let socket: string;
-    before(async () => {
-      sshd = await SshdFixture.start();
-      agent = await startSshAgent(sshd.dir, [sshd.clientKeyPath]);
-      socket = agent.socket;
-    });
-    after(async () => {
-      agent?.stop();
-      await sshd?.stop();
-    });
+    const suite = sshdWithAgent();
 
     it("the agent's ed25519 key is used when accepted, and not offered when not", async () => {
       // The fixture's Host lines without its key file and with the agent (the first IdentityAgent wins).
       const agentConfig = (alias: string, accepted: string) => {
         const file = path.join(dir, `${alias}.config`);
-        const lines = sshConfigHost(sshd, alias, { strict: true }).filter((l) => !/^\s*(IdentityFile|IdentityAgent) /.test(l));
-        fs.writeFileSync(file, [...lines, `  IdentityAgent ${socket}`, `  IdentityFile ${path.join(sshd.dir, 'no-such-key')}`, `  PubkeyAcceptedAlgorithms ${accepted}`, ''].join('\n'));
+        const lines = sshConfigHost(suite.sshd, alias, { strict: true }).filter((l) => !/^\s*(IdentityFile|IdentityAgent) /.test(l));
+        fs.writeFileSync(file, [...lines, `  IdentityAgent ${suite.agent.socket}`, `  IdentityFile ${path.join(suite.sshd.dir, 'no-such-key')}`, `  PubkeyAcceptedAlgorithms ${accepted}`, ''].join('\n'));
         return { file, server: resolveHost(loadSshConfig(file, { home: os.homedir(), localUser: os.userInfo().username }), alias).server };
       };
       const accepted = agentConfig('agent-ok', 'ssh-ed25519');

@@ -8,8 +8,7 @@ import { SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { connectError } from '../helpers/oneServer';
 import { staticServers } from '../helpers/servers';
-import { ensureTestUser } from '../helpers/testUser';
-import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
+import { sshdWithAgent, testUserSshd } from '../helpers/suite';
 
 async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<void> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
@@ -99,38 +98,27 @@ describe('logging in to a real sshd', function () {
   });
 
   describe('ssh-agent', () => {
-    let sshd: SshdFixture;
-    let agent: SshAgent;
-    let socket: string;
-    before(async () => {
-      sshd = await SshdFixture.start();
-      agent = await startSshAgent(sshd.dir, [sshd.clientKeyPath]);
-      socket = agent.socket;
-    });
-    after(async () => {
-      agent?.stop();
-      await sshd?.stop();
-    });
+    const suite = sshdWithAgent();
 
     it('logs in with a key held only by a real ssh-agent', async () => {
-      const noKey = path.join(sshd.dir, 'no-such-key');
-      await connectWith(sshd.server('agent', { identityFile: noKey, identityAgent: socket }));
+      const noKey = path.join(suite.sshd.dir, 'no-such-key');
+      await connectWith(suite.sshd.server('agent', { identityFile: noKey, identityAgent: suite.agent.socket }));
       // Without the agent the same settings fail: the agent did the work.
-      const err = await connectError(sshd.server('agent', { identityFile: noKey, identityAgent: false }));
+      const err = await connectError(suite.sshd.server('agent', { identityFile: noKey, identityAgent: false }));
       assert.equal(err.code, 'AUTH_FAILED');
     });
 
     it('IdentitiesOnly with an IdentityFile leaves the agent out, as ssh does', async () => {
-      const err = await connectError(sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket, identitiesOnly: true }));
+      const err = await connectError(suite.sshd.server('agent', { identityFile: path.join(suite.sshd.dir, 'no-such-key'), identityAgent: suite.agent.socket, identitiesOnly: true }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.doesNotMatch(err.message, /ssh-agent/);
     });
 
     it('uses SSH_AUTH_SOCK when identityAgent is not set', async () => {
       const saved = process.env.SSH_AUTH_SOCK;
-      process.env.SSH_AUTH_SOCK = socket;
+      process.env.SSH_AUTH_SOCK = suite.agent.socket;
       try {
-        const server = sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key') });
+        const server = suite.sshd.server('agent', { identityFile: path.join(suite.sshd.dir, 'no-such-key') });
         delete server.identityAgent;
         await connectWith(server);
       } finally {
@@ -141,74 +129,60 @@ describe('logging in to a real sshd', function () {
   });
 
   describe('password (sshd checks /etc/shadow)', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ passwordAuthentication: true, extraConfig: ['AuthenticationMethods password'] });
-    });
-    after(async () => sshd?.stop());
-    const noKey = () => ({ user, identityFile: path.join(sshd.dir, 'no-such-key') });
+    const suite = testUserSshd('password');
+    const noKey = () => ({ user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') });
 
     it('config.password', async () => {
-      await connectWith(sshd.server('pw', { ...noKey(), password }));
-      await waitFor(() => new RegExp(`Accepted password for ${user} from 127\\.0\\.0\\.1`).test(sshd.output), 5000, 'the sshd log line');
+      await connectWith(suite.sshd.server('pw', { ...noKey(), password: suite.password }));
+      await waitFor(() => new RegExp(`Accepted password for ${suite.user} from 127\\.0\\.0\\.1`).test(suite.sshd.output), 5000, 'the sshd log line');
     });
 
     it('prompts.password, asked with the server and user', async () => {
       const asked: string[][] = [];
-      await connectWith(sshd.server('pw', noKey()), {
+      await connectWith(suite.sshd.server('pw', noKey()), {
         password: async (server, u) => {
           asked.push([server, u]);
-          return password;
+          return suite.password;
         },
       });
-      assert.deepEqual(asked, [['pw', user]]);
+      assert.deepEqual(asked, [['pw', suite.user]]);
     });
 
     it('a wrong password is refused without echoing it', async () => {
-      const err = await connectError(sshd.server('pw', { ...noKey(), password: 'not-the-password-123' }));
+      const err = await connectError(suite.sshd.server('pw', { ...noKey(), password: 'not-the-password-123' }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /Tried: .*password/);
       assert.doesNotMatch(err.message, /not-the-password-123/);
     });
 
     it('no password and no prompt: says that nothing could be tried', async () => {
-      const err = await connectError(sshd.server('pw', noKey()));
+      const err = await connectError(suite.sshd.server('pw', noKey()));
       assert.equal(err.code, 'AUTH_FAILED');
-      assert.match(err.message, new RegExp(`Authentication as ${user} on pw failed`));
+      assert.match(err.message, new RegExp(`Authentication as ${suite.user} on pw failed`));
     });
   });
 
   describe('keyboard-interactive (sshd through PAM)', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ usePam: true, kbdInteractiveAuthentication: true, extraConfig: ['AuthenticationMethods keyboard-interactive'] });
-    });
-    after(async () => sshd?.stop());
+    const suite = testUserSshd('keyboard-interactive');
 
     it('answers the server prompts through prompts.keyboardInteractive', async () => {
       const questions: { prompt: string; echo: boolean }[][] = [];
-      await connectWith(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      await connectWith(suite.sshd.server('kbd', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (server, _name, _instructions, prompts) => {
           assert.equal(server, 'kbd');
           questions.push(prompts);
-          return prompts.map(() => password);
+          return prompts.map(() => suite.password);
         },
       });
       assert.equal(questions.length, 1);
       assert.equal(questions[0].length, 1);
       assert.match(questions[0][0].prompt, /password/i);
       assert.equal(questions[0][0].echo, false);
-      await waitFor(() => new RegExp(`Accepted keyboard-interactive/pam for ${user}`).test(sshd.output), 5000, 'the sshd log line');
+      await waitFor(() => new RegExp(`Accepted keyboard-interactive/pam for ${suite.user}`).test(suite.sshd.output), 5000, 'the sshd log line');
     });
 
     it('a wrong answer is refused', async () => {
-      const err = await connectError(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const err = await connectError(suite.sshd.server('kbd', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (_s, _n, _i, prompts) => prompts.map(() => 'wrong-answer-456'),
       });
       assert.equal(err.code, 'AUTH_FAILED');

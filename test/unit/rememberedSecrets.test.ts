@@ -7,7 +7,7 @@ import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
-import { ensureTestUser } from '../helpers/testUser';
+import { testUserSshd } from '../helpers/suite';
 
 const FAST_RECONNECT = { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: Infinity };
 
@@ -109,31 +109,24 @@ describe('a passphrase or password is asked once per run, not at every reconnect
   });
 
   describe('a password', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ passwordAuthentication: true, extraConfig: ['AuthenticationMethods password'] });
-    });
-    after(async () => sshd?.stop());
+    const suite = testUserSshd('password');
 
     it('is asked once: sshd restarts and the tunnel comes back without a second question', async () => {
       const asked: string[] = [];
-      const m = newManager(sshd.server('pw', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const m = newManager(suite.sshd.server('pw', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         password: async (server, u) => {
           asked.push(`${u}@${server}`);
-          return password;
+          return suite.password;
         },
       });
-      await survivesRestart(m, sshd, 'pw', echo.port);
-      assert.deepEqual(asked, [`${user}@pw`]);
+      await survivesRestart(m, suite.sshd, 'pw', echo.port);
+      assert.deepEqual(asked, [`${suite.user}@pw`]);
     });
 
     it('one the server refuses is forgotten: the next login asks again', async () => {
-      const answers = ['not-the-password-1', password];
+      const answers = ['not-the-password-1', suite.password];
       let asked = 0;
-      const m = newManager(sshd.server('pw', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const m = newManager(suite.sshd.server('pw', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         password: async () => answers[asked++],
       });
       const err = await rejection(m.connectServer('pw'), TunnelError);
@@ -144,26 +137,19 @@ describe('a passphrase or password is asked once per run, not at every reconnect
   });
 
   describe('a keyboard-interactive password (sshd through PAM)', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ usePam: true, kbdInteractiveAuthentication: true, extraConfig: ['AuthenticationMethods keyboard-interactive'] });
-    });
-    after(async () => sshd?.stop());
+    const suite = testUserSshd('keyboard-interactive');
 
     it('is asked once; a refused one is asked again', async () => {
-      const answers = ['wrong-answer-789', password];
+      const answers = ['wrong-answer-789', suite.password];
       let asked = 0;
-      const m = newManager(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const m = newManager(suite.sshd.server('kbd', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (_s, _n, _i, prompts) => {
           const answer = answers[asked++];
           return prompts.map(() => answer);
         },
       });
       assert.equal((await rejection(m.connectServer('kbd'), TunnelError)).code, 'AUTH_FAILED');
-      await survivesRestart(m, sshd, 'kbd', echo.port);
+      await survivesRestart(m, suite.sshd, 'kbd', echo.port);
       assert.equal(asked, 2);
     });
   });
