@@ -53,14 +53,15 @@ export interface CliSuite {
 }
 
 /**
- * The setup the suites of the built command (dist/cli.js) share: dist/ built, one real sshd, one
- * echo service and a HOME for the command for the whole suite, all removed after it. Call it
- * inside `describe`; the fields are set once its hooks have run. Its `after` hooks run before
- * those the suite registers later: what must end while the sshd is still up is registered first.
+ * The setup the suites of the built command (dist/cli.js) share: dist/ built, one real sshd
+ * (started with `sshd`'s options), one echo service and a HOME for the command for the whole
+ * suite, all removed after it. Call it inside `describe`; the fields are set once its hooks have
+ * run. Its `after` hooks run before those the suite registers later: what must end while the
+ * sshd is still up is registered first.
  */
-export function cliSuite(): CliSuite {
+export function cliSuite(sshd?: SshdOptions): CliSuite {
   before(() => buildCli());
-  const suite = sshdWithEcho() as CliSuite;
+  const suite = sshdWithEcho(sshd) as CliSuite;
   before(() => {
     suite.home = cliHome(suite.sshd);
   });

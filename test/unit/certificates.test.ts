@@ -8,7 +8,7 @@ import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { certificateProblem, readCertificate } from '../../src/engine/certificate';
 import { SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
-import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
+import { buildCli, cliHome, shellLine, type CliHome } from '../helpers/cli';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { TmuxPane } from '../helpers/tmux';
@@ -214,13 +214,12 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       assert.equal(ssh.status === 0, sshLogsIn, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
       return config;
     };
-    const up = (args: string[]) => `${[process.execPath, CLI, 'up', ...args].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
 
     it('-L over a CertificateFile login carries data', async () => {
       const key = newKey('ecdsa');
       const cert = sshd.certify(`${key}.pub`, { id: 'cli-cert', out: path.join(sshd.dir, 'cli.cert') });
       const config = configWith('cert-cli', key, cert, true);
-      pane = new TmuxPane(up(['-F', config, '--server', 'cert-cli', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      pane = new TmuxPane(shellLine(['-F', config, '--server', 'cert-cli', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
       const m = await pane.waitFor(/: open, listening on 127\.0\.0\.1:(\d+)/);
       const r = await echoRoundTrip(Number(m[1]), 10_000);
       assert.equal(r.received, r.sent);
@@ -231,7 +230,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       const key = newKey('ed25519');
       const cert = sshd.certify(`${key}.pub`, { validity: '20200101:20200102', out: path.join(sshd.dir, 'cli-expired.cert') });
       const config = configWith('cert-expired', key, cert, false);
-      pane = new TmuxPane(up(['-F', config, '--server', 'cert-expired', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      pane = new TmuxPane(shellLine(['-F', config, '--server', 'cert-expired', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
       await pane.waitFor(/EXIT=1/, 30_000);
       assert.match(pane.screen().replace(/\n/g, ''), new RegExp(`certificate ${cert} expired at 2020-01-0[12] \\d\\d:\\d\\d UTC`));
     });

@@ -8,18 +8,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort } from '../fixtures/sshd';
-import { allowWorkspace, CLI, runCli, workspace } from '../helpers/cli';
+import { allowWorkspace, CLI, runCli, shellLine, workspace } from '../helpers/cli';
 import { echoRoundTrip, waitFor } from '../helpers/net';
 import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 const QUESTION = /Allow this folder's settings\? \[y\/N\]/;
-
-/** The shell line that runs the command, then shows its exit status and keeps the pane open. */
-function shellLine(args: string[]): string {
-  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return `${quoted}; echo "EXIT=$?"; sleep 600`;
-}
 
 /** Whether a round trip through the port works now. */
 async function carries(port: number): Promise<boolean> {
@@ -79,7 +73,7 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
   });
 
   it('in a terminal, up shows the command and the exposure and asks: "n" runs nothing, "y" opens the tunnel and is remembered', async () => {
-    pane = new TmuxPane(shellLine(['up']), { cwd: ws, env: suite.home.env });
+    pane = new TmuxPane(shellLine([]), { cwd: ws, env: suite.home.env });
     await pane.waitFor(QUESTION);
     let screen = pane.screen();
     assert.match(screen, /are not allowed on this machine yet\. What they do:/);
@@ -92,7 +86,7 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
     pane.kill();
 
     // "no" is not remembered: asked again, and this time allowed.
-    pane = new TmuxPane(shellLine(['up']), { cwd: ws, env: suite.home.env });
+    pane = new TmuxPane(shellLine([]), { cwd: ws, env: suite.home.env });
     await pane.waitFor(QUESTION);
     pane.type('y');
     await pane.waitFor(/Allowed: .* settings are used until the file changes/);
@@ -109,7 +103,7 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
     fs.rmSync(pwned);
 
     // Remembered: the same settings open without a question.
-    pane = new TmuxPane(shellLine(['up']), { cwd: ws, env: suite.home.env });
+    pane = new TmuxPane(shellLine([]), { cwd: ws, env: suite.home.env });
     await waitFor(() => carries(exposedPort), 20_000, 'the tunnel to open again');
     assert.doesNotMatch(pane.screen(), QUESTION);
     pane.key('C-c');
@@ -119,7 +113,7 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
 
     // Any change of the file asks again, and says it changed.
     fs.appendFileSync(settingsFile, '\n');
-    pane = new TmuxPane(shellLine(['up']), { cwd: ws, env: suite.home.env });
+    pane = new TmuxPane(shellLine([]), { cwd: ws, env: suite.home.env });
     await pane.waitFor(QUESTION);
     screen = pane.screen();
     assert.match(screen, /changed since you allowed them\. What they do now:/);
@@ -159,7 +153,7 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
   it('a folder whose settings VS Code does not restrict asks nothing, and has nothing to allow', async () => {
     const plain = workspace(suite.home.home, { 'sshTunnels.reconnect.initialDelay': 1 });
     const port = await freePort();
-    pane = new TmuxPane(shellLine(['up', '--server', 'fix', '-L', `${port}:127.0.0.1:${suite.echo.port}`]), { cwd: plain, env: suite.home.env });
+    pane = new TmuxPane(shellLine(['--server', 'fix', '-L', `${port}:127.0.0.1:${suite.echo.port}`]), { cwd: plain, env: suite.home.env });
     await waitFor(() => carries(port), 20_000, 'the forward of a folder with no restricted settings');
     assert.doesNotMatch(pane.screen(), QUESTION);
     pane.key('C-c');
@@ -174,7 +168,7 @@ describe('ssh-tunnels: a folder\'s settings run nothing until the folder is allo
   });
 
   it('trust --workspace asks about the folder in a terminal before it connects', async () => {
-    pane = new TmuxPane(shellLine(['trust', '--workspace', ws, 'evil']), { cwd: suite.home.home, env: suite.home.env });
+    pane = new TmuxPane(shellLine(['--workspace', ws, 'evil'], 'trust'), { cwd: suite.home.home, env: suite.home.env });
     await pane.waitFor(QUESTION);
     assert.match(pane.screen(), /! runs the command: sh -c 'touch ~\/PWNED/);
     assert.equal(fs.existsSync(pwned), false);

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { LiveDisplay } from '../../src/cli/display';
 import { cutErrors, renderTable, summary, type TableRow } from '../../src/cli/table';
 import type { TunnelInfo } from '../../src/engine';
-import { CLI } from '../helpers/cli';
+import { shellLine } from '../helpers/cli';
 import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
@@ -143,9 +143,8 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     const deadPort = (closed.address() as net.AddressInfo).port;
     await new Promise((r) => closed.close(r));
 
-    const args = ['up', '--server', 'fix', '-L', `0:127.0.0.1:${suite.echo.port}`, '-L', `0:127.0.0.1:${suite.echo.port}`, '-L', `0:127.0.0.1:${deadPort}`];
-    const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
-    pane = new TmuxPane(`${line}; echo "EXIT=$?"; sleep 600`, { cwd: suite.home.home, env: suite.home.env, columns: 80, rows: 30 });
+    const args = ['--server', 'fix', '-L', `0:127.0.0.1:${suite.echo.port}`, '-L', `0:127.0.0.1:${suite.echo.port}`, '-L', `0:127.0.0.1:${deadPort}`];
+    pane = new TmuxPane(shellLine(args), { cwd: suite.home.home, env: suite.home.env, columns: 80, rows: 30 });
     await pane.waitFor(/3 tunnels through fix: 3 active\. Ctrl-C/);
     const screen = pane.screen();
     // Two -L 0: to the same target: each named for the port it bound.

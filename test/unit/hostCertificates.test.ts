@@ -3,15 +3,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type HostKeyQuestion, type ServerConfig } from '../../src/engine';
+import type { HostKeyQuestion, ServerConfig } from '../../src/engine';
 import { hostKeyAlgorithms } from '../../src/engine/algorithms';
 import { readCertificate, parseCertificateBlob } from '../../src/engine/certificate';
 import { hostCertificateProblem, signedByItsCa } from '../../src/engine/hostCertificate';
 import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
+import { shellLine } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
+import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 /** tunnelCarriesData, answering 'reject' to any host-key question; resolves with the questions asked and the engine's log. */
@@ -207,54 +208,40 @@ describe('host certificates of ecdsa and rsa host keys', function () {
 
 describe('host certificates: rekeying, the system-wide known_hosts, and ssh-tunnels up', function () {
   this.timeout(90_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
-  let home: CliHome;
+  const suite = cliSuite({ hostCertificate: { id: 'rekeyed-host' }, extraConfig: ['RekeyLimit 1M', 'LogLevel DEBUG1'] });
   let pane: TmuxPane | undefined;
 
-  before(async () => {
-    await buildCli();
-    sshd = await SshdFixture.start({ hostCertificate: { id: 'rekeyed-host' }, extraConfig: ['RekeyLimit 1M', 'LogLevel DEBUG1'] });
-    echo = await startEchoServer();
-    home = cliHome(sshd);
-  });
   afterEach(() => {
     pane?.kill();
     pane = undefined;
   });
-  after(async () => {
-    home?.remove();
-    await echo?.close();
-    await sshd?.stop();
-  });
 
   /** An ssh config with `alias`, its CA line in a GlobalKnownHostsFile and an empty user known_hosts; `ssh` connects first when `sshConnects`. */
   const configWith = (alias: string, caPattern: string, sshConnects: boolean): { config: string; user: string } => {
-    const user = path.join(home.home, `${alias}.known_hosts`);
-    const global = path.join(home.home, `${alias}.ssh_known_hosts`);
+    const user = path.join(suite.home.home, `${alias}.known_hosts`);
+    const global = path.join(suite.home.home, `${alias}.ssh_known_hosts`);
     fs.writeFileSync(user, '');
-    fs.writeFileSync(global, `@cert-authority ${caPattern} ${sshd.hostCaPublicKey()}\n`);
-    const config = path.join(home.home, `${alias}.config`);
-    fs.writeFileSync(config, [...sshConfigHost(sshd, alias, { knownHosts: user, strict: true }), `  GlobalKnownHostsFile ${global}`, '  UpdateHostKeys no', ''].join('\n'));
+    fs.writeFileSync(global, `@cert-authority ${caPattern} ${suite.sshd.hostCaPublicKey()}\n`);
+    const config = path.join(suite.home.home, `${alias}.config`);
+    fs.writeFileSync(config, [...sshConfigHost(suite.sshd, alias, { knownHosts: user, strict: true }), `  GlobalKnownHostsFile ${global}`, '  UpdateHostKeys no', ''].join('\n'));
     const ssh = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(ssh.status === 0, sshConnects, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
     return { config, user };
   };
-  const up = (args: string[]) => `${[process.execPath, CLI, 'up', ...args].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
 
   it('a CA line in GlobalKnownHostsFile vouches; the key exchanges after the first (rekeys) show the certificate again and data arrives whole', async () => {
-    const file = path.join(sshd.dir, 'global_ca');
-    fs.writeFileSync(file, `@cert-authority * ${sshd.hostCaPublicKey()}\n`);
-    const kexBefore = (sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length;
-    const server = sshd.server('rekeyed', { userKnownHostsFile: os.devNull, globalKnownHostsFile: file });
-    await tunnelCarriesData(server, echo.port, { bytes: 4 * 1024 * 1024 });
-    const rekeys = (sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length - kexBefore - 1;
+    const file = path.join(suite.sshd.dir, 'global_ca');
+    fs.writeFileSync(file, `@cert-authority * ${suite.sshd.hostCaPublicKey()}\n`);
+    const kexBefore = (suite.sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length;
+    const server = suite.sshd.server('rekeyed', { userKnownHostsFile: os.devNull, globalKnownHostsFile: file });
+    await tunnelCarriesData(server, suite.echo.port, { bytes: 4 * 1024 * 1024 });
+    const rekeys = (suite.sshd.output.match(/SSH2_MSG_KEXINIT received/g) ?? []).length - kexBefore - 1;
     assert.ok(rekeys >= 3, `sshd rekeyed ${rekeys} times`);
   });
 
   it('through ssh-tunnels up: -L over a host certificate carries data, nothing asked or written', async () => {
-    const { config, user } = configWith('hc-cli', `[${sshd.host}]:${sshd.port}`, true);
-    pane = new TmuxPane(up(['-F', config, '--server', 'hc-cli', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+    const { config, user } = configWith('hc-cli', `[${suite.sshd.host}]:${suite.sshd.port}`, true);
+    pane = new TmuxPane(shellLine(['-F', config, '--server', 'hc-cli', '-L', `0:127.0.0.1:${suite.echo.port}`]), { cwd: suite.home.home, env: suite.home.env });
     const m = await pane.waitFor(/: open, listening on 127\.0\.0\.1:(\d+)/);
     const r = await echoRoundTrip(Number(m[1]), 10_000);
     assert.equal(r.received, r.sent);
@@ -262,16 +249,16 @@ describe('host certificates: rekeying, the system-wide known_hosts, and ssh-tunn
   });
 
   it('through ssh-tunnels up: a certificate for other names is refused in the terminal, with the reason', async () => {
-    sshd.certifyHost({ principals: ['web', 'api'] });
-    await sshd.restart();
+    suite.sshd.certifyHost({ principals: ['web', 'api'] });
+    await suite.sshd.restart();
     try {
       const { config } = configWith('hc-cli-bad', '*', false);
-      pane = new TmuxPane(up(['-F', config, '--server', 'hc-cli-bad', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
+      pane = new TmuxPane(shellLine(['-F', config, '--server', 'hc-cli-bad', '-L', `0:127.0.0.1:${suite.echo.port}`]), { cwd: suite.home.home, env: suite.home.env });
       await pane.waitFor(/EXIT=1/, 30_000);
       assert.match(pane.screen().replace(/\n/g, ''), /The host certificate of hc-cli-bad \(ssh-ed25519-cert\) is not valid for the name 127\.0\.0\.1: its principals are web, api\./);
     } finally {
-      sshd.certifyHost({ id: 'rekeyed-host' });
-      await sshd.restart();
+      suite.sshd.certifyHost({ id: 'rekeyed-host' });
+      await suite.sshd.restart();
     }
   });
 });

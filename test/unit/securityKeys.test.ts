@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Prompts, type ServerConfig } from '../../src/engine';
+import type { Prompts, ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
+import { buildCli, cliHome, shellLine, type CliHome } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
@@ -275,8 +275,7 @@ describe('security keys through an agent (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256
       agent.touchAfterMs = 3000;
       try {
         const before = agent.signatures;
-        const up = `${[process.execPath, CLI, 'up', '-F', config, '--server', 'sk-cli', '-L', `0:127.0.0.1:${echo.port}`].map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 600`;
-        pane = new TmuxPane(up, { cwd: home.home, env: home.env });
+        pane = new TmuxPane(shellLine(['-F', config, '--server', 'sk-cli', '-L', `0:127.0.0.1:${echo.port}`]), { cwd: home.home, env: home.env });
         const shown = await pane.waitFor(/Confirm user presence for key (ED25519-SK SHA256:\S+) \(touch your security key for sk-cli\)/);
         assert.equal(agent.signatures, before, 'shown before the key signed');
         assert.match(pane.visible(), /waiting for a touch of the security key ED25519-SK SHA256:/);
