@@ -13,6 +13,7 @@ import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { cliSuite } from '../helpers/suite';
+import { sshdWithEcho } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 /** tunnelCarriesData, answering 'reject' to any host-key question; resolves with the questions asked and the engine's log. */
@@ -26,59 +27,49 @@ async function recordingTunnel(server: ServerConfig, echoPort: number): Promise<
 
 describe('host certificates (@cert-authority and @revoked in known_hosts)', function () {
   this.timeout(60_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const suite = sshdWithEcho({ hostCertificate: {} });
   let n = 0;
-
-  before(async () => {
-    sshd = await SshdFixture.start({ hostCertificate: {} });
-    echo = await startEchoServer();
-  });
-  after(async () => {
-    await echo?.close();
-    await sshd?.stop();
-  });
 
   /** A known_hosts file of `lines`, in the fixture's folder. */
   const knownHosts = (...lines: string[]): string => {
-    const file = path.join(sshd.dir, `known_hosts_${++n}`);
+    const file = path.join(suite.sshd.dir, `known_hosts_${++n}`);
     fs.writeFileSync(file, lines.join('\n') + '\n');
     return file;
   };
-  const caLine = (pattern = `[${sshd.host}]:${sshd.port}`) => `@cert-authority ${pattern} ${sshd.hostCaPublicKey()}`;
-  const plainLine = () => `[${sshd.host}]:${sshd.port} ${sshd.hostPublicKey().split(/\s+/).slice(0, 2).join(' ')}`;
+  const caLine = (pattern = `[${suite.sshd.host}]:${suite.sshd.port}`) => `@cert-authority ${pattern} ${suite.sshd.hostCaPublicKey()}`;
+  const plainLine = () => `[${suite.sshd.host}]:${suite.sshd.port} ${suite.sshd.hostPublicKey().split(/\s+/).slice(0, 2).join(' ')}`;
   /** Serves a new host certificate. */
   const serve = async (options: HostCertificateOptions) => {
-    sshd.certifyHost(options);
-    await sshd.restart();
+    suite.sshd.certifyHost(options);
+    await suite.sshd.restart();
   };
   /** OpenSSH's ssh with the same known_hosts (and no system-wide one): the reference for each case. */
   const ssh = (file: string, extra: string[] = []) => {
     const run = spawnSync(
       'ssh',
       ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'StrictHostKeyChecking=yes', '-o', 'UpdateHostKeys=no',
-        '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-i', sshd.clientKeyPath, '-p', String(sshd.port), ...extra, `${sshd.user}@${sshd.host}`, 'true'],
+        '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-i', suite.sshd.clientKeyPath, '-p', String(suite.sshd.port), ...extra, `${suite.sshd.user}@${suite.sshd.host}`, 'true'],
       { encoding: 'utf8', timeout: 20_000 },
     );
     return { ok: run.status === 0, stderr: run.stderr ?? '' };
   };
-  const server = (file: string, extra: Partial<ServerConfig> = {}) => sshd.server(`cert-${n}`, { userKnownHostsFile: file, globalKnownHostsFile: os.devNull, ...extra });
+  const server = (file: string, extra: Partial<ServerConfig> = {}) => suite.sshd.server(`cert-${n}`, { userKnownHostsFile: file, globalKnownHostsFile: os.devNull, ...extra });
 
   it('a certificate signed by a CA that known_hosts trusts for the host: connects with no question, the host key itself unknown', async () => {
-    await serve({ principals: [sshd.host] });
+    await serve({ principals: [suite.sshd.host] });
     const file = knownHosts(caLine());
     const reference = ssh(file);
     assert.ok(reference.ok, `ssh connects with the same known_hosts: ${reference.stderr}`);
-    const { questions, log } = await recordingTunnel(server(file), echo.port);
+    const { questions, log } = await recordingTunnel(server(file), suite.echo.port);
     assert.deepEqual(questions, []);
     assert.ok(log.some((l) => l.includes('host certificate "test-host" (ssh-ed25519-cert) signed by the CA in')), log.join('\n'));
     assert.equal(fs.readFileSync(file, 'utf8'), caLine() + '\n', 'nothing is written to known_hosts');
   });
 
   it("the CA's signature is checked: a certificate changed after signing is not the CA's", () => {
-    const cert = readCertificate(path.join(sshd.dir, 'host_key-cert.pub'));
+    const cert = readCertificate(path.join(suite.sshd.dir, 'host_key-cert.pub'));
     assert.equal(signedByItsCa(cert), true);
-    assert.equal(hostCertificateProblem(cert, sshd.host), undefined);
+    assert.equal(hostCertificateProblem(cert, suite.sshd.host), undefined);
     const at = cert.blob.indexOf('test-host');
     const changed = Buffer.from(cert.blob);
     changed.write('evil-host', at);
@@ -88,7 +79,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
   it('a CA line with a wildcard pattern vouches too', async () => {
     const file = knownHosts(caLine('*'));
     assert.ok(ssh(file).ok);
-    await recordingTunnel(server(file), echo.port);
+    await recordingTunnel(server(file), suite.echo.port);
   });
 
   it('a certificate for other names is refused, saying which names it is for', async () => {
@@ -98,7 +89,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     assert.ok(!reference.ok && /not a listed principal/.test(reference.stderr), reference.stderr);
     const err = await connectError(server(file));
     assert.equal(err.code, 'HOST_KEY_UNKNOWN');
-    assert.ok(err.message.includes(`The host certificate of cert-${n} (ssh-ed25519-cert) is not valid for the name ${sshd.host}: its principals are web, api.`), err.message);
+    assert.ok(err.message.includes(`The host certificate of cert-${n} (ssh-ed25519-cert) is not valid for the name ${suite.sshd.host}: its principals are web, api.`), err.message);
   });
 
   it('an expired certificate is refused, saying when it expired', async () => {
@@ -112,20 +103,20 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
 
   it('HostKeyAlias is the name the principals are checked against', async () => {
     await serve({ principals: ['db.internal'] });
-    const file = knownHosts('@cert-authority db.internal ' + sshd.hostCaPublicKey());
+    const file = knownHosts('@cert-authority db.internal ' + suite.sshd.hostCaPublicKey());
     const reference = ssh(file, ['-o', 'HostKeyAlias=db.internal']);
     assert.ok(reference.ok, reference.stderr);
-    await recordingTunnel(server(file, { hostKeyAlias: 'db.internal' }), echo.port);
+    await recordingTunnel(server(file, { hostKeyAlias: 'db.internal' }), suite.echo.port);
     // Without the alias the CA line names another host: the certificate vouches for nothing.
     const err = await connectError(server(knownHosts(caLine()), {}));
-    assert.ok(err.message.includes(`is not valid for the name ${sshd.host}: its principals are db.internal`), err.message);
+    assert.ok(err.message.includes(`is not valid for the name ${suite.sshd.host}: its principals are db.internal`), err.message);
   });
 
   describe('revoked, and CAs known_hosts does not trust', () => {
-    before(() => serve({ principals: [sshd.host] }));
+    before(() => serve({ principals: [suite.sshd.host] }));
 
     it('a CA marked @revoked is refused, naming the line', async () => {
-      const file = knownHosts(caLine(), `@revoked * ${sshd.hostCaPublicKey()}`);
+      const file = knownHosts(caLine(), `@revoked * ${suite.sshd.hostCaPublicKey()}`);
       assert.ok(!ssh(file).ok);
       const err = await connectError(server(file));
       assert.equal(err.code, 'HOST_KEY_REVOKED');
@@ -133,7 +124,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     });
 
     it('a certificate whose key is marked @revoked is refused, even with the plain key listed', async () => {
-      const file = knownHosts(caLine(), plainLine(), `@revoked * ${sshd.hostPublicKey().split(/\s+/).slice(0, 2).join(' ')}`);
+      const file = knownHosts(caLine(), plainLine(), `@revoked * ${suite.sshd.hostPublicKey().split(/\s+/).slice(0, 2).join(' ')}`);
       assert.ok(!ssh(file).ok);
       const err = await connectError(server(file));
       assert.equal(err.code, 'HOST_KEY_REVOKED');
@@ -141,18 +132,18 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     });
 
     it('a CA known_hosts does not trust: the plain host key decides, as with ssh (listed: connects)', async () => {
-      const other = path.join(sshd.dir, `other_ca_${++n}`);
+      const other = path.join(suite.sshd.dir, `other_ca_${++n}`);
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
       const otherCa = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       const file = knownHosts(`@cert-authority * ${otherCa}`, plainLine());
       const reference = ssh(file);
       assert.ok(reference.ok, reference.stderr);
-      const { questions } = await recordingTunnel(server(file), echo.port);
+      const { questions } = await recordingTunnel(server(file), suite.echo.port);
       assert.deepEqual(questions, []);
     });
 
     it('a CA known_hosts does not trust and the plain key unknown: refused as unknown with StrictHostKeyChecking yes, saying why the certificate did not count', async () => {
-      const other = path.join(sshd.dir, `other_ca_${++n}`);
+      const other = path.join(suite.sshd.dir, `other_ca_${++n}`);
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
       const otherCa = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       const file = knownHosts(`@cert-authority * ${otherCa}`);
@@ -167,13 +158,13 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
     it('with a @cert-authority line for the host, certificates first; HostKeyAlgorithms written as a list is kept as it is', () => {
       const file = knownHosts(caLine());
       const config = server(file);
-      const offered = hostKeyAlgorithms(config, sshd.host, sshd.port)!;
+      const offered = hostKeyAlgorithms(config, suite.sshd.host, suite.sshd.port)!;
       assert.equal(offered[0], 'ssh-ed25519-cert-v01@openssh.com');
       assert.ok(offered.indexOf('rsa-sha2-256-cert-v01@openssh.com') < offered.indexOf('ssh-ed25519'), offered.join(','));
-      assert.equal(hostKeyAlgorithms(config, sshd.host, sshd.port + 1), undefined, 'another port: ssh2 defaults');
+      assert.equal(hostKeyAlgorithms(config, suite.sshd.host, suite.sshd.port + 1), undefined, 'another port: ssh2 defaults');
       const plus = { hostKeyAlgorithms: ['ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com', 'rsa-sha2-256'] };
-      assert.deepEqual(hostKeyAlgorithms({ ...config, ...plus }, sshd.host, sshd.port), ['ssh-ed25519-cert-v01@openssh.com', 'ssh-ed25519', 'rsa-sha2-256']);
-      assert.deepEqual(hostKeyAlgorithms({ ...config, ...plus, hostKeyAlgorithmsVerbatim: true }, sshd.host, sshd.port), plus.hostKeyAlgorithms);
+      assert.deepEqual(hostKeyAlgorithms({ ...config, ...plus }, suite.sshd.host, suite.sshd.port), ['ssh-ed25519-cert-v01@openssh.com', 'ssh-ed25519', 'rsa-sha2-256']);
+      assert.deepEqual(hostKeyAlgorithms({ ...config, ...plus, hostKeyAlgorithmsVerbatim: true }, suite.sshd.host, suite.sshd.port), plus.hostKeyAlgorithms);
     });
 
     it('HostKeyAlgorithms without certificates: the plain key is shown and must be known', async () => {
