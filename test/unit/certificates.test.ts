@@ -9,6 +9,7 @@ import { certificateProblem, readCertificate } from '../../src/engine/certificat
 import { echoRoundTrip, waitFor } from '../helpers/net';
 import { buildCli, cliHome, shellLine, type CliHome } from '../helpers/cli';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
+import { sshWithConfig } from '../helpers/openssh';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { sshdWithEcho } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
@@ -200,8 +201,8 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
       // Not the fixture's own (authorized) key: only the certificate can let it in.
       const host = sshConfigHost(suite.sshd, alias).filter((l) => !l.includes(suite.sshd.clientKeyPath));
       fs.writeFileSync(config, [...host, `  IdentityFile ${key}`, `  CertificateFile ${cert}`, '  IdentitiesOnly yes', ''].join('\n'));
-      const ssh = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
-      assert.equal(ssh.status === 0, sshLogsIn, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
+      const ssh = sshWithConfig(config, alias);
+      assert.equal(ssh.ok, sshLogsIn, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
       return config;
     };
 

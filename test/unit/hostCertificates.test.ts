@@ -11,6 +11,7 @@ import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
 import { shellLine } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
+import { sshWithConfig } from '../helpers/openssh';
 import { sshConfigHost } from '../helpers/sshConfigHost';
 import { cliSuite } from '../helpers/suite';
 import { sshdWithEcho } from '../helpers/suite';
@@ -215,8 +216,8 @@ describe('host certificates: rekeying, the system-wide known_hosts, and ssh-tunn
     fs.writeFileSync(global, `@cert-authority ${caPattern} ${suite.sshd.hostCaPublicKey()}\n`);
     const config = path.join(suite.home.home, `${alias}.config`);
     fs.writeFileSync(config, [...sshConfigHost(suite.sshd, alias, { knownHosts: user, strict: true }), `  GlobalKnownHostsFile ${global}`, '  UpdateHostKeys no', ''].join('\n'));
-    const ssh = spawnSync('ssh', ['-F', config, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(ssh.status === 0, sshConnects, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
+    const ssh = sshWithConfig(config, alias);
+    assert.equal(ssh.ok, sshConnects, `ssh -F ${config} ${alias}: ${ssh.stderr}`);
     return { config, user };
   };
 
