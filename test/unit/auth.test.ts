@@ -1,10 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
 import { defaultAgent } from '../../src/engine/auth';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { connectError } from '../helpers/oneServer';
 import { staticServers } from '../helpers/servers';
@@ -30,7 +29,7 @@ describe('logging in to a real sshd', function () {
     before(async () => {
       sshd = await SshdFixture.start();
       lockedKey = path.join(sshd.dir, 'locked_key');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', lockedKey]);
+      newKeyPair(lockedKey, { passphrase, comment: 'locked' });
       fs.appendFileSync(path.join(sshd.dir, 'authorized_keys'), fs.readFileSync(`${lockedKey}.pub`));
     });
     after(async () => sshd?.stop());

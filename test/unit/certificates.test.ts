@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
 import { certificateProblem, readCertificate } from '../../src/engine/certificate';
+import { newKeyPair } from '../fixtures/sshd';
 import { echoRoundTrip, waitFor } from '../helpers/net';
 import { buildCli, cliHome, shellLine, type CliHome } from '../helpers/cli';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
@@ -29,11 +30,7 @@ describe('user certificates (OpenSSH CertificateFile and KEY-cert.pub)', functio
   let n = 0;
 
   /** A fresh key of `type` in the fixture's folder, not in authorized_keys: only a certificate lets it in. */
-  const newKey = (type: string): string => {
-    const file = path.join(suite.sshd.dir, `id_${type}_${++n}`);
-    execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', 'cert-test', '-f', file]);
-    return file;
-  };
+  const newKey = (type: string): string => newKeyPair(path.join(suite.sshd.dir, `id_${type}_${++n}`), { type, comment: 'cert-test' });
 
   for (const { type, log } of TYPES) {
     it(`${type}: a KEY-cert.pub beside the identity file is offered, as ssh does with no word in the config`, async () => {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { newKeyPair } from '../fixtures/sshd';
 import { ROOT, runCli, workspace } from '../helpers/cli';
 import { cliSuite } from '../helpers/suite';
 
@@ -81,7 +82,7 @@ describe('ssh-tunnels: the command line', function () {
 
   it('trust: a changed host key is refused, nothing is written, exit status 1', async () => {
     const otherKey = path.join(suite.home.home, 'other');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    newKeyPair(otherKey);
     const [type, key] = fs.readFileSync(`${otherKey}.pub`, 'utf8').split(/\s+/);
     const line = `[127.0.0.1]:${suite.sshd.port} ${type} ${key}\n`;
     fs.writeFileSync(suite.home.knownHosts, line);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,7 +7,7 @@ import type { HostKeyQuestion, ServerConfig } from '../../src/engine';
 import { hostKeyAlgorithms } from '../../src/engine/algorithms';
 import { readCertificate, parseCertificateBlob } from '../../src/engine/certificate';
 import { hostCertificateProblem, signedByItsCa } from '../../src/engine/hostCertificate';
-import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
+import { type HostCertificateOptions, newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { shellLine } from '../helpers/cli';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { connectError, tunnelCarriesData } from '../helpers/oneServer';
@@ -134,7 +134,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
 
     it('a CA known_hosts does not trust: the plain host key decides, as with ssh (listed: connects)', async () => {
       const other = path.join(suite.sshd.dir, `other_ca_${++n}`);
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      newKeyPair(other);
       const otherCa = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       const file = knownHosts(`@cert-authority * ${otherCa}`, plainLine());
       const reference = ssh(file);
@@ -145,7 +145,7 @@ describe('host certificates (@cert-authority and @revoked in known_hosts)', func
 
     it('a CA known_hosts does not trust and the plain key unknown: refused as unknown with StrictHostKeyChecking yes, saying why the certificate did not count', async () => {
       const other = path.join(suite.sshd.dir, `other_ca_${++n}`);
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      newKeyPair(other);
       const otherCa = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       const file = knownHosts(`@cert-authority * ${otherCa}`);
       assert.ok(!ssh(file).ok);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type HostKeyAnswer, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 
@@ -146,7 +146,7 @@ describe('host keys, checked like OpenSSH', function () {
     });
 
     it('another key of the same type there is a changed key, named with that file and line', async () => {
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'other')]);
+      newKeyPair(path.join(dir, 'other'));
       const other = fs.readFileSync(path.join(dir, 'other.pub'), 'utf8').split(/\s+/);
       fs.writeFileSync(globalKh, `# site keys\n${name} ${other[0]} ${other[1]}\n`);
       const err = await rejection(connect(asking({ globalKnownHostsFile: globalKh }), 'trust-remember'), TunnelError);
@@ -176,7 +176,7 @@ describe('host keys, checked like OpenSSH', function () {
 
     it('a hashed entry with another key of the same type is a changed key', async () => {
       const other = path.join(dir, 'other');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      newKeyPair(other);
       fs.writeFileSync(kh, `${name} ${fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ')}\n`);
       execFileSync('ssh-keygen', ['-H', '-f', kh], { stdio: 'ignore' });
       const err = await rejection(connect(asking(), 'trust-remember'), TunnelError);
@@ -201,7 +201,7 @@ describe('host keys, checked like OpenSSH', function () {
 
     it('several key types per host: another type recorded is not a change; the right one among them is known', async () => {
       const ecdsa = path.join(dir, 'ecdsa');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsa]);
+      newKeyPair(ecdsa, { type: 'ecdsa' });
       const ecdsaLine = fs.readFileSync(`${ecdsa}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       fs.writeFileSync(kh, `${name} ${ecdsaLine}\n`);
       const questions = await connect(asking(), 'trust-once');
@@ -219,7 +219,7 @@ describe('host keys, checked like OpenSSH', function () {
 
     it('a @cert-authority line does not vouch for a plain host key (a server with no certificate)', async () => {
       const ca = path.join(dir, 'ca');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', ca]);
+      newKeyPair(ca);
       fs.writeFileSync(kh, `@cert-authority ${name} ${fs.readFileSync(`${ca}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ')}\n`);
       const err = await rejection(connect(asking({ strictHostKeyChecking: 'yes' })), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
@@ -259,7 +259,7 @@ describe('host keys, checked like OpenSSH', function () {
     it('names the exact ssh-keygen -R command, which removes the old key so the new one is asked about', async () => {
       const khFile = path.join(dir, 'known_hosts');
       const other = path.join(dir, 'other');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      newKeyPair(other);
       const otherLine = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       fs.writeFileSync(khFile, `# my hosts\n127.0.0.1 ${keyType} ${keyB64}\n[127.0.0.1]:${moved.port} ${otherLine}\n`);
       const server = moved.server('moved', { userKnownHostsFile: khFile, strictHostKeyChecking: undefined });

@@ -1,9 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
@@ -47,7 +46,7 @@ describe('a passphrase or password is asked once per run, not at every reconnect
     before(async () => {
       sshd = await SshdFixture.start();
       lockedKey = path.join(sshd.dir, 'locked_key');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', lockedKey]);
+      newKeyPair(lockedKey, { passphrase, comment: 'locked' });
       fs.copyFileSync(`${lockedKey}.pub`, path.join(sshd.dir, 'authorized_keys'));
     });
     after(async () => sshd?.stop());
