@@ -1,3 +1,5 @@
+// The set-ups suites share, one function each: call it inside `describe`; it registers the
+// suite's hooks and returns an object whose fields are set once those hooks have run.
 import { TunnelManager, type TunnelManagerOptions } from '../../src/engine';
 import { SshdFixture, type SshdOptions } from '../fixtures/sshd';
 import { buildCli, cliHome, type CliHome } from './cli';
