@@ -111,7 +111,8 @@ function exited(pid: number): boolean {
 describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   this.timeout(120_000);
   let s: Session;
-  // Before the suite's own teardown: the client and its server process end while the sshd is up.
+  // Registered before cliSuite() so that it runs before its teardown: the client and its server
+  // process end while the sshd and HOME are still there.
   after(async () => {
     await s?.client.close();
   });
