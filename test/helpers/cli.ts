@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { promisify } from 'node:util';
-import type { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, type SshdFixture } from '../fixtures/sshd';
 import { sshConfigHost } from './sshConfigHost';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -108,7 +108,7 @@ export function tableRow(screen: string, name: string): Record<string, string> {
  */
 export function lockedKeyHost(home: CliHome, sshd: SshdFixture, passphrase: string): string {
   const locked = path.join(home.home, 'locked_key');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', locked]);
+  newKeyPair(locked, { passphrase, comment: 'locked' });
   fs.appendFileSync(path.join(sshd.dir, 'authorized_keys'), fs.readFileSync(`${locked}.pub`));
   fs.appendFileSync(
     path.join(home.home, '.ssh', 'config'),

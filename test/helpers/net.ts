@@ -22,6 +22,24 @@ export async function startEchoServer(host = '127.0.0.1'): Promise<{ port: numbe
   };
 }
 
+/** Sends `ping` through a tunnel to an echo service: 'ok' when it comes back, 'closed' when the connection ends first. */
+export function tryEcho(port: number): Promise<'ok' | 'closed'> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  return new Promise((resolve) => {
+    let got = '';
+    socket.on('data', (d) => {
+      got += d.toString();
+      if (got === 'ping') {
+        socket.destroy();
+        resolve('ok');
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(got === 'ping' ? 'ok' : 'closed'));
+    socket.on('connect', () => socket.write('ping'));
+  });
+}
+
 /** Connects, waits for the connection, and returns the socket. */
 export function connect(port: number, host = '127.0.0.1'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { SshdFixture } from '../fixtures/sshd';
 
@@ -36,6 +36,12 @@ export function sshArgs(sshd: SshdFixture, forwards: SshForward[], options: { po
   for (const f of forwards) args.push(f.flag, f.spec);
   args.push(sshd.host);
   return args;
+}
+
+/** OpenSSH's `ssh -F CONFIG ALIAS true` in batch mode: whether it logged in, and what it said. */
+export function sshWithConfig(configFile: string, alias: string): { ok: boolean; stderr: string } {
+  const run = spawnSync('ssh', ['-F', configFile, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
+  return { ok: run.status === 0, stderr: run.stderr ?? '' };
 }
 
 /** One `ssh -N` process carrying `forwards`, started and waited for until every port in `listening` listens. */

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import type { SshdFixture } from '../fixtures/sshd';
 
 /**
  * A loopback TCP relay in front of a server. `freeze()` makes it a black hole: it stops
@@ -45,6 +46,13 @@ export class Relay {
     relay.server = net.createServer((client) => relay.accept(client));
     await new Promise<void>((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
     relay.port = (relay.server.address() as net.AddressInfo).port;
+    return relay;
+  }
+
+  /** A relay in front of the sshd fixture, whose known_hosts trusts the relay's port as the sshd's own. */
+  static async inFrontOf(sshd: SshdFixture, options: { delayMs?: number } = {}): Promise<Relay> {
+    const relay = await Relay.start(sshd.port, options);
+    sshd.trustOnPort(relay.port);
     return relay;
   }
 

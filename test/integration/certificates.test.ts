@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { TunnelInfo } from '../../src/engine';
 import type { SshTunnelsApi } from '../../src/extension';
 import type { TouchNotice } from '../../src/ui/prompts';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { softSecurityKey, startSoftAuthenticator, type SoftAuthenticator, type SoftSecurityKey } from '../helpers/softAuthenticator';
 import { EXTENSION_ID, run, waitFor } from '../helpers/vscode';
@@ -62,11 +62,7 @@ describe('certificate and security key logins in VS Code', function () {
   }
 
   /** A fresh ed25519 key in the fixture's folder, not in authorized_keys: only a certificate lets it in. */
-  const newKey = (name: string): string => {
-    const file = path.join(sshd.dir, name);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
-    return file;
-  };
+  const newKey = (name: string): string => newKeyPair(path.join(sshd.dir, name), { comment: name });
 
   /** sshd's log lines of certificate logins with key id `id`. */
   const certificateLogins = (id: string) =>

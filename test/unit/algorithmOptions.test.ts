@@ -1,23 +1,19 @@
 // The algorithm options, HostKeyAlias and HashKnownHosts against a real sshd, with OpenSSH's own
 // `ssh` run on the same config first: the setup is proved by ssh, then the engine does the same.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadSshConfig, resolveHost } from '../../src/config/sshConfig';
-import { TunnelError, TunnelManager, type ServerConfig } from '../../src/engine';
+import { TunnelError, type ServerConfig } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
-import { staticServers } from '../helpers/servers';
+import { startEchoServer } from '../helpers/net';
+import { tunnelCarriesData } from '../helpers/oneServer';
+import { sshWithConfig } from '../helpers/openssh';
+import { rejection } from '../helpers/rejection';
 import { sshConfigHost } from '../helpers/sshConfigHost';
-import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
-
-/** `ssh` logging in with a config file and running `true`: its exit status and what it said. */
-function ssh(configFile: string, alias: string): { ok: boolean; stderr: string } {
-  const r = spawnSync('ssh', ['-F', configFile, '-o', 'BatchMode=yes', alias, 'true'], { encoding: 'utf8', timeout: 20_000 });
-  return { ok: r.status === 0, stderr: r.stderr };
-}
+import { sshdWithAgent } from '../helpers/suite';
 
 describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd', function () {
   this.timeout(60_000);
@@ -42,26 +38,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
   }
 
   /** Opens a tunnel through the engine and sends data through it. */
-  async function carries(server: ServerConfig): Promise<void> {
-    const manager = new TunnelManager({ servers: staticServers(server), reconnect: { maxAttempts: 0 } });
-    try {
-      const info = await manager.createTunnel({ server: server.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
-      const { sent, received } = await echoRoundTrip(info.localPort, 32 * 1024);
-      assert.equal(received, sent);
-    } finally {
-      await manager.dispose();
-    }
-  }
-
-  async function refused(server: ServerConfig): Promise<TunnelError> {
-    try {
-      await carries(server);
-    } catch (err) {
-      assert.ok(err instanceof TunnelError, String(err));
-      return err;
-    }
-    assert.fail('the connection should have been refused');
-  }
+  const carries = (server: ServerConfig): Promise<void> => tunnelCarriesData(server, echo.port, { bytes: 32 * 1024 });
 
   describe('a server that offers only ssh-ed25519 host keys and only curve25519-sha256 key exchange', () => {
     let sshd: SshdFixture;
@@ -72,10 +49,10 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
 
     it('HostKeyAlgorithms -ssh-ed25519: refused by ssh, and by the engine with a message naming the option', async () => {
       const { file, server } = configFor(sshd, 'no-ed25519', ['HostKeyAlgorithms -ssh-ed25519']);
-      const theirs = ssh(file, 'no-ed25519');
+      const theirs = sshWithConfig(file, 'no-ed25519');
       assert.equal(theirs.ok, false);
       assert.match(theirs.stderr, /no matching host key type found/);
-      const err = await refused(server);
+      const err = await rejection(carries(server), TunnelError);
       assert.equal(err.code, 'CONNECT_FAILED');
       assert.match(err.message, /no-ed25519 and this side have no host key type in common \(ssh: "no matching host key type found"\): this side offers only ssh-ed25519-cert-v01@openssh\.com, .*, ecdsa-sha2-nistp256, .*rsa-sha2-256 \(HostKeyAlgorithms\)\. Change HostKeyAlgorithms for no-ed25519/);
       // As ssh's default list: the certificates first (their plain ssh-ed25519 is what - took out).
@@ -88,7 +65,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
         ['caret-ed25519', '^ssh-ed25519'],
       ]) {
         const { file, server } = configFor(sshd, alias, [`HostKeyAlgorithms ${value}`]);
-        assert.equal(ssh(file, alias).ok, true, ssh(file, alias).stderr);
+        assert.equal(sshWithConfig(file, alias).ok, true, sshWithConfig(file, alias).stderr);
         await carries(server);
       }
     });
@@ -96,30 +73,30 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
     it('KexAlgorithms curve25519-sha256 logs in; KexAlgorithms -curve25519* is refused naming KexAlgorithms', async () => {
       const matching = configFor(sshd, 'kex-curve', ['KexAlgorithms curve25519-sha256']);
       assert.deepEqual(matching.server.kexAlgorithms, ['curve25519-sha256']);
-      assert.equal(ssh(matching.file, 'kex-curve').ok, true);
+      assert.equal(sshWithConfig(matching.file, 'kex-curve').ok, true);
       await carries(matching.server);
       const other = configFor(sshd, 'kex-none', ['KexAlgorithms -curve25519*']);
-      assert.equal(ssh(other.file, 'kex-none').ok, false);
-      const err = await refused(other.server);
+      assert.equal(sshWithConfig(other.file, 'kex-none').ok, false);
+      const err = await rejection(carries(other.server), TunnelError);
       assert.match(err.message, /no key exchange method in common .*\(KexAlgorithms\)/);
     });
 
     it('MACs: a list of one the server accepts logs in', async () => {
       const { file, server } = configFor(sshd, 'mac', ['Ciphers aes128-ctr', 'MACs hmac-sha2-256-etm@openssh.com']);
-      assert.equal(ssh(file, 'mac').ok, true);
+      assert.equal(sshWithConfig(file, 'mac').ok, true);
       await carries(server);
     });
 
     it('a name ssh2 cannot use, handed to the engine directly: a clear refusal, not a crash', async () => {
-      const err = await refused(sshd.server('bad-mac', { macs: ['umac-64@openssh.com'] }));
+      const err = await rejection(carries(sshd.server('bad-mac', { macs: ['umac-64@openssh.com'] })), TunnelError);
       assert.equal(err.code, 'CONNECT_FAILED');
       assert.match(err.message, /Cannot connect to bad-mac: .*umac-64@openssh\.com.*Check the algorithm options/);
     });
 
     it('PubkeyAcceptedAlgorithms without the key type: the key is not offered, and the failure says why', async () => {
       const { file, server } = configFor(sshd, 'no-ed-key', ['PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256']);
-      assert.equal(ssh(file, 'no-ed-key').ok, false);
-      const err = await refused(server);
+      assert.equal(sshWithConfig(file, 'no-ed-key').ok, false);
+      const err = await rejection(carries(server), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /key \S+client_key \(ssh-ed25519 is not in PubkeyAcceptedAlgorithms\)/);
       await carries(configFor(sshd, 'ed-key', ['PubkeyAcceptedKeyTypes ^ssh-ed25519']).server);
@@ -127,33 +104,22 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
   });
 
   describe('PubkeyAcceptedAlgorithms and the keys an ssh-agent holds', () => {
-    let sshd: SshdFixture;
-    let agent: SshAgent;
-    let socket: string;
-    before(async () => {
-      sshd = await SshdFixture.start();
-      agent = await startSshAgent(sshd.dir, [sshd.clientKeyPath]);
-      socket = agent.socket;
-    });
-    after(async () => {
-      agent?.stop();
-      await sshd?.stop();
-    });
+    const suite = sshdWithAgent();
 
     it("the agent's ed25519 key is used when accepted, and not offered when not", async () => {
       // The fixture's Host lines without its key file and with the agent (the first IdentityAgent wins).
       const agentConfig = (alias: string, accepted: string) => {
         const file = path.join(dir, `${alias}.config`);
-        const lines = sshConfigHost(sshd, alias, { strict: true }).filter((l) => !/^\s*(IdentityFile|IdentityAgent) /.test(l));
-        fs.writeFileSync(file, [...lines, `  IdentityAgent ${socket}`, `  IdentityFile ${path.join(sshd.dir, 'no-such-key')}`, `  PubkeyAcceptedAlgorithms ${accepted}`, ''].join('\n'));
+        const lines = sshConfigHost(suite.sshd, alias, { strict: true }).filter((l) => !/^\s*(IdentityFile|IdentityAgent) /.test(l));
+        fs.writeFileSync(file, [...lines, `  IdentityAgent ${suite.agent.socket}`, `  IdentityFile ${path.join(suite.sshd.dir, 'no-such-key')}`, `  PubkeyAcceptedAlgorithms ${accepted}`, ''].join('\n'));
         return { file, server: resolveHost(loadSshConfig(file, { home: os.homedir(), localUser: os.userInfo().username }), alias).server };
       };
       const accepted = agentConfig('agent-ok', 'ssh-ed25519');
-      assert.equal(ssh(accepted.file, 'agent-ok').ok, true);
+      assert.equal(sshWithConfig(accepted.file, 'agent-ok').ok, true);
       await carries(accepted.server);
       const refusedCfg = agentConfig('agent-no', 'rsa-sha2-512');
-      assert.equal(ssh(refusedCfg.file, 'agent-no').ok, false);
-      const err = await refused(refusedCfg.server);
+      assert.equal(sshWithConfig(refusedCfg.file, 'agent-no').ok, false);
+      const err = await rejection(carries(refusedCfg.server), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
     });
   });
@@ -170,10 +136,10 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       const [type, key] = sshd.hostPublicKey().split(/\s+/);
       fs.writeFileSync(knownHosts, `shared-name ${type} ${key}\n`);
       const { file, server } = configFor(sshd, 'aliased', ['HostKeyAlias shared-name'], { knownHosts });
-      assert.equal(ssh(file, 'aliased').ok, true);
+      assert.equal(sshWithConfig(file, 'aliased').ok, true);
       await carries(server);
       // Without the alias the same file does not know the host.
-      const err = await refused({ ...server, hostKeyAlias: undefined });
+      const err = await rejection(carries({ ...server, hostKeyAlias: undefined }), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
     });
 
@@ -183,7 +149,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       await carries({ ...server, strictHostKeyChecking: 'accept-new' });
       const [type, key] = sshd.hostPublicKey().split(/\s+/);
       assert.equal(fs.readFileSync(knownHosts, 'utf8'), `new-name ${type} ${key}\n`);
-      assert.equal(ssh(file, 'aliased-new').ok, true);
+      assert.equal(sshWithConfig(file, 'aliased-new').ok, true);
     });
 
     it('HashKnownHosts yes writes a hashed line that ssh-keygen -F finds and ssh accepts', async () => {
@@ -196,7 +162,7 @@ describe('algorithm options, HostKeyAlias and HashKnownHosts against a real sshd
       assert.doesNotMatch(written, /127\.0\.0\.1/);
       const found = execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', knownHosts], { encoding: 'utf8' });
       assert.match(found, /Host \[127\.0\.0\.1\]:\d+ found: line 1/);
-      assert.equal(ssh(file, 'hashed').ok, true);
+      assert.equal(sshWithConfig(file, 'hashed').ok, true);
       // The engine reads its own hashed line back.
       await carries(server);
     });

@@ -1,14 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
+import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
 import { defaultAgent } from '../../src/engine/login/identities';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
+import { connectError } from '../helpers/oneServer';
 import { staticServers } from '../helpers/servers';
-import { ensureTestUser } from '../helpers/testUser';
-import { startSshAgent, type SshAgent } from '../helpers/sshAgent';
+import { sshdWithAgent, testUserSshd } from '../helpers/suite';
 
 async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<void> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
@@ -18,16 +17,6 @@ async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<voi
   } finally {
     await manager.dispose();
   }
-}
-
-async function refused(server: ServerConfig, prompts?: Prompts): Promise<TunnelError> {
-  try {
-    await connectWith(server, prompts);
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  }
-  assert.fail('the connection should have been refused');
 }
 
 describe('logging in to a real sshd', function () {
@@ -40,7 +29,7 @@ describe('logging in to a real sshd', function () {
     before(async () => {
       sshd = await SshdFixture.start();
       lockedKey = path.join(sshd.dir, 'locked_key');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', lockedKey]);
+      newKeyPair(lockedKey, { passphrase, comment: 'locked' });
       fs.appendFileSync(path.join(sshd.dir, 'authorized_keys'), fs.readFileSync(`${lockedKey}.pub`));
     });
     after(async () => sshd?.stop());
@@ -89,57 +78,46 @@ describe('logging in to a real sshd', function () {
     });
 
     it('a passphrase-protected key and no way to ask: a clear refusal', async () => {
-      const err = await refused(sshd.server('locked', { identityFile: lockedKey }));
+      const err = await connectError(sshd.server('locked', { identityFile: lockedKey }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, new RegExp(`key ${lockedKey} \\(needs a passphrase and nothing can ask for it\\)`));
     });
 
     it('a wrong passphrase is refused and never shown', async () => {
-      const err = await refused(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => 'wrong-passphrase-xyz' });
+      const err = await connectError(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => 'wrong-passphrase-xyz' });
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /Authentication as \S+ on locked failed\. Tried: key /);
       assert.doesNotMatch(err.message, /wrong-passphrase-xyz/);
     });
 
     it('a person who cancels the passphrase prompt gets a refusal naming the key', async () => {
-      const err = await refused(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => undefined });
+      const err = await connectError(sshd.server('locked', { identityFile: lockedKey }), { passphrase: async () => undefined });
       assert.match(err.message, /needs a passphrase\)/);
     });
   });
 
   describe('ssh-agent', () => {
-    let sshd: SshdFixture;
-    let agent: SshAgent;
-    let socket: string;
-    before(async () => {
-      sshd = await SshdFixture.start();
-      agent = await startSshAgent(sshd.dir, [sshd.clientKeyPath]);
-      socket = agent.socket;
-    });
-    after(async () => {
-      agent?.stop();
-      await sshd?.stop();
-    });
+    const suite = sshdWithAgent();
 
     it('logs in with a key held only by a real ssh-agent', async () => {
-      const noKey = path.join(sshd.dir, 'no-such-key');
-      await connectWith(sshd.server('agent', { identityFile: noKey, identityAgent: socket }));
+      const noKey = path.join(suite.sshd.dir, 'no-such-key');
+      await connectWith(suite.sshd.server('agent', { identityFile: noKey, identityAgent: suite.agent.socket }));
       // Without the agent the same settings fail: the agent did the work.
-      const err = await refused(sshd.server('agent', { identityFile: noKey, identityAgent: false }));
+      const err = await connectError(suite.sshd.server('agent', { identityFile: noKey, identityAgent: false }));
       assert.equal(err.code, 'AUTH_FAILED');
     });
 
     it('IdentitiesOnly with an IdentityFile leaves the agent out, as ssh does', async () => {
-      const err = await refused(sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key'), identityAgent: socket, identitiesOnly: true }));
+      const err = await connectError(suite.sshd.server('agent', { identityFile: path.join(suite.sshd.dir, 'no-such-key'), identityAgent: suite.agent.socket, identitiesOnly: true }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.doesNotMatch(err.message, /ssh-agent/);
     });
 
     it('uses SSH_AUTH_SOCK when identityAgent is not set', async () => {
       const saved = process.env.SSH_AUTH_SOCK;
-      process.env.SSH_AUTH_SOCK = socket;
+      process.env.SSH_AUTH_SOCK = suite.agent.socket;
       try {
-        const server = sshd.server('agent', { identityFile: path.join(sshd.dir, 'no-such-key') });
+        const server = suite.sshd.server('agent', { identityFile: path.join(suite.sshd.dir, 'no-such-key') });
         delete server.identityAgent;
         await connectWith(server);
       } finally {
@@ -150,74 +128,60 @@ describe('logging in to a real sshd', function () {
   });
 
   describe('password (sshd checks /etc/shadow)', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ passwordAuthentication: true, extraConfig: ['AuthenticationMethods password'] });
-    });
-    after(async () => sshd?.stop());
-    const noKey = () => ({ user, identityFile: path.join(sshd.dir, 'no-such-key') });
+    const suite = testUserSshd('password');
+    const noKey = () => ({ user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') });
 
     it('config.password', async () => {
-      await connectWith(sshd.server('pw', { ...noKey(), password }));
-      await waitFor(() => new RegExp(`Accepted password for ${user} from 127\\.0\\.0\\.1`).test(sshd.output), 5000, 'the sshd log line');
+      await connectWith(suite.sshd.server('pw', { ...noKey(), password: suite.password }));
+      await waitFor(() => new RegExp(`Accepted password for ${suite.user} from 127\\.0\\.0\\.1`).test(suite.sshd.output), 5000, 'the sshd log line');
     });
 
     it('prompts.password, asked with the server and user', async () => {
       const asked: string[][] = [];
-      await connectWith(sshd.server('pw', noKey()), {
+      await connectWith(suite.sshd.server('pw', noKey()), {
         password: async (server, u) => {
           asked.push([server, u]);
-          return password;
+          return suite.password;
         },
       });
-      assert.deepEqual(asked, [['pw', user]]);
+      assert.deepEqual(asked, [['pw', suite.user]]);
     });
 
     it('a wrong password is refused without echoing it', async () => {
-      const err = await refused(sshd.server('pw', { ...noKey(), password: 'not-the-password-123' }));
+      const err = await connectError(suite.sshd.server('pw', { ...noKey(), password: 'not-the-password-123' }));
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, /Tried: .*password/);
       assert.doesNotMatch(err.message, /not-the-password-123/);
     });
 
     it('no password and no prompt: says that nothing could be tried', async () => {
-      const err = await refused(sshd.server('pw', noKey()));
+      const err = await connectError(suite.sshd.server('pw', noKey()));
       assert.equal(err.code, 'AUTH_FAILED');
-      assert.match(err.message, new RegExp(`Authentication as ${user} on pw failed`));
+      assert.match(err.message, new RegExp(`Authentication as ${suite.user} on pw failed`));
     });
   });
 
   describe('keyboard-interactive (sshd through PAM)', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ usePam: true, kbdInteractiveAuthentication: true, extraConfig: ['AuthenticationMethods keyboard-interactive'] });
-    });
-    after(async () => sshd?.stop());
+    const suite = testUserSshd('keyboard-interactive');
 
     it('answers the server prompts through prompts.keyboardInteractive', async () => {
       const questions: { prompt: string; echo: boolean }[][] = [];
-      await connectWith(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      await connectWith(suite.sshd.server('kbd', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (server, _name, _instructions, prompts) => {
           assert.equal(server, 'kbd');
           questions.push(prompts);
-          return prompts.map(() => password);
+          return prompts.map(() => suite.password);
         },
       });
       assert.equal(questions.length, 1);
       assert.equal(questions[0].length, 1);
       assert.match(questions[0][0].prompt, /password/i);
       assert.equal(questions[0][0].echo, false);
-      await waitFor(() => new RegExp(`Accepted keyboard-interactive/pam for ${user}`).test(sshd.output), 5000, 'the sshd log line');
+      await waitFor(() => new RegExp(`Accepted keyboard-interactive/pam for ${suite.user}`).test(suite.sshd.output), 5000, 'the sshd log line');
     });
 
     it('a wrong answer is refused', async () => {
-      const err = await refused(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const err = await connectError(suite.sshd.server('kbd', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (_s, _n, _i, prompts) => prompts.map(() => 'wrong-answer-456'),
       });
       assert.equal(err.code, 'AUTH_FAILED');

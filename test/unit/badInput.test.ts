@@ -1,24 +1,19 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type TunnelSpec } from '../../src/engine';
-import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
+import { canConnect, freePort, newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { connect, echoRoundTrip, readAll, startEchoServer, waitFor } from '../helpers/net';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 
 /** Runs `fn`, expecting a TunnelError with this code, and returns its message. */
 async function refusal(code: string, fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, `expected a TunnelError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected a ${code} refusal`);
+  const err = await rejection(fn, TunnelError);
+  assert.equal(err.code, code, err.message);
+  return err.message;
 }
 
 describe('bad input: each refusal says what to change, and disturbs nothing else', function () {
@@ -199,7 +194,7 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
     it('a wrong key: authentication failure that says what was tried', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-wrongkey-'));
       const key = path.join(dir, 'id_ed25519');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      newKeyPair(key);
       const m = new TunnelManager({ servers: staticServers(sshd.server('test', { identityFile: key })), reconnect: { maxAttempts: 0 } });
       try {
         const message = await refusal('AUTH_FAILED', () => m.createTunnel(local()));

@@ -7,26 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { SshdFixture } from '../fixtures/sshd';
-import { buildCli, cliHome, ROOT, runCli, workspace, type CliHome } from '../helpers/cli';
+import { newKeyPair } from '../fixtures/sshd';
+import { ROOT, runCli, workspace } from '../helpers/cli';
+import { cliSuite } from '../helpers/suite';
 
 const run = promisify(execFile);
 const VERSION = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
 
 describe('ssh-tunnels: the command line', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let home: CliHome;
-
-  before(async () => {
-    await buildCli();
-    sshd = await SshdFixture.start();
-    home = cliHome(sshd);
-  });
-  after(async () => {
-    home?.remove();
-    await sshd?.stop();
-  });
+  const suite = cliSuite();
 
   it('--version prints the package version; dist/cli.js starts with a node shebang and is executable', async () => {
     for (const flag of ['--version', '-V']) {
@@ -60,16 +50,16 @@ describe('ssh-tunnels: the command line', function () {
   });
 
   it('mistakes on the command line exit with status 2 and say what to type instead', async () => {
-    const ws = workspace(home.home, {
+    const ws = workspace(suite.home.home, {
       'sshTunnels.tunnels': [{ name: 'web', server: 'fix', type: 'local', localPort: 0, remoteHost: 'localhost', remotePort: 80 }],
-    }, { allow: home.env });
-    const empty = workspace(home.home, {});
+    }, { allow: suite.home.env });
+    const empty = workspace(suite.home.home, {});
     const cases: [string[], RegExp][] = [
       [[], /Usage: ssh-tunnels <command>/],
       [['frobnicate'], /unknown command "frobnicate"\. The commands are: up, mcp, trust/],
       [['up', '--bogus'], /Unknown option --bogus for "up"\. See: ssh-tunnels up --help/],
       [['up', '--workspace'], /--workspace needs a value: --workspace DIR/],
-      [['up', '--workspace', path.join(home.home, 'nope')], /no such folder/],
+      [['up', '--workspace', path.join(suite.home.home, 'nope')], /no such folder/],
       [['up', '--workspace', ws], /The tunnel in .*settings\.json does not have "autoStart": true\. Name the ones to open \(web\), or use --all\./],
       [['up', '--workspace', ws, 'db'], /No tunnel named "db" in .*settings\.json\. Named tunnels: web\./],
       [['up', '--workspace', empty], /defines no tunnels \(sshTunnels\.tunnels\)\. Give a forward instead: ssh-tunnels up --server NAME -L/],
@@ -80,34 +70,34 @@ describe('ssh-tunnels: the command line', function () {
       [['trust', 'nosuch'], /Unknown server "nosuch"\. Known servers: fix, fresh\./],
     ];
     for (const [args, message] of cases) {
-      const r = await runCli(args, { env: home.env, cwd: home.home });
+      const r = await runCli(args, { env: suite.home.env, cwd: suite.home.home });
       assert.equal(r.status, 2, `${args.join(' ')} exits 2; stderr: ${r.stderr}`);
       assert.match(r.stdout + r.stderr, message, args.join(' '));
     }
     fs.writeFileSync(path.join(empty, '.vscode', 'settings.json'), '{ "sshTunnels.tunnels": [ }');
-    const broken = await runCli(['up', '--workspace', empty], { env: home.env });
+    const broken = await runCli(['up', '--workspace', empty], { env: suite.home.env });
     assert.equal(broken.status, 2);
     assert.match(broken.stderr, /settings\.json is not valid JSON/);
   });
 
   it('trust: a changed host key is refused, nothing is written, exit status 1', async () => {
-    const otherKey = path.join(home.home, 'other');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const otherKey = path.join(suite.home.home, 'other');
+    newKeyPair(otherKey);
     const [type, key] = fs.readFileSync(`${otherKey}.pub`, 'utf8').split(/\s+/);
-    const line = `[127.0.0.1]:${sshd.port} ${type} ${key}\n`;
-    fs.writeFileSync(home.knownHosts, line);
+    const line = `[127.0.0.1]:${suite.sshd.port} ${type} ${key}\n`;
+    fs.writeFileSync(suite.home.knownHosts, line);
     try {
-      const r = await runCli(['trust', 'fresh'], { env: home.env });
+      const r = await runCli(['trust', 'fresh'], { env: suite.home.env });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stdout, /fresh: WARNING: the host key of fresh \(127\.0\.0\.1:\d+\) has changed!.*Connection refused/);
-      assert.equal(fs.readFileSync(home.knownHosts, 'utf8'), line);
+      assert.equal(fs.readFileSync(suite.home.knownHosts, 'utf8'), line);
     } finally {
-      fs.rmSync(home.knownHosts, { force: true });
+      fs.rmSync(suite.home.knownHosts, { force: true });
     }
   });
 
   it('trust: a server whose key is already known connects and says so', async () => {
-    const r = await runCli(['trust', 'fix'], { env: home.env });
+    const r = await runCli(['trust', 'fix'], { env: suite.home.env });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /fix: connected; its host key is trusted \(it already was\)\./);
   });

@@ -14,11 +14,12 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { CallToolResultSchema, ElicitRequestSchema, ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { modelDescription, TOOL_DEFINITIONS } from '../../src/tools';
 import { mcpServerConfig } from '../../src/ui/mcpConfig';
-import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, ROOT, workspace, type CliHome } from '../helpers/cli';
-import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { canConnect, freePort } from '../fixtures/sshd';
+import { CLI, ROOT, workspace } from '../helpers/cli';
+import { echoRoundTrip, waitFor } from '../helpers/net';
 import { socksConnect } from '../helpers/socks';
 import { assertMatchesOutputSchema } from '../helpers/outputSchema';
+import { cliSuite } from '../helpers/suite';
 
 const run = promisify(execFile);
 
@@ -109,23 +110,16 @@ function exited(pid: number): boolean {
 
 describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let home: CliHome;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
   let s: Session;
-
-  before(async () => {
-    await buildCli();
-    sshd = await SshdFixture.start();
-    home = cliHome(sshd);
-    echo = await startEchoServer();
-    s = await connectClient(home.env);
-  });
+  // Registered before cliSuite() so that it runs before its teardown: the client and its server
+  // process end while the sshd and HOME are still there.
   after(async () => {
     await s?.client.close();
-    await echo?.close();
-    home?.remove();
-    await sshd?.stop();
+  });
+  const suite = cliSuite();
+
+  before(async () => {
+    s = await connectClient(suite.home.env);
   });
 
   it('lists the core\'s tools with the same names, input and output schemas, MCP annotations, and descriptions true to this server', async () => {
@@ -157,7 +151,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   it('opens a local forward that carries data, marked as the agent\'s', async () => {
-    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port, name: 'echo' }));
+    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port, name: 'echo' }));
     assert.equal(t.type, 'local');
     assert.equal(t.state, 'active');
     assert.equal(t.openedBy, 'agent');
@@ -170,7 +164,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   it('opens a SOCKS proxy (dynamic) that carries data', async () => {
     const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'dynamic', localPort: 0 }));
     assert.equal(t.type, 'dynamic');
-    const socket = await socksConnect(t.local.port, '127.0.0.1', echo.port);
+    const socket = await socksConnect(t.local.port, '127.0.0.1', suite.echo.port);
     const back = await new Promise<string>((resolve) => {
       socket.once('data', (d) => resolve(d.toString()));
       socket.write('through socks');
@@ -180,7 +174,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   it('opens a remote forward: the server\'s port reaches the local service', async () => {
-    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'remote', localHost: '127.0.0.1', localPort: echo.port, remoteHost: '127.0.0.1', remotePort: 0 }));
+    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'remote', localHost: '127.0.0.1', localPort: suite.echo.port, remoteHost: '127.0.0.1', remotePort: 0 }));
     assert.equal(t.type, 'remote');
     assert.ok(t.remote!.port > 0, 'the server picked a port');
     const r = await echoRoundTrip(t.remote!.port, 64 * 1024);
@@ -208,11 +202,11 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       ['ssh_tunnel_create', { server: 'fix', type: 'sideways', localPort: 0 }, /"sideways" is not a tunnel type/],
       ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0 }, /remotePort/],
       ['ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: 'localhost', remotePort: 80 }, /with the flag --allow-non-loopback of ssh-tunnels mcp\.$/],
-      ['ssh_tunnel_create', { server: 'fix', type: 'remote', localPort: echo.port, remoteHost: '0.0.0.0', remotePort: 0 }, /with the flag --allow-non-loopback of ssh-tunnels mcp\.$/],
+      ['ssh_tunnel_create', { server: 'fix', type: 'remote', localPort: suite.echo.port, remoteHost: '0.0.0.0', remotePort: 0 }, /with the flag --allow-non-loopback of ssh-tunnels mcp\.$/],
       // Input that breaks the input schema is an input validation error: a result the agent sees and can correct (spec 2025-11-25).
       ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 'eighty', remoteHost: 'localhost', remotePort: 80 }, /localPort must be a whole number from 0 to 65535/],
       ['ssh_tunnel_list', { server: 'fix', verbose: true }, /has no field "verbose"/],
-      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: echo.port }, /in use|busy|taken/i],
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: suite.echo.port }, /in use|busy|taken/i],
       ['ssh_tunnel_close', {}, /tunnelId.*server/],
       ['ssh_tunnel_list', { server: 'nosuch' }, /Unknown server "nosuch"/],
     ];
@@ -262,7 +256,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     assert.equal(result.isError, true);
     assert.match(text(result), /can't be established: its ssh-ed25519 host key SHA256:\S+ is not in known_hosts, and this MCP client cannot ask the user/);
     assert.match(text(result), new RegExp(`runs in a terminal: \\S+ ${CLI.replace(/[/.]/g, '\\$&')} trust fresh`));
-    assert.ok(!fs.existsSync(home.knownHosts) || fs.readFileSync(home.knownHosts, 'utf8') === '');
+    assert.ok(!fs.existsSync(suite.home.knownHosts) || fs.readFileSync(suite.home.knownHosts, 'utf8') === '');
   });
 
   it('closes one tunnel (its port is freed), then is idempotent about it', async () => {
@@ -290,8 +284,8 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   it('when the client goes away (stdin ends), every tunnel closes and the process exits', async () => {
-    const c = await connectClient(home.env);
-    const a = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+    const c = await connectClient(suite.home.env);
+    const a = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port }));
     const b = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'dynamic', localPort: 0 }));
     const pid = c.transport.pid!;
     const started = Date.now();
@@ -305,9 +299,9 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   it('with --allow-non-loopback an agent may listen on 0.0.0.0', async () => {
-    const c = await connectClient(home.env, ['--allow-non-loopback']);
+    const c = await connectClient(suite.home.env, ['--allow-non-loopback']);
     try {
-      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localHost: '0.0.0.0', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port }));
       assert.equal(t.local.host, '0.0.0.0');
       const r = await echoRoundTrip(t.local.port, 1024);
       assert.equal(r.received, r.sent);
@@ -318,12 +312,12 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   it('with --workspace, the servers of the workspace\'s settings are offered too', async () => {
-    const ws = workspace(home.home, { 'sshTunnels.servers': [{ host: 'from-settings', hostName: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.clientKeyPath, identityAgent: false, userKnownHostsFile: sshd.knownHostsPath }] }, { allow: home.env });
-    const c = await connectClient(home.env, ['--workspace', ws]);
+    const ws = workspace(suite.home.home, { 'sshTunnels.servers': [{ host: 'from-settings', hostName: '127.0.0.1', port: suite.sshd.port, user: suite.sshd.user, identityFile: suite.sshd.clientKeyPath, identityAgent: false, userKnownHostsFile: suite.sshd.knownHostsPath }] }, { allow: suite.home.env });
+    const c = await connectClient(suite.home.env, ['--workspace', ws]);
     try {
       const status = await c.call('ssh_connection_status', {});
       assert.match(text(status), /from-settings: .*defined in settings/);
-      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'from-settings', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+      const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'from-settings', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port }));
       const r = await echoRoundTrip(t.local.port, 1024);
       assert.equal(r.received, r.sent);
     } finally {
@@ -332,18 +326,18 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   });
 
   describe('host keys through elicitation', () => {
-    afterEach(() => fs.rmSync(home.knownHosts, { force: true }));
+    afterEach(() => fs.rmSync(suite.home.knownHosts, { force: true }));
 
     it('declined: nothing opens and nothing is written', async () => {
       const asked: string[] = [];
-      const c = await connectClient(home.env, [], { elicit: (m) => (asked.push(m), { action: 'decline' }) });
+      const c = await connectClient(suite.home.env, [], { elicit: (m) => (asked.push(m), { action: 'decline' }) });
       try {
         const result = await c.call('ssh_tunnel_create', { server: 'fresh', type: 'dynamic', localPort: 0 });
         assert.equal(result.isError, true);
         assert.match(text(result), /not trusted/);
         assert.equal(asked.length, 1);
         assert.match(asked[0], /fresh \(127\.0\.0\.1:\d+\).*ssh-ed25519 host key SHA256:\S+/);
-        assert.ok(!fs.existsSync(home.knownHosts) || fs.readFileSync(home.knownHosts, 'utf8') === '');
+        assert.ok(!fs.existsSync(suite.home.knownHosts) || fs.readFileSync(suite.home.knownHosts, 'utf8') === '');
       } finally {
         await c.client.close();
       }
@@ -353,7 +347,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       let answer: (a: { action: 'accept'; content: Record<string, unknown> }) => void = () => undefined;
       let asked: () => void = () => undefined;
       const question = new Promise<void>((resolve) => (asked = resolve));
-      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: home.env as Record<string, string>, stderr: 'pipe' });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env: suite.home.env as Record<string, string>, stderr: 'pipe' });
       const client = new Client({ name: 'cancelling', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
       client.setRequestHandler(ElicitRequestSchema, () => {
         asked();
@@ -379,13 +373,13 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     });
 
     it('accepted: the tunnel opens and the key is remembered in known_hosts', async () => {
-      const c = await connectClient(home.env, [], { elicit: () => ({ action: 'accept', content: { remember: true } }) });
+      const c = await connectClient(suite.home.env, [], { elicit: () => ({ action: 'accept', content: { remember: true } }) });
       try {
-        const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fresh', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+        const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fresh', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port }));
         const r = await echoRoundTrip(t.local.port, 1024);
         assert.equal(r.received, r.sent);
-        const [type, key] = sshd.hostPublicKey().split(/\s+/);
-        assert.equal(fs.readFileSync(home.knownHosts, 'utf8'), `[127.0.0.1]:${sshd.port} ${type} ${key}\n`);
+        const [type, key] = suite.sshd.hostPublicKey().split(/\s+/);
+        assert.equal(fs.readFileSync(suite.home.knownHosts, 'utf8'), `[127.0.0.1]:${suite.sshd.port} ${type} ${key}\n`);
       } finally {
         await c.client.close();
       }
@@ -397,7 +391,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     /** A client that answers each question with the next answer, and records what it was asked. */
     const confirming = async (answers: Answer[]) => {
       const asked: string[] = [];
-      const c = await connectClient(home.env, ['--confirm'], { elicit: (m) => (asked.push(m), answers.shift() ?? { action: 'decline' }) });
+      const c = await connectClient(suite.home.env, ['--confirm'], { elicit: (m) => (asked.push(m), answers.shift() ?? { action: 'decline' }) });
       return { c, asked };
     };
     const yes: Answer = { action: 'accept', content: { confirm: true } };
@@ -411,9 +405,9 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
           assert.equal(tool.description, modelDescription(TOOL_DEFINITIONS.find((d) => d.name === name)!, true));
           assert.match(tool.description!, /The user is asked to confirm/);
         }
-        const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }));
+        const t = tunnelOf(await c.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port }));
         // The words VS Code's confirmation shows: title, then the message.
-        assert.match(asked[0], new RegExp(`^Open an SSH tunnel through fix\\?\n\nAn agent asks to open a local forward \\(-L\\) through fix \\(\\S+@127\\.0\\.0\\.1:${sshd.port}\\): listen on 127\\.0\\.0\\.1, on a free port on this machine and forward each connection through fix to 127\\.0\\.0\\.1:${echo.port} \\(as fix sees it\\)\\.$`));
+        assert.match(asked[0], new RegExp(`^Open an SSH tunnel through fix\\?\n\nAn agent asks to open a local forward \\(-L\\) through fix \\(\\S+@127\\.0\\.0\\.1:${suite.sshd.port}\\): listen on 127\\.0\\.0\\.1, on a free port on this machine and forward each connection through fix to 127\\.0\\.0\\.1:${suite.echo.port} \\(as fix sees it\\)\\.$`));
         const r = await echoRoundTrip(t.local.port, 1024);
         assert.equal(r.received, r.sent);
         // Read-only tools ask nothing.
@@ -434,7 +428,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       const { c, asked } = await confirming([{ action: 'decline' }, { action: 'accept', content: { confirm: false } }, { action: 'cancel' }, yes, { action: 'decline' }]);
       try {
         const port = await freePort();
-        const input = { server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port };
+        const input = { server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: suite.echo.port };
         for (const how of [/The user declined: the tunnel was not opened\./, /The user declined: the tunnel was not opened\./, /The user dismissed the question: the tunnel was not opened\./]) {
           const result = await c.call('ssh_tunnel_create', input);
           assert.equal(result.isError, true);
@@ -457,7 +451,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       let answer: (a: Answer) => void = () => undefined;
       let asked: () => void = () => undefined;
       const question = new Promise<void>((resolve) => (asked = resolve));
-      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--confirm'], env: home.env as Record<string, string>, stderr: 'pipe' });
+      const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--confirm'], env: suite.home.env as Record<string, string>, stderr: 'pipe' });
       const client = new Client({ name: 'cancelling', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
       client.setRequestHandler(ElicitRequestSchema, () => {
         asked();
@@ -482,7 +476,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     });
 
     it('a client that cannot ask: create and close are refused, not done unasked; reading still works', async () => {
-      const c = await connectClient(home.env, ['--confirm']);
+      const c = await connectClient(suite.home.env, ['--confirm']);
       try {
         const result = await c.call('ssh_tunnel_create', { server: 'fix', type: 'dynamic', localPort: 0 });
         assert.equal(result.isError, true);
@@ -504,7 +498,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   it('the configuration the extension copies starts this server', async () => {
     const config = mcpServerConfig(ROOT, process.execPath, false).mcpServers['ssh-tunnels'];
     assert.deepEqual(config.args, [CLI, 'mcp']);
-    const transport = new StdioClientTransport({ command: config.command, args: config.args, env: { ...home.env, ...config.env } as Record<string, string>, stderr: 'pipe' });
+    const transport = new StdioClientTransport({ command: config.command, args: config.args, env: { ...suite.home.env, ...config.env } as Record<string, string>, stderr: 'pipe' });
     const client = new Client({ name: 'copied-config', version: '1.0.0' });
     await client.connect(transport);
     try {
@@ -519,7 +513,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
   it('the MCP inspector\'s CLI lists the tools with their schemas, opens a tunnel whose result fits its outputSchema, and gets -32602 for an unknown tool (offline)', async () => {
     const inspector = path.join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
     const target = ['--cli', process.execPath, CLI, 'mcp'];
-    const env = home.env;
+    const env = suite.home.env;
     // inspector-cli 1.0.3 finds its package.json relative to the working folder: run it from its own.
     const cwd = path.dirname(inspector);
     const listed = await run(process.execPath, [inspector, ...target, '--method', 'tools/list'], { env, cwd, timeout: 60_000 });

@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, ROOT, shellLine, tableRow as row, workspace, type CliHome } from '../helpers/cli';
-import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { canConnect, freePort } from '../fixtures/sshd';
+import { CLI, ROOT, shellLine, tableRow as row, workspace } from '../helpers/cli';
+import { echoRoundTrip, waitFor } from '../helpers/net';
 import { assertMatchesOutputSchema } from '../helpers/outputSchema';
+import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 interface Tunnel {
@@ -25,34 +26,21 @@ interface Tunnel {
 
 describe('ssh-tunnels up and mcp side by side', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let home: CliHome;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const suite = cliSuite();
   let env: NodeJS.ProcessEnv;
   let runtime: string;
   const panes: TmuxPane[] = [];
   let client: Client | undefined;
 
-  before(async () => {
-    await buildCli();
-    sshd = await SshdFixture.start();
-    home = cliHome(sshd);
-    echo = await startEchoServer();
-  });
   beforeEach(() => {
     runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-run-'));
-    env = { ...home.env, SSH_TUNNELS_RUNTIME_DIR: runtime };
+    env = { ...suite.home.env, SSH_TUNNELS_RUNTIME_DIR: runtime };
   });
   afterEach(async () => {
     await client?.close();
     client = undefined;
     for (const p of panes.splice(0)) p.kill();
     fs.rmSync(runtime, { recursive: true, force: true });
-  });
-  after(async () => {
-    await echo?.close();
-    home?.remove();
-    await sshd?.stop();
   });
 
   const call = async (name: string, args: Record<string, unknown>) => {
@@ -65,9 +53,9 @@ describe('ssh-tunnels up and mcp side by side', function () {
 
   it('each sees the other\'s tunnels; an agent reuses and closes the tunnel up serves; a second up takes it over when the first ends', async () => {
     const port = await freePort();
-    const ws = workspace(home.home, {
-      'sshTunnels.tunnels': [{ name: 'db', server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port, autoStart: true }],
-    }, { allow: home.env });
+    const ws = workspace(suite.home.home, {
+      'sshTunnels.tunnels': [{ name: 'db', server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: suite.echo.port, autoStart: true }],
+    }, { allow: suite.home.env });
     const first = new TmuxPane(shellLine([]), { cwd: ws, env });
     panes.push(first);
     await first.waitFor(/1 tunnel through fix: 1 active\. Ctrl-C closes them all\./);
@@ -86,7 +74,7 @@ describe('ssh-tunnels up and mcp side by side', function () {
     assert.match(listed.text, /1 served by other processes[\s\S]*"db"[\s\S]*served by ssh-tunnels up/);
 
     // Asked for the same forward, the agent gets that tunnel rather than a busy port.
-    const again = await call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: echo.port });
+    const again = await call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: suite.echo.port });
     const reused = (again.data.tunnel as Tunnel);
     assert.equal(reused.id, tunnels[0].id);
     assert.equal(reused.servedBy, 'ssh-tunnels up');

@@ -6,9 +6,8 @@ import * as net from 'node:net';
 import { LiveDisplay } from '../../src/cli/display';
 import { cutErrors, renderTable, summary, type TableRow } from '../../src/cli/table';
 import type { TunnelInfo } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
-import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';
-import { startEchoServer } from '../helpers/net';
+import { shellLine } from '../helpers/cli';
+import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 function info(extra: Partial<TunnelInfo> & Pick<TunnelInfo, 'name' | 'localPort'>): TunnelInfo {
@@ -130,22 +129,11 @@ describe('ssh-tunnels up: the table at the widths of real terminals', () => {
 
 describe('ssh-tunnels up in an 80-column terminal, then a narrower one', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let home: CliHome;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const suite = cliSuite();
   let pane: TmuxPane | undefined;
 
-  before(async () => {
-    await buildCli();
-    sshd = await SshdFixture.start();
-    home = cliHome(sshd);
-    echo = await startEchoServer();
-  });
-  after(async () => {
+  afterEach(() => {
     pane?.kill();
-    await echo?.close();
-    home?.remove();
-    await sshd?.stop();
   });
 
   it('shows IN, OUT, CONNS and failed connections, distinct names with the bound ports, and redraws cleanly when resized', async () => {
@@ -155,13 +143,12 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     const deadPort = (closed.address() as net.AddressInfo).port;
     await new Promise((r) => closed.close(r));
 
-    const args = ['up', '--server', 'fix', '-L', `0:127.0.0.1:${echo.port}`, '-L', `0:127.0.0.1:${echo.port}`, '-L', `0:127.0.0.1:${deadPort}`];
-    const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
-    pane = new TmuxPane(`${line}; echo "EXIT=$?"; sleep 600`, { cwd: home.home, env: home.env, columns: 80, rows: 30 });
+    const args = ['--server', 'fix', '-L', `0:127.0.0.1:${suite.echo.port}`, '-L', `0:127.0.0.1:${suite.echo.port}`, '-L', `0:127.0.0.1:${deadPort}`];
+    pane = new TmuxPane(shellLine(args), { cwd: suite.home.home, env: suite.home.env, columns: 80, rows: 30 });
     await pane.waitFor(/3 tunnels through fix: 3 active\. Ctrl-C/);
     const screen = pane.screen();
     // Two -L 0: to the same target: each named for the port it bound.
-    const opened = [...screen.matchAll(new RegExp(`L (\\d+) → 127\\.0\\.0\\.1:${echo.port}: open, listening on 127\\.0\\.0\\.1:(\\d+)`, 'g'))];
+    const opened = [...screen.matchAll(new RegExp(`L (\\d+) → 127\\.0\\.0\\.1:${suite.echo.port}: open, listening on 127\\.0\\.0\\.1:(\\d+)`, 'g'))];
     assert.equal(opened.length, 2, screen);
     for (const m of opened) assert.equal(m[1], m[2], 'the name shows the bound port');
     assert.notEqual(opened[0][1], opened[1][1]);
@@ -169,7 +156,7 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     assert.ok(dead > 0, screen);
 
     assert.match(screen, /^STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+(ERR\s+)?RECONN\s+LAST ERROR$/m);
-    for (const [, port] of opened) assert.match(screen, new RegExp(`^● active\\s+127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${echo.port}\\s+0 B\\s+0 B\\s+0/0\\s+(0\\s+)?0$`, 'm'));
+    for (const [, port] of opened) assert.match(screen, new RegExp(`^● active\\s+127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${suite.echo.port}\\s+0 B\\s+0 B\\s+0/0\\s+(0\\s+)?0$`, 'm'));
 
     // A connection the server cannot make: counted, and its reason shown while the tunnel stays active.
     // The tunnel resets it once the server says it could not connect, which may come before our
@@ -200,7 +187,7 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     pane.resize(180, 30);
     await pane.waitFor(/^NAME\s+SERVER\s+TYPE\s+STATE\s+ADDRESS\s+IN\s+OUT\s+CONNS\s+ERRORS\s+RECONNECTS\s+LAST ERROR$/m);
     const wide = pane.visible();
-    for (const [, port] of opened) assert.match(wide, new RegExp(`^L ${port} → 127\\.0\\.0\\.1:${echo.port}\\s+fix\\s+local\\s+● active\\s+127\\.0\\.0\\.1:${port} → `, 'm'));
+    for (const [, port] of opened) assert.match(wide, new RegExp(`^L ${port} → 127\\.0\\.0\\.1:${suite.echo.port}\\s+fix\\s+local\\s+● active\\s+127\\.0\\.0\\.1:${port} → `, 'm'));
     assert.equal(wide.split('\n').filter((l) => /^NAME\s/.test(l)).length, 1, wide);
 
     pane.key('C-c');

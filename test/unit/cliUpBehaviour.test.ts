@@ -9,46 +9,34 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { canConnect, freePort, SshdFixture } from '../fixtures/sshd';
-import { buildCli, cliHome, lockedKeyHost, listeningPort, runCli, shellLine, tableRow, workspace, type CliHome } from '../helpers/cli';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { canConnect, freePort } from '../fixtures/sshd';
+import { lockedKeyHost, listeningPort, runCli, shellLine, tableRow, workspace } from '../helpers/cli';
+import { echoRoundTrip } from '../helpers/net';
+import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let home: CliHome;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  // Its own sshd: these tests stop it, restart it and change its host key.
+  const suite = cliSuite();
   let pane: TmuxPane | undefined;
   /** A workspace whose one autoStart tunnel `echo` reaches the echo service through `fix`, with quick redials. */
   const echoWorkspace = () =>
-    workspace(home.home, {
-      'sshTunnels.tunnels': [{ name: 'echo', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port, autoStart: true }],
+    workspace(suite.home.home, {
+      'sshTunnels.tunnels': [{ name: 'echo', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port, autoStart: true }],
       'sshTunnels.reconnect.initialDelay': 0.5,
       'sshTunnels.reconnect.maxDelay': 2,
-    }, { allow: home.env });
+    }, { allow: suite.home.env });
 
-  before(async () => {
-    await buildCli();
-    // Its own sshd: these tests stop it, restart it and change its host key.
-    sshd = await SshdFixture.start();
-    home = cliHome(sshd);
-    echo = await startEchoServer();
-  });
   afterEach(async () => {
     pane?.kill();
     pane = undefined;
-    if (sshd.pid === undefined) await sshd.restart();
-  });
-  after(async () => {
-    await echo?.close();
-    home?.remove();
-    await sshd?.stop();
+    if (suite.sshd.pid === undefined) await suite.sshd.restart();
   });
 
   it('waits for a server that is down at start, showing the attempt, the next try and the error, then carries data; an outage later is shown the same way', async () => {
-    await sshd.kill();
-    pane = new TmuxPane(shellLine(['--workspace', echoWorkspace()]), { cwd: home.home, env: home.env });
+    await suite.sshd.kill();
+    pane = new TmuxPane(shellLine(['--workspace', echoWorkspace()]), { cwd: suite.home.home, env: suite.home.env });
     await pane.waitFor(/echo: listening on 127\.0\.0\.1:\d+; waiting for fix \(Cannot reach fix/);
     await pane.waitFor(/fix: connecting, attempt 2 in \d+ s \(Cannot reach fix/);
     let screen = pane.screen();
@@ -57,17 +45,17 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
     assert.match(screen, /^↻ fix: attempt \d+ in \d+ s; last error: Cannot reach fix at 127\.0\.0\.1:\d+/m, 'under the table: attempt, next try, last error');
     assert.doesNotMatch(screen, /EXIT=/, 'still running');
 
-    await sshd.restart();
+    await suite.sshd.restart();
     await pane.waitFor(/echo: active\n/, 20_000);
     const r = await echoRoundTrip(port, 64 * 1024);
     assert.equal(r.received, r.sent, 'the port held since the start carries data');
     await pane.waitFor(/^echo .*● active/m);
 
     // Down again: the same attempt lines, and the row counts the reconnect.
-    await sshd.kill();
+    await suite.sshd.kill();
     await pane.waitFor(/echo: reconnecting \(/);
     await pane.waitFor(/fix: reconnecting, attempt 1 in \d+ s/);
-    await sshd.restart();
+    await suite.sshd.restart();
     await pane.waitFor(/echo: active again/, 20_000);
     screen = pane.screen();
     assert.equal(tableRow(screen, 'echo').RECONNECTS, '1', 'one reconnect');
@@ -78,9 +66,9 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
   });
 
   it('--exit-on-failure exits with status 1 at once when the server is down, and says why', async () => {
-    await sshd.kill();
+    await suite.sshd.kill();
     const started = Date.now();
-    const r = await runCli(['up', '--exit-on-failure', '--server', 'fix', '-D', '0'], { env: home.env, cwd: home.home });
+    const r = await runCli(['up', '--exit-on-failure', '--server', 'fix', '-D', '0'], { env: suite.home.env, cwd: suite.home.home });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /could not open: Cannot reach fix at 127\.0\.0\.1:\d+/);
     assert.ok(Date.now() - started < 10_000, 'no waiting');
@@ -91,10 +79,10 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
     try {
       fs.mkdirSync(path.join(bare, '.ssh'), { mode: 0o700 });
       // Only defaults: the key, no agent, the fixture's known_hosts. No Host names 127.0.0.1.
-      fs.writeFileSync(path.join(bare, '.ssh', 'config'), ['Host *', `  IdentityFile ${sshd.clientKeyPath}`, '  IdentityAgent none', `  UserKnownHostsFile ${sshd.knownHostsPath}`, ''].join('\n'));
-      const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
-      const ws = workspace(bare, { 'sshTunnels.tunnels': [{ name: 'adhoc', server: target, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port }] }, { allow: { ...home.env, HOME: bare } });
-      pane = new TmuxPane(shellLine(['--workspace', ws, '--server', target, '-D', '0', 'adhoc']), { cwd: bare, env: { ...home.env, HOME: bare } });
+      fs.writeFileSync(path.join(bare, '.ssh', 'config'), ['Host *', `  IdentityFile ${suite.sshd.clientKeyPath}`, '  IdentityAgent none', `  UserKnownHostsFile ${suite.sshd.knownHostsPath}`, ''].join('\n'));
+      const target = `${suite.sshd.user}@127.0.0.1:${suite.sshd.port}`;
+      const ws = workspace(bare, { 'sshTunnels.tunnels': [{ name: 'adhoc', server: target, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port }] }, { allow: { ...suite.home.env, HOME: bare } });
+      pane = new TmuxPane(shellLine(['--workspace', ws, '--server', target, '-D', '0', 'adhoc']), { cwd: bare, env: { ...suite.home.env, HOME: bare } });
       await pane.waitFor(/^adhoc .*● active/m);
       const screen = pane.screen();
       assert.equal(tableRow(screen, 'adhoc').SERVER, target, 'the server as typed');
@@ -110,16 +98,16 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
   it('--server user@host:port -i KEY works with no ssh config at all: the unknown host key is asked about, as ssh does', async () => {
     const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-noconfig-home-'));
     try {
-      const target = `${sshd.user}@127.0.0.1:${sshd.port}`;
-      pane = new TmuxPane(shellLine(['--server', target, '-i', sshd.clientKeyPath, '-L', `0:127.0.0.1:${echo.port}`]), { cwd: bare, env: { ...home.env, HOME: bare } });
-      await pane.waitFor(new RegExp(`The authenticity of host '${target.replace(/[.]/g, '\\.')} \\(127\\.0\\.0\\.1:${sshd.port}\\)' can't be established`));
+      const target = `${suite.sshd.user}@127.0.0.1:${suite.sshd.port}`;
+      pane = new TmuxPane(shellLine(['--server', target, '-i', suite.sshd.clientKeyPath, '-L', `0:127.0.0.1:${suite.echo.port}`]), { cwd: bare, env: { ...suite.home.env, HOME: bare } });
+      await pane.waitFor(new RegExp(`The authenticity of host '${target.replace(/[.]/g, '\\.')} \\(127\\.0\\.0\\.1:${suite.sshd.port}\\)' can't be established`));
       pane.type('yes');
       await pane.waitFor(/: open, listening on 127\.0\.0\.1:\d+/);
       const port = Number(/: open, listening on 127\.0\.0\.1:(\d+)/.exec(pane.screen())![1]);
       const r = await echoRoundTrip(port, 4096);
       assert.equal(r.received, r.sent);
       // Written as ssh writes it (hashed where /etc/ssh/ssh_config says HashKnownHosts yes, as Debian's does): ssh-keygen finds it.
-      const found = spawnSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', path.join(bare, '.ssh', 'known_hosts')], { encoding: 'utf8' });
+      const found = spawnSync('ssh-keygen', ['-F', `[127.0.0.1]:${suite.sshd.port}`, '-f', path.join(bare, '.ssh', 'known_hosts')], { encoding: 'utf8' });
       assert.equal(found.status, 0, found.stdout + found.stderr);
       assert.match(found.stdout, / ssh-ed25519 /);
       pane.key('C-c');
@@ -130,32 +118,32 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
   });
 
   it('a changed host key ends up with the refusal and status 1, and frees the port', async () => {
-    pane = new TmuxPane(shellLine(['--workspace', echoWorkspace()]), { cwd: home.home, env: home.env });
+    pane = new TmuxPane(shellLine(['--workspace', echoWorkspace()]), { cwd: suite.home.home, env: suite.home.env });
     await pane.waitFor(/^echo .*● active/m);
     const port = listeningPort(pane.screen(), 'echo');
     try {
-      await sshd.restart({ newHostKey: true });
+      await suite.sshd.restart({ newHostKey: true });
       await pane.waitFor(/EXIT=1/, 30_000);
       const screen = pane.screen();
       assert.match(screen, /fix: failed \(.*host key.*changed/i);
       assert.match(screen, /fix refused: closing every tunnel \(--keep-trying would keep them and retry\)\./);
       assert.equal(await canConnect('127.0.0.1', port), false, 'the port is freed');
     } finally {
-      sshd.writeKnownHosts();
+      suite.sshd.writeKnownHosts();
     }
   });
 
   it('--keep-trying keeps the port through a changed host key and comes back once known_hosts has the new key', async () => {
-    pane = new TmuxPane(shellLine(['--workspace', echoWorkspace(), '--keep-trying']), { cwd: home.home, env: home.env });
+    pane = new TmuxPane(shellLine(['--workspace', echoWorkspace(), '--keep-trying']), { cwd: suite.home.home, env: suite.home.env });
     await pane.waitFor(/^echo .*● active/m);
     const port = listeningPort(pane.screen(), 'echo');
     try {
-      await sshd.restart({ newHostKey: true });
+      await suite.sshd.restart({ newHostKey: true });
       await pane.waitFor(/fix: reconnecting, attempt 2 in \d+ s \(.*host key.*changed/i, 30_000);
       assert.doesNotMatch(pane.screen(), /EXIT=/);
       assert.equal(await canConnect('127.0.0.1', port), true, 'the port stays held');
     } finally {
-      sshd.writeKnownHosts();
+      suite.sshd.writeKnownHosts();
     }
     await pane.waitFor(/echo: active again/, 20_000);
     const r = await echoRoundTrip(port, 4096);
@@ -166,8 +154,8 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
 
   it('a connection the server cannot make shows in the -v log and in the tunnel\'s error count', async () => {
     const dead = await freePort();
-    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'dead', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: dead, autoStart: true }] }, { allow: home.env });
-    pane = new TmuxPane(shellLine(['--workspace', ws, '-v']), { cwd: home.home, env: home.env });
+    const ws = workspace(suite.home.home, { 'sshTunnels.tunnels': [{ name: 'dead', server: 'fix', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: dead, autoStart: true }] }, { allow: suite.home.env });
+    pane = new TmuxPane(shellLine(['--workspace', ws, '-v']), { cwd: suite.home.home, env: suite.home.env });
     await pane.waitFor(/^dead .*● active/m);
     const socket = net.connect(listeningPort(pane.screen(), 'dead'), '127.0.0.1');
     socket.on('error', () => undefined);
@@ -179,7 +167,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
   });
 
   it('mistakes on the command line exit 2 with a guess: an option, a tunnel name, a server, a missing -F', async () => {
-    const ws = workspace(home.home, { 'sshTunnels.tunnels': [{ name: 'postgres', server: 'fix', type: 'dynamic', localPort: 0 }] }, { allow: home.env });
+    const ws = workspace(suite.home.home, { 'sshTunnels.tunnels': [{ name: 'postgres', server: 'fix', type: 'dynamic', localPort: 0 }] }, { allow: suite.home.env });
     const cases: [string[], RegExp][] = [
       [['up', '--sever', 'fix', '-D', '0'], /Unknown option --sever for "up" \(did you mean --server\?\)/],
       [['up', '--exit-on-failur', '--server', 'fix', '-D', '0'], /\(did you mean --exit-on-failure\?\)/],
@@ -192,7 +180,7 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
       [['up', '--exit-on-failure', '--keep-trying', '--server', 'fix', '-D', '0'], /contradict each other/],
     ];
     for (const [args, message] of cases) {
-      const r = await runCli(args, { env: home.env, cwd: home.home });
+      const r = await runCli(args, { env: suite.home.env, cwd: suite.home.home });
       assert.equal(r.status, 2, `${args.join(' ')} exits 2; output: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, message, args.join(' '));
     }
@@ -200,14 +188,14 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
 
   it('a passphrase question leaves the table on screen, saying what it waits for, and the table comes back whole after', async () => {
     const passphrase = 'behaviour-secret-7';
-    lockedKeyHost(home, sshd, passphrase);
-    const ws = workspace(home.home, {
+    lockedKeyHost(suite.home, suite.sshd, passphrase);
+    const ws = workspace(suite.home.home, {
       'sshTunnels.tunnels': [
         { name: 'plain', server: 'fix', type: 'dynamic', localPort: 0, autoStart: true },
         { name: 'guarded', server: 'locked', type: 'dynamic', localPort: 0, autoStart: true },
       ],
-    }, { allow: home.env });
-    pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
+    }, { allow: suite.home.env });
+    pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: suite.home.home, env: suite.home.env });
     await pane.waitFor(/Enter passphrase for key '.*locked_key' \(locked\):/);
     const screen = pane.screen();
     assert.match(screen, /^NAME\s+SERVER\s+TYPE\s+STATE/m, 'the table stays on screen');

@@ -62,8 +62,7 @@ describe('connections that arrive while the tunnel connects or redials wait and 
   });
   beforeEach(async () => {
     sshd = await SshdFixture.start();
-    relay = await Relay.start(sshd.port, { delayMs: DELAY_MS });
-    sshd.trustOnPort(relay.port);
+    relay = await Relay.inFrontOf(sshd, { delayMs: DELAY_MS });
   });
   afterEach(async () => {
     await manager?.dispose();

@@ -3,17 +3,15 @@ import { TunnelError, TunnelManager } from '../../src/engine';
 import { freePort } from '../fixtures/sshd';
 import { bound, echoRoundTrip, waitFor } from '../helpers/net';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';
 
+/** The TunnelError a cancelled creation fails with, checked to say CANCELLED. */
 async function cancellation(promise: Promise<unknown>): Promise<TunnelError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof TunnelError && err.code === 'CANCELLED', String(err));
-    return err;
-  }
-  assert.fail('expected the creation to be cancelled');
+  const err = await rejection(promise, TunnelError);
+  assert.equal(err.code, 'CANCELLED', String(err));
+  return err;
 }
 
 describe('createTunnel with an AbortSignal', function () {

@@ -282,9 +282,8 @@ describe('every way a connection ends travels as through ssh (-L, -D, -R; client
 
   before(async () => {
     sshd = await SshdFixture.start();
-    relay = await Relay.start(sshd.port);
+    relay = await Relay.inFrontOf(sshd);
     relay.latencyMs = LATENCY;
-    sshd.trustOnPort(relay.port);
     manager = new TunnelManager({ servers: staticServers(sshd.server('test', { port: relay.port })) });
   });
   after(async () => {
@@ -413,8 +412,7 @@ describe('every way a connection ends travels as through ssh (-L, -D, -R; client
     let leftover: string | undefined;
     before(async () => {
       // The engine's tunnel listens while its SSH connection is made (slowed here); ssh listens only once connected, so its row is the 'at once' one.
-      const slow = await Relay.start(sshd.port, { delayMs: 500 });
-      sshd.trustOnPort(slow.port);
+      const slow = await Relay.inFrontOf(sshd, { delayMs: 500 });
       const waiting = new TunnelManager({ servers: staticServers(sshd.server('slow', { port: slow.port })) });
       try {
         const fars = { engine: await Promise.all(ways.map((w) => serviceForClientEnding('at once', w).start())), ssh: await Promise.all(ways.map((w) => serviceForClientEnding('at once', w).start())) };

@@ -109,8 +109,7 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
     echo = await startEchoServer();
     // sshd drops dead clients itself, as a well-kept server does: -R ports of dead connections are released.
     sshd = await SshdFixture.start({ extraConfig: ['ClientAliveInterval 1', 'ClientAliveCountMax 3'] });
-    relay = await Relay.start(sshd.port);
-    sshd.trustOnPort(relay.port);
+    relay = await Relay.inFrontOf(sshd);
   });
   after(async () => {
     await manager?.dispose();

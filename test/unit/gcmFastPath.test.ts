@@ -6,10 +6,10 @@ import { once } from 'node:events';
 import { TunnelManager } from '../../src/engine';
 import { Client } from 'ssh2';
 import { consumesChunks, gcmFastPathCounters } from '../../src/engine/ssh2';
-import { SshdFixture } from '../fixtures/sshd';
-import { connect, pipeThrough, readAll, readBytes, startEchoServer, waitFor } from '../helpers/net';
+import { connect, pipeThrough, readAll, readBytes, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
+import { sshdWithEcho } from '../helpers/suite';
 
 /** A service that sends `size` bytes of a fixed pseudo-random stream to whoever connects, then closes. */
 async function startSource(data: Buffer): Promise<{ port: number; close(): Promise<void> }> {
@@ -23,18 +23,8 @@ async function startSource(data: Buffer): Promise<{ port: number; close(): Promi
 
 describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts)', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
-
-  before(async () => {
-    // sshd rekeys every 1 MiB, so the transfers below cross many key changes in both directions.
-    sshd = await SshdFixture.start({ extraConfig: ['RekeyLimit 1M'] });
-    echo = await startEchoServer();
-  });
-  after(async () => {
-    await echo?.close();
-    await sshd?.stop();
-  });
+  // sshd rekeys every 1 MiB, so the transfers below cross many key changes in both directions.
+  const suite = sshdWithEcho({ extraConfig: ['RekeyLimit 1M'] });
 
   // The SSH socket hands ssh2 views of one reused read buffer only while this holds.
   for (const [cipher, expected] of [['aes128-gcm@openssh.com', true], ['aes128-ctr', false]] as const) {
@@ -49,9 +39,9 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
           seen.push(consumesChunks(client));
           client.connect({
             host: '127.0.0.1',
-            port: sshd.port,
-            username: sshd.user,
-            privateKey: fs.readFileSync(sshd.clientKeyPath),
+            port: suite.sshd.port,
+            username: suite.sshd.user,
+            privateKey: fs.readFileSync(suite.sshd.clientKeyPath),
             algorithms: { cipher: [cipher] as never },
             hostVerifier: () => true,
           });
@@ -66,10 +56,10 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
 
   for (const cipher of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']) {
     it(`${cipher}: 24 MiB each way in writes of random sizes, identical SHA-256, across rekeys`, async () => {
-      const manager = new TunnelManager({ servers: staticServers(sshd.server('gcm', { ciphers: [cipher] })), log: process.env.DBG_LOG ? (m) => console.log(m) : undefined });
+      const manager = new TunnelManager({ servers: staticServers(suite.sshd.server('gcm', { ciphers: [cipher] })), log: process.env.DBG_LOG ? (m) => console.log(m) : undefined });
       try {
         const before = { ...gcmFastPathCounters };
-        const info = await manager.createTunnel({ server: 'gcm', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+        const info = await manager.createTunnel({ server: 'gcm', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port });
         const size = 24 * 1024 * 1024;
         // Writes of random sizes, 1 byte to 100 KB.
         const result = await pipeThrough(await connect(info.localPort), size, () => 1 + Math.floor(Math.random() * 100_000));
@@ -94,9 +84,9 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
         client.once('error', reject);
         client.connect({
           host: '127.0.0.1',
-          port: sshd.port,
-          username: sshd.user,
-          privateKey: fs.readFileSync(sshd.clientKeyPath),
+          port: suite.sshd.port,
+          username: suite.sshd.user,
+          privateKey: fs.readFileSync(suite.sshd.clientKeyPath),
           algorithms: { cipher: ['aes128-gcm@openssh.com'] as never },
           hostVerifier: () => true,
         });
@@ -126,9 +116,9 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
 
   for (const cipher of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com']) {
     it(`${cipher}: 300 short connections each way of a few bytes go through the small-packet path, every echo exact`, async () => {
-      const manager = new TunnelManager({ servers: staticServers(sshd.server('small', { ciphers: [cipher] })) });
+      const manager = new TunnelManager({ servers: staticServers(suite.sshd.server('small', { ciphers: [cipher] })) });
       try {
-        const info = await manager.createTunnel({ server: 'small', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+        const info = await manager.createTunnel({ server: 'small', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port });
         const before = { ...gcmFastPathCounters };
         for (let i = 0; i < 300; i++) {
           const message = randomBytes(1 + (i % 80));
@@ -151,12 +141,11 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
   }
 
   it('a small packet whose tag does not verify is not acted on; the session drops with the reason and comes back, the waiting connection goes through the new one', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(suite.sshd);
     const logs: string[] = [];
-    const manager = new TunnelManager({ servers: staticServers(sshd.server('s', { port: relay.port })), log: (m) => logs.push(m) });
+    const manager = new TunnelManager({ servers: staticServers(suite.sshd.server('s', { port: relay.port })), log: (m) => logs.push(m) });
     try {
-      sshd.trustOnPort(relay.port);
-      const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
+      const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port });
       const before = { ...gcmFastPathCounters };
       // One bit flipped in the ciphertext of the next packet sshd sends: the confirmation of the channel opened below.
       relay.corruptFromServer(relay.bytesFromServer + 6);
@@ -180,14 +169,13 @@ describe('AES-GCM data path without extra copies (src/engine/ssh2/gcmFastPath.ts
   it('a packet whose tag does not verify delivers none of its data; the session drops and comes back', async () => {
     const data = randomBytes(16 * 1024 * 1024);
     const source = await startSource(data);
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(suite.sshd);
     const logs: string[] = [];
     const manager = new TunnelManager({
-      servers: staticServers(sshd.server('s', { port: relay.port })),
+      servers: staticServers(suite.sshd.server('s', { port: relay.port })),
       log: (m) => logs.push(m),
     });
     try {
-      sshd.trustOnPort(relay.port);
       const info = await manager.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: source.port });
       // One bit flipped about 4 MiB into what sshd sends: inside some packet of the transfer.
       relay.corruptFromServer(4 * 1024 * 1024 + 12_345);

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type HostKeyAnswer, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 
 /** Connects once; resolves with the questions asked, rejects with the engine's error. */
@@ -17,16 +18,6 @@ async function connect(server: ServerConfig, answer?: HostKeyAnswer, questions: 
   } finally {
     await manager.dispose();
   }
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TunnelError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  }
-  assert.fail('expected the connection to be refused');
 }
 
 /** `ssh-keygen -l` of a public key line: what OpenSSH shows a person. */
@@ -114,21 +105,21 @@ describe('host keys, checked like OpenSSH', function () {
     });
 
     it('reject aborts with a clear error and writes nothing', async () => {
-      const err = await refusal(connect(asking(), 'reject'));
+      const err = await rejection(connect(asking(), 'reject'), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
       assert.match(err.message, /Host key of hk \(127\.0\.0\.1:\d+\) \(ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}\) was not trusted\. Connection cancelled\./);
       assert.equal(fs.existsSync(kh), false);
     });
 
     it('with nothing to ask, refuses and says how to proceed', async () => {
-      const err = await refusal(connect(asking()));
+      const err = await rejection(connect(asking()), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
       assert.match(err.message, /can't be established .* nothing can ask whether to trust it\. Add it to .*known_hosts or set StrictHostKeyChecking accept-new/);
     });
 
     it('StrictHostKeyChecking yes refuses without asking', async () => {
       const questions: HostKeyQuestion[] = [];
-      const err = await refusal(connect(asking({ strictHostKeyChecking: 'yes' }), 'trust-remember', questions));
+      const err = await rejection(connect(asking({ strictHostKeyChecking: 'yes' }), 'trust-remember', questions), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
       assert.match(err.message, /StrictHostKeyChecking is yes\. Its ssh-ed25519 fingerprint is SHA256:/);
       assert.deepEqual(questions, []);
@@ -155,10 +146,10 @@ describe('host keys, checked like OpenSSH', function () {
     });
 
     it('another key of the same type there is a changed key, named with that file and line', async () => {
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'other')]);
+      newKeyPair(path.join(dir, 'other'));
       const other = fs.readFileSync(path.join(dir, 'other.pub'), 'utf8').split(/\s+/);
       fs.writeFileSync(globalKh, `# site keys\n${name} ${other[0]} ${other[1]}\n`);
-      const err = await refusal(connect(asking({ globalKnownHostsFile: globalKh }), 'trust-remember'));
+      const err = await rejection(connect(asking({ globalKnownHostsFile: globalKh }), 'trust-remember'), TunnelError);
       assert.equal(err.code, 'HOST_KEY_CHANGED');
       assert.ok(err.message.includes(`${globalKh}:2`), err.message);
       assert.equal(fs.existsSync(kh), false);
@@ -185,24 +176,24 @@ describe('host keys, checked like OpenSSH', function () {
 
     it('a hashed entry with another key of the same type is a changed key', async () => {
       const other = path.join(dir, 'other');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      newKeyPair(other);
       fs.writeFileSync(kh, `${name} ${fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ')}\n`);
       execFileSync('ssh-keygen', ['-H', '-f', kh], { stdio: 'ignore' });
-      const err = await refusal(connect(asking(), 'trust-remember'));
+      const err = await rejection(connect(asking(), 'trust-remember'), TunnelError);
       assert.equal(err.code, 'HOST_KEY_CHANGED');
       assert.ok(err.message.includes(`${kh}:1`));
     });
 
     it('@revoked refuses, even next to a plain line for the same key', async () => {
       fs.writeFileSync(kh, `${name} ${keyType} ${keyB64}\n@revoked ${name} ${keyType} ${keyB64}\n`);
-      const err = await refusal(connect(asking({ strictHostKeyChecking: 'no' }), 'trust-remember'));
+      const err = await rejection(connect(asking({ strictHostKeyChecking: 'no' }), 'trust-remember'), TunnelError);
       assert.equal(err.code, 'HOST_KEY_REVOKED');
       assert.ok(err.message.includes(`is marked @revoked in ${kh}:2`), err.message);
     });
 
     it('entries are port-specific: the same key for port 22 or another port does not count', async () => {
       fs.writeFileSync(kh, `127.0.0.1 ${keyType} ${keyB64}\n[127.0.0.1]:${sshd.port + 1} ${keyType} ${keyB64}\n[localhost]:${sshd.port} ${keyType} ${keyB64}\n`);
-      const err = await refusal(connect(asking({ strictHostKeyChecking: 'yes' })));
+      const err = await rejection(connect(asking({ strictHostKeyChecking: 'yes' })), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
       fs.appendFileSync(kh, `${name} ${keyType} ${keyB64}\n`);
       assert.deepEqual(await connect(asking({ strictHostKeyChecking: 'yes' })), []);
@@ -210,7 +201,7 @@ describe('host keys, checked like OpenSSH', function () {
 
     it('several key types per host: another type recorded is not a change; the right one among them is known', async () => {
       const ecdsa = path.join(dir, 'ecdsa');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsa]);
+      newKeyPair(ecdsa, { type: 'ecdsa' });
       const ecdsaLine = fs.readFileSync(`${ecdsa}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       fs.writeFileSync(kh, `${name} ${ecdsaLine}\n`);
       const questions = await connect(asking(), 'trust-once');
@@ -223,14 +214,14 @@ describe('host keys, checked like OpenSSH', function () {
       fs.writeFileSync(kh, `[127.0.0.*]:${sshd.port} ${keyType} ${keyB64}\n`);
       assert.deepEqual(await connect(asking({ strictHostKeyChecking: 'yes' })), []);
       fs.writeFileSync(kh, `[127.0.0.*]:${sshd.port},!${name} ${keyType} ${keyB64}\n`);
-      assert.equal((await refusal(connect(asking({ strictHostKeyChecking: 'yes' })))).code, 'HOST_KEY_UNKNOWN');
+      assert.equal((await rejection(connect(asking({ strictHostKeyChecking: 'yes' })), TunnelError)).code, 'HOST_KEY_UNKNOWN');
     });
 
     it('a @cert-authority line does not vouch for a plain host key (a server with no certificate)', async () => {
       const ca = path.join(dir, 'ca');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', ca]);
+      newKeyPair(ca);
       fs.writeFileSync(kh, `@cert-authority ${name} ${fs.readFileSync(`${ca}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ')}\n`);
-      const err = await refusal(connect(asking({ strictHostKeyChecking: 'yes' })));
+      const err = await rejection(connect(asking({ strictHostKeyChecking: 'yes' })), TunnelError);
       assert.equal(err.code, 'HOST_KEY_UNKNOWN');
       assert.ok(err.message.startsWith('The host key of '), err.message);
     });
@@ -255,7 +246,7 @@ describe('host keys, checked like OpenSSH', function () {
       const seen = sshKeygenFingerprint(moved.hostPublicKey(), dir);
       for (const strict of [undefined, 'no', 'accept-new', 'yes'] as const) {
         const questions: HostKeyQuestion[] = [];
-        const err = await refusal(connect({ ...server, strictHostKeyChecking: strict }, 'trust-remember', questions));
+        const err = await rejection(connect({ ...server, strictHostKeyChecking: strict }, 'trust-remember', questions), TunnelError);
         assert.equal(err.code, 'HOST_KEY_CHANGED', `StrictHostKeyChecking ${strict}`);
         assert.match(err.message, /man-in-the-middle/);
         assert.ok(err.message.includes(`The server sent ssh-ed25519 ${seen}`), err.message);
@@ -268,11 +259,11 @@ describe('host keys, checked like OpenSSH', function () {
     it('names the exact ssh-keygen -R command, which removes the old key so the new one is asked about', async () => {
       const khFile = path.join(dir, 'known_hosts');
       const other = path.join(dir, 'other');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      newKeyPair(other);
       const otherLine = fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/).slice(0, 2).join(' ');
       fs.writeFileSync(khFile, `# my hosts\n127.0.0.1 ${keyType} ${keyB64}\n[127.0.0.1]:${moved.port} ${otherLine}\n`);
       const server = moved.server('moved', { userKnownHostsFile: khFile, strictHostKeyChecking: undefined });
-      const err = await refusal(connect(server, 'trust-remember'));
+      const err = await rejection(connect(server, 'trust-remember'), TunnelError);
       const command = `ssh-keygen -f "${khFile}" -R "[127.0.0.1]:${moved.port}"`;
       assert.ok(err.message.includes(`remove the old key with ${command} and connect again`), err.message);
       // Run as a person would paste it: only that host's line goes, the port-22 entry stays.

@@ -1,29 +1,18 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { TunnelError, TunnelManager } from '../../src/engine';
+import { TunnelError, type ServerConfig } from '../../src/engine';
 import { linkFailureOf, NETWORK_FAILURES, socketFailure } from '../../src/engine/base/errors';
 import { freePort } from '../fixtures/sshd';
-import { staticServers } from '../helpers/servers';
+import { connectError } from '../helpers/oneServer';
 
-/** The error a first connect to `port` on loopback ends with. */
-async function connectError(port: number, connectTimeout?: number): Promise<TunnelError> {
-  const manager = new TunnelManager({ servers: staticServers({ host: 'box', hostName: '127.0.0.1', port, user: 'nobody', identityAgent: false, connectTimeout }), reconnect: { maxAttempts: 0 } });
-  try {
-    await manager.connectServer('box');
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  } finally {
-    await manager.dispose();
-  }
-  assert.fail('expected the connect to fail');
-}
+/** A server at `port` on loopback. */
+const box = (port: number, connectTimeout?: number): ServerConfig => ({ host: 'box', hostName: '127.0.0.1', port, user: 'nobody', identityAgent: false, connectTimeout });
 
 describe('link failures: a dial says what broke by code, not in words', function () {
   this.timeout(30_000);
 
   it('a port nobody listens on is unreachable, a network failure', async () => {
-    const err = await connectError(await freePort());
+    const err = await connectError(box(await freePort()));
     assert.equal(err.code, 'CONNECT_FAILED');
     assert.equal(err.failure, 'unreachable');
     assert.ok(NETWORK_FAILURES.includes(linkFailureOf(err)!));
@@ -36,9 +25,9 @@ describe('link failures: a dial says what broke by code, not in words', function
     await new Promise<void>((r) => closing.listen(0, '127.0.0.1', r));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     try {
-      const closed = await connectError((closing.address() as net.AddressInfo).port);
+      const closed = await connectError(box((closing.address() as net.AddressInfo).port));
       assert.equal(linkFailureOf(closed), 'closed', closed.message);
-      const timedOut = await connectError((silent.address() as net.AddressInfo).port, 1);
+      const timedOut = await connectError(box((silent.address() as net.AddressInfo).port, 1));
       assert.equal(timedOut.code, 'TIMEOUT');
       assert.equal(linkFailureOf(timedOut), 'timeout');
     } finally {

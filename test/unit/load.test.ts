@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -9,13 +8,10 @@ import { TunnelManager, type TunnelInfo } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { connect, startEchoServer, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
+import { openFds } from '../helpers/socks';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-function openFds(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
 
 async function settledHeap(): Promise<number> {
   for (let i = 0; i < 3; i++) {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { TunnelSpec } from '../../src/engine';
 import { SshdFixture } from '../fixtures/sshd';
 import { EngineProcess, type ChildTunnel } from '../helpers/engineProcess';
-import { echoRoundTrip, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
+import { echoRoundTrip, pipeThrough, startEchoServer, tryEcho, waitFor } from '../helpers/net';
 import { clientsOf } from '../helpers/processes';
 import { Relay } from '../helpers/relay';
 import { socksConnect } from '../helpers/socks';
@@ -15,24 +15,6 @@ import { socksConnect } from '../helpers/socks';
 // How long the engine's process is stopped, as a machine asleep; the issue asks for 20 s.
 const SLEEP_S = Number(process.env.OUTAGE_SLEEP_S ?? 20);
 const KEEPALIVE = { serverAliveInterval: 1, serverAliveCountMax: 2 };
-
-/** Sends `ping` through a tunnel: 'ok' when it comes back, 'closed' when the connection ends first. */
-function tryEcho(port: number): Promise<'ok' | 'closed'> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  return new Promise((resolve) => {
-    let got = '';
-    socket.on('data', (d) => {
-      got += d.toString();
-      if (got === 'ping') {
-        socket.destroy();
-        resolve('ok');
-      }
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve(got === 'ping' ? 'ok' : 'closed'));
-    socket.on('connect', () => socket.write('ping'));
-  });
-}
 
 /** The sshd processes serving the engine's connection(s) to `sshdPort`, found from the sockets. */
 function sshdServing(sshdPort: number, enginePid: number): number[] {
@@ -116,9 +98,8 @@ describe('outages: every one ends with the tunnels active again on the same port
     const sleepS = Math.min(SLEEP_S, 10);
     this.timeout((sleepS + 60) * 1000);
     sshd = await SshdFixture.start();
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     try {
-      sshd.trustOnPort(relay.port);
       engine = await EngineProcess.start({ servers: [sshd.server('s', { port: relay.port, ...KEEPALIVE })], tunnels: tunnels('s') });
       const e = engine;
       const before = ports(e);
@@ -147,9 +128,8 @@ describe('outages: every one ends with the tunnels active again on the same port
 
   it('the machine wakes on a path that takes a moment to come back: the connection is kept, not dropped', async function () {
     sshd = await SshdFixture.start();
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     try {
-      sshd.trustOnPort(relay.port);
       engine = await EngineProcess.start({ servers: [sshd.server('s', { port: relay.port, ...KEEPALIVE })], tunnels: tunnels('s') });
       const e = engine;
       await carries(e.list);

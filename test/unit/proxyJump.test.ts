@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServerRegistry } from '../../src/config/servers';
 import { TunnelError, TunnelManager, type HostKeyAnswer, type HostKeyQuestion } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
 import { clientsOf } from '../helpers/processes';
 
@@ -176,7 +176,7 @@ describe('ProxyJump from ~/.ssh/config through two real sshd', function () {
   it('a changed key on the target behind the jump is refused', async () => {
     const [type] = target.hostPublicKey().split(/\s+/);
     const other = path.join(dir, 'other');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    newKeyPair(other);
     fs.writeFileSync(kh, fs.readFileSync(jump.knownHostsPath, 'utf8') + `[127.0.0.1]:${target.port} ${type} ${fs.readFileSync(`${other}.pub`, 'utf8').split(/\s+/)[1]}\n`);
     const m = manager('trust-remember');
     try {

@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
+import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer, waitFor } from '../helpers/net';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
-import { ensureTestUser } from '../helpers/testUser';
+import { testUserSshd } from '../helpers/suite';
 
 const FAST_RECONNECT = { baseDelayMs: 200, maxDelayMs: 1000, maxAttempts: Infinity };
 
@@ -19,16 +19,6 @@ async function survivesRestart(manager: TunnelManager, sshd: SshdFixture, server
   await waitFor(() => manager.getTunnel(info.id)?.state === 'active', 15_000, 'active again');
   const { sent, received } = await echoRoundTrip(info.localPort, 64 * 1024);
   assert.equal(received, sent);
-}
-
-async function refusal(manager: TunnelManager, server: string): Promise<TunnelError> {
-  try {
-    await manager.connectServer(server);
-  } catch (err) {
-    assert.ok(err instanceof TunnelError, String(err));
-    return err;
-  }
-  assert.fail('the login should have been refused');
 }
 
 describe('a passphrase or password is asked once per run, not at every reconnect', function () {
@@ -56,7 +46,7 @@ describe('a passphrase or password is asked once per run, not at every reconnect
     before(async () => {
       sshd = await SshdFixture.start();
       lockedKey = path.join(sshd.dir, 'locked_key');
-      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'locked', '-f', lockedKey]);
+      newKeyPair(lockedKey, { passphrase, comment: 'locked' });
       fs.copyFileSync(`${lockedKey}.pub`, path.join(sshd.dir, 'authorized_keys'));
     });
     after(async () => sshd?.stop());
@@ -109,7 +99,7 @@ describe('a passphrase or password is asked once per run, not at every reconnect
     it('three wrong: a clear refusal, no fourth question', async () => {
       const { prompts, asked } = answering(['nope-1', 'nope-2', 'nope-3', passphrase]);
       const m = newManager(sshd.server('locked', { identityFile: lockedKey }), prompts);
-      const err = await refusal(m, 'locked');
+      const err = await rejection(m.connectServer('locked'), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
       assert.match(err.message, new RegExp(`key ${lockedKey} \\(wrong passphrase, 3 tries\\)`));
       assert.doesNotMatch(err.message, /nope-/);
@@ -118,34 +108,27 @@ describe('a passphrase or password is asked once per run, not at every reconnect
   });
 
   describe('a password', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ passwordAuthentication: true, extraConfig: ['AuthenticationMethods password'] });
-    });
-    after(async () => sshd?.stop());
+    const suite = testUserSshd('password');
 
     it('is asked once: sshd restarts and the tunnel comes back without a second question', async () => {
       const asked: string[] = [];
-      const m = newManager(sshd.server('pw', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const m = newManager(suite.sshd.server('pw', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         password: async (server, u) => {
           asked.push(`${u}@${server}`);
-          return password;
+          return suite.password;
         },
       });
-      await survivesRestart(m, sshd, 'pw', echo.port);
-      assert.deepEqual(asked, [`${user}@pw`]);
+      await survivesRestart(m, suite.sshd, 'pw', echo.port);
+      assert.deepEqual(asked, [`${suite.user}@pw`]);
     });
 
     it('one the server refuses is forgotten: the next login asks again', async () => {
-      const answers = ['not-the-password-1', password];
+      const answers = ['not-the-password-1', suite.password];
       let asked = 0;
-      const m = newManager(sshd.server('pw', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const m = newManager(suite.sshd.server('pw', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         password: async () => answers[asked++],
       });
-      const err = await refusal(m, 'pw');
+      const err = await rejection(m.connectServer('pw'), TunnelError);
       assert.equal(err.code, 'AUTH_FAILED');
       assert.equal((await m.connectServer('pw')).state, 'connected');
       assert.equal(asked, 2);
@@ -153,26 +136,19 @@ describe('a passphrase or password is asked once per run, not at every reconnect
   });
 
   describe('a keyboard-interactive password (sshd through PAM)', () => {
-    let sshd: SshdFixture;
-    let user: string;
-    let password: string;
-    before(async () => {
-      ({ user, password } = ensureTestUser());
-      sshd = await SshdFixture.start({ usePam: true, kbdInteractiveAuthentication: true, extraConfig: ['AuthenticationMethods keyboard-interactive'] });
-    });
-    after(async () => sshd?.stop());
+    const suite = testUserSshd('keyboard-interactive');
 
     it('is asked once; a refused one is asked again', async () => {
-      const answers = ['wrong-answer-789', password];
+      const answers = ['wrong-answer-789', suite.password];
       let asked = 0;
-      const m = newManager(sshd.server('kbd', { user, identityFile: path.join(sshd.dir, 'no-such-key') }), {
+      const m = newManager(suite.sshd.server('kbd', { user: suite.user, identityFile: path.join(suite.sshd.dir, 'no-such-key') }), {
         keyboardInteractive: async (_s, _n, _i, prompts) => {
           const answer = answers[asked++];
           return prompts.map(() => answer);
         },
       });
-      assert.equal((await refusal(m, 'kbd')).code, 'AUTH_FAILED');
-      await survivesRestart(m, sshd, 'kbd', echo.port);
+      assert.equal((await rejection(m.connectServer('kbd'), TunnelError)).code, 'AUTH_FAILED');
+      await survivesRestart(m, suite.sshd, 'kbd', echo.port);
       assert.equal(asked, 2);
     });
   });

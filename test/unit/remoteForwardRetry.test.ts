@@ -4,11 +4,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
-import { freePort, SshdFixture } from '../fixtures/sshd';
+import { freePort } from '../fixtures/sshd';
 import { buildCli, cliHome, shellLine, tableRow, workspace } from '../helpers/cli';
-import { echoRoundTrip, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
+import { echoRoundTrip, pipeThrough, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
+import { sshdWithEcho } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
 const FAST_RECONNECT = { baseDelayMs: 200, maxDelayMs: 2000, maxAttempts: Infinity };
@@ -19,19 +20,10 @@ const FAST_RECONNECT = { baseDelayMs: 200, maxDelayMs: 2000, maxAttempts: Infini
  */
 describe('remote forward (-R) after a reconnect, while the server still holds the old forward', function () {
   this.timeout(120_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const suite = sshdWithEcho();
   let manager: TunnelManager | undefined;
   let log: string[];
 
-  before(async () => {
-    echo = await startEchoServer();
-    sshd = await SshdFixture.start();
-  });
-  after(async () => {
-    await echo?.close();
-    await sshd?.stop();
-  });
   beforeEach(() => {
     log = [];
   });
@@ -40,13 +32,13 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
     manager = undefined;
   });
 
-  function newManager(port = sshd.port, keepalive = {}): TunnelManager {
-    manager = new TunnelManager({ servers: staticServers(sshd.server('s', { port, ...keepalive })), reconnect: FAST_RECONNECT, log: (m) => log.push(m) });
+  function newManager(port = suite.sshd.port, keepalive = {}): TunnelManager {
+    manager = new TunnelManager({ servers: staticServers(suite.sshd.server('s', { port, ...keepalive })), reconnect: FAST_RECONNECT, log: (m) => log.push(m) });
     return manager;
   }
 
   function openEchoForward(m: TunnelManager, remotePort: number): Promise<TunnelInfo> {
-    return m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort, localHost: '127.0.0.1', localPort: echo.port });
+    return m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort, localHost: '127.0.0.1', localPort: suite.echo.port });
   }
 
   async function carriesData(port: number): Promise<void> {
@@ -55,9 +47,8 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
   }
 
   it('a silent outage: -R on a fixed port waits, saying the port is held, and is active within 2 s of its release; -R on port 0 moves to a new port at once', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(suite.sshd);
     try {
-      sshd.trustOnPort(relay.port);
       const m = newManager(relay.port, { serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
       const fixedPort = await freePort();
       const fixed = await openEchoForward(m, fixedPort);
@@ -112,13 +103,12 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
   });
 
   it('a silent outage: -R on a socket file waits, saying the old socket file is in the way, and is active within 2 s of its removal', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(suite.sshd);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-rfwd-'));
     try {
-      sshd.trustOnPort(relay.port);
       const m = newManager(relay.port, { serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
       const socketPath = path.join(dir, 'remote.sock');
-      const info = await m.createTunnel({ server: 's', type: 'remote', remotePath: socketPath, localHost: '127.0.0.1', localPort: echo.port });
+      const info = await m.createTunnel({ server: 's', type: 'remote', remotePath: socketPath, localHost: '127.0.0.1', localPort: suite.echo.port });
       relay.freeze();
       await waitFor(() => m.getTunnel(info.id)?.state === 'reconnecting', 10_000, 'keepalive notices the dead path');
       await new Promise((resolve) => setTimeout(resolve, 4000));
@@ -146,7 +136,7 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
     const any = await openEchoForward(m, 0);
     const fixedPort = await freePort();
     const fixed = await openEchoForward(m, fixedPort);
-    await sshd.kill();
+    await suite.sshd.kill();
     await waitFor(() => m.getTunnel(fixed.id)?.state === 'reconnecting', 10_000, 'reconnecting');
     // Someone else takes both server-side ports while the connection is down.
     const squatters = await Promise.all([any.remotePort!, fixedPort].map(async (port) => {
@@ -155,7 +145,7 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
       return squatter;
     }));
     try {
-      await sshd.restart();
+      await suite.sshd.restart();
       await waitFor(() => m.getTunnel(any.id)?.state === 'active', 15_000, 'the port-0 forward active on another port');
       assert.notEqual(m.getTunnel(any.id)!.remotePort, any.remotePort);
       await carriesData(m.getTunnel(any.id)!.remotePort!);
@@ -174,25 +164,25 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
 
   it('ssh-tunnels up says when a port-0 forward moved to another port, and its row shows the new port', async () => {
     await buildCli();
-    const home = cliHome(sshd);
+    const home = cliHome(suite.sshd);
     let pane: TmuxPane | undefined;
     const squatter = net.createServer((s) => s.destroy());
     try {
       const ws = workspace(home.home, {
-        'sshTunnels.tunnels': [{ server: 'fix', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: echo.port, autoStart: true }],
+        'sshTunnels.tunnels': [{ server: 'fix', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: suite.echo.port, autoStart: true }],
         'sshTunnels.reconnect.initialDelay': 0.5,
         'sshTunnels.reconnect.maxDelay': 2,
       }, { allow: home.env });
       pane = new TmuxPane(shellLine(['--workspace', ws]), { cwd: home.home, env: home.env });
       const oldPort = Number((await pane.waitFor(/: open, fix listens on 127\.0\.0\.1:(\d+)/))[1]);
-      await sshd.kill();
+      await suite.sshd.kill();
       await pane.waitFor(/: reconnecting \(/);
       // Someone else takes the port while the connection is down (once the old session's listener is gone).
       await waitFor(() => new Promise<boolean>((resolve) => {
         squatter.once('error', () => resolve(false));
         squatter.listen(oldPort, '127.0.0.1', () => resolve(true));
       }), 5000, 'the old port free to take');
-      await sshd.restart();
+      await suite.sshd.restart();
       const moved = await pane.waitFor(/: fix now listens on port (\d+) \(port (\d+) was still held\)/, 20_000);
       const newPort = Number(moved[1]);
       assert.equal(Number(moved[2]), oldPort);
@@ -200,13 +190,13 @@ describe('remote forward (-R) after a reconnect, while the server still holds th
       await pane.waitFor(/active again/);
       // The default name follows the bound port too.
       const row = tableRow(pane.screen(), `R ${newPort} →`);
-      assert.equal(row.ADDRESS, `fix:127.0.0.1:${newPort} → 127.0.0.1:${echo.port}`, 'the row shows the new port');
+      assert.equal(row.ADDRESS, `fix:127.0.0.1:${newPort} → 127.0.0.1:${suite.echo.port}`, 'the row shows the new port');
       await carriesData(newPort);
     } finally {
       pane?.kill();
       squatter.close();
       home.remove();
-      if (sshd.pid === undefined) await sshd.restart();
+      if (suite.sshd.pid === undefined) await suite.sshd.restart();
     }
   });
 });

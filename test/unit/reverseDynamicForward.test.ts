@@ -1,20 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { TunnelManager } from '../../src/engine';
 import { freePort } from '../fixtures/sshd';
+import { curl } from '../helpers/curl';
 import { connect, pipeThrough, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { sshdSuite } from '../helpers/suite';
 import { startStalledListener } from '../helpers/stalled';
 import { ByteReader, GREETING, socks4Request, socks5Request } from '../helpers/socks';
-
-function curl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('curl', ['-sS', '--max-time', '10', ...args], (err, stdout, stderr) => (err ? reject(new Error(`curl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
-  );
-}
 
 describe('reverse dynamic forward (-R port, a SOCKS proxy on the server) through a real sshd', function () {
   this.timeout(60_000);

@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServerRegistry, validateServerSettings } from '../../src/config/servers';
 import { TunnelManager } from '../../src/engine';
-import { SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
+import { echoRoundTrip } from '../helpers/net';
 import { clientsOf } from '../helpers/processes';
+import { sshdWithEcho } from '../helpers/suite';
 
 const env = { home: '/home/tester', localUser: 'tester' };
 const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
@@ -77,16 +77,8 @@ describe('sshTunnels.servers: proxyCommand and streamLocalBindUnlink', function 
 
 describe('a server from settings with proxyCommand, through a real sshd', function () {
   this.timeout(60_000);
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  const suite = sshdWithEcho();
   let manager: TunnelManager | undefined;
-  before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
-  });
-  after(async () => {
-    await Promise.all([echo?.close(), sshd?.stop()]);
-  });
   afterEach(async () => {
     await manager?.dispose();
     manager = undefined;
@@ -94,17 +86,17 @@ describe('a server from settings with proxyCommand, through a real sshd', functi
 
   it('"nc %h %p" carries the connection: %h and %p expanded, data through', async () => {
     const logs: string[] = [];
-    const settings = [{ ...sshd.server('viaNc'), proxyCommand: 'nc %h %p' }];
+    const settings = [{ ...suite.sshd.server('viaNc'), proxyCommand: 'nc %h %p' }];
     assert.deepEqual(validateServerSettings(settings).errors, []);
     manager = new TunnelManager({
       servers: new ServerRegistry({ configPath: null, settings }),
       reconnect: { maxAttempts: 0 },
       log: (m) => logs.push(m),
     });
-    const info = await manager.createTunnel({ server: 'viaNc', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
-    assert.ok(logs.includes(`viaNc: running ProxyCommand nc 127.0.0.1 ${sshd.port}`), logs.join('\n'));
+    const info = await manager.createTunnel({ server: 'viaNc', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port });
+    assert.ok(logs.includes(`viaNc: running ProxyCommand nc 127.0.0.1 ${suite.sshd.port}`), logs.join('\n'));
     const result = await echoRoundTrip(info.localPort, 256 * 1024);
     assert.equal(result.received, result.sent);
-    assert.deepEqual(clientsOf(sshd.port).map((c) => c.process), ['nc'], 'nc, not this process, holds the TCP connection to sshd');
+    assert.deepEqual(clientsOf(suite.sshd.port).map((c) => c.process), ['nc'], 'nc, not this process, holds the TCP connection to sshd');
   });
 });

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { SocksClient } from 'socks';
 import { TunnelManager, type ServerConfig, type TunnelInfo } from '../../src/engine';
 import { freePort, SshdFixture } from '../fixtures/sshd';
-import { connect, echoRoundTrip, pipeThrough, startEchoServer, waitFor } from '../helpers/net';
+import { connect, echoRoundTrip, pipeThrough, startEchoServer, tryEcho, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
 
@@ -19,24 +19,6 @@ function states(manager: TunnelManager, id: string): string[] {
 
 function stateOf(manager: TunnelManager, id: string): string | undefined {
   return manager.getTunnel(id)?.state;
-}
-
-/** Sends `ping` through an echo tunnel: 'ok' when it comes back, 'closed' when the connection ends first. */
-async function tryEcho(port: number): Promise<'ok' | 'closed'> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  return new Promise((resolve) => {
-    let got = '';
-    socket.on('data', (d) => {
-      got += d.toString();
-      if (got === 'ping') {
-        socket.destroy();
-        resolve('ok');
-      }
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve(got === 'ping' ? 'ok' : 'closed'));
-    socket.on('connect', () => socket.write('ping'));
-  });
 }
 
 describe('supervision: keepalive, reconnect, ports kept', function () {
@@ -113,10 +95,9 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
   });
 
   it('a black hole is noticed by keepalive within its window, and the tunnel recovers when the path does', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     try {
       const server = sshd.server('s', { port: relay.port, serverAliveInterval: 1, serverAliveCountMax: 2, connectTimeout: 3 });
-      sshd.trustOnPort(relay.port);
       const m = newManager(server);
       const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
       // A busy connection is not dropped falsely: keep data flowing for longer than the window.
@@ -139,10 +120,9 @@ describe('supervision: keepalive, reconnect, ports kept', function () {
   });
 
   it('after a sleep (a long stall of the clock), a dead path is noticed at once, not a keepalive interval later', async () => {
-    const relay = await Relay.start(sshd.port);
+    const relay = await Relay.inFrontOf(sshd);
     try {
       const server = sshd.server('s', { port: relay.port, serverAliveInterval: 60, serverAliveCountMax: 3, connectTimeout: 3 });
-      sshd.trustOnPort(relay.port);
       const m = newManager(server);
       const info = await m.createTunnel({ server: 's', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echo.port });
       // A sleep with the path intact: the probe is answered and nothing is dropped.

@@ -8,6 +8,7 @@ import { tunnelData } from '../../src/tools/format';
 import { freePort } from '../fixtures/sshd';
 import { bound, connect, echoRoundTrip, readAll, waitFor } from '../helpers/net';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
+import { rejection } from '../helpers/rejection';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';
 import { socksConnect } from '../helpers/socks';
@@ -36,16 +37,6 @@ class CheckedTools extends TunnelTools {
     assertMatchesOutputSchema(name, result.data);
     return result;
   }
-}
-
-async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<ToolError> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (err) {
-    assert.ok(err instanceof ToolError, `expected a ToolError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a refusal');
 }
 
 describe('agent tools (src/tools) against a real sshd', function () {
@@ -87,7 +78,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
     });
 
     it('an unknown server is answered with the names that exist', async () => {
-      const err = await refusal(tools.invoke('ssh_connection_status', { server: 'prod' }));
+      const err = await rejection(tools.invoke('ssh_connection_status', { server: 'prod' }), ToolError);
       assert.match(err.message, /Unknown server "prod"\. Known servers: db, web, fresh\./);
     });
   });
@@ -217,9 +208,9 @@ describe('agent tools (src/tools) against a real sshd', function () {
         ['db', /takes an object with the fields server, type/],
       ];
       for (const [input, expected] of cases) {
-        const viaConfirm = await refusal(() => tools.confirmation('ssh_tunnel_create', input));
+        const viaConfirm = await rejection(() => tools.confirmation('ssh_tunnel_create', input), ToolError);
         assert.match(viaConfirm.message, expected);
-        const viaInvoke = await refusal(create(input as Record<string, unknown>));
+        const viaInvoke = await rejection(create(input as Record<string, unknown>), ToolError);
         assert.equal(viaInvoke.message, viaConfirm.message);
       }
       assert.deepEqual(manager.listTunnels(), []);
@@ -231,7 +222,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       await new Promise<void>((r) => blocker.listen({ host: '127.0.0.1', port: 0, exclusive: true }, r));
       const busy = (blocker.address() as net.AddressInfo).port;
       try {
-        const err = await refusal(create(localTo(env.echo.port, { localPort: busy })));
+        const err = await rejection(create(localTo(env.echo.port, { localPort: busy })), ToolError);
         const suggested = Number(/Call ssh_tunnel_create again with localPort (\d+) \(free now\), or 0 for any free port\./.exec(err.message)?.[1]);
         assert.ok(suggested > busy, err.message);
         assert.match(err.message, new RegExp(`Local port ${busy} on 127\\.0\\.0\\.1 is already in use`));
@@ -247,12 +238,12 @@ describe('agent tools (src/tools) against a real sshd', function () {
   describe('the loopback rule', () => {
     it('refuses a non-loopback localHost and a remote forward on a non-loopback server address, naming the setting', async () => {
       for (const host of ['0.0.0.0', '*', '::', '192.168.1.10', 'example.com']) {
-        const err = await refusal(create(localTo(env.echo.port, { localHost: host })));
+        const err = await rejection(create(localTo(env.echo.port, { localHost: host })), ToolError);
         assert.match(err.message, /is not a loopback address, and agents may only use loopback addresses .* Use 127\.0\.0\.1 instead; only the user can allow other addresses, with the setting sshTunnels\.agentTools\.allowNonLoopback\./);
         assert.equal(err.code, 'NOT_ALLOWED');
-        await refusal(create({ server: 'db', type: 'dynamic', localHost: host }));
+        await rejection(create({ server: 'db', type: 'dynamic', localHost: host }), ToolError);
       }
-      const remote = await refusal(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 9000, localPort: 3000 }));
+      const remote = await rejection(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 9000, localPort: 3000 }), ToolError);
       assert.match(remote.message, /remoteHost \(the address the server would listen on\) "0\.0\.0\.0" is not a loopback address.*sshTunnels\.agentTools\.allowNonLoopback/);
       assert.deepEqual(manager.listTunnels(), []);
     });
@@ -268,14 +259,14 @@ describe('agent tools (src/tools) against a real sshd', function () {
       const got = await new Promise<string>((resolve) => socket.once('data', (d) => resolve(d.toString())));
       socket.destroy();
       assert.equal(got, 'through a socket file');
-      const socks = await refusal(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 1080, socks: true }));
+      const socks = await rejection(create({ server: 'db', type: 'remote', remoteHost: '0.0.0.0', remotePort: 1080, socks: true }), ToolError);
       assert.equal(socks.code, 'NOT_ALLOWED');
       assert.match(socks.message, /remoteHost \(the address the server would listen on\) "0\.0\.0\.0" is not a loopback address/);
     });
 
     it('names the switch the host gives (a command-line flag, called a flag) instead of the setting', async () => {
       const cli = new CheckedTools({ manager, servers: staticServers(env.sshd.server('db')), nonLoopbackSwitch: 'the flag --allow-non-loopback of ssh-tunnels mcp' });
-      const err = await refusal(cli.invoke('ssh_tunnel_create', localTo(env.echo.port, { localHost: '0.0.0.0' })));
+      const err = await rejection(cli.invoke('ssh_tunnel_create', localTo(env.echo.port, { localHost: '0.0.0.0' })), ToolError);
       assert.match(err.message, /only the user can allow other addresses, with the flag --allow-non-loopback of ssh-tunnels mcp\.$/);
       assert.doesNotMatch(err.message, /setting/);
     });
@@ -309,7 +300,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       assert.deepEqual(data.tunnels.map((t: Data) => [t.id, t.openedBy, t.bytesIn, t.connectionsTotal]), [[mine.tunnel.id, 'agent', 1000, 1], [person.id, 'person', 0, 0]]);
       const onlyWeb = await tools.invoke('ssh_tunnel_list', { server: 'web' });
       assert.deepEqual((onlyWeb.data as Data).tunnels.map((t: Data) => t.id), [person.id]);
-      assert.match((await refusal(tools.invoke('ssh_tunnel_list', { server: 'nope' }))).message, /Unknown server "nope"\. Known servers: db, web, fresh/);
+      assert.match((await rejection(tools.invoke('ssh_tunnel_list', { server: 'nope' }), ToolError)).message, /Unknown server "nope"\. Known servers: db, web, fresh/);
       assert.match((await tools.invoke('ssh_tunnel_list', { server: 'fresh' })).text, /^No tunnels are open on fresh\. Open one with ssh_tunnel_create\.$/);
     });
 
@@ -372,9 +363,9 @@ describe('agent tools (src/tools) against a real sshd', function () {
 
     it('refuses a call without tunnelId or server, a mismatched pair, and an unknown server', async () => {
       const t = ((await create(localTo(env.echo.port))).data as Data).tunnel;
-      assert.match((await refusal(tools.invoke('ssh_tunnel_close', {}))).message, new RegExp(`needs tunnelId \\(one tunnel\\) or server .*Open tunnels: ${t.id} `));
-      assert.match((await refusal(tools.invoke('ssh_tunnel_close', { tunnelId: t.id, server: 'web' }))).message, /belongs to db, not web/);
-      assert.match((await refusal(tools.invoke('ssh_tunnel_close', { server: 'nope' }))).message, /Unknown server "nope"\. Known servers/);
+      assert.match((await rejection(tools.invoke('ssh_tunnel_close', {}), ToolError)).message, new RegExp(`needs tunnelId \\(one tunnel\\) or server .*Open tunnels: ${t.id} `));
+      assert.match((await rejection(tools.invoke('ssh_tunnel_close', { tunnelId: t.id, server: 'web' }), ToolError)).message, /belongs to db, not web/);
+      assert.match((await rejection(tools.invoke('ssh_tunnel_close', { server: 'nope' }), ToolError)).message, /Unknown server "nope"\. Known servers/);
       assert.equal(manager.getTunnel(t.id)!.state, 'active');
     });
   });
@@ -386,7 +377,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
       const creating = create({ server: 'fresh', type: 'local', localPort: port, remoteHost: '127.0.0.1', remotePort: env.echo.port }, controller.signal);
       await waitFor(() => question.wasAsked, 10_000, 'host-key question');
       controller.abort();
-      const err = await refusal(creating);
+      const err = await rejection(creating, ToolError);
       assert.equal(err.code, 'CANCELLED');
       assert.match(err.message, /Cancelled: the tunnel was not opened, and nothing of it is left open\./);
       question.reply('trust-once');
@@ -396,7 +387,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
     });
 
     it('a call cancelled before it starts opens nothing', async () => {
-      const err = await refusal(create(localTo(env.echo.port), AbortSignal.abort()));
+      const err = await rejection(create(localTo(env.echo.port), AbortSignal.abort()), ToolError);
       assert.equal(err.code, 'CANCELLED');
       assert.deepEqual(manager.listTunnels(), []);
     });
@@ -428,7 +419,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
   });
 
   it('an unknown tool name lists the tools', async () => {
-    const err = await refusal(tools.invoke('ssh_exec', {}));
+    const err = await rejection(tools.invoke('ssh_exec', {}), ToolError);
     assert.equal(err.message, `There is no tool "ssh_exec". The tools are: ${TOOL_DEFINITIONS.map((d) => d.name).join(', ')}.`);
   });
 });

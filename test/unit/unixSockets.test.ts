@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { resolveSpec, TunnelError, TunnelManager } from '../../src/engine';
 import { checkLocalPathSupported } from '../../src/engine/forwards/spec';
 import { freePort, SshdFixture } from '../fixtures/sshd';
+import { curl } from '../helpers/curl';
 import { waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 
@@ -23,13 +24,6 @@ async function startHttp(name: string, where: { path: string } | { port: 0; host
       server.close(() => resolve());
     }),
   };
-}
-
-/** curl, as a person would run it; resolves with stdout, rejects with curl's own message. */
-function curl(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('curl', ['-sS', '--max-time', '10', ...args], (err, stdout, stderr) => (err ? reject(new Error(`curl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
-  );
 }
 
 /** A socket file left behind by a process that died without removing it. */
