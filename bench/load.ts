@@ -178,17 +178,6 @@ export function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** True when a TCP socket listens on 127.0.0.1:port (read from /proc, opening no connection). */
-export function isListening(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const table = fs.readFileSync('/proc/net/tcp', 'utf8');
-  for (const line of table.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[3] === '0A' && f[1]?.endsWith(`:${hex}`)) return true;
-  }
-  return false;
-}
-
 /** Resident set size of a process, in bytes. */
 export function rssOf(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -7,13 +7,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { SshdFixture } from '../test/fixtures/sshd';
+import { freePort, SshdFixture } from '../test/fixtures/sshd';
 import { coldConnections, steadyConnections, WARMUP_CONNECTIONS } from './connections';
 import type { BenchContext, Measurement } from './context';
 import { editorLoop } from './editorLoop';
 import { SIDE_LABELS, summarize, tables, type Figure, type SideName } from './figures';
 import { accepts } from './load';
-import { EngineHost, EngineSide, engineServers, freePort, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
+import { EngineHost, EngineSide, engineServers, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
 import { idleMemory, timeToListen } from './startup';
 import { throughputs } from './throughput';
 

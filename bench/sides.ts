@@ -1,13 +1,12 @@
 // The clients under test, behind one interface: the engine (in its own process, via
 // TunnelManager), OpenSSH's ssh (one `ssh -N` process per tunnel), a plain Node TCP proxy and
 // the Node peers (one process per forward each).
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { ServerConfig, TunnelInfo, TunnelSpec } from '../src/engine';
-import type { SshdFixture } from '../test/fixtures/sshd';
+import { freePort, type SshdFixture } from '../test/fixtures/sshd';
+import { startSsh, stopProcess, type SshForward, type SshOptions } from '../test/helpers/openssh';
 import type { HostRequest } from './engineHost';
 import type { SideName } from './figures';
-import { isListening } from './load';
 import type { PeerConfig } from './peerConfig';
 
 export const PINNED_CIPHER = 'aes128-gcm@openssh.com';
@@ -38,27 +37,6 @@ export interface Side {
 }
 
 const localPinned = (forward: Forward) => forward.type === 'local' && forward.cipher !== 'default';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what: string, ready: () => boolean, timeoutMs = 10_000, failed?: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    const why = failed?.();
-    if (why) throw new Error(why);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The engine's child process, spoken to over IPC. */
 export class EngineHost {
@@ -153,35 +131,16 @@ export class EngineSide implements Side {
   }
 }
 
-export function sshArgs(sshd: SshdFixture, forward: Forward, port: number): string[] {
-  const args = [
-    '-N', '-F', '/dev/null',
-    '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
-    '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'LogLevel=ERROR',
-    '-i', sshd.clientKeyPath, '-p', String(sshd.port), '-l', sshd.user,
-  ];
-  if (forward.cipher !== 'default') args.push('-c', PINNED_CIPHER);
-  if (forward.type === 'local') args.push('-L', `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}`);
-  else if (forward.type === 'remote') args.push('-R', `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}`);
-  else args.push('-D', `127.0.0.1:${port}`);
-  args.push(sshd.host);
-  return args;
+/** The forward as ssh's command line writes it, listening on (or, for -R, at the server on) `port`. */
+export function sshForward(forward: Forward, port: number): SshForward {
+  if (forward.type === 'local') return { flag: '-L', spec: `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}` };
+  if (forward.type === 'remote') return { flag: '-R', spec: `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}` };
+  return { flag: '-D', spec: `127.0.0.1:${port}` };
 }
 
-/** Starts `ssh -N` for one forward; `proc` exits on close. */
-export function spawnSsh(sshd: SshdFixture, forward: Forward, port: number): { proc: ChildProcess; stderr: () => string } {
-  const proc = spawn('ssh', sshArgs(sshd, forward, port), { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { proc, stderr: () => stderr };
-}
-
-export async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
+/** ssh's options for `forward`: the pinned cipher unless it asks for the default. */
+export function sshOptions(forward: Forward): SshOptions {
+  return forward.cipher === 'default' ? {} : { cipher: PINNED_CIPHER };
 }
 
 /** Forks a bench script that answers `{ port }` over IPC once it listens. */
@@ -237,14 +196,8 @@ export class OpenSshSide implements Side {
 
   async open(forward: Forward): Promise<Open> {
     const port = await freePort();
-    const { proc, stderr } = spawnSsh(this.sshd, forward, port);
-    const exited = () => (proc.exitCode !== null ? `ssh exited with ${proc.exitCode}: ${stderr().trim()}` : undefined);
-    try {
-      await until(`ssh to listen on ${port}`, () => isListening(port), 10_000, exited);
-    } catch (err) {
-      proc.kill('SIGKILL');
-      throw err;
-    }
-    return { port, pid: proc.pid!, close: () => stopProcess(proc) };
+    // -R listens at the server, which is this machine too.
+    const ssh = await startSsh(this.sshd, [sshForward(forward, port)], [port], sshOptions(forward));
+    return { port, pid: ssh.proc.pid!, close: ssh.stop };
   }
 }

@@ -3,7 +3,9 @@
 import { withOpen, type Measurement } from './context';
 import { figure, logFigure, record } from './figures';
 import { accepts, openIdle, rssOf } from './load';
-import { EngineSide, engineSpec, freePort, spawnSsh, stopProcess, type Forward } from './sides';
+import { freePort } from '../test/fixtures/sshd';
+import { spawnSsh, stopProcess } from '../test/helpers/openssh';
+import { EngineSide, engineSpec, sshForward, sshOptions, type Forward } from './sides';
 
 const IDLE_COUNT = 1000;
 
@@ -19,7 +21,7 @@ export const timeToListen: Measurement = async (ctx) => {
     // OpenSSH: spawn `ssh -N -o ExitOnForwardFailure=yes` until its port accepts a connection.
     const port = await freePort();
     const t0 = process.hrtime.bigint();
-    const { proc, stderr } = spawnSsh(ctx.sshd, forward, port);
+    const { proc, stderr } = spawnSsh(ctx.sshd, [sshForward(forward, port)], sshOptions(forward));
     for (;;) {
       const ok = await accepts(port);
       if (ok) break;
