@@ -8,6 +8,7 @@ import { alternate, type BenchContext, type Measurement } from './context';
 import { figure, logFigure, record } from './figures';
 import { rssOf } from './load';
 import { EngineSide, type Forward, type Open, type Side } from './sides';
+import { step } from './watchdog';
 
 /** ssh's work per new connection grows with the connections it holds (about 40 s of CPU to open 10,000, 10 s for 5,000), so the full bench opens 5,000. */
 export const MANY_DEFAULT = 5_000;
@@ -70,29 +71,28 @@ export const manyOpen: Measurement = async (ctx) => {
     }
     const forward: Forward = { type: 'local', targetPort: echo.port };
     const rounds = ctx.quick ? 1 : Math.min(ctx.rounds, 2);
-    await alternate(sides, rounds, async (side) => {
-      const step = `${many} open at once, ${side.name}`;
+    await alternate(sides, rounds, (side) => step(`${many} open at once, ${side.name}`, async () => {
       const tunnel = await openSide(ctx, side, forward);
       try {
         const warm = await clients.open(tunnel.open.port, WARM_UP, { concurrency: CONCURRENCY, size: SIZE, timeoutMs: 30_000 });
-        if (warm.failed) throw new Error(`${step}: ${warm.failed} of the warm-up connections failed: ${warm.failures.join('; ')}`);
+        if (warm.failed) throw new Error(`${warm.failed} of the warm-up connections failed: ${warm.failures.join('; ')}`);
         await clients.close(['end'], CLOSE_BOUND_MS);
-        await farEmpty(echo, CLOSE_BOUND_MS, `${step}, warm-up`);
+        await farEmpty(echo, CLOSE_BOUND_MS, 'warm-up');
         await sleep(200);
         const before = await tunnel.rss();
         const opened = await clients.open(tunnel.open.port, many, { concurrency: CONCURRENCY, size: SIZE, timeoutMs: openBoundMs(many), connectionMs: CONNECTION_BOUND_MS });
-        if (opened.failed) throw new Error(`${step}: ${opened.failed} of ${many} connections failed: ${opened.failures.join('; ')}`);
+        if (opened.failed) throw new Error(`${opened.failed} of ${many} connections failed: ${opened.failures.join('; ')}`);
         await sleep(500);
         const after = await tunnel.rss();
         const t0 = Date.now();
-        await Promise.all([clients.close(['end', 'destroy', 'reset'], CLOSE_BOUND_MS), farEmpty(echo, CLOSE_BOUND_MS, step)]);
+        await Promise.all([clients.close(['end', 'destroy', 'reset'], CLOSE_BOUND_MS), farEmpty(echo, CLOSE_BOUND_MS, 'closing')]);
         record(closing, side.name, (Date.now() - t0) / 1000);
         record(opening, side.name, opened.ms / 1000);
         record(memory, side.name, (after - before) / many / 1024);
       } finally {
         await tunnel.close();
       }
-    });
+    }));
   } finally {
     await clients.stop();
     await echo.stop();

@@ -14,7 +14,7 @@ import { editorLoop } from './editorLoop';
 import { SIDE_LABELS, summarize, tables, type Figure, type SideName } from './figures';
 import { accepts } from './load';
 import { MANY_DEFAULT, MANY_MAX, manyOpen } from './manyOpen';
-import { EngineHost, EngineSide, engineServers, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
+import { EngineHost, EngineSide, engineServers, firstMessage, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
 import { idleMemory, timeToListen } from './startup';
 import { throughputs } from './throughput';
 
@@ -133,12 +133,9 @@ async function bundle(readable: boolean, native: boolean, withTunnelSsh: boolean
   return out;
 }
 
-function startServices(script: string): Promise<{ proc: ChildProcess; echoPort: number; sinkPort: number }> {
+async function startServices(script: string): Promise<{ proc: ChildProcess; echoPort: number; sinkPort: number }> {
   const proc = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (m: { echoPort: number; sinkPort: number }) => resolve({ proc, ...m }));
-    proc.once('exit', (code) => reject(new Error(`bench services exited with ${code}`)));
-  });
+  return { proc, ...(await firstMessage<{ echoPort: number; sinkPort: number }>(proc, 'the bench services')) };
 }
 
 async function startIperf(): Promise<{ proc: ChildProcess; port: number }> {

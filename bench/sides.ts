@@ -8,6 +8,7 @@ import { startSsh, stopProcess, type SshForward, type SshOptions } from '../test
 import type { HostRequest } from './engineHost';
 import type { SideName } from './figures';
 import type { PeerConfig } from './peerConfig';
+import { within } from './watchdog';
 
 export const PINNED_CIPHER = 'aes128-gcm@openssh.com';
 
@@ -38,7 +39,20 @@ export interface Side {
 
 const localPinned = (forward: Forward) => forward.type === 'local' && forward.cipher !== 'default';
 
-/** The engine's child process, spoken to over IPC. */
+/** How long the engine host has to answer each request: creating a tunnel includes the SSH login; the rest is quick. */
+const CALL_BOUND_MS: Record<HostRequest['op'], number> = { init: 30_000, configure: 10_000, create: 60_000, close: 30_000, cold: 60_000, rss: 30_000, cpu: 10_000, exit: 10_000 };
+/** How long a forked process (the engine host, a peer, the plain proxy) has to say it is ready. */
+const READY_BOUND_MS = 30_000;
+
+/** Waits for `proc`'s first IPC message: rejects if it exits first, or after READY_BOUND_MS naming `what`. */
+export function firstMessage<T>(proc: ChildProcess, what: string): Promise<T> {
+  return within(new Promise<T>((resolve, reject) => {
+    proc.once('message', (m: T) => resolve(m));
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready`)));
+  }), READY_BOUND_MS, `${what} was not ready`, () => proc.kill('SIGKILL'));
+}
+
+/** The engine's child process, spoken to over IPC; a request it does not answer in time is an error naming it. */
 export class EngineHost {
   /** Whether ssh2 loaded its native crypto add-on in the host (only under --native). */
   nativeCrypto = false;
@@ -52,20 +66,22 @@ export class EngineHost {
       if (msg.error !== undefined) p?.reject(new Error(`engine: ${msg.error}`));
       else p?.resolve(msg.result);
     });
-    proc.on('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`engine host exited with ${code}`));
+    proc.on('exit', (code, signal) => {
+      for (const p of this.pending.values()) p.reject(new Error(`the engine host exited (${signal ?? code})`));
       this.pending.clear();
     });
   }
 
   static async start(script: string, servers: ServerConfig[], execArgv: string[] = []): Promise<EngineHost> {
     const proc = fork(script, [], { execArgv: ['--expose-gc', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    await new Promise<void>((resolve, reject) => {
-      proc.once('message', () => resolve());
-      proc.once('exit', (code) => reject(new Error(`engine host exited with ${code} before it was ready`)));
-    });
+    await firstMessage(proc, 'the engine host');
     const host = new EngineHost(proc);
-    host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers })).nativeCrypto;
+    try {
+      host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers })).nativeCrypto;
+    } catch (err) {
+      await host.stop();
+      throw err;
+    }
     return host;
   }
 
@@ -73,19 +89,24 @@ export class EngineHost {
     return this.proc.pid!;
   }
 
-  call<T = unknown>(req: HostRequest): Promise<T> {
+  /** Sends `req`; rejects if the host gives no answer within `boundMs` (by the request's kind unless given). */
+  call<T = unknown>(req: HostRequest, boundMs = CALL_BOUND_MS[req.op]): Promise<T> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.reject(new Error(`the engine host has exited (${this.proc.signalCode ?? this.proc.exitCode}), before '${req.op}'`));
     const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
       this.proc.send({ seq, req });
     });
+    return within(answer, boundMs, `the engine host gave no answer to '${req.op}'`, () => this.pending.delete(seq));
   }
 
+  /** Asks the host to exit; one that does not within the grace (stalled) is killed. */
   async stop(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
-    await this.call({ op: 'exit' }).catch(() => undefined);
-    await exited;
+    const asked = await this.call({ op: 'exit' }, 5_000).then(() => true, () => false);
+    if (!asked) this.proc.kill('SIGKILL');
+    await within(exited, 10_000, 'the engine host did not exit', () => this.proc.kill('SIGKILL'));
   }
 }
 
@@ -146,10 +167,7 @@ export function sshOptions(forward: Forward): SshOptions {
 /** Forks a bench script that answers `{ port }` over IPC once it listens. */
 async function forkListening(what: string, script: string, args: string[]): Promise<Open> {
   const proc = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-    proc.once('message', (m: { port: number }) => resolve(m));
-    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it listened`)));
-  });
+  const { port } = await firstMessage<{ port: number }>(proc, what);
   return { port, pid: proc.pid!, close: () => stopProcess(proc) };
 }
 
