@@ -10,7 +10,7 @@ import { rssOf } from './load';
 import { EngineSide, type Forward, type Open, type Side } from './sides';
 import { step } from './watchdog';
 
-/** ssh's work per new connection grows with the connections it holds (about 40 s of CPU to open 10,000, 10 s for 5,000), so the full bench opens 5,000. */
+/** ssh's work per new connection grows with the connections it holds (10 s of CPU to open 5,000 here, 150 s of wall time for 10,000 under load), so the full bench opens 5,000. */
 export const MANY_DEFAULT = 5_000;
 export const MANY_MAX = 15_000;
 const CONCURRENCY = 100;
