@@ -3,7 +3,7 @@
 // by SHA-256) and the time to close them all until the far end holds none. The clients and the far
 // echo are processes of their own (test/helpers/fleet.ts), so that no process holds more file
 // descriptors than its limit (each end of a connection is one).
-import { fdLimit, Fleet } from '../test/helpers/fleet';
+import { Fleet, raiseFdLimit } from '../test/helpers/fleet';
 import { alternate, type BenchContext, type Measurement } from './context';
 import { figure, logFigure, record } from './figures';
 import { rssOf } from './load';
@@ -67,7 +67,8 @@ export const manyOpen: Measurement = async (ctx) => {
   const [echo, clients] = await Promise.all([Fleet.start('echo'), Fleet.start('clients')]);
   try {
     for (const [name, pid] of [['the bench', 'self'], ['sshd', ctx.sshd.pid!], ['the far echo', echo.pid], ['the clients', clients.pid]] as const) {
-      if (fdLimit(pid) < many + HEADROOM) throw new Error(`${memory.name}: ${name} may open ${fdLimit(pid)} files, fewer than ${many + HEADROOM}`);
+      const limit = raiseFdLimit(pid);
+      if (limit < many + HEADROOM) throw new Error(`${memory.name}: ${name} may open ${limit} files, fewer than ${many + HEADROOM}`);
     }
     const forward: Forward = { type: 'local', targetPort: echo.port };
     const rounds = ctx.quick ? 1 : Math.min(ctx.rounds, 2);

@@ -1,14 +1,35 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClientsState, CloseResult, CloseWay, EchoCount, FleetRequest, OpenResult } from './fleetChild';
 import { stopProcess } from './openssh';
 
-/** The most file descriptors `pid` may hold (its soft RLIMIT_NOFILE, from /proc). */
-export function fdLimit(pid: number | 'self' = 'self'): number {
+/** The soft and hard RLIMIT_NOFILE of `pid`, from /proc (Infinity for unlimited). */
+function fdLimits(pid: number | 'self'): { soft: number; hard: number } {
   const line = fs.readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-  const soft = line?.split(/\s{2,}/)[1];
-  return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
+  const [, soft, hard] = line?.split(/\s{2,}/) ?? [];
+  const value = (v: string | undefined) => (v === undefined || v === 'unlimited' ? Infinity : Number(v));
+  return { soft: value(soft), hard: value(hard) };
+}
+
+/** The most file descriptors `pid` may hold (its soft RLIMIT_NOFILE). */
+export function fdLimit(pid: number | 'self' = 'self'): number {
+  return fdLimits(pid).soft;
+}
+
+/**
+ * Raises `pid`'s soft file limit to its hard one (with util-linux's `prlimit`), as far as this
+ * process may; returns the soft limit then. Node already does so for itself when it starts, and
+ * what it starts inherits that, so here this only matters for a process that began lower.
+ */
+export function raiseFdLimit(pid: number | 'self' = 'self'): number {
+  const { soft, hard } = fdLimits(pid);
+  if (soft < hard) {
+    const target = pid === 'self' ? process.pid : pid;
+    const limit = hard === Infinity ? 'unlimited' : String(hard);
+    spawnSync('prlimit', ['--pid', String(target), `--nofile=${limit}:${limit}`], { stdio: 'ignore' });
+  }
+  return fdLimit(pid);
 }
 
 /**
