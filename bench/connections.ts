@@ -5,6 +5,7 @@ import { alternate, withOpen, type BenchContext, type Measurement } from './cont
 import { figure, logFigure, record, type Figure } from './figures';
 import { connectionsPerSecond, cpuSecondsOf, latency } from './load';
 import type { Forward, Open, Side } from './sides';
+import { step } from './watchdog';
 
 const CONCURRENCY = 50;
 /** Untimed connections on each side before the steady figures (as in issue 20's measurements). */
@@ -40,14 +41,14 @@ function wantedAny(ctx: BenchContext, figures: ConnectionFigures): boolean {
 }
 
 async function measureLatency(f: ConnectionFigures, side: Side, open: Open, count: number): Promise<void> {
-  const l = await latency(open.port, count);
+  const l = await step(`${f.p50.name}, ${side.name}`, () => latency(open.port, count));
   record(f.p50, side.name, l.p50);
   record(f.p99, side.name, l.p99);
 }
 
 async function measureRate(f: ConnectionFigures, side: Side, open: Open, total: number): Promise<void> {
   const cpu0 = cpuSecondsOf(open.pid);
-  const rate = await connectionsPerSecond(open.port, total, CONCURRENCY);
+  const rate = await step(`${f.cps.name}, ${side.name}`, () => connectionsPerSecond(open.port, total, CONCURRENCY));
   record(f.cps, side.name, rate);
   record(f.cpu, side.name, ((cpuSecondsOf(open.pid) - cpu0) / total) * 1000);
 }
@@ -60,9 +61,9 @@ export const steadyConnections: Measurement = async (ctx) => {
   const opened = new Map<Side, Open>();
   try {
     for (const side of sides) {
-      const open = await side.open(forward);
+      const open = await step(`steady connections, opening the tunnel of ${side.name}`, () => side.open(forward));
       opened.set(side, open);
-      await connectionsPerSecond(open.port, WARMUP_CONNECTIONS, CONCURRENCY);
+      await step(`steady connections, warming up ${side.name}`, () => connectionsPerSecond(open.port, WARMUP_CONNECTIONS, CONCURRENCY));
       await new Promise((r) => setTimeout(r, SETTLE_MS));
     }
     await alternate(sides, ctx.connectionRounds, async (side) => {

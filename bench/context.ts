@@ -11,6 +11,8 @@ export interface BenchContext {
   /** Rounds of the steady connection figures (short, and they move more), and of the cold ones (a fresh process each). */
   connectionRounds: number;
   coldRounds: number;
+  /** Connections open at once in the "N open at once" figures (`--many`). */
+  many: number;
   /** Whether a figure of this name was asked for (`--only`). */
   wanted(name: string): boolean;
   /** Registers a figure for the closing tables and latest.json; returns it. */

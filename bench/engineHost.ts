@@ -5,6 +5,7 @@ import { installSsh2Adapter, nativeCryptoLoaded, TunnelManager, type ServerConfi
 
 export type HostRequest =
   | { op: 'init'; servers: ServerConfig[] }
+  | { op: 'configure'; maxChannelsPerConnection: number }
   | { op: 'create'; spec: TunnelSpec }
   | { op: 'close'; id: string }
   | { op: 'cold'; spec: TunnelSpec }
@@ -34,6 +35,9 @@ async function handle(req: HostRequest): Promise<unknown> {
       servers = req.servers;
       manager = new TunnelManager({ servers: source });
       return { nativeCrypto: nativeCryptoLoaded() };
+    case 'configure':
+      manager!.configure({ maxChannelsPerConnection: req.maxChannelsPerConnection });
+      return {};
     case 'create':
       return manager!.createTunnel(req.spec);
     case 'close':

@@ -2,19 +2,23 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { seconds, within } from './watchdog';
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** How long one connection may take to echo its byte before the client gives up on the tunnel. */
+export const ECHO_BOUND_MS = 10_000;
+
 /** Connects, sends one byte, waits for its echo; resolves with the milliseconds it took. */
-function echoOnce(port: number, keep = false): Promise<{ ms: number; socket: net.Socket }> {
+function echoOnce(port: number, keep = false, boundMs = ECHO_BOUND_MS): Promise<{ ms: number; socket: net.Socket }> {
   return new Promise((resolve, reject) => {
     const start = now();
     const s = net.connect({ host: '127.0.0.1', port });
     s.setNoDelay(true);
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new Error(`no echo through port ${port} within 10s`));
-    }, 10_000);
+      reject(new Error(`no echo through port ${port} within ${seconds(boundMs)} s`));
+    }, boundMs);
     s.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -38,22 +42,22 @@ export function percentile(sorted: number[], p: number): number {
  * under 60) once `budgetMs` has passed, so a client that takes 40 ms a connection does not
  * hold the bench up for minutes.
  */
-export async function latency(port: number, count: number, budgetMs = 3000): Promise<{ p50: number; p99: number; samples: number }> {
+export async function latency(port: number, count: number, budgetMs = 3000, echoBoundMs = ECHO_BOUND_MS): Promise<{ p50: number; p99: number; samples: number }> {
   const samples: number[] = [];
   const start = now();
-  for (let i = 0; i < count && (i < 60 || now() - start < budgetMs); i++) samples.push((await echoOnce(port)).ms);
+  for (let i = 0; i < count && (i < 60 || now() - start < budgetMs); i++) samples.push((await echoOnce(port, false, echoBoundMs)).ms);
   samples.sort((a, b) => a - b);
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), samples: samples.length };
 }
 
 /** Connections per second: `total` connect + echo + close, `concurrency` at a time. */
-export async function connectionsPerSecond(port: number, total: number, concurrency: number): Promise<number> {
+export async function connectionsPerSecond(port: number, total: number, concurrency: number, echoBoundMs = ECHO_BOUND_MS): Promise<number> {
   let started = 0;
   const start = now();
   const worker = async () => {
     while (started < total) {
       started++;
-      await echoOnce(port);
+      await echoOnce(port, false, echoBoundMs);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -97,10 +101,15 @@ function readExactly(s: net.Socket, n: number): Promise<Buffer> {
 
 /**
  * Pushes `bytes` through a SOCKS5 proxy to the sink service and returns megabits per second,
- * timed from the first byte sent to the sink's count coming back.
+ * timed from the first byte sent to the sink's count coming back. The whole transfer may take
+ * `boundMs` (30 s, plus a second for every 8 MB unless given).
  */
-export async function socksPush(socksPort: number, sinkPort: number, bytes: number): Promise<number> {
+export function socksPush(socksPort: number, sinkPort: number, bytes: number, boundMs = 30_000 + bytes / 8e3): Promise<number> {
   const s = net.connect({ host: '127.0.0.1', port: socksPort });
+  return within(pushThrough(s, sinkPort, bytes), boundMs, 'the SOCKS5 transfer gave no result', () => s.destroy());
+}
+
+async function pushThrough(s: net.Socket, sinkPort: number, bytes: number): Promise<number> {
   s.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
     s.once('connect', resolve);
@@ -145,12 +154,19 @@ export async function socksPush(socksPort: number, sinkPort: number, bytes: numb
   return (bytes * 8) / (ms / 1000) / 1e6;
 }
 
-/** Runs an iperf3 client through `port`; resolves with the received megabits per second. */
-export function iperf(port: number, seconds: number, reverse: boolean): Promise<number> {
-  const args = ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-O', '1', '-J'];
+/**
+ * Runs an iperf3 client through `port`; resolves with the received megabits per second. A client
+ * that has no result `boundMs` after it started (the run's length and 20 s unless given) is killed.
+ */
+export function iperf(port: number, runSeconds: number, reverse: boolean, boundMs = (runSeconds + 20) * 1000): Promise<number> {
+  const args = ['-c', '127.0.0.1', '-p', String(port), '-t', String(runSeconds), '-O', '1', '-J'];
   if (reverse) args.push('-R');
   return new Promise((resolve, reject) => {
-    execFile('iperf3', args, { timeout: (seconds + 20) * 1000 }, (err, stdout) => {
+    execFile('iperf3', args, { timeout: boundMs, killSignal: 'SIGKILL' }, (err, stdout) => {
+      if (err?.killed) {
+        reject(new Error(`iperf3 gave no result within ${seconds(boundMs)} s`));
+        return;
+      }
       let report: { error?: string; end?: { sum_received?: { bits_per_second: number } } } = {};
       try {
         report = JSON.parse(stdout);
@@ -158,8 +174,8 @@ export function iperf(port: number, seconds: number, reverse: boolean): Promise<
         // fall through to the error below
       }
       const bps = report.end?.sum_received?.bits_per_second;
-      if (bps === undefined) {
-        reject(new Error(`iperf3 through port ${port} failed: ${report.error ?? err?.message ?? stdout.slice(0, 300)}`));
+      if (bps === undefined || !(bps > 0)) {
+        reject(new Error(bps === undefined ? `iperf3 through port ${port} failed: ${report.error ?? err?.message ?? stdout.slice(0, 300)}` : `iperf3 through port ${port} moved no data`));
         return;
       }
       resolve(bps / 1e6);
@@ -167,26 +183,23 @@ export function iperf(port: number, seconds: number, reverse: boolean): Promise<
   });
 }
 
-/** Whether 127.0.0.1:port accepts a connection now (closed at once). */
-export function accepts(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a connection now (closed at once); a connect still pending after `ms` is a no. */
+export function accepts(port: number, ms = 2000): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port }, () => {
+      clearTimeout(timer);
       s.destroy();
       resolve(true);
     });
-    s.once('error', () => resolve(false));
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, ms);
+    s.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
   });
-}
-
-/** True when a TCP socket listens on 127.0.0.1:port (read from /proc, opening no connection). */
-export function isListening(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const table = fs.readFileSync('/proc/net/tcp', 'utf8');
-  for (const line of table.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[3] === '0A' && f[1]?.endsWith(`:${hex}`)) return true;
-  }
-  return false;
 }
 
 /** Resident set size of a process, in bytes. */

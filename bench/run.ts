@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --sides LIST] [-- --profile] [-- --native]`
+// `npm run bench [-- --quick] [-- --rounds N] [-- --only REGEX] [-- --sides LIST] [-- --many N] [-- --profile] [-- --native]`
 // Measures the engine against OpenSSH's ssh client on one loopback sshd, side by side and
 // alternating, beside a plain Node TCP proxy and the Node tunnels other tools use, and writes
 // bench/results/latest.json plus tables (see docs/performance.md).
@@ -7,13 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { SshdFixture } from '../test/fixtures/sshd';
+import { freePort, SshdFixture } from '../test/fixtures/sshd';
 import { coldConnections, steadyConnections, WARMUP_CONNECTIONS } from './connections';
 import type { BenchContext, Measurement } from './context';
 import { editorLoop } from './editorLoop';
 import { SIDE_LABELS, summarize, tables, type Figure, type SideName } from './figures';
 import { accepts } from './load';
-import { EngineHost, EngineSide, engineServers, freePort, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
+import { MANY_DEFAULT, MANY_MAX, manyOpen } from './manyOpen';
+import { EngineHost, EngineSide, engineServers, firstMessage, NodePeerSide, OpenSshSide, PlainProxySide, type Side } from './sides';
 import { idleMemory, timeToListen } from './startup';
 import { throughputs } from './throughput';
 
@@ -24,7 +25,7 @@ const resultsDir = path.join(root, 'bench', 'results');
  * Every group of figures, in the order they run and print. To add one, write a `Measurement`
  * (bench/context.ts) in its own file and append it here.
  */
-const measurements: Measurement[] = [timeToListen, idleMemory, throughputs, steadyConnections, coldConnections, editorLoop];
+const measurements: Measurement[] = [timeToListen, idleMemory, manyOpen, throughputs, steadyConnections, coldConnections, editorLoop];
 
 const SIDE_ARGS: Record<string, SideName> = { engine: 'engine', ssh: 'openssh', proxy: 'proxy', ssh2: 'ssh2', 'tunnel-ssh': 'tunnelSsh' };
 
@@ -37,18 +38,20 @@ interface Options {
   sides: SideName[];
   profile: boolean;
   native: boolean;
+  many: number;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--sides LIST] [--profile] [--native]
+const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--only REGEX] [--sides LIST] [--many N] [--profile] [--native]
   --quick        1 round of the bulk figures, 2 of the connection figures, a shorter -D transfer
   --rounds N     rounds of every figure (default: bulk 3, steady connections 5, cold connections 3)
   --only REGEX   only the figures whose name matches (e.g. 'steady', 'cold', 'throughput -L')
   --sides LIST   comma-separated, from ${Object.keys(SIDE_ARGS).join(',')} (default: all; engine and ssh always run)
+  --many N       connections open at once in the "N open at once" figures (default ${MANY_DEFAULT}; ssh takes minutes for 10000)
   --profile      --cpu-prof files of the engine, unminified, in bench/results/profiles/
   --native       the engine with ssh2's native crypto add-on (an experiment: it never ships)`;
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { quick: false, rounds: 0, connectionRounds: 0, coldRounds: 0, profile: false, native: false, sides: Object.values(SIDE_ARGS) };
+  const opts: Options = { quick: false, rounds: 0, connectionRounds: 0, coldRounds: 0, profile: false, native: false, sides: Object.values(SIDE_ARGS), many: MANY_DEFAULT };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
@@ -56,6 +59,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--native') opts.native = true;
     else if (a === '--rounds') opts.rounds = opts.connectionRounds = opts.coldRounds = Number(argv[++i]);
     else if (a === '--only') opts.only = new RegExp(argv[++i], 'i');
+    else if (a === '--many') opts.many = Number(argv[++i]);
     else if (a === '--sides') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       const unknown = names.filter((n) => !(n in SIDE_ARGS));
@@ -70,6 +74,8 @@ function parseArgs(argv: string[]): Options {
   if (!opts.connectionRounds) opts.connectionRounds = opts.quick ? 2 : 5;
   if (!opts.coldRounds) opts.coldRounds = opts.quick ? 2 : 3;
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1 || opts.rounds > 20) throw new Error('--rounds takes a whole number from 1 to 20.');
+  // Up to what one process may hold (20,000 files here) and sshd and ssh allow on one connection (16,384 channels).
+  if (!Number.isInteger(opts.many) || opts.many < 100 || opts.many > MANY_MAX) throw new Error(`--many takes a whole number from 100 to ${MANY_MAX}.`);
   return opts;
 }
 
@@ -127,12 +133,9 @@ async function bundle(readable: boolean, native: boolean, withTunnelSsh: boolean
   return out;
 }
 
-function startServices(script: string): Promise<{ proc: ChildProcess; echoPort: number; sinkPort: number }> {
+async function startServices(script: string): Promise<{ proc: ChildProcess; echoPort: number; sinkPort: number }> {
   const proc = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    proc.once('message', (m: { echoPort: number; sinkPort: number }) => resolve({ proc, ...m }));
-    proc.once('exit', (code) => reject(new Error(`bench services exited with ${code}`)));
-  });
+  return { proc, ...(await firstMessage<{ echoPort: number; sinkPort: number }>(proc, 'the bench services')) };
 }
 
 async function startIperf(): Promise<{ proc: ChildProcess; port: number }> {
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
     rounds: opts.rounds,
     connectionRounds: opts.connectionRounds,
     coldRounds: opts.coldRounds,
+    many: opts.many,
     wanted,
     add: (f) => {
       figures.push(f);

@@ -1,14 +1,14 @@
 // The clients under test, behind one interface: the engine (in its own process, via
 // TunnelManager), OpenSSH's ssh (one `ssh -N` process per tunnel), a plain Node TCP proxy and
 // the Node peers (one process per forward each).
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { ServerConfig, TunnelInfo, TunnelSpec } from '../src/engine';
-import type { SshdFixture } from '../test/fixtures/sshd';
+import { freePort, type SshdFixture } from '../test/fixtures/sshd';
+import { startSsh, stopProcess, type SshForward, type SshOptions } from '../test/helpers/openssh';
 import type { HostRequest } from './engineHost';
 import type { SideName } from './figures';
-import { isListening } from './load';
 import type { PeerConfig } from './peerConfig';
+import { within } from './watchdog';
 
 export const PINNED_CIPHER = 'aes128-gcm@openssh.com';
 
@@ -39,28 +39,20 @@ export interface Side {
 
 const localPinned = (forward: Forward) => forward.type === 'local' && forward.cipher !== 'default';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/** How long the engine host has to answer each request: creating a tunnel includes the SSH login; the rest is quick. */
+const CALL_BOUND_MS: Record<HostRequest['op'], number> = { init: 30_000, configure: 10_000, create: 60_000, close: 30_000, cold: 60_000, rss: 30_000, cpu: 10_000, exit: 10_000 };
+/** How long a forked process (the engine host, a peer, the plain proxy) has to say it is ready. */
+const READY_BOUND_MS = 30_000;
+
+/** Waits for `proc`'s first IPC message: rejects if it exits first, or after READY_BOUND_MS naming `what`. */
+export function firstMessage<T>(proc: ChildProcess, what: string): Promise<T> {
+  return within(new Promise<T>((resolve, reject) => {
+    proc.once('message', (m: T) => resolve(m));
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready`)));
+  }), READY_BOUND_MS, `${what} was not ready`, () => proc.kill('SIGKILL'));
 }
 
-async function until(what: string, ready: () => boolean, timeoutMs = 10_000, failed?: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    const why = failed?.();
-    if (why) throw new Error(why);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** The engine's child process, spoken to over IPC. */
+/** The engine's child process, spoken to over IPC; a request it does not answer in time is an error naming it. */
 export class EngineHost {
   /** Whether ssh2 loaded its native crypto add-on in the host (only under --native). */
   nativeCrypto = false;
@@ -74,20 +66,22 @@ export class EngineHost {
       if (msg.error !== undefined) p?.reject(new Error(`engine: ${msg.error}`));
       else p?.resolve(msg.result);
     });
-    proc.on('exit', (code) => {
-      for (const p of this.pending.values()) p.reject(new Error(`engine host exited with ${code}`));
+    proc.on('exit', (code, signal) => {
+      for (const p of this.pending.values()) p.reject(new Error(`the engine host exited (${signal ?? code})`));
       this.pending.clear();
     });
   }
 
   static async start(script: string, servers: ServerConfig[], execArgv: string[] = []): Promise<EngineHost> {
     const proc = fork(script, [], { execArgv: ['--expose-gc', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    await new Promise<void>((resolve, reject) => {
-      proc.once('message', () => resolve());
-      proc.once('exit', (code) => reject(new Error(`engine host exited with ${code} before it was ready`)));
-    });
+    await firstMessage(proc, 'the engine host');
     const host = new EngineHost(proc);
-    host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers })).nativeCrypto;
+    try {
+      host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers })).nativeCrypto;
+    } catch (err) {
+      await host.stop();
+      throw err;
+    }
     return host;
   }
 
@@ -95,19 +89,24 @@ export class EngineHost {
     return this.proc.pid!;
   }
 
-  call<T = unknown>(req: HostRequest): Promise<T> {
+  /** Sends `req`; rejects if the host gives no answer within `boundMs` (by the request's kind unless given). */
+  call<T = unknown>(req: HostRequest, boundMs = CALL_BOUND_MS[req.op]): Promise<T> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.reject(new Error(`the engine host has exited (${this.proc.signalCode ?? this.proc.exitCode}), before '${req.op}'`));
     const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
       this.proc.send({ seq, req });
     });
+    return within(answer, boundMs, `the engine host gave no answer to '${req.op}'`, () => this.pending.delete(seq));
   }
 
+  /** Asks the host to exit; one that does not within the grace (stalled) is killed. */
   async stop(): Promise<void> {
-    if (this.proc.exitCode !== null) return;
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
-    await this.call({ op: 'exit' }).catch(() => undefined);
-    await exited;
+    const asked = await this.call({ op: 'exit' }, 5_000).then(() => true, () => false);
+    if (!asked) this.proc.kill('SIGKILL');
+    await within(exited, 10_000, 'the engine host did not exit', () => this.proc.kill('SIGKILL'));
   }
 }
 
@@ -153,44 +152,22 @@ export class EngineSide implements Side {
   }
 }
 
-export function sshArgs(sshd: SshdFixture, forward: Forward, port: number): string[] {
-  const args = [
-    '-N', '-F', '/dev/null',
-    '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
-    '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'LogLevel=ERROR',
-    '-i', sshd.clientKeyPath, '-p', String(sshd.port), '-l', sshd.user,
-  ];
-  if (forward.cipher !== 'default') args.push('-c', PINNED_CIPHER);
-  if (forward.type === 'local') args.push('-L', `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}`);
-  else if (forward.type === 'remote') args.push('-R', `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}`);
-  else args.push('-D', `127.0.0.1:${port}`);
-  args.push(sshd.host);
-  return args;
+/** The forward as ssh's command line writes it, listening on (or, for -R, at the server on) `port`. */
+export function sshForward(forward: Forward, port: number): SshForward {
+  if (forward.type === 'local') return { flag: '-L', spec: `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}` };
+  if (forward.type === 'remote') return { flag: '-R', spec: `127.0.0.1:${port}:127.0.0.1:${forward.targetPort}` };
+  return { flag: '-D', spec: `127.0.0.1:${port}` };
 }
 
-/** Starts `ssh -N` for one forward; `proc` exits on close. */
-export function spawnSsh(sshd: SshdFixture, forward: Forward, port: number): { proc: ChildProcess; stderr: () => string } {
-  const proc = spawn('ssh', sshArgs(sshd, forward, port), { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { proc, stderr: () => stderr };
-}
-
-export async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
+/** ssh's options for `forward`: the pinned cipher unless it asks for the default. */
+export function sshOptions(forward: Forward): SshOptions {
+  return forward.cipher === 'default' ? {} : { cipher: PINNED_CIPHER };
 }
 
 /** Forks a bench script that answers `{ port }` over IPC once it listens. */
 async function forkListening(what: string, script: string, args: string[]): Promise<Open> {
   const proc = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-    proc.once('message', (m: { port: number }) => resolve(m));
-    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it listened`)));
-  });
+  const { port } = await firstMessage<{ port: number }>(proc, what);
   return { port, pid: proc.pid!, close: () => stopProcess(proc) };
 }
 
@@ -237,14 +214,8 @@ export class OpenSshSide implements Side {
 
   async open(forward: Forward): Promise<Open> {
     const port = await freePort();
-    const { proc, stderr } = spawnSsh(this.sshd, forward, port);
-    const exited = () => (proc.exitCode !== null ? `ssh exited with ${proc.exitCode}: ${stderr().trim()}` : undefined);
-    try {
-      await until(`ssh to listen on ${port}`, () => isListening(port), 10_000, exited);
-    } catch (err) {
-      proc.kill('SIGKILL');
-      throw err;
-    }
-    return { port, pid: proc.pid!, close: () => stopProcess(proc) };
+    // -R listens at the server, which is this machine too.
+    const ssh = await startSsh(this.sshd, [sshForward(forward, port)], [port], sshOptions(forward));
+    return { port, pid: ssh.proc.pid!, close: ssh.stop };
   }
 }

@@ -3,7 +3,10 @@
 import { withOpen, type Measurement } from './context';
 import { figure, logFigure, record } from './figures';
 import { accepts, openIdle, rssOf } from './load';
-import { EngineSide, engineSpec, freePort, spawnSsh, stopProcess, type Forward } from './sides';
+import { freePort } from '../test/fixtures/sshd';
+import { spawnSsh, stopProcess } from '../test/helpers/openssh';
+import { EngineSide, engineSpec, sshForward, sshOptions, type Forward } from './sides';
+import { step } from './watchdog';
 
 const IDLE_COUNT = 1000;
 
@@ -13,18 +16,26 @@ export const timeToListen: Measurement = async (ctx) => {
   const forward: Forward = { type: 'local', targetPort: ctx.services.echoPort };
   for (let r = 0; r < (ctx.quick ? 3 : 5); r++) {
     // Engine: a fresh process that has loaded the bundle; timed from new TunnelManager to createTunnel resolving.
-    const fresh = await ctx.engine.start();
-    record(f, 'engine', (await fresh.call<{ ms: number }>({ op: 'cold', spec: engineSpec(forward) })).ms);
-    await fresh.stop();
+    await step(`${f.name}, engine`, async () => {
+      const fresh = await ctx.engine.start();
+      try {
+        record(f, 'engine', (await fresh.call<{ ms: number }>({ op: 'cold', spec: engineSpec(forward) })).ms);
+      } finally {
+        await fresh.stop();
+      }
+    });
     // OpenSSH: spawn `ssh -N -o ExitOnForwardFailure=yes` until its port accepts a connection.
     const port = await freePort();
     const t0 = process.hrtime.bigint();
-    const { proc, stderr } = spawnSsh(ctx.sshd, forward, port);
+    const { proc, stderr } = spawnSsh(ctx.sshd, [sshForward(forward, port)], sshOptions(forward));
     for (;;) {
       const ok = await accepts(port);
       if (ok) break;
-      if (proc.exitCode !== null) throw new Error(`ssh exited: ${stderr()}`);
-      if (Number(process.hrtime.bigint() - t0) > 10e9) throw new Error('ssh did not listen within 10s');
+      if (proc.exitCode !== null) throw new Error(`${f.name}, ssh: ssh exited: ${stderr()}`);
+      if (Number(process.hrtime.bigint() - t0) > 10e9) {
+        proc.kill('SIGKILL');
+        throw new Error(`${f.name}, ssh: ssh did not listen within 10 s`);
+      }
       await new Promise((r) => setTimeout(r, 1));
     }
     record(f, 'openssh', Number(process.hrtime.bigint() - t0) / 1e6);
@@ -43,7 +54,7 @@ export const idleMemory: Measurement = async (ctx) => {
     const fresh = await ctx.engine.start();
     const freshSide = new EngineSide(fresh, ctx.engine.start);
     for (const side of openssh ? [freshSide, openssh] : [freshSide]) {
-      await withOpen(side, forward, async (open) => {
+      await step(`${f.name}, ${side.name}`, () => withOpen(side, forward, async (open) => {
         (await openIdle(open.port, 1)).forEach((s) => s.destroy());
         await new Promise((r) => setTimeout(r, 200));
         const rss = async () => (side === freshSide ? (await fresh.call<{ rss: number }>({ op: 'rss' })).rss : rssOf(open.pid));
@@ -53,7 +64,7 @@ export const idleMemory: Measurement = async (ctx) => {
         const after = await rss();
         for (const s of sockets) s.destroy();
         record(f, side.name, (after - before) / IDLE_COUNT / 1024);
-      });
+      }));
     }
     await fresh.stop();
   }

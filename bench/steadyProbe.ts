@@ -15,8 +15,8 @@ import { performance, PerformanceObserver } from 'node:perf_hooks';
 import * as net from 'node:net';
 import * as esbuild from 'esbuild';
 import { SshdFixture } from '../test/fixtures/sshd';
-import { connectionsPerSecond, cpuSecondsOf, percentile } from './load';
-import { EngineHost, EngineSide, engineServers, OpenSshSide, type Open } from './sides';
+import { connectionsPerSecond, cpuSecondsOf, ECHO_BOUND_MS, percentile } from './load';
+import { EngineHost, EngineSide, engineServers, firstMessage, OpenSshSide, type Open } from './sides';
 import { execFileSync, fork } from 'node:child_process';
 
 const root = path.resolve(__dirname, '..');
@@ -80,9 +80,18 @@ async function latencySamples(port: number, count: number, pid: number): Promise
         const start = wallNow();
         const s = net.connect({ host: '127.0.0.1', port });
         s.setNoDelay(true);
-        s.once('error', reject);
+        // A tunnel that stalls ends the probe with what it was doing.
+        const timer = setTimeout(() => {
+          s.destroy();
+          reject(new Error(`latency sample ${i + 1} of ${count}: no echo through port ${port} within ${ECHO_BOUND_MS / 1000} s`));
+        }, ECHO_BOUND_MS);
+        s.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
         s.once('connect', () => s.write('x'));
         s.once('data', () => {
+          clearTimeout(timer);
           const ms = wallNow() - start;
           const tunnelWait = (runQueueWait(pid) - tunnel0) / 1e6;
           const probeWait = (runQueueWait('self') - probe0) / 1e6;
@@ -181,7 +190,7 @@ async function main(): Promise<void> {
   const sshd = await SshdFixture.start({ extraConfig: ['MaxStartups 1000:30:2000'] });
   renice(sshd.pid); // before any connection: its per-connection processes inherit it
   const services = fork(servicesScript, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const { echoPort } = await new Promise<{ echoPort: number }>((resolve) => services.once('message', resolve));
+  const { echoPort } = await firstMessage<{ echoPort: number }>(services, 'the bench services');
   renice(services.pid);
   const execArgv = ['--require', preload, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
   const host = await EngineHost.start(hostScript, engineServers(sshd), execArgv);

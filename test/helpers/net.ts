@@ -2,9 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 
 /** A TCP echo server on loopback; `close()` ends it and every connection. */
-export async function startEchoServer(host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void>; connections: () => number }> {
+export async function startEchoServer(host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void>; connections: () => number; accepted: () => number }> {
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const server = net.createServer((s) => {
+    accepted++;
     sockets.add(s);
     s.on('error', () => undefined);
     s.on('close', () => sockets.delete(s));
@@ -13,7 +15,10 @@ export async function startEchoServer(host = '127.0.0.1'): Promise<{ port: numbe
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    /** Connections open now. */
     connections: () => sockets.size,
+    /** Connections accepted since it started. */
+    accepted: () => accepted,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

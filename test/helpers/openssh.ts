@@ -8,6 +8,13 @@ export interface SshForward {
   spec: string;
 }
 
+export interface SshOptions {
+  /** Where ssh connects: the fixture's port unless given (a relay's in front of it). */
+  port?: number;
+  /** `-c`: the one cipher to offer. */
+  cipher?: string;
+}
+
 /** Whether something listens on TCP `port` on this machine (IPv4), read from /proc without connecting. */
 export function isListening(port: number): boolean {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
@@ -22,9 +29,8 @@ export function isListening(port: number): boolean {
 /**
  * The arguments of `ssh -N` with the fixture's key and known_hosts and no config, agent or
  * other identity: OpenSSH as the reference a test or benchmark compares the engine with.
- * `port` is where ssh connects (the fixture's, or a relay's in front of it).
  */
-export function sshArgs(sshd: SshdFixture, forwards: SshForward[], options: { port?: number; cipher?: string } = {}): string[] {
+export function sshArgs(sshd: SshdFixture, forwards: SshForward[], options: SshOptions = {}): string[] {
   const args = [
     '-N', '-F', '/dev/null',
     '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes',
@@ -44,27 +50,36 @@ export function sshWithConfig(configFile: string, alias: string): { ok: boolean;
   return { ok: run.status === 0, stderr: run.stderr ?? '' };
 }
 
-/** One `ssh -N` process carrying `forwards`, started and waited for until every port in `listening` listens. */
-export async function startSsh(sshd: SshdFixture, forwards: SshForward[], listening: number[], options: { port?: number; cipher?: string } = {}): Promise<{ proc: ChildProcess; stderr(): string; stop(): Promise<void> }> {
+/** Spawns `ssh -N` carrying `forwards`, without waiting for it (a benchmark times that wait itself). */
+export function spawnSsh(sshd: SshdFixture, forwards: SshForward[], options: SshOptions = {}): { proc: ChildProcess; stderr(): string } {
   const proc = spawn('ssh', sshArgs(sshd, forwards, options), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!listening.every(isListening)) {
-    if (proc.exitCode !== null) throw new Error(`ssh exited with ${proc.exitCode}: ${stderr.trim()}`);
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`ssh did not listen on ${listening.filter((p) => !isListening(p)).join(', ')} within 15 s: ${stderr.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { proc, stderr: () => stderr, stop: () => stopProcess(proc) };
+  return { proc, stderr: () => stderr };
 }
 
-/** Ends a child process with SIGTERM and waits for it. */
-export async function stopProcess(proc: ChildProcess): Promise<void> {
+/** One `ssh -N` process carrying `forwards`, started and waited for until every port in `listening` listens. */
+export async function startSsh(sshd: SshdFixture, forwards: SshForward[], listening: number[], options: SshOptions = {}): Promise<{ proc: ChildProcess; stderr(): string; stop(): Promise<void> }> {
+  const { proc, stderr } = spawnSsh(sshd, forwards, options);
+  // Generous: ssh's handshake through a slow relay on a busy machine can take seconds.
+  const deadline = Date.now() + 30_000;
+  while (!listening.every(isListening)) {
+    if (proc.exitCode !== null) throw new Error(`ssh exited with ${proc.exitCode}: ${stderr().trim()}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`ssh did not listen on ${listening.filter((p) => !isListening(p)).join(', ')} within 30 s: ${stderr().trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { proc, stderr, stop: () => stopProcess(proc) };
+}
+
+/** Ends a child process with SIGTERM and waits for it; one that ignores it for `graceMs` is killed (a stalled one must not hold up the caller). */
+export async function stopProcess(proc: ChildProcess, graceMs = 5_000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
   await exited;
+  clearTimeout(timer);
 }

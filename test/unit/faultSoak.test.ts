@@ -6,12 +6,15 @@ import { freePort, SshdFixture } from '../fixtures/sshd';
 import { connect, startEchoServer, waitFor } from '../helpers/net';
 import { Relay } from '../helpers/relay';
 import { staticServers } from '../helpers/servers';
-import { openFds, socksConnect } from '../helpers/socks';
+import { ByteReader, openFds, socksConnect } from '../helpers/socks';
 
 /**
  * The fault soak of issue 19: steady load through -L, -D and -R while the path to a real sshd
- * goes silent, resets or slows down on a seeded random schedule. At the end nothing was
- * corrupted, every failure is accounted for, every tunnel is active and nothing leaked.
+ * goes silent, resets or slows down on a seeded random schedule. Beside the load, clients that
+ * end at once (close, reset, end), through -L, -D and -R tunnels of their own to far services
+ * of their own. At the end nothing was corrupted, every failure is accounted for, every tunnel
+ * is active and nothing leaked: no connection or channel left in the engine, none open at any
+ * far service.
  *
  *   SSH_TUNNELS_SOAK_SECONDS  how long the load runs (90 unless given)
  *   SSH_TUNNELS_SOAK_SEED     replays the schedule of a run (its seed is printed)
@@ -34,6 +37,12 @@ const STUCK_MS = 30_000; // no connection may hang longer: every wait in the eng
 const HEAL_BOUND_MS = 30_000;
 const HEAP_TOLERANCE = 20 * 1024 * 1024;
 const FAST_RECONNECT = { baseDelayMs: 200, maxDelayMs: 2000, maxAttempts: Infinity };
+/** Clients that end at once: workers per tunnel, their pause between two, and their count over the whole run. */
+const ENDER_CONCURRENCY = 2;
+const ENDER_PAUSE_MS = 20;
+const MAX_ENDINGS = 9_000;
+/** How long after the load the far services have to see every connection closed (a dead sshd session takes ClientAliveInterval × CountMax). */
+const FAR_SETTLE_MS = 15_000;
 
 /** mulberry32: small, seeded, good enough to pick faults and sizes reproducibly. */
 function prng(seed: number): () => number {
@@ -50,6 +59,10 @@ function prng(seed: number): () => number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Kind = 'L' | 'D' | 'R0' | 'Rfixed';
+/** The tunnels of the clients that end at once (errors they cause are counted apart from the load's). */
+type EnderKind = 'Lend' | 'Dend' | 'Rend';
+type Way = 'close' | 'reset' | 'end';
+interface Ending { kind: EnderKind; way: Way; opened: boolean; stuck: boolean }
 type FaultKind = 'silence' | 'reset' | 'delay';
 interface Fault { kind: FaultKind; start: number; end: number; healed: number }
 interface Outcome { kind: Kind; start: number; end: number; size: number; ok: boolean; corrupt: boolean; stuck: boolean; why?: string }
@@ -98,15 +111,66 @@ async function roundTrip(open: () => Promise<net.Socket>, size: number, kind: Ki
   });
 }
 
+const SOCKS_GREETING = Buffer.from([5, 1, 0]);
+
+/** A client that sends a SOCKS5 CONNECT to 127.0.0.1:`target` once the method is chosen, and resolves without waiting for the reply. */
+async function socksRequestSent(port: number, target: number): Promise<net.Socket> {
+  const socket = await connect(port);
+  const reader = new ByteReader(socket);
+  socket.write(SOCKS_GREETING);
+  try {
+    await reader.read(2, STUCK_MS);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  socket.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, target >> 8, target & 0xff]));
+  return socket;
+}
+
+/**
+ * A client that ends at once once connected (with -D, once its request is sent), after a
+ * greeting or not: `close` destroys its socket, `reset` resets it, `end` shuts writing and waits
+ * for the far end's EOF. Resolves when its socket has closed; one still open after STUCK_MS is stuck.
+ */
+async function endAtOnce(kind: EnderKind, open: () => Promise<net.Socket>, way: Way, greet: boolean): Promise<Ending> {
+  let socket: net.Socket;
+  try {
+    socket = await open();
+  } catch {
+    return { kind, way, opened: false, stuck: false };
+  }
+  return new Promise<Ending>((resolve) => {
+    let stuck = false;
+    const watchdog = setTimeout(() => {
+      stuck = true;
+      socket.destroy();
+    }, STUCK_MS);
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      clearTimeout(watchdog);
+      resolve({ kind, way, opened: true, stuck });
+    });
+    socket.resume();
+    if (greet) socket.write('hello');
+    if (way === 'close') socket.destroy();
+    else if (way === 'reset') socket.resetAndDestroy();
+    else socket.end();
+  });
+}
+
 describe('fault soak: load through -L, -D and -R while the path to the server goes silent, resets and slows down', function () {
   this.timeout((SECONDS + 60) * 1000);
   let sshd: SshdFixture;
   let echo: Awaited<ReturnType<typeof startEchoServer>>;
+  /** The far services of the clients that end at once, one per kind of tunnel, each counting its open connections. */
+  let endersFar: Record<EnderKind, Awaited<ReturnType<typeof startEchoServer>>>;
   let relay: Relay;
   let manager: TunnelManager | undefined;
 
   before(async () => {
     echo = await startEchoServer();
+    endersFar = { Lend: await startEchoServer(), Dend: await startEchoServer(), Rend: await startEchoServer() };
     // sshd drops dead clients itself, as a well-kept server does: -R ports of dead connections are released.
     sshd = await SshdFixture.start({ extraConfig: ['ClientAliveInterval 1', 'ClientAliveCountMax 3'] });
     relay = await Relay.inFrontOf(sshd);
@@ -115,6 +179,7 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
     await manager?.dispose();
     await relay?.close();
     await echo?.close();
+    for (const far of Object.values(endersFar ?? {})) await far.close();
     await sshd?.stop();
   });
 
@@ -132,8 +197,11 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
     const anyPort = await m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: echo.port });
     const fixedPort = await freePort();
     const fixed = await m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort: fixedPort, localHost: '127.0.0.1', localPort: echo.port });
-    const ids: Record<Kind, string> = { L: local.id, D: dynamic.id, R0: anyPort.id, Rfixed: fixed.id };
-    const tunnel = (kind: Kind): TunnelInfo => m.getTunnel(ids[kind])!;
+    const endL = await m.createTunnel({ server: 's', type: 'local', localHost: '127.0.0.1', localPort: 0, remoteHost: '127.0.0.1', remotePort: endersFar.Lend.port });
+    const endD = await m.createTunnel({ server: 's', type: 'dynamic', localHost: '127.0.0.1', localPort: 0 });
+    const endR = await m.createTunnel({ server: 's', type: 'remote', remoteHost: '127.0.0.1', remotePort: 0, localHost: '127.0.0.1', localPort: endersFar.Rend.port });
+    const ids: Record<Kind | EnderKind, string> = { L: local.id, D: dynamic.id, R0: anyPort.id, Rfixed: fixed.id, Lend: endL.id, Dend: endD.id, Rend: endR.id };
+    const tunnel = (kind: Kind | EnderKind): TunnelInfo => m.getTunnel(ids[kind])!;
     // -R on port 0 may move to another port after a fault: connect to where it listens now.
     const opener = (kind: Kind) => (): Promise<net.Socket> => {
       switch (kind) {
@@ -143,6 +211,14 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
       }
     };
     const kinds: Kind[] = ['L', 'D', 'R0', 'Rfixed'];
+    const enderKinds: EnderKind[] = ['Lend', 'Dend', 'Rend'];
+    const enderOpener = (kind: EnderKind) => (): Promise<net.Socket> => {
+      switch (kind) {
+        case 'Lend': return connect(endL.localPort);
+        case 'Dend': return socksRequestSent(endD.localPort, endersFar.Dend.port);
+        case 'Rend': return connect(tunnel('Rend').remotePort!);
+      }
+    };
 
     /** Every tunnel active and a small round trip through each: the time this takes is the heal. */
     const healthy = async (): Promise<boolean> => {
@@ -175,7 +251,21 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
     // Sizes are log-uniform, 1 KiB to 2 MiB, from the seed: many small connections, a few large ones.
     const sizeRandom = prng(SEED ^ 0x5eed);
     const size = () => Math.floor(MIN_SIZE * (MAX_SIZE / MIN_SIZE) ** sizeRandom());
-    const load = Promise.all(kinds.flatMap((k) => Array.from({ length: CONCURRENCY }, () => worker(k, size))));
+    const endings: Ending[] = [];
+    let endersStarted = 0;
+    // Each worker takes the three ways in turn, every other round with a greeting first.
+    const ender = async (kind: EnderKind, offset: number): Promise<void> => {
+      for (let i = offset; Date.now() < endAt && endersStarted < MAX_ENDINGS; i++) {
+        endersStarted++;
+        const ending = await endAtOnce(kind, enderOpener(kind), (['close', 'reset', 'end'] as const)[i % 3], Math.floor(i / 3) % 2 === 0);
+        endings.push(ending);
+        await sleep(ending.opened ? ENDER_PAUSE_MS : 50);
+      }
+    };
+    const load = Promise.all([
+      ...kinds.flatMap((k) => Array.from({ length: CONCURRENCY }, () => worker(k, size))),
+      ...enderKinds.flatMap((k) => Array.from({ length: ENDER_CONCURRENCY }, (_, i) => ender(k, i))),
+    ]);
 
     // The schedule: calm for 2–5 s, then one fault; the next calm starts once everything healed.
     const schedule = async (): Promise<void> => {
@@ -213,8 +303,17 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
     await Promise.all([schedule(), load]);
 
     // Settle: every connection through the engine closed, the dead connections gone on the server.
-    await waitFor(() => kinds.every((k) => tunnel(k).stats.connectionsActive === 0 && tunnel(k).stats.connectionsWaiting === 0), 15_000, 'connections closed');
+    const allKinds = [...kinds, ...enderKinds];
+    const held = () => allKinds.filter((k) => tunnel(k).stats.connectionsActive + (tunnel(k).stats.connectionsWaiting ?? 0) > 0)
+      .map((k) => `${k} ${tunnel(k).stats.connectionsActive} open, ${tunnel(k).stats.connectionsWaiting} waiting`);
+    await waitFor(() => held().length === 0, 15_000, 'connections closed').catch(() => {
+      throw new Error(`connections still held by the engine 15 s after the load: ${held().join('; ')}`);
+    });
     assert.ok(await healthy(), 'all tunnels active and carrying data at the end');
+    // The far ends: every connection the load and the enders made there is closed, and no channel is left on the SSH connection.
+    const farOpen = () => ({ echo: echo.connections(), ...Object.fromEntries(enderKinds.map((k) => [k, endersFar[k].connections()])) });
+    const channels = () => m.serverStatus('s').channels ?? -1;
+    await waitFor(() => channels() === 0 && Object.values(farOpen()).every((n) => n === 0), FAR_SETTLE_MS, 'far ends closed').catch(() => undefined);
     await waitFor(() => openFds() <= fdsBefore, 15_000, `file descriptors back to ${fdsBefore}`).catch(() => undefined);
     const fdsAfter = openFds();
     gc?.();
@@ -232,12 +331,24 @@ describe('fault soak: load through -L, -D and -R while the path to the server go
     const byKind = (k: FaultKind) => faults.filter((f) => f.kind === k).length;
     const worstHeal = Math.max(0, ...faults.map((f) => f.healed - f.end));
     const perTunnel = kinds.map((k) => `${k} ${outcomes.filter((o) => o.kind === k && o.ok).length}/${outcomes.filter((o) => o.kind === k).length}`).join(' ');
+    const ended = (pred: (e: Ending) => boolean) => endings.filter((e) => e.opened && pred(e)).length;
+    const enderLine = enderKinds.map((k) => `${k} ${(['close', 'reset', 'end'] as const).map((w) => ended((e) => e.kind === k && e.way === w)).join('/')} far ${endersFar[k].accepted()}`).join(' ');
     console.log(`      soak seed=${SEED} seconds=${SECONDS} faults=${faults.length} (silence ${byKind('silence')}, reset ${byKind('reset')}, delay ${byKind('delay')}) ` +
       `connections=${outcomes.length} ok=${ok} failed=${failed.length} (unexplained ${unexplained.length}, engine errors ${engineErrors}) corrupt=${corrupt.length} stuck=${stuck.length} ` +
       `bytes=${(bytes / 1024 / 1024).toFixed(1)}MiB worstHeal=${worstHeal}ms fds=${fdsBefore}->${fdsAfter} heap=${(heapBefore / 1024 / 1024).toFixed(1)}->${(heapAfter / 1024 / 1024).toFixed(1)}MiB${gc ? '' : ' (no gc)'} [${perTunnel}]`);
+    console.log(`      ended at once: ${endings.length} (opened ${ended(() => true)}, stuck ${endings.filter((e) => e.stuck).length}; per tunnel close/reset/end, far accepted) [${enderLine}]; ` +
+      `open at the end: channels ${channels()}, far ${JSON.stringify(farOpen())}`);
 
     assert.equal(corrupt.length, 0, `connections with a wrong byte: ${corrupt.slice(0, 5).map((o) => `${o.kind} ${o.size} B`).join(', ')}`);
     assert.equal(stuck.length, 0, `connections that hung over ${STUCK_MS} ms`);
+    assert.equal(endings.filter((e) => e.stuck).length, 0, `clients that ended at once and were still open after ${STUCK_MS} ms`);
+    for (const k of enderKinds) {
+      for (const w of ['close', 'reset', 'end'] as const) assert.ok(ended((e) => e.kind === k && e.way === w) > 0, `no client through ${k} ended with ${w}`);
+      assert.ok(endersFar[k].accepted() > 0, `no client through ${k} reached its far service`);
+      assert.equal(tunnel(k).state, 'active', `${k}: ${tunnel(k).lastError}`);
+    }
+    assert.deepEqual(farOpen(), { echo: 0, Lend: 0, Dend: 0, Rend: 0 }, 'connections still open at the far services');
+    assert.equal(channels(), 0, 'channels still open on the SSH connection');
     assert.ok(faults.length >= Math.floor(SECONDS / 20), `only ${faults.length} faults in ${SECONDS} s`);
     assert.ok(ok > failed.length, `more connections failed (${failed.length}) than completed (${ok})`);
     assert.ok(unexplained.length <= engineErrors,
