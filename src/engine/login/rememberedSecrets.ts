@@ -44,6 +44,14 @@ export class RememberedSecrets {
   }
 }
 
+/**
+ * What Apple's ssh users know for a key whose passphrase the macOS Keychain keeps (UseKeychain):
+ * ssh-add loads such keys into the agent, which a login asks before the key files.
+ */
+export function keychainHint(keyPath: string): string {
+  return `The passphrase of ${keyPath} may be in your macOS Keychain (UseKeychain yes): run ssh-add --apple-load-keychain in a terminal to load the key into ssh-agent, or type the passphrase here.`;
+}
+
 /** Why a key file could not be read with a passphrase; `passphrase` when a (right) passphrase would help. */
 interface KeyProblem {
   problem: string;
@@ -84,14 +92,19 @@ export async function unlockKey(
   keyPath: string,
   prompts: Prompts | undefined,
   memory: RememberedSecrets,
+  platform: NodeJS.Platform = process.platform,
 ): Promise<ParsedKey | string> {
   const key = await readKey(raw, server.passphrase);
   if (!isProblem(key)) return key;
   if (!key.passphrase || server.passphrase !== undefined) return key.problem;
   const kept = memory.key(server.host, keyPath);
   if (kept) return kept;
-  if (!prompts?.passphrase) return 'needs a passphrase and nothing can ask for it';
-  let retry: string | undefined;
+  // Apple's ssh takes the passphrase from the Keychain; here the agent is the way to it.
+  const keychain = server.useKeychain === true && platform === 'darwin';
+  if (!prompts?.passphrase) {
+    return keychain ? 'needs a passphrase, which may be in your macOS Keychain: run ssh-add --apple-load-keychain to load the key into ssh-agent' : 'needs a passphrase and nothing can ask for it';
+  }
+  let retry = keychain ? keychainHint(keyPath) : undefined;
   for (let tries = 1; tries <= PASSPHRASE_TRIES; tries++) {
     // Called as a method: a prompts object may rely on `this`.
     const passphrase = await prompts.passphrase(server.host, keyPath, retry);
