@@ -19,6 +19,9 @@ describe('which ssh-agent a login asks, per platform (as ssh finds it there)', (
       assert.deepEqual(findAgent(undefined, { platform, env, listPipes: pipes('openssh-ssh-agent') }), { path: '/run/agent.sock', source: 'SSH_AUTH_SOCK' });
       assert.equal(findAgent(false, { platform, env }), undefined);
     }
+    // Written in settings as people write paths there.
+    assert.equal(findAgent('~/.1password/agent.sock', { platform: 'darwin', home: '/Users/alice' })?.path, '/Users/alice/.1password/agent.sock');
+    assert.equal(findAgent('%USERPROFILE%\\agent.sock', { platform: 'win32', home: 'C:\\Users\\alice', env: { USERPROFILE: 'C:\\Users\\alice' } })?.path, 'C:\\Users\\alice\\agent.sock');
   });
 
   it('Linux and macOS: SSH_AUTH_SOCK or nothing (launchd sets it on macOS); no pipes are looked for', () => {

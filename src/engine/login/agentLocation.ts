@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { envValue, socketPathProblem, type PlatformEnv } from '../base/paths';
+import { envValue, expandUserPath, socketPathProblem, type PlatformEnv } from '../base/paths';
 
 /** The folder of Windows' named pipes. */
 export const WINDOWS_PIPE_DIR = '\\\\.\\pipe\\';
@@ -17,6 +17,8 @@ export const OPENSSH_AGENT_PIPE = 'openssh-ssh-agent';
 
 /** Where the agent is looked for; every part defaults to this process's. */
 export interface AgentPlace extends PlatformEnv {
+  /** The home folder for `~`. */
+  home?: string;
   /** The user Pageant names its pipe for. */
   user?: string;
   /** The folder of named pipes: a test points it at a folder of Unix sockets standing in for them. */
@@ -51,7 +53,8 @@ function currentUser(): string {
  */
 export function findAgent(configured: string | false | undefined, place: AgentPlace = {}): AgentChoice | undefined {
   if (configured === false) return undefined;
-  if (configured) return { path: configured, source: 'IdentityAgent' };
+  // As written in settings too: `~/…`, and `%VAR%` on Windows.
+  if (configured) return { path: expandUserPath(configured, place.home, place), source: 'IdentityAgent' };
   const platform = place.platform ?? process.platform;
   const fromEnv = envValue('SSH_AUTH_SOCK', place.env ?? process.env, platform);
   if (fromEnv) return { path: fromEnv, source: 'SSH_AUTH_SOCK' };
