@@ -4,7 +4,7 @@
  * parallel (a bounded number at once) so a slow command never blocks the extension host.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { shellCommand, treeKillCommand } from '../engine';
+import { endCommandTree, shellCommand } from '../engine';
 
 export interface ExecResult {
   ok: boolean;
@@ -35,9 +35,8 @@ export function runExec(command: string, timeoutMs: number): { done: Promise<Exe
   let timedOut = false;
   const kill = () => {
     try {
-      const tree = child.pid === undefined ? undefined : treeKillCommand(child.pid);
-      if (tree) spawn(tree.file, tree.args, { stdio: 'ignore', windowsHide: true }).on('error', () => child.kill('SIGKILL'));
-      else if (group && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      if (endCommandTree(child)) return;
+      if (group && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       else child.kill('SIGKILL');
     } catch {
       // Gone already.

@@ -6,7 +6,7 @@ export { listeningEnd, listensWhere, localEnd, remoteEnd, type ForwardEnds } fro
 export { formatBytes, plural } from './base/format';
 export { makeAddress, parseSshTarget, type SshTarget } from './base/address';
 export { displayPath, envValue, expandHome, expandUserPath, expandWindowsVars, pathsOf, systemSshDir, userSshDir, type PlatformEnv } from './base/paths';
-export { shellCommand, treeKillCommand, type ShellCommand } from './base/shell';
+export { endCommandTree, shellCommand, treeKillCommand, type ShellCommand } from './base/shell';
 export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';
 export { targetOf } from './connection/route';
 export type { ReconnectPolicy } from './connection/redial';

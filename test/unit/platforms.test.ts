@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultSshConfigPath } from '../../src/config/servers';
 import { loadSshConfig, resolveHost, type SshConfigEnv } from '../../src/config/sshConfig';
 import { defaultSystemSshConfigPath } from '../../src/config/sshConfigLoad';
-import { expandUserPath, shellCommand, systemSshDir, treeKillCommand, userSshDir } from '../../src/engine';
+import { endCommandTree, expandUserPath, shellCommand, systemSshDir, treeKillCommand, userSshDir } from '../../src/engine';
 import { defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, parseKnownHosts } from '../../src/engine/hostkeys/knownHosts';
 import { RememberedSecrets, unlockKey } from '../../src/engine/login/rememberedSecrets';
 
@@ -62,6 +62,14 @@ describe('paths and ssh places as ssh has them on Windows, macOS and Linux', () 
     assert.deepEqual(treeKillCommand(4242, 'win32'), { file: 'taskkill', args: ['/pid', '4242', '/T', '/F'] });
     assert.equal(treeKillCommand(4242, 'linux'), undefined);
     assert.equal(treeKillCommand(4242, 'darwin'), undefined);
+    // Off Windows the caller's signal ends it: nothing is spawned, and the command still runs.
+    const child = spawn('sleep', ['5'], { stdio: 'ignore' });
+    try {
+      assert.equal(endCommandTree(child, 'linux'), false);
+      assert.equal(child.exitCode, null);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('a known_hosts file saved with a byte-order mark (Notepad) still matches its first host', () => {

@@ -4,6 +4,7 @@
  * Windows' ssh.exe does with system()) on Windows; and how such a command is ended with what it
  * started. The platform and environment are parameters, so tests cover all three.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { envValue, type PlatformEnv } from './paths';
 
 export interface ShellCommand {
@@ -34,4 +35,20 @@ export function shellCommand(command: string, place: PlatformEnv & { replace?: b
  */
 export function treeKillCommand(pid: number, platform: NodeJS.Platform = process.platform): ShellCommand | undefined {
   return platform === 'win32' ? { file: 'taskkill', args: ['/pid', String(pid), '/T', '/F'] } : undefined;
+}
+
+/**
+ * Ends a command run through cmd.exe with everything it started (taskkill /T), or cmd.exe alone
+ * where taskkill cannot (Wine's has no /T). False off Windows: the caller signals it there.
+ */
+export function endCommandTree(child: ChildProcess, platform: NodeJS.Platform = process.platform): boolean {
+  const tree = child.pid === undefined ? undefined : treeKillCommand(child.pid, platform);
+  if (!tree) return false;
+  const alone = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  };
+  spawn(tree.file, tree.args, { stdio: 'ignore', windowsHide: true })
+    .on('error', alone)
+    .on('exit', (code) => code !== 0 && alone());
+  return true;
 }

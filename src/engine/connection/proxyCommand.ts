@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { TunnelError } from '../base/errors';
-import { shellCommand, treeKillCommand } from '../base/shell';
+import { endCommandTree, shellCommand } from '../base/shell';
 
 /** What `%` tokens of a ProxyCommand stand for, as ssh fills them in. */
 export interface ProxyTokens {
@@ -174,12 +174,8 @@ export class ProxyCommandProcess {
   kill(): void {
     this.stream.destroy();
     if (!this.running) return;
-    const tree = this.child.pid === undefined ? undefined : treeKillCommand(this.child.pid);
-    if (tree) {
-      // cmd.exe and the program it started go together; nothing waits on it.
-      spawn(tree.file, tree.args, { stdio: 'ignore', windowsHide: true }).on('error', () => this.child.kill());
-      return;
-    }
+    // On Windows cmd.exe and the program it started go together.
+    if (endCommandTree(this.child)) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => {
       if (this.running) this.child.kill('SIGKILL');
