@@ -5,9 +5,8 @@
  * asynchronous resolution of the config's hosts with their `Match exec` commands (hostResolution.ts).
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Disposable, Emitter, parseSshTarget, type ServerConfig, type ServerSource, TunnelError, type TunnelSpec, expandHome } from '../engine';
+import { type Disposable, Emitter, parseSshTarget, type ServerConfig, type ServerSource, TunnelError, type TunnelSpec, expandUserPath, pathsOf, userSshDir } from '../engine';
 import { ConfigWatch } from './configWatch';
 import { HostResolution } from './hostResolution';
 import { buildSnapshot, tunnelsOf, withSettings, type ServerOrigin, type Snapshot } from './serverSnapshot';
@@ -17,8 +16,9 @@ import { defaultSystemSshConfigPath } from './sshConfigLoad';
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
 export type { ServerOrigin } from './serverSnapshot';
 
-export function defaultSshConfigPath(home = os.homedir()): string {
-  return path.join(home, '.ssh', 'config');
+/** The user's ssh config: `~/.ssh/config`, which on Windows is `%USERPROFILE%\\.ssh\\config`. */
+export function defaultSshConfigPath(home = os.homedir(), platform: NodeJS.Platform = process.platform): string {
+  return pathsOf(platform).join(userSshDir(home, platform), 'config');
 }
 
 export interface ServerRegistryOptions {
@@ -57,9 +57,9 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   constructor(options: ServerRegistryOptions = {}) {
     this.env = options.env;
-    this.configPath = options.configPath === undefined ? defaultSshConfigPath(options.env?.home) : this.expand(options.configPath);
+    this.configPath = options.configPath === undefined ? defaultSshConfigPath(options.env?.home, options.env?.platform) : this.expand(options.configPath);
     this.settingsRaw = options.settings;
-    this.systemConfigPath = options.systemConfigPath === undefined ? defaultSystemSshConfigPath() : options.systemConfigPath;
+    this.systemConfigPath = options.systemConfigPath === undefined ? defaultSystemSshConfigPath({ platform: options.env?.platform, env: options.env?.vars }) : options.systemConfigPath;
     this.syncMs = options.syncMs ?? 25;
     this.files = new ConfigWatch(options.checkIntervalMs ?? 1000);
     this.hosts = new HostResolution(options.sliceMs ?? 8, {
@@ -251,14 +251,14 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** As ssh: the system-wide file is read after the user's own ~/.ssh/config, not after another file (ssh -F). */
   private loadEnv(configPath: string): SshConfigEnv {
-    const own = configPath === defaultSshConfigPath(this.env?.home);
+    const own = configPath === defaultSshConfigPath(this.env?.home, this.env?.platform);
     return { ...this.env, systemConfig: own ? this.systemConfigPath : null };
   }
 
   /** A setting may say `~/.ssh/work_config`. */
   private expand(configPath: string | null): string | null {
     if (configPath === null) return null;
-    return expandHome(configPath, this.env?.home ?? os.homedir());
+    return expandUserPath(configPath, this.env?.home ?? os.homedir(), { platform: this.env?.platform, env: this.env?.vars });
   }
 
   private reset(): void {

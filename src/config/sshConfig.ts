@@ -6,7 +6,7 @@
  * pass); this file builds the server and its forwards from the lines that apply.
  */
 import * as os from 'node:os';
-import { expandHome, type ServerConfig, type TunnelSpec } from '../engine';
+import { envValue, expandHome, type ServerConfig, type TunnelSpec } from '../engine';
 import { parseForward } from './forwardSpec';
 import { ALGORITHMS, algorithmSetting, assembleAlgorithms, type AlgorithmOption } from './sshAlgorithms';
 import { collect, expandTokens, tokensFor } from './sshConfigEval';
@@ -182,7 +182,10 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   if (hostKeyAlias !== undefined) server.hostKeyAlias = hostKeyAlias;
   // %k is the HostKeyAlias when there is one (ssh's keyalias), else the alias.
   const tokensNow = () => (tokens ??= { ...tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''), ...(hostKeyAlias ? { k: hostKeyAlias } : {}) });
-  const pathValue = (p: string) => expandHome(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
+  const pathValue = (p: string) => {
+    const withEnv = expandEnv(p, config.env);
+    return expandHome(withEnv.includes('%') ? expandTokens(withEnv, tokensNow()) : withEnv, home, config.env.platform);
+  };
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
   if (identityFiles.length) server.identityFile = identityFiles.map(pathValue);
@@ -198,10 +201,12 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   yesNo('identitiesonly', 'IdentitiesOnly', (v) => (server.identitiesOnly = v));
   yesNo('streamlocalbindunlink', 'StreamLocalBindUnlink', (v) => (server.streamLocalBindUnlink = v));
   yesNo('hashknownhosts', 'HashKnownHosts', (v) => (server.hashKnownHosts = v));
+  // Read only where Apple's ssh knows it (elsewhere it is an unknown keyword, set aside while reading).
+  yesNo('usekeychain', 'UseKeychain', (v) => (server.useKeychain = v));
   const agent = first('identityagent');
   if (agent !== undefined) {
     if (agent.toLowerCase() === 'none') server.identityAgent = false;
-    else if (agent !== 'SSH_AUTH_SOCK') server.identityAgent = pathValue(agent.startsWith('$') ? process.env[agent.slice(1)] ?? '' : agent);
+    else if (agent !== 'SSH_AUTH_SOCK') server.identityAgent = pathValue(agent.startsWith('$') ? envValue(agent.slice(1), config.env.vars, config.env.platform) ?? '' : agent);
   }
   if (collected.proxyJump) server.proxyJump = collected.proxyJump.rest;
   if (collected.proxyCommand) server.proxyCommand = collected.proxyCommand.rest;

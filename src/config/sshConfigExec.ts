@@ -1,9 +1,10 @@
 /**
- * Runs `Match exec` commands as ssh does: through the user's shell, exit status 0 means the
+ * Runs `Match exec` commands as ssh does: through the user's shell (cmd.exe on Windows, as ssh.exe's system()), exit status 0 means the
  * criterion holds. Each run has a timeout. The registry runs them asynchronously and in
  * parallel (a bounded number at once) so a slow command never blocks the extension host.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { endCommandTree, shellCommand } from '../engine';
 
 export interface ExecResult {
   ok: boolean;
@@ -16,13 +17,10 @@ export class ExecPending {
   constructor(readonly command: string) {}
 }
 
-function shell(): string {
-  return process.env.SHELL || '/bin/sh';
-}
-
 /** Runs a command and waits for it: for a resolution outside the registry (the CLI, a lone resolveHost). */
 export function runExecSync(command: string, timeoutMs: number): ExecResult {
-  const run = spawnSync(shell(), ['-c', command], { stdio: 'ignore', timeout: timeoutMs });
+  const shell = shellCommand(command);
+  const run = spawnSync(shell.file, shell.args, { stdio: 'ignore', timeout: timeoutMs, windowsHide: true, windowsVerbatimArguments: shell.windowsVerbatimArguments });
   if (run.signal) return { ok: false, problem: `did not finish within ${timeoutMs} ms` };
   if (run.error) return { ok: false, problem: `failed: ${run.error.message}` };
   return { ok: run.status === 0 };
@@ -32,10 +30,12 @@ export function runExecSync(command: string, timeoutMs: number): ExecResult {
 export function runExec(command: string, timeoutMs: number): { done: Promise<ExecResult>; kill(): void } {
   // Its own process group (not on Windows), so a timeout also ends what the shell started (`sleep 5; …`).
   const group = process.platform !== 'win32';
-  const child = spawn(shell(), ['-c', command], { stdio: 'ignore', detached: group });
+  const shell = shellCommand(command);
+  const child = spawn(shell.file, shell.args, { stdio: 'ignore', detached: group, windowsHide: true, windowsVerbatimArguments: shell.windowsVerbatimArguments });
   let timedOut = false;
   const kill = () => {
     try {
+      if (endCommandTree(child)) return;
       if (group && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       else child.kill('SIGKILL');
     } catch {

@@ -115,6 +115,14 @@ export const KNOWN_KEYWORDS = new Set(
   ).split(' '),
 );
 
+/** Keywords only one platform's ssh knows: Apple's reads `UseKeychain` (the passphrase of a key kept in the macOS Keychain). */
+const PLATFORM_KEYWORDS: Record<string, NodeJS.Platform> = { usekeychain: 'darwin' };
+
+/** Whether the ssh of `platform` knows a keyword (lowercase): others earn a warning unless IgnoreUnknown names them. */
+export function knownKeyword(key: string, platform: NodeJS.Platform = process.platform): boolean {
+  return KNOWN_KEYWORDS.has(key) || PLATFORM_KEYWORDS[key] === platform;
+}
+
 /** Old names readconf.c reads as the same option (the first of either wins). */
 const SYNONYMS: Record<string, string> = { pubkeyacceptedkeytypes: 'pubkeyacceptedalgorithms', hostbasedkeytypes: 'hostbasedacceptedalgorithms' };
 

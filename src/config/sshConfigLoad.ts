@@ -7,9 +7,8 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { expandHome } from '../engine';
-import { configLines, KNOWN_KEYWORDS, type ConfigLine } from './sshConfigLines';
+import { envValue, expandHome, expandWindowsVars, pathsOf, systemSshDir, userSshDir, type PlatformEnv } from '../engine';
+import { configLines, knownKeyword, type ConfigLine } from './sshConfigLines';
 import { parseMatch, type Criterion } from './sshConfigMatch';
 import { isLiteralPattern, matchPattern } from './sshConfigPatterns';
 
@@ -27,12 +26,15 @@ export interface SshConfigEnv {
    * -F; default none here (ServerRegistry passes it for the user's own ~/.ssh/config).
    */
   systemConfig?: string | null;
+  /** The platform whose ssh is followed (paths, `UseKeychain`, cmd.exe); default this process's. */
+  platform?: NodeJS.Platform;
+  /** Environment for `${NAME}` and Windows' `%NAME%`; default this process's. */
+  vars?: NodeJS.ProcessEnv;
 }
 
-/** OpenSSH's system-wide client config (_PATH_HOST_CONFIG_FILE; on Windows, under ProgramData). */
-export function defaultSystemSshConfigPath(): string {
-  if (process.platform === 'win32') return path.join(process.env.PROGRAMDATA ?? 'C:\\ProgramData', 'ssh', 'ssh_config');
-  return '/etc/ssh/ssh_config';
+/** OpenSSH's system-wide client config (_PATH_HOST_CONFIG_FILE): /etc/ssh/ssh_config, or `%PROGRAMDATA%\\ssh\\ssh_config` on Windows. */
+export function defaultSystemSshConfigPath(place: PlatformEnv = {}): string {
+  return pathsOf(place.platform).join(systemSshDir(place), 'ssh_config');
 }
 
 export type Header =
@@ -80,19 +82,29 @@ export function envOf(env: SshConfigEnv = {}): Required<SshConfigEnv> {
       localUser = process.env.USER ?? process.env.USERNAME ?? '';
     }
   }
-  return { home: env.home ?? os.homedir(), localUser, allowExec: env.allowExec ?? false, execTimeoutMs: env.execTimeoutMs ?? 3000, systemConfig: env.systemConfig ?? null };
+  return {
+    home: env.home ?? os.homedir(),
+    localUser,
+    allowExec: env.allowExec ?? false,
+    execTimeoutMs: env.execTimeoutMs ?? 3000,
+    systemConfig: env.systemConfig ?? null,
+    platform: env.platform ?? process.platform,
+    vars: env.vars ?? process.env,
+  };
 }
 
-/** `${NAME}` environment references, which ssh expands in file names. */
-export function expandEnv(text: string): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => process.env[name] ?? whole);
+/** `${NAME}` environment references, which ssh expands in file names (and, on Windows, `%NAME%` as people write paths there). */
+export function expandEnv(text: string, env: Pick<Required<SshConfigEnv>, 'platform' | 'vars'> = { platform: process.platform, vars: process.env }): string {
+  const place = { platform: env.platform, env: env.vars };
+  return expandWindowsVars(text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => envValue(name, env.vars, env.platform) ?? whole), place);
 }
 
-/** Node 20 has no fs.glob: expand `*`, `?` and `[...]` segment by segment, sorted like glob(3). */
-function expandGlob(pattern: string, dirsSeen: Set<string>): string[] {
+/** Node 20 has no fs.glob: expand `*`, `?` and `[...]` segment by segment, sorted like glob(3); Windows paths split on either slash. */
+function expandGlob(pattern: string, dirsSeen: Set<string>, platform: NodeJS.Platform): string[] {
   if (!/[*?[]/.test(pattern)) return fs.existsSync(pattern) ? [pattern] : [];
-  const parts = pattern.split('/');
-  let bases = [parts[0] === '' ? '/' : parts[0]];
+  const parts = pattern.split(platform === 'win32' ? /[\\/]/ : '/');
+  const path = pathsOf(platform);
+  let bases = [parts[0] === '' ? path.sep : platform === 'win32' && /^[A-Za-z]:$/.test(parts[0]) ? parts[0] + path.sep : parts[0]];
   for (let i = 1; i < parts.length; i++) {
     const part = parts[i];
     if (part === '') continue;
@@ -157,7 +169,8 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
   const aliases: string[] = [];
   const general: Segment[] = [];
   const byHost = new Map<string, Segment[]>();
-  const sshDir = path.join(full.home, '.ssh');
+  const sshDir = userSshDir(full.home, full.platform);
+  const paths = pathsOf(full.platform);
   const ignoreUnknown: string[] = [];
   const unknownSeen = new Set<string>();
   let wantsFinal = false;
@@ -185,7 +198,8 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
   function* readFile(p: string, outer: Header[], depth: number): Generator<void, void> {
     let text: string;
     try {
-      text = fs.readFileSync(p, 'utf8');
+      // A byte-order mark (Notepad writes one) is not part of the first keyword.
+      text = fs.readFileSync(p, 'utf8').replace(/^\uFEFF/, '');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || depth > 0) warnings.push(`Cannot read ${p}: ${(err as Error).message}`);
       return;
@@ -241,16 +255,16 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
               warnings.push(`${at}: Include ${arg}: %-tokens in Include paths are not supported; skipped.`);
               continue;
             }
-            const expanded = expandHome(expandEnv(arg), full.home);
-            const absolute = path.isAbsolute(expanded) ? expanded : path.join(includeDir, expanded);
-            for (const match of expandGlob(absolute, globDirs)) yield* readFile(match, conditions, depth + 1);
+            const expanded = expandHome(expandEnv(arg, full), full.home, full.platform);
+            const absolute = paths.isAbsolute(expanded) ? expanded : paths.join(includeDir, expanded);
+            for (const match of expandGlob(absolute, globDirs, full.platform)) yield* readFile(match, conditions, depth + 1);
           }
         }
         // The including block goes on after the included files.
         headerOpen = true;
       } else {
         if (line.key === 'ignoreunknown') ignoreUnknown.push(...line.args.join(',').split(','));
-        if (!KNOWN_KEYWORDS.has(line.key)) {
+        if (!knownKeyword(line.key, full.platform)) {
           if (!ignoreUnknown.some((p) => matchPattern(line.key, p.toLowerCase())) && !unknownSeen.has(line.key)) {
             unknownSeen.add(line.key);
             warnings.push(`${at}: unknown keyword ${line.keyword}; ignored.`);
@@ -266,7 +280,7 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
   yield* readFile(file, [], 0);
   if (full.systemConfig) {
     // Read on as ssh does: the first value of a keyword still wins, so the user's file comes first.
-    includeDir = path.dirname(full.systemConfig);
+    includeDir = paths.dirname(full.systemConfig);
     listAliases = false;
     yield* readFile(full.systemConfig, [], 0);
   }

@@ -2,7 +2,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
-import { defaultAgent } from '../../src/engine/login/identities';
 import { newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { connectError } from '../helpers/oneServer';
@@ -188,14 +187,5 @@ describe('logging in to a real sshd', function () {
       assert.match(err.message, /keyboard-interactive/);
       assert.doesNotMatch(err.message, /wrong-answer-456/);
     });
-  });
-});
-
-describe('which agent is used by default', () => {
-  it('SSH_AUTH_SOCK wherever it is set; Pageant on Windows when it is not; none elsewhere', () => {
-    assert.equal(defaultAgent({ SSH_AUTH_SOCK: '/tmp/agent.sock' }, 'linux'), '/tmp/agent.sock');
-    assert.equal(defaultAgent({ SSH_AUTH_SOCK: '\\\\.\\pipe\\openssh-ssh-agent' }, 'win32'), '\\\\.\\pipe\\openssh-ssh-agent');
-    assert.equal(defaultAgent({}, 'win32'), 'pageant');
-    assert.equal(defaultAgent({}, 'linux'), undefined);
   });
 });

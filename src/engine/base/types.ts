@@ -14,7 +14,9 @@ export interface ServerConfig {
   /** Private key contents, for callers that hold the key in memory (tests, demo). */
   privateKey?: string | Buffer;
   passphrase?: string;
-  /** Path of an ssh-agent socket; defaults to SSH_AUTH_SOCK. `false` disables the agent. */
+  /** macOS: the key's passphrase may be kept in the Keychain (UseKeychain); a key that needs one is then pointed at `ssh-add --apple-load-keychain`. */
+  useKeychain?: boolean;
+  /** Path of an ssh-agent socket or Windows named pipe; defaults to SSH_AUTH_SOCK (on Windows, then the OpenSSH agent's pipe, then Pageant's). `false` disables the agent. */
   identityAgent?: string | false;
   proxyJump?: string;
   /** Command whose stdin/stdout carry the SSH connection (ProxyCommand), %h %p %r %n not yet expanded. */
@@ -79,7 +81,7 @@ export interface HostKeyQuestion {
 /** What only a person can answer. Every method may be missing; the engine then fails clearly. */
 export interface Prompts {
   password?(server: string, user: string): Promise<string | undefined>;
-  /** `retry` says why it is asked again (the last passphrase was wrong), for the person to see. */
+  /** `retry` is a note for the person to see before answering: why it is asked again (the last passphrase was wrong), or where the passphrase may be (the macOS Keychain). */
   passphrase?(server: string, keyPath: string, retry?: string): Promise<string | undefined>;
   keyboardInteractive?(
     server: string,

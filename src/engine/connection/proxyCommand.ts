@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { TunnelError } from '../base/errors';
+import { endCommandTree, shellCommand } from '../base/shell';
 
 /** What `%` tokens of a ProxyCommand stand for, as ssh fills them in. */
 export interface ProxyTokens {
@@ -114,10 +115,9 @@ export class ProxyCommandProcess {
     private readonly server: string,
     log: (line: string) => void,
   ) {
-    // As ssh: through the user's shell, with `exec` so the shell does not linger as a parent.
-    this.child = process.platform === 'win32'
-      ? spawn(command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true })
-      : spawn(process.env.SHELL || '/bin/sh', ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // As ssh: through the user's shell (cmd.exe on Windows), with `exec` so a Unix shell does not linger as a parent.
+    const shell = shellCommand(command, { replace: true });
+    this.child = spawn(shell.file, shell.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, windowsVerbatimArguments: shell.windowsVerbatimArguments });
     this.exited = new Promise<void>((resolve) => {
       this.child.once('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -174,6 +174,8 @@ export class ProxyCommandProcess {
   kill(): void {
     this.stream.destroy();
     if (!this.running) return;
+    // On Windows cmd.exe and the program it started go together.
+    if (endCommandTree(this.child)) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => {
       if (this.running) this.child.kill('SIGKILL');

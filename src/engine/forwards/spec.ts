@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError } from '../base/errors';
 import { makeAddress } from '../base/address';
+import { unixSocketPathMax } from '../base/paths';
 import { TUNNEL_TYPES, type TunnelSpec } from '../base/types';
 
 /** A checked spec with its defaults; `name` only when one was given (the tunnel makes the default one). */
@@ -26,9 +27,6 @@ function checkHost(what: string, value: unknown): string {
   return value.trim().replace(/^\[(.*)\]$/, '$1');
 }
 
-/** Room in sockaddr_un.sun_path for a path and its NUL: 108 bytes on Linux, 104 on macOS and BSD. */
-const SUN_PATH_MAX = process.platform === 'linux' ? 107 : 103;
-
 function checkPath(what: string, value: unknown, local: boolean): string {
   if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
     throw new TunnelError('INVALID_SPEC', `${what} must be the path of a Unix socket; got ${JSON.stringify(value)}.`);
@@ -37,8 +35,8 @@ function checkPath(what: string, value: unknown, local: boolean): string {
   if (!local) return p;
   if (p === '~' || p.startsWith('~/')) p = path.join(os.homedir(), p.slice(1));
   if (!path.isAbsolute(p)) throw new TunnelError('INVALID_SPEC', `${what} must be an absolute path (or start with ~/); got ${JSON.stringify(value)}.`);
-  if (Buffer.byteLength(p) > SUN_PATH_MAX) {
-    throw new TunnelError('INVALID_SPEC', `${what} is ${Buffer.byteLength(p)} bytes long; a Unix socket path can have at most ${SUN_PATH_MAX}. Choose a shorter path.`);
+  if (Buffer.byteLength(p) > unixSocketPathMax()) {
+    throw new TunnelError('INVALID_SPEC', `${what} is ${Buffer.byteLength(p)} bytes long; a Unix socket path can have at most ${unixSocketPathMax()}. Choose a shorter path.`);
   }
   return p;
 }

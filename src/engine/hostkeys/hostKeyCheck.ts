@@ -1,5 +1,5 @@
 import { appendKnownHost, checkHostCertificate, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from './knownHosts';
-import { displayPath, expandHome } from '../base/paths';
+import { displayPath, expandUserPath } from '../base/paths';
 import { parseCertificateBlob, type Certificate } from '../wire/certificate';
 import { isCertificateType } from '../wire/keyTypes';
 import { TunnelError } from '../base/errors';
@@ -8,7 +8,7 @@ import type { Prompts, ServerConfig } from '../base/types';
 
 /** The known_hosts files ssh reads for this server: the user's (the first is written), then the system's. */
 export function knownHostsFiles(config: ServerConfig): { user: string[]; all: string[] } {
-  const user = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map((p) => expandHome(p));
+  const user = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map((p) => expandUserPath(p));
   return { user, all: [...user, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())] };
 }
 

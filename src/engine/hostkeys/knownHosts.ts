@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathsOf, systemSshDir, userSshDir, type PlatformEnv } from '../base/paths';
 import { blobType } from '../wire/sshBuffer';
 
 /** How a host key compares with what the known_hosts files say, as OpenSSH decides it. */
@@ -33,17 +34,17 @@ export interface HostCertificateCheck {
   revokes?: 'ca' | 'key';
 }
 
-export function defaultKnownHostsFiles(): string[] {
-  return [path.join(os.homedir(), '.ssh', 'known_hosts'), path.join(os.homedir(), '.ssh', 'known_hosts2')];
+/** OpenSSH's UserKnownHostsFile default: `~/.ssh/known_hosts` and `known_hosts2` (`%USERPROFILE%\.ssh` on Windows). */
+export function defaultKnownHostsFiles(home = os.homedir(), platform: NodeJS.Platform = process.platform): string[] {
+  const dir = userSshDir(home, platform);
+  return [pathsOf(platform).join(dir, 'known_hosts'), pathsOf(platform).join(dir, 'known_hosts2')];
 }
 
-/** OpenSSH's GlobalKnownHostsFile default: the system-wide files an administrator maintains. */
-export function defaultGlobalKnownHostsFiles(): string[] {
-  if (process.platform === 'win32') {
-    const dir = path.join(process.env.PROGRAMDATA ?? 'C:\\ProgramData', 'ssh');
-    return [path.join(dir, 'ssh_known_hosts'), path.join(dir, 'ssh_known_hosts2')];
-  }
-  return ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+/** OpenSSH's GlobalKnownHostsFile default: the system-wide files an administrator maintains (`%PROGRAMDATA%\ssh` on Windows). */
+export function defaultGlobalKnownHostsFiles(place: PlatformEnv = {}): string[] {
+  const dir = systemSshDir(place);
+  const join = pathsOf(place.platform).join;
+  return [join(dir, 'ssh_known_hosts'), join(dir, 'ssh_known_hosts2')];
 }
 
 /** OpenSSH's name for a host in known_hosts: `host` on port 22, `[host]:port` elsewhere. */
@@ -87,7 +88,8 @@ function hostFieldMatches(field: string, name: string): boolean {
 
 export function parseKnownHosts(text: string, file: string): Array<KnownHostLine & { hosts: string }> {
   const entries: Array<KnownHostLine & { hosts: string }> = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
+  // A byte-order mark (Notepad writes one) is not part of the first host name.
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const parts = line.split(/\s+/);

@@ -1,17 +1,18 @@
 import * as fs from 'node:fs';
 import type { AuthHandlerMiddleware, AuthenticationType, ParsedKey } from 'ssh2';
-import { displayPath, expandHome } from '../base/paths';
+import { displayPath, expandUserPath } from '../base/paths';
 import { CertificateAgent } from './certificateAgent';
 import { certificatesBeside, certificateStep } from './certificateSteps';
-import { defaultAgent, identityFiles, type KeyCandidate, type NextAuth } from './identities';
+import { agentPathProblem, findAgent, isWindowsPipe } from './agentLocation';
+import { identityFiles, type KeyCandidate, type NextAuth } from './identities';
 import { acceptedAgent, keyTypeAccepted } from './keyAlgorithms';
 import { securityKeyOfFile } from './securityKeys';
 import { RememberedSecrets, unlockKey } from './rememberedSecrets';
 import type { Prompts, ServerConfig } from '../base/types';
 
-/** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
+/** The agent ssh2 talks to: one that lists certificates too, over a Unix socket or a named pipe; ssh2's own for a Cygwin socket file on Windows. */
 function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[], held: Set<string>): string | CertificateAgent {
-  if (agent === 'pageant' || process.platform === 'win32') return agent;
+  if (process.platform === 'win32' && !isWindowsPipe(agent)) return agent;
   // Called as a method: a prompts object may rely on `this`.
   const touchKey = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
   return new CertificateAgent(agent, username, (why) => attempts.push(why), { touchKey, listed: (blob) => held.add(blob.toString('base64')) });
@@ -35,7 +36,7 @@ export function createAuthHandler(
   const { files, explicit } = identityFiles(server);
   for (const file of files) keys.push({ label: file, file, load: () => fs.readFileSync(file) });
 
-  const agent = server.identityAgent === false ? undefined : server.identityAgent ?? defaultAgent();
+  const agent = findAgent(server.identityAgent)?.path;
   const steps: Array<() => Promise<NextAuth | undefined>> = [];
   const wants = (method: AuthenticationType, left: AuthenticationType[] | null) => left === null || left.includes(method);
   let methodsLeft: AuthenticationType[] | null = null;
@@ -49,6 +50,11 @@ export function createAuthHandler(
   if (agent && !(server.identitiesOnly && explicit)) {
     agentSteps.push(async () => {
       if (!wants('publickey', methodsLeft)) return undefined;
+      const problem = agentPathProblem(agent);
+      if (problem) {
+        attempts.push(`ssh-agent at ${agent} (${problem})`);
+        return undefined;
+      }
       attempts.push('ssh-agent');
       return { type: 'agent', username, agent: acceptedAgent(agentFor(agent, server, username, prompts, attempts, agentHolds), server) } as NextAuth;
     });
@@ -60,7 +66,7 @@ export function createAuthHandler(
     if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets, agentHolds)));
     return key;
   };
-  const configured = ([] as string[]).concat(server.certificateFile ?? []).map((p) => expandHome(p));
+  const configured = ([] as string[]).concat(server.certificateFile ?? []).map((p) => expandUserPath(p));
   const beside = configured.length ? new Map<string, string>() : certificatesBeside(files);
   // ssh's order (sshconnect2.c, pubkey_prepare): CertificateFile's certificates, the agent, then each identity file followed by its KEY-cert.pub.
   for (const file of configured) steps.push(certificateStep(file, keys, loadKey, username, attempts, () => wants('publickey', methodsLeft)));

@@ -1,9 +1,8 @@
-/** Which keys and agent a login offers, as ssh picks them: the identity files and the agent. */
+/** Which identity files a login offers, as ssh picks them (the agent: agentLocation.ts). */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NextAuthHandler } from 'ssh2';
-import { expandHome } from '../base/paths';
+import { expandUserPath, userSshDir } from '../base/paths';
 import type { ServerConfig } from '../base/types';
 
 /** OpenSSH's default identities, in the order `ssh` tries them. */
@@ -11,15 +10,9 @@ const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', '
 
 export function identityFiles(server: ServerConfig): { files: string[]; explicit: boolean } {
   const given = server.identityFile === undefined ? [] : ([] as string[]).concat(server.identityFile);
-  if (given.length) return { files: given.map((p) => expandHome(p)), explicit: true };
-  const dir = path.join(os.homedir(), '.ssh');
+  if (given.length) return { files: given.map((p) => expandUserPath(p)), explicit: true };
+  const dir = userSshDir();
   return { files: DEFAULT_IDENTITIES.map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)), explicit: false };
-}
-
-/** The agent `ssh` would use: SSH_AUTH_SOCK, or Pageant on Windows when that is unset. */
-export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
-  if (env.SSH_AUTH_SOCK) return env.SSH_AUTH_SOCK;
-  return platform === 'win32' ? 'pageant' : undefined;
 }
 
 export type NextAuth = Parameters<NextAuthHandler>[0];
