@@ -1,6 +1,25 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_VSCODE = { name: 'vscode', message: 'Only src/ui and src/extension.ts touch the vscode API; the other layers run in plain Node.' };
+
+/**
+ * The import rule of one floor of src/ above the engine: the folders above it (and the composition
+ * root) are out of its reach, and so is `vscode` unless it is the UI.
+ */
+function floor(folder, { vscode, above }) {
+  const group = [...above, 'extension'].flatMap((f) => [`**/${f}`, `**/${f}/**`]);
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: vscode ? [] : [NO_VSCODE],
+        patterns: [{ group, message: `src/${folder} may not import ${above.map((f) => `src/${f}`).join(', ')} or src/extension.ts: a floor only looks down (ui and cli -> tools -> peers -> engine).` }],
+      }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', '.cache/**', 'test-results/**'] },
   js.configs.recommended,
@@ -13,11 +32,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/engine/**/*.ts', 'src/config/**/*.ts', 'src/tools/**/*.ts', 'src/cli/**/*.ts'],
+    files: ['src/engine/**/*.ts', 'src/config/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The engine, config, tools and cli layers run in plain Node.' }] }],
+      'no-restricted-imports': ['error', { paths: [NO_VSCODE] }],
     },
   },
+  // The floors above the engine only look down: ui and cli -> tools -> peers -> engine.
+  floor('peers', { vscode: false, above: ['tools', 'ui', 'cli'] }),
+  floor('tools', { vscode: false, above: ['ui', 'cli'] }),
+  floor('cli', { vscode: false, above: ['ui'] }),
+  floor('ui', { vscode: true, above: ['cli'] }),
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
