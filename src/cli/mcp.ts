@@ -141,7 +141,7 @@ export async function runMcp(argv: string[]): Promise<number> {
   // The other processes of the user (VS Code windows, ssh-tunnels up, other agents) see this one's tunnels, and it theirs.
   const peers = Peers.start({ kind: 'mcp', manager: host.manager, actions: managerActions(host.manager), log });
   const tools = new TunnelTools({
-    elsewhere: peers,
+    peers,
     manager: host.manager,
     servers: host.servers,
     allowNonLoopback: () => options.allowNonLoopback === true,

@@ -13,7 +13,7 @@ import { cutErrors, renderTable, shorten, summary } from './table';
 import { TerminalPrompts } from './terminalPrompts';
 import { selectTunnels } from './upSelect';
 import { resolveServers } from './upServers';
-import { openEntry, otherRows, servedRow, takeOver, type Entry, type UpTunnels } from './upTunnels';
+import { openEntry, otherRows, peerRow, takeOver, type Entry, type UpTunnels } from './upTunnels';
 
 export const UP_OPTIONS: OptionSpec[] = [
   { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'the folder whose .vscode/settings.json defines servers and tunnels (default: the current folder)' },
@@ -163,7 +163,7 @@ export async function runUp(argv: string[]): Promise<number> {
     const connected = new Set<string>();
     const rows = () => {
       const own = entries.map((e) => {
-        if (e.served) return servedRow(peers, e);
+        if (e.atPeer) return peerRow(peers, e);
         // Fresh numbers at each redraw: traffic changes without events.
         const info = e.id === undefined ? undefined : host.manager.getTunnel(e.id);
         if (info) e.row.info = info;

@@ -5,8 +5,8 @@
 // extension and its tests use the same one. Reading settings stays the feeders' job.
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { managerActions, specOf } from './actions';
-import { followElsewhere, servedAlready, servedInstead, toTakeOver, type FollowingSlot } from './takeover';
-import type { OwnerActions, PeerIdentity, ServedTunnel, TunnelsElsewhere } from './types';
+import { followPeers, servedAlready, servedInstead, toTakeOver, type FollowingSlot } from './takeover';
+import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from './types';
 import { ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 export { SERVED_WAIT_MS, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
@@ -21,7 +21,7 @@ interface Slot extends FollowingSlot {
 export interface CatalogueOptions {
   manager: TunnelManager;
   /** The tunnels other processes serve; without it every wanted tunnel is opened here. */
-  elsewhere?: TunnelsElsewhere;
+  peers?: PeerTunnels;
   log?: (message: string) => void;
 }
 
@@ -31,7 +31,7 @@ export class TunnelCatalogue {
   private readonly byTunnel = new Map<string, string>();
   private readonly manager: TunnelManager;
   private readonly log: (message: string) => void;
-  private elsewhereSource: TunnelsElsewhere | undefined;
+  private peerTunnels: PeerTunnels | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly disposables: { dispose(): void }[] = [];
   private readonly _onDidChange = new Emitter<void>();
@@ -46,19 +46,19 @@ export class TunnelCatalogue {
     this.log = options.log ?? (() => undefined);
     this.disposables.push(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
     for (const info of this.manager.listTunnels()) this.onTunnel(info);
-    if (options.elsewhere) this.setElsewhere(options.elsewhere);
+    if (options.peers) this.setPeers(options.peers);
   }
 
   /** The other processes' tunnels, once known (they may start after the catalogue). */
-  get elsewhere(): TunnelsElsewhere | undefined {
-    return this.elsewhereSource;
+  get peers(): PeerTunnels | undefined {
+    return this.peerTunnels;
   }
 
-  setElsewhere(elsewhere: TunnelsElsewhere): void {
-    this.elsewhereSource = elsewhere;
+  setPeers(peers: PeerTunnels): void {
+    this.peerTunnels = peers;
     this.disposables.push(
-      elsewhere.onDidChange(() => this.followElsewhere()),
-      elsewhere.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)),
+      peers.onDidChange(() => this.followPeers()),
+      peers.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)),
     );
   }
 
@@ -292,14 +292,14 @@ export class TunnelCatalogue {
     const { wanted } = slot;
     const label = wanted.spec.name ?? wanted.key;
     const run = (async (): Promise<TunnelInfo> => {
-      const elsewhere = this.elsewhereSource;
-      const already = elsewhere && automatic ? await servedAlready(elsewhere, wanted.spec, skipPeer) : undefined;
-      if (already) throw this.servedElsewhere(slot, already);
+      const peers = this.peerTunnels;
+      const already = peers && automatic ? await servedAlready(peers, wanted.spec, skipPeer) : undefined;
+      if (already) throw this.servedByPeer(slot, already);
       try {
         return await this.manager.createTunnel({ ...wanted.spec, openedBy: ORIGIN[wanted.source] });
       } catch (err) {
-        const instead = elsewhere && (await servedInstead(elsewhere, wanted.spec, err, skipPeer));
-        if (instead) throw this.servedElsewhere(slot, instead);
+        const instead = peers && (await servedInstead(peers, wanted.spec, err, skipPeer));
+        if (instead) throw this.servedByPeer(slot, instead);
         throw err;
       }
     })();
@@ -334,7 +334,7 @@ export class TunnelCatalogue {
   }
 
   /** Marks the entry served by another process; the error says so to whoever asked. */
-  private servedElsewhere(slot: Slot, served: ServedTunnel): TunnelError {
+  private servedByPeer(slot: Slot, served: PeerTunnel): TunnelError {
     this.setState(slot, { kind: 'elsewhere', served });
     this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: served by another process (${served.peer.kind} ${served.peer.pid}).`);
     return new TunnelError('SERVED_ELSEWHERE', `${served.info.name} is served by another process (pid ${served.peer.pid}).`, { peer: served.peer.id, tunnelId: served.info.id });
@@ -343,12 +343,12 @@ export class TunnelCatalogue {
   // ---- other processes ----------------------------------------------------------------
 
   /** Other processes' tunnels changed: entries served there follow (gone: stopped here; newly served: shown there). */
-  private followElsewhere(): void {
-    if (this.elsewhereSource && followElsewhere(this.slots.values(), this.elsewhereSource)) this._onDidChange.fire();
+  private followPeers(): void {
+    if (this.peerTunnels && followPeers(this.slots.values(), this.peerTunnels)) this._onDidChange.fire();
   }
 
   /** A process ended: the autoStart settings tunnels it served that this process wants are opened here (the port picks one winner). */
-  private takeOver(peer: PeerIdentity, lost: readonly ServedTunnel[]): void {
+  private takeOver(peer: PeerIdentity, lost: readonly PeerTunnel[]): void {
     for (const slot of toTakeOver(this.slots.values(), lost)) {
       this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
       this.open(slot, false, peer.id).catch(() => undefined);

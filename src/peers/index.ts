@@ -3,4 +3,4 @@ export { defaultRuntimeDir } from './runtimeDir';
 export { listensWhere } from './match';
 export * from './types';
 export { managerActions, specOf, type ManagerActionsOptions } from './actions';
-export { takenElsewhere } from './wanted';
+export { mayBeServedByPeer } from './wanted';

@@ -3,8 +3,8 @@
 // ends. Pure decisions over the entries; the catalogue opens and fires events.
 import type { TunnelSpec } from '../engine';
 import { listensWhere } from './match';
-import type { ServedTunnel, TunnelsElsewhere } from './types';
-import { SERVED_WAIT_MS, takenElsewhere, type WantedState, type WantedTunnel } from './wanted';
+import type { PeerTunnel, PeerTunnels } from './types';
+import { SERVED_WAIT_MS, mayBeServedByPeer, type WantedState, type WantedTunnel } from './wanted';
 
 /** What these decisions read and set of a catalogue entry. */
 export interface FollowingSlot {
@@ -15,21 +15,21 @@ export interface FollowingSlot {
 }
 
 /** Before an automatic open: the tunnel another process already serves where this one would listen (not one of `skipPeer`, which is ending). */
-export async function servedAlready(elsewhere: TunnelsElsewhere, spec: TunnelSpec, skipPeer?: string): Promise<ServedTunnel | undefined> {
-  await elsewhere.ready();
-  return other(elsewhere.serving(spec), skipPeer);
+export async function servedAlready(peers: PeerTunnels, spec: TunnelSpec, skipPeer?: string): Promise<PeerTunnel | undefined> {
+  await peers.ready();
+  return other(peers.serving(spec), skipPeer);
 }
 
 /**
  * After an open failed on its port: the tunnel another process announces there within
  * SERVED_WAIT_MS (two processes opening at once: the port decides, the loser shows the winner's).
  */
-export async function servedInstead(elsewhere: TunnelsElsewhere, spec: TunnelSpec, err: unknown, skipPeer?: string): Promise<ServedTunnel | undefined> {
-  if (!takenElsewhere(spec, err)) return undefined;
-  return other(await elsewhere.whenServed(spec, SERVED_WAIT_MS), skipPeer);
+export async function servedInstead(peers: PeerTunnels, spec: TunnelSpec, err: unknown, skipPeer?: string): Promise<PeerTunnel | undefined> {
+  if (!mayBeServedByPeer(spec, err)) return undefined;
+  return other(await peers.whenServed(spec, SERVED_WAIT_MS), skipPeer);
 }
 
-function other(served: ServedTunnel | undefined, skipPeer: string | undefined): ServedTunnel | undefined {
+function other(served: PeerTunnel | undefined, skipPeer: string | undefined): PeerTunnel | undefined {
   return served && served.peer.id !== skipPeer ? served : undefined;
 }
 
@@ -37,13 +37,13 @@ function other(served: ServedTunnel | undefined, skipPeer: string | undefined): 
  * Other processes' tunnels changed: settings entries served there follow (gone: stopped here;
  * newly served: shown there). Returns whether any entry changed.
  */
-export function followElsewhere(slots: Iterable<FollowingSlot>, elsewhere: TunnelsElsewhere): boolean {
+export function followPeers(slots: Iterable<FollowingSlot>, peers: PeerTunnels): boolean {
   let changed = false;
   for (const slot of slots) {
     if (slot.wanted.source !== 'settings') continue;
     const state = slot.state;
     if (state.kind === 'elsewhere') {
-      const served = elsewhere.serving(slot.wanted.spec);
+      const served = peers.serving(slot.wanted.spec);
       if (!served) {
         slot.state = { kind: 'stopped' };
         changed = true;
@@ -52,7 +52,7 @@ export function followElsewhere(slots: Iterable<FollowingSlot>, elsewhere: Tunne
         changed = true;
       }
     } else if ((state.kind === 'stopped' || state.kind === 'failed') && slot.stoppedAs === undefined && slot.wanted.autoStart) {
-      const served = elsewhere.serving(slot.wanted.spec);
+      const served = peers.serving(slot.wanted.spec);
       if (served) {
         slot.state = { kind: 'elsewhere', served };
         changed = true;
@@ -63,7 +63,7 @@ export function followElsewhere(slots: Iterable<FollowingSlot>, elsewhere: Tunne
 }
 
 /** A process ended with `lost`: the autoStart settings entries it served that this process wants and does not run (the port then picks one winner). */
-export function toTakeOver<S extends FollowingSlot>(slots: Iterable<S>, lost: readonly ServedTunnel[]): S[] {
+export function toTakeOver<S extends FollowingSlot>(slots: Iterable<S>, lost: readonly PeerTunnel[]): S[] {
   const out: S[] = [];
   for (const slot of slots) {
     const { wanted, state } = slot;

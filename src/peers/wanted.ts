@@ -1,7 +1,7 @@
 // What a process wants of a tunnel, whoever asked for it, and the state it is in: the catalogue's
 // vocabulary (src/peers/catalogue.ts), shared with the UI that shows it.
 import { TunnelError, type CloseReason, type TunnelOrigin, type TunnelSpec } from '../engine';
-import type { ServedTunnel } from './types';
+import type { PeerTunnel } from './types';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
 
@@ -20,7 +20,7 @@ export type WantedState =
   | { kind: 'opening' }
   | { kind: 'running'; tunnelId: string }
   | { kind: 'failed'; code?: string; message: string }
-  | { kind: 'elsewhere'; served: ServedTunnel };
+  | { kind: 'elsewhere'; served: PeerTunnel };
 
 export interface CatalogueEntry extends WantedTunnel {
   readonly state: WantedState;
@@ -44,7 +44,7 @@ export const TUNNEL_KEY_PREFIX = 'tunnel:';
 export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
 
 /** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
-export function takenElsewhere(spec: TunnelSpec, err: unknown): boolean {
+export function mayBeServedByPeer(spec: TunnelSpec, err: unknown): boolean {
   if (!(err instanceof TunnelError)) return false;
   return err.code === 'PORT_IN_USE' || (err.code === 'FORWARD_REFUSED' && spec.type === 'remote' && (!!spec.remotePort || spec.remotePath !== undefined));
 }

@@ -1,8 +1,8 @@
 import { errorMessage, makeAddress, plural, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { describePeer, type ServedTunnel, type TunnelsElsewhere } from '../peers/types';
-import { takenElsewhere } from '../peers/wanted';
+import { describePeer, type PeerTunnel, type PeerTunnels } from '../peers/types';
+import { mayBeServedByPeer } from '../peers/wanted';
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
-import { elsewhereId, parseElsewhereId, servedData, servedDetailLine, servedLine } from './elsewhere';
+import { peerTunnelId, parsePeerTunnelId, peerTunnelData, peerTunnelDetailLine, peerTunnelLine } from './peerTunnels';
 import { describeForward, originWords, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
 import { checkLoopback, parseClose, parseCreate, parseServerFilter, ToolError, type CreateInput } from './input';
 import { LIST_LIMIT, type CloseResult, type CreateResult, type ListResult, type StatusResult } from './results';
@@ -24,8 +24,8 @@ export interface ToolHost {
   nonLoopbackSwitch?: string;
   /** Told before a tunnel is closed, e.g. so that a tunnel from settings stays stopped as after a person's close. */
   willClose?(tunnel: TunnelInfo): void;
-  /** The tunnels other processes of the user serve: listed, reused instead of opened twice, closed by asking their owner. */
-  elsewhere?: TunnelsElsewhere;
+  /** The tunnels the user's peers (other processes) serve: listed, reused instead of opened twice, closed by asking their owner. */
+  peers?: PeerTunnels;
 }
 
 /** How long a create whose port is taken waits for the process that holds it to announce its tunnel. */
@@ -58,12 +58,12 @@ export class TunnelTools {
       return { title: `Open an SSH tunnel through ${spec.server}?`, message };
     }
     const targets = this.closeTargets(input);
-    if (targets.served) {
-      const t = targets.served;
+    if (targets.atPeer) {
+      const t = targets.atPeer;
       const cut = t.info.stats.connectionsActive;
       return {
-        title: `Close SSH tunnel ${elsewhereId(t)}?`,
-        message: `An agent asks to close ${servedLine(t)}, opened by ${originWords(t.info.openedBy)}; ${describePeer(t.peer)} will close it. ${cut === 0 ? 'No live connections will be cut.' : `${plural(cut, 'live connection')} will be cut.`}`,
+        title: `Close SSH tunnel ${peerTunnelId(t)}?`,
+        message: `An agent asks to close ${peerTunnelLine(t)}, opened by ${originWords(t.info.openedBy)}; ${describePeer(t.peer)} will close it. ${cut === 0 ? 'No live connections will be cut.' : `${plural(cut, 'live connection')} will be cut.`}`,
       };
     }
     if (targets.tunnels.length === 0) return undefined; // nothing will change
@@ -87,7 +87,7 @@ export class TunnelTools {
   async invoke(name: string, input: unknown, signal?: AbortSignal): Promise<ToolResult> {
     this.definition(name);
     // The other processes found at start have told their tunnels (a few hundred ms at most).
-    await this.host.elsewhere?.ready();
+    await this.host.peers?.ready();
     switch (name) {
       case 'ssh_tunnel_create':
         return this.create(input, signal);
@@ -136,15 +136,15 @@ export class TunnelTools {
     const spec = this.checkCreate(input);
     const localHost = spec.localHost === '*' ? '0.0.0.0' : spec.localHost;
     const wanted: TunnelSpec = { ...spec, localHost, openedBy: 'agent' };
-    const elsewhere = this.host.elsewhere;
-    const served = elsewhere?.serving(wanted);
+    const peers = this.host.peers;
+    const served = peers?.serving(wanted);
     if (served) return this.servedAnswer(served);
     let info: TunnelInfo;
     try {
       info = await this.host.manager.createTunnel(wanted, { signal });
     } catch (err) {
       // The port may be held by another process of the user that serves this very tunnel.
-      const later = elsewhere && takenElsewhere(wanted, err) ? await elsewhere.whenServed(wanted, SERVED_WAIT_MS) : undefined;
+      const later = peers && mayBeServedByPeer(wanted, err) ? await peers.whenServed(wanted, SERVED_WAIT_MS) : undefined;
       if (later) return this.servedAnswer(later);
       throw createError(err, spec);
     }
@@ -155,21 +155,21 @@ export class TunnelTools {
   }
 
   /** A create answered with the tunnel another process already serves there. */
-  private servedAnswer(t: ServedTunnel): ToolResult {
-    const id = elsewhereId(t);
+  private servedAnswer(t: PeerTunnel): ToolResult {
+    const id = peerTunnelId(t);
     const text =
       `Tunnel ${id} "${t.info.name}" through ${t.info.server} is already served by ${describePeer(t.peer)}: ${t.info.type}, ${t.info.state}. ${usage(t.info)} ` +
       `Use it as it is; it stays open while that process serves it (ssh_tunnel_close { "tunnelId": "${id}" } would ask it to close it).`;
-    return { text, data: { tunnel: servedData(t) } };
+    return { text, data: { tunnel: peerTunnelData(t) } };
   }
 
-  private servedElsewhere(server?: string): ServedTunnel[] {
-    return this.host.elsewhere?.list(server) ?? [];
+  private peerTunnelsOf(server?: string): PeerTunnel[] {
+    return this.host.peers?.list(server) ?? [];
   }
 
   private checkServerFilter(server: string | undefined): void {
     if (server === undefined) return;
-    if (this.host.servers.get(server) || this.host.manager.listTunnels(server).length > 0 || this.servedElsewhere(server).length > 0) return;
+    if (this.host.servers.get(server) || this.host.manager.listTunnels(server).length > 0 || this.peerTunnelsOf(server).length > 0) return;
     throw this.unknownServer(server);
   }
 
@@ -177,7 +177,7 @@ export class TunnelTools {
     const { server } = parseServerFilter('ssh_tunnel_list', input);
     this.checkServerFilter(server);
     const own = this.host.manager.listTunnels(server);
-    const others = this.servedElsewhere(server);
+    const others = this.peerTunnelsOf(server);
     const total = own.length + others.length;
     const shown = own.slice(0, LIST_LIMIT);
     const shownOthers = others.slice(0, LIST_LIMIT - shown.length);
@@ -187,24 +187,24 @@ export class TunnelTools {
     if (total === 0) text = `No tunnels are open${scope}. Open one with ssh_tunnel_create.`;
     else {
       const elsewhere = others.length ? ` (${others.length} served by other processes of the user: other VS Code windows, ssh-tunnels up, agents through MCP)` : '';
-      text = `${plural(total, 'tunnel')}${scope}${elsewhere}:\n` + [...shown.map(tunnelDetailLine), ...shownOthers.map(servedDetailLine)].join('\n');
+      text = `${plural(total, 'tunnel')}${scope}${elsewhere}:\n` + [...shown.map(tunnelDetailLine), ...shownOthers.map(peerTunnelDetailLine)].join('\n');
       if (omitted > 0) text += `\n…and ${omitted} more not shown (at most ${LIST_LIMIT} are listed; give server to narrow the list).`;
     }
-    return { text, data: { total, omitted, tunnels: [...shown.map(tunnelData), ...shownOthers.map(servedData)] } };
+    return { text, data: { total, omitted, tunnels: [...shown.map(tunnelData), ...shownOthers.map(peerTunnelData)] } };
   }
 
-  /** What a close input names: one tunnel (here or served elsewhere), a server's tunnels, or nothing that is open. */
-  private closeTargets(input: unknown): { tunnels: TunnelInfo[]; served?: ServedTunnel; server?: string; missingId?: string } {
+  /** What a close input names: one tunnel (here or at a peer), a server's tunnels, or nothing that is open. */
+  private closeTargets(input: unknown): { tunnels: TunnelInfo[]; atPeer?: PeerTunnel; server?: string; missingId?: string } {
     const { tunnelId, server } = parseClose(input);
     const manager = this.host.manager;
-    const other = tunnelId === undefined ? undefined : parseElsewhereId(tunnelId);
+    const other = tunnelId === undefined ? undefined : parsePeerTunnelId(tunnelId);
     if (tunnelId !== undefined && other) {
-      const served = this.servedElsewhere().find((t) => t.peer.id === other.peerId && t.info.id === other.tunnelId);
+      const served = this.peerTunnelsOf().find((t) => t.peer.id === other.peerId && t.info.id === other.tunnelId);
       if (!served) return { tunnels: [], missingId: tunnelId };
       if (server !== undefined && served.info.server !== server) {
         throw new ToolError(`Tunnel ${tunnelId} belongs to ${served.info.server}, not ${server}. Give only tunnelId to close it.`);
       }
-      return { tunnels: [], served };
+      return { tunnels: [], atPeer: served };
     }
     if (tunnelId !== undefined) {
       const tunnel = manager.getTunnel(tunnelId);
@@ -215,38 +215,38 @@ export class TunnelTools {
       return { tunnels: [tunnel] };
     }
     if (server === undefined) {
-      throw new ToolError(`ssh_tunnel_close needs tunnelId (one tunnel) or server (all of a server's tunnels), e.g. { "tunnelId": "t1" }. ${openIds(manager.listTunnels(), this.servedElsewhere())}`);
+      throw new ToolError(`ssh_tunnel_close needs tunnelId (one tunnel) or server (all of a server's tunnels), e.g. { "tunnelId": "t1" }. ${openIds(manager.listTunnels(), this.peerTunnelsOf())}`);
     }
     this.checkServerFilter(server);
     return { tunnels: manager.listTunnels(server), server };
   }
 
-  /** Every open id, here and elsewhere. */
+  /** Every open id, here and at the peers. */
   private openIds(): string[] {
-    return [...this.host.manager.listTunnels().map((t) => t.id), ...this.servedElsewhere().map(elsewhereId)];
+    return [...this.host.manager.listTunnels().map((t) => t.id), ...this.peerTunnelsOf().map(peerTunnelId)];
   }
 
   /** Asks the process that serves the tunnel to close it, as its own person would. */
-  private async closeServed(t: ServedTunnel): Promise<ToolResult> {
-    const id = elsewhereId(t);
+  private async closeAtPeer(t: PeerTunnel): Promise<ToolResult> {
+    const id = peerTunnelId(t);
     const cut = t.info.stats.connectionsActive;
     try {
-      await this.host.elsewhere!.close(t.peer.id, t.info.id);
+      await this.host.peers!.close(t.peer.id, t.info.id);
     } catch (err) {
-      const text = `Could not close ${servedLine(t)}: ${errorMessage(err)}`;
+      const text = `Could not close ${peerTunnelLine(t)}: ${errorMessage(err)}`;
       return { text, data: { closed: [], connectionsCut: 0, failures: [`${id}: ${errorMessage(err)}`], open: this.openIds() } };
     }
-    const text = `Closed ${servedLine(t)}: ${describePeer(t.peer)} closed it. ${cut === 0 ? 'No live connections were cut.' : `${plural(cut, 'live connection')} ${cut === 1 ? 'was' : 'were'} cut.`}`;
+    const text = `Closed ${peerTunnelLine(t)}: ${describePeer(t.peer)} closed it. ${cut === 0 ? 'No live connections were cut.' : `${plural(cut, 'live connection')} ${cut === 1 ? 'was' : 'were'} cut.`}`;
     return { text, data: { closed: [id], connectionsCut: cut, failures: [], open: this.openIds().filter((o) => o !== id) } };
   }
 
   private async close(input: unknown): Promise<ToolResult> {
     const targets = this.closeTargets(input);
-    if (targets.served) return this.closeServed(targets.served);
+    if (targets.atPeer) return this.closeAtPeer(targets.atPeer);
     const open = this.host.manager.listTunnels();
     if (targets.tunnels.length === 0) {
       const what = targets.missingId !== undefined ? `No open tunnel has id ${JSON.stringify(targets.missingId)} (it may have been closed already)` : `No tunnels are open on ${targets.server}`;
-      return { text: `${what}: nothing was closed. ${openIds(open, this.servedElsewhere())}`, data: { closed: [], connectionsCut: 0, failures: [], open: this.openIds() } };
+      return { text: `${what}: nothing was closed. ${openIds(open, this.peerTunnelsOf())}`, data: { closed: [], connectionsCut: 0, failures: [], open: this.openIds() } };
     }
     const closed: TunnelInfo[] = [];
     let cut = 0;
@@ -291,11 +291,11 @@ export class TunnelTools {
   }
 }
 
-function openIds(open: TunnelInfo[], others: ServedTunnel[] = []): string {
+function openIds(open: TunnelInfo[], others: PeerTunnel[] = []): string {
   if (open.length + others.length === 0) return 'No tunnels are open.';
   const all = [
     ...open.map((t) => `${t.id} "${t.name}" (${t.server})`),
-    ...others.map((t) => `${elsewhereId(t)} "${t.info.name}" (${t.info.server}, served by ${describePeer(t.peer)})`),
+    ...others.map((t) => `${peerTunnelId(t)} "${t.info.name}" (${t.info.server}, served by ${describePeer(t.peer)})`),
   ];
   const shown = all.slice(0, LIST_LIMIT);
   return `Open tunnels: ${shown.join(', ')}${all.length > shown.length ? ` and ${all.length - shown.length} more (ssh_tunnel_list shows them)` : ''}.`;

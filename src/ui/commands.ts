@@ -8,7 +8,7 @@ import { errorMessage, plural, TunnelError, type ServerSource, type ServerStatus
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import { keepInWorkspaceSettings } from './keep';
 import type { TunnelCatalogue } from '../peers/catalogue';
-import type { TunnelsElsewhere } from '../peers/types';
+import type { PeerTunnels } from '../peers/types';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
 import type { SettingsTunnels } from './settingsTunnels';
@@ -44,8 +44,8 @@ export interface CommandDeps {
   settingsTunnels: SettingsTunnels;
   /** The wanted tunnels and their state: restarts and the ssh config's forwards go through it. */
   catalogue: TunnelCatalogue;
-  /** Other processes' tunnels: Close and Restart on one of them ask its owner. */
-  elsewhere?: TunnelsElsewhere;
+  /** The peers' tunnels: Close and Restart on one of them ask the peer that serves it. */
+  peers?: PeerTunnels;
   prompts: VsCodePrompts;
   log: vscode.LogOutputChannel;
   refreshTree: () => void;
@@ -240,10 +240,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return undefined;
   }
 
-  /** The owner of a tunnel another process serves, asked as its own person would ask. */
-  function owner(): TunnelsElsewhere {
-    if (!deps.elsewhere) throw new TunnelError('PEER_GONE', t('Other processes\' tunnels are not available in this window.'));
-    return deps.elsewhere;
+  /** The peers, asked about a tunnel one of them serves as its own person would ask. */
+  function owner(): PeerTunnels {
+    if (!deps.peers) throw new TunnelError('PEER_GONE', t('Other processes\' tunnels are not available in this window.'));
+    return deps.peers;
   }
 
   async function closeTunnel(arg?: unknown): Promise<void> {

@@ -1,9 +1,9 @@
 // The status bar item: `$(plug) <active tunnels> · <active connections>`, then ` · <n> elsewhere`
-// when other processes serve tunnels, warning look while a tunnel is failed or reconnecting, a
+// when peers (other processes) serve tunnels, warning look while a tunnel is failed or reconnecting, a
 // tooltip listing tunnels and the processes serving others; a click focuses the tree.
 import * as vscode from 'vscode';
 import type { TunnelManager } from '../engine';
-import { describePeer, type TunnelsElsewhere } from '../peers/types';
+import { describePeer, type PeerTunnels } from '../peers/types';
 import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {
@@ -23,7 +23,7 @@ export class TunnelStatusBar implements vscode.Disposable {
     private readonly manager: TunnelManager,
     private readonly hasServers: () => boolean,
     focusCommand: string,
-    private readonly elsewhere?: TunnelsElsewhere,
+    private readonly peers?: PeerTunnels,
   ) {
     this.item = vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10);
     this.item.name = vscode.l10n.t('SSH Tunnels');
@@ -32,7 +32,7 @@ export class TunnelStatusBar implements vscode.Disposable {
       this.item,
       manager.onDidChangeTunnel((info) => this.onTunnel(info)),
       manager.onDidChangeServer(() => this.update()),
-      ...(elsewhere ? [elsewhere.onDidChange(() => this.update())] : []),
+      ...(peers ? [peers.onDidChange(() => this.update())] : []),
     );
     this.update();
   }
@@ -62,7 +62,7 @@ export class TunnelStatusBar implements vscode.Disposable {
     const active = tunnels.filter((t) => t.state === 'active');
     const connections = tunnels.reduce((n, t) => n + t.stats.connectionsActive, 0);
     const troubled = tunnels.filter((t) => t.state === 'failed' || t.state === 'reconnecting');
-    const served = this.elsewhere?.list() ?? [];
+    const served = this.peers?.list() ?? [];
     this.item.text = `$(plug) ${active.length} · ${connections}${served.length ? ` · ${vscode.l10n.t('{0} elsewhere', served.length)}` : ''}`;
     this.item.backgroundColor = troubled.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);

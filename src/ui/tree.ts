@@ -1,9 +1,9 @@
-// The "SSH Tunnels" tree: servers, each with its open tunnels, the tunnels other processes serve,
+// The "SSH Tunnels" tree: servers, each with its open tunnels, the tunnels its peers serve,
 // and the stopped ones of the settings and the ssh config. What each item looks like: treeItems.ts.
 import * as vscode from 'vscode';
 import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
 import type { TunnelCatalogue } from '../peers/catalogue';
-import type { ServedTunnel, TunnelsElsewhere } from '../peers/types';
+import type { PeerTunnel, PeerTunnels } from '../peers/types';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
 import type { SettingsTunnels } from './settingsTunnels';
 import {
@@ -11,9 +11,9 @@ import {
   configForwardTooltip,
   configuredItem,
   configuredTooltip,
-  elsewhereItem,
-  elsewhereItemId,
-  elsewhereTooltip,
+  peerTunnelItem,
+  peerTunnelItemId,
+  peerTunnelTooltip,
   serverItem,
   serverTooltip,
   tunnelItem,
@@ -21,13 +21,16 @@ import {
   tunnelTooltip,
 } from './treeItems';
 
-export { configuredDescription, describeTunnel, duration, elsewhereItemId, hasDefaultName, localAddress, servedByText, tunnelLabel, tunnelLook } from './treeItems';
+export { configuredDescription, describeTunnel, duration, peerTunnelItemId, hasDefaultName, localAddress, servedByText, tunnelLabel, tunnelLook } from './treeItems';
 
 export type TreeNode =
   | { readonly kind: 'server'; readonly name: string }
   | { readonly kind: 'tunnel'; readonly id: string; readonly server: string }
   | { readonly kind: 'configured'; readonly key: string; readonly server: string }
-  /** A tunnel another process serves: `id` is its id in that process. */
+  /**
+   * A tunnel a peer serves: it runs elsewhere (the kind, like the item's contextValue
+   * `tunnel.elsewhere`, is what menus and command arguments name); `id` is its id in that peer.
+   */
   | { readonly kind: 'elsewhere'; readonly peerId: string; readonly id: string; readonly server: string };
 
 export function isTreeNode(v: unknown): v is TreeNode {
@@ -57,18 +60,18 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   /** Elements refreshed so far, by kind (tests read it to see that refreshes are targeted). */
   readonly refreshes = { root: 0, server: 0, tunnel: 0 };
 
-  /** Per server, the ids of the tunnels other processes serve as last shown. */
-  private shownElsewhere = new Map<string, string>();
+  /** Per server, the ids of the tunnels peers serve as last shown. */
+  private shownPeerTunnels = new Map<string, string>();
 
   constructor(
     private readonly manager: TunnelManager,
     private readonly servers: TreeServers,
     private readonly settingsTunnels: SettingsTunnels,
     private readonly catalogue: TunnelCatalogue,
-    private readonly elsewhere?: TunnelsElsewhere,
+    private readonly peers?: PeerTunnels,
   ) {
     const known = new Set(manager.listTunnels().map((t) => t.id));
-    if (elsewhere) this.disposables.push(elsewhere.onDidChange(() => this.followElsewhere()));
+    if (peers) this.disposables.push(peers.onDidChange(() => this.followPeers()));
     this.disposables.push(
       manager.onDidChangeTunnel((info) => {
         // A tunnel that appears or goes changes its server's children; otherwise only itself changed.
@@ -128,33 +131,33 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     this._onDidChangeTreeData.fire(node);
   }
 
-  /** Other processes' tunnels changed: a server whose list changed is redrawn, otherwise only the items (state, traffic). */
-  private followElsewhere(): void {
+  /** The peers' tunnels changed: a server whose list changed is redrawn, otherwise only the items (state, traffic). */
+  private followPeers(): void {
     const now = new Map<string, string>();
-    for (const t of this.elsewhere?.list() ?? []) now.set(t.info.server, `${now.get(t.info.server) ?? ''}${elsewhereItemId(t)}\n`);
-    for (const server of new Set([...now.keys(), ...this.shownElsewhere.keys()])) {
-      if (now.get(server) !== this.shownElsewhere.get(server)) {
+    for (const t of this.peers?.list() ?? []) now.set(t.info.server, `${now.get(t.info.server) ?? ''}${peerTunnelItemId(t)}\n`);
+    for (const server of new Set([...now.keys(), ...this.shownPeerTunnels.keys()])) {
+      if (now.get(server) !== this.shownPeerTunnels.get(server)) {
         this.refreshServer(server);
         continue;
       }
-      for (const t of this.elsewhere?.list(server) ?? []) {
-        const node = this.nodes.get(elsewhereItemId(t));
+      for (const t of this.peers?.list(server) ?? []) {
+        const node = this.nodes.get(peerTunnelItemId(t));
         if (node) this.refresh(node);
       }
     }
     // Gone ones leave no node behind.
-    for (const [id, node] of this.nodes) if (node.kind === 'elsewhere' && !this.servedFor(node)) this.nodes.delete(id);
-    this.shownElsewhere = now;
+    for (const [id, node] of this.nodes) if (node.kind === 'elsewhere' && !this.peerTunnelOf(node)) this.nodes.delete(id);
+    this.shownPeerTunnels = now;
   }
 
-  /** The tunnel another process serves that a node shows, as last announced. */
-  private servedFor(node: { peerId: string; id: string; server: string }): ServedTunnel | undefined {
-    return this.elsewhere?.list(node.server).find((t) => t.peer.id === node.peerId && t.info.id === node.id);
+  /** The tunnel a peer serves that a node shows, as last announced. */
+  private peerTunnelOf(node: { peerId: string; id: string; server: string }): PeerTunnel | undefined {
+    return this.peers?.list(node.server).find((t) => t.peer.id === node.peerId && t.info.id === node.id);
   }
 
-  /** Whether another process serves what `spec` would listen on: it is shown as that process's tunnel, not as stopped here. */
-  private servedElsewhere(spec: TunnelSpec): boolean {
-    return this.elsewhere?.serving(spec) !== undefined;
+  /** Whether a peer serves what `spec` would listen on: it is shown as that peer's tunnel, not as stopped here. */
+  private servedByPeer(spec: TunnelSpec): boolean {
+    return this.peers?.serving(spec) !== undefined;
   }
 
   serverNames(): string[] {
@@ -162,7 +165,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     for (const b of this.servers.brokenServers?.() ?? []) names.add(b.name);
     for (const t of this.manager.listTunnels()) names.add(t.server);
     for (const t of this.settingsTunnels.configured()) names.add(t.spec.server);
-    for (const t of this.elsewhere?.list() ?? []) names.add(t.info.server);
+    for (const t of this.peers?.list() ?? []) names.add(t.info.server);
     return [...names];
   }
 
@@ -170,20 +173,20 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (!element) return this.serverNames().map((name) => this.node({ kind: 'server', name }));
     if (element.kind !== 'server') return [];
     const open = this.manager.listTunnels(element.name).map((t) => this.node({ kind: 'tunnel', id: t.id, server: t.server }));
-    const served = (this.elsewhere?.list(element.name) ?? []).map((t) => this.node({ kind: 'elsewhere', peerId: t.peer.id, id: t.info.id, server: t.info.server }));
+    const served = (this.peers?.list(element.name) ?? []).map((t) => this.node({ kind: 'elsewhere', peerId: t.peer.id, id: t.info.id, server: t.info.server }));
     const stopped = this.settingsTunnels
       .stopped(element.name)
-      .filter((t) => !this.servedElsewhere(t.spec))
+      .filter((t) => !this.servedByPeer(t.spec))
       .map((t) => this.node({ kind: 'configured', key: t.key, server: t.spec.server }));
     const fromConfig = this.stoppedForwards(element.name)
       .map((f) => this.node({ kind: 'configured', key: f.key, server: f.spec.server }));
     return [...open, ...served, ...stopped, ...fromConfig];
   }
 
-  /** The ssh config's forwards of a server neither running here nor served by another process. */
+  /** The ssh config's forwards of a server neither running here nor served by a peer. */
   private stoppedForwards(server: string) {
     const forwards = stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), server);
-    return this.elsewhere ? forwards.filter((f) => !this.servedElsewhere(f.spec)) : forwards;
+    return this.peers ? forwards.filter((f) => !this.servedByPeer(f.spec)) : forwards;
   }
 
   getParent(element: TreeNode): TreeNode | undefined {
@@ -207,8 +210,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       return info && tunnelTooltip(info);
     }
     if (element.kind === 'elsewhere') {
-      const served = this.servedFor(element);
-      return served && elsewhereTooltip(served);
+      const served = this.peerTunnelOf(element);
+      return served && peerTunnelTooltip(served);
     }
     if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
@@ -228,8 +231,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       return gone;
     }
     if (element.kind === 'elsewhere') {
-      const served = this.servedFor(element);
-      const item = served ? elsewhereItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
+      const served = this.peerTunnelOf(element);
+      const item = served ? peerTunnelItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
       item.id = this.nodeId(element);
       return item;
     }
@@ -252,7 +255,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
 
   private serverItem(name: string): vscode.TreeItem {
     const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
-    const served = this.elsewhere?.list(name).length ?? 0;
+    const served = this.peers?.list(name).length ?? 0;
     const status = this.manager.serverStatus(name);
     const config = this.serverConfig(name);
     return serverItem(name, status, config, config ? undefined : this.servers.problemFor?.(name), status.tunnels + stopped + served);

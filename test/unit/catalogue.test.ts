@@ -29,7 +29,7 @@ describe('catalogue: one model of the tunnels a process wants, and of who serves
 
   const setup = (elsewhere?: ScriptedElsewhere) => {
     manager = new TunnelManager({ servers: staticServers(env.sshd.server('test')), reconnect: { maxAttempts: 0 } });
-    catalogue = new TunnelCatalogue({ manager, elsewhere });
+    catalogue = new TunnelCatalogue({ manager, peers: elsewhere });
     closed = [];
     failures = [];
     manager.onDidChangeTunnel((t) => t.state === 'closed' && closed.push(t));

@@ -28,7 +28,7 @@ describe('catalogue: three processes started together for one autoStart tunnel',
         const manager = new TunnelManager({ servers: staticServers(env.sshd.server('test')), reconnect: { maxAttempts: 0 } });
         const catalogue = new TunnelCatalogue({ manager });
         const peers = Peers.start({ kind: 'window', folder, manager, actions: catalogue.ownerActions(), log: () => undefined, dir });
-        catalogue.setElsewhere(peers);
+        catalogue.setPeers(peers);
         return { manager, catalogue, peers };
       });
       try {

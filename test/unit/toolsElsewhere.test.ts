@@ -1,4 +1,4 @@
-// The agent tools with tunnels other processes serve (ToolHost.elsewhere): listed and marked,
+// The agent tools with tunnels other processes serve (ToolHost.peers): listed and marked,
 // reused by a create instead of a port failure, closed by asking their owner. Two Peers over one
 // runtime folder, each with its own engine, against a real sshd.
 import * as assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ describe('agent tools: tunnels served by other processes', function () {
     window = side('window', 'api');
     await window.peers.ready();
     const a = side('mcp');
-    agent = { ...a, tools: new TunnelTools({ manager: a.manager, servers: staticServers(env.sshd.server('test')), elsewhere: a.peers }) };
+    agent = { ...a, tools: new TunnelTools({ manager: a.manager, servers: staticServers(env.sshd.server('test')), peers: a.peers }) };
     await agent.peers.ready();
   });
   afterEach(async () => {
