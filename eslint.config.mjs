@@ -14,7 +14,7 @@ function floor(folder, { vscode, above }) {
     rules: {
       'no-restricted-imports': ['error', {
         paths: vscode ? [] : [NO_VSCODE],
-        patterns: [{ group, message: `src/${folder} may not import ${above.map((f) => `src/${f}`).join(', ')} or src/extension.ts: a floor only looks down (ui and cli -> tools -> peers -> engine).` }],
+        patterns: [{ group, message: `src/${folder} may not import ${above.map((f) => `src/${f}`).join(', ')} or src/extension.ts: a floor only looks down (ui and cli -> tools -> catalogue -> peers -> engine).` }],
       }],
     },
   };
@@ -37,8 +37,9 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: [NO_VSCODE] }],
     },
   },
-  // The floors above the engine only look down: ui and cli -> tools -> peers -> engine.
-  floor('peers', { vscode: false, above: ['tools', 'ui', 'cli'] }),
+  // The floors above the engine only look down: ui and cli -> tools -> catalogue -> peers -> engine.
+  floor('peers', { vscode: false, above: ['catalogue', 'tools', 'ui', 'cli'] }),
+  floor('catalogue', { vscode: false, above: ['tools', 'ui', 'cli'] }),
   floor('tools', { vscode: false, above: ['ui', 'cli'] }),
   floor('cli', { vscode: false, above: ['ui'] }),
   floor('ui', { vscode: true, above: ['cli'] }),

@@ -6,7 +6,7 @@ import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { errorMessage, installSsh2Adapter, plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { Peers, type PeerTunnels } from './peers';
-import { TunnelCatalogue } from './peers/catalogue';
+import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';

@@ -1,7 +1,8 @@
 // Each tunnel `up` asked for: opened here, or followed where another process of the user serves it
 // already (a VS Code window, another up, an agent through mcp), and taken over when that one ends.
 import { errorMessage, makeAddress, type TunnelManager, type TunnelSpec } from '../engine';
-import { describePeer, mayBeServedByPeer, type Peers, type PeerIdentity, type PeerTunnel } from '../peers';
+import { mayBeServedByPeer } from '../catalogue';
+import { describePeer, type Peers, type PeerIdentity, type PeerTunnel } from '../peers';
 import { address, type TableRow } from './table';
 
 export interface Entry {

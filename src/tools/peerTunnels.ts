@@ -1,6 +1,6 @@
 // Tunnels a peer serves (another VS Code window, `ssh-tunnels up`, an agent through MCP), as the
 // tools show them: an id of the form `<peer id>/<tunnel id>`, and which peer serves it.
-import { describePeer, type PeerTunnel } from '../peers/types';
+import { describePeer, type PeerTunnel } from '../peers';
 import { tunnelData, tunnelDetailLine, tunnelLine } from './format';
 import type { TunnelData } from './results';
 

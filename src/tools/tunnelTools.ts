@@ -1,6 +1,6 @@
 import { errorMessage, makeAddress, plural, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { describePeer, type PeerTunnel, type PeerTunnels } from '../peers/types';
-import { mayBeServedByPeer } from '../peers/wanted';
+import { describePeer, type PeerTunnel, type PeerTunnels } from '../peers';
+import { mayBeServedByPeer } from '../catalogue';
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
 import { peerTunnelId, parsePeerTunnelId, peerTunnelData, peerTunnelDetailLine, peerTunnelLine } from './peerTunnels';
 import { describeForward, originWords, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';

@@ -2,8 +2,8 @@
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
 import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { specOf } from '../peers/actions';
-import type { TunnelCatalogue } from '../peers/catalogue';
+import { specOf } from '../catalogue';
+import type { TunnelCatalogue } from '../catalogue';
 import { SECTION } from './settings';
 
 /** The workspaceState key; one list per workspace, in the order the tunnels were opened. */

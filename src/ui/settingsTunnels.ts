@@ -3,7 +3,7 @@
 // the settings and telling the person are VS Code's part; who runs what is the catalogue's.
 import * as vscode from 'vscode';
 import { errorMessage, type TunnelInfo } from '../engine';
-import type { CatalogueEntry, TunnelCatalogue, WantedTunnel } from '../peers/catalogue';
+import type { CatalogueEntry, TunnelCatalogue, WantedTunnel } from '../catalogue';
 import { problemReporter } from './problemLog';
 import { readTunnelSettings, withheldWorkspaceTunnels, type ConfiguredTunnel } from './settings';
 

@@ -3,7 +3,7 @@
 // tooltip listing tunnels and the processes serving others; a click focuses the tree.
 import * as vscode from 'vscode';
 import type { TunnelManager } from '../engine';
-import { describePeer, type PeerTunnels } from '../peers/types';
+import { describePeer, type PeerTunnels } from '../peers';
 import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {

@@ -2,8 +2,8 @@
 // and the stopped ones of the settings and the ssh config. What each item looks like: treeItems.ts.
 import * as vscode from 'vscode';
 import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
-import type { TunnelCatalogue } from '../peers/catalogue';
-import type { PeerTunnel, PeerTunnels } from '../peers/types';
+import type { TunnelCatalogue } from '../catalogue';
+import type { PeerTunnel, PeerTunnels } from '../peers';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
 import type { SettingsTunnels } from './settingsTunnels';
 import {

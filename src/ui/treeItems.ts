@@ -3,7 +3,7 @@
 // ssh config. Built from plain facts; the provider (tree.ts) decides what is shown where.
 import * as vscode from 'vscode';
 import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
-import { describePeer, type PeerTunnel } from '../peers/types';
+import { describePeer, type PeerTunnel } from '../peers';
 import type { ConfiguredTunnel } from './settings';
 
 /** The tree id of a tunnel a peer serves: stable for that tunnel's life. */

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { TunnelManager, type TunnelInfo, type TunnelSpec } from '../../src/engine';
-import { TunnelCatalogue, type OpenFailure, type WantedTunnel } from '../../src/peers/catalogue';
+import { TunnelCatalogue, type OpenFailure, type WantedTunnel } from '../../src/catalogue';
 import { freePort } from '../fixtures/sshd';
 import { ScriptedElsewhere } from '../helpers/elsewhere';
 import { echoRoundTrip, waitFor } from '../helpers/net';

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelManager, type TunnelSpec } from '../../src/engine';
 import { Peers } from '../../src/peers';
-import { TunnelCatalogue, type WantedTunnel } from '../../src/peers/catalogue';
+import { TunnelCatalogue, type WantedTunnel } from '../../src/catalogue';
 import { freePort } from '../fixtures/sshd';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';

@@ -1,7 +1,8 @@
-// What a process without a UI (`ssh-tunnels up`, `ssh-tunnels mcp`) does when another process
-// asks it to close or restart one of its tunnels: the same as its own person would.
+// What a process without a UI (`ssh-tunnels up`, `ssh-tunnels mcp`) does when a peer (another
+// process of the same person) asks it to close or restart one of its tunnels: the same as its own
+// person would.
 import { TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import type { OwnerActions } from './types';
+import type { OwnerActions } from '../peers';
 
 /** The spec that opens the same tunnel again, on the ports it has bound. */
 export function specOf(info: TunnelInfo): TunnelSpec {

@@ -1,7 +1,7 @@
 // What a process wants of a tunnel, whoever asked for it, and the state it is in: the catalogue's
-// vocabulary (src/peers/catalogue.ts), shared with the UI that shows it.
+// vocabulary (src/catalogue/catalogue.ts), shared with the UI that shows it.
 import { TunnelError, type CloseReason, type TunnelOrigin, type TunnelSpec } from '../engine';
-import type { PeerTunnel } from './types';
+import type { PeerTunnel } from '../peers';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
 

@@ -1,9 +1,8 @@
-// How the catalogue's entries follow the tunnels other processes serve: an entry shown served
-// there, one freed when its owner closes it, and the autoStart ones to take over when the owner
+// How the catalogue's entries follow the tunnels the peers serve: an entry shown served
+// there, one freed when the peer closes it, and the autoStart ones to take over when the peer
 // ends. Pure decisions over the entries; the catalogue opens and fires events.
 import type { TunnelSpec } from '../engine';
-import { listensWhere } from './match';
-import type { PeerTunnel, PeerTunnels } from './types';
+import { listensWhere, type PeerTunnel, type PeerTunnels } from '../peers';
 import { SERVED_WAIT_MS, mayBeServedByPeer, type WantedState, type WantedTunnel } from './wanted';
 
 /** What these decisions read and set of a catalogue entry. */

@@ -1,15 +1,13 @@
 // One catalogue of the tunnels this process wants, whoever asked for them (the settings, the ssh
 // config's forwards, a restored session, a person, an agent), and each one's state: stopped (and
-// why), opening, running (its tunnel id), failed, or served by another process. It lives beside
-// the peers because it decides with them who serves a tunnel; pure Node (no `vscode`), so the
-// extension and its tests use the same one. Reading settings stays the feeders' job.
+// why), opening, running (its tunnel id), failed, or served by a peer (another process of the same
+// person). It decides with the peers who serves a tunnel; pure Node (no `vscode`), so the extension
+// and its tests use the same one. Reading settings stays the feeders' job.
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { managerActions, specOf } from './actions';
-import { followPeers, servedAlready, servedInstead, toTakeOver, type FollowingSlot } from './takeover';
-import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from './types';
+import { managerActions, specOf } from './ownerActions';
+import { followPeers, servedAlready, servedInstead, toTakeOver, type FollowingSlot } from './followPeers';
+import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import { ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
-
-export { SERVED_WAIT_MS, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 interface Slot extends FollowingSlot {
   /** The fingerprint a person stopped it at; undefined while it is not stopped by a person. */
