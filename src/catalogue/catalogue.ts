@@ -5,7 +5,8 @@
 // and its tests use the same one. Reading settings stays the feeders' job.
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { managerActions, specOf } from './ownerActions';
-import { followPeers, servedAlready, servedInstead, toTakeOver, type FollowingSlot } from './followPeers';
+import { followPeers, toTakeOver, type FollowingSlot } from './followPeers';
+import { FrontDoor, servedByPeerError } from './frontDoor';
 import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import { ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
@@ -30,6 +31,8 @@ export class TunnelCatalogue {
   private readonly manager: TunnelManager;
   private readonly log: (message: string) => void;
   private peerTunnels: PeerTunnels | undefined;
+  /** Every open goes through it: one wait, one rule of who serves a tunnel. */
+  private readonly door: FrontDoor;
   private queue: Promise<void> = Promise.resolve();
   private readonly disposables: { dispose(): void }[] = [];
   private readonly _onDidChange = new Emitter<void>();
@@ -41,6 +44,7 @@ export class TunnelCatalogue {
 
   constructor(options: CatalogueOptions) {
     this.manager = options.manager;
+    this.door = new FrontDoor(options.manager);
     this.log = options.log ?? (() => undefined);
     this.disposables.push(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
     for (const info of this.manager.listTunnels()) this.onTunnel(info);
@@ -54,6 +58,7 @@ export class TunnelCatalogue {
 
   setPeers(peers: PeerTunnels): void {
     this.peerTunnels = peers;
+    this.door.usePeers(peers);
     this.disposables.push(
       peers.onDidChange(() => this.followPeers()),
       peers.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)),
@@ -169,7 +174,7 @@ export class TunnelCatalogue {
       work.push(
         this.closeSlot(slot, 'settings').then(() => {
           this.log(`Settings: ${now.spec.name ?? key} changed; restarting it.`);
-          return this.open(slot, false).catch(() => undefined);
+          return this.open(slot).catch(() => undefined);
         }),
       );
     }
@@ -180,7 +185,7 @@ export class TunnelCatalogue {
         this.slots.set(w.key, slot);
       }
       const idle = slot.state.kind === 'stopped' || slot.state.kind === 'failed';
-      if (w.autoStart && idle && slot.stoppedAs === undefined) work.push(this.open(slot, true).catch(() => undefined));
+      if (w.autoStart && idle && slot.stoppedAs === undefined) work.push(this.open(slot).catch(() => undefined));
     }
     this._onDidChange.fire();
     await Promise.all(work);
@@ -220,7 +225,7 @@ export class TunnelCatalogue {
       const info = this.manager.getTunnel(slot.state.tunnelId);
       if (info) return info;
     }
-    return this.open(slot, false);
+    return this.open(slot);
   }
 
   /** Stops an entry; a person's (or an agent's) stop keeps it stopped until its definition changes. */
@@ -244,7 +249,7 @@ export class TunnelCatalogue {
     if (!slot || !this.manager.getTunnel(tunnelId)) return managerActions(this.manager).restart(tunnelId);
     await this.closeSlot(slot, 'replaced');
     slot.stoppedAs = undefined;
-    return this.open(slot, false);
+    return this.open(slot);
   }
 
   /**
@@ -282,25 +287,16 @@ export class TunnelCatalogue {
   }
 
   /**
-   * Opens an entry here, unless another process serves it: then it is shown served there. An open
-   * that finds its port taken waits briefly for another process to announce the tunnel (two
-   * processes opening at once: the port decides, the loser shows the winner's) before it fails.
+   * Opens an entry through the front door: here, unless a peer serves it (or wins its port
+   * meanwhile), and then it is shown served there.
    */
-  private open(slot: Slot, automatic: boolean, skipPeer?: string): Promise<TunnelInfo> {
+  private open(slot: Slot, endingPeer?: string): Promise<TunnelInfo> {
     const { wanted } = slot;
     const label = wanted.spec.name ?? wanted.key;
-    const run = (async (): Promise<TunnelInfo> => {
-      const peers = this.peerTunnels;
-      const already = peers && automatic ? await servedAlready(peers, wanted.spec, skipPeer) : undefined;
-      if (already) throw this.servedByPeer(slot, already);
-      try {
-        return await this.manager.createTunnel({ ...wanted.spec, openedBy: ORIGIN[wanted.source] });
-      } catch (err) {
-        const instead = peers && (await servedInstead(peers, wanted.spec, err, skipPeer));
-        if (instead) throw this.servedByPeer(slot, instead);
-        throw err;
-      }
-    })();
+    const run = this.door.open(wanted.spec, wanted.source, { endingPeer }).then((opened) => {
+      if (opened.peer) throw this.servedByPeer(slot, opened.peer);
+      return opened.here;
+    });
     slot.pending = run;
     slot.stoppedAs = undefined;
     this.setState(slot, { kind: 'opening' });
@@ -331,11 +327,11 @@ export class TunnelCatalogue {
     );
   }
 
-  /** Marks the entry served by another process; the error says so to whoever asked. */
+  /** Marks the entry served by a peer; the error says so to whoever asked. */
   private servedByPeer(slot: Slot, served: PeerTunnel): TunnelError {
     this.setState(slot, { kind: 'elsewhere', served });
     this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: served by another process (${served.peer.kind} ${served.peer.pid}).`);
-    return new TunnelError('SERVED_ELSEWHERE', `${served.info.name} is served by another process (pid ${served.peer.pid}).`, { peer: served.peer.id, tunnelId: served.info.id });
+    return servedByPeerError(served);
   }
 
   // ---- other processes ----------------------------------------------------------------
@@ -349,7 +345,7 @@ export class TunnelCatalogue {
   private takeOver(peer: PeerIdentity, lost: readonly PeerTunnel[]): void {
     for (const slot of toTakeOver(this.slots.values(), lost)) {
       this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
-      this.open(slot, false, peer.id).catch(() => undefined);
+      this.open(slot, peer.id).catch(() => undefined);
     }
   }
 

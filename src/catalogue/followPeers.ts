@@ -1,9 +1,8 @@
 // How the catalogue's entries follow the tunnels the peers serve: an entry shown served
 // there, one freed when the peer closes it, and the autoStart ones to take over when the peer
 // ends. Pure decisions over the entries; the catalogue opens and fires events.
-import type { TunnelSpec } from '../engine';
 import { listensWhere, type PeerTunnel, type PeerTunnels } from '../peers';
-import { SERVED_WAIT_MS, mayBeServedByPeer, type WantedState, type WantedTunnel } from './wanted';
+import type { WantedState, WantedTunnel } from './wanted';
 
 /** What these decisions read and set of a catalogue entry. */
 export interface FollowingSlot {
@@ -13,27 +12,8 @@ export interface FollowingSlot {
   stoppedAs?: string;
 }
 
-/** Before an automatic open: the tunnel another process already serves where this one would listen (not one of `skipPeer`, which is ending). */
-export async function servedAlready(peers: PeerTunnels, spec: TunnelSpec, skipPeer?: string): Promise<PeerTunnel | undefined> {
-  await peers.ready();
-  return other(peers.serving(spec), skipPeer);
-}
-
 /**
- * After an open failed on its port: the tunnel another process announces there within
- * SERVED_WAIT_MS (two processes opening at once: the port decides, the loser shows the winner's).
- */
-export async function servedInstead(peers: PeerTunnels, spec: TunnelSpec, err: unknown, skipPeer?: string): Promise<PeerTunnel | undefined> {
-  if (!mayBeServedByPeer(spec, err)) return undefined;
-  return other(await peers.whenServed(spec, SERVED_WAIT_MS), skipPeer);
-}
-
-function other(served: PeerTunnel | undefined, skipPeer: string | undefined): PeerTunnel | undefined {
-  return served && served.peer.id !== skipPeer ? served : undefined;
-}
-
-/**
- * Other processes' tunnels changed: settings entries served there follow (gone: stopped here;
+ * The peers' tunnels changed: settings entries served there follow (gone: stopped here;
  * newly served: shown there). Returns whether any entry changed.
  */
 export function followPeers(slots: Iterable<FollowingSlot>, peers: PeerTunnels): boolean {
@@ -61,7 +41,7 @@ export function followPeers(slots: Iterable<FollowingSlot>, peers: PeerTunnels):
   return changed;
 }
 
-/** A process ended with `lost`: the autoStart settings entries it served that this process wants and does not run (the port then picks one winner). */
+/** A peer ended with `lost`: the autoStart settings entries it served that this process wants and does not run (the port then picks one winner). */
 export function toTakeOver<S extends FollowingSlot>(slots: Iterable<S>, lost: readonly PeerTunnel[]): S[] {
   const out: S[] = [];
   for (const slot of slots) {

@@ -1,6 +1,6 @@
 // What a process wants of a tunnel, whoever asked for it, and the state it is in: the catalogue's
 // vocabulary (src/catalogue/catalogue.ts), shared with the UI that shows it.
-import { TunnelError, type CloseReason, type TunnelOrigin, type TunnelSpec } from '../engine';
+import type { CloseReason, TunnelOrigin, TunnelSpec } from '../engine';
 import type { PeerTunnel } from '../peers';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
@@ -34,18 +34,9 @@ export interface OpenFailure {
   error: unknown;
 }
 
-/** How long an open that found its port taken waits for another process to announce it serves it. */
-export const SERVED_WAIT_MS = 2000;
-
 /** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */
 export const TUNNEL_KEY_PREFIX = 'tunnel:';
 
 /** The origin a tunnel of each source is opened with. */
 export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
-
-/** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
-export function mayBeServedByPeer(spec: TunnelSpec, err: unknown): boolean {
-  if (!(err instanceof TunnelError)) return false;
-  return err.code === 'PORT_IN_USE' || (err.code === 'FORWARD_REFUSED' && spec.type === 'remote' && (!!spec.remotePort || spec.remotePath !== undefined));
-}
 

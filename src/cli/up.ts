@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expandTilde } from '../config/sshConfigLoad';
 import { defaultName, plural, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo } from '../engine';
-import { managerActions } from '../catalogue';
+import { FrontDoor, managerActions } from '../catalogue';
 import { Peers } from '../peers';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
@@ -109,11 +109,14 @@ export async function runUp(argv: string[]): Promise<number> {
   });
   const entries: Entry[] = [];
   const byId = new Map<string, Entry>();
-  // The other processes of the user (VS Code windows, other `up`s, agents through MCP): their tunnels show here, and this one's there.
+  // Every tunnel of this command opens (and reopens) through the front door.
+  const door = new FrontDoor(host.manager);
+  // The peers (VS Code windows, other `up`s, agents through MCP): their tunnels show here, and this one's there.
   const peers = Peers.start({
     kind: 'up',
     manager: host.manager,
     actions: managerActions(host.manager, {
+      door,
       settingsKey: (id) => byId.get(id)?.key,
       restarted: (oldId, info) => {
         const entry = byId.get(oldId);
@@ -127,6 +130,7 @@ export async function runUp(argv: string[]): Promise<number> {
     // A runtime folder that cannot be used is said even without --verbose.
     log: (message) => (options.verbose || /not shared/.test(message) ? (display ? display.event(`${clock()} ${message}`) : process.stderr.write(`${message}\n`)) : undefined),
   });
+  door.usePeers(peers);
   let closing = false;
   let finish: (status: number | undefined) => void = () => undefined;
   /** Settles with the exit status when `up` must end by itself, or undefined on Ctrl-C. */
@@ -237,8 +241,7 @@ export async function runUp(argv: string[]): Promise<number> {
     const fromSettings = entries.filter((e) => e.spec.openedBy === 'settings').length;
     say(`Opening ${plural(entries.length, 'tunnel')}${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
     const tunnels: UpTunnels = {
-      manager: host.manager,
-      peers,
+      door,
       byId,
       say,
       failed: (entry, err) => {

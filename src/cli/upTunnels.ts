@@ -1,7 +1,7 @@
 // Each tunnel `up` asked for: opened here, or followed where another process of the user serves it
 // already (a VS Code window, another up, an agent through mcp), and taken over when that one ends.
-import { errorMessage, makeAddress, type TunnelManager, type TunnelSpec } from '../engine';
-import { mayBeServedByPeer } from '../catalogue';
+import type { TunnelDoor } from '../catalogue';
+import { errorMessage, makeAddress, type TunnelSpec } from '../engine';
 import { describePeer, type Peers, type PeerIdentity, type PeerTunnel } from '../peers';
 import { address, type TableRow } from './table';
 
@@ -15,12 +15,9 @@ export interface Entry {
   atPeer?: PeerTunnel;
 }
 
-/** How long a tunnel whose port is taken waits for the process that holds it to announce it. */
-const SERVED_WAIT_MS = 5000;
-
 export interface UpTunnels {
-  manager: TunnelManager;
-  peers: Peers;
+  /** Opens an entry's tunnel, or answers with the peer's that serves it. */
+  door: TunnelDoor;
   /** The entries opened here, by their tunnel's id. */
   byId: Map<string, Entry>;
   say(line: string): void;
@@ -36,15 +33,15 @@ function followPeer(t: UpTunnels, entry: Entry, served: PeerTunnel): void {
   t.say(`${served.info.name}: served by ${describePeer(served.peer)} (pid ${served.peer.pid}): ${address(served.info)}`);
 }
 
-/** Opens an entry's tunnel, unless another process serves it already (or wins its port meanwhile). */
+/** Opens an entry's tunnel through the front door, unless a peer serves it already (or wins its port meanwhile). */
 export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
-  const served = t.peers.serving(entry.spec);
-  if (served) {
-    followPeer(t, entry, served);
-    return true;
-  }
   try {
-    const info = await t.manager.createTunnel(entry.spec);
+    const opened = await t.door.open(entry.spec, entry.spec.openedBy ?? 'person');
+    if (opened.peer) {
+      followPeer(t, entry, opened.peer);
+      return true;
+    }
+    const info = opened.here;
     entry.id = info.id;
     t.byId.set(info.id, entry);
     entry.row = { ...entry.row, name: info.name, info, pending: undefined, servedBy: undefined };
@@ -55,12 +52,6 @@ export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
     } else t.say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
     return true;
   } catch (err) {
-    // The port may be held by another process of the user that serves this very tunnel.
-    const later = mayBeServedByPeer(entry.spec, err) ? await t.peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
-    if (later) {
-      followPeer(t, entry, later);
-      return true;
-    }
     entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err), servedBy: undefined };
     t.say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
     t.failed(entry, err);

@@ -1,6 +1,6 @@
-import { errorMessage, makeAddress, plural, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { errorMessage, makeAddress, plural, TunnelError, type ServerConfig, type ServerSource, type TunnelInfo, type TunnelManager } from '../engine';
 import { describePeer, type PeerTunnel, type PeerTunnels } from '../peers';
-import { mayBeServedByPeer } from '../catalogue';
+import { FrontDoor, type Opened, type TunnelDoor } from '../catalogue';
 import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
 import { peerTunnelId, parsePeerTunnelId, peerTunnelData, peerTunnelDetailLine, peerTunnelLine } from './peerTunnels';
 import { describeForward, originWords, serverData, serverTarget, tunnelData, tunnelDetailLine, tunnelLine, usage } from './format';
@@ -26,10 +26,9 @@ export interface ToolHost {
   willClose?(tunnel: TunnelInfo): void;
   /** The tunnels the user's peers (other processes) serve: listed, reused instead of opened twice, closed by asking their owner. */
   peers?: PeerTunnels;
+  /** The front door creates open through (the catalogue in VS Code, which keeps them as the agent's); by default one over the manager and the peers. */
+  door?: TunnelDoor<'agent'>;
 }
-
-/** How long a create whose port is taken waits for the process that holds it to announce its tunnel. */
-const SERVED_WAIT_MS = 5000;
 
 export const DEFAULT_NON_LOOPBACK_SWITCH = 'the setting sshTunnels.agentTools.allowNonLoopback';
 
@@ -38,7 +37,11 @@ export const DEFAULT_NON_LOOPBACK_SWITCH = 'the setting sshTunnels.agentTools.al
  * Both VS Code's language-model tools and the MCP server call this.
  */
 export class TunnelTools {
-  constructor(private readonly host: ToolHost) {}
+  private readonly door: TunnelDoor<'agent'>;
+
+  constructor(private readonly host: ToolHost) {
+    this.door = host.door ?? new FrontDoor(host.manager, host.peers);
+  }
 
   /** Checks the input (throws ToolError) and says in plain words what will happen; undefined for read-only tools. */
   confirmation(name: string, input: unknown): { title: string; message: string } | undefined {
@@ -135,19 +138,15 @@ export class TunnelTools {
     await this.ready(input);
     const spec = this.checkCreate(input);
     const localHost = spec.localHost === '*' ? '0.0.0.0' : spec.localHost;
-    const wanted: TunnelSpec = { ...spec, localHost, openedBy: 'agent' };
-    const peers = this.host.peers;
-    const served = peers?.serving(wanted);
-    if (served) return this.servedAnswer(served);
-    let info: TunnelInfo;
+    let opened: Opened;
     try {
-      info = await this.host.manager.createTunnel(wanted, { signal });
+      // A peer that serves this very tunnel (or wins its port meanwhile) answers instead.
+      opened = await this.door.open({ ...spec, localHost }, 'agent', { signal });
     } catch (err) {
-      // The port may be held by another process of the user that serves this very tunnel.
-      const later = peers && mayBeServedByPeer(wanted, err) ? await peers.whenServed(wanted, SERVED_WAIT_MS) : undefined;
-      if (later) return this.servedAnswer(later);
       throw createError(err, spec);
     }
+    if (opened.peer) return this.servedAnswer(opened.peer);
+    const info = opened.here;
     const config = this.host.servers.get(info.server);
     const via = config ? ` (${serverTarget(config)})` : '';
     const text = `Opened tunnel ${info.id} "${info.name}" through ${info.server}${via}: ${info.type}, ${info.state}. ${usage(info)} Close it with ssh_tunnel_close { "tunnelId": "${info.id}" } when it is no longer needed.`;
