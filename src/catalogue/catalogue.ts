@@ -7,7 +7,7 @@ import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, 
 import { managerActions, specOf } from './ownerActions';
 import { followPeers, toTakeOver, type FollowingSlot } from './followPeers';
 import { FrontDoor, servedByPeerError } from './frontDoor';
-import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
+import { DisposableStore, type OwnerActions, type PeerIdentity, type PeerTunnel, type PeerTunnels } from '../peers';
 import { ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 interface Slot extends FollowingSlot {
@@ -34,7 +34,7 @@ export class TunnelCatalogue {
   /** Every open goes through it: one wait, one rule of who serves a tunnel. */
   private readonly door: FrontDoor;
   private queue: Promise<void> = Promise.resolve();
-  private readonly disposables: { dispose(): void }[] = [];
+  private readonly disposables = new DisposableStore();
   private readonly _onDidChange = new Emitter<void>();
   /** Fires when an entry of the settings or the ssh config appears, goes, or changes state. */
   readonly onDidChange = this._onDidChange.event;
@@ -46,7 +46,7 @@ export class TunnelCatalogue {
     this.manager = options.manager;
     this.door = new FrontDoor(options.manager);
     this.log = options.log ?? (() => undefined);
-    this.disposables.push(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
+    this.disposables.add(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
     for (const info of this.manager.listTunnels()) this.onTunnel(info);
     if (options.peers) this.setPeers(options.peers);
   }
@@ -59,7 +59,7 @@ export class TunnelCatalogue {
   setPeers(peers: PeerTunnels): void {
     this.peerTunnels = peers;
     this.door.usePeers(peers);
-    this.disposables.push(
+    this.disposables.add(
       peers.onDidChange(() => this.followPeers()),
       peers.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)),
     );
@@ -363,7 +363,7 @@ export class TunnelCatalogue {
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }
 

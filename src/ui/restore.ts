@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { specOf } from '../catalogue';
+import { DisposableStore } from '../peers';
 import type { TunnelCatalogue } from '../catalogue';
 import { SECTION } from './settings';
 
@@ -39,7 +40,7 @@ export class RestoredTunnels implements vscode.Disposable {
   private frozen = false;
   private saving: Promise<void> = Promise.resolve();
   private restored: Promise<void> | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
 
   constructor(
     private readonly manager: TunnelManager,
@@ -48,7 +49,7 @@ export class RestoredTunnels implements vscode.Disposable {
     private readonly catalogue?: TunnelCatalogue,
   ) {
     this.pending = this.saved();
-    this.disposables.push(manager.onDidChangeTunnel((info) => this.track(info)));
+    this.disposables.add(manager.onDidChangeTunnel((info) => this.track(info)));
   }
 
   /** What the workspace state holds now. */
@@ -106,7 +107,7 @@ export class RestoredTunnels implements vscode.Disposable {
           once.dispose();
           resolve(this.reopen());
         });
-        this.disposables.push(once);
+        this.disposables.add(once);
       });
       return this.restored;
     }
@@ -155,6 +156,6 @@ export class RestoredTunnels implements vscode.Disposable {
 
   dispose(): void {
     this.frozen = true;
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { errorMessage, type TunnelInfo } from '../engine';
 import type { CatalogueEntry, TunnelCatalogue, WantedTunnel } from '../catalogue';
+import { DisposableStore } from '../peers';
 import { problemReporter } from './problemLog';
 import { readTunnelSettings, withheldWorkspaceTunnels, type ConfiguredTunnel } from './settings';
 
@@ -16,7 +17,7 @@ export class SettingsTunnels implements vscode.Disposable {
   private restrictedNoticeShown = false;
   /** Tells each problem of the tunnels' settings once, as the servers' are told. */
   private readonly reportProblems: (problems: readonly string[]) => void;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private readonly _onDidWithhold = new vscode.EventEmitter<string>();
   /** Fires with the message that says why workspace tunnels were not opened. */
   readonly onDidWithhold = this._onDidWithhold.event;
@@ -35,7 +36,7 @@ export class SettingsTunnels implements vscode.Disposable {
       disposables?.push(d);
       return d;
     };
-    this.disposables.push(
+    this.disposables.add(
       this._onDidWithhold,
       catalogue.onDidFailOpen(({ entry, error }) => {
         if (entry.source !== 'settings') return;
@@ -126,6 +127,6 @@ export class SettingsTunnels implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -3,12 +3,12 @@
 // tooltip listing tunnels and the processes serving others; a click focuses the tree.
 import * as vscode from 'vscode';
 import type { TunnelManager } from '../engine';
-import { describePeer, type PeerTunnels } from '../peers';
+import { describePeer, DisposableStore, type PeerTunnels } from '../peers';
 import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private timer: NodeJS.Timeout | undefined;
   /** Connection counts change with every connection: the item follows them at most this often. */
   static readonly COUNTS_EVERY_MS = 250;
@@ -28,7 +28,7 @@ export class TunnelStatusBar implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10);
     this.item.name = vscode.l10n.t('SSH Tunnels');
     this.item.command = focusCommand;
-    this.disposables.push(
+    this.disposables.add(
       this.item,
       manager.onDidChangeTunnel((info) => this.onTunnel(info)),
       manager.onDidChangeServer(() => this.update()),
@@ -102,6 +102,6 @@ export class TunnelStatusBar implements vscode.Disposable {
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
 import type { TunnelCatalogue } from '../catalogue';
-import type { PeerTunnel, PeerTunnels } from '../peers';
+import { DisposableStore, type PeerTunnel, type PeerTunnels } from '../peers';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
 import type { SettingsTunnels } from './settingsTunnels';
 import {
@@ -56,7 +56,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   private readonly looks = new Map<string, string>();
   /** One node object per id, so a refresh of one element reaches the element VS Code holds. */
   private readonly nodes = new Map<string, TreeNode>();
-  private readonly disposables: vscode.Disposable[] = [this._onDidChangeTreeData];
+  private readonly disposables = new DisposableStore();
   /** Elements refreshed so far, by kind (tests read it to see that refreshes are targeted). */
   readonly refreshes = { root: 0, server: 0, tunnel: 0 };
 
@@ -71,8 +71,9 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     private readonly peers?: PeerTunnels,
   ) {
     const known = new Set(manager.listTunnels().map((t) => t.id));
-    if (peers) this.disposables.push(peers.onDidChange(() => this.followPeers()));
-    this.disposables.push(
+    this.disposables.add(this._onDidChangeTreeData);
+    if (peers) this.disposables.add(peers.onDidChange(() => this.followPeers()));
+    this.disposables.add(
       manager.onDidChangeTunnel((info) => {
         // A tunnel that appears or goes changes its server's children; otherwise only itself changed.
         const appeared = !known.has(info.id) && info.state !== 'closed';
@@ -272,6 +273,6 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }
