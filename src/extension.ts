@@ -101,7 +101,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   sharing = peers;
   if (peers) catalogue.setPeers(peers);
   const settingsTunnels = new SettingsTunnels(catalogue, log);
-  const restored = new RestoredTunnels(engine, context.workspaceState, log, catalogue);
+  const restored = new RestoredTunnels(engine, catalogue, context.workspaceState, log);
   const tree = new TunnelTreeProvider(engine, servers, settingsTunnels, catalogue, peers);
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
@@ -140,10 +140,10 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     ...registerCommands({ manager: engine, servers, settingsTunnels, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
-    // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
+    // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
     // Agents see the tunnels the peers serve, reuse them rather than open a second, and close them through their owner.
-    ...registerAgentTools({ manager: engine, servers, peers }, log),
+    ...registerAgentTools({ manager: engine, servers, peers, door: catalogue }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();

@@ -6,9 +6,9 @@
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { managerActions, specOf } from './ownerActions';
 import { followPeers, toTakeOver, type FollowingSlot } from './followPeers';
-import { FrontDoor, servedByPeerError } from './frontDoor';
+import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
 import { DisposableStore, type OwnerActions, type PeerIdentity, type PeerTunnel, type PeerTunnels } from '../peers';
-import { ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
+import { isOnceKey, ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OnceSource, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 interface Slot extends FollowingSlot {
   /** The fingerprint a person stopped it at; undefined while it is not stopped by a person. */
@@ -24,7 +24,7 @@ export interface CatalogueOptions {
   log?: (message: string) => void;
 }
 
-export class TunnelCatalogue {
+export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   private readonly slots = new Map<string, Slot>();
   /** Running tunnels' ids to their entries' keys. */
   private readonly byTunnel = new Map<string, string>();
@@ -47,7 +47,6 @@ export class TunnelCatalogue {
     this.door = new FrontDoor(options.manager);
     this.log = options.log ?? (() => undefined);
     this.disposables.add(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
-    for (const info of this.manager.listTunnels()) this.onTunnel(info);
     if (options.peers) this.setPeers(options.peers);
   }
 
@@ -91,49 +90,51 @@ export class TunnelCatalogue {
     return { ...slot.wanted, state: slot.state, personStopped: slot.stoppedAs !== undefined };
   }
 
-  // ---- the engine's tunnels -----------------------------------------------------------
+  // ---- the front door for a tunnel wanted once ----------------------------------------
 
-  private onTunnel(info: TunnelInfo): void {
-    const key = this.byTunnel.get(info.id);
-    if (info.state === 'closed') {
-      if (key === undefined) return;
-      this.byTunnel.delete(info.id);
-      const slot = this.slots.get(key);
-      if (!slot || slot.state.kind !== 'running' || slot.state.tunnelId !== info.id) return;
-      if (key.startsWith(TUNNEL_KEY_PREFIX)) {
-        this.slots.delete(key);
-        return;
-      }
-      // A person's or an agent's close keeps a wanted tunnel stopped; a shutdown or an edit does not.
-      if (info.closeReason === 'person' || info.closeReason === 'agent') slot.stoppedAs = slot.wanted.fingerprint;
-      this.setState(slot, { kind: 'stopped', reason: info.closeReason });
-      return;
-    }
-    if (key !== undefined) {
-      // A tunnel opened once and taken by the settings since (kept in them) is theirs now.
-      if (key.startsWith(TUNNEL_KEY_PREFIX) && info.openedBy !== 'person' && info.openedBy !== 'agent') {
-        this.slots.delete(key);
-        this.byTunnel.delete(info.id);
-      }
-      return;
-    }
-    // Settings and config forwards are entered by open() itself; what a person or an agent opens is entered here.
-    if (info.openedBy !== 'person' && info.openedBy !== 'agent') return;
-    const own = `${TUNNEL_KEY_PREFIX}${info.id}`;
-    const spec = specOf(info);
-    this.slots.set(own, { wanted: { key: own, source: info.openedBy, spec, fingerprint: '', autoStart: false }, state: { kind: 'running', tunnelId: info.id } });
-    this.byTunnel.set(info.id, own);
+  /**
+   * Opens a tunnel wanted once (a person's, an agent's, a restored one; later another extension's)
+   * through the front door: here unless a peer serves it. One opened here is kept as its origin's
+   * while it runs.
+   */
+  async open(spec: TunnelSpec, origin: OnceSource, options: OpenOptions = {}): Promise<Opened> {
+    const opened = await this.door.open(spec, origin, options);
+    if (opened.here) this.enterOnce(opened.here.id, origin);
+    return opened;
   }
 
-  /** Marks a tunnel opened once as restored from an earlier session (the restore opens it as a person's). */
-  claim(tunnelId: string, source: 'restore'): void {
-    const slot = this.slots.get(`${TUNNEL_KEY_PREFIX}${tunnelId}`);
-    if (slot) slot.wanted = { ...slot.wanted, source };
+  /** Enters a running tunnel as one wanted once by `source`, on the ports it has bound. */
+  private enterOnce(tunnelId: string, source: OnceSource): void {
+    // Closed already (between its start and now): nothing to keep.
+    const info = this.manager.getTunnel(tunnelId);
+    if (!info) return;
+    const key = `${TUNNEL_KEY_PREFIX}${info.id}`;
+    this.slots.set(key, { wanted: { key, source, spec: specOf(info), fingerprint: '', autoStart: false }, state: { kind: 'running', tunnelId: info.id } });
+    this.byTunnel.set(info.id, key);
+  }
+
+  // ---- the engine's tunnels -----------------------------------------------------------
+
+  /** A tunnel of an entry closed: a tunnel wanted once leaves; an entry of the settings or the ssh config stops. */
+  private onTunnel(info: TunnelInfo): void {
+    if (info.state !== 'closed') return;
+    const key = this.byTunnel.get(info.id);
+    if (key === undefined) return;
+    this.byTunnel.delete(info.id);
+    const slot = this.slots.get(key);
+    if (!slot || slot.state.kind !== 'running' || slot.state.tunnelId !== info.id) return;
+    if (isOnceKey(key)) {
+      this.slots.delete(key);
+      return;
+    }
+    // A person's or an agent's close keeps a wanted tunnel stopped; a shutdown or an edit does not.
+    if (info.closeReason === 'person' || info.closeReason === 'agent') slot.stoppedAs = slot.wanted.fingerprint;
+    this.setState(slot, { kind: 'stopped', reason: info.closeReason });
   }
 
   private setState(slot: Slot, state: WantedState): void {
     slot.state = state;
-    if (!slot.wanted.key.startsWith(TUNNEL_KEY_PREFIX)) this._onDidChange.fire();
+    if (!isOnceKey(slot.wanted.key)) this._onDidChange.fire();
   }
 
   // ---- the feeders ----------------------------------------------------------------------
@@ -174,7 +175,7 @@ export class TunnelCatalogue {
       work.push(
         this.closeSlot(slot, 'settings').then(() => {
           this.log(`Settings: ${now.spec.name ?? key} changed; restarting it.`);
-          return this.open(slot).catch(() => undefined);
+          return this.openEntry(slot).catch(() => undefined);
         }),
       );
     }
@@ -185,7 +186,7 @@ export class TunnelCatalogue {
         this.slots.set(w.key, slot);
       }
       const idle = slot.state.kind === 'stopped' || slot.state.kind === 'failed';
-      if (w.autoStart && idle && slot.stoppedAs === undefined) work.push(this.open(slot).catch(() => undefined));
+      if (w.autoStart && idle && slot.stoppedAs === undefined) work.push(this.openEntry(slot).catch(() => undefined));
     }
     this._onDidChange.fire();
     await Promise.all(work);
@@ -225,7 +226,7 @@ export class TunnelCatalogue {
       const info = this.manager.getTunnel(slot.state.tunnelId);
       if (info) return info;
     }
-    return this.open(slot);
+    return this.openEntry(slot);
   }
 
   /** Stops an entry; a person's (or an agent's) stop keeps it stopped until its definition changes. */
@@ -235,21 +236,31 @@ export class TunnelCatalogue {
     if (reason === 'person' || reason === 'agent') slot.stoppedAs = slot.wanted.fingerprint;
     const live = slot.state.kind === 'running' || slot.state.kind === 'opening';
     await this.closeSlot(slot, reason);
-    if (key.startsWith(TUNNEL_KEY_PREFIX)) this.slots.delete(key);
+    if (isOnceKey(key)) this.slots.delete(key);
     else if (live) this.setState(slot, { kind: 'stopped', reason });
   }
 
   /**
-   * Restarts a tunnel of this process (the tree's Restart, or another process asking): an entry's
-   * tunnel reopens from its definition; one opened once reopens on the ports it really had.
+   * Restarts a tunnel of this process (the tree's Restart, or a peer asking): an entry's tunnel
+   * reopens from its definition; one opened once reopens on the ports it really had, still its
+   * origin's.
    */
   async restart(tunnelId: string): Promise<TunnelInfo> {
     const key = this.byTunnel.get(tunnelId);
-    const slot = key === undefined || key.startsWith(TUNNEL_KEY_PREFIX) ? undefined : this.slots.get(key);
-    if (!slot || !this.manager.getTunnel(tunnelId)) return managerActions(this.manager).restart(tunnelId);
-    await this.closeSlot(slot, 'replaced');
-    slot.stoppedAs = undefined;
-    return this.open(slot);
+    const slot = key === undefined ? undefined : this.slots.get(key);
+    if (slot && !isOnceKey(slot.wanted.key) && this.manager.getTunnel(tunnelId)) {
+      await this.closeSlot(slot, 'replaced');
+      slot.stoppedAs = undefined;
+      return this.openEntry(slot);
+    }
+    const once = slot?.wanted.source;
+    if (once !== 'person' && once !== 'agent' && once !== 'restore') return managerActions(this.manager, { door: this.door }).restart(tunnelId);
+    const info = this.manager.getTunnel(tunnelId);
+    if (!info) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(tunnelId)}.`);
+    await this.manager.closeTunnel(tunnelId, 'replaced');
+    const opened = await this.open(specOf(info), once);
+    if (opened.peer) throw servedByPeerError(opened.peer);
+    return opened.here;
   }
 
   /**
@@ -258,7 +269,7 @@ export class TunnelCatalogue {
    */
   adopt(wanted: WantedTunnel, tunnelId: string): void {
     const previous = this.byTunnel.get(tunnelId);
-    if (previous?.startsWith(TUNNEL_KEY_PREFIX)) this.slots.delete(previous);
+    if (previous !== undefined && isOnceKey(previous)) this.slots.delete(previous);
     this.slots.set(wanted.key, { wanted, state: { kind: 'running', tunnelId } });
     this.byTunnel.set(tunnelId, wanted.key);
     this.manager.adoptTunnel(tunnelId, ORIGIN[wanted.source]);
@@ -272,7 +283,10 @@ export class TunnelCatalogue {
       this.slots.delete(key);
       this.byTunnel.delete(tunnelId);
     }
-    if (this.manager.getTunnel(tunnelId)) this.manager.adoptTunnel(tunnelId, 'person');
+    if (this.manager.getTunnel(tunnelId)) {
+      this.manager.adoptTunnel(tunnelId, 'person');
+      this.enterOnce(tunnelId, 'person');
+    }
     this._onDidChange.fire();
   }
 
@@ -290,7 +304,7 @@ export class TunnelCatalogue {
    * Opens an entry through the front door: here, unless a peer serves it (or wins its port
    * meanwhile), and then it is shown served there.
    */
-  private open(slot: Slot, endingPeer?: string): Promise<TunnelInfo> {
+  private openEntry(slot: Slot, endingPeer?: string): Promise<TunnelInfo> {
     const { wanted } = slot;
     const label = wanted.spec.name ?? wanted.key;
     const run = this.door.open(wanted.spec, wanted.source, { endingPeer }).then((opened) => {
@@ -345,7 +359,7 @@ export class TunnelCatalogue {
   private takeOver(peer: PeerIdentity, lost: readonly PeerTunnel[]): void {
     for (const slot of toTakeOver(this.slots.values(), lost)) {
       this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
-      this.open(slot, peer.id).catch(() => undefined);
+      this.openEntry(slot, peer.id).catch(() => undefined);
     }
   }
 

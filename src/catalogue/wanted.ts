@@ -5,6 +5,9 @@ import type { PeerTunnel } from '../peers';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
 
+/** Who wants a tunnel once (rather than as an entry of the settings or the ssh config): it is kept as theirs while it runs. */
+export type OnceSource = Extract<WantedSource, 'person' | 'agent' | 'restore'>;
+
 export interface WantedTunnel {
   /** Stable across edits: a settings key, a config forward's key, or `tunnel:<id>` for one opened once. */
   key: string;
@@ -36,6 +39,11 @@ export interface OpenFailure {
 
 /** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */
 export const TUNNEL_KEY_PREFIX = 'tunnel:';
+
+/** Whether a key is that of a tunnel opened once. */
+export function isOnceKey(key: string): boolean {
+  return key.startsWith(TUNNEL_KEY_PREFIX);
+}
 
 /** The origin a tunnel of each source is opened with. */
 export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };

@@ -7,7 +7,7 @@ import { validateServerSettings } from '../config/servers';
 import { errorMessage, plural, TunnelError, type ServerSource, type ServerStatus, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from './configForwards';
 import { keepInWorkspaceSettings } from './keep';
-import type { TunnelCatalogue } from '../catalogue';
+import { servedByPeerError, type TunnelCatalogue } from '../catalogue';
 import type { PeerTunnels } from '../peers';
 import type { VsCodePrompts } from './prompts';
 import { SECTION } from './settings';
@@ -177,10 +177,17 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     });
   }
 
+  /** A person's tunnel, through the catalogue's front door (a script may open it as an agent's). */
+  async function openAsPerson(spec: TunnelSpec): Promise<TunnelInfo> {
+    const opened = await catalogue.open(spec, spec.openedBy === 'agent' ? 'agent' : 'person');
+    if (opened.peer) throw servedByPeerError(opened.peer);
+    return opened.here;
+  }
+
   async function openInteractively(spec: TunnelSpec): Promise<TunnelInfo | undefined> {
     const attempt = async (change: Partial<TunnelSpec>): Promise<TunnelInfo> => {
       spec = { ...spec, ...change };
-      const info = await manager.createTunnel(spec);
+      const info = await openAsPerson(spec);
       void vscode.window.setStatusBarMessage(t('Tunnel {0} is open', tunnelLabel(info)), 4000);
       return info;
     };
@@ -195,7 +202,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
   async function createTunnel(...args: unknown[]): Promise<TunnelInfo | undefined> {
     const arg = args[0];
-    if (arg !== undefined && !isTreeNode(arg)) return manager.createTunnel(toSpec(arg as CreateTunnelArg));
+    if (arg !== undefined && !isTreeNode(arg)) return openAsPerson(toSpec(arg as CreateTunnelArg));
     const server = isTreeNode(arg) && arg.kind === 'server' ? arg.name : await pickServer();
     if (!server) return undefined;
     const type = await pickType();

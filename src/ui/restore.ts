@@ -2,9 +2,8 @@
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
 import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { specOf } from '../catalogue';
-import { DisposableStore } from '../peers';
-import type { TunnelCatalogue } from '../catalogue';
+import { specOf, type TunnelDoor } from '../catalogue';
+import { describePeer, DisposableStore } from '../peers';
 import { SECTION } from './settings';
 
 /** The workspaceState key; one list per workspace, in the order the tunnels were opened. */
@@ -44,9 +43,10 @@ export class RestoredTunnels implements vscode.Disposable {
 
   constructor(
     private readonly manager: TunnelManager,
+    /** The front door the saved tunnels reopen through (the catalogue, which keeps them as restored). */
+    private readonly door: TunnelDoor<'restore'>,
     private readonly state: vscode.Memento,
     private readonly log: vscode.LogOutputChannel,
-    private readonly catalogue?: TunnelCatalogue,
   ) {
     this.pending = this.saved();
     this.disposables.add(manager.onDidChangeTunnel((info) => this.track(info)));
@@ -122,10 +122,10 @@ export class RestoredTunnels implements vscode.Disposable {
     this.log.info(`Restore: reopening ${plural(list.length, 'tunnel')} opened in an earlier session.`);
     await Promise.all(
       list.map((spec) =>
-        this.manager.createTunnel({ ...spec, openedBy: 'person' }).then(
-          (info) => {
-            this.catalogue?.claim(info.id, 'restore');
-            this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`);
+        this.door.open(spec, 'restore').then(
+          ({ here: info, peer }) => {
+            if (peer) this.log.info(`Restore: ${peer.info.name} is served by ${describePeer(peer.peer)}; not reopened here.`);
+            else this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`);
           },
           (err: unknown) => {
             this.failures.push({ spec, message: errorMessage(err) });
@@ -148,7 +148,7 @@ export class RestoredTunnels implements vscode.Disposable {
     const use = suggestion !== undefined ? t('Use port {0}', suggestion) : undefined;
     const choice = await vscode.window.showWarningMessage(message, ...(use ? [use] : []));
     if (choice === use && suggestion !== undefined) {
-      await this.manager.createTunnel({ ...spec, localPort: suggestion, openedBy: 'person' }).catch((e: unknown) => {
+      await this.door.open({ ...spec, localPort: suggestion }, 'restore').catch((e: unknown) => {
         void vscode.window.showErrorMessage(errorMessage(e));
       });
     }
