@@ -4,30 +4,23 @@
 // person). It decides with the peers who serves a tunnel; pure Node (no `vscode`), so the extension
 // and its tests use the same one. Reading settings stays the feeders' job.
 import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { managerActions, specOf } from './ownerActions';
-import { followPeers, toTakeOver, type FollowingSlot } from './followPeers';
-import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
 import { DisposableStore, type OwnerActions, type PeerIdentity, type PeerTunnel, type PeerTunnels } from '../peers';
+import { followPeers, toTakeOver } from './followPeers';
+import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
+import { managerActions, specOf } from './ownerActions';
+import { applyWanted } from './settingsDiff';
+import { entryOf, isLive, Slots, type Slot } from './slots';
 import { isOnceKey, ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OnceSource, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
-
-interface Slot extends FollowingSlot {
-  /** The fingerprint a person stopped it at; undefined while it is not stopped by a person. */
-  stoppedAs?: string;
-  /** The open under way, if any. */
-  pending?: Promise<TunnelInfo>;
-}
 
 export interface CatalogueOptions {
   manager: TunnelManager;
-  /** The tunnels other processes serve; without it every wanted tunnel is opened here. */
+  /** The tunnels the peers serve; without them every wanted tunnel is opened here. */
   peers?: PeerTunnels;
   log?: (message: string) => void;
 }
 
 export class TunnelCatalogue implements TunnelDoor<OnceSource> {
-  private readonly slots = new Map<string, Slot>();
-  /** Running tunnels' ids to their entries' keys. */
-  private readonly byTunnel = new Map<string, string>();
+  private readonly slots = new Slots();
   private readonly manager: TunnelManager;
   private readonly log: (message: string) => void;
   private peerTunnels: PeerTunnels | undefined;
@@ -39,7 +32,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   /** Fires when an entry of the settings or the ssh config appears, goes, or changes state. */
   readonly onDidChange = this._onDidChange.event;
   private readonly _onDidFailOpen = new Emitter<OpenFailure>();
-  /** Fires when an entry could not be opened and no other process serves it. */
+  /** Fires when an entry could not be opened and no peer serves it. */
   readonly onDidFailOpen = this._onDidFailOpen.event;
 
   constructor(options: CatalogueOptions) {
@@ -50,7 +43,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     if (options.peers) this.setPeers(options.peers);
   }
 
-  /** The other processes' tunnels, once known (they may start after the catalogue). */
+  /** The peers' tunnels, once known (sharing may start after the catalogue). */
   get peers(): PeerTunnels | undefined {
     return this.peerTunnels;
   }
@@ -71,23 +64,19 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     for (const slot of this.slots.values()) {
       if (filter.source !== undefined && slot.wanted.source !== filter.source) continue;
       if (filter.server !== undefined && slot.wanted.spec.server !== filter.server) continue;
-      out.push(this.entryOf(slot));
+      out.push(entryOf(slot));
     }
     return out;
   }
 
   get(key: string): CatalogueEntry | undefined {
     const slot = this.slots.get(key);
-    return slot && this.entryOf(slot);
+    return slot && entryOf(slot);
   }
 
   /** The key of the entry whose running tunnel this is. */
   keyOf(tunnelId: string): string | undefined {
-    return this.byTunnel.get(tunnelId);
-  }
-
-  private entryOf(slot: Slot): CatalogueEntry {
-    return { ...slot.wanted, state: slot.state, personStopped: slot.stoppedAs !== undefined };
+    return this.slots.keyOf(tunnelId);
   }
 
   // ---- the front door for a tunnel wanted once ----------------------------------------
@@ -109,8 +98,8 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     const info = this.manager.getTunnel(tunnelId);
     if (!info) return;
     const key = `${TUNNEL_KEY_PREFIX}${info.id}`;
-    this.slots.set(key, { wanted: { key, source, spec: specOf(info), fingerprint: '', autoStart: false }, state: { kind: 'running', tunnelId: info.id } });
-    this.byTunnel.set(info.id, key);
+    this.slots.set({ wanted: { key, source, spec: specOf(info), fingerprint: '', autoStart: false }, state: { kind: 'running', tunnelId: info.id } });
+    this.slots.bind(info.id, key);
   }
 
   // ---- the engine's tunnels -----------------------------------------------------------
@@ -118,9 +107,9 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   /** A tunnel of an entry closed: a tunnel wanted once leaves; an entry of the settings or the ssh config stops. */
   private onTunnel(info: TunnelInfo): void {
     if (info.state !== 'closed') return;
-    const key = this.byTunnel.get(info.id);
+    const key = this.slots.keyOf(info.id);
     if (key === undefined) return;
-    this.byTunnel.delete(info.id);
+    this.slots.unbind(info.id);
     const slot = this.slots.get(key);
     if (!slot || slot.state.kind !== 'running' || slot.state.tunnelId !== info.id) return;
     if (isOnceKey(key)) {
@@ -151,43 +140,17 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   }
 
   private async setWantedNow(source: WantedSource, list: readonly WantedTunnel[]): Promise<void> {
-    const wanted = new Map(list.map((w) => [w.key, w]));
-    const work: Promise<unknown>[] = [];
-    for (const [key, slot] of [...this.slots]) {
-      if (slot.wanted.source !== source) continue;
-      const now = wanted.get(key);
-      if (now && now.fingerprint === slot.wanted.fingerprint) {
-        slot.wanted = now;
-        continue;
-      }
-      const live = slot.state.kind === 'running' || slot.state.kind === 'opening';
-      if (!now) {
-        this.slots.delete(key);
-        if (live) work.push(this.closeSlot(slot, 'settings').then(() => this.log(`Settings: ${key} was removed; closed it.`)));
-        continue;
-      }
-      slot.wanted = now;
-      if (slot.stoppedAs !== undefined && slot.stoppedAs !== now.fingerprint) slot.stoppedAs = undefined;
-      // Served elsewhere as it was defined: as it is defined now, it is looked for (or opened) afresh.
-      if (slot.state.kind === 'elsewhere') slot.state = { kind: 'stopped' };
-      if (!live) continue;
-      // Reopen once the old one is gone: the new definition may want the same port.
-      work.push(
-        this.closeSlot(slot, 'settings').then(() => {
-          this.log(`Settings: ${now.spec.name ?? key} changed; restarting it.`);
-          return this.openEntry(slot).catch(() => undefined);
-        }),
-      );
-    }
-    for (const w of list) {
-      let slot = this.slots.get(w.key);
-      if (!slot) {
-        slot = { wanted: w, state: { kind: 'stopped' } };
-        this.slots.set(w.key, slot);
-      }
-      const idle = slot.state.kind === 'stopped' || slot.state.kind === 'failed';
-      if (w.autoStart && idle && slot.stoppedAs === undefined) work.push(this.openEntry(slot).catch(() => undefined));
-    }
+    const { closes, opens } = applyWanted(this.slots, source, list);
+    const work = closes.map(({ slot, reopen }) => {
+      const { key } = slot.wanted;
+      const name = slot.wanted.spec.name ?? key;
+      if (!reopen) return this.closeSlot(slot, 'settings').then(() => this.log(`Settings: ${key} was removed; closed it.`));
+      return this.closeSlot(slot, 'settings').then(() => {
+        this.log(`Settings: ${name} changed; restarting it.`);
+        return this.openEntry(slot).catch(() => undefined);
+      });
+    });
+    for (const slot of opens) work.push(this.openEntry(slot).catch(() => undefined));
     this._onDidChange.fire();
     await Promise.all(work);
   }
@@ -197,7 +160,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     let slot = this.slots.get(key);
     if (!slot) {
       slot = { wanted: { key, source: 'sshConfig', spec, fingerprint: JSON.stringify(spec), autoStart: false }, state: { kind: 'stopped' } };
-      this.slots.set(key, slot);
+      this.slots.set(slot);
     }
     return slot;
   }
@@ -211,8 +174,8 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
 
   /** Whether the entry of `key` has its tunnel running (or opening) here. */
   isRunning(key: string): boolean {
-    const kind = this.slots.get(key)?.state.kind;
-    return kind === 'running' || kind === 'opening';
+    const slot = this.slots.get(key);
+    return !!slot && isLive(slot);
   }
 
   // ---- a person's actions -------------------------------------------------------------
@@ -234,7 +197,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     const slot = this.slots.get(key);
     if (!slot) return;
     if (reason === 'person' || reason === 'agent') slot.stoppedAs = slot.wanted.fingerprint;
-    const live = slot.state.kind === 'running' || slot.state.kind === 'opening';
+    const live = isLive(slot);
     await this.closeSlot(slot, reason);
     if (isOnceKey(key)) this.slots.delete(key);
     else if (live) this.setState(slot, { kind: 'stopped', reason });
@@ -246,7 +209,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
    * origin's.
    */
   async restart(tunnelId: string): Promise<TunnelInfo> {
-    const key = this.byTunnel.get(tunnelId);
+    const key = this.slots.keyOf(tunnelId);
     const slot = key === undefined ? undefined : this.slots.get(key);
     if (slot && !isOnceKey(slot.wanted.key) && this.manager.getTunnel(tunnelId)) {
       await this.closeSlot(slot, 'replaced');
@@ -268,10 +231,10 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
    * follows finds it running and leaves it as it is.
    */
   adopt(wanted: WantedTunnel, tunnelId: string): void {
-    const previous = this.byTunnel.get(tunnelId);
+    const previous = this.slots.keyOf(tunnelId);
     if (previous !== undefined && isOnceKey(previous)) this.slots.delete(previous);
-    this.slots.set(wanted.key, { wanted, state: { kind: 'running', tunnelId } });
-    this.byTunnel.set(tunnelId, wanted.key);
+    this.slots.set({ wanted, state: { kind: 'running', tunnelId } });
+    this.slots.bind(tunnelId, wanted.key);
     this.manager.adoptTunnel(tunnelId, ORIGIN[wanted.source]);
     this._onDidChange.fire();
   }
@@ -281,7 +244,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     const slot = this.slots.get(key);
     if (slot?.state.kind === 'running' && slot.state.tunnelId === tunnelId) {
       this.slots.delete(key);
-      this.byTunnel.delete(tunnelId);
+      this.slots.unbind(tunnelId);
     }
     if (this.manager.getTunnel(tunnelId)) {
       this.manager.adoptTunnel(tunnelId, 'person');
@@ -296,7 +259,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     const pendingId = slot.pending ? await slot.pending.then((i) => i.id, () => undefined) : undefined;
     const id = slot.state.kind === 'running' ? slot.state.tunnelId : pendingId;
     if (id === undefined) return;
-    this.byTunnel.delete(id);
+    this.slots.unbind(id);
     if (this.manager.getTunnel(id)) await this.manager.closeTunnel(id, reason).catch(() => undefined);
   }
 
@@ -322,7 +285,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
           void this.manager.closeTunnel(info.id, 'settings').catch(() => undefined);
           return info;
         }
-        this.byTunnel.set(info.id, wanted.key);
+        this.slots.bind(info.id, wanted.key);
         this.log(`${sourceWord(wanted.source)}: opened ${label} (${info.localPath ?? `${info.localHost}:${info.localPort}`}).`);
         this.setState(slot, { kind: 'running', tunnelId: info.id });
         return info;
@@ -335,7 +298,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
           this.setState(slot, { kind: 'failed', code: err instanceof TunnelError ? err.code : undefined, message });
         }
         this.log(`${sourceWord(wanted.source)}: could not open ${label}: ${message}`);
-        this._onDidFailOpen.fire({ entry: this.entryOf(slot), error: err });
+        this._onDidFailOpen.fire({ entry: entryOf(slot), error: err });
         throw err;
       },
     );
@@ -348,14 +311,14 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     return servedByPeerError(served);
   }
 
-  // ---- other processes ----------------------------------------------------------------
+  // ---- the peers ----------------------------------------------------------------------
 
-  /** Other processes' tunnels changed: entries served there follow (gone: stopped here; newly served: shown there). */
+  /** The peers' tunnels changed: entries served there follow (gone: stopped here; newly served: shown there). */
   private followPeers(): void {
     if (this.peerTunnels && followPeers(this.slots.values(), this.peerTunnels)) this._onDidChange.fire();
   }
 
-  /** A process ended: the autoStart settings tunnels it served that this process wants are opened here (the port picks one winner). */
+  /** A peer ended: the autoStart settings tunnels it served that this process wants are opened here (the port picks one winner). */
   private takeOver(peer: PeerIdentity, lost: readonly PeerTunnel[]): void {
     for (const slot of toTakeOver(this.slots.values(), lost)) {
       this.log(`${slot.wanted.spec.name ?? slot.wanted.key}: its owner (${peer.kind} ${peer.pid}) has ended; taking it over.`);
@@ -363,12 +326,12 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     }
   }
 
-  /** What this process does when another asks about one of its tunnels: the same as its own person. */
+  /** What this process does when a peer asks about one of its tunnels: the same as its own person. */
   ownerActions(): OwnerActions {
     return {
       ...managerActions(this.manager, {
         settingsKey: (tunnelId) => {
-          const key = this.byTunnel.get(tunnelId);
+          const key = this.slots.keyOf(tunnelId);
           return key !== undefined && this.slots.get(key)?.wanted.source === 'settings' ? key : undefined;
         },
       }),
