@@ -15,7 +15,7 @@ import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
 import { RestoredTunnels } from './ui/restore';
 import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
-import { SettingsTunnels } from './ui/settingsTunnels';
+import { SettingsFeed } from './ui/settingsFeed';
 import { TunnelStatusBar } from './ui/statusBar';
 import { TunnelTreeProvider } from './ui/tree';
 
@@ -26,7 +26,8 @@ export interface SshTunnelsApi {
   tree: TunnelTreeProvider;
   treeView: vscode.TreeView<unknown>;
   statusBar: TunnelStatusBar;
-  settingsTunnels: SettingsTunnels;
+  /** The tunnels of the settings (`sshTunnels.tunnels`), as fed to the catalogue. */
+  settingsTunnels: SettingsFeed;
   /** Every tunnel this window wants (settings, ssh config forwards, restored, a person's, an agent's) and its state. */
   catalogue: TunnelCatalogue;
   /** The tunnels this person's peers serve (other windows, `ssh-tunnels up`, `ssh-tunnels mcp`), when sharing started. */
@@ -100,9 +101,9 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const peersStartMs = performance.now() - peersStarted;
   sharing = peers;
   if (peers) catalogue.setPeers(peers);
-  const settingsTunnels = new SettingsTunnels(catalogue, log);
+  const settingsFeed = new SettingsFeed(catalogue, log);
   const restored = new RestoredTunnels(engine, catalogue, context.workspaceState, log);
-  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels, catalogue, peers);
+  const tree = new TunnelTreeProvider(engine, servers, settingsFeed, catalogue, peers);
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
@@ -133,12 +134,12 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     treeView,
     statusBar,
     progress,
-    settingsTunnels,
+    settingsFeed,
     catalogue,
     restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsTunnels, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
@@ -155,7 +156,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
       log.info(`${status.name}: ${status.state}${status.lastError && status.state !== 'connected' ? ` (${status.lastError})` : ''}`);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`${SECTION}.tunnels`) || e.affectsConfiguration(`${SECTION}.servers`)) void settingsTunnels.reconcile();
+      if (e.affectsConfiguration(`${SECTION}.tunnels`) || e.affectsConfiguration(`${SECTION}.servers`)) void settingsFeed.reconcile();
       if (e.affectsConfiguration(`${SECTION}.reconnect`) || e.affectsConfiguration(`${SECTION}.maxChannelsPerConnection`)) engine.configure(supervisionSettings());
     }),
     // Back at the window (often after a sleep): redial waiting servers now rather than at the next backoff step.
@@ -164,7 +165,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log.info('Workspace trusted: opening the tunnels of its settings.');
-      void settingsTunnels.reconcile();
+      void settingsFeed.reconcile();
     }),
   );
   // In Restricted Mode VS Code reports no change of restricted workspace settings: watch the files.
@@ -173,19 +174,19 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
       new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)),
     );
     const check = () => {
-      if (!vscode.workspace.isTrusted) void settingsTunnels.reconcile();
+      if (!vscode.workspace.isTrusted) void settingsFeed.reconcile();
     };
     context.subscriptions.push(watcher, watcher.onDidChange(check), watcher.onDidCreate(check), watcher.onDidDelete(check));
   }
 
-  const ready = settingsTunnels.reconcile();
+  const ready = settingsFeed.reconcile();
   // Not awaited here: a tunnel that needs a password must not hold up activation.
   const restoring = restored.restore();
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms (sharing with other processes: ${peersStartMs.toFixed(2)} ms, ${peersStartCpuMs.toFixed(2)} ms of CPU).`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
-  void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, catalogue, peers, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
+  void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {

@@ -5,7 +5,7 @@ import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
 import type { TunnelCatalogue } from '../catalogue';
 import { DisposableStore, type PeerTunnel, type PeerTunnels } from '../peers';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
-import type { SettingsTunnels } from './settingsTunnels';
+import type { SettingsFeed } from './settingsFeed';
 import {
   configForwardItem,
   configForwardTooltip,
@@ -66,7 +66,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   constructor(
     private readonly manager: TunnelManager,
     private readonly servers: TreeServers,
-    private readonly settingsTunnels: SettingsTunnels,
+    private readonly settingsFeed: SettingsFeed,
     private readonly catalogue: TunnelCatalogue,
     private readonly peers?: PeerTunnels,
   ) {
@@ -93,7 +93,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
         else if (changed) this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
       }),
       manager.onDidChangeServer((status) => this.refreshServer(status.name)),
-      settingsTunnels.onDidChange(() => this.refresh()),
+      settingsFeed.onDidChange(() => this.refresh()),
     );
   }
 
@@ -165,7 +165,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const names = new Set(this.servers.list().map((s) => s.host));
     for (const b of this.servers.brokenServers?.() ?? []) names.add(b.name);
     for (const t of this.manager.listTunnels()) names.add(t.server);
-    for (const t of this.settingsTunnels.configured()) names.add(t.spec.server);
+    for (const t of this.settingsFeed.configured()) names.add(t.spec.server);
     for (const t of this.peers?.list() ?? []) names.add(t.info.server);
     return [...names];
   }
@@ -175,7 +175,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (element.kind !== 'server') return [];
     const open = this.manager.listTunnels(element.name).map((t) => this.node({ kind: 'tunnel', id: t.id, server: t.server }));
     const served = (this.peers?.list(element.name) ?? []).map((t) => this.node({ kind: 'elsewhere', peerId: t.peer.id, id: t.info.id, server: t.info.server }));
-    const stopped = this.settingsTunnels
+    const stopped = this.settingsFeed
       .stopped(element.name)
       .filter((t) => !this.servedByPeer(t.spec))
       .map((t) => this.node({ kind: 'configured', key: t.key, server: t.spec.server }));
@@ -218,8 +218,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
       return f && configForwardTooltip(f.spec);
     }
-    const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
-    return t && configuredTooltip(t, this.settingsTunnels.lastFailure(t.key));
+    const t = this.settingsFeed.configured().find((c) => c.key === element.key);
+    return t && configuredTooltip(t, this.settingsFeed.lastFailure(t.key));
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
@@ -243,8 +243,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       item.id = this.nodeId(element);
       return item;
     }
-    const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
-    const item = t ? configuredItem(t, this.settingsTunnels.lastFailure(t.key)) : new vscode.TreeItem(element.key);
+    const t = this.settingsFeed.configured().find((c) => c.key === element.key);
+    const item = t ? configuredItem(t, this.settingsFeed.lastFailure(t.key)) : new vscode.TreeItem(element.key);
     item.id = this.nodeId(element);
     return item;
   }
@@ -255,7 +255,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   private serverItem(name: string): vscode.TreeItem {
-    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
+    const stopped = this.settingsFeed.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
     const served = this.peers?.list(name).length ?? 0;
     const status = this.manager.serverStatus(name);
     const config = this.serverConfig(name);

@@ -4,12 +4,12 @@ import type { TunnelCatalogue } from '../../catalogue';
 import type { ServerSource, TunnelManager } from '../../engine';
 import type { PeerTunnels } from '../../peers';
 import type { VsCodePrompts } from '../prompts';
-import type { SettingsTunnels } from '../settingsTunnels';
+import type { SettingsFeed } from '../settingsFeed';
 
 export interface CommandDeps {
   manager: TunnelManager;
   servers: ServerSource;
-  settingsTunnels: SettingsTunnels;
+  settingsFeed: SettingsFeed;
   /** The wanted tunnels and their state, and the front door: creates, restarts and the ssh config's forwards go through it. */
   catalogue: TunnelCatalogue;
   /** The peers' tunnels: Close and Restart on one of them ask the peer that serves it. */

@@ -11,7 +11,7 @@ import { peersOf, resolveTunnel, serverName } from './targets';
 
 export async function closeTunnel(deps: CommandDeps, arg?: unknown): Promise<void> {
   if (isTreeNode(arg) && arg.kind === 'configured') {
-    if (!arg.key.startsWith(CONFIG_FORWARD_PREFIX)) await deps.settingsTunnels.stop(arg.key);
+    if (!arg.key.startsWith(CONFIG_FORWARD_PREFIX)) await deps.settingsFeed.stop(arg.key);
     return;
   }
   if (isTreeNode(arg) && arg.kind === 'elsewhere') return peersOf(deps).close(arg.peerId, arg.id);
@@ -23,12 +23,12 @@ export async function closeTunnel(deps: CommandDeps, arg?: unknown): Promise<voi
 
 export async function startTunnel(deps: CommandDeps, arg?: unknown): Promise<TunnelInfo | undefined> {
   const t = vscode.l10n.t;
-  const { servers, catalogue, settingsTunnels } = deps;
+  const { servers, catalogue, settingsFeed } = deps;
   let key = typeof arg === 'string' ? arg : isTreeNode(arg) && arg.kind === 'configured' ? arg.key : undefined;
   if (key === undefined) {
     const fromConfig = stoppedConfigForwards(servers, (k) => catalogue.isRunning(k));
     const stopped = [
-      ...settingsTunnels.stopped().map((c) => ({ label: c.spec.name ?? c.key, description: c.spec.server, key: c.key })),
+      ...settingsFeed.stopped().map((c) => ({ label: c.spec.name ?? c.key, description: c.spec.server, key: c.key })),
       ...fromConfig.map((f) => ({ label: configuredDescription(f.spec), description: `${f.spec.server} · ssh config`, key: f.key })),
     ];
     if (stopped.length === 0) {
@@ -40,7 +40,7 @@ export async function startTunnel(deps: CommandDeps, arg?: unknown): Promise<Tun
     if (!key) return undefined;
   }
   if (key.startsWith(CONFIG_FORWARD_PREFIX)) return startConfigForward(deps, key);
-  return settingsTunnels.start(key);
+  return settingsFeed.start(key);
 }
 
 /** Starts a forward of the ssh config (the tree's start action on it). */
@@ -64,7 +64,7 @@ export async function restartTunnel(deps: CommandDeps, arg?: unknown): Promise<T
 export async function keepTunnel(deps: CommandDeps, arg?: unknown): Promise<Record<string, unknown> | undefined> {
   const info = await resolveTunnel(deps, arg, vscode.l10n.t('Keep which tunnel in the workspace settings?'));
   if (!info) return undefined;
-  const entry = await keepInWorkspaceSettings(info, deps.settingsTunnels, deps.log);
+  const entry = await keepInWorkspaceSettings(info, deps.settingsFeed, deps.log);
   if (interactive([arg])) void vscode.window.setStatusBarMessage(vscode.l10n.t('{0} is now in the workspace settings (sshTunnels.tunnels)', tunnelLabel(info)), 4000);
   return entry;
 }

@@ -12,7 +12,7 @@ function wantedOf(t: ConfiguredTunnel): WantedTunnel {
   return { key: t.key, source: 'settings', spec: t.spec, fingerprint: t.fingerprint, autoStart: t.autoStart };
 }
 
-export class SettingsTunnels implements vscode.Disposable {
+export class SettingsFeed implements vscode.Disposable {
   private configuredList: ConfiguredTunnel[] = [];
   private restrictedNoticeShown = false;
   /** Tells each problem of the tunnels' settings once, as the servers' are told. */
