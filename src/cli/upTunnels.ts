@@ -1,7 +1,7 @@
-// Each tunnel `up` asked for: opened here, or followed where another process of the user serves it
-// already (a VS Code window, another up, an agent through mcp), and taken over when that one ends.
+// Each tunnel `up` asked for: opened through the front door, here or followed where a peer (a VS
+// Code window, another up, an agent through mcp) serves it already, and taken over when that one ends.
 import type { TunnelDoor } from '../catalogue';
-import { errorMessage, makeAddress, type TunnelSpec } from '../engine';
+import { defaultName, errorMessage, makeAddress, type TunnelSpec } from '../engine';
 import { describePeer, type Peers, type PeerIdentity, type PeerTunnel } from '../peers';
 import { address, type TableRow } from './table';
 
@@ -9,7 +9,7 @@ export interface Entry {
   spec: TunnelSpec;
   row: TableRow;
   id?: string;
-  /** The settings entry's key (`sshTunnels.tunnels`), told to the other processes with the tunnel. */
+  /** The settings entry's key (`sshTunnels.tunnels`), told to the peers with the tunnel. */
   key?: string;
   /** Served by a peer, another process of the user (this command then opens nothing for it, and takes it over if that peer ends). */
   atPeer?: PeerTunnel;
@@ -21,8 +21,20 @@ export interface UpTunnels {
   /** The entries opened here, by their tunnel's id. */
   byId: Map<string, Entry>;
   say(line: string): void;
-  /** An entry could not open here, and no other process serves it: the command decides whether to end. */
+  /** An entry could not open here, and no peer serves it: the command decides whether to end. */
   failed(entry: Entry, err: unknown): void;
+}
+
+/** The entries for what the command line asks for, each row showing its default name until the engine names the tunnel (with its bound port), made distinct as the engine does. */
+export function entriesOf(selected: readonly { spec: TunnelSpec; key?: string }[]): Entry[] {
+  const seen = new Map<string, number>();
+  return selected.map(({ spec, key }) => {
+    const base = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    const name = spec.name === undefined && n > 1 ? `${base} (${n})` : base;
+    return { spec, key, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } };
+  });
 }
 
 /** The entry is served by a peer: nothing opens here; the row follows the peer's tunnel. */
@@ -59,7 +71,7 @@ export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
   }
 }
 
-/** The process serving some of these entries ended: this command takes them over (their ports are free now). */
+/** The peer serving some of these entries ended: this command takes them over (their ports are free now). */
 export function takeOver(t: UpTunnels, entries: readonly Entry[], peer: PeerIdentity, closing: () => boolean): void {
   for (const entry of entries) {
     if (closing() || entry.atPeer?.peer.id !== peer.id) continue;
