@@ -1,24 +1,36 @@
 import js from '@eslint/js';
+import * as path from 'node:path';
 import tseslint from 'typescript-eslint';
+import { forbidden, readRooms, roomOf } from './scripts/rooms.mjs';
 
-const NO_VSCODE = { name: 'vscode', message: 'Only src/ui and src/extension.ts touch the vscode API; the other layers run in plain Node.' };
+// The rooms of ARCHITECTURE.md: which room may import which, and which may import vscode.
+const rooms = readRooms();
 
-/**
- * The import rule of one floor of src/ above the engine: the folders above it (and the composition
- * root) are out of its reach, and so is `vscode` unless it is the UI.
- */
-function floor(folder, { vscode, above }) {
-  const group = [...above, 'extension'].flatMap((f) => [`**/${f}`, `**/${f}/**`]);
-  return {
-    files: [`src/${folder}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: vscode ? [] : [NO_VSCODE],
-        patterns: [{ group, message: `src/${folder} may not import ${above.map((f) => `src/${f}`).join(', ')} or src/extension.ts: a floor only looks down (ui and cli -> tools -> catalogue -> peers -> engine).` }],
-      }],
+/** rooms/floors: an import a room may not make, as ARCHITECTURE.md's table says. */
+const roomsPlugin = {
+  rules: {
+    floors: {
+      meta: { type: 'problem', schema: [] },
+      create(context) {
+        const file = context.filename;
+        const room = roomOf(rooms, file);
+        if (!room) return {};
+        const check = (node) => {
+          const source = node.source?.value;
+          if (typeof source !== 'string') return;
+          if (source === 'vscode' && !room.vscode) {
+            context.report({ node, message: `${room.name} (${room.folder}) runs in plain Node: it may not import vscode (ARCHITECTURE.md).` });
+            return;
+          }
+          if (!source.startsWith('.')) return;
+          const why = forbidden(rooms, file, path.resolve(path.dirname(file), source));
+          if (why) context.report({ node, message: why });
+        };
+        return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check };
+      },
     },
-  };
-}
+  },
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', '.cache/**', 'test-results/**'] },
@@ -32,21 +44,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/engine/**/*.ts', 'src/config/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [NO_VSCODE] }],
-    },
+    files: ['src/**/*.ts'],
+    plugins: { rooms: roomsPlugin },
+    rules: { 'rooms/floors': 'error' },
   },
-  // The floors above the engine only look down: ui and cli -> tools -> catalogue -> peers -> engine.
-  floor('peers', { vscode: false, above: ['catalogue', 'tools', 'ui', 'cli'] }),
-  floor('catalogue', { vscode: false, above: ['tools', 'ui', 'cli'] }),
-  floor('tools', { vscode: false, above: ['ui', 'cli'] }),
-  floor('cli', { vscode: false, above: ['ui'] }),
-  floor('ui', { vscode: true, above: ['cli'] }),
   {
     // One front door opens a wanted tunnel, with one wait and one rule of who serves it.
-    files: ['src/peers/**/*.ts', 'src/catalogue/**/*.ts', 'src/tools/**/*.ts', 'src/cli/**/*.ts', 'src/ui/**/*.ts', 'src/extension.ts'],
-    ignores: ['src/catalogue/frontDoor.ts'],
+    files: ['src/**/*.ts'],
+    ignores: ['src/engine/**', 'src/catalogue/frontDoor.ts'],
     rules: {
       'no-restricted-syntax': ['error', {
         selector: "CallExpression[callee.property.name='createTunnel']",

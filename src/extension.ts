@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
-import { errorMessage, installSsh2Adapter, plural, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
+import { errorMessage, installSsh2Adapter, plural, reportListenerErrors, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
 import { Peers, type PeerTunnels } from './peers';
 import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
@@ -86,6 +86,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     void vscode.window.showErrorMessage(errorMessage(err));
     throw err;
   }
+  // A failing listener of an engine event is logged, not lost.
+  reportListenerErrors((err) => log.error(`An event listener failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
 
   const servers = createServerSource(context);
   const prompts = new VsCodePrompts(context.secrets, context.globalState, log);

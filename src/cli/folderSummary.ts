@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateServerSettings } from '../config/serverSettings';
 import { defaultSshConfigPath } from '../config/servers';
-import { expandTilde, loadSshConfig, type LoadedSshConfig } from '../config/sshConfigLoad';
+import { loadSshConfig, type LoadedSshConfig } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION } from '../config/tunnelSettings';
-import { makeAddress } from '../engine';
-import { isLoopback } from '../tools/input';
+import { makeAddress, expandHome } from '../engine';
+import { isLoopback } from '../tools';
 
 /** The settings VS Code keeps from an untrusted workspace (package.json restrictedConfigurations). */
 export const RESTRICTED_KEYS = ['servers', 'tunnels', 'sshConfigFile'].map((key) => `${SECTION}.${key}`);
@@ -30,7 +30,7 @@ export function restrictedKeys(settings: Record<string, unknown>): string[] {
 export function settingsConfigPath(settings: Record<string, unknown>, folder: string, home = os.homedir()): string | undefined {
   const value = settings[`${SECTION}.sshConfigFile`];
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  return path.resolve(folder, expandTilde(value.trim(), home));
+  return path.resolve(folder, expandHome(value.trim(), home));
 }
 
 /** The ssh config a folder's settings name, read without running anything (no `Match exec`). */

@@ -7,9 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServerRegistry } from '../config/servers';
-import { expandTilde } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION, supervisionSettings, type ConfiguredTunnel } from '../config/tunnelSettings';
-import { installSsh2Adapter, TunnelManager, type Prompts, type ReconnectPolicy } from '../engine';
+import { errorMessage, expandHome, installSsh2Adapter, reportListenerErrors, TunnelManager, type Prompts, type ReconnectPolicy } from '../engine';
 import { UsageError } from './args';
 import { ensureFolderAllowed, readFolderSettings, type FolderSettings } from './folderAllow';
 import { settingsConfigPath } from './folderSummary';
@@ -42,10 +41,12 @@ export interface CliHost {
 export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
   // Before anything is asked: an ssh2 the engine cannot run on is said at once.
   installSsh2Adapter();
+  // A failing listener of an engine event is logged, not lost.
+  reportListenerErrors((err) => options.log(`An event listener failed: ${errorMessage(err)}`));
   if (options.sshConfig !== undefined) {
     // As ssh -F: a config named on the command line must be there, before anything is asked (~/.ssh/config may be missing).
     try {
-      fs.accessSync(expandTilde(options.sshConfig, os.homedir()), fs.constants.R_OK);
+      fs.accessSync(expandHome(options.sshConfig, os.homedir()), fs.constants.R_OK);
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message;
       throw new UsageError(`Can't open user config file ${options.sshConfig}: ${why}`);

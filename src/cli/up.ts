@@ -3,8 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandTilde } from '../config/sshConfigLoad';
-import { plural, REFUSALS, TunnelError } from '../engine';
+import { expandHome, plural, REFUSALS, TunnelError } from '../engine';
 import { FrontDoor, managerActions } from '../catalogue';
 import { Peers } from '../peers';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
@@ -138,7 +137,7 @@ export async function runUp(argv: string[]): Promise<number> {
   try {
     const selected = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
     const specs = selected.map((s) => s.spec);
-    const identityFiles = ((options.identityFiles as string[] | undefined) ?? []).map((f) => path.resolve(expandTilde(f, os.homedir())));
+    const identityFiles = ((options.identityFiles as string[] | undefined) ?? []).map((f) => path.resolve(expandHome(f, os.homedir())));
     if (identityFiles.length && options.server === undefined) throw new UsageError('-i gives a key for the server of --server: ssh-tunnels up --server HOST -i FILE -L …');
     for (const file of identityFiles) if (!fs.existsSync(file)) throw new UsageError(`-i ${file}: no such file.`);
     await resolveServers(host.servers, specs.map((s) => s.server), (name) => (name === options.server ? identityFiles : []));

@@ -3,8 +3,8 @@
 // alias nor a host this machine can look up is a mistake on the command line, with a guess.
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import { parseSshTarget } from '../engine';
 import type { ServerRegistry } from '../config/servers';
-import { parseSshTarget } from '../config/sshTarget';
 import { didYouMean, UsageError } from './args';
 
 /** How long a look-up may take before the name is given the benefit of the doubt (the network may be down). */

@@ -3,7 +3,7 @@
  * changed since: a signature of their stat, looked at no more often than an interval or by polling.
  */
 import * as fs from 'node:fs';
-import type { Disposable } from '../engine/base/events';
+import type { Disposable } from '../engine';
 import type { LoadedSshConfig } from './sshConfig';
 
 function fileSignature(loaded: LoadedSshConfig): string {

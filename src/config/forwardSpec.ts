@@ -5,29 +5,17 @@
  * (`-R 1080`), into the fields of a TunnelSpec. Pure: no I/O, no `vscode`; the create-tunnel
  * input box validates with it as the person types.
  */
+import { parseSshTarget, type TunnelSpec, type TunnelType } from '../engine';
 
-export type ForwardType = 'local' | 'remote' | 'dynamic';
-
-export interface ParsedForward {
-  type: ForwardType;
-  localHost?: string;
-  localPort: number;
-  remoteHost?: string;
-  remotePort?: number;
-  /** A Unix socket on this machine, in place of localHost:localPort. */
-  localPath?: string;
-  /** A Unix socket on the server, in place of remoteHost:remotePort. */
-  remotePath?: string;
-  /** `-R [bind:]port` alone: a SOCKS proxy on the server. */
-  socks?: boolean;
-}
+/** A forward as written: a TunnelSpec without its server, name and origin. */
+export type ParsedForward = Omit<TunnelSpec, 'server' | 'name' | 'openedBy'>;
 
 export type ForwardParse = { ok: true; forward: ParsedForward } | { ok: false; error: string };
 
-const FLAG: Record<string, ForwardType> = { L: 'local', R: 'remote', D: 'dynamic' };
+const FLAG: Record<string, TunnelType> = { L: 'local', R: 'remote', D: 'dynamic' };
 
 /** What each type looks like, for placeholders and error messages. */
-export const FORWARD_EXAMPLES: Record<ForwardType, string> = {
+export const FORWARD_EXAMPLES: Record<TunnelType, string> = {
   local: '[bind_address:]port:host:hostport, port:/remote.sock or /local.sock:host:hostport   e.g. 8080:localhost:80, 2375:/var/run/docker.sock',
   remote: '[bind_address:]port:host:hostport, /remote.sock:host:hostport, port:/local.sock, or [bind_address:]port alone for a SOCKS proxy on the server   e.g. 9000:localhost:3000, 1080',
   dynamic: '[bind_address:]port   e.g. 1080 or -D 127.0.0.1:1080',
@@ -103,7 +91,7 @@ type End = { host?: string; port: number; path?: undefined } | { path: string; p
  * Parses one forward. `type` is the type already chosen (the quick-pick step); a flag in the
  * text (`-L`, `-R`, `-D`) overrides it. Without either, the type is `local`.
  */
-export function parseForward(input: string, type?: ForwardType): ForwardParse {
+export function parseForward(input: string, type?: TunnelType): ForwardParse {
   const fail = (error: string): ForwardParse => ({ ok: false, error });
   let text = input.trim().replace(/^ssh\s+/, '');
   const flag = /^-([LRD])\s*/.exec(text);
@@ -193,11 +181,8 @@ export function parseForward(input: string, type?: ForwardType): ForwardParse {
   return { ok: true, forward };
 }
 
-/** `[user@]host[:port]` (IPv6 as `[addr]:port`). */
+/** `[user@]host[:port]` (IPv6 as `[addr]:port`) as a server's fields, or undefined when it is not one. */
 export function parseDestination(text: string): { user?: string; hostName: string; port?: number } | undefined {
-  const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^\s:@[\]]+)(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = m[3] ? Number(m[3]) : undefined;
-  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
-  return { user: m[1], hostName: m[2].replace(/^\[(.*)\]$/, '$1'), port };
+  const target = parseSshTarget(text.trim());
+  return 'error' in target ? undefined : { user: target.user, hostName: target.host, port: target.port };
 }

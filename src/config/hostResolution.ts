@@ -5,7 +5,7 @@
  * needs one waits (listed by name) until its result is in.
  */
 import { performance } from 'node:perf_hooks';
-import type { ServerConfig } from '../engine/base/types';
+import type { ServerConfig } from '../engine';
 import { resolveHost, type LoadedSshConfig, type ResolvedHost, type SshConfigEnv } from './sshConfig';
 import { ExecPending, ExecRunner } from './sshConfigExec';
 import { loadSteps } from './sshConfigLoad';

@@ -3,7 +3,7 @@
  * probably meant) and the entry still works; a bad value of a known field drops that entry
  * only, and the entry's name keeps its problem so a tunnel naming it can say what is wrong.
  */
-import type { ServerConfig } from '../engine/base/types';
+import type { ServerConfig } from '../engine';
 import { entryLabel, isEntry, unknownFieldWarnings } from './settingsFields';
 import { algorithmSetting, type AlgorithmOption } from './sshAlgorithms';
 

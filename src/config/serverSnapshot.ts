@@ -2,7 +2,7 @@
  * What the registry answers from: the `sshTunnels.servers` setting merged over the config's
  * hosts (field by field), with their tunnels, problems and broken names, as of one moment.
  */
-import type { ServerConfig, TunnelSpec } from '../engine/base/types';
+import type { ServerConfig, TunnelSpec } from '../engine';
 import { validateServerSettings } from './serverSettings';
 import type { LoadedSshConfig, ResolvedHost } from './sshConfig';
 

@@ -7,15 +7,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { TunnelError } from '../engine/base/errors';
-import { Emitter, type Disposable } from '../engine/base/events';
-import type { ServerConfig, ServerSource, TunnelSpec } from '../engine/base/types';
+import { type Disposable, Emitter, parseSshTarget, type ServerConfig, type ServerSource, TunnelError, type TunnelSpec, expandHome } from '../engine';
 import { ConfigWatch } from './configWatch';
 import { HostResolution } from './hostResolution';
 import { buildSnapshot, tunnelsOf, withSettings, type ServerOrigin, type Snapshot } from './serverSnapshot';
 import type { SshConfigEnv } from './sshConfig';
-import { defaultSystemSshConfigPath, expandTilde } from './sshConfigLoad';
-import { parseSshTarget } from './sshTarget';
+import { defaultSystemSshConfigPath } from './sshConfigLoad';
 
 export { validateServerSettings, type SettingsValidation } from './serverSettings';
 export type { ServerOrigin } from './serverSnapshot';
@@ -261,7 +258,7 @@ export class ServerRegistry implements ServerSource, Disposable {
   /** A setting may say `~/.ssh/work_config`. */
   private expand(configPath: string | null): string | null {
     if (configPath === null) return null;
-    return expandTilde(configPath, this.env?.home ?? os.homedir());
+    return expandHome(configPath, this.env?.home ?? os.homedir());
   }
 
   private reset(): void {

@@ -3,6 +3,7 @@
  * PubkeyAcceptedAlgorithms): OpenSSH's defaults and names, the `+`, `-` and `^` forms applied
  * as its kex_assemble_names does, and the subset ssh2 can speak.
  */
+import { CERTIFICATE_ALGORITHMS } from '../engine';
 import { matchPattern } from './sshConfigPatterns';
 
 export type AlgorithmOption = 'ciphers' | 'macs' | 'kexAlgorithms' | 'hostKeyAlgorithms' | 'pubkeyAcceptedAlgorithms';
@@ -123,20 +124,11 @@ const SSH2_KEY_ALGORITHMS = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecds
 /**
  * Key algorithms a login may offer, and host key algorithms: ssh2's, and the certificates of
  * those (the engine offers certificates itself, and teaches ssh2 to take host certificates:
- * src/engine/ssh2/hostCerts.ts).
+ * src/engine/ssh2/hostCertificateKex.ts; their list is the engine's CERTIFICATE_ALGORITHMS).
  */
-const PUBKEY_ALGORITHMS = new Set([
-  ...SSH2_KEY_ALGORITHMS,
-  'ssh-ed25519-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
-  'rsa-sha2-512-cert-v01@openssh.com',
-  'rsa-sha2-256-cert-v01@openssh.com',
-  'ssh-rsa-cert-v01@openssh.com',
-]);
+const PUBKEY_ALGORITHMS = new Set([...SSH2_KEY_ALGORITHMS, ...CERTIFICATE_ALGORITHMS]);
 
-/** What a login may offer: those, and security keys (and their certificates) an agent holds (src/engine/securityKeys.ts). */
+/** What a login may offer: those, and security keys (and their certificates) an agent holds (src/engine/login/securityKeys.ts). */
 const LOGIN_ALGORITHMS = new Set([
   ...PUBKEY_ALGORITHMS,
   'sk-ssh-ed25519@openssh.com',

@@ -6,13 +6,13 @@
  * pass); this file builds the server and its forwards from the lines that apply.
  */
 import * as os from 'node:os';
-import type { ServerConfig, TunnelSpec } from '../engine/base/types';
+import { expandHome, type ServerConfig, type TunnelSpec } from '../engine';
 import { parseForward } from './forwardSpec';
 import { ALGORITHMS, algorithmSetting, assembleAlgorithms, type AlgorithmOption } from './sshAlgorithms';
 import { collect, expandTokens, tokensFor } from './sshConfigEval';
 import type { ExecResult } from './sshConfigExec';
 import type { ConfigLine } from './sshConfigLines';
-import { expandEnv, expandTilde, loadSshConfig, type LoadedSshConfig, type SshConfigEnv } from './sshConfigLoad';
+import { expandEnv, loadSshConfig, type LoadedSshConfig, type SshConfigEnv } from './sshConfigLoad';
 
 export { hostPatternsMatch } from './sshConfigPatterns';
 export { expandTokens, loadSshConfig };
@@ -182,7 +182,7 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
   if (hostKeyAlias !== undefined) server.hostKeyAlias = hostKeyAlias;
   // %k is the HostKeyAlias when there is one (ssh's keyalias), else the alias.
   const tokensNow = () => (tokens ??= { ...tokensFor(hostName, alias, String(server.port ?? 22), server.user ?? localUser, localUser, home, collected.proxyJump?.rest ?? ''), ...(hostKeyAlias ? { k: hostKeyAlias } : {}) });
-  const pathValue = (p: string) => expandTilde(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
+  const pathValue = (p: string) => expandHome(p.includes('%') ? expandTokens(expandEnv(p), tokensNow()) : expandEnv(p), home);
 
   const identityFiles = (values.get('identityfile') ?? []).map((v) => v.args[0]).filter((v): v is string => v !== undefined);
   if (identityFiles.length) server.identityFile = identityFiles.map(pathValue);

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expandHome } from '../engine';
 import { configLines, KNOWN_KEYWORDS, type ConfigLine } from './sshConfigLines';
 import { parseMatch, type Criterion } from './sshConfigMatch';
 import { isLiteralPattern, matchPattern } from './sshConfigPatterns';
@@ -80,12 +81,6 @@ export function envOf(env: SshConfigEnv = {}): Required<SshConfigEnv> {
     }
   }
   return { home: env.home ?? os.homedir(), localUser, allowExec: env.allowExec ?? false, execTimeoutMs: env.execTimeoutMs ?? 3000, systemConfig: env.systemConfig ?? null };
-}
-
-export function expandTilde(p: string, home: string): string {
-  if (p === '~') return home;
-  if (p.startsWith('~/')) return path.join(home, p.slice(2));
-  return p;
 }
 
 /** `${NAME}` environment references, which ssh expands in file names. */
@@ -246,7 +241,7 @@ export function* loadSteps(file: string, env?: SshConfigEnv): Generator<void, Lo
               warnings.push(`${at}: Include ${arg}: %-tokens in Include paths are not supported; skipped.`);
               continue;
             }
-            const expanded = expandTilde(expandEnv(arg), full.home);
+            const expanded = expandHome(expandEnv(arg), full.home);
             const absolute = path.isAbsolute(expanded) ? expanded : path.join(includeDir, expanded);
             for (const match of expandGlob(absolute, globDirs)) yield* readFile(match, conditions, depth + 1);
           }

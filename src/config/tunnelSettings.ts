@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TUNNEL_TYPES, type TunnelSpec, type TunnelType } from '../engine/base/types';
+import { TUNNEL_TYPES, type TunnelSpec, type TunnelType } from '../engine';
 import { parseJsonc } from './jsonc';
 import { entryLabel, isEntry, missingField, typoOf, unknownFieldWarnings } from './settingsFields';
 

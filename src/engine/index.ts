@@ -1,9 +1,13 @@
 export { TunnelManager, DEFAULT_RECONNECT, type TunnelManagerOptions } from './manager';
 export { TunnelError, errorMessage, REFUSALS, type TunnelErrorCode } from './base/errors';
-export { Emitter, type Event, type Disposable } from './base/events';
+export { DisposableStore, Emitter, reportListenerErrors, type Event, type Disposable } from './base/events';
 export { resolveSpec, defaultName, describeForward } from './forwards/spec';
-export { makeAddress, formatBytes, plural } from './base/format';
+export { listeningEnd, listensWhere, localEnd, remoteEnd, type ForwardEnds } from './forwards/ends';
+export { formatBytes, plural } from './base/format';
+export { makeAddress, parseSshTarget, type SshTarget } from './base/address';
+export { displayPath, expandHome } from './base/paths';
+export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';
 export { targetOf } from './connection/route';
-export type { ReconnectPolicy } from './connection/session';
+export type { ReconnectPolicy } from './connection/redial';
 export * from './base/types';
 export { install as installSsh2Adapter, Ssh2AdapterError, nativeCryptoLoaded } from './ssh2';

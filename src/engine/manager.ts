@@ -1,13 +1,14 @@
 import { DynamicForward } from './forwards/dynamicForward';
 import { errorMessage, TunnelError } from './base/errors';
-import { Emitter, type Disposable } from './base/events';
-import { makeAddress } from './base/format';
+import { DisposableStore, Emitter } from './base/events';
 import { LocalForward } from './forwards/localForward';
 import { RemoteForward } from './forwards/remoteForward';
 import { ReverseDynamicForward } from './forwards/reverseDynamicForward';
-import { SshSession, type ReconnectPolicy } from './connection/session';
+import type { ReconnectPolicy } from './connection/redial';
+import { SshSession } from './connection/session';
 import { RememberedSecrets } from './login/rememberedSecrets';
-import { resolveSpec } from './forwards/spec';
+import { localEnd } from './forwards/ends';
+import { resolveSpec, specName } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
 import type { Tunnel } from './forwards/tunnel';
 import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './base/types';
@@ -29,7 +30,7 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = { baseDelayMs: 1000, maxDelayM
 
 export class TunnelManager {
   private readonly sessions = new Map<string, SshSession>();
-  private readonly sessionListeners = new Map<string, Disposable[]>();
+  private readonly sessionListeners = new Map<string, DisposableStore>();
   private readonly tunnels = new Map<string, Tunnel>();
   private nextId = 1;
   private disposed = false;
@@ -88,7 +89,9 @@ export class TunnelManager {
       log: (m) => this.log(m),
     });
     const s = session;
-    const listeners = [
+    // The manager tells the server's tunnels of its drops and returns, then the UI of its state.
+    const listeners = new DisposableStore();
+    listeners.add(
       s.onDidChangeState((state) => {
         const reason = s.lastError ?? 'connection lost';
         for (const t of this.tunnelsOf(s.name)) {
@@ -97,21 +100,25 @@ export class TunnelManager {
         }
         this._onDidChangeServer.fire(this.serverStatus(s.name));
       }),
+    );
+    listeners.add(
       s.onDidScheduleRetry(() => {
         // The redial's own error, not only the first drop's, is what the tunnels show while they wait.
         const reason = s.lastError;
         if (reason !== undefined) for (const t of this.tunnelsOf(s.name)) t.onRetryFailed(reason);
         this._onDidChangeServer.fire(this.serverStatus(s.name));
       }),
+    );
+    listeners.add(
       s.onDidConnect(() => {
         // After a redial, or a fresh connect following a give-up: bring back what was waiting.
         for (const t of this.tunnelsOf(s.name)) {
           if (t.state === 'reconnecting' || t.state === 'failed') {
-            t.onSessionBack().catch((err) => this.log(`${t.spec.name}: ${errorMessage(err)}`));
+            t.onSessionBack().catch((err) => this.log(`${t.name}: ${errorMessage(err)}`));
           }
         }
       }),
-    ];
+    );
     this.sessions.set(config.host, session);
     this.sessionListeners.set(config.host, listeners);
     return session;
@@ -129,13 +136,13 @@ export class TunnelManager {
     if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
     const resolved = resolveSpec(spec);
     const { signal } = options;
-    if (signal?.aborted) throw cancelled(resolved.name);
+    if (signal?.aborted) throw cancelled(specName(resolved));
     // A `Match exec` of the ssh config still running for this server: wait for it here rather than run it synchronously in get().
     const ready = this.options.servers.whenReady?.(resolved.server);
     if (ready) {
       await ready;
       if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
-      if (signal?.aborted) throw cancelled(resolved.name);
+      if (signal?.aborted) throw cancelled(specName(resolved));
     }
     const config = this.findServer(resolved.server);
     const session = this.sessionFor(config);
@@ -147,7 +154,7 @@ export class TunnelManager {
     };
     const Kind = resolved.type === 'local' ? LocalForward
       : resolved.type === 'remote' ? (resolved.socks ? ReverseDynamicForward : RemoteForward) : DynamicForward;
-    const nameTaken = (name: string, self: Tunnel) => [...this.tunnels.values()].some((t) => t !== self && t.spec.name === name);
+    const nameTaken = (name: string, self: Tunnel) => [...this.tunnels.values()].some((t) => t !== self && t.name === name);
     const tunnel = new Kind(id, resolved, session, changed, nameTaken);
     tunnel.updateDefaultName();
     if ((tunnel instanceof DynamicForward || tunnel instanceof ReverseDynamicForward) && this.options.socksHandshakeTimeoutMs) {
@@ -158,7 +165,7 @@ export class TunnelManager {
     this._onDidChangeServer.fire(this.serverStatus(config.host));
     const started = tunnel.start();
     try {
-      await (signal ? untilAborted(started, signal, resolved.name) : started);
+      await (signal ? untilAborted(started, signal, tunnel.name) : started);
     } catch (err) {
       this.tunnels.delete(id);
       // A start still under way (waiting for a question, a forward the server grants later)
@@ -168,12 +175,12 @@ export class TunnelManager {
       await tunnel.close(reason).catch(() => undefined);
       // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.host);
-      this.log(`${resolved.name}: ${errorMessage(err)}`);
+      this.log(`${tunnel.name}: ${errorMessage(err)}`);
       throw err;
     }
     const opened = tunnel.info();
     const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
-    this.log(`${resolved.name}: open (${opened.localPath ?? makeAddress(opened.localHost, opened.localPort)})${waiting}`);
+    this.log(`${tunnel.name}: open (${localEnd(opened)})${waiting}`);
     return opened;
   }
 
@@ -199,7 +206,7 @@ export class TunnelManager {
     if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
     this.tunnels.delete(id);
     await tunnel.close(reason);
-    this.log(`${tunnel.spec.name}: closed${reason === 'person' ? '' : ` (${reason})`}`);
+    this.log(`${tunnel.name}: closed${reason === 'person' ? '' : ` (${reason})`}`);
     this.releaseSessionIfIdle(tunnel.spec.server);
   }
 
@@ -222,7 +229,7 @@ export class TunnelManager {
       name,
       state: session?.state ?? 'disconnected',
       tunnels: this.tunnelsOf(name).length,
-      ...(session ? { channels: session.openChannels } : {}),
+      ...(session ? { channels: session.channels.open } : {}),
       lastError: session?.lastError,
       ...(session?.lastErrorCode !== undefined ? { lastErrorCode: session.lastErrorCode } : {}),
       ...(retry ? { attempt: retry.attempt, nextAttemptAt: retry.at } : {}),
@@ -239,7 +246,7 @@ export class TunnelManager {
     const session = this.sessions.get(name);
     if (!session) return;
     this.sessions.delete(name);
-    for (const l of this.sessionListeners.get(name) ?? []) l.dispose();
+    this.sessionListeners.get(name)?.dispose();
     this.sessionListeners.delete(name);
     session.close();
     this._onDidChangeServer.fire(this.serverStatus(name));

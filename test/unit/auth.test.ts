@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type Prompts, type ServerConfig } from '../../src/engine';
-import { defaultAgent } from '../../src/engine/login/authHandler';
+import { defaultAgent } from '../../src/engine/login/identities';
 import { SshdFixture } from '../fixtures/sshd';
 import { waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';

@@ -106,9 +106,11 @@ describe('parseDestination ([user@]host[:port], the add-server box)', () => {
     assert.deepEqual(parseDestination('bastion.example.com'), { user: undefined, hostName: 'bastion.example.com', port: undefined });
     assert.deepEqual(parseDestination(' deploy@10.0.0.5:2222 '), { user: 'deploy', hostName: '10.0.0.5', port: 2222 });
     assert.deepEqual(parseDestination('me@[fd00::1]:22'), { user: 'me', hostName: 'fd00::1', port: 22 });
+    // As ssh (and `ssh-tunnels up --server`): the last @ ends the user name.
+    assert.deepEqual(parseDestination('me@corp@bastion'), { user: 'me@corp', hostName: 'bastion', port: undefined });
   });
 
   it('refuses what ssh would not take', () => {
-    for (const bad of ['', 'a b', 'host:0', 'host:70000', 'host:port', '@host', 'a@b@c']) assert.equal(parseDestination(bad), undefined, bad);
+    for (const bad of ['', 'a b', 'host:0', 'host:70000', 'host:port', '@host', 'me@']) assert.equal(parseDestination(bad), undefined, bad);
   });
 });

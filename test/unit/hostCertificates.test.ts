@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError, TunnelManager, type HostKeyQuestion, type ServerConfig } from '../../src/engine';
 import { hostKeyAlgorithms } from '../../src/engine/connection/negotiation';
-import { readCertificate, parseCertificateBlob } from '../../src/engine/login/userCertificate';
+import { readCertificate, parseCertificateBlob } from '../../src/engine/wire/certificate';
 import { hostCertificateProblem, signedByItsCa } from '../../src/engine/hostkeys/hostCertificate';
 import { SshdFixture, type HostCertificateOptions } from '../fixtures/sshd';
 import { buildCli, CLI, cliHome, type CliHome } from '../helpers/cli';

@@ -72,7 +72,7 @@ describe('algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, Pu
         '',
       ].join('\n'),
     );
-    // Host certificates are usable (src/engine/ssh2/hostCerts.ts); ssh-dss is not.
+    // Host certificates are usable (src/engine/ssh2/hostCertificateKex.ts); ssh-dss is not.
     assert.deepEqual(r.server.hostKeyAlgorithms, [
       'ssh-ed25519-cert-v01@openssh.com',
       'ecdsa-sha2-nistp256-cert-v01@openssh.com',

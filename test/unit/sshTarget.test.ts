@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ServerRegistry } from '../../src/config/servers';
-import { parseSshTarget } from '../../src/config/sshTarget';
+import { parseSshTarget } from '../../src/engine';
 
 describe('config: servers typed as ssh takes them', () => {
   it('parses [user@]host[:port], bracketed and bare IPv6, ssh:// URIs, and says what is wrong', () => {

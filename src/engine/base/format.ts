@@ -1,8 +1,3 @@
-/** `host:port`, with brackets around an IPv6 address (as ssh and URLs write it). */
-export function makeAddress(host: string | undefined, port: number | undefined): string {
-  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** A count and its noun, agreeing: `1 tunnel`, `2 tunnels`; irregular ones give the plural (`plural(n, 'entry', 'entries')`). */
 export function plural(n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`;

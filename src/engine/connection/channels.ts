@@ -1,8 +1,8 @@
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
-import { makeAddress } from '../base/format';
-import { relayIncoming, type SocketRelay } from '../ssh2';
-import { discard } from '../forwards/tunnel';
+import { makeAddress } from '../base/address';
+import { openRelay, relayIncoming, SocketRelay } from '../ssh2';
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */
 export type RemoteConnectionHandler = (
@@ -23,18 +23,23 @@ function unixAddress(socketPath: string): string {
 }
 
 /**
- * The channels of one connection: opens them (with a limit and a timeout), asks the server to
- * listen for remote forwards, and hands the server's forwarded connections to whoever asked.
- * The remote forwards it knows outlive a connection; the count of open channels does not.
+ * The channels of one server's SSH connection, the one door tunnels use for them: opens them
+ * (with a limit and a timeout), asks the server to listen for remote forwards, and hands the
+ * server's forwarded connections to whoever asked. The remote forwards it knows outlive a
+ * connection; the live connection and the count of open channels do not.
  */
 export class Channels {
   private count = 0;
+  /** The live connection, from attach() until detach(). */
+  private client: Client | undefined;
   /** Each remote forward's handler, and whether its connections are relayed (the handler joins a local socket). */
   private readonly remoteHandlers = new Map<string, { handler: RemoteConnectionHandler; relay: boolean }>();
 
   constructor(
     private readonly server: () => string,
     private readonly limits: ChannelLimits,
+    /** Why there is no connection now, for the refusal of a channel asked meanwhile. */
+    private readonly whyDown: () => string,
   ) {}
 
   get open(): number {
@@ -43,6 +48,7 @@ export class Channels {
 
   /** Takes a new connection: counts start afresh, its forwarded connections are dispatched. */
   attach(client: Client): void {
+    this.client = client;
     this.count = 0;
     // For a relayed forward, the `accept` below answers a SocketRelay (ssh2's types say a channel).
     relayIncoming(client, (destIP, destPort) => this.remoteHandlers.get(makeAddress(destIP, destPort))?.relay === true);
@@ -65,8 +71,38 @@ export class Channels {
     return channel;
   }
 
-  /** Opens a channel on `client` with `open`; `target` names it in messages. */
-  openChannel<T extends ClientChannel | SocketRelay>(client: Client, target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
+  /** The connection is gone (dropped or closed): channels wait for the next one. */
+  detach(): void {
+    this.client = undefined;
+  }
+
+  /**
+   * Opens a direct-tcpip channel as a relay that `Tunnel.join` joins to a local socket (no ssh2
+   * channel stream).
+   */
+  relayOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<SocketRelay> {
+    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb));
+  }
+
+  /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
+  forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
+    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
+  }
+
+  /** The live connection, or a refusal that says why there is none. */
+  private live(): Client {
+    if (!this.client) throw new TunnelError('CLOSED', this.whyDown());
+    return this.client;
+  }
+
+  /** Opens a channel with `open`, with the limit and the timeout; `target` names it in messages. */
+  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
+    let client: Client;
+    try {
+      client = this.live();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const server = this.server();
     if (this.count >= this.limits.maxChannels) {
       return Promise.reject(new TunnelError('CHANNEL_REFUSED', `Too many open channels on ${server} (limit ${this.limits.maxChannels}); connection refused.`));
@@ -98,7 +134,8 @@ export class Channels {
   }
 
   /** Asks the server to listen on a Unix socket (streamlocal-forward@openssh.com). */
-  async forwardInStreamLocal(client: Client, socketPath: string, handler: RemoteConnectionHandler): Promise<void> {
+  async forwardInStreamLocal(socketPath: string, handler: RemoteConnectionHandler): Promise<void> {
+    const client = this.live();
     await new Promise<void>((resolve, reject) => {
       try {
         client.openssh_forwardInStreamLocal(socketPath, (err) => {
@@ -116,9 +153,10 @@ export class Channels {
     this.remoteHandlers.set(unixAddress(socketPath), { handler, relay: false });
   }
 
-  /** Forgets a Unix-socket remote forward, and asks the server to stop if `client` is live. */
-  async unforwardInStreamLocal(client: Client | undefined, socketPath: string): Promise<void> {
+  /** Forgets a Unix-socket remote forward, and asks the server to stop if the connection is live. */
+  async unforwardInStreamLocal(socketPath: string): Promise<void> {
     this.remoteHandlers.delete(unixAddress(socketPath));
+    const client = this.client;
     if (!client) return;
     await new Promise<void>((resolve) => {
       try {
@@ -130,7 +168,8 @@ export class Channels {
   }
 
   /** Asks the server to listen (tcpip-forward); resolves with the port it bound. With `relay`, `handler` is offered SocketRelays. */
-  async forwardIn(client: Client, bindAddr: string, bindPort: number, handler: RemoteConnectionHandler, relay = false): Promise<number> {
+  async forwardIn(bindAddr: string, bindPort: number, handler: RemoteConnectionHandler, relay = false): Promise<number> {
+    const client = this.live();
     const port = await new Promise<number>((resolve, reject) => {
       try {
         client.forwardIn(bindAddr, bindPort, (err, port) => {
@@ -149,9 +188,10 @@ export class Channels {
     return port;
   }
 
-  /** Forgets a TCP remote forward, and asks the server to stop if `client` is live. */
-  async unforwardIn(client: Client | undefined, bindAddr: string, bindPort: number): Promise<void> {
+  /** Forgets a TCP remote forward, and asks the server to stop if the connection is live. */
+  async unforwardIn(bindAddr: string, bindPort: number): Promise<void> {
     this.remoteHandlers.delete(makeAddress(bindAddr, bindPort));
+    const client = this.client;
     if (!client) return;
     await new Promise<void>((resolve) => {
       try {
@@ -162,9 +202,10 @@ export class Channels {
     });
   }
 
-  /** Forgets every remote forward (the session is closing). */
+  /** Forgets every remote forward and the connection (the session is closing). */
   clear(): void {
     this.remoteHandlers.clear();
+    this.client = undefined;
   }
 }
 
@@ -183,4 +224,19 @@ export function channelOpenError(err: Error & { reason?: number }, server: strin
     reason: err.reason,
     description,
   });
+}
+
+/**
+ * Closes a channel whose local side is gone. What it still holds is read and dropped:
+ * ssh2 reports a channel closed only after its readable side ended, so an unread
+ * channel would otherwise stay open (and counted) forever.
+ */
+export function discard(channel: Duplex | SocketRelay): void {
+  if (channel instanceof SocketRelay) {
+    channel.destroy();
+    return;
+  }
+  channel.unpipe();
+  channel.resume();
+  channel.destroy();
 }

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { coalesceWrites, connectReusingReadBuffer } from '../io/coalesce';
+import { parseSshTarget } from '../base/address';
 import { TunnelError } from '../base/errors';
 import { consumesChunks } from '../ssh2';
 import { expandProxyCommand, ProxyCommandProcess } from './proxyCommand';
@@ -26,22 +27,6 @@ export function proxyCommandOf(config: ServerConfig): string | undefined {
   return command && command.toLowerCase() !== 'none' ? command : undefined;
 }
 
-/** Splits `user@host:port` (ProxyJump's form) without touching IPv6 brackets' colons. */
-function parseJumpSpec(spec: string): { user?: string; host: string; port?: number } {
-  let rest = spec.trim().replace(/^ssh:\/\//, '');
-  let user: string | undefined;
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    user = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-  }
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  if (bracket) return { user, host: bracket[1], port: bracket[2] ? Number(bracket[2]) : undefined };
-  const colon = /^([^:]+):(\d+)$/.exec(rest);
-  if (colon) return { user, host: colon[1], port: Number(colon[2]) };
-  return { user, host: rest };
-}
-
 /**
  * The hops to dial in order, ending with `config`; a loop in ProxyJump is an error.
  * A server with both ProxyJump and ProxyCommand goes through the jump hosts: the config
@@ -55,7 +40,8 @@ export function jumpChain(config: ServerConfig, resolveServer: (name: string) =>
     // ProxyJump lists hops first to last; the last is dialled directly before `current`.
     const hops = current.proxyJump.split(',').map((s) => s.trim()).filter(Boolean);
     const resolved = hops.map((spec) => {
-      const parsed = parseJumpSpec(spec);
+      const parsed = parseSshTarget(spec);
+      if ('error' in parsed) throw new TunnelError('CONNECT_FAILED', `ProxyJump of ${current.host}: ${parsed.error}`);
       const known = resolveServer(parsed.host);
       return known
         ? { ...known, user: parsed.user ?? known.user, port: parsed.port ?? known.port }

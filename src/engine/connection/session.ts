@@ -1,41 +1,18 @@
-import type { Client, ClientChannel } from 'ssh2';
-import { Channels, type RemoteConnectionHandler } from './channels';
+import type { Client } from 'ssh2';
+import { Channels } from './channels';
+import type { TunnelLink } from './link';
 import { errorMessage, linkFailureOf, NETWORK_FAILURES, REFUSALS, socketFailure, TunnelError, type LinkFailure } from '../base/errors';
 import { Emitter } from '../base/events';
 import { plural } from '../base/format';
 import { DEFAULT_CONNECT_TIMEOUT, handshake } from './handshake';
 import { HostKeyCheck } from '../hostkeys/hostKeyCheck';
 import { startKeepalive } from './keepalive';
-import { clientSocket, openRelay, type SocketRelay } from '../ssh2';
-import { probeSsh } from './probe';
+import { clientSocket } from '../ssh2';
 import type { ProxyCommandProcess } from './proxyCommand';
+import { Redial, type ReconnectPolicy, type RetrySchedule } from './redial';
 import type { RememberedSecrets } from '../login/rememberedSecrets';
 import { dialRoute, jumpChain, proxyCommandOf, targetOf } from './route';
 import type { Prompts, ServerConfig, ServerState } from '../base/types';
-
-/** Between a probe that found the server answering and the redial it calls for. */
-const PROBE_SETTLE_MS = 200;
-
-export interface ReconnectPolicy {
-  /** First delay before a redial, in ms. */
-  baseDelayMs: number;
-  /** Longest delay between redials, in ms. */
-  maxDelayMs: number;
-  /** Redials before giving up; Infinity keeps trying. */
-  maxAttempts: number;
-  /** A first connect that cannot reach the server is redialled as a dropped one is (a command that waits for its server). */
-  retryFirstConnect?: boolean;
-  /** A refused host key or login is redialled too, instead of stopping (the person fixes known_hosts meanwhile). */
-  retryRefusals?: boolean;
-}
-
-/** The next redial, while the session waits to reconnect. */
-export interface RetrySchedule {
-  /** 1 for the first redial. */
-  attempt: number;
-  /** When it is due (ms since the epoch). */
-  at: number;
-}
 
 export interface SessionOptions {
   prompts?: Prompts;
@@ -64,7 +41,7 @@ function describeLiveError(err: Error): { message: string; failure: LinkFailure 
  * supervises the connection (keepalive as OpenSSH means it, redial with backoff) and
  * dispatches the server's forwarded connections to the remote forwards that asked for them.
  */
-export class SshSession {
+export class SshSession implements TunnelLink {
   private client: Client | undefined;
   private connectPromise: Promise<Client> | undefined;
   private _state: ServerState = 'disconnected';
@@ -72,15 +49,14 @@ export class SshSession {
   private _lastErrorCode: string | undefined;
   /** What broke the link last (set with `_lastError` by a drop or a failed dial); undefined when nothing says. */
   private _lastFailure: LinkFailure | undefined;
-  private _retry: RetrySchedule | undefined;
   private disposed = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectAttempt = 0;
+  private readonly redial: Redial;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private jumpClients: Client[] = [];
   /** The ProxyCommand carrying the live connection (or its first hop). */
   private proxy: ProxyCommandProcess | undefined;
-  private readonly channels: Channels;
+  /** The connection's channels: where tunnels open theirs and ask for remote forwards. */
+  readonly channels: Channels;
   /** Host keys trusted once by a person stay trusted for this session's life: a redial does not ask again. */
   private readonly hostKeys: HostKeyCheck;
 
@@ -97,8 +73,19 @@ export class SshSession {
     private config: ServerConfig,
     private readonly options: SessionOptions,
   ) {
-    this.channels = new Channels(() => this.name, options);
+    this.channels = new Channels(() => this.name, options, () => `${this.name} is ${this._state === 'reconnecting' ? 'reconnecting' : 'not connected'}; try again shortly.`);
     this.hostKeys = new HostKeyCheck(options.log);
+    this.redial = new Redial(options.reconnect, {
+      dial: () => this.redialNow(),
+      probeTarget: () => {
+        const first = jumpChain(this.config, this.options.resolveServer)[0];
+        // Through a ProxyCommand the server may not be reachable directly: redial on the timer only.
+        return proxyCommandOf(first) === undefined ? targetOf(first) : undefined;
+      },
+      probeMayCutWait: () => this.lastFailureWasNetwork(),
+      scheduled: (next) => this._onDidScheduleRetry.fire(next),
+      gaveUp: (attempts) => this.setState('failed', `Gave up after ${plural(attempts, 'attempt')} to reconnect. Last error: ${this._lastError ?? 'unknown'}`),
+    });
   }
 
   get name(): string {
@@ -120,7 +107,7 @@ export class SshSession {
 
   /** The next redial while reconnecting, else undefined. */
   get retry(): RetrySchedule | undefined {
-    return this._state === 'reconnecting' ? this._retry : undefined;
+    return this._state === 'reconnecting' ? this.redial.next : undefined;
   }
 
   /** Writes to the engine's log (tunnels report failed connections through it). */
@@ -136,10 +123,6 @@ export class SshSession {
   /** How long one connect may take (ConnectTimeout): also how long a connection waits for one. */
   get connectTimeoutMs(): number {
     return (this.config.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) * 1000;
-  }
-
-  get openChannels(): number {
-    return this.channels.open;
   }
 
   /** The server's settings as last given. */
@@ -158,7 +141,7 @@ export class SshSession {
       this._lastError = undefined;
       this._lastErrorCode = undefined;
       this._lastFailure = undefined;
-      this._retry = undefined;
+      this.redial.reset();
     }
     if (this._state === state) return;
     this._state = state;
@@ -182,7 +165,6 @@ export class SshSession {
             throw new TunnelError('CLOSED', `The connection to ${this.name} was closed.`);
           }
           this.attach(client);
-          this.reconnectAttempt = 0;
           this.setState('connected');
           this.options.log(`${this.name}: connected`);
           this._onDidConnect.fire({ reconnected: reconnecting });
@@ -266,6 +248,7 @@ export class SshSession {
   private onDrop(client: Client): void {
     if (this.client !== client) return;
     this.client = undefined;
+    this.channels.detach();
     this.stopKeepalive();
     const why = this.proxy?.describeExit();
     if (why) {
@@ -282,59 +265,20 @@ export class SshSession {
     this.scheduleReconnect();
   }
 
-  private scheduleReconnect(immediate = false): void {
-    if (this.disposed || this.reconnectTimer) return;
-    const { baseDelayMs, maxDelayMs, maxAttempts } = this.options.reconnect;
-    if (this.reconnectAttempt >= maxAttempts) {
-      this.setState('failed', `Gave up after ${plural(this.reconnectAttempt, 'attempt')} to reconnect. Last error: ${this._lastError ?? 'unknown'}`);
-      return;
-    }
-    const backoff = Math.min(maxDelayMs, baseDelayMs * 2 ** this.reconnectAttempt);
-    // Full jitter on the upper half, so many clients do not redial in lockstep.
-    const delay = immediate ? 0 : backoff / 2 + Math.random() * (backoff / 2);
-    this.reconnectAttempt++;
-    const dueAt = Date.now() + delay;
-    this._retry = { attempt: this.reconnectAttempt, at: dueAt };
-    this._onDidScheduleRetry.fire(this._retry);
-    const redial = () => {
-      clearInterval(this.reconnectTimer);
-      this.reconnectTimer = undefined;
-      this.connect().catch((err: unknown) => {
-        if (err instanceof TunnelError && REFUSALS.includes(err.code) && !this.options.reconnect.retryRefusals) {
-          // Security and credentials win over availability: stop and say why.
-          this.setState('failed', err.message);
-          return;
-        }
-        this.scheduleReconnect();
-      });
-    };
-    if (delay === 0) {
-      this.reconnectTimer = setTimeout(redial, 0);
-      return;
-    }
-    // While waiting out the backoff, a cheap TCP probe notices the server coming back,
-    // so the redial happens within about a second of it being reachable again.
-    const first = jumpChain(this.config, this.options.resolveServer)[0];
-    // Through a ProxyCommand the server may not be reachable directly: redial on the timer only.
-    if (proxyCommandOf(first) !== undefined) {
-      this.reconnectTimer = setTimeout(redial, delay);
-      return;
-    }
-    const { host, port } = targetOf(first);
-    let probing = false;
-    const timer = setInterval(() => {
-      if (Date.now() >= dueAt) return redial();
-      if (probing) return;
-      probing = true;
-      void probeSsh(host, port).then((answered) => {
-        probing = false;
-        if (!answered || this.reconnectTimer !== timer || !this.lastFailureWasNetwork()) return;
-        // Let the server forget the probe first: under a tight MaxStartups it would refuse the redial.
-        clearInterval(timer);
-        this.reconnectTimer = setTimeout(redial, PROBE_SETTLE_MS);
-      });
-    }, Math.min(1000, Math.max(50, delay / 2)));
-    this.reconnectTimer = timer;
+  private scheduleReconnect(): void {
+    if (!this.disposed) this.redial.schedule();
+  }
+
+  /** A redial that is due: a refused host key or login stops it unless the policy says otherwise. */
+  private redialNow(): void {
+    this.connect().catch((err: unknown) => {
+      if (err instanceof TunnelError && REFUSALS.includes(err.code) && !this.options.reconnect.retryRefusals) {
+        // Security and credentials win over availability: stop and say why.
+        this.setState('failed', err.message);
+        return;
+      }
+      this.scheduleReconnect();
+    });
   }
 
   /** Whether the last failure ends once the server answers again (a refused login or host key does not). */
@@ -345,66 +289,15 @@ export class SshSession {
 
   /** Redial now if the session is waiting to reconnect (a wake from sleep, a network change). */
   checkNow(): void {
-    if (this._state !== 'reconnecting' || this.connectPromise) return;
-    clearInterval(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.scheduleReconnect(true);
-  }
-
-  // ---- channels -----------------------------------------------------------------------
-
-  /**
-   * Opens a direct-tcpip channel, with a limit on open channels and a timeout, as a relay that
-   * `Tunnel.join` joins to a local socket (no ssh2 channel stream).
-   */
-  relayOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<SocketRelay> {
-    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb));
-  }
-
-  /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
-  forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
-    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
-  }
-
-  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
-    const client = this.client;
-    if (!client || this._state !== 'connected') {
-      return Promise.reject(new TunnelError('CLOSED', `${this.name} is ${this._state === 'reconnecting' ? 'reconnecting' : 'not connected'}; try again shortly.`));
-    }
-    return this.channels.openChannel(client, target, open);
-  }
-
-  /** Asks the server to listen on a Unix socket (streamlocal-forward@openssh.com). */
-  async forwardInStreamLocal(socketPath: string, handler: RemoteConnectionHandler): Promise<void> {
-    const client = await this.connect();
-    await this.channels.forwardInStreamLocal(client, socketPath, handler);
-  }
-
-  unforwardInStreamLocal(socketPath: string): Promise<void> {
-    return this.channels.unforwardInStreamLocal(this.liveClient(), socketPath);
-  }
-
-  /** Asks the server to listen (tcpip-forward); resolves with the port it bound. */
-  async forwardIn(bindAddr: string, bindPort: number, handler: RemoteConnectionHandler, relay = false): Promise<number> {
-    const client = await this.connect();
-    return this.channels.forwardIn(client, bindAddr, bindPort, handler, relay);
-  }
-
-  unforwardIn(bindAddr: string, bindPort: number): Promise<void> {
-    return this.channels.unforwardIn(this.liveClient(), bindAddr, bindPort);
-  }
-
-  /** The connection if it is up: asking a dropped one to stop listening is pointless. */
-  private liveClient(): Client | undefined {
-    return this._state === 'connected' ? this.client : undefined;
+    if (this._state !== 'reconnecting' || this.connectPromise || this.disposed) return;
+    this.redial.now();
   }
 
   /** Ends the connection for good (its last tunnel closed, or the engine is disposed). */
   close(): void {
     if (this.disposed) return;
     this.disposed = true;
-    clearInterval(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.redial.cancel();
     this.stopKeepalive();
     const client = this.client;
     this.client = undefined;

@@ -2,7 +2,8 @@ import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { ListeningTunnel } from './listeningTunnel';
 import { socks4Reply, socks5CodeFor, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
-import { discard, type Connection } from './tunnel';
+import { discard } from '../connection/channels';
+import type { Connection } from './connections';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -13,7 +14,7 @@ export class DynamicForward extends ListeningTunnel {
   handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS;
 
   protected accept(socket: net.Socket): void {
-    const conn = this.addConnection(socket);
+    const conn = this.connections.add(socket);
     const handshake = new SocksHandshake();
     const timer = setTimeout(() => socket.destroy(), this.handshakeTimeoutMs);
     socket.once('close', () => clearTimeout(timer));
@@ -59,7 +60,7 @@ export class DynamicForward extends ListeningTunnel {
   private forward(conn: Connection, target: SocksTarget, rest: Buffer, refuse: (err: unknown, code: number, count?: boolean) => void): void {
     const { socket } = conn;
     if (socket.destroyed) return;
-    this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
+    this.link.channels.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, target.host, target.port).then(
       (relay) => {
         if (this.state === 'closed') {
           discard(relay);
@@ -67,8 +68,8 @@ export class DynamicForward extends ListeningTunnel {
         }
         // The success reply goes out only now that the server has opened the channel (to a client still there).
         if (!socket.destroyed) socket.write(successReply(target.version));
-        this.join(conn, relay, rest);
-        this.countBytes(0, rest.length);
+        this.connections.join(conn, relay, rest);
+        this.connections.countBytes(0, rest.length);
         socket.resume();
       },
       (err: unknown) => {

@@ -1,8 +1,9 @@
 import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { plural } from '../base/format';
-import { boundPort, closeServer, listen, listenOnPath } from '../io/listener';
-import { discard, Tunnel, type Connection } from './tunnel';
+import { boundPort, stopListening, listen, listenOnPath } from '../io/listener';
+import { Tunnel } from './tunnel';
+import type { Connection } from './connections';
 
 /** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */
 export const MAX_WAITING = 256;
@@ -32,24 +33,24 @@ export abstract class ListeningTunnel extends Tunnel {
   async start(): Promise<void> {
     const onConnection = (socket: net.Socket) => this.accept(socket);
     this.server = this.spec.localPath !== undefined
-      ? await listenOnPath(this.spec.localPath, this.session.settings.streamLocalBindUnlink === true, onConnection)
+      ? await listenOnPath(this.spec.localPath, this.link.settings.streamLocalBindUnlink === true, onConnection)
       : await listen(this.spec.localHost, this.spec.localPort, onConnection);
     if (this.state === 'closed') {
       // Closed while binding (a cancelled start): stop() found no listener to close.
-      await closeServer(this.server);
-      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+      await stopListening(this.server);
+      throw new TunnelError('CLOSED', `The tunnel ${this.name} was closed while it opened.`);
     }
     this.port = boundPort(this.server, this.spec.localPort);
     this.updateDefaultName();
     try {
-      await this.session.connect();
+      await this.link.connect();
     } catch (err) {
       // The server is down and the session keeps trying: listen on, as through a redial.
-      if (this.session.waitsAfter(err)) {
+      if (this.link.waitsAfter(err)) {
         this.setState('reconnecting', errorMessage(err));
         return;
       }
-      await closeServer(this.server);
+      await stopListening(this.server);
       throw err;
     }
     this.setState('active');
@@ -65,7 +66,7 @@ export abstract class ListeningTunnel extends Tunnel {
    * when it cannot wait (the tunnel failed or closed, too many wait, or the wait bound passed).
    */
   protected whenConnected(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): void {
-    if (this.session.isConnected) return go();
+    if (this.link.isConnected) return go();
     const server = this.spec.server;
     // 'active' with the session down: the connection died a moment ago and the drop is not yet told.
     if (this.state !== 'connecting' && this.state !== 'reconnecting' && this.state !== 'active') {
@@ -75,7 +76,7 @@ export abstract class ListeningTunnel extends Tunnel {
     if (this.waiting.size >= this.maxWaiting) {
       return this.refuseNow(refuse, new TunnelError('CLOSED', `Connection refused: ${plural(this.maxWaiting, 'connection')} ${this.maxWaiting === 1 ? 'is' : 'are'} already waiting for ${server} to connect.`));
     }
-    const waitMs = this.session.connectTimeoutMs;
+    const waitMs = this.link.connectTimeoutMs;
     const timer = setTimeout(() => {
       this.refuseWaiting(new TunnelError('TIMEOUT', `A connection waited ${waitMs / 1000}s (ConnectTimeout) for ${server} to connect and was reset.`), [conn]);
     }, waitMs);
@@ -85,9 +86,9 @@ export abstract class ListeningTunnel extends Tunnel {
       if (!w) return;
       clearTimeout(w.timer);
       this.waiting.delete(conn);
-      this.statsChanged();
+      this.connections.statsChanged();
     });
-    this.statsChanged();
+    this.connections.statsChanged();
   }
 
   /**
@@ -96,7 +97,7 @@ export abstract class ListeningTunnel extends Tunnel {
    * resetting the connection. Once per connection. Returns whether it waits.
    */
   protected waitAgainAfterDrop(conn: Connection, go: () => void, refuse: (err: TunnelError) => void): boolean {
-    if (this.session.isConnected || conn.socket.destroyed || this.requeued.has(conn)) return false;
+    if (this.link.isConnected || conn.socket.destroyed || this.requeued.has(conn)) return false;
     this.requeued.add(conn);
     conn.socket.once('close', () => this.requeued.delete(conn));
     this.whenConnected(conn, go, refuse);
@@ -105,11 +106,7 @@ export abstract class ListeningTunnel extends Tunnel {
 
   /** Only connections with a channel died with the session; the others wait for the redial. */
   protected override dropOnSessionLost(): void {
-    for (const conn of [...this.connections]) {
-      if (!conn.channel) continue;
-      conn.socket.destroy();
-      discard(conn.channel);
-    }
+    this.connections.drop(true);
   }
 
   private refuseNow(refuse: (err: TunnelError) => void, err: TunnelError): void {
@@ -126,7 +123,7 @@ export abstract class ListeningTunnel extends Tunnel {
       clearTimeout(w.timer);
       w.go();
     }
-    this.statsChanged();
+    this.connections.statsChanged();
   }
 
   /** Ends waiting connections (all, or those given), each counted as an error with the reason. */
@@ -155,13 +152,13 @@ export abstract class ListeningTunnel extends Tunnel {
 
   override async onSessionBack(): Promise<void> {
     await super.onSessionBack();
-    if (this.session.isConnected) this.releaseWaiting();
+    if (this.link.isConnected) this.releaseWaiting();
   }
 
   protected async stop(): Promise<void> {
-    this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: the tunnel ${this.spec.name} was closed.`));
-    const closing = closeServer(this.server);
-    this.dropConnections();
+    this.refuseWaiting(new TunnelError('CLOSED', `Connection reset: the tunnel ${this.name} was closed.`));
+    const closing = stopListening(this.server);
+    this.connections.drop();
     await closing;
   }
 

@@ -1,14 +1,15 @@
 import type * as net from 'node:net';
 import { closeUnopened, refuse } from '../io/listener';
 import { ListeningTunnel } from './listeningTunnel';
-import { discard, type Connection } from './tunnel';
+import { discard } from '../connection/channels';
+import type { Connection } from './connections';
 
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends ListeningTunnel {
   readonly type = 'local' as const;
 
   protected accept(socket: net.Socket): void {
-    const conn = this.addConnection(socket);
+    const conn = this.connections.add(socket);
     // Unread until its channel is open (the listener pauses on connect): nothing sent is lost while it waits.
     this.whenConnected(conn, () => this.open(conn), () => refuse(socket));
   }
@@ -24,8 +25,8 @@ export class LocalForward extends ListeningTunnel {
     if (socket.destroyed) return;
     const { remoteHost, remotePort, remotePath } = this.spec;
     const opening = remotePath !== undefined
-      ? this.session.forwardOutStreamLocal(remotePath)
-      : this.session.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
+      ? this.link.channels.forwardOutStreamLocal(remotePath)
+      : this.link.channels.relayOut(socket.remoteAddress ?? '127.0.0.1', socket.remotePort ?? 0, remoteHost!, remotePort!);
     // Read what the client already sent into the socket's buffer (at most its highWaterMark)
     // while CHANNEL_OPEN is in flight: once open, it leaves at once instead of a poll later.
     socket.read(0);
@@ -35,7 +36,7 @@ export class LocalForward extends ListeningTunnel {
           discard(channel);
           return;
         }
-        this.join(conn, channel);
+        this.connections.join(conn, channel);
         socket.resume();
       },
       (err) => this.refuseOrWait(conn, err),

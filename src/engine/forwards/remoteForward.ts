@@ -1,9 +1,9 @@
 import * as net from 'node:net';
 import type { ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
-import { makeAddress } from '../base/format';
 import { SOCKET_BUFFER } from '../io/listener';
 import { SocketRelay } from '../ssh2';
+import { localEnd } from './ends';
 import { Tunnel } from './tunnel';
 
 /** The first wait before asking again for a forward the server refused after a reconnect. */
@@ -32,7 +32,7 @@ export class RemoteForward extends Tunnel {
       await this.listenOnServer(this.spec.remotePort!);
     } catch (err) {
       // The server is down and the session keeps trying: the forward is asked for once it is back.
-      if (this.session.waitsAfter(err)) {
+      if (this.link.waitsAfter(err)) {
         this.setState('reconnecting', errorMessage(err));
         return;
       }
@@ -80,7 +80,7 @@ export class RemoteForward extends Tunnel {
       }
       return this.scheduleRetry();
     }
-    if (this.retryCount > 0) this.session.log(`${this.spec.name}: ${this.session.name} listens on ${this.serverSide} again`);
+    if (this.retryCount > 0) this.link.log(`${this.name}: ${this.link.name} listens on ${this.serverSide} again`);
     this.retryCount = 0;
     this.setState('active');
   }
@@ -93,10 +93,10 @@ export class RemoteForward extends Tunnel {
       if (this.gone) return;
       // Any port refused is no port still held: forwarding is not allowed there any more.
       return this.fail(new TunnelError('FORWARD_REFUSED',
-        `${this.session.name} refused port ${previous} again and then any port on ${this.spec.remoteHost} for a remote forward: forwarding is likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen).`));
+        `${this.link.name} refused port ${previous} again and then any port on ${this.spec.remoteHost} for a remote forward: forwarding is likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen).`));
     }
-    if (this.boundPort === previous) this.session.log(`${this.spec.name}: ${this.session.name} listens on port ${previous} again`);
-    else this.session.log(`${this.spec.name}: now listens on port ${this.boundPort} on the server (port ${previous} was still held)`);
+    if (this.boundPort === previous) this.link.log(`${this.name}: ${this.link.name} listens on port ${previous} again`);
+    else this.link.log(`${this.name}: now listens on port ${this.boundPort} on the server (port ${previous} was still held)`);
     this.setState('active');
   }
 
@@ -109,11 +109,11 @@ export class RemoteForward extends Tunnel {
     const host = this.spec.remoteHost!;
     let port: number;
     try {
-      port = await this.session.forwardIn(host, 0, (_accept, reject) => reject());
+      port = await this.link.channels.forwardIn(host, 0, (_accept, reject) => reject());
     } catch {
       return false;
     }
-    await this.session.unforwardIn(host, port).catch(() => undefined);
+    await this.link.channels.unforwardIn(host, port).catch(() => undefined);
     return true;
   }
 
@@ -123,16 +123,16 @@ export class RemoteForward extends Tunnel {
     const again = `trying again in ${delay / 1000} s.`;
     // sshd leaves a socket file behind when the connection that listened on it ends.
     const why = this.spec.remotePath !== undefined
-      ? `${this.session.name} refused ${this.serverSide} again: the socket file of the previous connection is most likely still there (sshd removes it before listening only with StreamLocalBindUnlink yes; else remove it on the server); ${again}`
+      ? `${this.link.name} refused ${this.serverSide} again: the socket file of the previous connection is most likely still there (sshd removes it before listening only with StreamLocalBindUnlink yes; else remove it on the server); ${again}`
       : this.otherPortsGranted
-        ? `${this.session.name} refused ${this.serverSide} again: it still holds it from the previous connection (other ports are granted; sshd lets it go once it notices that connection is gone); ${again}`
+        ? `${this.link.name} refused ${this.serverSide} again: it still holds it from the previous connection (other ports are granted; sshd lets it go once it notices that connection is gone); ${again}`
         // Retried all the same: with PermitListen, a port still held and any other refused look alike.
-        : `${this.session.name} refused ${this.serverSide} again, and any other port too: remote forwarding is most likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen); ${again}`;
-    if (this.retryCount === 1) this.session.log(`${this.spec.name}: ${why}`);
+        : `${this.link.name} refused ${this.serverSide} again, and any other port too: remote forwarding is most likely disabled on the server now (AllowTcpForwarding, DisableForwarding, PermitListen); ${again}`;
+    if (this.retryCount === 1) this.link.log(`${this.name}: ${why}`);
     if (this.state !== 'reconnecting' || this.lastError !== why) this.setState('reconnecting', why);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      this.askAgain().catch((err: unknown) => this.session.log(`${this.spec.name}: ${errorMessage(err)}`));
+      this.askAgain().catch((err: unknown) => this.link.log(`${this.name}: ${errorMessage(err)}`));
     }, delay);
   }
 
@@ -143,7 +143,7 @@ export class RemoteForward extends Tunnel {
 
   /** Closed, or the session dropped: nothing to ask of the server now. */
   private get gone(): boolean {
-    return this.state === 'closed' || !this.session.isConnected;
+    return this.state === 'closed' || !this.link.isConnected;
   }
 
   /** What the server listens on for this forward, in words. */
@@ -157,8 +157,10 @@ export class RemoteForward extends Tunnel {
       else this.offer(accept, reject);
     };
     this.granted = false;
-    if (this.spec.remotePath !== undefined) await this.session.forwardInStreamLocal(this.spec.remotePath, handler);
-    else this.boundPort = await this.session.forwardIn(this.spec.remoteHost!, port, handler, this.relaysConnections);
+    await this.link.connect();
+    const channels = this.link.channels;
+    if (this.spec.remotePath !== undefined) await channels.forwardInStreamLocal(this.spec.remotePath, handler);
+    else this.boundPort = await channels.forwardIn(this.spec.remoteHost!, port, handler, this.relaysConnections);
     this.granted = true;
     this.grantedBefore = true;
     // A redial may be granted another port than the first time (port 0): the name follows it.
@@ -166,13 +168,13 @@ export class RemoteForward extends Tunnel {
     if (this.state === 'closed') {
       // Closed while the server granted it (a cancelled start): stop() had nothing to withdraw yet.
       await this.stop();
-      throw new TunnelError('CLOSED', `The tunnel ${this.spec.name} was closed while it opened.`);
+      throw new TunnelError('CLOSED', `The tunnel ${this.name} was closed while it opened.`);
     }
   }
 
   /** Where each connection goes on this machine, in words. */
   private get localTarget(): string {
-    return this.spec.localPath ?? makeAddress(this.spec.localHost, this.spec.localPort);
+    return localEnd(this.spec);
   }
 
   /** Whether the server's TCP connections are joined to local sockets as SocketRelays (not a SOCKS forward's channels, which the engine reads). */
@@ -185,7 +187,7 @@ export class RemoteForward extends Tunnel {
     const target: net.NetConnectOpts = this.spec.localPath !== undefined ? { path: this.spec.localPath } : { host: this.spec.localHost, port: this.spec.localPort };
     // highWaterMark is a stream option net's connect types do not list.
     const socket = net.connect(Object.assign(target, { allowHalfOpen: true, highWaterMark: SOCKET_BUFFER }));
-    const conn = this.addConnection(socket);
+    const conn = this.connections.add(socket);
     // The server waits for an answer to every offer: exactly one accept or reject, whatever happens first.
     let answered = false;
     const refuse = () => {
@@ -207,7 +209,7 @@ export class RemoteForward extends Tunnel {
         socket.destroy();
         return;
       }
-      this.join(conn, channel);
+      this.connections.join(conn, channel);
     });
     // Closed before the local service answered (the tunnel closed, the session dropped).
     socket.once('close', refuse);
@@ -223,8 +225,8 @@ export class RemoteForward extends Tunnel {
   protected async stop(): Promise<void> {
     this.cancelRetry();
     if (!this.granted) return;
-    if (this.spec.remotePath !== undefined) await this.session.unforwardInStreamLocal(this.spec.remotePath);
-    else await this.session.unforwardIn(this.spec.remoteHost!, this.boundPort!);
+    if (this.spec.remotePath !== undefined) await this.link.channels.unforwardInStreamLocal(this.spec.remotePath);
+    else await this.link.channels.unforwardIn(this.spec.remoteHost!, this.boundPort!);
   }
 
   protected boundLocal() {

@@ -5,7 +5,7 @@ import { SOCKET_BUFFER } from '../io/listener';
 import { RemoteForward } from './remoteForward';
 import { SocketRelay } from '../ssh2';
 import { SOCKS5, socks4Reply, socks5Reply, SocksHandshake, successReply, type SocksTarget } from './socks';
-import { discard } from './tunnel';
+import { discard } from '../connection/channels';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -103,14 +103,14 @@ export class ReverseDynamicForward extends RemoteForward {
         socket.destroy();
         return;
       }
-      const conn = this.addConnection(socket);
+      const conn = this.connections.add(socket);
       // The success reply goes out only once the connection here is made.
       channel.write(successReply(target.version));
       if (rest.length) {
         socket.write(rest);
-        this.countBytes(rest.length, 0);
+        this.connections.countBytes(rest.length, 0);
       }
-      this.join(conn, channel);
+      this.connections.join(conn, channel);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {

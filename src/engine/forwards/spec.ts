@@ -1,9 +1,15 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelError } from '../base/errors';
-import { makeAddress } from '../base/format';
+import { makeAddress } from '../base/address';
 import { TUNNEL_TYPES, type TunnelSpec } from '../base/types';
-import type { ResolvedSpec } from './tunnel';
+
+/** A checked spec with its defaults; `name` only when one was given (the tunnel makes the default one). */
+export interface ResolvedSpec extends TunnelSpec {
+  localHost: string;
+  /** False when the tunnel is named for what it forwards, following the bound ports. */
+  nameGiven: boolean;
+}
 
 function checkPort(what: string, value: unknown): number {
   if (typeof value === 'string' && /^\d+$/.test(value.trim())) value = Number(value);
@@ -96,10 +102,10 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
     throw new TunnelError('INVALID_SPEC', 'localPort of a remote tunnel names the local service to reach; it cannot be 0.');
   }
   if (spec.type === 'local' && socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.');
-  const paths = { localPath, remotePath, socks };
   const given = spec.name?.trim();
-  const name = given || defaultName(spec.type, localHost, localPort, remoteHost, remotePort, paths);
-  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, name, nameGiven: !!given };
+  const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, nameGiven: !!given };
+  if (given) resolved.name = given;
+  else delete resolved.name;
   delete resolved.localPath;
   delete resolved.remotePath;
   delete resolved.socks;
@@ -117,8 +123,13 @@ function portOrZero(what: string, value: unknown, when: string): number {
 
 type ForwardPaths = { localPath?: string; remotePath?: string; socks?: boolean };
 
+/** The name a spec gives its tunnel before it listens: the given one, or the default for the ports asked. */
+export function specName(spec: ResolvedSpec): string {
+  return spec.name ?? defaultName(spec.type, spec.localHost, spec.localPort, spec.remoteHost, spec.remotePort, spec);
+}
+
 /** The listening end as ssh's -L/-R/-D write it: the port alone when bound to the loopback default. */
-function listenEnd(host: string | undefined, port: number | undefined): string {
+function shortListen(host: string | undefined, port: number | undefined): string {
   return host === undefined || host === '127.0.0.1' || host === 'localhost' ? String(port) : makeAddress(host, port);
 }
 
@@ -127,11 +138,11 @@ function listenEnd(host: string | undefined, port: number | undefined): string {
  * `R SOCKS 1080`, `L /tmp/db.sock → db:5432`. The loopback bind address is left out; others are kept.
  */
 export function defaultName(type: string, localHost: string, localPort: number, remoteHost?: string, remotePort?: number, paths: ForwardPaths = {}): string {
-  const local = paths.localPath ?? listenEnd(localHost, localPort);
+  const local = paths.localPath ?? shortListen(localHost, localPort);
   const remote = paths.remotePath ?? makeAddress(remoteHost, remotePort);
   if (type === 'dynamic') return `D ${local}`;
   if (type === 'local') return `L ${local} → ${remote}`;
-  const listening = paths.remotePath ?? listenEnd(remoteHost, remotePort);
+  const listening = paths.remotePath ?? shortListen(remoteHost, remotePort);
   if (paths.socks) return `R SOCKS ${listening}`;
   return `R ${listening} → ${paths.localPath ?? makeAddress(localHost, localPort)}`;
 }

@@ -1,56 +1,41 @@
-import type * as net from 'node:net';
-import type { Duplex } from 'node:stream';
-import { corkFor } from '../io/cork';
 import { errorMessage } from '../base/errors';
-import type { SshSession } from '../connection/session';
-import { SocketRelay } from '../ssh2';
-import { defaultName } from './spec';
-import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelSpec, TunnelState, TunnelType } from '../base/types';
-
-/** One forwarded connection: the local socket, and the SSH channel once it exists. */
-export interface Connection {
-  socket: net.Socket;
-  channel?: Duplex | SocketRelay;
-}
-
-export interface ResolvedSpec extends TunnelSpec {
-  localHost: string;
-  name: string;
-  /** False when `name` is the default one, which follows the bound ports. */
-  nameGiven: boolean;
-}
-
-/** A reset by a peer ends that connection only: the error is expected and needs no handling. */
-function ignore(): void {}
+import type { CloseReason, TunnelInfo, TunnelOrigin, TunnelState, TunnelType } from '../base/types';
+import type { TunnelLink } from '../connection/link';
+import { Connections } from './connections';
+import { defaultName, type ResolvedSpec } from './spec';
 
 /**
- * What every tunnel type shares: identity, state, statistics and the set of live
- * connections. Statistics are running totals (bytes are counted as they pass between socket
- * and channel), so a change costs the same with one connection open as with thousands.
+ * What every tunnel type shares: identity, name, state, errors and the lifecycle through its
+ * SSH connection's drops and returns. Its live connections and their counts are `connections`.
  */
 export abstract class Tunnel {
   readonly createdAt = Date.now();
   private _state: TunnelState = 'connecting';
   private _lastError: string | undefined;
-  private lastActivity = this.createdAt;
-  private lastBytes = 0;
-  protected readonly connections = new Set<Connection>();
-  /** Bytes written to local sockets (from the server) and read from them, SOCKS handshakes left out. */
-  private bytesIn = 0;
-  private bytesOut = 0;
-  private connectionsTotal = 0;
+  protected readonly connections = new Connections(() => this.changed(this));
   private errors = 0;
-  private statsPending = false;
   private closeReason: CloseReason | undefined;
+  private _name: string;
+  private _openedBy: TunnelOrigin;
+  /** What the default name was made from: it is made again only when that changes (a port 0 bound). */
+  private namedFor = '';
 
   constructor(
     readonly id: string,
     readonly spec: ResolvedSpec,
-    protected readonly session: SshSession,
+    protected readonly link: TunnelLink,
     private readonly changed: (tunnel: Tunnel) => void,
     /** Whether another tunnel of the same manager already has this name. */
     private readonly nameTaken: (name: string, tunnel: Tunnel) => boolean = () => false,
-  ) {}
+  ) {
+    this._name = spec.name ?? '';
+    this._openedBy = spec.openedBy ?? 'person';
+  }
+
+  /** The given name, or the default one made from what it forwards. */
+  get name(): string {
+    return this._name;
+  }
 
   abstract readonly type: TunnelType;
   /** Listens (local, dynamic) or asks the server to (remote). */
@@ -86,30 +71,25 @@ export abstract class Tunnel {
     if (this.spec.nameGiven || this._state === 'closed') return;
     const local = this.boundLocal();
     const remote = this.boundRemote();
+    const namedFor = `${local.host}|${local.port}|${remote.host}|${remote.port}`;
+    if (namedFor === this.namedFor) return;
+    this.namedFor = namedFor;
     const base = defaultName(this.spec.type, local.host, local.port, remote.host, remote.port, this.spec);
     let name = base;
     for (let n = 2; this.nameTaken(name, this); n++) name = `${base} (${n})`;
-    if (name === this.spec.name) return;
-    this.spec.name = name;
+    if (name === this._name) return;
+    this._name = name;
     this.changed(this);
   }
 
-  /** Bytes moved since last asked: now is the last activity. */
-  private noteActivity(): void {
-    const bytes = this.bytesIn + this.bytesOut;
-    if (bytes === this.lastBytes) return;
-    this.lastBytes = bytes;
-    this.lastActivity = Date.now();
-  }
-
   info(): TunnelInfo {
-    this.noteActivity();
-    const { bytesIn, bytesOut } = this;
+    const c = this.connections;
+    c.noteActivity();
     const local = this.boundLocal();
     const remote = this.boundRemote();
     return {
       id: this.id,
-      name: this.spec.name,
+      name: this._name,
       nameGiven: this.spec.nameGiven,
       server: this.spec.server,
       type: this.type,
@@ -122,25 +102,25 @@ export abstract class Tunnel {
       ...(this.spec.remotePath !== undefined ? { remotePath: this.spec.remotePath } : {}),
       ...(this.spec.socks ? { socks: true } : {}),
       stats: {
-        bytesIn,
-        bytesOut,
-        connectionsTotal: this.connectionsTotal,
-        connectionsActive: this.connections.size,
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+        connectionsTotal: c.total,
+        connectionsActive: c.size,
         connectionsWaiting: this.waitingCount(),
         errors: this.errors,
       },
       createdAt: this.createdAt,
-      lastActivity: this.lastActivity,
+      lastActivity: c.lastActivity,
       lastError: this._lastError,
-      openedBy: this.spec.openedBy ?? 'person',
+      openedBy: this._openedBy,
       ...(this._state === 'closed' && this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
     };
   }
 
   /** A tunnel taken over by another owner (a person's tunnel kept in settings) says so from now on. */
   setOpenedBy(origin: TunnelOrigin): void {
-    if (this.spec.openedBy === origin) return;
-    this.spec.openedBy = origin;
+    if (this._openedBy === origin) return;
+    this._openedBy = origin;
     this.changed(this);
   }
 
@@ -154,7 +134,7 @@ export abstract class Tunnel {
     this.errors += count;
     // A failed tunnel keeps its cause: connections refused since then only repeat it.
     if (this._state !== 'failed' || this._lastError === undefined) this._lastError = message;
-    this.session.log(`${this.spec.name}: ${count > 1 ? `${count} connections failed: ` : 'connection failed: '}${message}`);
+    this.link.log(`${this._name}: ${count > 1 ? `${count} connections failed: ` : 'connection failed: '}${message}`);
     this.changed(this);
   }
 
@@ -163,102 +143,9 @@ export abstract class Tunnel {
     return 0;
   }
 
-  /** Starts tracking a connection; exactly one release follows, whatever closes first. */
-  protected addConnection(socket: net.Socket): Connection {
-    socket.setNoDelay(true);
-    const conn: Connection = { socket };
-    this.connections.add(conn);
-    this.connectionsTotal++;
-    this.lastActivity = Date.now();
-    socket.on('error', ignore);
-    socket.once('close', () => this.release(conn));
-    this.statsChanged();
-    return conn;
-  }
-
-  private release(conn: Connection): void {
-    if (!this.connections.delete(conn)) return;
-    this.lastActivity = Date.now();
-    // A relay ends its channel itself once what the socket sent is out (its own 'close' listener).
-    if (conn.channel && !(conn.channel instanceof SocketRelay)) discard(conn.channel);
-    this.statsChanged();
-  }
-
-  /**
-   * Connections come and go in bursts; listeners hear of the counts once per turn of the
-   * event loop, not once per connection.
-   */
-  protected statsChanged(): void {
-    if (this.statsPending) return;
-    this.statsPending = true;
-    setImmediate(this.flushStats);
-  }
-
-  private readonly flushStats = () => {
-    this.statsPending = false;
-    this.noteActivity();
-    this.changed(this);
-  };
-
-  /** Bytes that passed between socket and channel outside `join` (what a SOCKS request carried past its end). */
-  protected countBytes(bytesIn: number, bytesOut: number): void {
-    this.bytesIn += bytesIn;
-    this.bytesOut += bytesOut;
-  }
-
-  private readonly countOut = (chunk: Buffer) => {
-    this.bytesOut += chunk.length;
-  };
-
-  private readonly countBytesIn = (bytes: number) => {
-    this.bytesIn += bytes;
-  };
-
-  private readonly countBytesOut = (bytes: number) => {
-    this.bytesOut += bytes;
-  };
-
-  /**
-   * Joins socket and channel both ways with backpressure; either side closing ends both. A relay
-   * moves (and counts) the bytes itself, `first` before what the socket reads; ssh2's channel
-   * streams (socket files, reverse SOCKS) are piped.
-   */
-  protected join(conn: Connection, channel: Duplex | SocketRelay, first?: Buffer): void {
-    conn.channel = channel;
-    // A relay takes a socket that left while its channel opened: what the client sent still goes, then EOF and close.
-    if (channel instanceof SocketRelay) channel.attach(conn.socket, this.countBytesIn, this.countBytesOut, first);
-    else if (conn.socket.destroyed) discard(channel);
-    else this.pipe(conn, channel);
-  }
-
-  private pipe(conn: Connection, channel: Duplex): void {
-    const { socket } = conn;
-    const end = () => socket.destroy();
-    channel.on('error', end);
-    channel.once('close', end);
-    // The socket's close discards the channel: release() does, as the connection's one close listener.
-    socket.pipe(channel);
-    socket.on('data', this.countOut);
-    // Corked, the packets of one SSH read (small ones) or of one turn of the event loop (bulk)
-    // reach the socket in one writev.
-    channel.on('data', (chunk: Buffer) => {
-      this.bytesIn += chunk.length;
-      corkFor(socket, chunk);
-    });
-    channel.pipe(socket);
-  }
-
-  /** Ends every connection now. */
-  protected dropConnections(): void {
-    for (const conn of [...this.connections]) {
-      conn.socket.destroy();
-      if (conn.channel) discard(conn.channel);
-    }
-  }
-
   /** Ends the connections the lost session carried. */
   protected dropOnSessionLost(): void {
-    this.dropConnections();
+    this.connections.drop();
   }
 
   /** Closes for `reason`, which the closed tunnel's event carries. */
@@ -268,7 +155,7 @@ export abstract class Tunnel {
     try {
       await this.stop();
     } finally {
-      this.dropConnections();
+      this.connections.drop();
       this._state = 'closed';
       this.changed(this);
     }
@@ -306,19 +193,4 @@ export abstract class Tunnel {
     this.errors++;
     this.setState('failed', errorMessage(err));
   }
-}
-
-/**
- * Closes a channel whose local side is gone. What it still holds is read and dropped:
- * ssh2 reports a channel closed only after its readable side ended, so an unread
- * channel would otherwise stay open (and counted) forever.
- */
-export function discard(channel: Duplex | SocketRelay): void {
-  if (channel instanceof SocketRelay) {
-    channel.destroy();
-    return;
-  }
-  channel.unpipe();
-  channel.resume();
-  channel.destroy();
 }

@@ -4,7 +4,8 @@
  * validity window, the principals, no critical options, and a CA signature algorithm that
  * CASignatureAlgorithms' default accepts.
  */
-import { when, type Certificate } from '../login/userCertificate';
+import { when, type Certificate } from '../wire/certificate';
+import { blobType } from '../wire/sshBuffer';
 import { verifySignature } from '../ssh2';
 
 const HOST_CERTIFICATE = 2;
@@ -14,10 +15,6 @@ const CA_SIGNATURE_ALGORITHMS = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', '
 /** `ssh-ed25519-cert`: a certificate's type as ssh-keygen -L names it. */
 export function shortCertificateType(cert: Certificate): string {
   return cert.type.replace(/-v01@openssh\.com$/, '');
-}
-
-function signatureAlgorithm(signature: Buffer): string {
-  return signature.length < 4 ? '' : signature.subarray(4, 4 + signature.readUInt32BE(0)).toString('latin1');
 }
 
 /** Whether the CA named in the certificate made its signature: a certificate that fails this cannot be read at all (ssh's kex fails). */
@@ -32,7 +29,7 @@ export function signedByItsCa(cert: Certificate): boolean {
 /** Why ssh would not accept `cert` for the host `name` at `now` (seconds), in words that follow "The host certificate of X"; undefined when it would. */
 export function hostCertificateProblem(cert: Certificate, name: string, now = BigInt(Math.floor(Date.now() / 1000))): string | undefined {
   if (cert.certType !== HOST_CERTIFICATE) return 'is a user certificate, not a host certificate';
-  const algorithm = signatureAlgorithm(cert.signature);
+  const algorithm = blobType(cert.signature);
   if (!CA_SIGNATURE_ALGORITHMS.has(algorithm)) return `is signed with ${algorithm}, which ssh's CASignatureAlgorithms does not accept`;
   if (now < cert.validAfter) return `is not valid until ${when(cert.validAfter)}`;
   if (now >= cert.validBefore) return `expired at ${when(cert.validBefore)}`;

@@ -1,14 +1,14 @@
 import { appendKnownHost, checkHostCertificate, checkHostKey, defaultGlobalKnownHostsFiles, defaultKnownHostsFiles, fingerprint, keyTypeOf, knownHostName } from './knownHosts';
-import { expandHome } from '../login/authHandler';
-import { displayPath, parseCertificateBlob, type Certificate } from '../login/userCertificate';
+import { displayPath, expandHome } from '../base/paths';
+import { parseCertificateBlob, type Certificate } from '../wire/certificate';
+import { isCertificateType } from '../wire/keyTypes';
 import { TunnelError } from '../base/errors';
 import { hostCertificateProblem, shortCertificateType, signedByItsCa } from './hostCertificate';
-import { isCertificateAlgorithm } from '../ssh2';
 import type { Prompts, ServerConfig } from '../base/types';
 
 /** The known_hosts files ssh reads for this server: the user's (the first is written), then the system's. */
 export function knownHostsFiles(config: ServerConfig): { user: string[]; all: string[] } {
-  const user = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map(expandHome);
+  const user = ([] as string[]).concat(config.userKnownHostsFile ?? defaultKnownHostsFiles()).map((p) => expandHome(p));
   return { user, all: [...user, ...([] as string[]).concat(config.globalKnownHostsFile ?? defaultGlobalKnownHostsFiles())] };
 }
 
@@ -36,7 +36,7 @@ export class HostKeyCheck {
     let key = presented;
     // Why a host certificate did not vouch for the host, told with the plain-key verdict that follows.
     let certNote = '';
-    if (isCertificateAlgorithm(keyTypeOf(presented))) {
+    if (isCertificateType(keyTypeOf(presented))) {
       const cert = this.readHostCertificate(presented, config);
       const outcome = this.checkCertificate(cert, config, files, host, port, hostAddress);
       if (outcome === undefined) return;

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { blobType } from '../wire/sshBuffer';
 
 /** How a host key compares with what the known_hosts files say, as OpenSSH decides it. */
 export type HostKeyStatus = 'known' | 'unknown' | 'changed' | 'revoked';
@@ -57,9 +58,7 @@ export function fingerprint(keyBlob: Buffer): string {
 
 /** The key type named inside an SSH public key blob (`ssh-ed25519`, `ecdsa-sha2-nistp256`, …). */
 export function keyTypeOf(keyBlob: Buffer): string {
-  if (keyBlob.length < 4) return 'unknown';
-  const len = keyBlob.readUInt32BE(0);
-  return keyBlob.subarray(4, 4 + len).toString('latin1');
+  return blobType(keyBlob) || 'unknown';
 }
 
 function globToRegExp(pattern: string): RegExp {

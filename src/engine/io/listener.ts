@@ -133,7 +133,8 @@ export function closeUnopened(socket: net.Socket): void {
   else socket.destroy();
 }
 
-export function closeServer(server: net.Server | undefined): Promise<void> {
+/** Stops a listener (if it listens) and resolves once it is closed. */
+export function stopListening(server: net.Server | undefined): Promise<void> {
   if (!server || !server.listening) return Promise.resolve();
   return new Promise((resolve) => server.close(() => resolve()));
 }

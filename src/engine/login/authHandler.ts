@@ -1,36 +1,13 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { AuthHandlerMiddleware, AuthenticationType, NextAuthHandler, ParsedKey } from 'ssh2';
+import type { AuthHandlerMiddleware, AuthenticationType, ParsedKey } from 'ssh2';
+import { displayPath, expandHome } from '../base/paths';
 import { CertificateAgent } from './certificateAgent';
-import { acceptedAgent, keyTypeAccepted } from '../connection/negotiation';
 import { certificatesBeside, certificateStep } from './certificateSteps';
-import { displayPath } from './userCertificate';
+import { defaultAgent, identityFiles, type KeyCandidate, type NextAuth } from './identities';
+import { acceptedAgent, keyTypeAccepted } from './keyAlgorithms';
 import { securityKeyOfFile } from './securityKeys';
 import { RememberedSecrets, unlockKey } from './rememberedSecrets';
 import type { Prompts, ServerConfig } from '../base/types';
-
-/** OpenSSH's default identities, in the order `ssh` tries them. */
-const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_dsa'];
-
-export function expandHome(p: string): string {
-  return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
-}
-
-export function identityFiles(server: ServerConfig): { files: string[]; explicit: boolean } {
-  const given = server.identityFile === undefined ? [] : ([] as string[]).concat(server.identityFile);
-  if (given.length) return { files: given.map(expandHome), explicit: true };
-  const dir = path.join(os.homedir(), '.ssh');
-  return { files: DEFAULT_IDENTITIES.map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)), explicit: false };
-}
-
-/** The agent `ssh` would use: SSH_AUTH_SOCK, or Pageant on Windows when that is unset. */
-export function defaultAgent(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
-  if (env.SSH_AUTH_SOCK) return env.SSH_AUTH_SOCK;
-  return platform === 'win32' ? 'pageant' : undefined;
-}
-
-export type NextAuth = Parameters<NextAuthHandler>[0];
 
 /** The agent ssh2 talks to: one that lists certificates too, for a Unix socket; ssh2's own for Pageant and Windows pipes. */
 function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[], held: Set<string>): string | CertificateAgent {
@@ -38,13 +15,6 @@ function agentFor(agent: string, server: ServerConfig, username: string, prompts
   // Called as a method: a prompts object may rely on `this`.
   const touchKey = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
   return new CertificateAgent(agent, username, (why) => attempts.push(why), { touchKey, listed: (blob) => held.add(blob.toString('base64')) });
-}
-
-export interface KeyCandidate {
-  label: string;
-  load: () => Buffer | string;
-  /** The identity file it was read from, if any. */
-  file?: string;
 }
 
 /**
@@ -90,7 +60,7 @@ export function createAuthHandler(
     if (!key) loaded.set(candidate, (key = parseCandidate(candidate, server, prompts, attempts, secrets, agentHolds)));
     return key;
   };
-  const configured = ([] as string[]).concat(server.certificateFile ?? []).map(expandHome);
+  const configured = ([] as string[]).concat(server.certificateFile ?? []).map((p) => expandHome(p));
   const beside = configured.length ? new Map<string, string>() : certificatesBeside(files);
   // ssh's order (sshconnect2.c, pubkey_prepare): CertificateFile's certificates, the agent, then each identity file followed by its KEY-cert.pub.
   for (const file of configured) steps.push(certificateStep(file, keys, loadKey, username, attempts, () => wants('publickey', methodsLeft)));

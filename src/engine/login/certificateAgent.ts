@@ -9,7 +9,10 @@
  */
 import type { Duplex } from 'node:stream';
 import { OpenSSHAgent, utils, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
-import { certificateProblem, parseCertificateBlob } from './userCertificate';
+import { parseCertificateBlob } from '../wire/certificate';
+import { isCertificateType } from '../wire/keyTypes';
+import { blobType, SshReader, sshString } from '../wire/sshBuffer';
+import { certificateProblem } from './userCertificate';
 import { isSecurityKeyType, securityKeyFromBlob } from './securityKeys';
 import { certifiedKey, securityKeyOffer } from '../ssh2';
 
@@ -41,34 +44,22 @@ function exchange(stream: Duplex, request: Buffer): Promise<Buffer> {
       else resolve(payload!);
     };
     stream.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', done);
-    const framed = Buffer.alloc(4 + request.length);
-    framed.writeUInt32BE(request.length, 0);
-    request.copy(framed, 4);
-    stream.write(framed);
+    // Each agent message is framed as an SSH string (PROTOCOL.agent).
+    stream.write(sshString(request));
   });
 }
-
-const sshString = (b: Buffer) => {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length, 0);
-  return Buffer.concat([len, b]);
-};
 
 /** The (blob, comment) pairs of an IDENTITIES_ANSWER. */
 function identities(payload: Buffer): Array<{ blob: Buffer; comment: string }> {
   if (payload[0] === FAILURE) throw new Error('the agent refused to list its keys');
   if (payload[0] !== IDENTITIES_ANSWER || payload.length < 5) throw new Error('the agent gave a malformed list of keys');
   const out: Array<{ blob: Buffer; comment: string }> = [];
-  let at = 5;
-  const take = () => {
-    if (at + 4 > payload.length) throw new Error('the agent gave a malformed list of keys');
-    const len = payload.readUInt32BE(at);
-    if (at + 4 + len > payload.length) throw new Error('the agent gave a malformed list of keys');
-    const b = payload.subarray(at + 4, at + 4 + len);
-    at += 4 + len;
-    return b;
-  };
-  for (let n = payload.readUInt32BE(1); n > 0; n--) out.push({ blob: take(), comment: take().toString('utf8') });
+  const r = new SshReader(payload, 1);
+  try {
+    for (let n = r.uint32(); n > 0; n--) out.push({ blob: r.bytes(), comment: r.text() });
+  } catch {
+    throw new Error('the agent gave a malformed list of keys');
+  }
   return out;
 }
 
@@ -159,13 +150,12 @@ export class CertificateAgent extends OpenSSHAgent {
 
   /** The key of one identity, or none when it cannot be used. */
   private usable(blob: Buffer, comment: string): ParsedKey[] {
-    const typeLength = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
-    const type = blob.subarray(4, 4 + typeLength).toString('latin1');
-    if (isSecurityKeyType(type) && !type.endsWith('-cert-v01@openssh.com')) {
+    const type = blobType(blob);
+    if (isSecurityKeyType(type) && !isCertificateType(type)) {
       const key = securityKeyFromBlob(blob, blob, comment);
       return key ? [key] : [];
     }
-    if (!type.endsWith('-cert-v01@openssh.com')) {
+    if (!isCertificateType(type)) {
       const key = utils.parseKey(blob);
       if (key instanceof Error) return []; // a type ssh2 cannot read: left out, as ssh2 does
       key.comment ||= comment;

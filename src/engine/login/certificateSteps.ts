@@ -4,8 +4,9 @@
  */
 import * as fs from 'node:fs';
 import type { ParsedKey } from 'ssh2';
-import type { KeyCandidate, NextAuth } from './authHandler';
-import { certificateProblem, readCertificate } from './userCertificate';
+import type { KeyCandidate, NextAuth } from './identities';
+import { readCertificate } from '../wire/certificate';
+import { certificateProblem } from './userCertificate';
 import { certifiedKey } from '../ssh2';
 
 /** Each identity file's `KEY-cert.pub` that exists: what ssh offers when no CertificateFile is set (ssh.c, load_public_identity_files). */

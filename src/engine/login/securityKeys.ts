@@ -8,8 +8,8 @@
 import { createHash } from 'node:crypto';
 import { utils, type ParsedKey } from 'ssh2';
 import { securityKey } from '../ssh2';
-
-const CERT_SUFFIX = '-cert-v01@openssh.com';
+import { certifiedKeyType } from '../wire/keyTypes';
+import { blobType, readStrings as strings, sshString } from '../wire/sshBuffer';
 
 /** Each security key type, the plain key type its public point is read as, and how ssh names it. */
 const SK_TYPES: Record<string, { plain: string; name: string; pointFields: number }> = {
@@ -19,33 +19,7 @@ const SK_TYPES: Record<string, { plain: string; name: string; pointFields: numbe
 
 /** Whether `type` is a security key, or a certificate of one. */
 export function isSecurityKeyType(type: string): boolean {
-  // sk-ssh-ed25519-cert-v01@openssh.com certifies an sk-ssh-ed25519@openssh.com key.
-  return type.replace(CERT_SUFFIX, '@openssh.com') in SK_TYPES;
-}
-
-/** The ssh strings at the start of `blob`; stops at the first that does not fit. */
-function strings(blob: Buffer, count: number): Buffer[] {
-  const out: Buffer[] = [];
-  let at = 0;
-  while (out.length < count && at + 4 <= blob.length) {
-    const len = blob.readUInt32BE(at);
-    if (at + 4 + len > blob.length) break;
-    out.push(blob.subarray(at + 4, at + 4 + len));
-    at += 4 + len;
-  }
-  return out;
-}
-
-const sshString = (b: Buffer | string) => {
-  const data = typeof b === 'string' ? Buffer.from(b) : b;
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length, 0);
-  return Buffer.concat([len, data]);
-};
-
-/** The type named at the start of a key or certificate blob. */
-export function blobType(blob: Buffer): string {
-  return strings(blob, 1)[0]?.toString('latin1') ?? '';
+  return certifiedKeyType(type) in SK_TYPES;
 }
 
 /** How ssh names a security key in "Confirm user presence for key ED25519-SK SHA256:…": its type and the fingerprint of its plain key. */

@@ -10,20 +10,20 @@
  * in whatever loads the engine (tests, bench, bundle) instead of silently when a patch did
  * not apply.
  */
-import { certAuthShapeProblems, installCertAuth } from './certAuth';
+import { certificateLoginShapeProblems, installCertificateLogin } from './certificateLogin';
 import { channelProbeProblems, channelShapeProblems, installChannelFixes, NO_STDERR, stderrStreamCount } from './channelFixes';
 import { clientShapeProblems } from './clientInternals';
 import { gcmShapeProblems, installGcmFastPath } from './gcmFastPath';
-import { hostCertShapeProblems, hostKeyDefaultsWithCertificates, installHostCerts, verifySshSignature } from './hostCerts';
+import { hostCertificateShapeProblems, hostKeyDefaultsWithCertificates, installHostCertificates, verifySshSignature } from './hostCertificateKex';
 import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals';
 import { relayShapeProblems } from './relayOpen';
 
-export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certAuth';
+export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certificateLogin';
 export { clientSocket, sendKeepalive } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
 export { SocketRelay } from './relay';
 export { openRelay, relayCount, relayIncoming } from './relayOpen';
-export { HOST_CERTIFICATE_ALGORITHMS, isCertificateAlgorithm, kexShapeProblems, plainAlgorithm } from './hostCerts';
+export { HOST_CERTIFICATE_ALGORITHMS, kexShapeProblems } from './hostCertificateKex';
 export { SSH2_VERSION, type Ssh2Internals } from './internals';
 
 /** ssh2 is not the release the engine was written against, or its internals moved. */
@@ -42,7 +42,7 @@ export class Ssh2AdapterError extends Error {
 export function ssh2Problems(found: Ssh2Internals): string[] {
   const problems: string[] = [];
   if (found.version !== SSH2_VERSION) problems.push(`version ${found.version} is not ${SSH2_VERSION}`);
-  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certAuthShapeProblems, hostCertShapeProblems, relayShapeProblems]) {
+  for (const check of [gcmShapeProblems, channelShapeProblems, clientShapeProblems, certificateLoginShapeProblems, hostCertificateShapeProblems, relayShapeProblems]) {
     try {
       problems.push(...check(found));
     } catch (err) {
@@ -67,8 +67,8 @@ export function install(): void {
   checkSsh2(found);
   installGcmFastPath(found);
   installChannelFixes(found);
-  installCertAuth(found);
-  installHostCerts(found);
+  installCertificateLogin(found);
+  installHostCertificates(found);
   const after = channelProbeProblems(found);
   if (after.length) throw new Ssh2AdapterError(after, found.version);
   installed = true;

@@ -3,8 +3,8 @@
 // catalogue's front door as the person's.
 import * as vscode from 'vscode';
 import { servedByPeerError } from '../../catalogue';
-import { FORWARD_EXAMPLES, parseForward, type ForwardType } from '../../config/forwardSpec';
-import { errorMessage, TunnelError, type TunnelInfo, type TunnelSpec } from '../../engine';
+import { FORWARD_EXAMPLES, parseForward } from '../../config/forwardSpec';
+import { errorMessage, TunnelError, type TunnelInfo, type TunnelSpec, type TunnelType } from '../../engine';
 import { isTreeNode, tunnelLabel } from '../tree';
 import type { CommandDeps } from './deps';
 import { showError } from './errors';
@@ -40,9 +40,9 @@ async function pickServer({ servers, manager }: Pick<CommandDeps, 'servers' | 'm
   return picked.label;
 }
 
-async function pickType(): Promise<ForwardType | undefined> {
+async function pickType(): Promise<TunnelType | undefined> {
   const t = vscode.l10n.t;
-  const items: (vscode.QuickPickItem & { type: ForwardType })[] = [
+  const items: (vscode.QuickPickItem & { type: TunnelType })[] = [
     { type: 'local', label: `$(arrow-right) ${t('Local (-L)')}`, detail: t('A port on this machine reaches a host:port through the server (databases, dashboards).') },
     { type: 'remote', label: `$(arrow-left) ${t('Remote (-R)')}`, detail: t('A port on the server reaches a host:port from this machine, or is a SOCKS proxy that reaches what this machine can.') },
     { type: 'dynamic', label: `$(globe) ${t('Dynamic SOCKS (-D)')}`, detail: t('A SOCKS proxy on this machine that reaches anything the server can.') },
@@ -51,7 +51,7 @@ async function pickType(): Promise<ForwardType | undefined> {
 }
 
 /** The forward input box; validates as the person types and refuses to accept a bad forward. */
-async function askForward({ inputs }: Pick<CommandDeps, 'inputs'>, type: ForwardType): Promise<string | undefined> {
+async function askForward({ inputs }: Pick<CommandDeps, 'inputs'>, type: TunnelType): Promise<string | undefined> {
   const t = vscode.l10n.t;
   const box = vscode.window.createInputBox();
   box.title = t('Create SSH tunnel (3/3): ports and hosts');

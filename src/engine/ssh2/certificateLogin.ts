@@ -15,6 +15,8 @@
  * agent's signature blob as it came.
  */
 import type { ParsedKey } from 'ssh2';
+import { certificateAlgorithm } from '../wire/keyTypes';
+import { sshString as str } from '../wire/sshBuffer';
 import { notFunctions, type Ssh2Internals } from './internals';
 
 const CERTIFICATE = Symbol('certificate');
@@ -65,26 +67,14 @@ export function certifiedKey(key: ParsedKey, certificate: Buffer): ParsedKey {
   return certified;
 }
 
-/** The certificate algorithm for a signature algorithm: `rsa-sha2-256` → `rsa-sha2-256-cert-v01@openssh.com`. */
-export function certificateAlgorithm(signatureAlgorithm: string): string {
-  return `${signatureAlgorithm}-cert-v01@openssh.com`;
-}
-
-export function certAuthShapeProblems(found: Ssh2Internals): string[] {
+export function certificateLoginShapeProblems(found: Ssh2Internals): string[] {
   return [
     ...notFunctions('Protocol.prototype', found.Protocol?.prototype, ['authPK']),
     ...notFunctions('protocol utils', found.protocolUtils, ['sendPacket', 'convertSignature']),
   ];
 }
 
-const str = (b: Buffer | string) => {
-  const data = typeof b === 'string' ? Buffer.from(b) : b;
-  const len = Buffer.allocUnsafe(4);
-  len.writeUInt32BE(data.length, 0);
-  return Buffer.concat([len, data]);
-};
-
-export function installCertAuth(found: Ssh2Internals): void {
+export function installCertificateLogin(found: Ssh2Internals): void {
   const proto = found.Protocol.prototype as { authPK: (this: ProtocolLike, ...args: unknown[]) => void };
   const { sendPacket, convertSignature } = found.protocolUtils;
   const send = (self: ProtocolLike, payload: Buffer, what: string) => {

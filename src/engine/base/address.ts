@@ -1,5 +1,10 @@
-// A server as ssh takes it on its command line: `[user@]host[:port]` (also `[v6addr]:port`), or
-// `ssh://[user@]host[:port]`. The host part is what the ssh config's Host patterns match.
+// Addresses as ssh and URLs write them: `host:port` (IPv6 in brackets), and a server on ssh's
+// command line or in ProxyJump, `[user@]host[:port]`.
+
+/** `host:port`, with brackets around an IPv6 address (as ssh and URLs write it). */
+export function makeAddress(host: string | undefined, port: number | undefined): string {
+  return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
 
 export interface SshTarget {
   user?: string;

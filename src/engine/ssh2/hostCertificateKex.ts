@@ -9,33 +9,16 @@
  * certificate itself reaches the hostVerifier, where the engine checks it as ssh does.
  */
 import { utils } from 'ssh2';
-import { parseCertificateBlob } from '../login/userCertificate';
+import { parseCertificateBlob } from '../wire/certificate';
+import { CERTIFICATE_ALGORITHMS, isCertificateType, plainAlgorithm } from '../wire/keyTypes';
+import { readStrings } from '../wire/sshBuffer';
 import { missing, notFunctions, type Ssh2Internals } from './internals';
 
-const CERT_SUFFIX = '-cert-v01@openssh.com';
-
 /** The certificate host key algorithms this adapter lets ssh2 negotiate, in OpenSSH's order. */
-export const HOST_CERTIFICATE_ALGORITHMS = [
-  'ssh-ed25519-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
-  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
-  'rsa-sha2-512-cert-v01@openssh.com',
-  'rsa-sha2-256-cert-v01@openssh.com',
-  'ssh-rsa-cert-v01@openssh.com',
-] as const;
-
-export function isCertificateAlgorithm(name: string): boolean {
-  return name.endsWith(CERT_SUFFIX);
-}
-
-/** The algorithm of the signature a certificate host key makes: `rsa-sha2-256-cert-v01@openssh.com` → `rsa-sha2-256`. */
-export function plainAlgorithm(certificateAlgorithm: string): string {
-  return isCertificateAlgorithm(certificateAlgorithm) ? certificateAlgorithm.slice(0, -CERT_SUFFIX.length) : certificateAlgorithm;
-}
+export const HOST_CERTIFICATE_ALGORITHMS = CERTIFICATE_ALGORITHMS;
 
 /** The type named inside the certificate blob: an RSA certificate is `ssh-rsa-cert-v01@openssh.com` whatever hash signs. */
-function blobType(certificateAlgorithm: string): string {
+function certificateBlobType(certificateAlgorithm: string): string {
   return certificateAlgorithm.startsWith('rsa-sha2-') ? 'ssh-rsa-cert-v01@openssh.com' : certificateAlgorithm;
 }
 
@@ -58,7 +41,7 @@ interface KexLike {
 
 const KEX = Symbol('kex');
 
-export function hostCertShapeProblems(found: Ssh2Internals): string[] {
+export function hostCertificateShapeProblems(found: Ssh2Internals): string[] {
   const problems = [
     ...missing('protocol constants', found.constants, ['SUPPORTED_SERVER_HOST_KEY', 'DEFAULT_SERVER_HOST_KEY']),
     ...notFunctions('protocol utils', found.protocolUtils, ['sigSSHToASN1']),
@@ -78,10 +61,10 @@ export function kexShapeProblems(kex: object): string[] {
 function adjust(kex: KexLike): void {
   const negotiated = kex.negotiated.serverHostKey;
   const problems = kexShapeProblems(kex);
-  if (problems.length) throw new Error(`ssh2's key exchange differs from what SSH Tunnels was written against (src/engine/ssh2/hostCerts.ts): ${problems.join('; ')}`);
+  if (problems.length) throw new Error(`ssh2's key exchange differs from what SSH Tunnels was written against (src/engine/ssh2/hostCertificateKex.ts): ${problems.join('; ')}`);
   const signature = plainAlgorithm(negotiated);
   // ssh2 checks that the host key blob is of the negotiated type.
-  kex.negotiated.serverHostKey = blobType(negotiated);
+  kex.negotiated.serverHostKey = certificateBlobType(negotiated);
   const finish = kex.finish;
   kex.finish = function (this: KexLike, ...args: unknown[]) {
     const certificate = this._hostKey;
@@ -110,7 +93,7 @@ function adjust(kex: KexLike): void {
   };
 }
 
-export function installHostCerts(found: Ssh2Internals): void {
+export function installHostCertificates(found: Ssh2Internals): void {
   const supported = found.constants.SUPPORTED_SERVER_HOST_KEY;
   for (const name of HOST_CERTIFICATE_ALGORITHMS) {
     // ed25519 only where ssh2 (this Node's OpenSSL) can verify ed25519 at all.
@@ -120,7 +103,7 @@ export function installHostCerts(found: Ssh2Internals): void {
   const set = function (this: Record<symbol, unknown>, kex: unknown) {
     this[KEX] = kex;
     const k = kex as Partial<KexLike> | undefined;
-    if (k && typeof k === 'object' && !k._protocol?._server && typeof k.negotiated?.serverHostKey === 'string' && isCertificateAlgorithm(k.negotiated.serverHostKey)) {
+    if (k && typeof k === 'object' && !k._protocol?._server && typeof k.negotiated?.serverHostKey === 'string' && isCertificateType(k.negotiated.serverHostKey)) {
       adjust(k as KexLike);
     }
   };
@@ -139,12 +122,9 @@ export function installHostCerts(found: Ssh2Internals): void {
  * the key `keyBlob`, as ssh2 verifies a host key's signature. For a CA's signature over a certificate.
  */
 export function verifySshSignature(found: Ssh2Internals, keyBlob: Buffer, signature: Buffer, data: Buffer): boolean {
-  if (signature.length < 4) return false;
-  const nameLength = signature.readUInt32BE(0);
-  const algorithm = signature.subarray(4, 4 + nameLength).toString('latin1');
-  const at = 4 + nameLength;
-  if (at + 4 > signature.length) return false;
-  const raw = signature.subarray(at + 4, at + 4 + signature.readUInt32BE(at));
+  const [name, raw] = readStrings(signature, 2);
+  if (raw === undefined) return false;
+  const algorithm = name.toString('latin1');
   const key = utils.parseKey(keyBlob) as { verify?(data: Buffer, signature: Buffer, hash?: string): boolean | Error } | Error;
   if (key instanceof Error || typeof key?.verify !== 'function') return false;
   const converted = found.protocolUtils.sigSSHToASN1(raw, algorithm);
