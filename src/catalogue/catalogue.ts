@@ -3,8 +3,8 @@
 // why), opening, running (its tunnel id), failed, or served by a peer (another process of the same
 // person). It decides with the peers who serves a tunnel; pure Node (no `vscode`), so the extension
 // and its tests use the same one. Reading settings stays the feeders' job.
-import { Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { DisposableStore, type OwnerActions, type PeerIdentity, type PeerTunnel, type PeerTunnels } from '../peers';
+import { DisposableStore, Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import { followPeers, toTakeOver } from './followPeers';
 import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
 import { managerActions, specOf } from './ownerActions';
@@ -39,7 +39,9 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     this.manager = options.manager;
     this.door = new FrontDoor(options.manager);
     this.log = options.log ?? (() => undefined);
-    this.disposables.add(this._onDidChange, this._onDidFailOpen, this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
+    this.disposables.add(this._onDidChange);
+    this.disposables.add(this._onDidFailOpen);
+    this.disposables.add(this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
     if (options.peers) this.setPeers(options.peers);
   }
 
@@ -51,10 +53,8 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   setPeers(peers: PeerTunnels): void {
     this.peerTunnels = peers;
     this.door.usePeers(peers);
-    this.disposables.add(
-      peers.onDidChange(() => this.followPeers()),
-      peers.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)),
-    );
+    this.disposables.add(peers.onDidChange(() => this.followPeers()));
+    this.disposables.add(peers.onDidLose(({ peer, tunnels }) => this.takeOver(peer, tunnels)));
   }
 
   // ---- reading ------------------------------------------------------------------------

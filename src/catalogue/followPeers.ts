@@ -1,7 +1,8 @@
 // How the catalogue's entries follow the tunnels the peers serve: an entry shown served
 // there, one freed when the peer closes it, and the autoStart ones to take over when the peer
 // ends. Pure decisions over the entries; the catalogue opens and fires events.
-import { listensWhere, type PeerTunnel, type PeerTunnels } from '../peers';
+import { listensWhere } from '../engine';
+import type { PeerTunnel, PeerTunnels } from '../peers';
 import type { WantedState, WantedTunnel } from './wanted';
 
 /** What these decisions read and set of a catalogue entry. */

@@ -1,8 +1,7 @@
 // What this process knows of the others: who is connected, over which link, and the tunnels each
 // serves, kept up to date from their hello, tunnel and bye messages.
-import { plural, type TunnelSpec } from '../engine';
+import { listensWhere, plural, type TunnelSpec } from '../engine';
 import type { Link } from './link';
-import { listensWhere } from './match';
 import type { WireTunnel } from './protocol';
 import { SOCKET_NAME } from './sockets';
 import { describePeer, type PeerIdentity, type PeerTunnel } from './types';

@@ -1,9 +1,9 @@
 // Tunnels a person opened come back when the workspace opens again (reload, update, restart):
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
-import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { DisposableStore, errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import { specOf, type TunnelDoor } from '../catalogue';
-import { describePeer, DisposableStore } from '../peers';
+import { describePeer } from '../peers';
 import { SECTION } from './settings';
 
 /** The workspaceState key; one list per workspace, in the order the tunnels were opened. */

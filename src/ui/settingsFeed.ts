@@ -2,9 +2,8 @@
 // activation, edits reconcile live, and workspace-defined ones wait for workspace trust. Reading
 // the settings and telling the person are VS Code's part; who runs what is the catalogue's.
 import * as vscode from 'vscode';
-import { errorMessage, type TunnelInfo } from '../engine';
+import { DisposableStore, errorMessage, type TunnelInfo } from '../engine';
 import type { CatalogueEntry, TunnelCatalogue, WantedTunnel } from '../catalogue';
-import { DisposableStore } from '../peers';
 import { problemReporter } from './problemLog';
 import { readTunnelSettings, withheldWorkspaceTunnels, type ConfiguredTunnel } from './settings';
 
@@ -36,8 +35,8 @@ export class SettingsFeed implements vscode.Disposable {
       disposables?.push(d);
       return d;
     };
+    this.disposables.add(this._onDidWithhold);
     this.disposables.add(
-      this._onDidWithhold,
       catalogue.onDidFailOpen(({ entry, error }) => {
         if (entry.source !== 'settings') return;
         const label = entry.spec.name ?? entry.key;

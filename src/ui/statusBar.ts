@@ -2,8 +2,8 @@
 // when peers (other processes) serve tunnels, warning look while a tunnel is failed or reconnecting, a
 // tooltip listing tunnels and the processes serving others; a click focuses the tree.
 import * as vscode from 'vscode';
-import type { TunnelManager } from '../engine';
-import { describePeer, DisposableStore, type PeerTunnels } from '../peers';
+import { DisposableStore, type TunnelManager } from '../engine';
+import { describePeer, type PeerTunnels } from '../peers';
 import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {
@@ -25,15 +25,12 @@ export class TunnelStatusBar implements vscode.Disposable {
     focusCommand: string,
     private readonly peers?: PeerTunnels,
   ) {
-    this.item = vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10);
+    this.item = this.disposables.add(vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = vscode.l10n.t('SSH Tunnels');
     this.item.command = focusCommand;
-    this.disposables.add(
-      this.item,
-      manager.onDidChangeTunnel((info) => this.onTunnel(info)),
-      manager.onDidChangeServer(() => this.update()),
-      ...(peers ? [peers.onDidChange(() => this.update())] : []),
-    );
+    this.disposables.add(manager.onDidChangeTunnel((info) => this.onTunnel(info)));
+    this.disposables.add(manager.onDidChangeServer(() => this.update()));
+    if (peers) this.disposables.add(peers.onDidChange(() => this.update()));
     this.update();
   }
 

@@ -1,9 +1,9 @@
 // The "SSH Tunnels" tree: servers, each with its open tunnels, the tunnels its peers serve,
 // and the stopped ones of the settings and the ssh config. What each item looks like: treeItems.ts.
 import * as vscode from 'vscode';
-import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
+import { DisposableStore, type ServerConfig, type TunnelManager, type TunnelSpec } from '../engine';
 import type { TunnelCatalogue } from '../catalogue';
-import { DisposableStore, type PeerTunnel, type PeerTunnels } from '../peers';
+import type { PeerTunnel, PeerTunnels } from '../peers';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
 import type { SettingsFeed } from './settingsFeed';
 import {
@@ -92,9 +92,9 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
         // connection churn an event comes every turn of the event loop, and the item is the same.
         else if (changed) this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
       }),
-      manager.onDidChangeServer((status) => this.refreshServer(status.name)),
-      settingsFeed.onDidChange(() => this.refresh()),
     );
+    this.disposables.add(manager.onDidChangeServer((status) => this.refreshServer(status.name)));
+    this.disposables.add(settingsFeed.onDidChange(() => this.refresh()));
   }
 
   private nodeId(n: TreeNode): string {

@@ -1,5 +1,4 @@
-import { Emitter, type TunnelInfo, type TunnelSpec } from '../../src/engine';
-import { listensWhere } from '../../src/peers/match';
+import { Emitter, listensWhere, type TunnelInfo, type TunnelSpec } from '../../src/engine';
 import type { PeerIdentity, PeerTunnel, PeerTunnels } from '../../src/peers/types';
 
 /**
