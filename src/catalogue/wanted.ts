@@ -23,6 +23,7 @@ export type WantedState =
   | { kind: 'opening' }
   | { kind: 'running'; tunnelId: string }
   | { kind: 'failed'; code?: string; message: string }
+  /** Its tunnel runs elsewhere: a peer serves it. */
   | { kind: 'elsewhere'; served: PeerTunnel };
 
 export interface CatalogueEntry extends WantedTunnel {
