@@ -10,7 +10,7 @@ import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type Tunne
 import { managerActions, specOf } from './ownerActions';
 import { applyWanted } from './settingsDiff';
 import { entryOf, isLive, Slots, type Slot } from './slots';
-import { isOnceKey, ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OnceSource, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
+import { isOnceKey, isOnceSource, ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OnceSource, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 export interface CatalogueOptions {
   manager: TunnelManager;
@@ -216,12 +216,13 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
       slot.stoppedAs = undefined;
       return this.openEntry(slot);
     }
-    const once = slot?.wanted.source;
-    if (once !== 'person' && once !== 'agent' && once !== 'restore') return managerActions(this.manager, { door: this.door }).restart(tunnelId);
+    const source = slot?.wanted.source;
+    // Not opened through the catalogue: reopened as a process without one does it.
+    if (!isOnceSource(source)) return managerActions(this.manager, { door: this.door }).restart(tunnelId);
     const info = this.manager.getTunnel(tunnelId);
     if (!info) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(tunnelId)}.`);
     await this.manager.closeTunnel(tunnelId, 'replaced');
-    const opened = await this.open(specOf(info), once);
+    const opened = await this.open(specOf(info), source);
     if (opened.peer) throw servedByPeerError(opened.peer);
     return opened.here;
   }

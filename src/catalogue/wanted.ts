@@ -8,6 +8,10 @@ export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'per
 /** Who wants a tunnel once (rather than as an entry of the settings or the ssh config): it is kept as theirs while it runs. */
 export type OnceSource = Extract<WantedSource, 'person' | 'agent' | 'restore'>;
 
+export function isOnceSource(source: WantedSource | undefined): source is OnceSource {
+  return source === 'person' || source === 'agent' || source === 'restore';
+}
+
 export interface WantedTunnel {
   /** Stable across edits: a settings key, a config forward's key, or `tunnel:<id>` for one opened once. */
   key: string;
