@@ -49,6 +49,17 @@ export default tseslint.config(
     rules: { 'rooms/floors': 'error' },
   },
   {
+    // One front door opens a wanted tunnel, with one wait and one rule of who serves it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/engine/**', 'src/catalogue/frontDoor.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.property.name='createTunnel']",
+        message: 'Open a tunnel through the front door: FrontDoor (src/catalogue/frontDoor.ts), or in VS Code the catalogue\'s open(spec, origin).',
+      }],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

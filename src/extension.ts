@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
 import { errorMessage, installSsh2Adapter, plural, reportListenerErrors, TunnelManager, type ServerSource, type TunnelManagerOptions } from './engine';
-import { Peers, type TunnelsElsewhere } from './peers';
-import { TunnelCatalogue } from './peers/catalogue';
+import { Peers, type PeerTunnels } from './peers';
+import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -15,7 +15,7 @@ import { ConnectProgress } from './ui/progress';
 import { VsCodePrompts } from './ui/prompts';
 import { RestoredTunnels } from './ui/restore';
 import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
-import { SettingsTunnels } from './ui/settingsTunnels';
+import { SettingsFeed } from './ui/settingsFeed';
 import { TunnelStatusBar } from './ui/statusBar';
 import { TunnelTreeProvider } from './ui/tree';
 
@@ -26,11 +26,12 @@ export interface SshTunnelsApi {
   tree: TunnelTreeProvider;
   treeView: vscode.TreeView<unknown>;
   statusBar: TunnelStatusBar;
-  settingsTunnels: SettingsTunnels;
+  /** The tunnels of the settings (`sshTunnels.tunnels`), as fed to the catalogue. */
+  settingsTunnels: SettingsFeed;
   /** Every tunnel this window wants (settings, ssh config forwards, restored, a person's, an agent's) and its state. */
   catalogue: TunnelCatalogue;
-  /** The tunnels other processes of this person serve (other windows, `ssh-tunnels up`, `ssh-tunnels mcp`), when known. */
-  elsewhere?: TunnelsElsewhere;
+  /** The tunnels this person's peers serve (other windows, `ssh-tunnels up`, `ssh-tunnels mcp`), when sharing started. */
+  peers?: PeerTunnels;
   /** A person's tunnels, saved in the workspace state and reopened when the workspace opens again. */
   restored: RestoredTunnels;
   prompts: VsCodePrompts;
@@ -50,7 +51,7 @@ export interface SshTunnelsApi {
 }
 
 let manager: TunnelManager | undefined;
-let peers: Peers | undefined;
+let sharing: Peers | undefined;
 
 /** `sshTunnels.servers` (trusted values only) merged with ~/.ssh/config. */
 function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
@@ -97,16 +98,16 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   // Asked by another process about one of ours, this window does what its own person's command does.
   const peersStarted = performance.now();
   const peersCpu = process.cpuUsage();
-  const elsewhere = startElsewhere(engine, catalogue, log);
+  const peers = startPeers(engine, catalogue, log);
   const peersStartCpuMs = cpuMs(process.cpuUsage(peersCpu));
   const peersStartMs = performance.now() - peersStarted;
-  peers = elsewhere;
-  if (elsewhere) catalogue.setElsewhere(elsewhere);
-  const settingsTunnels = new SettingsTunnels(catalogue, log);
-  const restored = new RestoredTunnels(engine, context.workspaceState, log, catalogue);
-  const tree = new TunnelTreeProvider(engine, servers, settingsTunnels, catalogue, elsewhere);
+  sharing = peers;
+  if (peers) catalogue.setPeers(peers);
+  const settingsFeed = new SettingsFeed(catalogue, log);
+  const restored = new RestoredTunnels(engine, catalogue, context.workspaceState, log);
+  const tree = new TunnelTreeProvider(engine, servers, settingsFeed, catalogue, peers);
   const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
-  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, elsewhere);
+  const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
 
@@ -135,17 +136,17 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     treeView,
     statusBar,
     progress,
-    settingsTunnels,
+    settingsFeed,
     catalogue,
     restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsTunnels, catalogue, elsewhere, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
-    // Agent tunnels live in the engine only: never written to settings, closed by deactivate() with the rest.
+    // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
-    // Agents see the tunnels other processes serve, reuse them rather than open a second, and close them through their owner.
-    ...registerAgentTools({ manager: engine, servers, elsewhere }, log),
+    // Agents see the tunnels the peers serve, reuse them rather than open a second, and close them through their owner.
+    ...registerAgentTools({ manager: engine, servers, peers, door: catalogue }, log),
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
@@ -157,7 +158,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
       log.info(`${status.name}: ${status.state}${status.lastError && status.state !== 'connected' ? ` (${status.lastError})` : ''}`);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(`${SECTION}.tunnels`) || e.affectsConfiguration(`${SECTION}.servers`)) void settingsTunnels.reconcile();
+      if (e.affectsConfiguration(`${SECTION}.tunnels`) || e.affectsConfiguration(`${SECTION}.servers`)) void settingsFeed.reconcile();
       if (e.affectsConfiguration(`${SECTION}.reconnect`) || e.affectsConfiguration(`${SECTION}.maxChannelsPerConnection`)) engine.configure(supervisionSettings());
     }),
     // Back at the window (often after a sleep): redial waiting servers now rather than at the next backoff step.
@@ -166,7 +167,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       log.info('Workspace trusted: opening the tunnels of its settings.');
-      void settingsTunnels.reconcile();
+      void settingsFeed.reconcile();
     }),
   );
   // In Restricted Mode VS Code reports no change of restricted workspace settings: watch the files.
@@ -175,19 +176,19 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
       new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)),
     );
     const check = () => {
-      if (!vscode.workspace.isTrusted) void settingsTunnels.reconcile();
+      if (!vscode.workspace.isTrusted) void settingsFeed.reconcile();
     };
     context.subscriptions.push(watcher, watcher.onDidChange(check), watcher.onDidCreate(check), watcher.onDidDelete(check));
   }
 
-  const ready = settingsTunnels.reconcile();
+  const ready = settingsFeed.reconcile();
   // Not awaited here: a tunnel that needs a password must not hold up activation.
   const restoring = restored.restore();
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms (sharing with other processes: ${peersStartMs.toFixed(2)} ms, ${peersStartCpuMs.toFixed(2)} ms of CPU).`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
-  void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsTunnels.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels, catalogue, elsewhere, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
+  void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {
@@ -195,10 +196,10 @@ function cpuMs(usage: NodeJS.CpuUsage): number {
 }
 
 /**
- * Starts knowing the other processes' tunnels (other windows, `ssh-tunnels up`, `ssh-tunnels
+ * Starts knowing the peers' tunnels (other windows, `ssh-tunnels up`, `ssh-tunnels
  * mcp`): synchronously only the runtime folder is checked; the rest happens after activation.
  */
-function startElsewhere(engine: TunnelManager, catalogue: TunnelCatalogue, log: vscode.LogOutputChannel): Peers | undefined {
+function startPeers(engine: TunnelManager, catalogue: TunnelCatalogue, log: vscode.LogOutputChannel): Peers | undefined {
   const folder = vscode.workspace.workspaceFolders?.map((f) => f.name).join(', ') || undefined;
   try {
     return Peers.start({ kind: 'window', folder, manager: engine, actions: catalogue.ownerActions(), log: (m) => log.info(m) });
@@ -211,9 +212,9 @@ function startElsewhere(engine: TunnelManager, catalogue: TunnelCatalogue, log: 
 
 export async function deactivate(): Promise<void> {
   const m = manager;
-  const p = peers;
+  const p = sharing;
   manager = undefined;
-  peers = undefined;
+  sharing = undefined;
   // Every tunnel closes with the reason `shutdown`: the saved list and the settings' state keep
   // them. The other processes hear of those closes first, then of this one's end: their cue to take over.
   if (p) await p.dispose(() => m?.dispose() ?? Promise.resolve());

@@ -10,7 +10,7 @@ import { defaultSshConfigPath } from '../config/servers';
 import { loadSshConfig, type LoadedSshConfig } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION } from '../config/tunnelSettings';
 import { makeAddress, expandHome } from '../engine';
-import { isLoopback } from '../tools/input';
+import { isLoopback } from '../tools';
 
 /** The settings VS Code keeps from an untrusted workspace (package.json restrictedConfigurations). */
 export const RESTRICTED_KEYS = ['servers', 'tunnels', 'sshConfigFile'].map((key) => `${SECTION}.${key}`);

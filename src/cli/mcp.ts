@@ -9,7 +9,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, RequestSchema, type CallToolRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage, plural } from '../engine';
-import { managerActions, Peers } from '../peers';
+import { FrontDoor, managerActions } from '../catalogue';
+import { Peers } from '../peers';
 import { modelDescription, refusalLog, toolDefinition, TOOL_DEFINITIONS, TunnelTools, type ToolDefinition, type ToolResult } from '../tools';
 import { describeOptions, parseArgs, type OptionSpec } from './args';
 import { createCliHost } from './host';
@@ -138,10 +139,14 @@ export async function runMcp(argv: string[]): Promise<number> {
   const prompts = new McpPrompts(server, (name) => `${selfCommand()} trust${extra} ${name}`, log);
   const host = await createCliHost({ workspace, sshConfig: options.sshConfig as string | undefined, prompts, log, askAllow: false });
   for (const problem of host.problems()) log(`warning: ${problem}`);
-  // The other processes of the user (VS Code windows, ssh-tunnels up, other agents) see this one's tunnels, and it theirs.
-  const peers = Peers.start({ kind: 'mcp', manager: host.manager, actions: managerActions(host.manager), log });
+  // Every create (and a restart a peer asks for) opens through the front door.
+  const door = new FrontDoor(host.manager);
+  // The peers (VS Code windows, ssh-tunnels up, other agents) see this one's tunnels, and it theirs.
+  const peers = Peers.start({ kind: 'mcp', manager: host.manager, actions: managerActions(host.manager, { door }), log });
+  door.usePeers(peers);
   const tools = new TunnelTools({
-    elsewhere: peers,
+    peers,
+    door,
     manager: host.manager,
     servers: host.servers,
     allowNonLoopback: () => options.allowNonLoopback === true,

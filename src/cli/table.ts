@@ -263,9 +263,9 @@ export function cutErrors(rows: readonly TableRow[], table: readonly string[]): 
  */
 export function summary(all: readonly TableRow[], options: { running?: boolean } = {}): string {
   const running = options.running ?? true;
-  // Tunnels other processes serve are theirs to close: counted apart.
+  // Tunnels the peers serve are theirs to close: counted apart.
   const rows = all.filter((r) => !r.servedBy);
-  const elsewhere = all.length - rows.length;
+  const atPeers = all.length - rows.length;
   const count = (state: string) => rows.filter((r) => (r.info?.state ?? r.pending) === state).length;
   const parts = [`${count('active')} active`];
   for (const state of ['connecting', 'opening', 'reconnecting', 'failed', 'closed']) if (count(state)) parts.push(`${count(state)} ${state}`);
@@ -273,8 +273,8 @@ export function summary(all: readonly TableRow[], options: { running?: boolean }
   const through = servers.length === 1 ? ` through ${servers[0]}` : servers.length > 1 ? ` through ${plural(servers.length, 'server')}` : '';
   const errors = rows.reduce((n, r) => n + (r.info?.stats.errors ?? 0), 0);
   const failedConnections = errors ? `; ${plural(errors, 'failed connection')}` : '';
-  const others = elsewhere ? `; ${elsewhere} more served by other processes` : '';
+  const others = atPeers ? `; ${atPeers} more served by other processes` : '';
   return running
-    ? `${plural(rows.length, 'tunnel')}${through}: ${parts.join(', ')}${failedConnections}${others}. Ctrl-C closes ${elsewhere ? 'this command\'s' : 'them all'}.`
+    ? `${plural(rows.length, 'tunnel')}${through}: ${parts.join(', ')}${failedConnections}${others}. Ctrl-C closes ${atPeers ? 'this command\'s' : 'them all'}.`
     : `${plural(rows.length, 'tunnel')}${through} at exit: ${parts.join(', ')}${failedConnections}${others}.`;
 }

@@ -3,8 +3,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultName, plural, REFUSALS, TunnelError, type ServerStatus, type TunnelInfo, expandHome } from '../engine';
-import { managerActions, Peers } from '../peers';
+import { expandHome, plural, REFUSALS, TunnelError } from '../engine';
+import { FrontDoor, managerActions } from '../catalogue';
+import { Peers } from '../peers';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
@@ -12,7 +13,8 @@ import { cutErrors, renderTable, shorten, summary } from './table';
 import { TerminalPrompts } from './terminalPrompts';
 import { selectTunnels } from './upSelect';
 import { resolveServers } from './upServers';
-import { openEntry, otherRows, servedRow, takeOver, type Entry, type UpTunnels } from './upTunnels';
+import { retryLine, UpEvents } from './upEvents';
+import { entriesOf, openEntry, otherRows, peerRow, takeOver, type Entry, type UpTunnels } from './upTunnels';
 
 export const UP_OPTIONS: OptionSpec[] = [
   { flags: ['--workspace', '-w'], key: 'workspace', value: 'DIR', help: 'the folder whose .vscode/settings.json defines servers and tunnels (default: the current folder)' },
@@ -53,17 +55,6 @@ Examples:
   ssh-tunnels up --server db -L 5432:localhost:5432 -D 1080
   ssh-tunnels up --server admin@10.0.0.5:2222 -L 8080:localhost:80
 `;
-
-/** "in 4 s" for a time still to come. */
-function inSeconds(at: number): string {
-  return `in ${Math.max(0, Math.ceil((at - Date.now()) / 1000))} s`;
-}
-
-/** The line under the table for a server being retried: the attempt, the next try and the last error. */
-function retryLine(status: ServerStatus): string {
-  const next = status.nextAttemptAt === undefined ? 'now' : inSeconds(status.nextAttemptAt);
-  return `↻ ${status.name}: attempt ${status.attempt ?? 1} ${next}${status.lastError ? `; last error: ${status.lastError}` : ''}`;
-}
 
 function clock(): string {
   return new Date().toTimeString().slice(0, 8);
@@ -107,11 +98,14 @@ export async function runUp(argv: string[]): Promise<number> {
   });
   const entries: Entry[] = [];
   const byId = new Map<string, Entry>();
-  // The other processes of the user (VS Code windows, other `up`s, agents through MCP): their tunnels show here, and this one's there.
+  // Every tunnel of this command opens (and reopens) through the front door.
+  const door = new FrontDoor(host.manager);
+  // The peers (VS Code windows, other `up`s, agents through MCP): their tunnels show here, and this one's there.
   const peers = Peers.start({
     kind: 'up',
     manager: host.manager,
     actions: managerActions(host.manager, {
+      door,
       settingsKey: (id) => byId.get(id)?.key,
       restarted: (oldId, info) => {
         const entry = byId.get(oldId);
@@ -125,6 +119,7 @@ export async function runUp(argv: string[]): Promise<number> {
     // A runtime folder that cannot be used is said even without --verbose.
     log: (message) => (options.verbose || /not shared/.test(message) ? (display ? display.event(`${clock()} ${message}`) : process.stderr.write(`${message}\n`)) : undefined),
   });
+  door.usePeers(peers);
   let closing = false;
   let finish: (status: number | undefined) => void = () => undefined;
   /** Settles with the exit status when `up` must end by itself, or undefined on Ctrl-C. */
@@ -147,22 +142,21 @@ export async function runUp(argv: string[]): Promise<number> {
     for (const file of identityFiles) if (!fs.existsSync(file)) throw new UsageError(`-i ${file}: no such file.`);
     await resolveServers(host.servers, specs.map((s) => s.server), (name) => (name === options.server ? identityFiles : []));
     for (const problem of host.problems()) process.stderr.write(`warning: ${problem}\n`);
-    // Until the engine names a tunnel (with its bound port), the row shows its default name, made distinct as the engine does.
-    const seen = new Map<string, number>();
-    for (const { spec, key } of selected) {
-      const base = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
-      const n = (seen.get(base) ?? 0) + 1;
-      seen.set(base, n);
-      const name = spec.name === undefined && n > 1 ? `${base} (${n})` : base;
-      entries.push({ spec, key, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } });
-    }
-    /** The servers being retried, with their attempt and next try. */
-    const retrying = new Map<string, ServerStatus>();
-    /** The servers that were connected once: being retried, they are reconnecting. */
-    const connected = new Set<string>();
+    entries.push(...entriesOf(selected));
+    const say = (line: string) => display!.event(`${clock()} ${line}`);
+    /** Ends `up` with status 1, saying why (a refusal, or a failure under --exit-on-failure). */
+    const stop = (why: string) => {
+      if (closing) return;
+      closing = true;
+      say(why);
+      finish(1);
+    };
+    const refused = (code: string | undefined) => !keepTrying && code !== undefined && REFUSALS.includes(code);
+    const events = new UpEvents({ byId, entries, say, stop, refused, exitOnFailure });
+    const retrying = events.retrying;
     const rows = () => {
       const own = entries.map((e) => {
-        if (e.served) return servedRow(peers, e);
+        if (e.atPeer) return peerRow(peers, e);
         // Fresh numbers at each redraw: traffic changes without events.
         const info = e.id === undefined ? undefined : host.manager.getTunnel(e.id);
         if (info) e.row.info = info;
@@ -184,59 +178,17 @@ export async function runUp(argv: string[]): Promise<number> {
       const errors = cutErrors(current, table).map((l) => shorten(l, 3 * width, 'end'));
       return [...table, summary(current, { running: live }), ...errors, ...below.map((l) => shorten(l, width, 'end'))];
     });
-    const say = (line: string) => display!.event(`${clock()} ${line}`);
-    /** Ends `up` with status 1, saying why (a refusal, or a failure under --exit-on-failure). */
-    const stop = (why: string) => {
-      if (closing) return;
-      closing = true;
-      say(why);
-      finish(1);
-    };
-    const refused = (code: string | undefined) => !keepTrying && code !== undefined && REFUSALS.includes(code);
-    host.manager.onDidChangeTunnel((info: TunnelInfo) => {
-      const entry = byId.get(info.id);
-      if (!entry) return;
-      const before = entry.row.info?.state;
-      const portBefore = entry.row.info?.remotePort;
-      entry.row.info = info;
-      // Only a port-0 forward whose port was still held after a reconnect moves to another.
-      if (info.type === 'remote' && portBefore !== undefined && info.remotePort !== undefined && info.remotePort !== portBefore) {
-        say(`${info.name}: ${info.server} now listens on port ${info.remotePort} (port ${portBefore} was still held)`);
-      }
-      if (before === info.state) return;
-      if (info.state === 'reconnecting') {
-        // A tunnel that never was active waits for its server; it has not reconnected yet.
-        if (before === 'active') entry.row.reconnects++;
-        say(`${info.name}: ${before === 'active' ? 'reconnecting' : 'waiting for its server'} (${info.lastError ?? 'connection lost'})`);
-      } else if (info.state === 'active' && before === 'reconnecting') say(`${info.name}: active${entry.row.reconnects ? ' again' : ''}`);
-      else if (info.state === 'failed') {
-        say(`${info.name}: failed: ${info.lastError ?? 'unknown error'}`);
-        if (exitOnFailure) stop(`${info.name} failed: exiting (--exit-on-failure).`);
-      }
-      display!.render();
+    host.manager.onDidChangeTunnel((info) => {
+      if (events.tunnelChanged(info)) display!.render();
     });
     host.manager.onDidChangeServer((status) => {
-      if (status.state === 'reconnecting' && status.nextAttemptAt !== undefined) {
-        retrying.set(status.name, status);
-        const again = connected.has(status.name) ? 'reconnecting' : 'connecting';
-        say(`${status.name}: ${again}, attempt ${status.attempt ?? 1} ${inSeconds(status.nextAttemptAt)}${status.lastError ? ` (${status.lastError})` : ''}`);
-      } else if (status.state !== 'reconnecting') retrying.delete(status.name);
-      if (status.state === 'connected') {
-        connected.add(status.name);
-        say(`${status.name}: connected`);
-      } else if (status.state === 'failed') {
-        say(`${status.name}: failed${status.lastError ? ` (${status.lastError})` : ''}`);
-        // A tunnel still opening says so itself when its start fails.
-        const opening = entries.some((e) => e.spec.server === status.name && e.row.pending === 'opening');
-        if (refused(status.lastErrorCode) && !opening) stop(`${status.name} refused: closing every tunnel (--keep-trying would keep them and retry).`);
-      }
+      events.serverChanged(status);
       display!.render();
     });
     const fromSettings = entries.filter((e) => e.spec.openedBy === 'settings').length;
     say(`Opening ${plural(entries.length, 'tunnel')}${fromSettings ? ` (${fromSettings} from ${host.settingsFile})` : ''}…`);
     const tunnels: UpTunnels = {
-      manager: host.manager,
-      peers,
+      door,
       byId,
       say,
       failed: (entry, err) => {

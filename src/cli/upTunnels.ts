@@ -1,49 +1,59 @@
-// Each tunnel `up` asked for: opened here, or followed where another process of the user serves it
-// already (a VS Code window, another up, an agent through mcp), and taken over when that one ends.
-import { errorMessage, makeAddress, type TunnelManager, type TunnelSpec } from '../engine';
-import { describePeer, takenElsewhere, type Peers, type PeerIdentity, type ServedTunnel } from '../peers';
+// Each tunnel `up` asked for: opened through the front door, here or followed where a peer (a VS
+// Code window, another up, an agent through mcp) serves it already, and taken over when that one ends.
+import type { TunnelDoor } from '../catalogue';
+import { defaultName, errorMessage, makeAddress, type TunnelSpec } from '../engine';
+import { describePeer, type Peers, type PeerIdentity, type PeerTunnel } from '../peers';
 import { address, type TableRow } from './table';
 
 export interface Entry {
   spec: TunnelSpec;
   row: TableRow;
   id?: string;
-  /** The settings entry's key (`sshTunnels.tunnels`), told to the other processes with the tunnel. */
+  /** The settings entry's key (`sshTunnels.tunnels`), told to the peers with the tunnel. */
   key?: string;
-  /** Served by another process (this command then opens nothing for it, and takes it over if that process ends). */
-  served?: ServedTunnel;
+  /** Served by a peer, another process of the user (this command then opens nothing for it, and takes it over if that peer ends). */
+  atPeer?: PeerTunnel;
 }
 
-/** How long a tunnel whose port is taken waits for the process that holds it to announce it. */
-const SERVED_WAIT_MS = 5000;
-
 export interface UpTunnels {
-  manager: TunnelManager;
-  peers: Peers;
+  /** Opens an entry's tunnel, or answers with the peer's that serves it. */
+  door: TunnelDoor;
   /** The entries opened here, by their tunnel's id. */
   byId: Map<string, Entry>;
   say(line: string): void;
-  /** An entry could not open here, and no other process serves it: the command decides whether to end. */
+  /** An entry could not open here, and no peer serves it: the command decides whether to end. */
   failed(entry: Entry, err: unknown): void;
 }
 
-/** The entry is served by another process: nothing opens here; the row follows that process's tunnel. */
-function servedElsewhere(t: UpTunnels, entry: Entry, served: ServedTunnel): void {
-  entry.served = served;
+/** The entries for what the command line asks for, each row showing its default name until the engine names the tunnel (with its bound port), made distinct as the engine does. */
+export function entriesOf(selected: readonly { spec: TunnelSpec; key?: string }[]): Entry[] {
+  const seen = new Map<string, number>();
+  return selected.map(({ spec, key }) => {
+    const base = spec.name ?? defaultName(spec.type, spec.localHost ?? '127.0.0.1', spec.localPort, spec.remoteHost, spec.remotePort, spec);
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    const name = spec.name === undefined && n > 1 ? `${base} (${n})` : base;
+    return { spec, key, row: { name, server: spec.server, type: spec.type, pending: 'opening', reconnects: 0 } };
+  });
+}
+
+/** The entry is served by a peer: nothing opens here; the row follows the peer's tunnel. */
+function followPeer(t: UpTunnels, entry: Entry, served: PeerTunnel): void {
+  entry.atPeer = served;
   entry.id = undefined;
   entry.row = { ...entry.row, name: served.info.name, info: served.info, pending: undefined, error: undefined, servedBy: describePeer(served.peer) };
   t.say(`${served.info.name}: served by ${describePeer(served.peer)} (pid ${served.peer.pid}): ${address(served.info)}`);
 }
 
-/** Opens an entry's tunnel, unless another process serves it already (or wins its port meanwhile). */
+/** Opens an entry's tunnel through the front door, unless a peer serves it already (or wins its port meanwhile). */
 export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
-  const served = t.peers.serving(entry.spec);
-  if (served) {
-    servedElsewhere(t, entry, served);
-    return true;
-  }
   try {
-    const info = await t.manager.createTunnel(entry.spec);
+    const opened = await t.door.open(entry.spec, entry.spec.openedBy ?? 'person');
+    if (opened.peer) {
+      followPeer(t, entry, opened.peer);
+      return true;
+    }
+    const info = opened.here;
     entry.id = info.id;
     t.byId.set(info.id, entry);
     entry.row = { ...entry.row, name: info.name, info, pending: undefined, servedBy: undefined };
@@ -54,12 +64,6 @@ export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
     } else t.say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
     return true;
   } catch (err) {
-    // The port may be held by another process of the user that serves this very tunnel.
-    const later = takenElsewhere(entry.spec, err) ? await t.peers.whenServed(entry.spec, SERVED_WAIT_MS) : undefined;
-    if (later) {
-      servedElsewhere(t, entry, later);
-      return true;
-    }
     entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err), servedBy: undefined };
     t.say(`${entry.row.name}: could not open: ${errorMessage(err)}`);
     t.failed(entry, err);
@@ -67,28 +71,28 @@ export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
   }
 }
 
-/** The process serving some of these entries ended: this command takes them over (their ports are free now). */
+/** The peer serving some of these entries ended: this command takes them over (their ports are free now). */
 export function takeOver(t: UpTunnels, entries: readonly Entry[], peer: PeerIdentity, closing: () => boolean): void {
   for (const entry of entries) {
-    if (closing() || entry.served?.peer.id !== peer.id) continue;
+    if (closing() || entry.atPeer?.peer.id !== peer.id) continue;
     t.say(`${entry.row.name}: ${describePeer(peer)} (pid ${peer.pid}) ended; taking the tunnel over`);
-    entry.served = undefined;
+    entry.atPeer = undefined;
     entry.row = { ...entry.row, info: undefined, pending: 'opening', servedBy: undefined };
     void openEntry(t, entry);
   }
 }
 
-/** The row of an entry another process serves, as its owner last told it; gone while its owner lives: that process closed it. */
-export function servedRow(peers: Peers, entry: Entry): TableRow {
+/** The row of an entry a peer serves, as its owner last told it; gone while its owner lives: that process closed it. */
+export function peerRow(peers: Peers, entry: Entry): TableRow {
   const now = peers.serving(entry.spec);
-  if (now) entry.served = now;
+  if (now) entry.atPeer = now;
   entry.row.info = now ? now.info : entry.row.info && { ...entry.row.info, state: 'closed' };
   return entry.row;
 }
 
-/** The tunnels other processes serve that this command did not ask for. */
+/** The tunnels the peers serve that this command did not ask for. */
 export function otherRows(peers: Peers, entries: readonly Entry[]): TableRow[] {
-  const shown = new Set(entries.map((e) => e.served && `${e.served.peer.id}/${e.served.info.id}`));
+  const shown = new Set(entries.map((e) => e.atPeer && `${e.atPeer.peer.id}/${e.atPeer.info.id}`));
   return peers
     .list()
     .filter((t) => !shown.has(`${t.peer.id}/${t.info.id}`))

@@ -14,7 +14,7 @@ import { Registry, who } from './registry';
 import { Requests } from './requests';
 import { checkPeerSocket, checkRuntimeDir, defaultRuntimeDir, SOCKET_PATH_MAX } from './runtimeDir';
 import { alive, atExit, dial, listenPrivately, otherSockets, ownSocketPath, removeStale, whenGone } from './sockets';
-import { type OwnerActions, type PeerIdentity, type PeerKind, type ServedTunnel, type TunnelsElsewhere } from './types';
+import { type OwnerActions, type PeerIdentity, type PeerKind, type PeerTunnel, type PeerTunnels } from './types';
 
 export interface PeersOptions {
   kind: PeerKind;
@@ -38,7 +38,7 @@ const HELLO_GRACE_MS = 50;
 const CLOSE_ANSWER_MS = 30_000;
 const RESTART_ANSWER_MS = 120_000;
 
-export class Peers implements TunnelsElsewhere {
+export class Peers implements PeerTunnels {
   readonly self: PeerIdentity;
   /** The folder used, and our socket in it; undefined when running alone. */
   readonly dir: string;
@@ -56,7 +56,7 @@ export class Peers implements TunnelsElsewhere {
 
   private readonly _onDidChange = new Emitter<void>();
   readonly onDidChange = this._onDidChange.event;
-  private readonly _onDidLose = new Emitter<{ peer: PeerIdentity; tunnels: ServedTunnel[] }>();
+  private readonly _onDidLose = new Emitter<{ peer: PeerIdentity; tunnels: PeerTunnel[] }>();
   readonly onDidLose = this._onDidLose.event;
 
   /**
@@ -215,18 +215,18 @@ export class Peers implements TunnelsElsewhere {
     });
   }
 
-  // ---- TunnelsElsewhere ----
+  // ---- PeerTunnels ----
 
   /** The other processes connected now. */
   peers(): PeerIdentity[] {
     return this.registry.peers();
   }
 
-  list(server?: string): ServedTunnel[] {
+  list(server?: string): PeerTunnel[] {
     return this.registry.list(server);
   }
 
-  serving(spec: TunnelSpec): ServedTunnel | undefined {
+  serving(spec: TunnelSpec): PeerTunnel | undefined {
     return this.registry.serving(spec);
   }
 
@@ -235,12 +235,12 @@ export class Peers implements TunnelsElsewhere {
    * undefined at once when none of them has one there, even one still opening (the port is held
    * by some other program), else after `timeoutMs`.
    */
-  whenServed(spec: TunnelSpec, timeoutMs: number): Promise<ServedTunnel | undefined> {
+  whenServed(spec: TunnelSpec, timeoutMs: number): Promise<PeerTunnel | undefined> {
     const now = this.serving(spec);
     if (now || this.disposed) return Promise.resolve(now);
     return new Promise((resolve) => {
       let settled = false;
-      const done = (value: ServedTunnel | undefined) => {
+      const done = (value: PeerTunnel | undefined) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);

@@ -1,20 +1,19 @@
 // What this process knows of the others: who is connected, over which link, and the tunnels each
 // serves, kept up to date from their hello, tunnel and bye messages.
-import { plural, type TunnelSpec } from '../engine';
+import { listensWhere, plural, type TunnelSpec } from '../engine';
 import type { Link } from './link';
-import { listensWhere } from './match';
 import type { WireTunnel } from './protocol';
 import { SOCKET_NAME } from './sockets';
-import { describePeer, type PeerIdentity, type ServedTunnel } from './types';
+import { describePeer, type PeerIdentity, type PeerTunnel } from './types';
 
 /** What this process knows of another. */
 export interface Known {
   peer: PeerIdentity;
   /** The connection used to talk to it; others to the same process are duplicates on their way out. */
   link: Link;
-  tunnels: Map<string, ServedTunnel>;
+  tunnels: Map<string, PeerTunnel>;
   /** Closed by its shutdown: handed to onDidLose with the rest when its `bye` comes. */
-  shutdownClosed: ServedTunnel[];
+  shutdownClosed: PeerTunnel[];
   /** Its socket's name in the folder, to remove once it has died. */
   socket?: string;
 }
@@ -24,7 +23,7 @@ export interface RegistryHooks {
   /** The others or their tunnels changed. */
   changed(): void;
   /** A process is gone (already out of the registry), with the tunnels it served. */
-  lost(peer: PeerIdentity, tunnels: ServedTunnel[]): void;
+  lost(peer: PeerIdentity, tunnels: PeerTunnel[]): void;
 }
 
 export function who(peer: PeerIdentity): string {
@@ -51,13 +50,13 @@ export class Registry {
     return [...this.known.values()].map((k) => k.peer);
   }
 
-  list(server?: string): ServedTunnel[] {
-    const out: ServedTunnel[] = [];
+  list(server?: string): PeerTunnel[] {
+    const out: PeerTunnel[] = [];
     for (const k of this.known.values()) for (const t of k.tunnels.values()) if (server === undefined || t.info.server === server) out.push(t);
     return out;
   }
 
-  serving(spec: TunnelSpec): ServedTunnel | undefined {
+  serving(spec: TunnelSpec): PeerTunnel | undefined {
     return this.list(spec.server).find((t) => listensWhere(spec, t.info));
   }
 
@@ -132,7 +131,7 @@ export class Registry {
   }
 
   private update(known: Known, t: WireTunnel): void {
-    const served: ServedTunnel = { peer: known.peer, info: t.info, ...(t.settingsKey !== undefined ? { settingsKey: t.settingsKey } : {}) };
+    const served: PeerTunnel = { peer: known.peer, info: t.info, ...(t.settingsKey !== undefined ? { settingsKey: t.settingsKey } : {}) };
     if (t.info.state === 'closed') {
       known.tunnels.delete(t.info.id);
       if (t.info.closeReason === 'shutdown') known.shutdownClosed.push(served);

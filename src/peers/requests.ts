@@ -1,9 +1,8 @@
 // Requests between processes: asking another to act on its tunnel (or whether it holds a port)
 // and waiting for its answer, and answering theirs with this process's own actions.
-import { errorMessage, TunnelError, type TunnelInfo } from '../engine';
+import { errorMessage, listensWhere, TunnelError, type TunnelInfo } from '../engine';
 import type { AnnouncedManager } from './announcer';
 import type { Link } from './link';
-import { listensWhere } from './match';
 import type { Message, RequestOp } from './protocol';
 import { who, type Known } from './registry';
 import { describePeer, type OwnerActions, type PeerIdentity } from './types';

@@ -1,8 +1,9 @@
-// What one process knows of the tunnels that the other processes of the same person serve (other
-// VS Code windows, `ssh-tunnels up`, `ssh-tunnels mcp`). Pure Node: no `vscode` import here.
+// What one process knows of its peers, the other processes of the same person that serve tunnels
+// (other VS Code windows, `ssh-tunnels up`, `ssh-tunnels mcp`), and of the tunnels they serve.
+// Pure Node: no `vscode` import here.
 import type { Event, TunnelInfo, TunnelSpec } from '../engine';
 
-/** The kinds of process that serve tunnels. */
+/** The kinds of peer: the processes that serve tunnels. */
 export type PeerKind = 'window' | 'up' | 'mcp';
 
 export interface PeerIdentity {
@@ -16,8 +17,8 @@ export interface PeerIdentity {
   startedAt: number;
 }
 
-/** A tunnel that another process serves, as it last reported it. */
-export interface ServedTunnel {
+/** A tunnel that a peer serves, as it last reported it. */
+export interface PeerTunnel {
   peer: PeerIdentity;
   /** The owner's own snapshot: `info.id` is an id in the owner's process. */
   info: TunnelInfo;
@@ -25,7 +26,7 @@ export interface ServedTunnel {
   settingsKey?: string;
 }
 
-/** What the owner of a tunnel does when another process asks it to (the same as its own person asking). */
+/** What the owner of a tunnel does when a peer asks it to (the same as its own person asking). */
 export interface OwnerActions {
   close(tunnelId: string): Promise<void>;
   restart(tunnelId: string): Promise<TunnelInfo>;
@@ -33,22 +34,22 @@ export interface OwnerActions {
   settingsKey?(tunnelId: string): string | undefined;
 }
 
-/** The tunnels served elsewhere, as this process sees them. */
-export interface TunnelsElsewhere {
+/** The tunnels the peers serve, as this process sees them. */
+export interface PeerTunnels {
   readonly self: PeerIdentity;
-  /** Served by other processes, optionally of one server. */
-  list(server?: string): ServedTunnel[];
-  /** The tunnel another process serves that listens where `spec` would (same server, type, listen address and fixed port or path). */
-  serving(spec: TunnelSpec): ServedTunnel | undefined;
+  /** Served by peers, optionally of one server. */
+  list(server?: string): PeerTunnel[];
+  /** The tunnel a peer serves that listens where `spec` would (same server, type, listen address and fixed port or path). */
+  serving(spec: TunnelSpec): PeerTunnel | undefined;
   /**
-   * Resolves with the tunnel another process serves where `spec` would listen, as soon as one is
+   * Resolves with the tunnel a peer serves where `spec` would listen, as soon as one is
    * announced, or undefined after `timeoutMs` (a port taken by some other program).
    */
-  whenServed(spec: TunnelSpec, timeoutMs: number): Promise<ServedTunnel | undefined>;
-  /** Fires when another process's tunnels change (opened, closed, state; traffic at most once a second). */
+  whenServed(spec: TunnelSpec, timeoutMs: number): Promise<PeerTunnel | undefined>;
+  /** Fires when a peer's tunnels change (opened, closed, state; traffic at most once a second). */
   readonly onDidChange: Event<void>;
-  /** Fires when a process ends or shuts down, with the tunnels it served then: the moment to take them over. */
-  readonly onDidLose: Event<{ peer: PeerIdentity; tunnels: ServedTunnel[] }>;
+  /** Fires when a peer ends or shuts down, with the tunnels it served then: the moment to take them over. */
+  readonly onDidLose: Event<{ peer: PeerIdentity; tunnels: PeerTunnel[] }>;
   /** Asks the owner to close its tunnel, as its own person would. Rejects with a TunnelError (code PEER_GONE when the owner has ended). */
   close(peerId: string, tunnelId: string): Promise<void>;
   /** Asks the owner to restart its tunnel. */

@@ -1,5 +1,4 @@
 import { makeAddress, plural, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
-import type { CreateInput } from './input';
 import type { ServerData, TunnelData } from './results';
 
 /** `user@host:port` as ssh would connect. */
@@ -41,24 +40,6 @@ export function usage(t: TunnelInfo): string {
     return `Use the SOCKS5 proxy ${proxy} (e.g. curl --proxy ${proxy} http://internal-host/); names resolve on ${t.server}.`;
   }
   return `On ${t.server}, connect to ${makeAddress(t.remoteHost, t.remotePort)} to reach ${makeAddress(t.localHost, t.localPort)} on this machine.`;
-}
-
-/** A tunnel to be opened, as a confirmation describes it. */
-export type ForwardRequest = Omit<CreateInput, 'name'>;
-
-/** The direction and addresses in plain words, as a confirmation says them. */
-export function describeForward(f: ForwardRequest): string {
-  const { type, server } = f;
-  const local = f.localPath !== undefined ? `the socket file ${f.localPath}` : f.localPort === 0 ? `${f.localHost}, on a free port` : makeAddress(f.localHost, f.localPort);
-  if (type === 'local') {
-    const target = f.remotePath !== undefined ? `the socket ${f.remotePath} on ${server}` : `${makeAddress(f.remoteHost, f.remotePort)} (as ${server} sees it)`;
-    return `listen on ${local} on this machine and forward each connection through ${server} to ${target}`;
-  }
-  if (type === 'dynamic') return `open a SOCKS5 proxy on ${local} on this machine; programs that use it reach any address ${server} can reach`;
-  const remote = f.remotePath !== undefined ? `the socket ${f.remotePath}` : f.remotePort === 0 ? `${f.remoteHost}, on a port the server picks` : makeAddress(f.remoteHost, f.remotePort);
-  if (f.socks) return `make ${server} listen on ${remote} as a SOCKS proxy whose connections this machine makes, to any address it names`;
-  const here = f.localPath !== undefined ? `the socket file ${f.localPath}` : makeAddress(f.localHost, f.localPort);
-  return `make ${server} listen on ${remote} and forward each connection to ${here} on this machine`;
 }
 
 /** One line naming a tunnel: id, name, endpoints. */

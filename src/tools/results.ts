@@ -1,5 +1,6 @@
 // The facts each tool returns as JSON (MCP's structuredContent), as schemas that also type the code
-// building them (format.ts, tunnelTools.ts): a field added there without its schema does not compile.
+// building them (format.ts, and the tools' create.ts, list.ts, close.ts, status.ts): a field added
+// there without its schema does not compile.
 import type { ServerState, TunnelOrigin, TunnelState, TunnelType } from '../engine';
 import { array, choice, dateTime, either, integer, literalTrue, object, string, type Infer } from './schema';
 

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { TunnelError, type TunnelInfo } from '../engine';
 import { tunnelFromSetting } from '../config/tunnelSettings';
 import { SECTION } from './settings';
-import type { SettingsTunnels } from './settingsTunnels';
+import type { SettingsFeed } from './settingsFeed';
 
 /** The `sshTunnels.tunnels` entry that opens this tunnel again as it is now. */
 export function settingsEntry(info: TunnelInfo): Record<string, unknown> {
@@ -31,7 +31,7 @@ export function settingsEntry(info: TunnelInfo): Record<string, unknown> {
  * Appends the tunnel to the workspace's settings and adopts the running tunnel as that entry
  * (its connections go on). Returns the entry written.
  */
-export async function keepInWorkspaceSettings(info: TunnelInfo, settingsTunnels: SettingsTunnels, log: vscode.LogOutputChannel): Promise<Record<string, unknown>> {
+export async function keepInWorkspaceSettings(info: TunnelInfo, settingsFeed: SettingsFeed, log: vscode.LogOutputChannel): Promise<Record<string, unknown>> {
   const t = vscode.l10n.t;
   if (info.openedBy !== 'person') {
     throw new TunnelError('INVALID_SPEC', t('{0} was not opened by a person here (it comes from {1}); only such tunnels can be kept in the settings.', info.name, info.openedBy));
@@ -48,15 +48,15 @@ export async function keepInWorkspaceSettings(info: TunnelInfo, settingsTunnels:
   const entry = settingsEntry(info);
   const configured = tunnelFromSetting(entry, list.length, true, []);
   if (!configured) throw new TunnelError('INVALID_SPEC', t('{0} cannot be written as a settings entry.', info.name));
-  if (settingsTunnels.configured().some((c) => c.key === configured.key)) {
+  if (settingsFeed.configured().some((c) => c.key === configured.key)) {
     throw new TunnelError('INVALID_SPEC', t('sshTunnels.tunnels already has a tunnel {0}; give this one a name or another port.', configured.spec.name ?? configured.key));
   }
   // Adopted before the write: the reconcile that the write triggers finds it running.
-  settingsTunnels.adopt(configured, info.id);
+  settingsFeed.adopt(configured, info.id);
   try {
     await config.update('tunnels', [...list, entry], vscode.ConfigurationTarget.Workspace);
   } catch (err) {
-    settingsTunnels.unadopt(configured.key, info.id);
+    settingsFeed.unadopt(configured.key, info.id);
     throw err;
   }
   log.info(`Kept ${info.name} in the workspace settings (sshTunnels.tunnels).`);

@@ -1,9 +1,9 @@
 // Tunnels a person opened come back when the workspace opens again (reload, update, restart):
 // saved in the workspace's state (never settings, never secrets) whenever they change.
 import * as vscode from 'vscode';
-import { errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
-import { specOf } from '../peers/actions';
-import type { TunnelCatalogue } from '../peers/catalogue';
+import { DisposableStore, errorMessage, plural, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { specOf, type TunnelDoor } from '../catalogue';
+import { describePeer } from '../peers';
 import { SECTION } from './settings';
 
 /** The workspaceState key; one list per workspace, in the order the tunnels were opened. */
@@ -39,16 +39,17 @@ export class RestoredTunnels implements vscode.Disposable {
   private frozen = false;
   private saving: Promise<void> = Promise.resolve();
   private restored: Promise<void> | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
 
   constructor(
     private readonly manager: TunnelManager,
+    /** The front door the saved tunnels reopen through (the catalogue, which keeps them as restored). */
+    private readonly door: TunnelDoor<'restore'>,
     private readonly state: vscode.Memento,
     private readonly log: vscode.LogOutputChannel,
-    private readonly catalogue?: TunnelCatalogue,
   ) {
     this.pending = this.saved();
-    this.disposables.push(manager.onDidChangeTunnel((info) => this.track(info)));
+    this.disposables.add(manager.onDidChangeTunnel((info) => this.track(info)));
   }
 
   /** What the workspace state holds now. */
@@ -106,7 +107,7 @@ export class RestoredTunnels implements vscode.Disposable {
           once.dispose();
           resolve(this.reopen());
         });
-        this.disposables.push(once);
+        this.disposables.add(once);
       });
       return this.restored;
     }
@@ -121,10 +122,10 @@ export class RestoredTunnels implements vscode.Disposable {
     this.log.info(`Restore: reopening ${plural(list.length, 'tunnel')} opened in an earlier session.`);
     await Promise.all(
       list.map((spec) =>
-        this.manager.createTunnel({ ...spec, openedBy: 'person' }).then(
-          (info) => {
-            this.catalogue?.claim(info.id, 'restore');
-            this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`);
+        this.door.open(spec, 'restore').then(
+          ({ here: info, peer }) => {
+            if (peer) this.log.info(`Restore: ${peer.info.name} is served by ${describePeer(peer.peer)}; not reopened here.`);
+            else this.log.info(`Restore: reopened ${info.name} (${info.localHost}:${info.localPort}).`);
           },
           (err: unknown) => {
             this.failures.push({ spec, message: errorMessage(err) });
@@ -147,7 +148,7 @@ export class RestoredTunnels implements vscode.Disposable {
     const use = suggestion !== undefined ? t('Use port {0}', suggestion) : undefined;
     const choice = await vscode.window.showWarningMessage(message, ...(use ? [use] : []));
     if (choice === use && suggestion !== undefined) {
-      await this.manager.createTunnel({ ...spec, localPort: suggestion, openedBy: 'person' }).catch((e: unknown) => {
+      await this.door.open({ ...spec, localPort: suggestion }, 'restore').catch((e: unknown) => {
         void vscode.window.showErrorMessage(errorMessage(e));
       });
     }
@@ -155,6 +156,6 @@ export class RestoredTunnels implements vscode.Disposable {
 
   dispose(): void {
     this.frozen = true;
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

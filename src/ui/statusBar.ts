@@ -1,14 +1,14 @@
 // The status bar item: `$(plug) <active tunnels> · <active connections>`, then ` · <n> elsewhere`
-// when other processes serve tunnels, warning look while a tunnel is failed or reconnecting, a
+// when peers (other processes) serve tunnels, warning look while a tunnel is failed or reconnecting, a
 // tooltip listing tunnels and the processes serving others; a click focuses the tree.
 import * as vscode from 'vscode';
-import type { TunnelManager } from '../engine';
-import { describePeer, type TunnelsElsewhere } from '../peers/types';
+import { DisposableStore, type TunnelManager } from '../engine';
+import { describePeer, type PeerTunnels } from '../peers';
 import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private timer: NodeJS.Timeout | undefined;
   /** Connection counts change with every connection: the item follows them at most this often. */
   static readonly COUNTS_EVERY_MS = 250;
@@ -23,17 +23,14 @@ export class TunnelStatusBar implements vscode.Disposable {
     private readonly manager: TunnelManager,
     private readonly hasServers: () => boolean,
     focusCommand: string,
-    private readonly elsewhere?: TunnelsElsewhere,
+    private readonly peers?: PeerTunnels,
   ) {
-    this.item = vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10);
+    this.item = this.disposables.add(vscode.window.createStatusBarItem('sshTunnels.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = vscode.l10n.t('SSH Tunnels');
     this.item.command = focusCommand;
-    this.disposables.push(
-      this.item,
-      manager.onDidChangeTunnel((info) => this.onTunnel(info)),
-      manager.onDidChangeServer(() => this.update()),
-      ...(elsewhere ? [elsewhere.onDidChange(() => this.update())] : []),
-    );
+    this.disposables.add(manager.onDidChangeTunnel((info) => this.onTunnel(info)));
+    this.disposables.add(manager.onDidChangeServer(() => this.update()));
+    if (peers) this.disposables.add(peers.onDidChange(() => this.update()));
     this.update();
   }
 
@@ -62,7 +59,7 @@ export class TunnelStatusBar implements vscode.Disposable {
     const active = tunnels.filter((t) => t.state === 'active');
     const connections = tunnels.reduce((n, t) => n + t.stats.connectionsActive, 0);
     const troubled = tunnels.filter((t) => t.state === 'failed' || t.state === 'reconnecting');
-    const served = this.elsewhere?.list() ?? [];
+    const served = this.peers?.list() ?? [];
     this.item.text = `$(plug) ${active.length} · ${connections}${served.length ? ` · ${vscode.l10n.t('{0} elsewhere', served.length)}` : ''}`;
     this.item.backgroundColor = troubled.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);
@@ -102,6 +99,6 @@ export class TunnelStatusBar implements vscode.Disposable {
   dispose(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -1,19 +1,19 @@
-// The "SSH Tunnels" tree: servers, each with its open tunnels, the tunnels other processes serve,
+// The "SSH Tunnels" tree: servers, each with its open tunnels, the tunnels its peers serve,
 // and the stopped ones of the settings and the ssh config. What each item looks like: treeItems.ts.
 import * as vscode from 'vscode';
-import type { ServerConfig, TunnelManager, TunnelSpec } from '../engine';
-import type { TunnelCatalogue } from '../peers/catalogue';
-import type { ServedTunnel, TunnelsElsewhere } from '../peers/types';
+import { DisposableStore, type ServerConfig, type TunnelManager, type TunnelSpec } from '../engine';
+import type { TunnelCatalogue } from '../catalogue';
+import type { PeerTunnel, PeerTunnels } from '../peers';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards, type ForwardSource } from './configForwards';
-import type { SettingsTunnels } from './settingsTunnels';
+import type { SettingsFeed } from './settingsFeed';
 import {
   configForwardItem,
   configForwardTooltip,
   configuredItem,
   configuredTooltip,
-  elsewhereItem,
-  elsewhereItemId,
-  elsewhereTooltip,
+  peerTunnelItem,
+  peerTunnelItemId,
+  peerTunnelTooltip,
   serverItem,
   serverTooltip,
   tunnelItem,
@@ -21,13 +21,16 @@ import {
   tunnelTooltip,
 } from './treeItems';
 
-export { configuredDescription, describeTunnel, duration, elsewhereItemId, hasDefaultName, localAddress, servedByText, tunnelLabel, tunnelLook } from './treeItems';
+export { configuredDescription, describeTunnel, duration, peerTunnelItemId, hasDefaultName, localAddress, servedByText, tunnelLabel, tunnelLook } from './treeItems';
 
 export type TreeNode =
   | { readonly kind: 'server'; readonly name: string }
   | { readonly kind: 'tunnel'; readonly id: string; readonly server: string }
   | { readonly kind: 'configured'; readonly key: string; readonly server: string }
-  /** A tunnel another process serves: `id` is its id in that process. */
+  /**
+   * A tunnel a peer serves: it runs elsewhere (the kind, like the item's contextValue
+   * `tunnel.elsewhere`, is what menus and command arguments name); `id` is its id in that peer.
+   */
   | { readonly kind: 'elsewhere'; readonly peerId: string; readonly id: string; readonly server: string };
 
 export function isTreeNode(v: unknown): v is TreeNode {
@@ -53,23 +56,24 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   private readonly looks = new Map<string, string>();
   /** One node object per id, so a refresh of one element reaches the element VS Code holds. */
   private readonly nodes = new Map<string, TreeNode>();
-  private readonly disposables: vscode.Disposable[] = [this._onDidChangeTreeData];
+  private readonly disposables = new DisposableStore();
   /** Elements refreshed so far, by kind (tests read it to see that refreshes are targeted). */
   readonly refreshes = { root: 0, server: 0, tunnel: 0 };
 
-  /** Per server, the ids of the tunnels other processes serve as last shown. */
-  private shownElsewhere = new Map<string, string>();
+  /** Per server, the ids of the tunnels peers serve as last shown. */
+  private shownPeerTunnels = new Map<string, string>();
 
   constructor(
     private readonly manager: TunnelManager,
     private readonly servers: TreeServers,
-    private readonly settingsTunnels: SettingsTunnels,
+    private readonly settingsFeed: SettingsFeed,
     private readonly catalogue: TunnelCatalogue,
-    private readonly elsewhere?: TunnelsElsewhere,
+    private readonly peers?: PeerTunnels,
   ) {
     const known = new Set(manager.listTunnels().map((t) => t.id));
-    if (elsewhere) this.disposables.push(elsewhere.onDidChange(() => this.followElsewhere()));
-    this.disposables.push(
+    this.disposables.add(this._onDidChangeTreeData);
+    if (peers) this.disposables.add(peers.onDidChange(() => this.followPeers()));
+    this.disposables.add(
       manager.onDidChangeTunnel((info) => {
         // A tunnel that appears or goes changes its server's children; otherwise only itself changed.
         const appeared = !known.has(info.id) && info.state !== 'closed';
@@ -88,9 +92,9 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
         // connection churn an event comes every turn of the event loop, and the item is the same.
         else if (changed) this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
       }),
-      manager.onDidChangeServer((status) => this.refreshServer(status.name)),
-      settingsTunnels.onDidChange(() => this.refresh()),
     );
+    this.disposables.add(manager.onDidChangeServer((status) => this.refreshServer(status.name)));
+    this.disposables.add(settingsFeed.onDidChange(() => this.refresh()));
   }
 
   private nodeId(n: TreeNode): string {
@@ -128,41 +132,41 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     this._onDidChangeTreeData.fire(node);
   }
 
-  /** Other processes' tunnels changed: a server whose list changed is redrawn, otherwise only the items (state, traffic). */
-  private followElsewhere(): void {
+  /** The peers' tunnels changed: a server whose list changed is redrawn, otherwise only the items (state, traffic). */
+  private followPeers(): void {
     const now = new Map<string, string>();
-    for (const t of this.elsewhere?.list() ?? []) now.set(t.info.server, `${now.get(t.info.server) ?? ''}${elsewhereItemId(t)}\n`);
-    for (const server of new Set([...now.keys(), ...this.shownElsewhere.keys()])) {
-      if (now.get(server) !== this.shownElsewhere.get(server)) {
+    for (const t of this.peers?.list() ?? []) now.set(t.info.server, `${now.get(t.info.server) ?? ''}${peerTunnelItemId(t)}\n`);
+    for (const server of new Set([...now.keys(), ...this.shownPeerTunnels.keys()])) {
+      if (now.get(server) !== this.shownPeerTunnels.get(server)) {
         this.refreshServer(server);
         continue;
       }
-      for (const t of this.elsewhere?.list(server) ?? []) {
-        const node = this.nodes.get(elsewhereItemId(t));
+      for (const t of this.peers?.list(server) ?? []) {
+        const node = this.nodes.get(peerTunnelItemId(t));
         if (node) this.refresh(node);
       }
     }
     // Gone ones leave no node behind.
-    for (const [id, node] of this.nodes) if (node.kind === 'elsewhere' && !this.servedFor(node)) this.nodes.delete(id);
-    this.shownElsewhere = now;
+    for (const [id, node] of this.nodes) if (node.kind === 'elsewhere' && !this.peerTunnelOf(node)) this.nodes.delete(id);
+    this.shownPeerTunnels = now;
   }
 
-  /** The tunnel another process serves that a node shows, as last announced. */
-  private servedFor(node: { peerId: string; id: string; server: string }): ServedTunnel | undefined {
-    return this.elsewhere?.list(node.server).find((t) => t.peer.id === node.peerId && t.info.id === node.id);
+  /** The tunnel a peer serves that a node shows, as last announced. */
+  private peerTunnelOf(node: { peerId: string; id: string; server: string }): PeerTunnel | undefined {
+    return this.peers?.list(node.server).find((t) => t.peer.id === node.peerId && t.info.id === node.id);
   }
 
-  /** Whether another process serves what `spec` would listen on: it is shown as that process's tunnel, not as stopped here. */
-  private servedElsewhere(spec: TunnelSpec): boolean {
-    return this.elsewhere?.serving(spec) !== undefined;
+  /** Whether a peer serves what `spec` would listen on: it is shown as that peer's tunnel, not as stopped here. */
+  private servedByPeer(spec: TunnelSpec): boolean {
+    return this.peers?.serving(spec) !== undefined;
   }
 
   serverNames(): string[] {
     const names = new Set(this.servers.list().map((s) => s.host));
     for (const b of this.servers.brokenServers?.() ?? []) names.add(b.name);
     for (const t of this.manager.listTunnels()) names.add(t.server);
-    for (const t of this.settingsTunnels.configured()) names.add(t.spec.server);
-    for (const t of this.elsewhere?.list() ?? []) names.add(t.info.server);
+    for (const t of this.settingsFeed.configured()) names.add(t.spec.server);
+    for (const t of this.peers?.list() ?? []) names.add(t.info.server);
     return [...names];
   }
 
@@ -170,20 +174,20 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (!element) return this.serverNames().map((name) => this.node({ kind: 'server', name }));
     if (element.kind !== 'server') return [];
     const open = this.manager.listTunnels(element.name).map((t) => this.node({ kind: 'tunnel', id: t.id, server: t.server }));
-    const served = (this.elsewhere?.list(element.name) ?? []).map((t) => this.node({ kind: 'elsewhere', peerId: t.peer.id, id: t.info.id, server: t.info.server }));
-    const stopped = this.settingsTunnels
+    const served = (this.peers?.list(element.name) ?? []).map((t) => this.node({ kind: 'elsewhere', peerId: t.peer.id, id: t.info.id, server: t.info.server }));
+    const stopped = this.settingsFeed
       .stopped(element.name)
-      .filter((t) => !this.servedElsewhere(t.spec))
+      .filter((t) => !this.servedByPeer(t.spec))
       .map((t) => this.node({ kind: 'configured', key: t.key, server: t.spec.server }));
     const fromConfig = this.stoppedForwards(element.name)
       .map((f) => this.node({ kind: 'configured', key: f.key, server: f.spec.server }));
     return [...open, ...served, ...stopped, ...fromConfig];
   }
 
-  /** The ssh config's forwards of a server neither running here nor served by another process. */
+  /** The ssh config's forwards of a server neither running here nor served by a peer. */
   private stoppedForwards(server: string) {
     const forwards = stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), server);
-    return this.elsewhere ? forwards.filter((f) => !this.servedElsewhere(f.spec)) : forwards;
+    return this.peers ? forwards.filter((f) => !this.servedByPeer(f.spec)) : forwards;
   }
 
   getParent(element: TreeNode): TreeNode | undefined {
@@ -207,15 +211,15 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       return info && tunnelTooltip(info);
     }
     if (element.kind === 'elsewhere') {
-      const served = this.servedFor(element);
-      return served && elsewhereTooltip(served);
+      const served = this.peerTunnelOf(element);
+      return served && peerTunnelTooltip(served);
     }
     if (element.key.startsWith(CONFIG_FORWARD_PREFIX)) {
       const f = configForwards(this.servers, element.server).find((c) => c.key === element.key);
       return f && configForwardTooltip(f.spec);
     }
-    const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
-    return t && configuredTooltip(t, this.settingsTunnels.lastFailure(t.key));
+    const t = this.settingsFeed.configured().find((c) => c.key === element.key);
+    return t && configuredTooltip(t, this.settingsFeed.lastFailure(t.key));
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
@@ -228,8 +232,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       return gone;
     }
     if (element.kind === 'elsewhere') {
-      const served = this.servedFor(element);
-      const item = served ? elsewhereItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
+      const served = this.peerTunnelOf(element);
+      const item = served ? peerTunnelItem(served) : new vscode.TreeItem(vscode.l10n.t('(closed)'));
       item.id = this.nodeId(element);
       return item;
     }
@@ -239,8 +243,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       item.id = this.nodeId(element);
       return item;
     }
-    const t = this.settingsTunnels.configured().find((c) => c.key === element.key);
-    const item = t ? configuredItem(t, this.settingsTunnels.lastFailure(t.key)) : new vscode.TreeItem(element.key);
+    const t = this.settingsFeed.configured().find((c) => c.key === element.key);
+    const item = t ? configuredItem(t, this.settingsFeed.lastFailure(t.key)) : new vscode.TreeItem(element.key);
     item.id = this.nodeId(element);
     return item;
   }
@@ -251,8 +255,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   private serverItem(name: string): vscode.TreeItem {
-    const stopped = this.settingsTunnels.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
-    const served = this.elsewhere?.list(name).length ?? 0;
+    const stopped = this.settingsFeed.stopped(name).length + stoppedConfigForwards(this.servers, (key) => this.catalogue.isRunning(key), name).length;
+    const served = this.peers?.list(name).length ?? 0;
     const status = this.manager.serverStatus(name);
     const config = this.serverConfig(name);
     return serverItem(name, status, config, config ? undefined : this.servers.problemFor?.(name), status.tunnels + stopped + served);
@@ -269,6 +273,6 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -1,18 +1,18 @@
 // What the tree's items show: labels, descriptions, icons, menus (contextValue) and tooltips of
-// servers, open tunnels, tunnels other processes serve, and stopped ones of the settings and the
+// servers, open tunnels, tunnels peers serve, and stopped ones of the settings and the
 // ssh config. Built from plain facts; the provider (tree.ts) decides what is shown where.
 import * as vscode from 'vscode';
 import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
-import { describePeer, type ServedTunnel } from '../peers/types';
+import { describePeer, type PeerTunnel } from '../peers';
 import type { ConfiguredTunnel } from './settings';
 
-/** The tree id of a tunnel another process serves: stable for that tunnel's life. */
-export function elsewhereItemId(served: Pick<ServedTunnel, 'peer' | 'info'>): string {
+/** The tree id of a tunnel a peer serves: stable for that tunnel's life. */
+export function peerTunnelItemId(served: Pick<PeerTunnel, 'peer' | 'info'>): string {
   return `elsewhere:${served.peer.id}:${served.info.id}`;
 }
 
-/** "served by window of folder api": an item's description for a tunnel another process serves. */
-export function servedByText(served: Pick<ServedTunnel, 'peer'>): string {
+/** "served by window of folder api": an item's description for a tunnel a peer serves. */
+export function servedByText(served: Pick<PeerTunnel, 'peer'>): string {
   return vscode.l10n.t('served by {0}', describePeer(served.peer));
 }
 
@@ -135,11 +135,11 @@ export function tunnelItem(info: TunnelInfo): vscode.TreeItem {
   return item;
 }
 
-/** A tunnel another process serves: its live state icon, and "served by …" where the state would be. */
-export function elsewhereItem(served: ServedTunnel): vscode.TreeItem {
+/** A tunnel a peer serves: its live state icon, and "served by …" where the state would be. */
+export function peerTunnelItem(served: PeerTunnel): vscode.TreeItem {
   const { info } = served;
   const item = new vscode.TreeItem(tunnelLabel(info));
-  item.id = elsewhereItemId(served);
+  item.id = peerTunnelItemId(served);
   item.description = servedByText(served);
   item.iconPath = STATE_ICON[info.state];
   // Close and Restart ask the owner; what only the owner's machine state allows (browse, keep) is not offered.
@@ -147,7 +147,7 @@ export function elsewhereItem(served: ServedTunnel): vscode.TreeItem {
   return item;
 }
 
-export function elsewhereTooltip(served: ServedTunnel): vscode.MarkdownString {
+export function peerTunnelTooltip(served: PeerTunnel): vscode.MarkdownString {
   const started = new Date(served.peer.startedAt).toLocaleTimeString();
   const owner = vscode.l10n.t('Served by {0} (process {1}, started {2}); Close and Restart ask it.', describePeer(served.peer), served.peer.pid, started);
   return tunnelTooltip(served.info, owner);

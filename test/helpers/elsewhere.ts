@@ -1,16 +1,15 @@
-import { Emitter, type TunnelInfo, type TunnelSpec } from '../../src/engine';
-import { listensWhere } from '../../src/peers/match';
-import type { PeerIdentity, ServedTunnel, TunnelsElsewhere } from '../../src/peers/types';
+import { Emitter, listensWhere, type TunnelInfo, type TunnelSpec } from '../../src/engine';
+import type { PeerIdentity, PeerTunnel, PeerTunnels } from '../../src/peers/types';
 
 /**
  * Other processes' tunnels as the test says they are: what a real peers layer would announce.
  * It serves nothing itself (a test holds the port with its own listener when it matters).
  */
-export class ScriptedElsewhere implements TunnelsElsewhere {
+export class ScriptedElsewhere implements PeerTunnels {
   readonly self: PeerIdentity = { id: 'self-1', pid: process.pid, kind: 'window', folder: 'here', startedAt: Date.now() };
-  private served: ServedTunnel[] = [];
+  private served: PeerTunnel[] = [];
   private readonly changed = new Emitter<void>();
-  private readonly lost = new Emitter<{ peer: PeerIdentity; tunnels: ServedTunnel[] }>();
+  private readonly lost = new Emitter<{ peer: PeerIdentity; tunnels: PeerTunnel[] }>();
   readonly onDidChange = this.changed.event;
   readonly onDidLose = this.lost.event;
   /** Requests made of owners, in order. */
@@ -20,15 +19,15 @@ export class ScriptedElsewhere implements TunnelsElsewhere {
     return { id, pid: 40_000 + id.length, kind, folder, startedAt: Date.now() };
   }
 
-  list(server?: string): ServedTunnel[] {
+  list(server?: string): PeerTunnel[] {
     return this.served.filter((t) => server === undefined || t.info.server === server);
   }
 
-  serving(spec: TunnelSpec): ServedTunnel | undefined {
+  serving(spec: TunnelSpec): PeerTunnel | undefined {
     return this.served.find((t) => listensWhere(spec, t.info));
   }
 
-  whenServed(spec: TunnelSpec, timeoutMs: number): Promise<ServedTunnel | undefined> {
+  whenServed(spec: TunnelSpec, timeoutMs: number): Promise<PeerTunnel | undefined> {
     const now = this.serving(spec);
     if (now) return Promise.resolve(now);
     return new Promise((resolve) => {
@@ -62,7 +61,7 @@ export class ScriptedElsewhere implements TunnelsElsewhere {
   }
 
   /** Another process announces a tunnel listening where `spec` says. */
-  serve(peer: PeerIdentity, spec: TunnelSpec & { localPort: number }, id = `t${this.served.length + 1}`): ServedTunnel {
+  serve(peer: PeerIdentity, spec: TunnelSpec & { localPort: number }, id = `t${this.served.length + 1}`): PeerTunnel {
     const info: TunnelInfo = {
       id, name: spec.name ?? `L ${spec.localPort}`, nameGiven: spec.name !== undefined, server: spec.server, type: spec.type, state: 'active',
       localHost: spec.localHost ?? '127.0.0.1', localPort: spec.localPort, remoteHost: spec.remoteHost, remotePort: spec.remotePort,

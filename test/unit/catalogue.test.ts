@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { TunnelManager, type TunnelInfo, type TunnelSpec } from '../../src/engine';
-import { TunnelCatalogue, type OpenFailure, type WantedTunnel } from '../../src/peers/catalogue';
+import { TunnelCatalogue, type OpenFailure, type WantedTunnel } from '../../src/catalogue';
 import { freePort } from '../fixtures/sshd';
 import { ScriptedElsewhere } from '../helpers/elsewhere';
 import { echoRoundTrip, waitFor } from '../helpers/net';
@@ -29,7 +29,7 @@ describe('catalogue: one model of the tunnels a process wants, and of who serves
 
   const setup = (elsewhere?: ScriptedElsewhere) => {
     manager = new TunnelManager({ servers: staticServers(env.sshd.server('test')), reconnect: { maxAttempts: 0 } });
-    catalogue = new TunnelCatalogue({ manager, elsewhere });
+    catalogue = new TunnelCatalogue({ manager, peers: elsewhere });
     closed = [];
     failures = [];
     manager.onDidChangeTunnel((t) => t.state === 'closed' && closed.push(t));
@@ -111,7 +111,7 @@ describe('catalogue: one model of the tunnels a process wants, and of who serves
       assert.equal(closed.find((t) => t.id === before)?.closeReason, 'replaced');
       assert.equal(catalogue.get('name:a')?.personStopped, false);
 
-      const mine = await manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
+      const mine = (await catalogue.open({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port }, 'person')).here!;
       assert.equal(catalogue.get(`tunnel:${mine.id}`)?.source, 'person');
       const again = await catalogue.restart(mine.id);
       assert.equal(again.localPort, mine.localPort, 'the same port');
@@ -148,8 +148,7 @@ describe('catalogue: one model of the tunnels a process wants, and of who serves
     });
 
     it('a tunnel a restore reopened is entered as restored; its restart keeps it a person\'s on its port, and a close removes it', async () => {
-      const info = await manager.createTunnel({ server: 'test', type: 'local', localPort: await freePort(), remoteHost: '127.0.0.1', remotePort: env.echo.port, openedBy: 'person' });
-      catalogue.claim(info.id, 'restore');
+      const info = (await catalogue.open({ server: 'test', type: 'local', localPort: await freePort(), remoteHost: '127.0.0.1', remotePort: env.echo.port }, 'restore')).here!;
       assert.deepEqual(catalogue.entries({ source: 'restore' }).map((e) => e.key), [`tunnel:${info.id}`]);
       assert.equal(catalogue.keyOf(info.id), `tunnel:${info.id}`);
       const restarted = await catalogue.restart(info.id);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelManager, type TunnelSpec } from '../../src/engine';
 import { Peers } from '../../src/peers';
-import { TunnelCatalogue, type WantedTunnel } from '../../src/peers/catalogue';
+import { TunnelCatalogue, type WantedTunnel } from '../../src/catalogue';
 import { freePort } from '../fixtures/sshd';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';
@@ -28,7 +28,7 @@ describe('catalogue: three processes started together for one autoStart tunnel',
         const manager = new TunnelManager({ servers: staticServers(env.sshd.server('test')), reconnect: { maxAttempts: 0 } });
         const catalogue = new TunnelCatalogue({ manager });
         const peers = Peers.start({ kind: 'window', folder, manager, actions: catalogue.ownerActions(), log: () => undefined, dir });
-        catalogue.setElsewhere(peers);
+        catalogue.setPeers(peers);
         return { manager, catalogue, peers };
       });
       try {

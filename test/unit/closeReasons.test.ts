@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { TunnelError, TunnelManager, type CloseReason, type TunnelInfo } from '../../src/engine';
-import { managerActions } from '../../src/peers';
+import { managerActions } from '../../src/catalogue';
 import { HeldHostKeyQuestion, unknownHostServer } from '../helpers/hostKeyQuestion';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';

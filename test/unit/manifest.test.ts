@@ -38,7 +38,7 @@ describe('package.json contributions', () => {
   });
 
   it('the code registers exactly the contributed commands', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'src/ui/commands.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(ROOT, 'src/ui/commands/ids.ts'), 'utf8');
     const block = source.slice(source.indexOf('export const COMMANDS = {'), source.indexOf('} as const;'));
     const registered = [...block.matchAll(/'(sshTunnels\.[A-Za-z]+)'/g)].map((m) => m[1]).sort();
     assert.deepEqual(registered, [...commands].sort());
@@ -81,7 +81,7 @@ describe('package.json contributions', () => {
   it('the extension id (publisher.name) is the one the code and the test runners use', () => {
     const id = `${pkg.publisher}.${pkg.name}`;
     const uses = {
-      'src/ui/commands.ts': /@ext:([\w.-]+)/g,
+      'src/ui/commands/ids.ts': /@ext:([\w.-]+)/g,
       'test/helpers/vscode.ts': /EXTENSION_ID = '([\w.-]+)'/g,
       'test/runners/offline.mjs': /extensionDependencies: \['([\w.-]+)'\]/g,
     };

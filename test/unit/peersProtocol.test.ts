@@ -6,9 +6,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelManager, type TunnelInfo } from '../../src/engine';
-import { managerActions, Peers } from '../../src/peers';
+import { managerActions } from '../../src/catalogue';
+import { Peers } from '../../src/peers';
 import { encode, LineReader, PROTOCOL_VERSION, type Message } from '../../src/peers/protocol';
-import type { PeerIdentity, ServedTunnel } from '../../src/peers/types';
+import type { PeerIdentity, PeerTunnel } from '../../src/peers/types';
 import { echoRoundTrip, waitFor } from '../helpers/net';
 import { staticServers } from '../helpers/servers';
 import { sshdWithEcho } from '../helpers/suite';
@@ -59,7 +60,7 @@ describe('peers: the protocol between two processes', function () {
       await new Promise<void>((r) => server.listen(rawPath, r));
       try {
         const a = side('window', 'api');
-        const lost: { peer: PeerIdentity; tunnels: ServedTunnel[] }[] = [];
+        const lost: { peer: PeerIdentity; tunnels: PeerTunnel[] }[] = [];
         a.peers.onDidLose((e) => lost.push(e));
         const me: PeerIdentity = { id: rawId, pid: process.pid, kind: 'mcp', startedAt: Date.now() };
         const hello = encode({ t: 'hello', v: PROTOCOL_VERSION, peer: me, tunnels: [] });

@@ -1,4 +1,4 @@
-// The agent tools with tunnels other processes serve (ToolHost.elsewhere): listed and marked,
+// The agent tools with tunnels other processes serve (ToolHost.peers): listed and marked,
 // reused by a create instead of a port failure, closed by asking their owner. Two Peers over one
 // runtime folder, each with its own engine, against a real sshd.
 import * as assert from 'node:assert/strict';
@@ -7,7 +7,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TunnelManager, type TunnelSpec } from '../../src/engine';
-import { managerActions, Peers } from '../../src/peers';
+import { managerActions } from '../../src/catalogue';
+import { Peers } from '../../src/peers';
 import { LIST_LIMIT, ToolError, TunnelTools, type ToolResult } from '../../src/tools';
 import { freePort } from '../fixtures/sshd';
 import { bound, echoRoundTrip, waitFor } from '../helpers/net';
@@ -42,7 +43,7 @@ describe('agent tools: tunnels served by other processes', function () {
     window = side('window', 'api');
     await window.peers.ready();
     const a = side('mcp');
-    agent = { ...a, tools: new TunnelTools({ manager: a.manager, servers: staticServers(env.sshd.server('test')), elsewhere: a.peers }) };
+    agent = { ...a, tools: new TunnelTools({ manager: a.manager, servers: staticServers(env.sshd.server('test')), peers: a.peers }) };
     await agent.peers.ready();
   });
   afterEach(async () => {

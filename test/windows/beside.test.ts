@@ -71,9 +71,9 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
   });
 
   it('the window shows the tunnels of `up` and of the agent as served by them, and both carry data', async () => {
-    const byPort = (port: number) => api.elsewhere.list().find((s) => s.info.localPort === port);
-    const ofUp = await waitFor('up\'s tunnel served elsewhere', () => byPort(upPort), 10_000, () => api.elsewhere.list());
-    const ofAgent = await waitFor('the agent\'s tunnel served elsewhere', () => byPort(mcpPort), 10_000, () => api.elsewhere.list());
+    const byPort = (port: number) => api.peers.list().find((s) => s.info.localPort === port);
+    const ofUp = await waitFor('up\'s tunnel served elsewhere', () => byPort(upPort), 10_000, () => api.peers.list());
+    const ofAgent = await waitFor('the agent\'s tunnel served elsewhere', () => byPort(mcpPort), 10_000, () => api.peers.list());
     assert.equal(ofUp.peer.kind, 'up');
     assert.equal(ofUp.info.server, setup.upServer);
     assert.equal(ofAgent.peer.kind, 'mcp');
@@ -127,7 +127,7 @@ describe('ssh-tunnels up and ssh-tunnels mcp beside a window', function () {
     }
     await up!.waitFor(/0 active, 1 closed/, 10_000);
     assert.equal(tableRow(up!.screen(), upName).STATE, '○ closed');
-    await waitFor('up\'s tunnel gone from the window', () => !api.elsewhere.list().some((s) => s.info.localPort === upPort) && !rowsOf(api, setup.upServer).some((r) => r.description.includes('served by ssh-tunnels up')), 10_000, () => show(rowsOf(api, setup.upServer)));
+    await waitFor('up\'s tunnel gone from the window', () => !api.peers.list().some((s) => s.info.localPort === upPort) && !rowsOf(api, setup.upServer).some((r) => r.description.includes('served by ssh-tunnels up')), 10_000, () => show(rowsOf(api, setup.upServer)));
     // The others are untouched.
     const { sent, received } = await echoRoundTrip(mcpPort, 4096);
     assert.equal(received, sent);

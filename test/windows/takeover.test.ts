@@ -32,9 +32,9 @@ describe('two windows with an autoStart tunnel in the user settings', function (
   it('the second window shows the tunnel as served by the first, in the tree, and raises no toast', async () => {
     const served = await waitFor(
       `${setup.tunnel} served elsewhere`,
-      () => api.elsewhere.list(setup.server).find((s) => s.info.localPort === setup.tunnelPort),
+      () => api.peers.list(setup.server).find((s) => s.info.localPort === setup.tunnelPort),
       15_000,
-      () => api.elsewhere.list(),
+      () => api.peers.list(),
     );
     assert.equal(served.peer.kind, 'window');
     assert.equal(served.peer.folder, setup.folders.first);
@@ -62,7 +62,7 @@ describe('two windows with an autoStart tunnel in the user settings', function (
 
   it('when the first window\'s extension host is killed, the second takes the tunnel over on the same port within 3 s, and it carries data', async () => {
     const { killedAt } = await driver.kill('first');
-    const mine = await waitFor(`${setup.tunnel} taken over`, () => ownTunnel()?.state === 'active' && ownTunnel(), 15_000, () => ({ own: api.manager.listTunnels(), elsewhere: api.elsewhere.list() }));
+    const mine = await waitFor(`${setup.tunnel} taken over`, () => ownTunnel()?.state === 'active' && ownTunnel(), 15_000, () => ({ own: api.manager.listTunnels(), elsewhere: api.peers.list() }));
     const took = Date.now() - killedAt;
     assert.ok(took <= TAKEOVER_MS, `taken over ${took} ms after the kill (at most ${TAKEOVER_MS})`);
     console.log(`      taken over ${took} ms after the kill`);
@@ -71,7 +71,7 @@ describe('two windows with an autoStart tunnel in the user settings', function (
 
     const { sent, received } = await echoRoundTrip(setup.tunnelPort, 256 * 1024);
     assert.equal(received, sent, 'the tunnel carries data after the takeover');
-    assert.equal(api.elsewhere.list(setup.server).some((s) => s.info.localPort === setup.tunnelPort), false, 'no longer listed as served elsewhere');
+    assert.equal(api.peers.list(setup.server).some((s) => s.info.localPort === setup.tunnelPort), false, 'no longer listed as served elsewhere');
     const item = await waitFor(`the row of ${setup.tunnel} as this window's`, () => row() && !row()!.description.includes('served by') && row(), 5000, () => show(rowsOf(api, setup.server)));
     assert.match(item.description, /active/);
     await driver.treeRow('second', (r) => r.includes(setup.tunnel) && /active/.test(r) && !r.includes('served by'), `${setup.tunnel} active and not served by another`);

@@ -3,16 +3,16 @@
 // package.json, as the workbench picks them by the row's contextValue).
 import * as vscode from 'vscode';
 import type { SshTunnelsApi } from '../../src/extension';
-import type { TunnelsElsewhere } from '../../src/peers/types';
+import type { PeerTunnels } from '../../src/peers/types';
 import { EXTENSION_ID } from '../helpers/vscode';
 
-export type Api = SshTunnelsApi & { elsewhere: TunnelsElsewhere };
+export type Api = SshTunnelsApi & { peers: PeerTunnels };
 
 export async function activate(): Promise<Api> {
   const api = await vscode.extensions.getExtension<Api>(EXTENSION_ID)!.activate();
   await api.ready;
-  if (!api.elsewhere) throw new Error('the extension\'s API has no `elsewhere` (TunnelsElsewhere)');
-  await api.elsewhere.ready();
+  if (!api.peers) throw new Error('the extension\'s API has no `peers` (PeerTunnels)');
+  await api.peers.ready();
   return api;
 }
 

@@ -1,9 +1,16 @@
 // What a process wants of a tunnel, whoever asked for it, and the state it is in: the catalogue's
-// vocabulary (src/peers/catalogue.ts), shared with the UI that shows it.
-import { TunnelError, type CloseReason, type TunnelOrigin, type TunnelSpec } from '../engine';
-import type { ServedTunnel } from './types';
+// vocabulary (src/catalogue/catalogue.ts), shared with the UI that shows it.
+import type { CloseReason, TunnelOrigin, TunnelSpec } from '../engine';
+import type { PeerTunnel } from '../peers';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
+
+/** Who wants a tunnel once (rather than as an entry of the settings or the ssh config): it is kept as theirs while it runs. */
+export type OnceSource = Extract<WantedSource, 'person' | 'agent' | 'restore'>;
+
+export function isOnceSource(source: WantedSource | undefined): source is OnceSource {
+  return source === 'person' || source === 'agent' || source === 'restore';
+}
 
 export interface WantedTunnel {
   /** Stable across edits: a settings key, a config forward's key, or `tunnel:<id>` for one opened once. */
@@ -20,7 +27,8 @@ export type WantedState =
   | { kind: 'opening' }
   | { kind: 'running'; tunnelId: string }
   | { kind: 'failed'; code?: string; message: string }
-  | { kind: 'elsewhere'; served: ServedTunnel };
+  /** Its tunnel runs elsewhere: a peer serves it. */
+  | { kind: 'elsewhere'; served: PeerTunnel };
 
 export interface CatalogueEntry extends WantedTunnel {
   readonly state: WantedState;
@@ -34,18 +42,14 @@ export interface OpenFailure {
   error: unknown;
 }
 
-/** How long an open that found its port taken waits for another process to announce it serves it. */
-export const SERVED_WAIT_MS = 2000;
-
 /** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */
 export const TUNNEL_KEY_PREFIX = 'tunnel:';
 
+/** Whether a key is that of a tunnel opened once. */
+export function isOnceKey(key: string): boolean {
+  return key.startsWith(TUNNEL_KEY_PREFIX);
+}
+
 /** The origin a tunnel of each source is opened with. */
 export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
-
-/** A port another process may hold for the same tunnel: a local one taken, or a fixed server port refused. */
-export function takenElsewhere(spec: TunnelSpec, err: unknown): boolean {
-  if (!(err instanceof TunnelError)) return false;
-  return err.code === 'PORT_IN_USE' || (err.code === 'FORWARD_REFUSED' && spec.type === 'remote' && (!!spec.remotePort || spec.remotePath !== undefined));
-}
 

@@ -2,8 +2,8 @@
 // activation, edits reconcile live, and workspace-defined ones wait for workspace trust. Reading
 // the settings and telling the person are VS Code's part; who runs what is the catalogue's.
 import * as vscode from 'vscode';
-import { errorMessage, type TunnelInfo } from '../engine';
-import type { CatalogueEntry, TunnelCatalogue, WantedTunnel } from '../peers/catalogue';
+import { DisposableStore, errorMessage, type TunnelInfo } from '../engine';
+import type { CatalogueEntry, TunnelCatalogue, WantedTunnel } from '../catalogue';
 import { problemReporter } from './problemLog';
 import { readTunnelSettings, withheldWorkspaceTunnels, type ConfiguredTunnel } from './settings';
 
@@ -11,12 +11,12 @@ function wantedOf(t: ConfiguredTunnel): WantedTunnel {
   return { key: t.key, source: 'settings', spec: t.spec, fingerprint: t.fingerprint, autoStart: t.autoStart };
 }
 
-export class SettingsTunnels implements vscode.Disposable {
+export class SettingsFeed implements vscode.Disposable {
   private configuredList: ConfiguredTunnel[] = [];
   private restrictedNoticeShown = false;
   /** Tells each problem of the tunnels' settings once, as the servers' are told. */
   private readonly reportProblems: (problems: readonly string[]) => void;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private readonly _onDidWithhold = new vscode.EventEmitter<string>();
   /** Fires with the message that says why workspace tunnels were not opened. */
   readonly onDidWithhold = this._onDidWithhold.event;
@@ -35,8 +35,8 @@ export class SettingsTunnels implements vscode.Disposable {
       disposables?.push(d);
       return d;
     };
-    this.disposables.push(
-      this._onDidWithhold,
+    this.disposables.add(this._onDidWithhold);
+    this.disposables.add(
       catalogue.onDidFailOpen(({ entry, error }) => {
         if (entry.source !== 'settings') return;
         const label = entry.spec.name ?? entry.key;
@@ -126,6 +126,6 @@ export class SettingsTunnels implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -1,0 +1,22 @@
+// What the commands' handlers are given: the parts of the window they act on.
+import type * as vscode from 'vscode';
+import type { TunnelCatalogue } from '../../catalogue';
+import type { ServerSource, TunnelManager } from '../../engine';
+import type { PeerTunnels } from '../../peers';
+import type { VsCodePrompts } from '../prompts';
+import type { SettingsFeed } from '../settingsFeed';
+
+export interface CommandDeps {
+  manager: TunnelManager;
+  servers: ServerSource;
+  settingsFeed: SettingsFeed;
+  /** The wanted tunnels and their state, and the front door: creates, restarts and the ssh config's forwards go through it. */
+  catalogue: TunnelCatalogue;
+  /** The peers' tunnels: Close and Restart on one of them ask the peer that serves it. */
+  peers?: PeerTunnels;
+  prompts: VsCodePrompts;
+  log: vscode.LogOutputChannel;
+  refreshTree: () => void;
+  /** The input box of a running create-tunnel flow, while it shows (scripts and tests can fill it). */
+  inputs: { forward?: vscode.InputBox };
+}
