@@ -20,7 +20,7 @@ let manager: TunnelManager | undefined;
 
 const source = {
   list: () => servers,
-  get: (name: string) => servers.find((s) => s.host === name),
+  get: (name: string) => servers.find((s) => s.alias === name),
 };
 
 function collect(): void {

@@ -224,7 +224,7 @@ export async function deactivate(): Promise<void> {
 /** What loaded: servers by origin, those that cannot be used, and tunnels. */
 function loadedSummary(servers: ServerRegistry, configuredTunnels: number): string {
   const list = servers.list();
-  const fromSettings = list.filter((s) => servers.origin(s.host) !== 'sshConfig').length;
+  const fromSettings = list.filter((s) => servers.origin(s.alias) !== 'sshConfig').length;
   const broken = servers.brokenServers().length;
   return (
     `Loaded ${plural(list.length, 'server')} (${fromSettings} from sshTunnels.servers, ${list.length - fromSettings} from the ssh config only)` +

@@ -59,10 +59,10 @@ export function summarizeSettings(settings: Record<string, unknown>, folder: str
   }
 
   for (const server of validateServerSettings(settings[`${SECTION}.servers`]).servers) {
-    const name = quote(server.host);
+    const name = quote(server.alias);
     if (server.proxyCommand) add(true, `runs the command: ${server.proxyCommand}  (proxyCommand of server ${name})`);
     if (server.strictHostKeyChecking === 'no') add(true, `accepts any host key from server ${name} (strictHostKeyChecking "no")`);
-    const where = `${server.user ? `${server.user}@` : ''}${server.hostName ?? server.host}${server.port ? `:${server.port}` : ''}`;
+    const where = `${server.user ? `${server.user}@` : ''}${server.hostName ?? server.alias}${server.port ? `:${server.port}` : ''}`;
     add(false, `connects to server ${name} at ${where}${server.proxyJump ? ` through ${server.proxyJump}` : ''}`);
   }
 

@@ -46,7 +46,7 @@ export async function resolveServers(servers: ServerRegistry, names: readonly st
     if (await resolvable(hostName)) continue;
     const parsed = parseSshTarget(name);
     const typed = 'error' in parsed ? name : parsed.host;
-    const known = servers.list().map((s) => s.host);
+    const known = servers.list().map((s) => s.alias);
     throw new UsageError(
       `Unknown server ${JSON.stringify(typed)}${didYouMean(typed, known)}: no Host or sshTunnels.servers entry has that name, and no host of that name resolves${hostName !== typed ? ` (HostName ${hostName})` : ''}.` +
         (known.length ? ` Known servers: ${known.join(', ')}.` : ''),

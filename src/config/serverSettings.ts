@@ -112,7 +112,9 @@ export function validateServerSettings(raw: unknown): SettingsValidation {
     }
     // "ask" is the default; kept as an explicit undefined so it overrides a file's value.
     if (server.strictHostKeyChecking === 'ask') server.strictHostKeyChecking = undefined;
-    servers.push(server as unknown as ServerConfig);
+    // The settings' `host` is the name people give the server: the engine's alias.
+    const { host: alias, ...fields } = server;
+    servers.push({ alias, ...fields } as unknown as ServerConfig);
   });
   return { servers, errors, warnings, broken };
 }

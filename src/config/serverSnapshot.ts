@@ -34,7 +34,7 @@ function merge(fromFile: ServerConfig, entry: ServerConfig): ServerConfig {
 
 /** A config host resolved on demand, with the settings entry of the same name over it. */
 export function withSettings(name: string, fromFile: ServerConfig, settingsRaw: unknown): ServerConfig {
-  const entry = validateServerSettings(settingsRaw).servers.find((s) => s.host === name);
+  const entry = validateServerSettings(settingsRaw).servers.find((s) => s.alias === name);
   return entry ? merge(fromFile, entry) : fromFile;
 }
 
@@ -63,7 +63,7 @@ export function buildSnapshot(
         continue;
       }
       // Not resolved yet: listed by name; get() resolves it on demand.
-      byName.set(alias, r?.server ?? { host: alias });
+      byName.set(alias, r?.server ?? { alias });
       origins.set(alias, 'sshConfig');
       if (r) {
         tunnels.push(...r.tunnels);
@@ -80,13 +80,13 @@ export function buildSnapshot(
     origins.delete(name);
   }
   for (const entry of settings.servers) {
-    const fromFile = byName.get(entry.host);
-    broken.delete(entry.host);
-    byName.set(entry.host, fromFile ? merge(fromFile, entry) : entry);
-    origins.set(entry.host, fromFile ? 'both' : 'settings');
+    const fromFile = byName.get(entry.alias);
+    broken.delete(entry.alias);
+    byName.set(entry.alias, fromFile ? merge(fromFile, entry) : entry);
+    origins.set(entry.alias, fromFile ? 'both' : 'settings');
   }
   // Settings first (in their order), then the config's hosts in file order.
-  const order = [...settings.servers.map((s) => s.host), ...byName.keys()];
+  const order = [...settings.servers.map((s) => s.alias), ...byName.keys()];
   const servers = [...new Set(order)].map((name) => byName.get(name)!);
   return { servers, byName, origins, tunnels, problems: [...new Set(problems)], broken, complete };
 }

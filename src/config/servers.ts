@@ -108,8 +108,8 @@ export class ServerRegistry implements ServerSource, Disposable {
       if ('error' in parsed) return parsed;
       const problem = this.problemFor(parsed.host);
       if (problem) return { error: problem };
-      const base = this.resolveHost(parsed.host) ?? { host: parsed.host };
-      server = { ...base, host: target, hostName: base.hostName ?? parsed.host };
+      const base = this.resolveHost(parsed.host) ?? { alias: parsed.host };
+      server = { ...base, alias: target, hostName: base.hostName ?? parsed.host };
       if (parsed.user !== undefined) server.user = parsed.user;
       if (parsed.port !== undefined) server.port = parsed.port;
     }
@@ -158,7 +158,7 @@ export class ServerRegistry implements ServerSource, Disposable {
 
   /** The error for a name that is not a usable server: its entry's own problem, or what exists and what was probably meant. */
   unknownServerError(name: string): TunnelError {
-    const known = this.list().map((s) => s.host);
+    const known = this.list().map((s) => s.alias);
     const problem = this.problemFor(name);
     if (problem) return new TunnelError('UNKNOWN_SERVER', problem, { known, problem });
     const similar = known.filter((k) => k.toLowerCase() === String(name).toLowerCase());

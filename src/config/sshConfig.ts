@@ -147,7 +147,7 @@ export function resolveHost(config: LoadedSshConfig, alias: string, options: Res
     const l = line(key);
     return l ? `${l.file}:${l.line}` : config.path;
   };
-  const server: ServerConfig = { host: alias };
+  const server: ServerConfig = { alias };
   const { home, localUser } = config.env;
 
   const integer = (key: string, keyword: string, min: number, max: number): number | undefined => {

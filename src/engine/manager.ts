@@ -65,7 +65,7 @@ export class TunnelManager {
     // A source that knows why a name is unusable (a broken settings entry) says so itself.
     const explained = this.options.servers.unknownServerError?.(name);
     if (explained) throw explained;
-    const known = this.options.servers.list().map((s) => s.host);
+    const known = this.options.servers.list().map((s) => s.alias);
     throw new TunnelError(
       'UNKNOWN_SERVER',
       `Unknown server ${JSON.stringify(name)}. ` + (known.length ? `Known servers: ${known.join(', ')}.` : 'No servers are configured yet.'),
@@ -74,7 +74,7 @@ export class TunnelManager {
   }
 
   private sessionFor(config: ServerConfig): SshSession {
-    let session = this.sessions.get(config.host);
+    let session = this.sessions.get(config.alias);
     if (session) {
       session.updateConfig(config);
       return session;
@@ -119,8 +119,8 @@ export class TunnelManager {
         }
       }),
     );
-    this.sessions.set(config.host, session);
-    this.sessionListeners.set(config.host, listeners);
+    this.sessions.set(config.alias, session);
+    this.sessionListeners.set(config.alias, listeners);
     return session;
   }
 
@@ -162,7 +162,7 @@ export class TunnelManager {
     }
     this.tunnels.set(id, tunnel);
     this._onDidChangeTunnel.fire(tunnel.info());
-    this._onDidChangeServer.fire(this.serverStatus(config.host));
+    this._onDidChangeServer.fire(this.serverStatus(config.alias));
     const started = tunnel.start();
     try {
       await (signal ? untilAborted(started, signal, tunnel.name) : started);
@@ -174,7 +174,7 @@ export class TunnelManager {
       const reason: CloseReason = err instanceof TunnelError && err.code === 'CANCELLED' ? 'cancelled' : 'failed';
       await tunnel.close(reason).catch(() => undefined);
       // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
-      this.releaseSessionIfIdle(config.host);
+      this.releaseSessionIfIdle(config.alias);
       this.log(`${tunnel.name}: ${errorMessage(err)}`);
       throw err;
     }

@@ -96,7 +96,7 @@ export function tunnelDetailLine(t: TunnelInfo): string {
 
 export function serverData(config: ServerConfig, status: ServerStatus, origin: string | undefined): ServerData {
   return {
-    server: config.host,
+    server: config.alias,
     target: serverTarget(config),
     definedIn: origin === 'both' ? 'settings and ~/.ssh/config' : origin === 'sshConfig' ? '~/.ssh/config' : origin === 'settings' ? 'settings' : origin,
     state: status.state,

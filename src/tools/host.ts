@@ -35,7 +35,7 @@ export const DEFAULT_NON_LOOPBACK_SWITCH = 'the setting sshTunnels.agentTools.al
 export function unknownServer(host: ToolHost, name: string): ToolError {
   const err = host.servers.unknownServerError?.(name);
   if (err) return new ToolError(`${err.message} Call ssh_connection_status for the servers and their addresses.`, 'UNKNOWN_SERVER');
-  const known = host.servers.list().map((s) => s.host);
+  const known = host.servers.list().map((s) => s.alias);
   const similar = known.find((k) => k.toLowerCase() === name.toLowerCase());
   return new ToolError(
     `Unknown server ${JSON.stringify(name)}${similar ? ` (did you mean ${JSON.stringify(similar)}?)` : ''}. ` +

@@ -12,7 +12,7 @@ export function status(host: ToolHost, input: unknown): ToolResult {
   else configs = host.servers.list();
   const shown = configs.slice(0, LIST_LIMIT);
   const omitted = configs.length - shown.length;
-  const rows = shown.map((c) => serverData(c, host.manager.serverStatus(c.host), host.servers.origin?.(c.host)));
+  const rows = shown.map((c) => serverData(c, host.manager.serverStatus(c.alias), host.servers.origin?.(c.alias)));
   let text: string;
   if (configs.length === 0) text = 'No servers are configured. The user can add them in the setting sshTunnels.servers or as Host entries in ~/.ssh/config.';
   else {

@@ -162,7 +162,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   serverNames(): string[] {
-    const names = new Set(this.servers.list().map((s) => s.host));
+    const names = new Set(this.servers.list().map((s) => s.alias));
     for (const b of this.servers.brokenServers?.() ?? []) names.add(b.name);
     for (const t of this.manager.listTunnels()) names.add(t.server);
     for (const t of this.settingsFeed.configured()) names.add(t.spec.server);

@@ -107,7 +107,7 @@ export function serverItem(name: string, status: ServerStatus, config: ServerCon
 /** A server's tooltip: where it leads, its connection, where it is defined, or why it cannot be used. */
 export function serverTooltip(name: string, status: ServerStatus, config: ServerConfig | undefined, origin: string | undefined, problem: string | undefined): vscode.MarkdownString {
   const state = stateText(status.state);
-  const target = config ? `${config.user ? config.user + '@' : ''}${config.hostName ?? config.host}${config.port ? ':' + config.port : ''}` : '';
+  const target = config ? `${config.user ? config.user + '@' : ''}${config.hostName ?? config.alias}${config.port ? ':' + config.port : ''}` : '';
   const tip = new vscode.MarkdownString(undefined, true);
   tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
   tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${state}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);

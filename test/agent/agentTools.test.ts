@@ -54,7 +54,7 @@ describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Res
     web = http.createServer((_req, res) => res.end('hello, agent'));
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
     webPort = (web.address() as net.AddressInfo).port;
-    const { host: _h, ...fields } = sshd.server(SERVER);
+    const { alias: _h, ...fields } = sshd.server(SERVER);
     await vscode.commands.executeCommand('sshTunnels.addServer', { host: SERVER, ...fields });
     await waitFor('the server', () => api.servers.get(SERVER));
     tunnelSettingsBefore = tunnelSettings();
@@ -166,7 +166,7 @@ describe(`agent tools through vscode.lm.invokeTool (${trusted ? 'trusted' : 'Res
   it('the host-key question reaches the person as for any tunnel; a call cancelled meanwhile (its token) leaves nothing open', async () => {
     const knownHosts = path.join(sshd.dir, 'agent_empty_known_hosts');
     fs.writeFileSync(knownHosts, '');
-    const { host: _h, strictHostKeyChecking: _s, ...fields } = sshd.server('agent-newhost');
+    const { alias: _h, strictHostKeyChecking: _s, ...fields } = sshd.server('agent-newhost');
     await vscode.commands.executeCommand('sshTunnels.addServer', { ...fields, host: 'agent-newhost', userKnownHostsFile: knownHosts });
     await waitFor('the new server', () => api.servers.get('agent-newhost'));
     const port = await freePort();

@@ -10,7 +10,7 @@ import { staticServers } from './servers';
 export async function connectError(server: ServerConfig, prompts?: Prompts): Promise<TunnelError> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
   try {
-    return await rejection(manager.connectServer(server.host), TunnelError);
+    return await rejection(manager.connectServer(server.alias), TunnelError);
   } finally {
     await manager.dispose();
   }
@@ -23,7 +23,7 @@ export async function connectError(server: ServerConfig, prompts?: Prompts): Pro
 export async function tunnelCarriesData(server: ServerConfig, echoPort: number, options: { prompts?: Prompts; log?: (message: string) => void; bytes?: number } = {}): Promise<void> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts: options.prompts, reconnect: { maxAttempts: 0 }, log: options.log });
   try {
-    const info = await manager.createTunnel({ server: server.host, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echoPort });
+    const info = await manager.createTunnel({ server: server.alias, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: echoPort });
     const r = await echoRoundTrip(info.localPort, options.bytes ?? 100_000);
     assert.equal(r.received, r.sent);
   } finally {

@@ -5,7 +5,7 @@ export function staticServers(...servers: ServerConfig[]): ServerSource & { add(
   const list = [...servers];
   return {
     list: () => list,
-    get: (name) => list.find((s) => s.host === name),
+    get: (name) => list.find((s) => s.alias === name),
     add: (s) => list.push(s),
   };
 }

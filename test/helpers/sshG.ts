@@ -52,7 +52,7 @@ export function asSshG(r: ResolvedHost, home: string, localUser: string): Record
   const s = r.server;
   const forwards = (type: string) => r.tunnels.filter((t) => t.type === type).map(forward);
   return {
-    hostname: [(s.hostName ?? s.host).toLowerCase()],
+    hostname: [(s.hostName ?? s.alias).toLowerCase()],
     port: [String(s.port ?? 22)],
     user: [s.user ?? localUser],
     proxyjump: s.proxyJump ? [s.proxyJump] : [],

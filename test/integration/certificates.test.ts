@@ -44,7 +44,7 @@ describe('certificate and security key logins in VS Code', function () {
 
   /** Adds `name` through the command, as a person's user settings entry with `fields`. */
   async function addServer(name: string, fields: Record<string, unknown>): Promise<void> {
-    const { host: _h, ...base } = sshd.server(name);
+    const { alias: _h, ...base } = sshd.server(name);
     await run('addServer', { host: name, ...base, ...fields });
     added.push(name);
     await waitFor(`the server ${name}`, () => api.servers.get(name));

@@ -53,7 +53,7 @@ describe('tree and status bar under connection churn', function () {
       s.pipe(s);
     });
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-    await config().update('servers', [sshd.server(SERVER)], vscode.ConfigurationTarget.Global);
+    await config().update('servers', [sshd.settingsEntry(SERVER)], vscode.ConfigurationTarget.Global);
     await waitFor('the server from settings', () => api.servers.get(SERVER));
     tunnel = await api.manager.createTunnel({ server: SERVER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: (echo.address() as net.AddressInfo).port });
     await waitFor('the status bar with the tunnel', () => /^\$\(plug\) \d+ · 0$/.test(api.statusBar.item.text));

@@ -122,7 +122,7 @@ describe('SSH Tunnels extension', function () {
 
   describe('servers', () => {
     it('addServer writes the server to user settings and the tree shows it', async () => {
-      const { host: _h, ...fields } = sshd.server(SERVER);
+      const { alias: _h, ...fields } = sshd.server(SERVER);
       const added = await run<string>('addServer', { host: SERVER, ...fields });
       assert.equal(added, SERVER);
       const written = config().inspect<{ host: string }[]>('servers')?.globalValue ?? [];
@@ -180,7 +180,7 @@ describe('SSH Tunnels extension', function () {
         assert.equal(api.settingsTunnels.withheld, 1);
         assert.equal(api.settingsTunnels.configured().length, 0);
       }
-      const { host: _h, ...fields } = sshd.server('it-boot');
+      const { alias: _h, ...fields } = sshd.server('it-boot');
       await run('addServer', { host: 'it-boot', ...fields });
       if (trusted) {
         const opened = await waitFor('boot open', () => boot()?.state === 'active' && boot());
@@ -672,7 +672,7 @@ describe('SSH Tunnels extension', function () {
     it('an unknown host key is put to the person (a refused dialog rejects it) and nothing is remembered', async () => {
       const knownHosts = path.join(sshd.dir, 'empty_known_hosts');
       fs.writeFileSync(knownHosts, '');
-      const { host: _h, strictHostKeyChecking: _s, ...fields } = sshd.server('it-new-host');
+      const { alias: _h, strictHostKeyChecking: _s, ...fields } = sshd.server('it-new-host');
       await run('addServer', { ...fields, host: 'it-new-host', userKnownHostsFile: knownHosts });
       await waitFor('the new server', () => api.servers.get('it-new-host'));
       const asked: { keyType: string; fingerprint: string; answer: string }[] = [];

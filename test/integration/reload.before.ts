@@ -17,7 +17,7 @@ describe('a window reload (before it)', function () {
     const api = await vscode.extensions.getExtension<SshTunnelsApi>(EXTENSION_ID)!.activate();
     await api.ready;
     const sshd = await SshdFixture.start({ detached: true });
-    const { host: _h, ...fields } = sshd.server(RELOAD_SERVER);
+    const { alias: _h, ...fields } = sshd.server(RELOAD_SERVER);
     await run('addServer', { host: RELOAD_SERVER, ...fields });
     await waitFor('the server', () => api.servers.get(RELOAD_SERVER));
     const spec = { server: RELOAD_SERVER, type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: sshd.port };

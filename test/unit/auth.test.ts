@@ -11,7 +11,7 @@ import { sshdWithAgent, testUserSshd } from '../helpers/suite';
 async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<void> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
   try {
-    const status = await manager.connectServer(server.host);
+    const status = await manager.connectServer(server.alias);
     assert.equal(status.state, 'connected');
   } finally {
     await manager.dispose();

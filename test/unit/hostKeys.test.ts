@@ -13,7 +13,7 @@ async function connect(server: ServerConfig, answer?: HostKeyAnswer, questions: 
   const prompts = answer === undefined ? undefined : { hostKey: async (q: HostKeyQuestion) => (questions.push(q), answer) };
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
   try {
-    await manager.connectServer(server.host);
+    await manager.connectServer(server.alias);
     return questions;
   } finally {
     await manager.dispose();

@@ -6,7 +6,7 @@ import { freePort } from '../fixtures/sshd';
 import { connectError } from '../helpers/oneServer';
 
 /** A server at `port` on loopback. */
-const box = (port: number, connectTimeout?: number): ServerConfig => ({ host: 'box', hostName: '127.0.0.1', port, user: 'nobody', identityAgent: false, connectTimeout });
+const box = (port: number, connectTimeout?: number): ServerConfig => ({ alias: 'box', hostName: '127.0.0.1', port, user: 'nobody', identityAgent: false, connectTimeout });
 
 describe('link failures: a dial says what broke by code, not in words', function () {
   this.timeout(30_000);

@@ -164,7 +164,7 @@ describe('macOS: a key whose passphrase lives in the Keychain', function () {
 
   it('with UseKeychain yes on macOS the passphrase question comes with the ssh-add --apple-load-keychain hint', async () => {
     const notes: (string | undefined)[] = [];
-    const key = await unlockKey(locked, { host: 'mac', useKeychain: true }, keyPath(), {
+    const key = await unlockKey(locked, { alias: 'mac', useKeychain: true }, keyPath(), {
       passphrase: async (_server, _key, note) => {
         notes.push(note);
         return 'in the keychain';
@@ -175,12 +175,12 @@ describe('macOS: a key whose passphrase lives in the Keychain', function () {
   });
 
   it('where nothing can ask (MCP), the refusal says to run ssh-add --apple-load-keychain', async () => {
-    const why = await unlockKey(locked, { host: 'mac', useKeychain: true }, keyPath(), undefined, new RememberedSecrets(), 'darwin');
+    const why = await unlockKey(locked, { alias: 'mac', useKeychain: true }, keyPath(), undefined, new RememberedSecrets(), 'darwin');
     assert.equal(why, 'needs a passphrase, which may be in your macOS Keychain: run ssh-add --apple-load-keychain to load the key into ssh-agent');
   });
 
   it('without UseKeychain, or off macOS, nothing changes', async () => {
-    for (const [server, platform] of [[{ host: 'mac' }, 'darwin'], [{ host: 'linux', useKeychain: true }, 'linux']] as const) {
+    for (const [server, platform] of [[{ alias: 'mac' }, 'darwin'], [{ alias: 'linux', useKeychain: true }, 'linux']] as const) {
       const notes: (string | undefined)[] = [];
       await unlockKey(locked, server, keyPath(), { passphrase: async (_s, _k, note) => (notes.push(note), 'in the keychain') }, new RememberedSecrets(), platform);
       assert.deepEqual(notes, [undefined]);

@@ -38,7 +38,7 @@ const VARIANTS = [
 async function connectWith(server: ServerConfig, prompts?: Prompts): Promise<void> {
   const manager = new TunnelManager({ servers: staticServers(server), prompts, reconnect: { maxAttempts: 0 } });
   try {
-    assert.equal((await manager.connectServer(server.host)).state, 'connected');
+    assert.equal((await manager.connectServer(server.alias)).state, 'connected');
   } finally {
     await manager.dispose();
   }
@@ -165,8 +165,8 @@ describe('PuTTY .ppk keys (made by puttygen) as identity files', function () {
       },
     };
     const raw = fs.readFileSync(ppkPath);
-    const first = await unlockKey(raw, { host: 'kept' }, ppkPath, prompts, memory);
-    const again = await unlockKey(raw, { host: 'kept' }, ppkPath, prompts, memory);
+    const first = await unlockKey(raw, { alias: 'kept' }, ppkPath, prompts, memory);
+    const again = await unlockKey(raw, { alias: 'kept' }, ppkPath, prompts, memory);
     assert.equal(typeof first, 'object');
     assert.equal(again, first);
     assert.equal(asked, 1);

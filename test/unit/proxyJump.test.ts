@@ -111,7 +111,7 @@ describe('ProxyJump from ~/.ssh/config through two real sshd', function () {
     trustBoth();
     const m = manager();
     try {
-      const listed = new ServerRegistry({ configPath: configFile }).list().map((s) => s.host);
+      const listed = new ServerRegistry({ configPath: configFile }).list().map((s) => s.alias);
       assert.ok(listed.includes('via-pattern') && !listed.some((h) => h.startsWith('127.')), 'the pattern is not a listed server');
       await m.connectServer('via-pattern');
       assert.equal(clientsOf(target.port).filter((c) => c.process === 'sshd').length, 1);

@@ -24,7 +24,7 @@ describe('sshTunnels.servers: proxyCommand and streamLocalBindUnlink', function 
     const v = validateServerSettings([{ host: 'ssm', proxyCommand: 'aws ssm start-session --target %h', streamLocalBindUnlink: true }]);
     assert.deepEqual(v.errors, []);
     assert.deepEqual(v.warnings, []);
-    assert.deepEqual(v.servers, [{ host: 'ssm', proxyCommand: 'aws ssm start-session --target %h', streamLocalBindUnlink: true }]);
+    assert.deepEqual(v.servers, [{ alias: 'ssm', proxyCommand: 'aws ssm start-session --target %h', streamLocalBindUnlink: true }]);
   });
 
   it('a bad value drops that entry with what the field must be', () => {
@@ -61,9 +61,9 @@ describe('sshTunnels.servers: proxyCommand and streamLocalBindUnlink', function 
         { host: 'keep', port: 2200 },
       ],
     });
-    assert.deepEqual(reg.get('viaJump'), { host: 'viaJump', user: 'me', proxyCommand: 'aws ssm start-session --target %h' });
-    assert.deepEqual(reg.get('viaCommand'), { host: 'viaCommand', user: 'me', proxyJump: 'bastion' });
-    assert.deepEqual(reg.get('keep'), { host: 'keep', proxyJump: 'bastion', port: 2200 }, 'an entry setting neither keeps the file\'s');
+    assert.deepEqual(reg.get('viaJump'), { alias: 'viaJump', user: 'me', proxyCommand: 'aws ssm start-session --target %h' });
+    assert.deepEqual(reg.get('viaCommand'), { alias: 'viaCommand', user: 'me', proxyJump: 'bastion' });
+    assert.deepEqual(reg.get('keep'), { alias: 'keep', proxyJump: 'bastion', port: 2200 }, 'an entry setting neither keeps the file\'s');
   });
 
   it('every field of the settings schema is one the checks know (no "unknown field" for a documented one)', () => {
@@ -86,7 +86,7 @@ describe('a server from settings with proxyCommand, through a real sshd', functi
 
   it('"nc %h %p" carries the connection: %h and %p expanded, data through', async () => {
     const logs: string[] = [];
-    const settings = [{ ...suite.sshd.server('viaNc'), proxyCommand: 'nc %h %p' }];
+    const settings = [suite.sshd.settingsEntry('viaNc', { proxyCommand: 'nc %h %p' })];
     assert.deepEqual(validateServerSettings(settings).errors, []);
     manager = new TunnelManager({
       servers: new ServerRegistry({ configPath: null, settings }),

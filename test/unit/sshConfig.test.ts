@@ -183,8 +183,8 @@ describe('ServerRegistry: settings + ssh config', function () {
         { host: 'gamma', hostName: '10.0.0.3', strictHostKeyChecking: 'accept-new' },
       ],
     });
-    assert.deepEqual(reg.list().map((s) => s.host), ['alpha', 'gamma', 'beta']);
-    assert.deepEqual(reg.get('alpha'), { host: 'alpha', hostName: '10.0.0.1', user: 'a', port: 2201, identityFile: '~/.ssh/alpha' });
+    assert.deepEqual(reg.list().map((s) => s.alias), ['alpha', 'gamma', 'beta']);
+    assert.deepEqual(reg.get('alpha'), { alias: 'alpha', hostName: '10.0.0.1', user: 'a', port: 2201, identityFile: '~/.ssh/alpha' });
     assert.equal(reg.get('beta')?.user, 'fallback');
     assert.equal(reg.origin('alpha'), 'both');
     assert.equal(reg.origin('gamma'), 'settings');
@@ -202,7 +202,7 @@ describe('ServerRegistry: settings + ssh config', function () {
     assert.throws(() => reg.require('ALPHA'), /"ALPHA" is ambiguous: it could be Alpha or alpha/);
     assert.throws(() => reg.require('BETA'), /Unknown server "BETA" \(did you mean "beta"\?\)/);
     const viaTilde = new ServerRegistry({ configPath: '~/config', env: { ...env, home: dir } });
-    assert.deepEqual(viaTilde.list().map((s) => s.host), ['alpha', 'beta']);
+    assert.deepEqual(viaTilde.list().map((s) => s.alias), ['alpha', 'beta']);
     const empty = new ServerRegistry({ configPath: path.join(dir, 'none'), env });
     assert.deepEqual(empty.list(), []);
     assert.throws(() => empty.require('x'), /No servers are configured: add one to sshTunnels.servers or a Host to /);
@@ -216,7 +216,7 @@ describe('ServerRegistry: settings + ssh config', function () {
     fs.writeFileSync(configFile, `Include ${dir}/conf.d/*\nHost alpha\n  Port 2300\nHost delta\n`);
     assert.equal(reg.get('alpha')?.port, 2300);
     assert.equal(reg.get('alpha')?.hostName, undefined);
-    assert.deepEqual(reg.list().map((s) => s.host), ['alpha', 'delta']);
+    assert.deepEqual(reg.list().map((s) => s.alias), ['alpha', 'delta']);
     assert.equal(changes, 1);
     fs.mkdirSync(path.join(dir, 'conf.d'));
     fs.writeFileSync(path.join(dir, 'conf.d', 'extra'), 'Host epsilon\n  HostName 10.9.9.9\n');
@@ -257,7 +257,7 @@ describe('ServerRegistry: settings + ssh config', function () {
       { host: 't', prot: 22, identityFile: 5, strictHostKeyChecking: 'sometimes', serverAliveCountMax: 0 },
       'just a string',
     ]);
-    assert.deepEqual(servers, [{ host: 'ok', hostName: 'h', port: 22, strictHostKeyChecking: undefined }]);
+    assert.deepEqual(servers, [{ alias: 'ok', hostName: 'h', port: 22, strictHostKeyChecking: undefined }]);
     const all = [...errors, ...warnings].join('\n');
     assert.deepEqual(broken.map((b) => b.name), ['p', 'q', 's', 't']);
     assert.match(all, /sshTunnels\.servers\[1\] \(p\): port must be a whole number from 1 to 65535; got 70000\./);

@@ -63,7 +63,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     const reg = registry({ allowExec: true });
     const { value, longestMs } = await longestBlock(async () => {
       const t0 = performance.now();
-      const names = reg.list().map((s) => s.host);
+      const names = reg.list().map((s) => s.alias);
       const listMs = performance.now() - t0;
       await reg.whenResolved();
       return { names, listMs, resolvedMs: performance.now() - t0 };
@@ -75,7 +75,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     assert.ok(value.resolvedMs < 4500, `resolved after ${value.resolvedMs.toFixed(0)} ms`);
     // A synchronous run would hold the loop for a whole second; half of that is slack for a loaded machine.
     assert.ok(longestMs < 500, `the event loop was blocked for ${longestMs.toFixed(0)} ms`);
-    const byName = new Map(reg.list().map((s) => [s.host, s]));
+    const byName = new Map(reg.list().map((s) => [s.alias, s]));
     for (const host of HOSTS) {
       const matched = host === 'a' || host === 'c';
       assert.equal(byName.get(host)?.user, matched ? 'matched' : undefined, host);
@@ -103,7 +103,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     assert.equal(eager.get('a')?.port, 2222);
     await eager.whenResolved();
     assert.equal(eager.get('b')?.user, undefined);
-    assert.equal(eager.list().find((s) => s.host === 'c')?.port, 2222);
+    assert.equal(eager.list().find((s) => s.alias === 'c')?.port, 2222);
   });
 
   it('a tunnel starting while commands run waits for them without blocking, and gets the resolved server', async () => {
@@ -167,7 +167,7 @@ describe('ServerRegistry: Match exec runs asynchronously', function () {
     fs.writeFileSync(configFile, `Host a b\nMatch exec "touch ${marker}"\n  User from-exec\n`);
     const reg = registry({ allowExec: false });
     await reg.whenResolved();
-    assert.deepEqual(reg.list().map((s) => [s.host, s.user]), [['a', undefined], ['b', undefined]]);
+    assert.deepEqual(reg.list().map((s) => [s.alias, s.user]), [['a', undefined], ['b', undefined]]);
     assert.equal(reg.whenReady('a'), undefined);
     assert.equal(reg.get('a')?.user, undefined);
     assert.match(reg.problems().join('\n'), /Match exec "touch .*marker" was not run \(only in a trusted workspace\)/);

@@ -21,7 +21,7 @@ describe('sshTunnels.servers mistakes', function () {
 
   it('an unknown field is a warning with "did you mean", and the entry still works', () => {
     const v = validateServerSettings([{ host: 'db', hostName: '10.0.0.5', name: 'Database', prot: 2222 }]);
-    assert.deepEqual(v.servers, [{ host: 'db', hostName: '10.0.0.5' }]);
+    assert.deepEqual(v.servers, [{ alias: 'db', hostName: '10.0.0.5' }]);
     assert.deepEqual(v.errors, []);
     assert.deepEqual(v.warnings, [
       'sshTunnels.servers[0] (db): unknown field "name"; ignored, the entry is used without it.',
@@ -40,7 +40,7 @@ describe('sshTunnels.servers mistakes', function () {
       { host: 'cache', strictHostKeyChecking: 'sometimes' },
     ];
     const reg = new ServerRegistry({ configPath: null, settings });
-    assert.deepEqual(reg.list().map((s) => s.host), ['web']);
+    assert.deepEqual(reg.list().map((s) => s.alias), ['web']);
     assert.equal(reg.get('db'), undefined);
     const dbProblem = 'sshTunnels.servers[0] (db): port must be a whole number from 1 to 65535; got 70000.';
     assert.equal(reg.problemFor('db'), dbProblem);
@@ -62,7 +62,7 @@ describe('sshTunnels.servers mistakes', function () {
     const configFile = path.join(dir, 'config');
     fs.writeFileSync(configFile, 'Host db\n  HostName 10.0.0.5\nHost bad\n  Port 0x16\nHost good\n  Port 2200\n');
     const reg = new ServerRegistry({ configPath: configFile, env, settings: [{ host: 'db', port: 'twenty-two' }] });
-    assert.deepEqual(reg.list().map((s) => s.host), ['good']);
+    assert.deepEqual(reg.list().map((s) => s.alias), ['good']);
     assert.match(reg.problemFor('db') ?? '', /servers\[0\] \(db\): port must be/);
     assert.equal(reg.problemFor('bad'), `${configFile}:4: Port "0x16" for bad must be a whole number from 1 to 65535 (ssh refuses this config: "Bad port").`);
     assert.deepEqual(reg.brokenServers().map((b) => b.name).sort(), ['bad', 'db']);
@@ -77,8 +77,8 @@ describe('ServerRegistry merging', function () {
       const configFile = path.join(dir, 'config');
       fs.writeFileSync(configFile, 'Host ssm\n  ProxyCommand aws ssm start-session --target %h\n  User ec2-user\nHost other\n  ProxyCommand nc %h %p\n');
       const reg = new ServerRegistry({ configPath: configFile, env, settings: [{ host: 'ssm', proxyJump: 'bastion' }, { host: 'other', port: 2200 }] });
-      assert.deepEqual(reg.get('ssm'), { host: 'ssm', user: 'ec2-user', proxyJump: 'bastion' });
-      assert.deepEqual(reg.get('other'), { host: 'other', proxyCommand: 'nc %h %p', port: 2200 });
+      assert.deepEqual(reg.get('ssm'), { alias: 'ssm', user: 'ec2-user', proxyJump: 'bastion' });
+      assert.deepEqual(reg.get('other'), { alias: 'other', proxyCommand: 'nc %h %p', port: 2200 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -138,7 +138,7 @@ describe('ServerRegistry over a large config', function () {
     // Reading and resolving go on in slices; whoever needs one host now gets it at once.
     assert.ok(reg.list().length < 6000, 'not all resolved in the first slice');
     assert.deepEqual(reg.get('host2999.example.com'), {
-      host: 'host2999.example.com',
+      alias: 'host2999.example.com',
       hostName: '10.0.11.183',
       port: 2999,
       serverAliveInterval: 30,
@@ -148,7 +148,7 @@ describe('ServerRegistry over a large config', function () {
     await reg.whenResolved();
     assert.equal(reg.list().length, 6000);
     assert.ok(changes >= 1, 'a change when every host is resolved');
-    assert.equal(reg.list().find((s) => s.host === 'host10')?.serverAliveInterval, 30);
+    assert.equal(reg.list().find((s) => s.alias === 'host10')?.serverAliveInterval, 30);
     assert.equal(reg.tunnels().length, 600);
     reg.dispose();
   });

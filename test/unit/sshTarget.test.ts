@@ -31,7 +31,7 @@ describe('config: servers typed as ssh takes them', () => {
         assert.equal(servers.get('root@db:22'), undefined, 'not known before it is added');
         const alias = servers.addTarget('root@db:22');
         assert.ok(!('error' in alias));
-        assert.equal(alias.host, 'root@db:22', 'named as typed');
+        assert.equal(alias.alias, 'root@db:22', 'named as typed');
         assert.equal(alias.hostName, '10.0.0.5');
         assert.equal(alias.user, 'root');
         assert.equal(alias.port, 22);

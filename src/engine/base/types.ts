@@ -1,7 +1,7 @@
 /** Settings for one server. Field names follow OpenSSH's ssh_config keywords in camelCase. */
 export interface ServerConfig {
   /** The alias people type (`Host` in ssh_config); unique. */
-  host: string;
+  alias: string;
   hostName?: string;
   port?: number;
   user?: string;

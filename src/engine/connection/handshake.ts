@@ -52,7 +52,7 @@ export function handshake(
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.host}). Is the server reachable?`, {}, 'timeout'));
+        fail(new TunnelError('TIMEOUT', `Timed out after ${timeoutMs / 1000}s connecting to ${host}:${port} (${config.alias}). Is the server reachable?`, {}, 'timeout'));
         client.destroy(); // as ssh2's own readyTimeout did: a silent server gets no goodbye
       }, timeoutMs);
     };
@@ -106,17 +106,17 @@ export function handshake(
         if (verdict) return fail(verdict);
         if (err.level === 'client-authentication') {
           const tried = attempts.length ? attempts.join(', ') : 'nothing (no key, agent or password was available)';
-          return fail(new TunnelError('AUTH_FAILED', `Authentication as ${user} on ${config.host} failed. Tried: ${tried}.`));
+          return fail(new TunnelError('AUTH_FAILED', `Authentication as ${user} on ${config.alias} failed. Tried: ${tried}.`));
         }
         const noMatch = describeNoMatch(err.message, config);
-        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.host}) failed: ${noMatch ?? err.message}`, {}, noMatch ? 'algorithms' : socketFailure(err)));
+        fail(new TunnelError('CONNECT_FAILED', `SSH connection to ${host}:${port} (${config.alias}) failed: ${noMatch ?? err.message}`, {}, noMatch ? 'algorithms' : socketFailure(err)));
       });
-      client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.host}) closed the connection during the handshake.`, {}, 'closed')));
+      client.once('close', () => fail(verdict ?? new TunnelError('CONNECT_FAILED', `${host}:${port} (${config.alias}) closed the connection during the handshake.`, {}, 'closed')));
       try {
         client.connect(cfg);
       } catch (err) {
         // ssh2 throws at once for a name it cannot use (an algorithm this Node's OpenSSL lacks).
-        fail(new TunnelError('CONNECT_FAILED', `Cannot connect to ${config.host}: ${(err as Error).message}. Check the algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms).`, {}, 'algorithms'));
+        fail(new TunnelError('CONNECT_FAILED', `Cannot connect to ${config.alias}: ${(err as Error).message}. Check the algorithm options (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms).`, {}, 'algorithms'));
       }
     };
 

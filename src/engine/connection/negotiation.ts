@@ -49,7 +49,7 @@ export function describeNoMatch(message: string, config: ServerConfig): string |
   const offered = config[hit.field] as string[] | undefined;
   const ours = offered?.length ? `this side offers only ${offered.join(', ')} (${hit.keyword})` : `ssh2's default ${hit.keyword} found none it offers`;
   return (
-    `${config.host} and this side have no ${hit.what} in common (ssh: "no matching ${hit.what} found"): ${ours}. ` +
-    `Change ${hit.keyword} for ${config.host} (e.g. ${hit.keyword} +NAME for a name the server offers), or the server's settings.`
+    `${config.alias} and this side have no ${hit.what} in common (ssh: "no matching ${hit.what} found"): ${ours}. ` +
+    `Change ${hit.keyword} for ${config.alias} (e.g. ${hit.keyword} +NAME for a name the server offers), or the server's settings.`
   );
 }

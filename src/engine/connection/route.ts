@@ -15,7 +15,7 @@ export type Carrier = net.Socket | ClientChannel | Duplex;
 /** Where a server is dialled and as whom, with ssh's defaults filled in. */
 export function targetOf(config: ServerConfig): { host: string; port: number; user: string } {
   return {
-    host: config.hostName ?? config.host,
+    host: config.hostName ?? config.alias,
     port: config.port ?? 22,
     user: config.user ?? os.userInfo().username,
   };
@@ -34,24 +34,24 @@ export function proxyCommandOf(config: ServerConfig): string | undefined {
  */
 export function jumpChain(config: ServerConfig, resolveServer: (name: string) => ServerConfig | undefined): ServerConfig[] {
   const chain: ServerConfig[] = [config];
-  const seen = new Set<string>([config.host]);
+  const seen = new Set<string>([config.alias]);
   let current = config;
   while (current.proxyJump && current.proxyJump.toLowerCase() !== 'none') {
     // ProxyJump lists hops first to last; the last is dialled directly before `current`.
     const hops = current.proxyJump.split(',').map((s) => s.trim()).filter(Boolean);
     const resolved = hops.map((spec) => {
       const parsed = parseSshTarget(spec);
-      if ('error' in parsed) throw new TunnelError('CONNECT_FAILED', `ProxyJump of ${current.host}: ${parsed.error}`);
+      if ('error' in parsed) throw new TunnelError('CONNECT_FAILED', `ProxyJump of ${current.alias}: ${parsed.error}`);
       const known = resolveServer(parsed.host);
       return known
         ? { ...known, user: parsed.user ?? known.user, port: parsed.port ?? known.port }
-        : { host: parsed.host, hostName: parsed.host, user: parsed.user, port: parsed.port };
+        : { alias: parsed.host, hostName: parsed.host, user: parsed.user, port: parsed.port };
     });
     for (const hop of resolved) {
-      if (seen.has(hop.host)) {
-        throw new TunnelError('CONNECT_FAILED', `ProxyJump loop: ${[...seen, hop.host].join(' → ')}. Fix ProxyJump for ${config.host}.`);
+      if (seen.has(hop.alias)) {
+        throw new TunnelError('CONNECT_FAILED', `ProxyJump loop: ${[...seen, hop.alias].join(' → ')}. Fix ProxyJump for ${config.alias}.`);
       }
-      seen.add(hop.host);
+      seen.add(hop.alias);
     }
     chain.unshift(...resolved);
     current = resolved[0];
@@ -84,9 +84,9 @@ export async function dialRoute(hops: ServerConfig[], handshake: Handshake, log:
     const command = proxyCommandOf(hops[0]);
     if (command !== undefined) {
       const { host, port, user } = targetOf(hops[0]);
-      const expanded = expandProxyCommand(command, { host, port, user, alias: hops[0].host, hostKeyAlias: hops[0].hostKeyAlias, proxyJump: hops[0].proxyJump });
-      log(`${hops[0].host}: running ProxyCommand ${expanded}`);
-      proxy = new ProxyCommandProcess(expanded, hops[0].host, log);
+      const expanded = expandProxyCommand(command, { host, port, user, alias: hops[0].alias, hostKeyAlias: hops[0].hostKeyAlias, proxyJump: hops[0].proxyJump });
+      log(`${hops[0].alias}: running ProxyCommand ${expanded}`);
+      proxy = new ProxyCommandProcess(expanded, hops[0].alias, log);
       sock = proxy.stream;
     }
     for (let i = 0; i < hops.length; i++) {
@@ -95,11 +95,11 @@ export async function dialRoute(hops: ServerConfig[], handshake: Handshake, log:
       if (i === hops.length - 1) return { client, jumpClients, proxy };
       jumpClients.push(client);
       // After the handshake nothing else listens: an error here must not be thrown (its close ends the hops after it).
-      client.on('error', (err) => log(`${hop.host} (jump host): ${err.message}`));
+      client.on('error', (err) => log(`${hop.alias} (jump host): ${err.message}`));
       const next = targetOf(hops[i + 1]);
       sock = await new Promise<ClientChannel>((resolve, reject) =>
         client.forwardOut('127.0.0.1', 0, next.host, next.port, (err, stream) =>
-          err ? reject(new TunnelError('CONNECT_FAILED', `Jump host ${hop.host} could not reach ${next.host}:${next.port}: ${err.message}`, {}, 'jump')) : resolve(stream),
+          err ? reject(new TunnelError('CONNECT_FAILED', `Jump host ${hop.alias} could not reach ${next.host}:${next.port}: ${err.message}`, {}, 'jump')) : resolve(stream),
         ),
       );
     }
@@ -130,7 +130,7 @@ export function dialDirect(
     const why = err.code === 'ECONNREFUSED' ? 'connection refused (is sshd running on that port?)'
       : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'host name not found'
         : err.message;
-    onFail(new TunnelError('CONNECT_FAILED', `Cannot reach ${config.host} at ${host}:${port}: ${why}.`, { errno: err.code }, 'unreachable'));
+    onFail(new TunnelError('CONNECT_FAILED', `Cannot reach ${config.alias} at ${host}:${port}: ${why}.`, { errno: err.code }, 'unreachable'));
   });
   return sock;
 }

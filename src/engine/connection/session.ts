@@ -89,7 +89,7 @@ export class SshSession implements TunnelLink {
   }
 
   get name(): string {
-    return this.config.host;
+    return this.config.alias;
   }
 
   get state(): ServerState {

@@ -32,7 +32,7 @@ export class HostKeyCheck {
     const [host, port] = knownHostsTarget(config, hostAddress, portNumber);
     const write = { hash: config.hashKnownHosts === true };
     const { user: userFiles, all: files } = knownHostsFiles(config);
-    const who = `${config.host} (${hostAddress}:${portNumber}${config.hostKeyAlias ? `, known as ${config.hostKeyAlias}` : ''})`;
+    const who = `${config.alias} (${hostAddress}:${portNumber}${config.hostKeyAlias ? `, known as ${config.hostKeyAlias}` : ''})`;
     let key = presented;
     // Why a host certificate did not vouch for the host, told with the plain-key verdict that follows.
     let certNote = '';
@@ -42,7 +42,7 @@ export class HostKeyCheck {
       if (outcome === undefined) return;
       // As ssh: a certificate that no trusted CA vouches for (or that is not valid) leaves its plain key to be checked.
       certNote = `${outcome} `;
-      this.log(`${config.host}: ${outcome} Checking its plain key instead, as ssh does.`);
+      this.log(`${config.alias}: ${outcome} Checking its plain key instead, as ssh does.`);
       key = cert.publicKey;
     }
     const keyType = keyTypeOf(key);
@@ -67,7 +67,7 @@ export class HostKeyCheck {
     const remember = userFiles[0];
     if (strict === 'no' || strict === 'accept-new') {
       appendKnownHost(remember, host, port, key, write);
-      this.log(`${config.host}: added ${keyType} ${print} to ${remember} (StrictHostKeyChecking ${strict})`);
+      this.log(`${config.alias}: added ${keyType} ${print} to ${remember} (StrictHostKeyChecking ${strict})`);
       return;
     }
     if (strict === 'yes') {
@@ -76,7 +76,7 @@ export class HostKeyCheck {
     if (!prompts?.hostKey) {
       throw new TunnelError('HOST_KEY_UNKNOWN', `${certNote}The authenticity of ${who} can't be established (${keyType} ${print}) and nothing can ask whether to trust it. Add it to ${remember} or set StrictHostKeyChecking accept-new.`, { fingerprint: print });
     }
-    const answer = await prompts.hostKey({ server: config.host, host: hostAddress, port: portNumber, keyType, fingerprint: print });
+    const answer = await prompts.hostKey({ server: config.alias, host: hostAddress, port: portNumber, keyType, fingerprint: print });
     if (answer === 'trust-remember') {
       appendKnownHost(remember, host, port, key, write);
       return;
@@ -92,12 +92,12 @@ export class HostKeyCheck {
   private readHostCertificate(blob: Buffer, config: ServerConfig): Certificate {
     let cert: Certificate;
     try {
-      cert = parseCertificateBlob(blob, `of ${config.host}`);
+      cert = parseCertificateBlob(blob, `of ${config.alias}`);
     } catch (err) {
       throw new TunnelError('HOST_KEY_UNKNOWN', `The host ${(err as Error).message}. Refusing to connect.`);
     }
     if (!signedByItsCa(cert)) {
-      throw new TunnelError('HOST_KEY_UNKNOWN', `The host certificate of ${config.host} (${shortCertificateType(cert)}) does not carry a valid signature of the CA it names. Refusing to connect.`);
+      throw new TunnelError('HOST_KEY_UNKNOWN', `The host certificate of ${config.alias} (${shortCertificateType(cert)}) does not carry a valid signature of the CA it names. Refusing to connect.`);
     }
     return cert;
   }
@@ -107,7 +107,7 @@ export class HostKeyCheck {
    * for the host (then its plain key is checked). A revoked CA or key throws: ssh does not fall back then.
    */
   private checkCertificate(cert: Certificate, config: ServerConfig, files: string[], host: string, port: number, hostAddress: string): string | undefined {
-    const what = `The host certificate of ${config.host} (${shortCertificateType(cert)})`;
+    const what = `The host certificate of ${config.alias} (${shortCertificateType(cert)})`;
     const check = checkHostCertificate(files, host, port, cert.signatureKey, cert.publicKey);
     if (check.status === 'revoked') {
       const where = `${displayPath(check.entry!.file)}:${check.entry!.line}`;
@@ -120,7 +120,7 @@ export class HostKeyCheck {
     // ssh checks the principals against HostKeyAlias when set, else the host name it connects to.
     const problem = hostCertificateProblem(cert, config.hostKeyAlias ?? hostAddress);
     if (problem) return `${what} ${problem}.`;
-    this.log(`${config.host}: host certificate "${cert.keyId}" (${shortCertificateType(cert)}) signed by the CA in ${check.entry!.file}:${check.entry!.line}`);
+    this.log(`${config.alias}: host certificate "${cert.keyId}" (${shortCertificateType(cert)}) signed by the CA in ${check.entry!.file}:${check.entry!.line}`);
     return undefined;
   }
 }

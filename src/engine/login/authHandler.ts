@@ -14,7 +14,7 @@ import type { Prompts, ServerConfig } from '../base/types';
 function agentFor(agent: string, server: ServerConfig, username: string, prompts: Prompts | undefined, attempts: string[], held: Set<string>): string | CertificateAgent {
   if (process.platform === 'win32' && !isWindowsPipe(agent)) return agent;
   // Called as a method: a prompts object may rely on `this`.
-  const touchKey = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.host, key) : undefined;
+  const touchKey = prompts?.touchKey ? (key: string) => prompts.touchKey?.(server.alias, key) : undefined;
   return new CertificateAgent(agent, username, (why) => attempts.push(why), { touchKey, listed: (blob) => held.add(blob.toString('base64')) });
 }
 
@@ -42,7 +42,7 @@ export function createAuthHandler(
   let methodsLeft: AuthenticationType[] | null = null;
   /** A password (typed, kept or configured) went out in the last step: kept only if not refused. */
   let sentPassword = false;
-  const rememberPassword = (password: string) => secrets.rememberPassword(server.host, username, password);
+  const rememberPassword = (password: string) => secrets.rememberPassword(server.alias, username, password);
 
   /** The identities the agent listed (base64 blobs): a security key file it holds was offered through it. */
   const agentHolds = new Set<string>();
@@ -96,7 +96,7 @@ export function createAuthHandler(
       prompt: (name: string, instructions: string, _lang: string, questions: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
         const asked = questions.map((q) => ({ prompt: q.prompt, echo: q.echo ?? false }));
         const passwordLike = asked.length === 1 && !asked[0].echo && /password/i.test(asked[0].prompt);
-        const known = passwordLike ? (server.password ?? secrets.password(server.host, username)) : undefined;
+        const known = passwordLike ? (server.password ?? secrets.password(server.alias, username)) : undefined;
         if (known !== undefined) {
           sentPassword = true;
           finish([known]);
@@ -111,7 +111,7 @@ export function createAuthHandler(
           return;
         }
         // Called as a method: a prompts object may rely on `this`.
-        prompts.keyboardInteractive(server.host, name, instructions, asked).then(
+        prompts.keyboardInteractive(server.alias, name, instructions, asked).then(
           (answers) => {
             if (passwordLike && answers?.length === 1) {
               rememberPassword(answers[0]);
@@ -126,9 +126,9 @@ export function createAuthHandler(
   });
   steps.push(async () => {
     if (!wants('password', methodsLeft)) return undefined;
-    let password = server.password ?? secrets.password(server.host, username);
+    let password = server.password ?? secrets.password(server.alias, username);
     if (password === undefined && prompts?.password) {
-      password = await prompts.password(server.host, username);
+      password = await prompts.password(server.alias, username);
       if (password !== undefined) rememberPassword(password);
     }
     if (password === undefined) return undefined;
@@ -142,7 +142,7 @@ export function createAuthHandler(
   return (left, partial, done) => {
     methodsLeft = left;
     // Asked again without a partial success: the server refused the password just sent.
-    if (sentPassword && !partial) secrets.forgetPassword(server.host, username);
+    if (sentPassword && !partial) secrets.forgetPassword(server.alias, username);
     sentPassword = false;
     if (!triedNone) {
       triedNone = true;

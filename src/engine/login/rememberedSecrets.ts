@@ -97,7 +97,7 @@ export async function unlockKey(
   const key = await readKey(raw, server.passphrase);
   if (!isProblem(key)) return key;
   if (!key.passphrase || server.passphrase !== undefined) return key.problem;
-  const kept = memory.key(server.host, keyPath);
+  const kept = memory.key(server.alias, keyPath);
   if (kept) return kept;
   // Apple's ssh takes the passphrase from the Keychain; here the agent is the way to it.
   const keychain = server.useKeychain === true && platform === 'darwin';
@@ -107,11 +107,11 @@ export async function unlockKey(
   let retry = keychain ? keychainHint(keyPath) : undefined;
   for (let tries = 1; tries <= PASSPHRASE_TRIES; tries++) {
     // Called as a method: a prompts object may rely on `this`.
-    const passphrase = await prompts.passphrase(server.host, keyPath, retry);
+    const passphrase = await prompts.passphrase(server.alias, keyPath, retry);
     if (passphrase === undefined) return 'needs a passphrase';
     const unlocked = await readKey(raw, passphrase);
     if (!isProblem(unlocked)) {
-      memory.rememberKey(server.host, keyPath, unlocked);
+      memory.rememberKey(server.alias, keyPath, unlocked);
       return unlocked;
     }
     if (!unlocked.passphrase) return unlocked.problem;

@@ -28,9 +28,9 @@ async function pickServer({ servers, manager }: Pick<CommandDeps, 'servers' | 'm
   const addItem: vscode.QuickPickItem = { label: `$(add) ${t('Add a server…')}`, alwaysShow: true };
   const items: vscode.QuickPickItem[] = [
     ...list.map((s) => ({
-      label: s.host,
-      description: `${s.user ? s.user + '@' : ''}${s.hostName ?? s.host}${s.port ? ':' + s.port : ''}`,
-      detail: manager.serverStatus(s.host).state,
+      label: s.alias,
+      description: `${s.user ? s.user + '@' : ''}${s.hostName ?? s.alias}${s.port ? ':' + s.port : ''}`,
+      detail: manager.serverStatus(s.alias).state,
     })),
     addItem,
   ];

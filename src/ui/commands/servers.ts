@@ -28,7 +28,7 @@ export async function addServer({ servers, log, refreshTree }: CommandDeps, arg?
   const where = target === 'workspace' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
   const inspected = config.inspect<unknown[]>('servers');
   const current = (where === vscode.ConfigurationTarget.Workspace ? inspected?.workspaceValue : inspected?.globalValue) ?? [];
-  const taken = new Set(servers.list().map((s) => s.host));
+  const taken = new Set(servers.list().map((s) => s.alias));
   let entry: Record<string, unknown>;
   if (arg && typeof arg === 'object' && !isTreeNode(arg)) {
     entry = { ...(arg as Record<string, unknown>) };

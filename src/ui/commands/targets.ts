@@ -45,7 +45,7 @@ export function serverName(arg: unknown): string | undefined {
 export async function pickServerName({ servers }: Pick<CommandDeps, 'servers'>, arg: unknown, title: string): Promise<string | undefined> {
   const name = serverName(arg);
   if (name) return name;
-  const picked = await vscode.window.showQuickPick(servers.list().map((s) => s.host), { title });
+  const picked = await vscode.window.showQuickPick(servers.list().map((s) => s.alias), { title });
   return picked;
 }
 
