@@ -9,7 +9,7 @@ import { validateServerSettings } from '../config/serverSettings';
 import { defaultSshConfigPath } from '../config/servers';
 import { loadSshConfig, type LoadedSshConfig } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION } from '../config/tunnelSettings';
-import { makeAddress, expandHome } from '../engine';
+import { configuredTarget, expandHome, makeAddress } from '../engine';
 import { isLoopback } from '../tools';
 
 /** The settings VS Code keeps from an untrusted workspace (package.json restrictedConfigurations). */
@@ -62,7 +62,7 @@ export function summarizeSettings(settings: Record<string, unknown>, folder: str
     const name = quote(server.alias);
     if (server.proxyCommand) add(true, `runs the command: ${server.proxyCommand}  (proxyCommand of server ${name})`);
     if (server.strictHostKeyChecking === 'no') add(true, `accepts any host key from server ${name} (strictHostKeyChecking "no")`);
-    const where = `${server.user ? `${server.user}@` : ''}${server.hostName ?? server.alias}${server.port ? `:${server.port}` : ''}`;
+    const where = configuredTarget(server);
     add(false, `connects to server ${name} at ${where}${server.proxyJump ? ` through ${server.proxyJump}` : ''}`);
   }
 

@@ -4,7 +4,7 @@ export { DisposableStore, Emitter, reportListenerErrors, type Event, type Dispos
 export { resolveSpec, defaultName, describeForward } from './forwards/spec';
 export { listeningEnd, listensWhere, localEnd, remoteEnd, type ForwardEnds } from './forwards/ends';
 export { formatBytes, plural } from './base/format';
-export { makeAddress, parseSshTarget, type SshTarget } from './base/address';
+export { configuredTarget, formatSshTarget, makeAddress, parseSshTarget, type SshTarget } from './base/address';
 export { displayPath, envValue, expandHome, expandUserPath, expandWindowsVars, pathsOf, systemSshDir, userSshDir, type PlatformEnv } from './base/paths';
 export { endCommandTree, shellCommand, treeKillCommand, type ShellCommand } from './base/shell';
 export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';

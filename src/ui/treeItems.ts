@@ -2,7 +2,7 @@
 // servers, open tunnels, tunnels peers serve, and stopped ones of the settings and the
 // ssh config. Built from plain facts; the provider (tree.ts) decides what is shown where.
 import * as vscode from 'vscode';
-import { describeForward, formatBytes, makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
+import { configuredTarget, describeForward, formatBytes, makeAddress, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelSpec } from '../engine';
 import { describePeer, type PeerTunnel } from '../peers';
 import type { ConfiguredTunnel } from './settings';
 
@@ -107,7 +107,7 @@ export function serverItem(name: string, status: ServerStatus, config: ServerCon
 /** A server's tooltip: where it leads, its connection, where it is defined, or why it cannot be used. */
 export function serverTooltip(name: string, status: ServerStatus, config: ServerConfig | undefined, origin: string | undefined, problem: string | undefined): vscode.MarkdownString {
   const state = stateText(status.state);
-  const target = config ? `${config.user ? config.user + '@' : ''}${config.hostName ?? config.alias}${config.port ? ':' + config.port : ''}` : '';
+  const target = config ? configuredTarget(config) : '';
   const tip = new vscode.MarkdownString(undefined, true);
   tip.appendMarkdown(`**${name}** ${target ? `— \`${target}\`` : ''}\n\n`);
   tip.appendMarkdown(`${vscode.l10n.t('SSH connection')}: ${state}  \n${vscode.l10n.t('Open tunnels')}: ${status.tunnels}`);

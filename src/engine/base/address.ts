@@ -6,6 +6,17 @@ export function makeAddress(host: string | undefined, port: number | undefined):
   return host?.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** `[user@]host[:port]` as ssh's command line takes it (an IPv6 address with a port in brackets). */
+export function formatSshTarget(t: { user?: string; host: string; port?: number }): string {
+  const host = t.port !== undefined && t.host.includes(':') ? `[${t.host}]` : t.host;
+  return `${t.user ? `${t.user}@` : ''}${host}${t.port ? `:${t.port}` : ''}`;
+}
+
+/** What a server's settings say it is, written as `[user@]host[:port]`: what the person set, not ssh's defaults. */
+export function configuredTarget(config: { alias: string; hostName?: string; user?: string; port?: number }): string {
+  return formatSshTarget({ user: config.user, host: config.hostName ?? config.alias, port: config.port });
+}
+
 export interface SshTarget {
   user?: string;
   host: string;

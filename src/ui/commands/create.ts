@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { servedByPeerError } from '../../catalogue';
 import { FORWARD_EXAMPLES, parseForward } from '../../config/forwardSpec';
-import { errorMessage, TunnelError, type TunnelInfo, type TunnelSpec, type TunnelType } from '../../engine';
+import { configuredTarget, errorMessage, TunnelError, type TunnelInfo, type TunnelSpec, type TunnelType } from '../../engine';
 import { isTreeNode, tunnelLabel } from '../tree';
 import type { CommandDeps } from './deps';
 import { showError } from './errors';
@@ -29,7 +29,7 @@ async function pickServer({ servers, manager }: Pick<CommandDeps, 'servers' | 'm
   const items: vscode.QuickPickItem[] = [
     ...list.map((s) => ({
       label: s.alias,
-      description: `${s.user ? s.user + '@' : ''}${s.hostName ?? s.alias}${s.port ? ':' + s.port : ''}`,
+      description: configuredTarget(s),
       detail: manager.serverStatus(s.alias).state,
     })),
     addItem,
