@@ -46,6 +46,30 @@ describe('engine: failures a person must see', function () {
     assert.deepEqual(lines, [`dead: connection failed: ${now.lastError}`]);
   });
 
+  it('a target that refuses connections is said on the tunnel (targetError) until a connection reaches it again: -L and -R', async () => {
+    const m = start();
+    const port = await freePort();
+    const local = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: port, name: 'to-nothing' });
+    const remotePort = await freePort();
+    const remote = await m.createTunnel({ server: 'test', type: 'remote', localHost: '127.0.0.1', localPort: port, remoteHost: '127.0.0.1', remotePort, name: 'from-server' });
+    assert.equal(m.getTunnel(local.id)!.targetError, undefined, 'nothing said before a connection tried');
+    await closed(await connect(local.localPort));
+    await closed(await connect(remotePort));
+    await waitFor(() => m.getTunnel(local.id)!.targetError !== undefined && m.getTunnel(remote.id)!.targetError !== undefined, 10_000, 'both targets said to refuse');
+    assert.match(m.getTunnel(local.id)!.targetError!, /connect failed/);
+    assert.match(m.getTunnel(remote.id)!.targetError!, /could not reach 127\.0\.0\.1:\d+ here: connection refused/);
+    for (const id of [local.id, remote.id]) assert.equal(m.getTunnel(id)!.state, 'active', 'the tunnel itself stays active');
+    // The service comes up: the next connection through each clears the warning.
+    const service = net.createServer((s) => s.end('hi'));
+    await new Promise<void>((r) => service.listen(port, '127.0.0.1', r));
+    try {
+      for (const p of [local.localPort, remotePort]) await closed((await connect(p)).resume());
+      await waitFor(() => m.getTunnel(local.id)!.targetError === undefined && m.getTunnel(remote.id)!.targetError === undefined, 10_000, 'both warnings gone');
+    } finally {
+      await new Promise((r) => service.close(r));
+    }
+  });
+
   it('a tunnel failed on a changed host key keeps that cause: later refused connections do not replace it', async () => {
     const m = start({ reconnect: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: Infinity } });
     const info = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: suite.echo.port, name: 'keyed' });

@@ -167,6 +167,12 @@ export interface TunnelInfo {
   createdAt: number;
   lastActivity: number;
   lastError?: string;
+  /**
+   * Why the last connection could not reach where the tunnel leads (-L: the server could not
+   * connect to remoteHost:remotePort; -R: nothing answered at localHost:localPort here), until a
+   * connection reaches it again. The tunnel itself stays active.
+   */
+  targetError?: string;
   openedBy: TunnelOrigin;
   /** Set on the event of a closed tunnel: why it closed. */
   closeReason?: CloseReason;

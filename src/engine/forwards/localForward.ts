@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import { TunnelError } from '../base/errors';
 import { closeUnopened, refuse } from '../io/listener';
 import { ListeningTunnel } from './listeningTunnel';
 import { discard } from '../connection/channels';
@@ -16,7 +17,9 @@ export class LocalForward extends ListeningTunnel {
 
   private refuseOrWait(conn: Connection, err: unknown): void {
     if (this.waitAgainAfterDrop(conn, () => this.open(conn), () => refuse(conn.socket))) return;
-    this.recordError(err);
+    // The server could not reach the target (refused, no route, no socket file); other failures are the link's.
+    if (err instanceof TunnelError && err.code === 'CHANNEL_REFUSED') this.targetFailed(err);
+    else this.recordError(err);
     closeUnopened(conn.socket);
   }
 
@@ -36,6 +39,7 @@ export class LocalForward extends ListeningTunnel {
           discard(channel);
           return;
         }
+        this.targetReached();
         this.connections.join(conn, channel);
         socket.resume();
       },

@@ -209,6 +209,7 @@ export class RemoteForward extends Tunnel {
         socket.destroy();
         return;
       }
+      this.targetReached();
       this.connections.join(conn, channel);
     });
     // Closed before the local service answered (the tunnel closed, the session dropped).
@@ -218,7 +219,7 @@ export class RemoteForward extends Tunnel {
       refuse();
       const why = err.code === 'ECONNREFUSED' ? 'connection refused (is the local service running?)'
         : err.code === 'ENOENT' ? 'no such socket file (is the local service running?)' : err.message;
-      this.recordError(new TunnelError('CONNECT_FAILED', `A connection from the server could not reach ${this.localTarget} here: ${why}`));
+      this.targetFailed(new TunnelError('CONNECT_FAILED', `A connection from the server could not reach ${this.localTarget} here: ${why}`));
     });
   }
 

@@ -15,6 +15,7 @@ export abstract class Tunnel {
   protected readonly connections = new Connections(() => this.changed(this));
   private errors = 0;
   private closeReason: CloseReason | undefined;
+  private _targetError: string | undefined;
   private _name: string;
   private _openedBy: TunnelOrigin;
   /** What the default name was made from: it is made again only when that changes (a port 0 bound). */
@@ -112,6 +113,7 @@ export abstract class Tunnel {
       createdAt: this.createdAt,
       lastActivity: c.lastActivity,
       lastError: this._lastError,
+      ...(this._targetError !== undefined ? { targetError: this._targetError } : {}),
       openedBy: this._openedBy,
       ...(this._state === 'closed' && this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
     };
@@ -135,6 +137,19 @@ export abstract class Tunnel {
     // A failed tunnel keeps its cause: connections refused since then only repeat it.
     if (this._state !== 'failed' || this._lastError === undefined) this._lastError = message;
     this.link.log(`${this._name}: ${count > 1 ? `${count} connections failed: ` : 'connection failed: '}${message}`);
+    this.changed(this);
+  }
+
+  /** A connection could not reach where the tunnel leads: counted, and said until one does. */
+  protected targetFailed(err: unknown): void {
+    this._targetError = errorMessage(err);
+    this.recordError(err);
+  }
+
+  /** A connection reached where the tunnel leads: a warning it carried is gone. */
+  protected targetReached(): void {
+    if (this._targetError === undefined) return;
+    this._targetError = undefined;
     this.changed(this);
   }
 
