@@ -17,7 +17,9 @@ import { RestoredTunnels } from './ui/restore';
 import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
 import { SettingsFeed } from './ui/settingsFeed';
 import { TunnelStatusBar } from './ui/statusBar';
-import { TunnelTreeProvider } from './ui/tree';
+import { StoppedTunnels } from './ui/stoppedTunnels';
+import { FailureNotices } from './ui/failureNotices';
+import { TunnelTreeProvider, type TreeNode } from './ui/tree';
 
 /** What activate() returns: the parts the integration suite reads (and other extensions could). */
 export interface SshTunnelsApi {
@@ -37,8 +39,12 @@ export interface SshTunnelsApi {
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
-  /** The create-tunnel flow's input box while it shows. */
-  inputs: { forward?: vscode.InputBox };
+  /** The create-tunnel flow's forward and name boxes while they show. */
+  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox };
+  /** A person's tunnels they stopped, kept as stopped rows. */
+  stopped: StoppedTunnels;
+  /** Failures nobody asked for, told once each. */
+  failures: FailureNotices;
   /** Milliseconds activate() took, up to the first reconcile being started. */
   activationMs: number;
   /** Of those, what starting to share tunnels with other processes took: wall time, and the process's CPU time (its budget: 5 ms; wall time also counts waits for a busy machine's CPU). */
@@ -105,8 +111,12 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   if (peers) catalogue.setPeers(peers);
   const settingsFeed = new SettingsFeed(catalogue, log);
   const restored = new RestoredTunnels(engine, catalogue, context.workspaceState, log);
-  const tree = new TunnelTreeProvider(engine, servers, settingsFeed, catalogue, peers);
-  const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
+  const stopped = new StoppedTunnels(engine, context.workspaceState);
+  const tree = new TunnelTreeProvider(engine, servers, settingsFeed, catalogue, peers, stopped);
+  const treeView = vscode.window.createTreeView<TreeNode>(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
+  const failures = new FailureNotices(engine, log, COMMANDS.connectServer);
+  // A server's first tunnel shows at once: its row opens.
+  const expandOnFirstChild = tree.onDidGainChildren((node) => void Promise.resolve(treeView.reveal(node, { expand: true, select: false, focus: false })).catch(() => undefined));
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
@@ -139,9 +149,12 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     settingsFeed,
     catalogue,
     restored,
+    stopped,
+    failures,
+    expandOnFirstChild,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, tree, view: treeView, stopped }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
@@ -188,7 +201,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms (sharing with other processes: ${peersStartMs.toFixed(2)} ms, ${peersStartCpuMs.toFixed(2)} ms of CPU).`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, stopped, failures, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {
@@ -235,5 +248,7 @@ function loadedSummary(servers: ServerRegistry, configuredTunnels: number): stri
 /** Reconnect policy and channel limit from settings, in the engine's units. */
 function supervisionSettings(): Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  return supervisionFromSettings((key, fallback) => config.get(key, fallback));
+  const settings = supervisionFromSettings((key, fallback) => config.get(key, fallback));
+  // A server down when a tunnel opens is waited for as one that dropped: the tunnel listens and opens once it answers.
+  return { ...settings, reconnect: { ...settings.reconnect, retryFirstConnect: true } };
 }
