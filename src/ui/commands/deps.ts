@@ -5,6 +5,8 @@ import type { ServerSource, TunnelManager } from '../../engine';
 import type { PeerTunnels } from '../../peers';
 import type { VsCodePrompts } from '../prompts';
 import type { SettingsFeed } from '../settingsFeed';
+import type { StoppedTunnels } from '../stoppedTunnels';
+import type { TreeNode, TunnelTreeProvider } from '../tree';
 
 export interface CommandDeps {
   manager: TunnelManager;
@@ -12,11 +14,17 @@ export interface CommandDeps {
   settingsFeed: SettingsFeed;
   /** The wanted tunnels and their state, and the front door: creates, restarts and the ssh config's forwards go through it. */
   catalogue: TunnelCatalogue;
-  /** The peers' tunnels: Close and Restart on one of them ask the peer that serves it. */
+  /** The peers' tunnels: Stop and Restart on one of them ask the peer that serves it. */
   peers?: PeerTunnels;
   prompts: VsCodePrompts;
   log: vscode.LogOutputChannel;
   refreshTree: () => void;
-  /** The input box of a running create-tunnel flow, while it shows (scripts and tests can fill it). */
-  inputs: { forward?: vscode.InputBox };
+  /** The create-tunnel flow's forward and name boxes, while they show (scripts and tests can fill them). */
+  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox };
+  /** The tree, to tell a row that is still shown from one that is gone. */
+  tree?: TunnelTreeProvider;
+  /** The view, whose selected row a keybinding acts on. */
+  view?: vscode.TreeView<TreeNode>;
+  /** A person's stopped tunnels, kept as rows. */
+  stopped?: StoppedTunnels;
 }
