@@ -3,7 +3,7 @@
 // why), opening, running (its tunnel id), failed, or served by a peer (another process of the same
 // person). It decides with the peers who serves a tunnel; pure Node (no `vscode`), so the extension
 // and its tests use the same one. Reading settings stays the feeders' job.
-import { DisposableStore, Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { type CloseReason, DisposableStore, Emitter, errorMessage, localEnd, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import { followPeers, toTakeOver } from './followPeers';
 import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
@@ -287,7 +287,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
           return info;
         }
         this.slots.bind(info.id, wanted.key);
-        this.log(`${sourceWord(wanted.source)}: opened ${label} (${info.localPath ?? `${info.localHost}:${info.localPort}`}).`);
+        this.log(`${sourceWord(wanted.source)}: opened ${label} (${localEnd(info)}).`);
         this.setState(slot, { kind: 'running', tunnelId: info.id });
         return info;
       },

@@ -1,4 +1,4 @@
-import { makeAddress, plural, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
+import { localEnd, makeAddress, plural, remoteEnd, type ServerConfig, type ServerStatus, targetOf, type TunnelInfo, type TunnelOrigin } from '../engine';
 import type { ServerData, TunnelData } from './results';
 
 /** `user@host:port` as ssh would connect. */
@@ -48,8 +48,8 @@ export function tunnelLine(t: TunnelInfo): string {
     t.type === 'dynamic'
       ? `SOCKS ${makeAddress(t.localHost, t.localPort)}`
       : t.type === 'local'
-        ? `${t.localPath ?? makeAddress(t.localHost, t.localPort)} → ${t.remotePath ?? makeAddress(t.remoteHost, t.remotePort)}`
-        : `${t.server} ${t.remotePath ?? makeAddress(t.remoteHost, t.remotePort)} → ${t.socks ? 'SOCKS from this machine' : (t.localPath ?? makeAddress(t.localHost, t.localPort))}`;
+        ? `${localEnd(t)} → ${remoteEnd(t)}`
+        : `${t.server} ${remoteEnd(t)} → ${t.socks ? 'SOCKS from this machine' : localEnd(t)}`;
   return `${t.id} "${t.name}" (${t.type}, ${ends}, server ${t.server})`;
 }
 
