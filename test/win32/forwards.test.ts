@@ -1,0 +1,54 @@
+// `ssh-tunnels up` on Windows' Node: -L, -D and -R carry data whose SHA-256 comes back whole, the
+// config read from %USERPROFILE%\.ssh, and Ctrl-C in its console closes every tunnel.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { freePort, SshdFixture } from '../fixtures/sshd';
+import { bound, echoRoundTrip, pipeThrough, startEchoServer } from '../helpers/net';
+import { socksConnect } from '../helpers/socks';
+import { cli, HOME, stopWindowsProcessesAfterEach, writeFile } from './wine';
+
+const MIB = 1024 * 1024;
+
+describe('Windows: ssh-tunnels up carries -L, -D and -R, and Ctrl-C closes them all', function () {
+  this.timeout(90_000);
+  stopWindowsProcessesAfterEach();
+  let sshd: SshdFixture;
+  let echo: Awaited<ReturnType<typeof startEchoServer>>;
+
+  before(async () => {
+    sshd = await SshdFixture.start();
+    echo = await startEchoServer();
+    writeFile(path.join(HOME, '.ssh', 'id_ed25519'), fs.readFileSync(sshd.clientKeyPath, 'utf8'));
+    writeFile(path.join(HOME, '.ssh', 'known_hosts'), fs.readFileSync(sshd.knownHostsPath, 'utf8'));
+    writeFile(path.join(HOME, '.ssh', 'config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n`, { crlf: true });
+  });
+  after(async () => {
+    await sshd?.stop();
+    await echo?.close();
+    fs.rmSync(path.join(HOME, '.ssh'), { recursive: true, force: true });
+  });
+
+  it('-L, -D and -R through a host of %USERPROFILE%\\.ssh\\config with its default key carry 4 MiB each way intact; Ctrl-C closes all three and exits 0', async () => {
+    const [local, socks, remote] = [await freePort(), await freePort(), await freePort()];
+    const up = cli(['up', '--server', 'box', '-L', `${local}:127.0.0.1:${echo.port}`, '-D', String(socks), '-R', `${remote}:127.0.0.1:${echo.port}`]);
+    await up.waitFor(new RegExp(`open, listening on 127\\.0\\.0\\.1:${socks}`));
+    await up.waitFor(new RegExp(`open, listening on 127\\.0\\.0\\.1:${local}`));
+    await up.waitFor(new RegExp(`open, box listens on 127\\.0\\.0\\.1:${remote}`));
+
+    const throughL = await echoRoundTrip(local, 4 * MIB);
+    assert.equal(throughL.received, throughL.sent, '-L');
+    assert.equal(throughL.bytes, 4 * MIB);
+    const throughD = await pipeThrough(await socksConnect(socks, '127.0.0.1', echo.port), 4 * MIB);
+    assert.equal(throughD.received, throughD.sent, '-D');
+    // -R: the server's port leads back to this side (node.exe dials the echo service).
+    const throughR = await echoRoundTrip(remote, 4 * MIB);
+    assert.equal(throughR.received, throughR.sent, '-R');
+
+    assert.equal(await up.stop(), 0, up.text());
+    const said = up.text();
+    assert.match(said, /3 tunnels through box at exit: 3 active\./);
+    assert.match(said, /Closing 3 tunnels…\r?\nAll tunnels are closed\./);
+    for (const port of [local, socks, remote]) assert.equal(await bound(port), false, `port ${port} closed`);
+  });
+});
