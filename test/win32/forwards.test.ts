@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import { freePort, SshdFixture } from '../fixtures/sshd';
 import { bound, echoRoundTrip, pipeThrough, startEchoServer } from '../helpers/net';
 import { socksConnect } from '../helpers/socks';
-import { cli, HOME, stopWindowsProcessesAfterEach, writeFile } from './wine';
+import { cli, HOME, stopWindowsProcesses, writeFile } from './wine';
 
 const MIB = 1024 * 1024;
 
 describe('Windows: ssh-tunnels up carries -L, -D and -R, and Ctrl-C closes them all', function () {
   this.timeout(90_000);
-  stopWindowsProcessesAfterEach();
+  stopWindowsProcesses();
   let sshd: SshdFixture;
   let echo: Awaited<ReturnType<typeof startEchoServer>>;
 

@@ -137,9 +137,9 @@ export function cli(args: string[], options: ConstructorParameters<typeof WinPro
   return new WinProcess([CLI, ...args], options);
 }
 
-/** Every Windows process a test left running is stopped after it (call inside `describe`). */
-export function stopWindowsProcessesAfterEach(): void {
-  afterEach(async () => {
+/** Every Windows process left running is stopped after each test, or after the suite (call inside `describe`). */
+export function stopWindowsProcesses(when: 'each' | 'all' = 'each'): void {
+  (when === 'each' ? afterEach : after)(async () => {
     await Promise.all([...running].map((p) => p.stop()));
   });
 }
