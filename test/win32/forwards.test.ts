@@ -1,9 +1,10 @@
 // `ssh-tunnels up` on Windows' Node: -L, -D and -R carry data whose SHA-256 comes back whole, the
-// config read from %USERPROFILE%\.ssh, and Ctrl-C in its console closes every tunnel.
+// config read from %USERPROFILE%\.ssh, and Ctrl-C in its console, or at its passphrase prompt,
+// closes every tunnel.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, SshdFixture } from '../fixtures/sshd';
+import { freePort, newKeyPair, SshdFixture } from '../fixtures/sshd';
 import { bound, echoRoundTrip, pipeThrough, startEchoServer } from '../helpers/net';
 import { socksConnect } from '../helpers/socks';
 import { cli, HOME, stopWindowsProcesses, writeFile } from './wine';
@@ -21,7 +22,12 @@ describe('Windows: ssh-tunnels up carries -L, -D and -R, and Ctrl-C closes them 
     echo = await startEchoServer();
     writeFile(path.join(HOME, '.ssh', 'id_ed25519'), fs.readFileSync(sshd.clientKeyPath, 'utf8'));
     writeFile(path.join(HOME, '.ssh', 'known_hosts'), fs.readFileSync(sshd.knownHostsPath, 'utf8'));
-    writeFile(path.join(HOME, '.ssh', 'config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n`, { crlf: true });
+    newKeyPair(path.join(HOME, '.ssh', 'locked'), { passphrase: 'not typed' });
+    writeFile(
+      path.join(HOME, '.ssh', 'config'),
+      `Host box locked\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\nHost locked\n  IdentityAgent none\n  IdentitiesOnly yes\n  IdentityFile ~\\.ssh\\locked\n`,
+      { crlf: true },
+    );
   });
   after(async () => {
     await sshd?.stop();
@@ -50,5 +56,12 @@ describe('Windows: ssh-tunnels up carries -L, -D and -R, and Ctrl-C closes them 
     assert.match(said, /3 tunnels through box at exit: 3 active\./);
     assert.match(said, /Closing 3 tunnels…\r?\nAll tunnels are closed\./);
     for (const port of [local, socks, remote]) assert.equal(await bound(port), false, `port ${port} closed`);
+  });
+
+  it('Ctrl-C typed at a passphrase prompt closes every tunnel as Ctrl-C does elsewhere (it does not end the process outright)', async () => {
+    const up = cli(['up', '--server', 'locked', '-L', `${await freePort()}:127.0.0.1:${echo.port}`], { input: '\x03' });
+    await up.waitFor(/Enter passphrase for key '.*locked'/);
+    await up.exited;
+    assert.match(up.text(), /Closing 1 tunnel…\r?\nThe tunnel is closed\./);
   });
 });

@@ -5,7 +5,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 
 const [host, port, log] = process.argv.slice(2);
-const socket = net.connect(Number(port), host, () => fs.appendFileSync(log, `relay: connected to ${host}:${port}\n`));
+// RELAY_VIA is set by the command line itself (`set RELAY_VIA=cmd&& …`), which only cmd.exe reads so.
+const socket = net.connect(Number(port), host, () => fs.appendFileSync(log, `relay: connected to ${host}:${port}, via ${process.env.RELAY_VIA}\n`));
 process.stdin.pipe(socket);
 socket.pipe(process.stdout);
 socket.on('close', () => process.exit(0));

@@ -121,6 +121,12 @@ export class WinProcess {
     this.child.kill('SIGINT');
   }
 
+  /** Ends it outright, as a crash or Task Manager's End task would. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Ctrl-C, then the exit code; killed if it has not ended within `timeoutMs`. */
   async stop(timeoutMs = 20_000): Promise<number | null> {
     if (this.code !== undefined) return this.code;
