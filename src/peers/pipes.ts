@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { errorMessage } from '../engine';
 import { checkDialler, proveToListener } from './pipeAuth';
-import { entryPath, type Endpoint, type Transport } from './transport';
+import { connectTo, entryPath, type Endpoint, type Transport } from './transport';
 
 /** `<pid>.pipe`, or `<pid>-<n>.pipe` for a further instance in one process. */
 export const PIPE_ENTRY = /^(\d+)(?:-\d+)?\.pipe$/;
@@ -134,20 +134,12 @@ export function pipeTransport(place: PipePlace = {}): Transport {
         return undefined;
       }
       const pid = Number(PIPE_ENTRY.exec(path.basename(file))![1]);
-      const socket = net.connect(entry.pipe);
-      const outcome = await new Promise<'connected' | NodeJS.ErrnoException>((resolve) => {
-        socket.once('connect', () => resolve('connected'));
-        socket.once('error', (err) => resolve(err));
-      });
-      if (stopped()) {
-        socket.destroy();
-        return undefined;
-      }
-      if (outcome !== 'connected') {
-        socket.destroy();
+      const socket = await connectTo(entry.pipe, stopped);
+      if (socket === undefined) return undefined;
+      if (!(socket instanceof net.Socket)) {
         // A pipe goes with its listener, and the file is written only once it listens: its process has ended.
-        if (outcome.code === 'ENOENT') removeEntry(file, pid, log, entry.pipe);
-        else log(`${entry.pipe}: ${outcome.code ?? outcome.message}; ignored.`);
+        if (socket.code === 'ENOENT') removeEntry(file, pid, log, entry.pipe);
+        else log(`${entry.pipe}: ${socket.code ?? socket.message}; ignored.`);
         return undefined;
       }
       socket.on('error', () => undefined);

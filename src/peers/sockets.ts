@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { errorMessage, socketPathProblem } from '../engine';
 import { alive } from './processes';
 import { checkPeerSocket } from './runtimeDir';
-import { entryPath, type Endpoint, type Transport } from './transport';
+import { connectTo, entryPath, type Endpoint, type Transport } from './transport';
 
 /** `<pid>.sock`, or `<pid>-<n>.sock` for a further instance in one process. */
 export const SOCKET_NAME = /^(\d+)(?:-\d+)?\.sock$/;
@@ -45,17 +45,8 @@ async function dial(file: string, log: (message: string) => void, stopped: () =>
     return undefined;
   }
   const pid = Number(SOCKET_NAME.exec(path.basename(file))![1]);
-  const socket = net.connect(file);
-  const outcome = await new Promise<'connected' | NodeJS.ErrnoException>((resolve) => {
-    socket.once('connect', () => resolve('connected'));
-    socket.once('error', (err) => resolve(err));
-  });
-  if (stopped()) {
-    socket.destroy();
-    return undefined;
-  }
-  if (outcome === 'connected') return socket;
-  socket.destroy();
+  const outcome = await connectTo(file, stopped);
+  if (outcome === undefined || outcome instanceof net.Socket) return outcome;
   const code = outcome.code;
   if ((code === 'ECONNREFUSED' || code === 'ENOENT') && !alive(pid)) {
     removeStale(file, pid, log);

@@ -1,7 +1,7 @@
 // How the processes of one person find and reach each other on a platform: Unix sockets in the
 // runtime folder (Linux, macOS), or named pipes named by files in it (Windows). One module per
 // way (sockets.ts, pipes.ts); Peers picks by platform, which tests inject.
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 /** Where this process listens, once it does. */
@@ -40,4 +40,19 @@ let instances = 0;
 /** `<pid>.<ext>`, or `<pid>-<n>.<ext>` for a further instance in one process (tests). */
 export function entryPath(dir: string, ext: string): string {
   return path.join(dir, instances++ === 0 ? `${process.pid}.${ext}` : `${process.pid}-${instances}.${ext}`);
+}
+
+/**
+ * Dials `address`: the connected socket, or why not (the socket destroyed). Undefined, the socket
+ * destroyed, once `stopped()` says this process is shutting down.
+ */
+export async function connectTo(address: string, stopped: () => boolean): Promise<net.Socket | NodeJS.ErrnoException | undefined> {
+  const socket = net.connect(address);
+  const outcome = await new Promise<'connected' | NodeJS.ErrnoException>((resolve) => {
+    socket.once('connect', () => resolve('connected'));
+    socket.once('error', (err) => resolve(err));
+  });
+  if (outcome === 'connected' && !stopped()) return socket;
+  socket.destroy();
+  return stopped() ? undefined : (outcome as NodeJS.ErrnoException);
 }

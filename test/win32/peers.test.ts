@@ -4,9 +4,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, SshdFixture } from '../fixtures/sshd';
-import { echoRoundTrip, startEchoServer } from '../helpers/net';
-import { cli, HOME, stopWindowsProcesses, WinProcess, writeFile } from './wine';
+import { freePort } from '../fixtures/sshd';
+import { echoRoundTrip } from '../helpers/net';
+import { boxSuite, cli, HOME, stopWindowsProcesses, WinProcess } from './wine';
 
 const RUN = path.join(HOME, 'AppData', 'Local', 'ssh-tunnels', 'run');
 
@@ -19,25 +19,11 @@ function entries(): Record<string, string> {
 describe('Windows: two ssh-tunnels up processes share a tunnel over named pipes', function () {
   this.timeout(90_000);
   stopWindowsProcesses();
-  let sshd: SshdFixture;
-  let echo: Awaited<ReturnType<typeof startEchoServer>>;
-
-  before(async () => {
-    sshd = await SshdFixture.start();
-    echo = await startEchoServer();
-    writeFile(path.join(HOME, '.ssh', 'id_ed25519'), fs.readFileSync(sshd.clientKeyPath, 'utf8'));
-    writeFile(path.join(HOME, '.ssh', 'known_hosts'), fs.readFileSync(sshd.knownHostsPath, 'utf8'));
-    writeFile(path.join(HOME, '.ssh', 'config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n`, { crlf: true });
-  });
-  after(async () => {
-    await sshd?.stop();
-    await echo?.close();
-    fs.rmSync(path.join(HOME, '.ssh'), { recursive: true, force: true });
-  });
+  const suite = boxSuite();
 
   it('the second shows the tunnel served by the first, and takes it over when the first ends (Ctrl-C), then again when the next is killed', async () => {
     const port = await freePort();
-    const forward = ['up', '-v', '--server', 'box', '-L', `${port}:127.0.0.1:${echo.port}`];
+    const forward = ['up', '-v', '--server', 'box', '-L', `${port}:127.0.0.1:${suite.echo.port}`];
     const listening = new RegExp(`open, listening on 127\\.0\\.0\\.1:${port}`, 'g');
     const first = cli(forward);
     await first.waitFor(listening);

@@ -7,6 +7,10 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SshdFixture } from '../fixtures/sshd';
+import { startEchoServer } from '../helpers/net';
+
+type Echo = Awaited<ReturnType<typeof startEchoServer>>;
 
 function required(name: string): string {
   const value = process.env[name];
@@ -196,4 +200,27 @@ export function agentKey(file: string, type: 'ed25519' | 'rsa' | 'ecdsa'): strin
   fs.writeFileSync(file, pair.privateKey.export({ format: 'pem', type: 'pkcs8' }));
   fs.writeFileSync(`${file}.pub`, blob.toString('base64'));
   return `${name} ${blob.toString('base64')} agent-${type}`;
+}
+
+/**
+ * A suite's sshd and echo service (call inside `describe`), with the profile's `.ssh` as a Windows
+ * person keeps it: the fixture's key as the default `id_ed25519`, its host key in `known_hosts`,
+ * and `Host box` (then `more(sshd)`'s lines; CRLF). Removed after the suite.
+ */
+export function boxSuite(more: (sshd: SshdFixture) => string = () => ''): { readonly sshd: SshdFixture; readonly echo: Echo } {
+  const suite = {} as { sshd: SshdFixture; echo: Echo };
+  before(async () => {
+    suite.sshd = await SshdFixture.start();
+    suite.echo = await startEchoServer();
+    const { sshd } = suite;
+    writeFile(path.join(HOME, '.ssh', 'id_ed25519'), fs.readFileSync(sshd.clientKeyPath, 'utf8'));
+    writeFile(path.join(HOME, '.ssh', 'known_hosts'), fs.readFileSync(sshd.knownHostsPath, 'utf8'));
+    writeFile(path.join(HOME, '.ssh', 'config'), `Host box\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n${more(sshd)}`, { crlf: true });
+  });
+  after(async () => {
+    await suite.sshd?.stop();
+    await suite.echo?.close();
+    fs.rmSync(path.join(HOME, '.ssh'), { recursive: true, force: true });
+  });
+  return suite;
 }
