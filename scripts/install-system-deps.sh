@@ -10,6 +10,8 @@ packages=(openssh-server openssh-client curl iperf3 procps iproute2 passwd netca
 packages+=(build-essential python3 pkg-config libkrb5-dev libsecret-1-dev libx11-dev libxkbfile-dev ripgrep chromium unzip)
 # tmux: a pseudo-terminal for the tests of `ssh-tunnels up` (its live table, Ctrl-C, prompts)
 packages+=(tmux)
+# wine64: runs Node for Windows (node.exe, scripts/wine/install-node-win.sh) for the Windows tier (test/runners/wine.mjs)
+packages+=(wine64)
 # putty-tools: puttygen writes the PuTTY .ppk keys (versions 2 and 3, every key type and cipher) the login tests read
 packages+=(putty-tools)
 missing=()

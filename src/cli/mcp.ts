@@ -15,6 +15,7 @@ import { modelDescription, refusalLog, toolDefinition, TOOL_DEFINITIONS, TunnelT
 import { describeOptions, parseArgs, type OptionSpec } from './args';
 import { createCliHost } from './host';
 import { McpPrompts } from './mcpPrompts';
+import { closingSignals } from './terminal';
 import { VERSION } from './version';
 
 export const MCP_OPTIONS: OptionSpec[] = [
@@ -199,7 +200,7 @@ export async function runMcp(argv: string[]): Promise<number> {
   process.stdin.once('end', () => void shutdown('The client disconnected (stdin ended)'));
   process.stdin.once('close', () => void shutdown('The client disconnected (stdin closed)'));
   process.stdout.on('error', () => void shutdown('The client stopped reading (stdout closed)'));
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void shutdown(`Got ${signal}`));
+  for (const signal of closingSignals()) process.once(signal, () => void shutdown(`Got ${signal}`));
   await server.connect(transport);
   log(
     `MCP server ${VERSION} ready on stdio (${plural(host.servers.list().length, 'server')}; ${options.allowNonLoopback ? 'non-loopback addresses allowed' : 'loopback only'}` +

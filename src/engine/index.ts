@@ -5,7 +5,7 @@ export { resolveSpec, defaultName, describeForward } from './forwards/spec';
 export { listeningEnd, listensWhere, localEnd, remoteEnd, type ForwardEnds } from './forwards/ends';
 export { formatBytes, plural } from './base/format';
 export { configuredTarget, formatSshTarget, makeAddress, parseSshTarget, type SshTarget } from './base/address';
-export { displayPath, envValue, expandHome, expandUserPath, expandWindowsVars, pathsOf, systemSshDir, userSshDir, type PlatformEnv } from './base/paths';
+export { displayPath, envValue, expandHome, expandUserPath, expandWindowsVars, pathsOf, socketPathProblem, systemSshDir, unixSocketPathMax, userSshDir, type PlatformEnv } from './base/paths';
 export { endCommandTree, shellCommand, treeKillCommand, type ShellCommand } from './base/shell';
 export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';
 export { targetOf } from './connection/route';
