@@ -1,7 +1,7 @@
 // Where Windows' OpenSSH keeps its files, and how Windows people write a config: the system's
 // %PROGRAMDATA%\ssh\ssh_config and ssh_known_hosts, a user config saved by Notepad (byte-order
 // mark, CRLF), paths with forward slashes and ~\, a ProxyCommand that only cmd.exe understands
-// (`set X=…&&`, %%VAR%% for cmd's %VAR%). (`up` runs no `Match exec`: the unit tests cover its cmd.exe line.)
+// (`set X=…&&`, %%VAR%% for cmd's %VAR%), and a `Match exec` command that only cmd.exe understands.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +9,7 @@ import { freePort, SshdFixture } from '../fixtures/sshd';
 import { echoRoundTrip, startEchoServer } from '../helpers/net';
 import { cli, DRIVE_C, HOME, NODE_EXE, onC, script, stopWindowsProcesses, WinProcess, writeFile, z } from './wine';
 
-const HOSTS = ['sys', 'jump', 'slashes'] as const;
+const HOSTS = ['sys', 'jump', 'slashes', 'matched'] as const;
 
 describe("Windows: the config places and commands of Windows' OpenSSH", function () {
   this.timeout(90_000);
@@ -22,6 +22,8 @@ describe("Windows: the config places and commands of Windows' OpenSSH", function
 
   before(async () => {
     sshd = await SshdFixture.start();
+    // `matched` listens nowhere unless its Match exec ran through cmd.exe and said yes.
+    const closed = await freePort();
     echo = await startEchoServer();
     const key = fs.readFileSync(sshd.clientKeyPath, 'utf8');
     writeFile(path.join(HOME, '.ssh', 'id_test'), key);
@@ -35,6 +37,11 @@ describe("Windows: the config places and commands of Windows' OpenSSH", function
     writeFile(
       path.join(HOME, '.ssh', 'config'),
       [
+        `Match host matched exec "if exist %%USERPROFILE%%\\.ssh\\config (exit 0) else (exit 1)"`,
+        `  Port ${sshd.port}`,
+        'Host matched',
+        '  HostName 127.0.0.1',
+        `  Port ${closed}`,
         'Host jump',
         '  HostName 127.0.0.1',
         `  Port ${sshd.port}`,
@@ -76,6 +83,7 @@ describe("Windows: the config places and commands of Windows' OpenSSH", function
     sys: 'a host of %PROGRAMDATA%\\ssh\\ssh_config, its key known from %PROGRAMDATA%\\ssh\\ssh_known_hosts',
     jump: 'a ProxyCommand run by cmd.exe (set …&&, %%USERPROFILE%%)',
     slashes: 'IdentityFile and UserKnownHostsFile written C:/…/…',
+    matched: 'a Match exec run by cmd.exe (if exist %%USERPROFILE%%…) giving the port',
   };
   for (const host of HOSTS) {
     it(`${host}: ${WHAT[host]}; its tunnel carries 1 MiB intact`, async () => {
