@@ -10,6 +10,8 @@ import { RememberedSecrets } from './login/rememberedSecrets';
 import { localEnd } from './forwards/ends';
 import { resolveSpec, specName } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
+import { listingCommand, listingRefused, readListing } from './ports/remoteListing';
+import type { ServerPorts } from './ports/listeners';
 import type { Tunnel } from './forwards/tunnel';
 import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './base/types';
 
@@ -220,6 +222,32 @@ export class TunnelManager {
     const session = this.sessionFor(this.findServer(name));
     await session.connect();
     return this.serverStatus(name);
+  }
+
+  /**
+   * What the server listens on (TCP ports and Unix sockets, with their processes when it names
+   * them), from a command run over an exec channel without a terminal. Connects the server if it
+   * is not. Rejects with COMMAND_REFUSED when the login allows no commands, TIMEOUT after `timeoutMs`.
+   */
+  async listServerPorts(name: string, options: { timeoutMs?: number } = {}): Promise<ServerPorts> {
+    if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
+    await this.options.servers.whenReady?.(name);
+    const session = this.sessionFor(this.findServer(name));
+    await session.connect();
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    let output;
+    try {
+      output = await session.channels.exec(listingCommand(), { timeoutMs });
+    } catch (err) {
+      if (err instanceof TunnelError && err.code === 'COMMAND_REFUSED') throw listingRefused(name, { stdout: '', stderr: String(err.details.said ?? err.message) });
+      if (err instanceof TunnelError && err.code === 'TIMEOUT') {
+        throw new TunnelError('TIMEOUT', `${name} did not list its ports within ${timeoutMs / 1000}s (the command that lists them did not finish). Forward a port by its number instead (Create Tunnel).`);
+      }
+      throw err;
+    }
+    const ports = readListing(name, output);
+    this.log(`${name}: listed ${ports.tcp.length} ports and ${ports.unix.length} sockets (${ports.source})`);
+    return ports;
   }
 
   serverStatus(name: string): ServerStatus {

@@ -2,7 +2,15 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
 import { makeAddress } from '../base/address';
-import { openRelay, relayIncoming, SocketRelay } from '../ssh2';
+import { openRelay, relayIncoming, signalCommand, SocketRelay } from '../ssh2';
+
+/** What a command run on the server printed, and how it ended. */
+export interface ExecOutput {
+  stdout: string;
+  stderr: string;
+  code?: number;
+  signal?: string;
+}
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */
 export type RemoteConnectionHandler = (
@@ -87,6 +95,57 @@ export class Channels {
   /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
   forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
     return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
+  }
+
+  /**
+   * Runs `command` on the server over an exec channel, without a terminal, its stdin closed at
+   * once: resolves with what it printed and its exit status once the channel closes. Rejects
+   * after `timeoutMs`, or when it prints more than `maxBytes` (the channel is closed then).
+   */
+  exec(command: string, options: { timeoutMs: number; maxBytes?: number }): Promise<ExecOutput> {
+    const server = this.server();
+    const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+    const what = 'a command';
+    return this.openChannel<ClientChannel>(what, (client, cb) => client.exec(command, cb)).then((channel) => new Promise<ExecOutput>((resolve, reject) => {
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let size = 0;
+      let code: number | undefined;
+      let signal: string | undefined;
+      let settled = false;
+      const finish = (err?: TunnelError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          // sshd keeps a session's channel until its command ends: end the command (sshd refuses for a forced one, and for root's login).
+          signalCommand(channel, 'TERM');
+          discard(channel);
+          reject(err);
+        } else resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), ...(code !== undefined ? { code } : {}), ...(signal ? { signal } : {}) });
+      };
+      const timer = setTimeout(() => finish(new TunnelError('TIMEOUT', `${server} did not finish the command within ${options.timeoutMs / 1000}s.`)), options.timeoutMs);
+      const take = (into: Buffer[]) => (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) finish(new TunnelError('COMMAND_REFUSED', `${server} printed more than ${maxBytes} bytes for the command; it was stopped.`));
+        else into.push(chunk);
+      };
+      channel.on('data', take(stdout));
+      channel.stderr.on('data', take(stderr));
+      channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
+        if (typeof exitCode === 'number') code = exitCode;
+        if (exitSignal) signal = exitSignal;
+      });
+      channel.on('error', () => undefined);
+      channel.on('close', () => finish());
+      // Nothing to read from us: a forced command that reads stdin (internal-sftp) ends instead of waiting.
+      channel.end();
+    }), (err: unknown) => {
+      // A session channel refused, or ssh2's `Unable to exec` for a request refused on an open one.
+      if (err instanceof TunnelError && err.code !== 'CHANNEL_REFUSED') throw err;
+      const why = err instanceof TunnelError && typeof err.details.description === 'string' && err.details.description ? err.details.description : errorMessage(err);
+      throw new TunnelError('COMMAND_REFUSED', `${server} refused to run a command: ${why}.`, { said: why });
+    });
   }
 
   /** The live connection, or a refusal that says why there is none. */
