@@ -25,6 +25,8 @@ export interface TunnelManagerOptions {
   forwardTimeoutMs?: number;
   /** How long a SOCKS client may take to send its request, in ms. */
   socksHandshakeTimeoutMs?: number;
+  /** How often an idle tunnel with watchRemotePort checks its target, in ms (default 10 s). */
+  watchIntervalMs?: number;
   log?: (message: string) => void;
 }
 
@@ -162,6 +164,7 @@ export class TunnelManager {
     if ((tunnel instanceof DynamicForward || tunnel instanceof ReverseDynamicForward) && this.options.socksHandshakeTimeoutMs) {
       tunnel.handshakeTimeoutMs = this.options.socksHandshakeTimeoutMs;
     }
+    if (tunnel instanceof LocalForward && this.options.watchIntervalMs) tunnel.watchIntervalMs = this.options.watchIntervalMs;
     this.tunnels.set(id, tunnel);
     this._onDidChangeTunnel.fire(tunnel.info());
     this._onDidChangeServer.fire(this.serverStatus(config.alias));

@@ -89,12 +89,12 @@ export class Channels {
    * channel stream).
    */
   relayOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<SocketRelay> {
-    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb));
+    return this.openChannel(makeAddress(dstHost, dstPort), (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb), { host: dstHost, port: dstPort });
   }
 
   /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
   forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
-    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
+    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), { path: socketPath });
   }
 
   /**
@@ -155,7 +155,7 @@ export class Channels {
   }
 
   /** Opens a channel with `open`, with the limit and the timeout; `target` names it in messages. */
-  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
+  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void, to?: ChannelTarget): Promise<T> {
     let client: Client;
     try {
       client = this.live();
@@ -180,7 +180,7 @@ export class Channels {
             return;
           }
           if (err) {
-            reject(channelOpenError(err as Error & { reason?: number }, server, target));
+            reject(channelOpenError(err as Error & { reason?: number }, server, target, to));
             return;
           }
           resolve(this.track(channel));
@@ -268,8 +268,20 @@ export class Channels {
   }
 }
 
-/** Turns ssh2's channel-open failure into the reason a person can act on. */
-export function channelOpenError(err: Error & { reason?: number }, server: string, target: string): TunnelError {
+/** Where a channel was to lead: a host and port as the server resolves them, or a Unix socket on the server. */
+export type ChannelTarget = { host: string; port: number } | { path: string };
+
+/** A loopback name or address: the server itself. */
+function isServerItself(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+/**
+ * Turns ssh2's channel-open failure into the reason a person can act on. A connection the target
+ * refused (OpenSSH: "Connection refused"; a socket it could not open: "open failed") is said as
+ * what it means: nothing listens there.
+ */
+export function channelOpenError(err: Error & { reason?: number }, server: string, target: string, to?: ChannelTarget): TunnelError {
   const description = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '');
   const reasons: Record<number, string> = {
     1: 'administratively prohibited (the server forbids this forward: AllowTcpForwarding or PermitOpen)',
@@ -279,10 +291,15 @@ export function channelOpenError(err: Error & { reason?: number }, server: strin
   };
   const why = reasons[err.reason ?? 0] ?? 'refused';
   const detail = description && !why.includes(description) ? `: ${description}` : '';
-  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, {
-    reason: err.reason,
-    description,
-  });
+  const details = { reason: err.reason, description };
+  if (err.reason === 2 && to && 'port' in to && /refused/i.test(description)) {
+    const where = isServerItself(to.host) ? server : `${to.host} (as ${server} sees it)`;
+    return new TunnelError('CHANNEL_REFUSED', `nothing listens on ${to.port} on ${where} (${server} could not open ${target}: connection refused)`, { ...details, nothingListens: true });
+  }
+  if (err.reason === 2 && to && 'path' in to) {
+    return new TunnelError('CHANNEL_REFUSED', `nothing listens on ${to.path} on ${server}, or this login may not open it (${server} could not open ${target}${detail})`, { ...details, nothingListens: true });
+  }
+  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, details);
 }
 
 /**
