@@ -8,6 +8,7 @@ import type { ReconnectPolicy } from './connection/redial';
 import { SshSession } from './connection/session';
 import { RememberedSecrets } from './login/rememberedSecrets';
 import { localEnd } from './forwards/ends';
+import { portInUse } from './io/listener';
 import { resolveSpec, specName } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
 import { listingCommand, listingRefused, readListing } from './ports/remoteListing';
@@ -180,13 +181,23 @@ export class TunnelManager {
       await tunnel.close(reason).catch(() => undefined);
       // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.alias);
-      this.log(`${tunnel.name}: ${errorMessage(err)}`);
-      throw err;
+      const error = this.heldHere(err, resolved.localHost);
+      this.log(`${tunnel.name}: ${errorMessage(error)}`);
+      throw error;
     }
     const opened = tunnel.info();
     const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
     this.log(`${tunnel.name}: open (${localEnd(opened)})${waiting}`);
     return opened;
+  }
+
+  /** A busy port another tunnel of this manager holds: that tunnel is named rather than this program. */
+  private heldHere(err: unknown, host: string): unknown {
+    if (!(err instanceof TunnelError) || err.code !== 'PORT_IN_USE' || typeof err.details.port !== 'number') return err;
+    const port = err.details.port;
+    const other = [...this.tunnels.values()].map((t) => t.info()).find((t) => t.type !== 'remote' && t.localPath === undefined && t.localPort === port && (t.localHost === host || t.localHost === '0.0.0.0' || t.localHost === '::'));
+    if (!other) return err;
+    return portInUse(host, port, err.details.suggestion as number | undefined, { text: `the tunnel ${other.name} here`, pid: process.pid });
   }
 
   listTunnels(server?: string): TunnelInfo[] {
