@@ -2,7 +2,7 @@
 // as the agent tool ssh_server_ports and VS Code's "Forward a Port from Server…" list it, with
 // the -L that forwards each.
 import { errorMessage, TunnelError } from '../engine';
-import { hiddenNote, portRows } from '../tools/ports';
+import { hiddenNote, portRows } from '../tools';
 import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args';
 import { createCliHost } from './host';
 import { TerminalPrompts } from './terminalPrompts';
