@@ -4,6 +4,8 @@ set -euo pipefail
 # passwd: useradd/chpasswd, for the password and keyboard-interactive login tests
 # netcat-openbsd: `nc -X connect` as a ProxyCommand in the ProxyCommand tests
 packages=(openssh-server openssh-client curl iperf3 procps iproute2 passwd netcat-openbsd)
+# net-tools (netstat) and lsof: what a server without ss lists its ports with, and who holds a busy local port (the ports tests)
+packages+=(net-tools lsof)
 # VS Code in a browser for the integration/UI tests and the demo (scripts/vscode/install-code-server.sh):
 # headers and tools to build code-server's native modules, Debian's ripgrep instead of a download,
 # Chromium for playwright-core, unzip to list the .vsix

@@ -9,6 +9,7 @@ import { Peers, type PeerTunnels } from './peers';
 import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { Opener, TunnelAttributesOfWindow } from './ui/portAttributes';
 import { copyMcpConfiguration } from './ui/mcpConfig';
 import { problemReporter } from './ui/problemLog';
 import { ConnectProgress } from './ui/progress';
@@ -37,8 +38,10 @@ export interface SshTunnelsApi {
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
-  /** The create-tunnel flow's input box while it shows. */
-  inputs: { forward?: vscode.InputBox };
+  /** The create-tunnel flow's input box, and Forward a Port's pick, while they show. */
+  inputs: { forward?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
+  /** The tunnels' attributes (protocol, onForward) and the opener of their pages (what it opened). */
+  attributes: TunnelAttributesOfWindow;
   /** Milliseconds activate() took, up to the first reconcile being started. */
   activationMs: number;
   /** Of those, what starting to share tunnels with other processes took: wall time, and the process's CPU time (its budget: 5 ms; wall time also counts waits for a busy machine's CPU). */
@@ -110,6 +113,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
+  const attributes = new TunnelAttributesOfWindow(engine, catalogue, settingsFeed, context.globalState, new Opener(), log);
 
   // Each problem of the servers' settings or ssh config is logged once, when it appears.
   const reportServerProblems = problemReporter(log, 'Servers');
@@ -141,7 +145,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    attributes,
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, attributes }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
@@ -188,7 +193,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms (sharing with other processes: ${peersStartMs.toFixed(2)} ms, ${peersStartCpuMs.toFixed(2)} ms of CPU).`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {

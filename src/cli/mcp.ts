@@ -28,8 +28,8 @@ export const MCP_OPTIONS: OptionSpec[] = [
 
 export const MCP_HELP = `Usage: ssh-tunnels mcp [options]
 
-An MCP server over stdio with the tools ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close
-and ssh_connection_status, for agents outside VS Code (Claude Desktop, Cursor, Claude Code, any
+An MCP server over stdio with the tools ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close,
+ssh_connection_status and ssh_server_ports (what a server listens on), for agents outside VS Code (Claude Desktop, Cursor, Claude Code, any
 MCP client). Agents get loopback-only listeners unless --allow-non-loopback is given. This server
 opens and closes tunnels without asking the user, unless --confirm is given: then it asks the
 user through the client (MCP elicitation) before each create and close, and refuses them if the

@@ -9,6 +9,7 @@ export { displayPath, envValue, expandHome, expandUserPath, expandWindowsVars, p
 export { endCommandTree, shellCommand, treeKillCommand, type ShellCommand } from './base/shell';
 export { CERTIFICATE_ALGORITHMS } from './wire/keyTypes';
 export { targetOf } from './connection/route';
+export { describeProcesses, describeScope, isLoopbackAddress, tunnelsReaching, type ListeningPort, type ListeningSocket, type ListenerProcess, type ListenScope, type PortSource, type ServerPorts } from './ports/listeners';
 export type { ReconnectPolicy } from './connection/redial';
 export * from './base/types';
 export { install as installSsh2Adapter, Ssh2AdapterError, nativeCryptoLoaded } from './ssh2';

@@ -78,6 +78,7 @@ export function tunnelData(t: TunnelInfo): TunnelData {
     connectionsTotal: t.stats.connectionsTotal,
     errors: t.stats.errors,
     lastError: t.lastError,
+    ...(t.targetError !== undefined ? { targetError: t.targetError } : {}),
     createdAt: iso(t.createdAt),
     lastActivity: iso(t.lastActivity),
   };
@@ -86,7 +87,7 @@ export function tunnelData(t: TunnelInfo): TunnelData {
 /** The list's line for a tunnel: everything a person would look at in the tree's tooltip. */
 export function tunnelDetailLine(t: TunnelInfo): string {
   const s = t.stats;
-  const error = t.lastError ? `; last error: ${t.lastError}` : '';
+  const error = `${t.targetError ? `; ${t.targetError}` : ''}${t.lastError && t.lastError !== t.targetError ? `; last error: ${t.lastError}` : ''}`;
   return (
     `- ${tunnelLine(t)}: ${t.state}, opened by ${originWords(t.openedBy)} at ${iso(t.createdAt)}; ` +
     `${s.bytesIn} bytes in, ${s.bytesOut} bytes out; connections ${s.connectionsActive} active, ${s.connectionsTotal} total; ` +

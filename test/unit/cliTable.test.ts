@@ -225,7 +225,7 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     const table = visible.slice(header);
     // Header, 3 rows, the summary (two rows at 60 columns), the error the table cut, whole (wrapped), and nothing else.
     assert.equal(table.filter((l) => /^● active /.test(l)).length, 3, table.join('\n'));
-    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.✗ L \d+ → 127\.0\.0\.1:\d+: fix could not open 127\.0\.0\.1:\d+: connect failed: Connection refused$/);
+    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.✗ L \d+ → 127\.0\.0\.1:\d+: nothing listens on \d+ on fix \(fix could not open 127\.0\.0\.1:\d+: connection refused\)$/);
     // Above the table, only event lines (the top one may be the wrapped end of one).
     for (const l of visible.slice(1, header)) assert.doesNotMatch(l, /● active|STATE|Ctrl-C/, `stale table line above the table:\n${visible.join('\n')}`);
     for (const l of visible) assert.ok(l.length <= 60, l);
