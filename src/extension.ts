@@ -9,6 +9,7 @@ import { Peers, type PeerTunnels } from './peers';
 import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { Opener, TunnelAttributesOfWindow } from './ui/portAttributes';
 import { copyMcpConfiguration } from './ui/mcpConfig';
 import { problemReporter } from './ui/problemLog';
 import { ConnectProgress } from './ui/progress';
@@ -39,12 +40,14 @@ export interface SshTunnelsApi {
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
-  /** The create-tunnel flow's forward and name boxes while they show. */
-  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox };
+  /** The create-tunnel flow's forward and name boxes, and Forward a Port's pick, while they show. */
+  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
   /** A person's tunnels they stopped, kept as stopped rows. */
   stopped: StoppedTunnels;
   /** Failures nobody asked for, told once each. */
   failures: FailureNotices;
+  /** The tunnels' attributes (protocol, onForward) and the opener of their pages (what it opened). */
+  attributes: TunnelAttributesOfWindow;
   /** Milliseconds activate() took, up to the first reconcile being started. */
   activationMs: number;
   /** Of those, what starting to share tunnels with other processes took: wall time, and the process's CPU time (its budget: 5 ms; wall time also counts waits for a busy machine's CPU). */
@@ -120,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
+  const attributes = new TunnelAttributesOfWindow(engine, catalogue, settingsFeed, context.globalState, new Opener(), log);
 
   // Each problem of the servers' settings or ssh config is logged once, when it appears.
   const reportServerProblems = problemReporter(log, 'Servers');
@@ -154,7 +158,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     expandOnFirstChild,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, tree, view: treeView, stopped }),
+    attributes,
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, attributes, tree, view: treeView, stopped }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
@@ -201,7 +206,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms (sharing with other processes: ${peersStartMs.toFixed(2)} ms, ${peersStartCpuMs.toFixed(2)} ms of CPU).`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, stopped, failures, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
+  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, stopped, failures, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {

@@ -157,13 +157,14 @@ describe('package.json contributions', () => {
       }
     });
 
-    it('create and close ask first; list and status are read-only', () => {
+    it('create and close ask first; list, status and ports are read-only', () => {
       const flags = Object.fromEntries(TOOL_DEFINITIONS.map((d) => [d.name, [d.needsConfirmation, d.readOnly, d.destructive]]));
       assert.deepEqual(flags, {
         ssh_tunnel_create: [true, false, false],
         ssh_tunnel_list: [false, true, false],
         ssh_tunnel_close: [true, false, true],
         ssh_connection_status: [false, true, false],
+        ssh_server_ports: [false, true, false],
       });
     });
 

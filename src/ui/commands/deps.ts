@@ -3,6 +3,7 @@ import type * as vscode from 'vscode';
 import type { TunnelCatalogue } from '../../catalogue';
 import type { ServerSource, TunnelManager } from '../../engine';
 import type { PeerTunnels } from '../../peers';
+import type { TunnelAttributesOfWindow } from '../portAttributes';
 import type { VsCodePrompts } from '../prompts';
 import type { SettingsFeed } from '../settingsFeed';
 import type { StoppedTunnels } from '../stoppedTunnels';
@@ -19,8 +20,10 @@ export interface CommandDeps {
   prompts: VsCodePrompts;
   log: vscode.LogOutputChannel;
   refreshTree: () => void;
-  /** The create-tunnel flow's forward and name boxes, while they show (scripts and tests can fill them). */
-  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox };
+  /** The create-tunnel flow's forward and name boxes, and the pick of Forward a Port, while they show (scripts and tests can fill them). */
+  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
+  /** The tunnels' attributes (protocol, onForward) and where pages open. */
+  attributes: TunnelAttributesOfWindow;
   /** The tree, to tell a row that is still shown from one that is gone. */
   tree?: TunnelTreeProvider;
   /** The view, whose selected row a keybinding acts on. */

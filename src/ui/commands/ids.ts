@@ -29,6 +29,7 @@ export const COMMANDS = {
   removeTunnel: 'sshTunnels.removeTunnel',
   editServer: 'sshTunnels.editServer',
   defaultAction: 'sshTunnels.defaultAction',
+  forwardPort: 'sshTunnels.forwardPort',
 } as const;
 
 /** The settings page's filter for this extension's settings. */

@@ -8,6 +8,7 @@ import { createTunnel } from './create';
 import type { CommandDeps } from './deps';
 import { interactive, showError } from './errors';
 import { COMMANDS, SETTINGS_FILTER, VIEW_ID } from './ids';
+import { forwardPort } from './ports';
 import { addServer, connectServer, disconnectServer, editServer, forgetSecrets, forgetServerSecrets } from './servers';
 import { copyLocalAddress, defaultAction, editTunnel, keepTunnel, openInBrowser, removeTunnel, renameTunnel, restartTunnel, startTunnel, stopAll, stopServerTunnels, stopTunnel } from './tunnels';
 
@@ -68,5 +69,6 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register(COMMANDS.refresh, () => deps.refreshTree()),
     register(COMMANDS.focus, () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
     register(COMMANDS.keepTunnel, keepTunnel),
+    register(COMMANDS.forwardPort, forwardPort),
   ];
 }

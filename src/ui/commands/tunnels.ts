@@ -10,7 +10,7 @@ import { factsOfSpec, rowLabel } from '../rowWords';
 import { listIn, scopeName, writeList } from '../settingsWrite';
 import { tunnelFromSetting } from '../../config/tunnelSettings';
 import { STOPPED_PREFIX } from '../stoppedTunnels';
-import { configuredDescription, isTreeNode, localAddress, tunnelLabel, type TreeNode } from '../tree';
+import { configuredDescription, isTreeNode, tunnelLabel, type TreeNode } from '../tree';
 import { openInteractively } from './create';
 import type { CommandDeps } from './deps';
 import { interactive } from './errors';
@@ -163,7 +163,7 @@ export async function copyLocalAddress(deps: CommandDeps, arg?: unknown): Promis
   if (gone(deps, arg)) return undefined;
   const info = await resolveTunnel(deps, arg, vscode.l10n.t('Copy the address of which tunnel?'));
   if (!info) return undefined;
-  const address = localAddress(info) ?? info.remotePath ?? `${info.remoteHost}:${info.remotePort}`;
+  const address = deps.attributes.copyText(info) ?? info.remotePath ?? `${info.remoteHost}:${info.remotePort}`;
   await vscode.env.clipboard.writeText(address);
   void vscode.window.setStatusBarMessage(vscode.l10n.t('Copied {0}', address), 3000);
   return address;
@@ -182,8 +182,9 @@ export async function openInBrowser(deps: CommandDeps, arg?: unknown): Promise<s
   if (!info) return undefined;
   if (info.type !== 'local') throw new TunnelError('INVALID_SPEC', t('Only local (-L) tunnels lead to a web page on this machine; {0} is {1}.', info.name, info.type));
   if (info.localPath !== undefined) throw new TunnelError('INVALID_SPEC', t('{0} listens on the socket file {1}, which a browser cannot open; try curl --unix-socket {1} http://localhost/.', info.name, info.localPath));
-  const url = `http://${localAddress(info)}/`;
-  await vscode.env.openExternal(vscode.Uri.parse(url));
+  // http unless the tunnel's protocol says https.
+  const url = deps.attributes.pageUrl(info);
+  await deps.attributes.opener.open(url, 'browser', `${info.name}: Open in Browser`);
   return url;
 }
 
