@@ -120,7 +120,7 @@ describe('the view as a person uses it', function () {
       await page.type('web');
       await page.keys('Enter');
       // The web page holds that port here: the error offers the next free one.
-      const busy = await toast(`Local port ${webPort} on 127.0.0.1 is already in use`);
+      const busy = await toast(`Local port ${webPort} on 127.0.0.1 is held by`);
       const offered = Number(/Use port (\d+)/.exec(busy)?.[1]);
       assert.ok(offered > 0, busy);
       await page.toastButton(`Local port ${webPort}`, `Use port ${offered}`);
@@ -452,7 +452,7 @@ describe('the view as a person uses it', function () {
           return r.icon === 'codicon-error' && r;
         });
         assert.match(failed.text, /^frozen-web failed · /);
-        assert.ok((await page.statusBar()).some((s) => /^\d+ tunnels · 1 failed$/.test(s.text)), JSON.stringify(await page.statusBar()));
+        assert.ok((await page.statusBar()).some((s) => /^\d+ tunnels? · 1 failed$/.test(s.text)), JSON.stringify(await page.statusBar()));
         const tip = (await page.hover('frozen-web')).first ?? '';
         assert.equal(tip.match(/Last\serror/g)?.length, 1, tip);
         assert.ok(!/\bup\s\d/.test(tip), `uptime on a failed tunnel: ${tip}`);

@@ -136,7 +136,13 @@ function pageRoutes(page, toasts) {
       const title = page.locator('.part.sidebar .composite.title');
       if (menu) {
         await title.locator('[aria-label="Views and More Actions..."]').click();
-        await page.locator('.context-view .action-label', { hasText: menu }).first().click();
+        const entry = page.locator('.context-view .monaco-menu .action-label', { hasText: menu }).first();
+        await entry.waitFor({ timeout: 5000 }).catch(async () => {
+          throw new Error(`no "${menu}" in the view's menu: ${JSON.stringify(await page.locator('.context-view .action-label').allInnerTexts())}`);
+        });
+        // A menu just opened may let a click through before it takes them.
+        await settle();
+        await entry.click();
       } else await title.locator(`.action-label[aria-label^="${action}"]`).click();
       await settle();
     },
