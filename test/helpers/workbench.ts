@@ -60,8 +60,8 @@ export const page = {
   toastButton: (match: string, button: string) => post<null>('/toastButton', { match, button }),
   clearToasts: () => post<null>('/clearToasts'),
   statusBar: () => post<{ id: string; text: string; label: string }[]>('/statusBar'),
-  /** Clicks an entry of the Settings editor's table of contents (the editor must be open); the setting titles then shown. */
-  settingsToc: (entry: string) => post<string[]>('/settingsToc', { entry }),
+  /** Clicks an entry of the Settings editor's table of contents (the editor must be open); the setting titles then shown, and the entries of the table. */
+  settingsToc: (entry: string) => post<{ titles: string[]; toc: string[] }>('/settingsToc', { entry }),
   screenshot: (path: string) => post<null>('/screenshot', { path }),
 };
 

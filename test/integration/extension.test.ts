@@ -232,7 +232,8 @@ describe('SSH Tunnels extension', function () {
       assert.equal(item.accessibilityInformation?.label, `local address 127.0.0.1:${local.localPort} forwarded to 127.0.0.1:${webPort} through server ${SERVER}, active`);
       assert.equal(item.contextValue, 'tunnel.active.local.browsable.person');
       assert.equal((item.iconPath as vscode.ThemeIcon).id, 'arrow-right');
-      const tip = (item.tooltip as vscode.MarkdownString).value;
+      // The tooltip as it reads: its figures are markdown-escaped text.
+      const tip = (item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' ').replace(/\\([()[\]*_`#+.!-])/g, '$1');
       for (const words of ['State: active (up ', 'Traffic: ', 'Connections: 0 open, 1 in all', `ssh -L 127.0.0.1:${local.localPort}:127.0.0.1:${webPort} ${SERVER}`]) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
 
       await waitFor('status bar with 1 tunnel', () => api.statusBar.item.text === '$(plug) 1 tunnel');

@@ -239,7 +239,8 @@ function pageRoutes(page, toasts) {
       }
       await wanted.click();
       await settle(1000);
-      return page.locator('.settings-editor .setting-item-contents .setting-item-title').allInnerTexts();
+      const titles = await page.locator('.settings-editor .setting-item-contents .setting-item-title').allInnerTexts();
+      return { titles, toc: await toc.locator('.monaco-list-row').allInnerTexts() };
     },
     '/screenshot': async ({ path: file }) => {
       await page.screenshot({ path: file });
