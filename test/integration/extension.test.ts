@@ -1,6 +1,6 @@
 // The extension inside a real VS Code (code-server or desktop): every command driven with
 // arguments, the tree and the status bar read through the API activate() returns, settings
-// reconciled live, workspace trust gating, and deactivate closing everything. Tunnels run over
+// reconciled live, and workspace trust gating (deactivate: deactivate.last.ts). Tunnels run over
 // a real OpenSSH sshd started by the fixture (the extension host runs as the same user).
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

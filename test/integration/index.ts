@@ -6,17 +6,15 @@
 // host (the test payload is part of the window's URL), so the suite runs in two halves:
 // 1. reload.before.js opens tunnels and writes RELOAD_MARKER; this module records the failures
 //    so far in it and reloads the window (this run() never settles: its host goes away).
-// 2. With the marker present: reload.after.js checks what came back, then every *.test.js runs
-//    (deactivate.test.js last: it disposes the extension's engine); the exit code counts both halves.
-// A grep that matches no test of reload.before.js skips the reload.
+// 2. With the marker present: reload.after.js checks what came back, then every *.test.js runs;
+//    the exit code counts both halves.
+// A grep that matches no test of reload.before.js skips the reload. deactivate.last.js runs after
+// every spec: it disposes the extension's manager.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import { readMarker, RELOAD_MARKER_NAME, writeMarker } from './reload.shared';
-
-/** The spec that disposes the extension's engine: after every other. */
-const LAST = 'deactivate.test.js';
 
 function newMocha(): Mocha {
   return new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
@@ -36,7 +34,7 @@ function runFiles(files: string[], grep: string | undefined): Promise<{ tests: n
 
 export async function run(): Promise<void> {
   const grep = process.env.SSH_TUNNELS_TEST_GREP || undefined;
-  const specs = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort((a, b) => Number(a === LAST) - Number(b === LAST) || a.localeCompare(b));
+  const specs = [...fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort(), 'deactivate.last.js'];
   const marker = readMarker();
   let failures = 0;
   if (!marker) {
