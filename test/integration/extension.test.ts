@@ -56,6 +56,11 @@ function validation(box: vscode.InputBox): string {
   return typeof m === 'string' ? m : (m?.message ?? '');
 }
 
+/** A tooltip as it reads: what it shows as text (addresses, figures, errors) is markdown-escaped in its value. */
+function readable(tip: vscode.MarkdownString): string {
+  return tip.value.replace(/&nbsp;/g, ' ').replace(/\\([\\`*_{}[\]()#+\-.!|~<>])/g, '$1');
+}
+
 let apiRef: SshTunnelsApi | undefined;
 
 const config = () => vscode.workspace.getConfiguration('sshTunnels');
@@ -232,14 +237,14 @@ describe('SSH Tunnels extension', function () {
       assert.equal(item.accessibilityInformation?.label, `local address 127.0.0.1:${local.localPort} forwarded to 127.0.0.1:${webPort} through server ${SERVER}, active`);
       assert.equal(item.contextValue, 'tunnel.active.local.browsable.person');
       assert.equal((item.iconPath as vscode.ThemeIcon).id, 'arrow-right');
-      // The tooltip as it reads: its figures are markdown-escaped text.
-      const tip = (item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' ').replace(/\\([()[\]*_`#+.!-])/g, '$1');
+      const tip = readable(item.tooltip as vscode.MarkdownString);
       for (const words of ['State: active (up ', 'Traffic: ', 'Connections: 0 open, 1 in all', `ssh -L 127.0.0.1:${local.localPort}:127.0.0.1:${webPort} ${SERVER}`]) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
 
       await waitFor('status bar with 1 tunnel', () => api.statusBar.item.text === '$(plug) 1 tunnel');
-      assert.match(api.statusBar.item.accessibilityInformation?.label ?? '', /^SSH Tunnels: 1 tunnel, no connections open\./);
+      // Connection counts reach it at most every 250 ms.
+      await waitFor('no connection open', () => /^SSH Tunnels: 1 tunnel, no connections open\./.test(api.statusBar.item.accessibilityInformation?.label ?? ''), 5000, () => api.statusBar.item.accessibilityInformation?.label);
       assert.equal(api.statusBar.item.backgroundColor, undefined);
-      assert.ok((api.statusBar.item.tooltip as vscode.MarkdownString).value.includes(`127.0.0.1:${local.localPort}`));
+      assert.ok(readable(api.statusBar.item.tooltip as vscode.MarkdownString).includes(`- ${local.localPort} → 127.0.0.1:${webPort} (${SERVER}): active, 0 connections`), readable(api.statusBar.item.tooltip as vscode.MarkdownString));
       const serverItem = api.tree.getTreeItem(serverNode()!);
       assert.match(String(serverItem.description), /connected · 1 tunnel/);
     });
