@@ -103,6 +103,21 @@ describe('the view as a person uses it', function () {
       await page.keys('Escape');
     });
 
+    it('what is typed in the server pick is where "Add a server…" starts; cancelling it goes back to the pick', async () => {
+      await page.clickTitle({ action: 'Create Tunnel' });
+      await quick('the server step', (x) => /\(1\/4\)/.test(x.title ?? ''));
+      await page.type('deploy@10.0.0.5');
+      const only = await quick('only "Add a server…" left', (x) => x.items!.length === 1 && x.items![0].includes('Add a server'));
+      assert.ok(only.active?.includes('Add a server'), `active: ${only.active}`);
+      await page.keys('Enter');
+      const box = await quick('the destination box', (x) => /Add SSH server \(1\/2\)/.test(x.title ?? ''));
+      assert.equal(box.value, 'deploy@10.0.0.5');
+      await page.keys('Escape');
+      await quick('the server step again', (x) => /\(1\/4\): server/.test(x.title ?? ''));
+      await page.keys('Escape');
+      await noRawError();
+    });
+
     it('takes a bare port as the Ports view does, says what it opens, and a busy port offers another', async () => {
       await page.clickTitle({ action: 'Create Tunnel' });
       await quick('the server step', (x) => /\(1\/4\)/.test(x.title ?? ''));
