@@ -62,7 +62,10 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
   /** What each open tunnel's item shows, as last refreshed: events that change only counts leave it alone. */
   private readonly looks = new Map<string, string>();
-  /** The counts each open tunnel's tooltip was last built from (a rebuilt row gets a fresh tooltip on its next hover). */
+  /**
+   * The counts of each open tunnel whose tooltip VS Code holds (it was hovered since its row was
+   * last built); a rebuilt row holds none, and its next hover builds one with the counts of then.
+   */
   private readonly counted = new Map<string, string>();
   /** The element whose tooltip was asked for last, and until when it is left alone: a rebuilt row closes its hover. */
   private reading: { id: string; until: number } | undefined;
@@ -100,7 +103,6 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
           this.looks.delete(info.id);
           this.counted.delete(info.id);
         } else {
-          if (appeared) this.counted.set(info.id, tunnelStatsKey(info));
           known.add(info.id);
         }
         const look = info.state === 'closed' ? '' : tunnelLook(info);
@@ -179,7 +181,7 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   private refreshTunnel(info: TunnelInfo): void {
-    this.counted.set(info.id, tunnelStatsKey(info));
+    this.counted.delete(info.id);
     this.refresh(this.node({ kind: 'tunnel', id: info.id, server: info.server }));
   }
 
@@ -307,6 +309,8 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     }
     if (element.kind === 'tunnel') {
       const info = this.manager.getTunnel(element.id);
+      // A fresh item holds no tooltip: nothing to bring up to date until it is hovered.
+      this.counted.delete(element.id);
       if (info) return tunnelItem(info);
       const gone = new vscode.TreeItem(vscode.l10n.t('(stopped)'));
       gone.id = this.nodeId(element);
@@ -353,13 +357,16 @@ export class TunnelTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   /**
-   * The visible view's timer: an open tunnel whose counts changed gets its row rebuilt, so that
-   * its next hover shows them; never the row whose tooltip is being read, nor a quiet one.
+   * The visible view's timer: an open tunnel whose tooltip was built and whose counts changed
+   * since gets its row rebuilt, so that its next hover shows them; never the row whose tooltip is
+   * being read, a quiet one, or one not hovered since it was built (a rebuild in a hover's delay
+   * would lose that hover).
    */
   refreshTunnels(): void {
     const reading = this.reading && this.reading.until > Date.now() ? this.reading.id : undefined;
     for (const t of this.manager.listTunnels()) {
-      if (reading === `tunnel:${t.id}` || this.counted.get(t.id) === tunnelStatsKey(t)) continue;
+      const counted = this.counted.get(t.id);
+      if (counted === undefined || reading === `tunnel:${t.id}` || counted === tunnelStatsKey(t)) continue;
       this.refreshTunnel(t);
     }
   }
