@@ -634,7 +634,13 @@ describe('SSH Tunnels extension', function () {
       let before = api.tree.refreshes.tunnel;
       await new Promise((r) => setTimeout(r, 4500));
       assert.equal(api.tree.refreshes.tunnel, before, 'a quiet tunnel\'s row was rebuilt');
-      // New counts: rebuilt by the timer, so that the next hover shows them.
+      // New counts on a row not hovered since it was built: nothing to rebuild (its next hover builds the tooltip).
+      assert.equal(await get(info.localPort), 'hello through the tunnel');
+      await new Promise((r) => setTimeout(r, 4500));
+      assert.equal(api.tree.refreshes.tunnel, before, 'a row with no tooltip was rebuilt');
+      // Hovered, then another row hovered: new counts rebuild it, so that its next hover shows them.
+      itemOf(info.id);
+      api.tree.resolveTreeItem(api.tree.getTreeItem(serverNode()!), serverNode()!);
       before = api.tree.refreshes.tunnel;
       assert.equal(await get(info.localPort), 'hello through the tunnel');
       await waitFor('a timer refresh', () => api.tree.refreshes.tunnel > before, 5000);
