@@ -12,6 +12,7 @@ const ORIGIN_WORDS: Record<TunnelOrigin, string> = {
   sshConfig: '~/.ssh/config',
   person: 'the user',
   agent: 'an agent',
+  extension: 'an extension or a task of VS Code',
 };
 
 export function originWords(origin: TunnelOrigin): string {
