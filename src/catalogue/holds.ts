@@ -24,7 +24,10 @@ export interface HoldRequest {
   spec?: TunnelSpec;
   /** Who holds it, in words for the log and the tree: `extension pub.name`, `task "db"`. */
   by: string;
-  /** Let go of as soon as another holder takes the tunnel (a launch variable's, until the preLaunchTask holds it). */
+  /**
+   * Kept only while it alone holds a tunnel opened for it, until a firm holder takes the tunnel
+   * over (a launch variable's, until the preLaunchTask holds it); let go of at once otherwise.
+   */
   provisional?: boolean;
   signal?: AbortSignal;
 }
@@ -32,6 +35,8 @@ export interface HoldRequest {
 export interface Hold {
   /** Where the tunnel runs; a restart moves it to the new tunnel. */
   readonly at: HeldAt;
+  /** The tunnel as it was when the hold was taken (active). */
+  readonly opened: HeldTunnel;
   /** The tunnel as it is now; undefined once it closed (or its peer stopped serving it). */
   current(): HeldTunnel | undefined;
   readonly released: boolean;
@@ -148,14 +153,19 @@ export class Holds {
         group.holders.delete(hid);
       }
     }
-    const hold = this.handle(group, id, holder);
+    let opened: HeldTunnel | undefined;
     try {
       if (group.at.here !== undefined) await this.whenActive(group.at.here, request.signal);
+      opened = this.current(group.at);
+      if (!opened) throw closedError(undefined, atKey(group.at));
     } catch (err) {
-      await hold.release();
+      await this.release(group, id);
       throw err;
     }
-    this.host.log(`${request.by} holds ${hold.current()?.info.name ?? atKey(group.at)}${group.holders.size > 1 ? ` (${group.holders.size} holders)` : ''}.`);
+    const hold = this.handle(group, id, holder, opened);
+    // A provisional holder keeps nothing open that someone else holds or opened.
+    if (holder.provisional && (!group.owned || [...group.holders.values()].some((h) => !h.provisional))) await hold.release();
+    else this.host.log(`${request.by} holds ${opened.info.name}${group.holders.size > 1 ? ` (${group.holders.size} holders)` : ''}.`);
     return hold;
   }
 
@@ -169,9 +179,10 @@ export class Holds {
     return group;
   }
 
-  private handle(group: Group, holderId: number, holder: Holder): Hold {
+  private handle(group: Group, holderId: number, holder: Holder, opened: HeldTunnel): Hold {
     const release = () => this.release(group, holderId);
     return {
+      opened,
       get at() {
         return group.at;
       },

@@ -153,10 +153,26 @@ describe('catalogue holds: tunnels lent to extensions and tasks, counted', funct
     assert.equal(hereId(task), id);
     assert.deepEqual(catalogue.holders(id), ['task "inspect"']);
     assert.equal(variable.released, true, 'given way');
+    assert.equal(variable.opened.info.id, id, 'what it was given stays readable');
     await variable.release(); // its owner letting go later changes nothing
     assert.equal(manager.getTunnel(id)?.state, 'active');
     await task.release();
     assert.equal(manager.getTunnel(id), undefined, 'the task was its last holder');
+  });
+
+  it('a provisional holder keeps nothing open that someone else opened or holds', async () => {
+    const person = (await catalogue.open(echoSpec(), 'person')).here!;
+    const onPerson = await catalogue.hold({ spec: echoSpec(), by: 'launch variable', provisional: true });
+    assert.equal(onPerson.opened.info.id, person.id);
+    assert.equal(onPerson.released, true);
+    assert.deepEqual(catalogue.holders(person.id), []);
+
+    const task = await catalogue.hold({ spec: echoSpec({ remoteHost: 'localhost' }), by: 'task "t"' });
+    const onTask = await catalogue.hold({ spec: echoSpec({ remoteHost: 'localhost' }), by: 'launch variable', provisional: true });
+    assert.equal(onTask.opened.info.id, hereId(task));
+    assert.equal(onTask.released, true);
+    await task.release();
+    assert.equal(manager.getTunnel(hereId(task)), undefined, 'closed with the task, the variable keeping nothing');
   });
 
   it('a restart moves the holders to the new tunnel; a tunnel kept in the settings meanwhile is not closed by them', async () => {
