@@ -60,7 +60,7 @@ describe(`the API for other extensions (${trusted ? 'trusted' : 'Restricted Mode
 
   it('the first open asks the person, naming the extension and what it wants to open; "Don\'t Allow" refuses it, and is remembered', async () => {
     const call = env.published.openTunnel({ name: 'api-web' });
-    const dialog = await driver.answerDialog('Don\'t Allow');
+    const dialog = await driver.answerDialog('Don\'t Allow', 'api-question');
     assert.match(dialog.text, new RegExp(`Allow the extension ${CALLER.name.replace(/[()]/g, '\\$&')} to open SSH tunnels\\?`));
     assert.ok(
       dialog.text.includes(`The extension ${CALLER.name} (${CALLER.id}) asks to open a local forward (-L) through ${SERVER} (${env.sshd.user}@127.0.0.1:${env.sshd.port}): listen on 127.0.0.1, on a free port on this machine and forward each connection through ${SERVER} to 127.0.0.1:${env.webPort} (as ${SERVER} sees it). It is the tunnel "api-web" of your settings.`),

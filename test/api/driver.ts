@@ -6,8 +6,10 @@ import { postToRunner } from '../helpers/runnerDriver';
 const post = <T>(route: string, body: unknown): Promise<T> => postToRunner<T>('SSH_TUNNELS_AGENT_DRIVER', route, body);
 
 export const driver = {
-  /** Waits for the modal dialog, returns its text, and clicks the button of that name. */
-  answerDialog: (button: string) => post<{ text: string }>('/dialog', { button }),
+  /** Waits for the modal dialog, returns its text, and clicks the button of that name (saving a picture of it first, if named). */
+  answerDialog: (button: string, screenshot?: string) => post<{ text: string }>('/dialog', { button, screenshot }),
+  /** Saves a picture of the workbench as test-results/NAME-<trust>.png. */
+  screenshot: (name: string) => post<null>('/screenshot', { name }),
   /** Whether a modal dialog shows right now. */
   dialogShowing: () => post<{ showing: boolean }>('/state', {}).then((s) => s.showing),
   /** The messages of the notifications showing. */

@@ -32,7 +32,7 @@ describe(`links that open a tunnel (${trusted ? 'trusted' : 'Restricted Mode'})`
   it('asks first, showing what the link opens and the link itself; declined, nothing opens', async () => {
     const port = await freePort();
     await follow(link(`server=${SERVER}&forward=${port}:127.0.0.1:${env.webPort}&name=link-web`));
-    const question = await driver.answerDialog('Cancel');
+    const question = await driver.answerDialog('Cancel', 'api-link-question');
     assert.match(question.text, /Open an SSH tunnel from a link\?/);
     assert.ok(question.text.includes(`This link asks to open a local forward (-L) through ${SERVER} (${env.sshd.user}@127.0.0.1:${env.sshd.port}): listen on 127.0.0.1:${port} on this machine and forward each connection through ${SERVER} to 127.0.0.1:${env.webPort} (as ${SERVER} sees it).`), question.text);
     assert.ok(question.text.includes(`/open?server=${SERVER}&forward=${port}:127.0.0.1:${env.webPort}&name=link-web`), question.text);

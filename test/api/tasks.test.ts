@@ -5,13 +5,15 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { freePort } from '../fixtures/sshd';
 import { bound } from '../helpers/net';
 import { run, waitFor } from '../helpers/vscode';
-import { apiEnv, trusted } from './setup';
+import { driver } from './driver';
+import { apiEnv, trusted, until } from './setup';
 
 const SERVER = 'task-sshd';
 
@@ -56,8 +58,14 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
   let inspectPort: number;
   let fixedPort: number;
   let fetched: string;
+  /** A port some other program holds: a tunnel there cannot open. */
+  let busy: net.Server;
+  let busyPort: number;
 
   before(async () => {
+    busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    busyPort = (busy.address() as net.AddressInfo).port;
     inspectPort = await freePort();
     fixedPort = await freePort();
     fetched = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-task-')), 'fetched.txt');
@@ -81,6 +89,7 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
         { label: 'api: end inspect tunnel', type: 'sshTunnel', tunnel: 'api-inspect', close: true },
         { label: 'api: fixed tunnel', type: 'sshTunnel', spec: { server: SERVER, type: 'local', localPort: fixedPort, remoteHost: '127.0.0.1', remotePort: inspectPort, name: 'api-fixed' } },
         { label: 'api: web tunnel', type: 'sshTunnel', tunnel: 'api-web2' },
+        { label: 'api: failing tunnel', type: 'sshTunnel', spec: { server: SERVER, type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: inspectPort } },
         {
           label: 'api: fetch through the tunnel',
           type: 'process',
@@ -96,19 +105,21 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
       configurations: [
         { name: 'api: attach through the tunnel', type: 'node', request: 'attach', address: '127.0.0.1', port: '${input:inspectPort}', preLaunchTask: 'api: inspect tunnel', postDebugTask: 'api: end inspect tunnel' },
         { name: 'api: attach on a fixed port', type: 'node', request: 'attach', address: '127.0.0.1', port: fixedPort, preLaunchTask: 'api: fixed tunnel' },
+        { name: 'api: attach through a tunnel that cannot open', type: 'node', request: 'attach', address: '127.0.0.1', port: busyPort, preLaunchTask: 'api: failing tunnel' },
       ],
       inputs: [{ id: 'inspectPort', type: 'command', command: 'sshTunnels.localPort', args: { tunnel: 'api-inspect' } }],
     });
     await waitFor('tasks.json and launch.json read', () => {
       const tasks = vscode.workspace.getConfiguration('tasks', folder().uri).get<unknown[]>('tasks') ?? [];
       const launches = vscode.workspace.getConfiguration('launch', folder().uri).get<unknown[]>('configurations') ?? [];
-      return tasks.length === 5 && launches.length === 2;
+      return tasks.length === 6 && launches.length === 3;
     });
   });
 
   after(async () => {
     for (const e of vscode.tasks.taskExecutions) e.terminate();
     inspector?.kill();
+    busy?.close();
     for (const f of ['tasks.json', 'launch.json']) fs.rmSync(path.join(folder().uri.fsPath, '.vscode', f), { force: true });
   });
 
@@ -174,6 +185,21 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
     await waitFor('the tunnel closed with its task', () => !env.api.manager.getTunnel(tunnel.id));
   });
 
+  it('a preLaunchTask whose tunnel cannot open stops the launch, saying why', async () => {
+    await vscode.commands.executeCommand('notifications.clearAll');
+    let sessions = 0;
+    const watch = vscode.debug.onDidStartDebugSession(() => sessions++);
+    const ended = next(vscode.tasks.onDidEndTaskProcess, (e) => e.execution.task.name === 'api: failing tunnel', 'the failing task to end');
+    const launched = await vscode.debug.startDebugging(folder(), 'api: attach through a tunnel that cannot open');
+    assert.equal((await ended).exitCode, undefined, 'ended without an exit code');
+    watch.dispose();
+    assert.equal(launched, false);
+    assert.equal(sessions, 0, 'no debug session started');
+    const shown = await until('the failure shown', async () => (await driver.notifications()).find((m) => m.startsWith('The task "api: failing tunnel" could not open its SSH tunnel:')));
+    assert.match(shown, new RegExp(`Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
+    assert.equal(await bound(busyPort), true, 'the other program keeps its port');
+  });
+
   it('F5 with the port from ${input:…}: the JavaScript debugger attaches to node --inspect on the server side; the session stops, and postDebugTask closes the tunnel', async () => {
     assert.equal(entryState('api-inspect')?.kind, 'stopped');
     const children: vscode.DebugSession[] = [];
@@ -193,6 +219,11 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
     const threads = await child.customRequest('threads');
     assert.ok(Array.isArray(threads.threads) && threads.threads.length > 0, JSON.stringify(threads));
     watching.dispose();
+    // What the task's terminal tells: opening, ready with the address, the debugger's connection.
+    const terminal = await waitFor('the task\'s terminal', () => vscode.window.terminals.find((t) => t.name.includes('api: inspect tunnel')), 15_000, () => vscode.window.terminals.map((t) => t.name));
+    terminal.show();
+    await new Promise((r) => setTimeout(r, 1500));
+    await driver.screenshot('api-task-terminal');
 
     const stopped = next(vscode.debug.onDidTerminateDebugSession, (s) => s.id === session.id, 'the session to end');
     await vscode.debug.stopDebugging(session);

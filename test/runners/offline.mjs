@@ -119,12 +119,13 @@ function apiHelper() {
  * A suite run by a helper extension beside SSH Tunnels under development, in a window with no
  * test module, so VS Code shows its dialogs as it does for a person. The suite talks to this
  * runner over HTTP on loopback (SSH_TUNNELS_AGENT_DRIVER): /dialog waits for the modal dialog,
- * returns its text and clicks the named button (if one is named); /state says whether one shows;
+ * returns its text and clicks the named button (if one is named; `screenshot` names a picture of
+ * it saved in test-results/ first); /state says whether one shows; /screenshot saves the page;
  * /input types into the quick input and presses Enter; /notifications lists the messages of the
  * notifications showing; /log prints a line; /exit ends the run.
  */
-async function runHelperSuite(trust, { name, helper }) {
-  const workspace = prepareWorkspace(trust);
+async function runHelperSuite(trust, { name, helper, fixture = true }) {
+  const workspace = prepareWorkspace(trust, { fixture });
   fs.mkdirSync(RESULTS, { recursive: true });
   const logFile = path.join(RESULTS, `code-server-${name}-${trust}.log`);
   let page;
@@ -135,6 +136,7 @@ async function runHelperSuite(trust, { name, helper }) {
     '/log': async ({ line }) => void process.stdout.write(line + '\n'),
     '/exit': async ({ code }) => void resolveExit(Number(code)),
     '/state': async () => ({ showing: await dialog().isVisible() }),
+    '/screenshot': async ({ name }) => void (await page.screenshot({ path: path.join(RESULTS, `${name}-${trust}.png`) })),
     // The notifications showing (their messages), as a person reads them.
     '/notifications': async () => ({ messages: await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts() }),
     '/input': async ({ text }) => {
@@ -143,10 +145,12 @@ async function runHelperSuite(trust, { name, helper }) {
       await input.fill(text);
       await input.press('Enter');
     },
-    '/dialog': async ({ button }) => {
+    '/dialog': async ({ button, screenshot }) => {
       await dialog().waitFor({ state: 'visible', timeout: 20_000 });
       const box = await dialog().elementHandle();
       const text = await box.innerText();
+      // What the person sees, kept for a reader of the results.
+      if (screenshot) await page.screenshot({ path: path.join(RESULTS, `${screenshot}-${trust}.png`) });
       if (!button) return { text }; // only look
       await dialog().locator('.monaco-button', { hasText: new RegExp(`^${button}$`) }).click();
       // This dialog goes (another may follow it at once).
@@ -226,6 +230,6 @@ let failed = 0;
 for (const trust of modes) {
   if (only.includes('integration') && !(await report(`integration suite in code-server, ${trust} workspace`, trust, () => runSuite(trust)))) failed++;
   if (only.includes('agent') && !(await report(`agent-tool suite in code-server, ${trust} workspace`, `agent ${trust}`, () => runHelperSuite(trust, { name: 'agent', helper: agentHelper() })))) failed++;
-  if (only.includes('api') && !(await report(`API suite in code-server, ${trust} workspace`, `api ${trust}`, () => runHelperSuite(trust, { name: 'api', helper: apiHelper() })))) failed++;
+  if (only.includes('api') && !(await report(`API suite in code-server, ${trust} workspace`, `api ${trust}`, () => runHelperSuite(trust, { name: 'api', helper: apiHelper(), fixture: false })))) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -28,9 +28,10 @@ export function trustModesOrExit(argv) {
   }
 }
 
-export function prepareWorkspace(trust) {
+/** `fixture: false` leaves the integration suite's workspace settings out (a suite that writes its own). */
+export function prepareWorkspace(trust, { fixture = true } = {}) {
   const workspace = tempDir(`ssh-tunnels-ws-${trust}-`);
-  if (fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
+  if (fixture && fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
   writeJson(path.join(workspace, '.vscode/ssh-tunnels-test.json'), { trust });
   return workspace;
 }

@@ -49,7 +49,7 @@ export class TunnelLinks implements vscode.UriHandler {
       const open = t('Open Tunnel');
       const choice = await vscode.window.showWarningMessage(
         t('Open an SSH tunnel from a link?'),
-        { modal: true, detail: `${this.deps.requests.describe(target, t('This link'))}\n\n${t('The link: {0}', link)}` },
+        { modal: true, detail: `${this.deps.requests.describe(target, t('This link'))} ${t('It opens as one of your own tunnels, as if you had created it.')}\n\n${t('The link: {0}', link)}` },
         open,
       );
       if (choice !== open) {
