@@ -393,6 +393,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   }
 
   dispose(): void {
+    this.holds.dispose();
     this.disposables.dispose();
   }
 }

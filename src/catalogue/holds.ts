@@ -2,7 +2,7 @@
 // variable): a tunnel that already serves a request is shared, not opened twice, and one opened for
 // holders closes (or, for an entry of the settings, stops again) only when the last of them lets go
 // and nobody else wants it. The catalogue owns it; callers see one Hold per request.
-import { makeAddress, TunnelError, type Event, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { Emitter, makeAddress, TunnelError, type Event, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import type { PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import type { Opened } from './frontDoor';
 import { isUsable, servesSame } from './serving';
@@ -40,6 +40,10 @@ export interface Hold {
   /** The tunnel as it is now; undefined once it closed (or its peer stopped serving it). */
   current(): HeldTunnel | undefined;
   readonly released: boolean;
+  /** Resolves once the hold is let go of, whichever way: its own release, releaseAll, or given way to a firm holder. */
+  readonly whenReleased: Promise<void>;
+  /** Fires when a restart moved the hold to the new tunnel (whose own events came before). */
+  readonly onDidMove: Event<void>;
   /** Lets go of it: the tunnel closes if this was its last holder and it was opened for them. */
   release(): Promise<void>;
 }
@@ -65,6 +69,15 @@ interface Holder {
   provisional: boolean;
   /** Let go of: by its own release, releaseAll, or given way to a firm holder. */
   released: boolean;
+  /** Resolves whenReleased. */
+  ended: () => void;
+}
+
+/** Marks a holder let go of. */
+function letGo(holder: Holder): void {
+  if (holder.released) return;
+  holder.released = true;
+  holder.ended();
 }
 
 interface Group {
@@ -75,6 +88,8 @@ interface Group {
   /** The entry of the settings started for them, and how a person had left it. */
   settingsKey?: string;
   personStopped?: string;
+  /** Its tunnel as it closed for a restart: until the new one is there, the holders see it reconnecting. */
+  replacing?: TunnelInfo;
 }
 
 function atKey(at: HeldAt): string {
@@ -83,6 +98,7 @@ function atKey(at: HeldAt): string {
 
 export class Holds {
   private readonly groups = new Map<string, Group>();
+  private readonly _onDidMove = new Emitter<Group>();
   /** Opens under way, by lane (an entry, or a server and type): one at a time, so two requests for one tunnel share it. */
   private readonly lanes = new Map<string, Promise<unknown>>();
   private nextHolder = 1;
@@ -120,9 +136,12 @@ export class Holds {
 
   /** A tunnel here closed: its holders are left with nothing (a restart's close is followed by moved()). */
   closed(info: TunnelInfo): void {
-    if (info.closeReason === 'replaced') return;
     const group = this.groups.get(atKey({ here: info.id }));
     if (!group) return;
+    if (info.closeReason === 'replaced') {
+      group.replacing = info;
+      return;
+    }
     this.groups.delete(atKey(group.at));
     this.host.log(`${info.name} closed (${info.closeReason ?? 'closed'}) while ${[...new Set([...group.holders.values()].map((h) => h.by))].join(', ')} held it.`);
   }
@@ -132,9 +151,15 @@ export class Holds {
     const group = this.groups.get(atKey({ here: oldId }));
     if (!group) return;
     this.groups.delete(atKey(group.at));
+    group.replacing = undefined;
     if (!now) return;
     group.at = { here: now.id };
     this.groups.set(atKey(group.at), group);
+    this._onDidMove.fire(group);
+  }
+
+  dispose(): void {
+    this._onDidMove.dispose();
   }
 
   // ---- taking a tunnel -----------------------------------------------------------------
@@ -143,26 +168,28 @@ export class Holds {
     const found = request.key !== undefined ? await this.forEntry(request.key) : await this.forSpec(requireSpec(request));
     const group = this.join(found, request);
     const id = this.nextHolder++;
-    const holder: Holder = { by: request.by, provisional: request.provisional === true, released: false };
+    let ended = () => undefined as void;
+    const whenReleased = new Promise<void>((resolve) => (ended = resolve));
+    const holder: Holder = { by: request.by, provisional: request.provisional === true, released: false, ended };
     group.holders.set(id, holder);
     // A firm holder takes over from the provisional ones: the tunnel is now theirs to let go of.
     if (!request.provisional) {
       for (const [hid, h] of [...group.holders]) {
         if (!h.provisional) continue;
-        h.released = true;
+        letGo(h);
         group.holders.delete(hid);
       }
     }
     let opened: HeldTunnel | undefined;
     try {
       if (group.at.here !== undefined) await this.whenActive(group.at.here, request.signal);
-      opened = this.current(group.at);
+      opened = this.current(group);
       if (!opened) throw closedError(undefined, atKey(group.at));
     } catch (err) {
       await this.release(group, id);
       throw err;
     }
-    const hold = this.handle(group, id, holder, opened);
+    const hold = this.handle(group, id, holder, opened, whenReleased);
     // A provisional holder keeps nothing open that someone else holds or opened.
     if (holder.provisional && (!group.owned || [...group.holders.values()].some((h) => !h.provisional))) await hold.release();
     else this.host.log(`${request.by} holds ${opened.info.name}${group.holders.size > 1 ? ` (${group.holders.size} holders)` : ''}.`);
@@ -179,22 +206,25 @@ export class Holds {
     return group;
   }
 
-  private handle(group: Group, holderId: number, holder: Holder, opened: HeldTunnel): Hold {
+  private handle(group: Group, holderId: number, holder: Holder, opened: HeldTunnel, whenReleased: Promise<void>): Hold {
     const release = () => this.release(group, holderId);
     return {
       opened,
+      whenReleased,
+      onDidMove: (listener) => this._onDidMove.event((moved) => moved === group && listener()),
       get at() {
         return group.at;
       },
       get released() {
         return holder.released;
       },
-      current: () => (holder.released || this.groups.get(atKey(group.at)) !== group ? undefined : this.current(group.at)),
+      current: () => (holder.released || this.groups.get(atKey(group.at)) !== group ? undefined : this.current(group)),
       release,
     };
   }
 
-  private current(at: HeldAt): HeldTunnel | undefined {
+  private current({ at, replacing }: Group): HeldTunnel | undefined {
+    if (replacing) return { info: { ...replacing, state: 'connecting', closeReason: undefined } };
     if (at.here !== undefined) {
       const info = this.host.manager.getTunnel(at.here);
       return info && info.state !== 'closed' ? { info } : undefined;
@@ -206,7 +236,7 @@ export class Holds {
   private async release(group: Group, holderId: number): Promise<void> {
     const holder = group.holders.get(holderId);
     if (!holder) return;
-    holder.released = true;
+    letGo(holder);
     group.holders.delete(holderId);
     if (group.holders.size > 0) return;
     const key = atKey(group.at);

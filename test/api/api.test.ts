@@ -133,6 +133,19 @@ describe(`the API for other extensions (${trusted ? 'trusted' : 'Restricted Mode
     listening.dispose();
   });
 
+  it('a restart from the view moves the handle to the new tunnel, telling its state on the way', async () => {
+    const handle = await env.published.openTunnel(spec({ name: 'api-restart' }));
+    const first = handle.id;
+    const states: Published.TunnelState[] = [];
+    handle.onDidChangeState((s) => states.push(s));
+    await run('restartTunnel', first);
+    await waitFor('active again', () => handle.state === 'active' && handle.id !== first);
+    assert.deepEqual(states, ['connecting', 'active']);
+    assert.equal(await get(handle.localPort), 'hello, api');
+    await handle.dispose();
+    assert.equal(env.api.manager.getTunnel(handle.id), undefined);
+  });
+
   it('a tunnel the person opened is shared, and stays open when the extension lets go of it', async () => {
     const mine = await run<{ id: string; localPort: number }>('createTunnel', { server: SERVER, forward: `0:127.0.0.1:${env.webPort}` });
     const handle = await env.published.openTunnel(spec());

@@ -8,6 +8,8 @@ const post = <T>(route: string, body: unknown): Promise<T> => postToRunner<T>('S
 export const driver = {
   /** Waits for the modal dialog, returns its text, and clicks the button of that name (saving a picture of it first, if named). */
   answerDialog: (button: string, screenshot?: string) => post<{ text: string }>('/dialog', { button, screenshot }),
+  /** The text of the terminals on screen. */
+  terminalText: () => post<{ text: string }>('/terminal', {}).then((t) => t.text),
   /** Saves a picture of the workbench as test-results/NAME-<trust>.png. */
   screenshot: (name: string) => post<null>('/screenshot', { name }),
   /** Whether a modal dialog shows right now. */

@@ -222,7 +222,13 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
     // What the task's terminal tells: opening, ready with the address, the debugger's connection.
     const terminal = await waitFor('the task\'s terminal', () => vscode.window.terminals.find((t) => t.name.includes('api: inspect tunnel')), 15_000, () => vscode.window.terminals.map((t) => t.name));
     terminal.show();
-    await new Promise((r) => setTimeout(r, 1500));
+    const said = await until('the task\'s lines on screen', async () => {
+      const text = await driver.terminalText();
+      return text.includes('[event]') ? text : undefined;
+    });
+    assert.ok(said.includes('[opening] Opening api-inspect through task-sshd…'), said);
+    assert.match(said, new RegExp(`\\[ready\\] api-inspect is open\\. Connect to 127\\.0\\.0\\.1:${tunnel.localPort} to reach 127\\.0\\.0\\.1:${inspectPort}`));
+    assert.match(said, /\[event\] \d+ new connections? \(\d+ open, \d+ in all\)/);
     await driver.screenshot('api-task-terminal');
 
     const stopped = next(vscode.debug.onDidTerminateDebugSession, (s) => s.id === session.id, 'the session to end');

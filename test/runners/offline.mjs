@@ -121,6 +121,7 @@ function apiHelper() {
  * runner over HTTP on loopback (SSH_TUNNELS_AGENT_DRIVER): /dialog waits for the modal dialog,
  * returns its text and clicks the named button (if one is named; `screenshot` names a picture of
  * it saved in test-results/ first); /state says whether one shows; /screenshot saves the page;
+ * /terminal gives the text of the terminals on screen;
  * /input types into the quick input and presses Enter; /notifications lists the messages of the
  * notifications showing; /log prints a line; /exit ends the run.
  */
@@ -136,6 +137,8 @@ async function runHelperSuite(trust, { name, helper, fixture = true }) {
     '/log': async ({ line }) => void process.stdout.write(line + '\n'),
     '/exit': async ({ code }) => void resolveExit(Number(code)),
     '/state': async () => ({ showing: await dialog().isVisible() }),
+    // The lines of the terminal showing in the panel, as xterm's DOM renders them.
+    '/terminal': async () => ({ text: (await page.locator('.xterm-rows').allInnerTexts()).join('\n') }),
     '/screenshot': async ({ name }) => void (await page.screenshot({ path: path.join(RESULTS, `${name}-${trust}.png`) })),
     // The notifications showing (their messages), as a person reads them.
     '/notifications': async () => ({ messages: await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts() }),
@@ -174,8 +177,14 @@ async function runHelperSuite(trust, { name, helper, fixture = true }) {
   await new Promise((r) => driver.listen(0, '127.0.0.1', r));
   const server = await startCodeServer({
     workspace,
-    // No automatic forwarding of the ports the tests' tunnels open, and its notices.
-    userSettings: { ...baseUserSettings({ trusted: trust === 'trusted' }), 'security.workspace.trust.startupPrompt': 'never', 'remote.autoForwardPorts': false },
+    // No automatic forwarding of the ports the tests' tunnels open, and its notices; terminals drawn
+    // in the DOM, so that the runner can read a task's lines.
+    userSettings: {
+      ...baseUserSettings({ trusted: trust === 'trusted' }),
+      'security.workspace.trust.startupPrompt': 'never',
+      'remote.autoForwardPorts': false,
+      'terminal.integrated.gpuAcceleration': 'off',
+    },
     env: {
       SSH_TUNNELS_TEST_TRUST: trust,
       SSH_TUNNELS_TEST_GREP: process.env.SSH_TUNNELS_TEST_GREP ?? '',

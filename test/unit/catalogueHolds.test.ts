@@ -178,7 +178,11 @@ describe('catalogue holds: tunnels lent to extensions and tasks, counted', funct
   it('a restart moves the holders to the new tunnel; a tunnel kept in the settings meanwhile is not closed by them', async () => {
     const held = await catalogue.hold({ spec: echoSpec(), by: 'extension x.y' });
     const first = hereId(held);
+    let whileRestarting: string | undefined;
+    const watch = manager.onDidChangeTunnel((t) => t.id === first && t.state === 'closed' && (whileRestarting = held.current()?.info.state));
     const restarted = await catalogue.restart(first);
+    watch.dispose();
+    assert.equal(whileRestarting, 'connecting', 'between the old tunnel and the new one, the holder sees it connecting, not gone');
     assert.notEqual(restarted.id, first);
     assert.equal(held.at.here, restarted.id);
     assert.equal(held.current()?.info.openedBy, 'extension');
@@ -207,6 +211,7 @@ describe('catalogue holds: tunnels lent to extensions and tasks, counted', funct
     assert.equal(manager.getTunnel(hereId(b)), undefined);
     assert.equal(manager.getTunnel(hereId(a))?.state, 'active', 'a still holds the shared one');
     assert.equal(shared.released, true);
+    assert.equal(await Promise.race([shared.whenReleased.then(() => 'told'), new Promise((r) => setTimeout(() => r('not told'), 1000))]), 'told');
     assert.equal(shared.current(), undefined, 'a released hold sees nothing');
     assert.equal(a.current()?.info.state, 'active');
     await a.release();

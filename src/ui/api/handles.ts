@@ -55,9 +55,13 @@ export function createHandle(hold: Hold, events: HandleEvents): Published.Tunnel
     stateChanged.fire(state);
     if (state === 'closed') listening.dispose();
   };
-  listening.add(events.onDidChangeTunnel(follow));
-  if (events.peers) listening.add(events.peers.onDidChange(follow));
+  // Only this handle's tunnel here (a restart moves it), or the peers' list when a peer serves it.
+  listening.add(events.onDidChangeTunnel((info) => info.id === hold.at.here && follow()));
+  if (events.peers) listening.add(events.peers.onDidChange(() => hold.at.peer !== undefined && follow()));
+  listening.add(hold.onDidMove(follow));
   listening.add(stateChanged);
+  // Let go of some other way (the person took the extension's access back): closed for this handle.
+  void hold.whenReleased.then(follow);
 
   const handle = {
     get onDidChangeState() {

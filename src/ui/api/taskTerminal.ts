@@ -156,8 +156,9 @@ export class TunnelTaskTerminal extends TaskTerminal {
       if (info.stats.connectionsTotal !== connectionsTold && !countTimer) countTimer = setTimeout(tellConnections, 1000);
       last = info;
     };
-    this.listening.add(this.deps.manager.onDidChangeTunnel(check));
-    if (this.deps.peers) this.listening.add(this.deps.peers.onDidChange(check));
+    this.listening.add(this.deps.manager.onDidChangeTunnel((info) => info.id === hold.at.here && check()));
+    this.listening.add(hold.onDidMove(check));
+    if (this.deps.peers) this.listening.add(this.deps.peers.onDidChange(() => hold.at.peer !== undefined && check()));
     this.listening.add({ dispose: () => countTimer && clearTimeout(countTimer) });
   }
 }
