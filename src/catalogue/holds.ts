@@ -165,7 +165,7 @@ export class Holds {
   // ---- taking a tunnel -----------------------------------------------------------------
 
   private async acquire(request: HoldRequest): Promise<Hold> {
-    const found = request.key !== undefined ? await this.forEntry(request.key) : await this.forSpec(requireSpec(request));
+    const found = request.key !== undefined ? await this.forEntry(request.key) : await this.forSpec(requireSpec(request), request.signal);
     const group = this.join(found, request);
     const id = this.nextHolder++;
     let ended = () => undefined as void;
@@ -283,7 +283,7 @@ export class Holds {
   }
 
   /** A spec: a tunnel here or at a peer that serves it already, or one opened for the holders. */
-  private async forSpec(spec: TunnelSpec): Promise<Found> {
+  private async forSpec(spec: TunnelSpec, signal?: AbortSignal): Promise<Found> {
     const here = this.host.manager.listTunnels(spec.server).find((t) => isUsable(t) && servesSame(spec, t));
     if (here) return { at: { here: here.id }, owned: this.groups.get(atKey({ here: here.id }))?.owned ?? false };
     const peer = this.host.peers()?.list(spec.server).find((t) => isUsable(t.info) && servesSame(spec, t.info));
@@ -291,7 +291,7 @@ export class Holds {
     const taken = this.host.manager.listTunnels().find((t) => t.state !== 'closed' && takesLocalPort(spec, t));
     // This process's own tunnel holds the port: say so now rather than wait for a peer to claim it.
     if (taken) throw new TunnelError('PORT_IN_USE', `${makeAddress(taken.localHost, taken.localPort)} is taken by the tunnel ${taken.name} (${taken.type}, through ${taken.server}), which does not lead where this one would.`);
-    const opened = await this.host.open(spec);
+    const opened = await this.host.open(spec, signal);
     return opened.peer ? peerFound(opened.peer) : { at: { here: opened.here.id }, owned: true };
   }
 

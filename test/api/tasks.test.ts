@@ -239,13 +239,17 @@ describe(`the sshTunnel task type and the localPort variable (${trusted ? 'trust
     assert.equal(vscode.tasks.taskExecutions.some((e) => e.task.name === 'api: inspect tunnel'), false);
   });
 
-  it('the variables answer a name with the port or host:port, opening the tunnel if it is not open; an unknown name says which exist', async () => {
+  it('the variables answer a name with the port or host:port, opening the tunnel if it is not open (or ask which); an unknown name says which exist', async () => {
     const port = await run<string>('localPort', { tunnel: 'api-web2' });
     assert.match(port, /^\d+$/);
     const id = runningId('api-web2')!;
     assert.equal(env.api.manager.getTunnel(id)?.localPort, Number(port));
     assert.equal(await run<string>('localAddress', { tunnel: 'api-web2' }), `127.0.0.1:${port}`);
     await assert.rejects(Promise.resolve(run('localPort', { tunnel: 'nope' })), /No tunnel is named "nope"\. Named tunnels: .*api-web2/);
+    // With no argument, the person picks the tunnel.
+    const picked = run<string>('localPort');
+    await driver.typeInput('api-web2');
+    assert.equal(await picked, port);
     await run('stopTunnel', id);
   });
 });
