@@ -77,7 +77,9 @@ export class EngineHost {
     await firstMessage(proc, 'the engine host');
     const host = new EngineHost(proc);
     try {
-      host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers })).nativeCrypto;
+      // An engine from before ServerConfig.host became alias (a --base side of steadyProbe) reads `host`.
+      const named = servers.map((s) => ({ ...s, host: s.alias }));
+      host.nativeCrypto = (await host.call<{ nativeCrypto: boolean }>({ op: 'init', servers: named })).nativeCrypto;
     } catch (err) {
       await host.stop();
       throw err;

@@ -11,6 +11,7 @@ import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
 import { startTunnelService, type TunnelService } from './ui/api';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
+import { Opener, TunnelAttributesOfWindow } from './ui/portAttributes';
 import { copyMcpConfiguration } from './ui/mcpConfig';
 import { problemReporter } from './ui/problemLog';
 import { ConnectProgress } from './ui/progress';
@@ -42,8 +43,10 @@ export interface SshTunnelsApi extends Published.SshTunnelsApi {
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
-  /** The create-tunnel flow's input box while it shows. */
-  inputs: { forward?: vscode.InputBox };
+  /** The create-tunnel flow's input box, and Forward a Port's pick, while they show. */
+  inputs: { forward?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
+  /** The tunnels' attributes (protocol, onForward) and the opener of their pages (what it opened). */
+  attributes: TunnelAttributesOfWindow;
   /** Milliseconds activate() took, up to the first reconcile being started. */
   activationMs: number;
   /** Of those, what starting to share tunnels with other processes took: wall time, and the process's CPU time (its budget: 5 ms; wall time also counts waits for a busy machine's CPU). */
@@ -117,6 +120,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Publ
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
+  const attributes = new TunnelAttributesOfWindow(engine, catalogue, settingsFeed, context.globalState, new Opener(), log);
   // Other extensions, tasks, launch configurations and links hold tunnels through the catalogue.
   const service = startTunnelService({ context, manager: engine, servers, catalogue, peers, settingsFeed, tree, log });
 
@@ -150,7 +154,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Publ
     restored,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
-    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs }),
+    attributes,
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, attributes }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
@@ -200,7 +205,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Publ
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
   // In production other extensions get the published API alone: what they open, the person approves.
   if (context.extensionMode === vscode.ExtensionMode.Production) return service.api;
-  return { ...service.api, manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, activationMs, peersStartMs, peersStartCpuMs, ready, restoring, service };
+  return { ...service.api, manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring, service };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {

@@ -3,7 +3,7 @@
 // why), opening, running (its tunnel id), failed, or served by a peer (another process of the same
 // person). It decides with the peers who serves a tunnel; pure Node (no `vscode`), so the extension
 // and its tests use the same one. Reading settings stays the feeders' job.
-import { DisposableStore, Emitter, errorMessage, TunnelError, type CloseReason, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
+import { type CloseReason, DisposableStore, Emitter, errorMessage, localEnd, TunnelError, type TunnelInfo, type TunnelManager, type TunnelSpec } from '../engine';
 import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import { followPeers, toTakeOver } from './followPeers';
 import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
@@ -11,7 +11,7 @@ import { Holds, type Hold, type HoldRequest } from './holds';
 import { managerActions, specOf } from './ownerActions';
 import { applyWanted } from './settingsDiff';
 import { entryOf, isLive, Slots, type Slot } from './slots';
-import { isOnceKey, isOnceSource, ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type OnceSource, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
+import { isOnceKey, isOnceSource, ORIGIN, TUNNEL_KEY_PREFIX, type CatalogueEntry, type MovedPort, type OnceSource, type OpenFailure, type WantedSource, type WantedState, type WantedTunnel } from './wanted';
 
 export interface CatalogueOptions {
   manager: TunnelManager;
@@ -34,6 +34,9 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   private readonly _onDidChange = new Emitter<void>();
   /** Fires when an entry of the settings or the ssh config appears, goes, or changes state. */
   readonly onDidChange = this._onDidChange.event;
+  private readonly _onDidMovePort = new Emitter<MovedPort>();
+  /** Fires when an entry whose local port was busy opened on the next free one (requireLocalPort false). */
+  readonly onDidMovePort = this._onDidMovePort.event;
   private readonly _onDidFailOpen = new Emitter<OpenFailure>();
   /** Fires when an entry could not be opened and no peer serves it. */
   readonly onDidFailOpen = this._onDidFailOpen.event;
@@ -44,6 +47,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     this.log = options.log ?? (() => undefined);
     this.disposables.add(this._onDidChange);
     this.disposables.add(this._onDidFailOpen);
+    this.disposables.add(this._onDidMovePort);
     this.holds = new Holds({
       manager: this.manager,
       peers: () => this.peerTunnels,
@@ -323,8 +327,10 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   private openEntry(slot: Slot, endingPeer?: string): Promise<TunnelInfo> {
     const { wanted } = slot;
     const label = wanted.spec.name ?? wanted.key;
-    const run = this.door.open(wanted.spec, wanted.source, { endingPeer }).then((opened) => {
+    let busy: TunnelError | undefined;
+    const run = this.door.open(wanted.spec, wanted.source, { endingPeer, requireLocalPort: wanted.requireLocalPort }).then((opened) => {
       if (opened.peer) throw this.servedByPeer(slot, opened.peer);
+      busy = opened.busy;
       return opened.here;
     });
     slot.pending = run;
@@ -339,8 +345,9 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
           return info;
         }
         this.slots.bind(info.id, wanted.key);
-        this.log(`${sourceWord(wanted.source)}: opened ${label} (${info.localPath ?? `${info.localHost}:${info.localPort}`}).`);
+        this.log(`${sourceWord(wanted.source)}: opened ${label} (${localEnd(info)})${busy ? `: ${busy.message.replace(/ Port \d+ is free\.$/, '')} It listens on ${info.localPort} instead` : ''}.`);
         this.setState(slot, { kind: 'running', tunnelId: info.id });
+        if (busy) this._onDidMovePort.fire({ entry: entryOf(slot), info, busy });
         return info;
       },
       (err: unknown) => {

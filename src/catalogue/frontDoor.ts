@@ -13,13 +13,24 @@ import { ORIGIN, type WantedSource } from './wanted';
  */
 export const SERVED_WAIT_MS = 5000;
 
-/** Who serves a tunnel the door was asked for: this process (`here`), or a peer. */
-export type Opened = { here: TunnelInfo; peer?: undefined } | { here?: undefined; peer: PeerTunnel };
+/**
+ * Who serves a tunnel the door was asked for: this process (`here`), or a peer. `busy`: the local
+ * port asked for was held (by whom, in its message), and the tunnel listens on the next free one.
+ */
+export type Opened = { here: TunnelInfo; peer?: undefined; busy?: TunnelError } | { here?: undefined; peer: PeerTunnel };
+
+/** How many ports the door tries past a busy one (requireLocalPort false) before it asks for any free port. */
+const NEXT_PORT_TRIES = 5;
 
 export interface OpenOptions {
   signal?: AbortSignal;
   /** A peer that is ending (its tunnels are being taken over): what it still serves does not count. */
   endingPeer?: string;
+  /**
+   * false: a local port held by another program (not a peer serving the same tunnel) is no
+   * failure; the tunnel takes the next free port, and `busy` says why (VS Code's requireLocalPort).
+   */
+  requireLocalPort?: boolean;
 }
 
 /**
@@ -68,9 +79,30 @@ export class FrontDoor implements TunnelDoor {
       // Two processes opening at once: the port decides, and the loser answers with the winner's tunnel.
       const instead = peers && mayBeServedByPeer(wanted, err) ? notEnding(await peers.whenServed(wanted, SERVED_WAIT_MS), options.endingPeer) : undefined;
       if (instead) return { peer: instead };
+      if (options.requireLocalPort === false && isBusyLocalPort(wanted, err)) return { here: await this.nextFreePort(wanted, err, options.signal), busy: err };
       throw err;
     }
   }
+
+  /** Opens on the free port the busy one's error suggests (then the next, then any). */
+  private async nextFreePort(spec: TunnelSpec, busy: TunnelError, signal?: AbortSignal): Promise<TunnelInfo> {
+    let last = busy;
+    for (let i = 0; i <= NEXT_PORT_TRIES; i++) {
+      const suggestion = last.details.suggestion;
+      const localPort = i < NEXT_PORT_TRIES && typeof suggestion === 'number' ? suggestion : 0;
+      try {
+        return await this.manager.createTunnel({ ...spec, localPort }, { signal });
+      } catch (err) {
+        if (!isBusyLocalPort(spec, err)) throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+}
+
+function isBusyLocalPort(spec: TunnelSpec, err: unknown): err is TunnelError {
+  return err instanceof TunnelError && err.code === 'PORT_IN_USE' && spec.type !== 'remote' && spec.localPath === undefined;
 }
 
 function notEnding(served: PeerTunnel | undefined, endingPeer: string | undefined): PeerTunnel | undefined {

@@ -16,6 +16,7 @@ export function specOf(info: TunnelInfo): TunnelSpec {
     ...(info.localPath !== undefined ? { localPath: info.localPath } : {}),
     ...(info.remotePath !== undefined ? { remotePath: info.remotePath } : {}),
     ...(info.socks ? { socks: true } : {}),
+    ...(info.watchRemotePort ? { watchRemotePort: true } : {}),
     ...(info.nameGiven ? { name: info.name } : {}),
     openedBy: info.openedBy,
   };

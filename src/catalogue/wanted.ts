@@ -1,6 +1,6 @@
 // What a process wants of a tunnel, whoever asked for it, and the state it is in: the catalogue's
 // vocabulary (src/catalogue/catalogue.ts), shared with the UI that shows it.
-import type { CloseReason, TunnelOrigin, TunnelSpec } from '../engine';
+import type { CloseReason, TunnelError, TunnelInfo, TunnelOrigin, TunnelSpec } from '../engine';
 import type { PeerTunnel } from '../peers';
 
 export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person' | 'extension';
@@ -20,6 +20,8 @@ export interface WantedTunnel {
   /** A change of it means a restart. */
   fingerprint: string;
   autoStart: boolean;
+  /** false: a busy local port is no failure; the next free one is taken (VS Code's requireLocalPort). */
+  requireLocalPort?: boolean;
 }
 
 export type WantedState =
@@ -40,6 +42,13 @@ export interface CatalogueEntry extends WantedTunnel {
 export interface OpenFailure {
   entry: CatalogueEntry;
   error: unknown;
+}
+
+/** An entry opened on another local port than its own, which was busy: `busy` says by whom. */
+export interface MovedPort {
+  entry: CatalogueEntry;
+  info: TunnelInfo;
+  busy: TunnelError;
 }
 
 /** Keys of tunnels opened once (by a person, an agent, a restore) start with this. */

@@ -1,6 +1,8 @@
 // Keeps a block of lines (the table) at the bottom of a terminal, redrawn in place, with event
 // lines scrolling above it, and again at the new width when the terminal is resized. On a pipe
-// or file it only writes the event lines and the final table.
+// or file it only writes the event lines and the final table. On a Windows console, as it shows
+// them (terminalLook).
+import { plainMarks, type TerminalLook } from './terminal';
 
 export interface DisplayStream {
   write(text: string): unknown;
@@ -25,6 +27,7 @@ export class LiveDisplay {
   constructor(
     private readonly out: DisplayStream,
     private readonly block: (width: number, final: boolean) => string[],
+    private readonly look: TerminalLook = { plainMarks: false, spareLastColumn: false },
   ) {
     if (this.live) out.on?.('resize', this.onResize);
   }
@@ -34,7 +37,13 @@ export class LiveDisplay {
   }
 
   private width(): number {
-    return this.out.columns && this.out.columns > 10 ? this.out.columns : 200;
+    const columns = this.out.columns && this.out.columns > 10 ? this.out.columns : 200;
+    return this.look.spareLastColumn ? columns - 1 : columns;
+  }
+
+  /** Everything written goes through here: the marks the terminal shows. */
+  private write(text: string): void {
+    this.out.write(this.look.plainMarks ? plainMarks(text) : text);
   }
 
   /**
@@ -48,14 +57,14 @@ export class LiveDisplay {
 
   private erase(): void {
     const rows = this.drawnRows();
-    if (rows > 0) this.out.write(`\x1b[${rows}A\r\x1b[J`);
+    if (rows > 0) this.write(`\x1b[${rows}A\r\x1b[J`);
     this.drawn = [];
   }
 
   private draw(final: boolean): void {
     const lines = this.block(this.width(), final);
     this.erase();
-    this.out.write(lines.join('\n') + '\n');
+    this.write(lines.join('\n') + '\n');
     this.drawn = lines;
   }
 
@@ -69,7 +78,7 @@ export class LiveDisplay {
   event(line: string): void {
     if (this.stopped) return;
     if (!this.live) {
-      this.out.write(line + '\n');
+      this.write(line + '\n');
       return;
     }
     if (this.held) {
@@ -77,7 +86,7 @@ export class LiveDisplay {
       return;
     }
     if (!this.paused) this.erase();
-    this.out.write(line + '\n');
+    this.write(line + '\n');
     this.render();
   }
 
@@ -94,7 +103,7 @@ export class LiveDisplay {
     this.held = undefined;
     if (held.length && this.live && !this.stopped) {
       this.erase();
-      this.out.write(held.join('\n') + '\n');
+      this.write(held.join('\n') + '\n');
     }
     this.render();
   }
@@ -129,7 +138,7 @@ export class LiveDisplay {
     if (this.stopped) return;
     this.out.off?.('resize', this.onResize);
     // Off a terminal, or with the block taken away for a prompt, the last block is written anew.
-    if (!this.live || this.paused) this.out.write(this.block(this.width(), true).join('\n') + '\n');
+    if (!this.live || this.paused) this.write(this.block(this.width(), true).join('\n') + '\n');
     else this.draw(true);
     this.stopped = true;
   }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { envValue } from '../engine';
 import { folderSettingsFile, parseSettingsText } from '../config/tunnelSettings';
 import { formatSummary, loadSettingsConfig, printable, restrictedKeys, summarizeSettings, type SummaryItem } from './folderSummary';
 import { readLine, type TerminalStreams } from './terminal';
@@ -52,8 +53,15 @@ export function readFolderSettings(dir: string, home = os.homedir()): FolderSett
   return { folder, file, settings, digest: hash.digest('hex'), restricted: restrictedKeys(settings), summary: summarizeSettings(settings, folder, home) };
 }
 
-/** Where allows are kept: $XDG_DATA_HOME/ssh-tunnels/allow, else ~/.local/share/ssh-tunnels/allow. */
-export function allowStore(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string {
+/**
+ * Where allows are kept: `%LOCALAPPDATA%\ssh-tunnels\allow` on Windows (beside the runtime
+ * folder), else $XDG_DATA_HOME/ssh-tunnels/allow, else ~/.local/share/ssh-tunnels/allow.
+ */
+export function allowStore(env: NodeJS.ProcessEnv = process.env, home = os.homedir(), platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') {
+    const local = envValue('LOCALAPPDATA', env, platform) || path.win32.join(home, 'AppData', 'Local');
+    return path.win32.join(local, 'ssh-tunnels', 'allow');
+  }
   const data = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(home, '.local', 'share');
   return path.join(data, 'ssh-tunnels', 'allow');
 }

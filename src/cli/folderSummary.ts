@@ -9,7 +9,7 @@ import { validateServerSettings } from '../config/serverSettings';
 import { defaultSshConfigPath } from '../config/servers';
 import { loadSshConfig, type LoadedSshConfig } from '../config/sshConfigLoad';
 import { parseTunnelSettings, SECTION } from '../config/tunnelSettings';
-import { configuredTarget, expandHome, makeAddress } from '../engine';
+import { configuredTarget, expandHome, localEnd, remoteEnd } from '../engine';
 import { isLoopback } from '../tools';
 
 /** The settings VS Code keeps from an untrusted workspace (package.json restrictedConfigurations). */
@@ -69,16 +69,16 @@ export function summarizeSettings(settings: Record<string, unknown>, folder: str
   for (const { spec } of parseTunnelSettings(settings[`${SECTION}.tunnels`], true).tunnels) {
     const server = `server ${quote(spec.server)}`;
     const tunnel = spec.name ? ` (tunnel ${quote(spec.name)})` : '';
-    const local = spec.localPath ?? makeAddress(spec.localHost ?? '127.0.0.1', spec.localPort);
+    const local = localEnd(spec);
     if (spec.type === 'remote') {
-      const listen = spec.remotePath ?? makeAddress(spec.remoteHost, spec.remotePort);
+      const listen = remoteEnd(spec);
       const open = spec.remotePath === undefined && !isLoopback(spec.remoteHost ?? '127.0.0.1') ? ', open to its network' : '';
       const what = spec.socks ? "a SOCKS proxy into this machine's network" : `${local} of this machine`;
       add(true, `exposes ${what} on ${server}, which listens on ${listen}${open}${tunnel}`);
       continue;
     }
     const open = spec.localPath === undefined && !isLoopback(spec.localHost ?? '127.0.0.1');
-    const what = spec.type === 'dynamic' ? `a SOCKS proxy through ${server}` : `forwards to ${spec.remotePath ?? makeAddress(spec.remoteHost, spec.remotePort)} through ${server}`;
+    const what = spec.type === 'dynamic' ? `a SOCKS proxy through ${server}` : `forwards to ${remoteEnd(spec)} through ${server}`;
     add(open, `listens on ${local}${open ? ', open to other machines,' : ':'} ${what}${tunnel}`);
   }
   // Stable: within each group, the order of the file.

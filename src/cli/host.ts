@@ -78,6 +78,8 @@ export async function createCliHost(options: CliHostOptions): Promise<CliHost> {
     // -F is relative to here (the registry expands a leading ~ itself); the setting, to its folder.
     configPath: configFile ? (configFile.startsWith('~') ? configFile : path.resolve(configFile)) : folder && settingsConfigPath(settings, folder.folder),
     settings: settings[`${SECTION}.servers`],
+    // The person's own config (or -F, or a folder they allowed above): its Match exec runs, as with ssh.
+    env: { allowExec: true },
   });
   const tunnels = parseTunnelSettings(settings[`${SECTION}.tunnels`], true);
   const supervision = supervisionSettings(get);

@@ -3,6 +3,7 @@
 import { errorMessage } from '../engine';
 import { runAllow, runDeny } from './allow';
 import { UsageError } from './args';
+import { runPorts } from './ports';
 import { runTrust } from './trust';
 import { runUp } from './up';
 import { VERSION } from './version';
@@ -15,8 +16,9 @@ SSH tunnels (ssh -L, -R, -D) from the servers of ~/.ssh/config and a workspace's
 
 Commands:
   up      open a workspace's tunnels (or -L/-R/-D forwards) and show them live until Ctrl-C
-  mcp     serve the tunnel tools (ssh_tunnel_create, _list, _close, ssh_connection_status)
-          to an MCP client over stdio
+  mcp     serve the tunnel tools (ssh_tunnel_create, _list, _close, ssh_connection_status,
+          ssh_server_ports) to an MCP client over stdio
+  ports   list what a server listens on (ports, Unix sockets, their processes) and the -L for each
   trust   connect to a server once and decide in the terminal whether to trust its host key
   allow   let a folder's .vscode/settings.json (its servers, tunnels, ssh config) be used on
           this machine; until then "up" asks about it and "mcp --workspace" refuses it
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   trust: runTrust,
   allow: runAllow,
   deny: runDeny,
+  ports: runPorts,
 };
 
 export async function main(argv: string[]): Promise<number> {

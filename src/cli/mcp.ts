@@ -15,6 +15,7 @@ import { modelDescription, refusalLog, toolDefinition, TOOL_DEFINITIONS, TunnelT
 import { describeOptions, parseArgs, type OptionSpec } from './args';
 import { createCliHost } from './host';
 import { McpPrompts } from './mcpPrompts';
+import { closingSignals } from './terminal';
 import { VERSION } from './version';
 
 export const MCP_OPTIONS: OptionSpec[] = [
@@ -27,8 +28,8 @@ export const MCP_OPTIONS: OptionSpec[] = [
 
 export const MCP_HELP = `Usage: ssh-tunnels mcp [options]
 
-An MCP server over stdio with the tools ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close
-and ssh_connection_status, for agents outside VS Code (Claude Desktop, Cursor, Claude Code, any
+An MCP server over stdio with the tools ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close,
+ssh_connection_status and ssh_server_ports (what a server listens on), for agents outside VS Code (Claude Desktop, Cursor, Claude Code, any
 MCP client). Agents get loopback-only listeners unless --allow-non-loopback is given. This server
 opens and closes tunnels without asking the user, unless --confirm is given: then it asks the
 user through the client (MCP elicitation) before each create and close, and refuses them if the
@@ -199,7 +200,7 @@ export async function runMcp(argv: string[]): Promise<number> {
   process.stdin.once('end', () => void shutdown('The client disconnected (stdin ended)'));
   process.stdin.once('close', () => void shutdown('The client disconnected (stdin closed)'));
   process.stdout.on('error', () => void shutdown('The client stopped reading (stdout closed)'));
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void shutdown(`Got ${signal}`));
+  for (const signal of closingSignals()) process.once(signal, () => void shutdown(`Got ${signal}`));
   await server.connect(transport);
   log(
     `MCP server ${VERSION} ready on stdio (${plural(host.servers.list().length, 'server')}; ${options.allowNonLoopback ? 'non-loopback addresses allowed' : 'loopback only'}` +

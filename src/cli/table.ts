@@ -1,6 +1,6 @@
 // The live table of `ssh-tunnels up`: one row per tunnel with its state, address, traffic,
 // connections, errors and reconnects, fitted to the terminal's width. Pure: rows in, lines out.
-import { formatBytes, makeAddress, plural, type TunnelInfo, type TunnelState } from '../engine';
+import { formatBytes, localEnd, plural, remoteEnd, type TunnelInfo, type TunnelState } from '../engine';
 
 export interface TableRow {
   name: string;
@@ -20,8 +20,8 @@ export interface TableRow {
 
 /** Where to connect (local), the proxy URL (dynamic), or the server's port and where it leads (remote). */
 export function address(info: TunnelInfo): string {
-  const local = info.localPath ?? makeAddress(info.localHost, info.localPort);
-  const remote = info.remotePath ?? makeAddress(info.remoteHost, info.remotePort);
+  const local = localEnd(info);
+  const remote = remoteEnd(info);
   if (info.type === 'dynamic') return `socks5h://${local}`;
   if (info.type === 'local') return `${local} → ${remote}`;
   if (info.socks) return `socks5h://${remote} on ${info.server} → this machine`;

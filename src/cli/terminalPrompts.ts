@@ -1,8 +1,7 @@
 // The engine's Prompts answered in a terminal: host keys as ssh asks (yes/no/fingerprint),
 // passwords and passphrases read without echo, the touch of a security key as ssh asks for it.
 // Questions are asked one at a time.
-import * as os from 'node:os';
-import type { HostKeyAnswer, HostKeyQuestion, Prompts } from '../engine';
+import { displayPath, type HostKeyAnswer, type HostKeyQuestion, type Prompts } from '../engine';
 import { readLine, type TerminalStreams } from './terminal';
 
 export interface TerminalPromptHooks {
@@ -12,12 +11,6 @@ export interface TerminalPromptHooks {
   wrote?(text: string): void;
   /** Called once it is answered. */
   resume?(): void;
-}
-
-/** A path under the home folder as people write it. */
-function tildify(file: string): string {
-  const home = os.homedir();
-  return file === home || file.startsWith(home + '/') ? `~${file.slice(home.length)}` : file;
 }
 
 export class TerminalPrompts implements Prompts {
@@ -64,7 +57,7 @@ export class TerminalPrompts implements Prompts {
   }
 
   passphrase(server: string, keyPath: string, retry?: string): Promise<string | undefined> {
-    return this.ask(`the passphrase of ${tildify(keyPath)}`, () => {
+    return this.ask(`the passphrase of ${displayPath(keyPath)}`, () => {
       if (retry) this.io.output.write(`${retry}\n`);
       return readLine(this.io, `Enter passphrase for key '${keyPath}' (${server}): `, { echo: false });
     });

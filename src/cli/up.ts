@@ -10,6 +10,7 @@ import { describeOptions, parseArgs, UsageError, type OptionSpec } from './args'
 import { LiveDisplay } from './display';
 import { createCliHost } from './host';
 import { cutErrors, renderTable, shorten, summary } from './table';
+import { closingSignals, terminalLook } from './terminal';
 import { TerminalPrompts } from './terminalPrompts';
 import { selectTunnels } from './upSelect';
 import { resolveServers } from './upServers';
@@ -132,7 +133,7 @@ export async function runUp(argv: string[]): Promise<number> {
     closing = true;
     finish(undefined);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  for (const signal of closingSignals()) process.on(signal, onSignal);
   let running = true;
   try {
     const selected = selectTunnels(host.configured, positionals, options.all === true, options.server as string | undefined, (options.forwards as string[] | undefined) ?? [], host.settingsFile!);
@@ -177,7 +178,7 @@ export async function runUp(argv: string[]): Promise<number> {
       // A cut error is no use to act on: each is written whole under the table (it may wrap).
       const errors = cutErrors(current, table).map((l) => shorten(l, 3 * width, 'end'));
       return [...table, summary(current, { running: live }), ...errors, ...below.map((l) => shorten(l, width, 'end'))];
-    });
+    }, terminalLook());
     host.manager.onDidChangeTunnel((info) => {
       if (events.tunnelChanged(info)) display!.render();
     });
@@ -224,7 +225,7 @@ export async function runUp(argv: string[]): Promise<number> {
     if (open > 0) process.stderr.write(`Closing ${plural(open, 'tunnel')}…\n`);
     // The tunnels close first, as a shutdown: the other processes then take over those they want.
     await peers.dispose(() => host.dispose());
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
+    for (const signal of closingSignals()) process.off(signal, onSignal);
     if (open > 0) process.stderr.write(`${open === 1 ? 'The tunnel is' : 'All tunnels are'} closed.\n`);
   }
 }

@@ -1,7 +1,7 @@
 // Each tunnel `up` asked for: opened through the front door, here or followed where a peer (a VS
 // Code window, another up, an agent through mcp) serves it already, and taken over when that one ends.
 import type { TunnelDoor } from '../catalogue';
-import { defaultName, errorMessage, makeAddress, type TunnelSpec } from '../engine';
+import { defaultName, errorMessage, localEnd, remoteEnd, type TunnelSpec } from '../engine';
 import { describePeer, type Peers, type PeerIdentity, type PeerTunnel } from '../peers';
 import { address, type TableRow } from './table';
 
@@ -57,11 +57,11 @@ export async function openEntry(t: UpTunnels, entry: Entry): Promise<boolean> {
     entry.id = info.id;
     t.byId.set(info.id, entry);
     entry.row = { ...entry.row, name: info.name, info, pending: undefined, servedBy: undefined };
-    const listening = `listening on ${info.localPath ?? makeAddress(info.localHost, info.localPort)}`;
+    const listening = `listening on ${localEnd(info)}`;
     if (info.state === 'reconnecting') {
       // Its server is down: the port is held (or the forward asked for) once it is back.
       t.say(`${info.name}: ${info.type === 'remote' ? `asked of ${info.server} once it is reachable` : listening}; waiting for ${info.server} (${info.lastError ?? 'unreachable'})`);
-    } else t.say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${info.remotePath ?? makeAddress(info.remoteHost, info.remotePort)}` : listening}`);
+    } else t.say(`${info.name}: open, ${info.type === 'remote' ? `${info.server} listens on ${remoteEnd(info)}` : listening}`);
     return true;
   } catch (err) {
     entry.row = { ...entry.row, pending: 'failed', error: errorMessage(err), servedBy: undefined };

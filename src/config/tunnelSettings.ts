@@ -6,9 +6,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TUNNEL_TYPES, type TunnelSpec, type TunnelType } from '../engine';
 import { parseJsonc } from './jsonc';
-import { entryLabel, isEntry, missingField, typoOf, unknownFieldWarnings } from './settingsFields';
+import { closest, entryLabel, isEntry, missingField, typoOf, unknownFieldWarnings } from './settingsFields';
 
 export const SECTION = 'sshTunnels';
+
+/** What to do when a tunnel is forwarded (opened here and active), as VS Code's `remote.portsAttributes` names it. */
+export const ON_FORWARD = ['notify', 'openBrowser', 'openBrowserOnce', 'openPreview', 'silent'] as const;
+export type OnForward = (typeof ON_FORWARD)[number];
+
+export const PROTOCOLS = ['http', 'https'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** A tunnel's attributes for the UI, named as VS Code's `remote.portsAttributes` names them. */
+export interface TunnelAttributes {
+  /** What a web page on its local address is spoken in: Open in Browser and Copy Local Address use it. */
+  protocol?: Protocol;
+  onForward?: OnForward;
+  /** false: a busy local port is no failure; the next free one is taken and said. */
+  requireLocalPort?: boolean;
+}
 
 /** A tunnel from `sshTunnels.tunnels`. */
 export interface ConfiguredTunnel {
@@ -20,6 +36,7 @@ export interface ConfiguredTunnel {
   autoStart: boolean;
   /** Defined in workspace or folder settings (checked into a repository). */
   fromWorkspace: boolean;
+  attributes: TunnelAttributes;
 }
 
 export interface TunnelSettingsRead {
@@ -29,7 +46,41 @@ export interface TunnelSettingsRead {
 }
 
 /** Every field a tunnel entry may have. */
-const FIELDS = ['name', 'server', 'type', 'localHost', 'localPort', 'localPath', 'remoteHost', 'remotePort', 'remotePath', 'socks', 'autoStart'];
+const FIELDS = ['name', 'label', 'server', 'type', 'localHost', 'localPort', 'localPath', 'remoteHost', 'remotePort', 'remotePath', 'socks', 'autoStart', 'protocol', 'onForward', 'requireLocalPort', 'watchRemotePort'];
+
+/**
+ * The attributes of an entry; a value that is not one of the allowed ones is a warning (with the
+ * one it probably meant) and left out, the tunnel kept.
+ */
+function attributesOf(o: Record<string, unknown>, label: string, type: TunnelType, problems: string[]): TunnelAttributes {
+  const out: TunnelAttributes = {};
+  const oneOf = <T extends string>(field: string, allowed: readonly T[]): T | undefined => {
+    const v = o[field];
+    if (v === undefined) return undefined;
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    const meant = typeof v === 'string' ? closest(v, allowed) : undefined;
+    problems.push(`${label}: ${field} must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}${meant ? ` (did you mean ${JSON.stringify(meant)}?)` : ''}; ignored.`);
+    return undefined;
+  };
+  const flag = (field: string): boolean | undefined => {
+    const v = o[field];
+    if (v === undefined || typeof v === 'boolean') return v;
+    problems.push(`${label}: ${field} must be true or false; got ${JSON.stringify(v)}; ignored.`);
+    return undefined;
+  };
+  const protocol = oneOf('protocol', PROTOCOLS);
+  const onForward = oneOf('onForward', ON_FORWARD);
+  const requireLocalPort = flag('requireLocalPort');
+  if (protocol) out.protocol = protocol;
+  if (onForward) out.onForward = onForward;
+  if (requireLocalPort !== undefined) out.requireLocalPort = requireLocalPort;
+  if ((protocol || (onForward && onForward !== 'notify' && onForward !== 'silent')) && type !== 'local') {
+    problems.push(`${label}: ${protocol ? 'protocol' : 'onForward'} opens a web page on this machine's end, which only a local (-L) tunnel has; ignored.`);
+    delete out.protocol;
+    if (onForward !== 'notify' && onForward !== 'silent') delete out.onForward;
+  }
+  return out;
+}
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
@@ -51,7 +102,9 @@ export function tunnelFromSetting(o: unknown, index: number, fromWorkspace: bool
     problems.push(`${where} must be an object like { "server": "db", "localPort": 5432, "remotePort": 5432 }; got ${JSON.stringify(o)}.`);
     return undefined;
   }
-  const label = entryLabel(where, str(o.name));
+  // `label` is VS Code's word (remote.portsAttributes) for what this project calls the name.
+  const givenName = str(o.name) ?? str(o.label);
+  const label = entryLabel(where, givenName);
   const type = (o.type ?? 'local') as TunnelType;
   const knownType = TUNNEL_TYPES.includes(type);
   const missing = knownType ? missingFields(o, type) : [];
@@ -74,10 +127,15 @@ export function tunnelFromSetting(o: unknown, index: number, fromWorkspace: bool
   const localPath = str(o.localPath);
   const remotePath = str(o.remotePath);
   const toServerPort = type !== 'dynamic' && remotePath === undefined;
+  if (str(o.name) && str(o.label) && str(o.name) !== str(o.label)) problems.push(`${label}: name and label are two words for one thing (label is VS Code's); the name ${JSON.stringify(str(o.name))} is used.`);
+  const watch = o.watchRemotePort;
+  if (watch !== undefined && (typeof watch !== 'boolean' || (watch && type !== 'local'))) {
+    problems.push(`${label}: watchRemotePort ${typeof watch !== 'boolean' ? `must be true or false; got ${JSON.stringify(watch)}` : 'is for local (-L) tunnels, whose target is on the server\'s side'}; ignored.`);
+  }
   const spec: TunnelSpec = {
     server,
     type,
-    name: str(o.name),
+    name: givenName,
     localHost: str(o.localHost),
     localPort: (o.localPort ?? 0) as number,
     remoteHost: toServerPort ? (str(o.remoteHost) ?? (type === 'local' ? 'localhost' : '127.0.0.1')) : undefined,
@@ -87,9 +145,10 @@ export function tunnelFromSetting(o: unknown, index: number, fromWorkspace: bool
   if (localPath !== undefined) spec.localPath = localPath;
   if (remotePath !== undefined) spec.remotePath = remotePath;
   if (o.socks !== undefined) spec.socks = o.socks as boolean;
+  if (watch === true && type === 'local') spec.watchRemotePort = true;
   const listen = type === 'remote' ? (remotePath ?? `${spec.remoteHost}:${spec.remotePort}`) : (localPath ?? `${spec.localHost ?? '127.0.0.1'}:${spec.localPort}`);
   const key = spec.name ? `name:${spec.name}` : `${server}|${type}|${listen}`;
-  return { key, fingerprint: JSON.stringify(spec), spec, autoStart: o.autoStart === true, fromWorkspace };
+  return { key, fingerprint: JSON.stringify(spec), spec, autoStart: o.autoStart === true, fromWorkspace, attributes: attributesOf(o, label, type, problems) };
 }
 
 /** Reads a `sshTunnels.tunnels` value; entries that cannot be read are left out with a problem each. */

@@ -8,8 +8,11 @@ import type { ReconnectPolicy } from './connection/redial';
 import { SshSession } from './connection/session';
 import { RememberedSecrets } from './login/rememberedSecrets';
 import { localEnd } from './forwards/ends';
+import { portInUse } from './io/listener';
 import { resolveSpec, specName } from './forwards/spec';
 import { install as installSsh2Adapter } from './ssh2';
+import { listingCommand, listingRefused, readListing } from './ports/remoteListing';
+import type { ServerPorts } from './ports/listeners';
 import type { Tunnel } from './forwards/tunnel';
 import type { CloseReason, Prompts, ServerConfig, ServerSource, ServerStatus, TunnelInfo, TunnelOrigin, TunnelSpec } from './base/types';
 
@@ -23,6 +26,8 @@ export interface TunnelManagerOptions {
   forwardTimeoutMs?: number;
   /** How long a SOCKS client may take to send its request, in ms. */
   socksHandshakeTimeoutMs?: number;
+  /** How often an idle tunnel with watchRemotePort checks its target, in ms (default 10 s). */
+  watchIntervalMs?: number;
   log?: (message: string) => void;
 }
 
@@ -160,6 +165,7 @@ export class TunnelManager {
     if ((tunnel instanceof DynamicForward || tunnel instanceof ReverseDynamicForward) && this.options.socksHandshakeTimeoutMs) {
       tunnel.handshakeTimeoutMs = this.options.socksHandshakeTimeoutMs;
     }
+    if (tunnel instanceof LocalForward && this.options.watchIntervalMs) tunnel.watchIntervalMs = this.options.watchIntervalMs;
     this.tunnels.set(id, tunnel);
     this._onDidChangeTunnel.fire(tunnel.info());
     this._onDidChangeServer.fire(this.serverStatus(config.alias));
@@ -175,13 +181,23 @@ export class TunnelManager {
       await tunnel.close(reason).catch(() => undefined);
       // With no other tunnel on it, the session closes; a connect still under way is ended once it finishes.
       this.releaseSessionIfIdle(config.alias);
-      this.log(`${tunnel.name}: ${errorMessage(err)}`);
-      throw err;
+      const error = this.heldHere(err, resolved.localHost);
+      this.log(`${tunnel.name}: ${errorMessage(error)}`);
+      throw error;
     }
     const opened = tunnel.info();
     const waiting = opened.state === 'reconnecting' ? `; waiting for ${opened.server}` : '';
     this.log(`${tunnel.name}: open (${localEnd(opened)})${waiting}`);
     return opened;
+  }
+
+  /** A busy port another tunnel of this manager holds: that tunnel is named rather than this program. */
+  private heldHere(err: unknown, host: string): unknown {
+    if (!(err instanceof TunnelError) || err.code !== 'PORT_IN_USE' || typeof err.details.port !== 'number') return err;
+    const port = err.details.port;
+    const other = [...this.tunnels.values()].map((t) => t.info()).find((t) => t.type !== 'remote' && t.localPath === undefined && t.localPort === port && (t.localHost === host || t.localHost === '0.0.0.0' || t.localHost === '::'));
+    if (!other) return err;
+    return portInUse(host, port, err.details.suggestion as number | undefined, { text: `the tunnel ${other.name} here`, pid: process.pid });
   }
 
   listTunnels(server?: string): TunnelInfo[] {
@@ -220,6 +236,32 @@ export class TunnelManager {
     const session = this.sessionFor(this.findServer(name));
     await session.connect();
     return this.serverStatus(name);
+  }
+
+  /**
+   * What the server listens on (TCP ports and Unix sockets, with their processes when it names
+   * them), from a command run over an exec channel without a terminal. Connects the server if it
+   * is not. Rejects with COMMAND_REFUSED when the login allows no commands, TIMEOUT after `timeoutMs`.
+   */
+  async listServerPorts(name: string, options: { timeoutMs?: number } = {}): Promise<ServerPorts> {
+    if (this.disposed) throw new TunnelError('CLOSED', 'The tunnel manager has been disposed.');
+    await this.options.servers.whenReady?.(name);
+    const session = this.sessionFor(this.findServer(name));
+    await session.connect();
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    let output;
+    try {
+      output = await session.channels.exec(listingCommand(), { timeoutMs });
+    } catch (err) {
+      if (err instanceof TunnelError && err.code === 'COMMAND_REFUSED') throw listingRefused(name, { stdout: '', stderr: String(err.details.said ?? err.message) });
+      if (err instanceof TunnelError && err.code === 'TIMEOUT') {
+        throw new TunnelError('TIMEOUT', `${name} did not list its ports within ${timeoutMs / 1000}s (the command that lists them did not finish). Forward a port by its number instead (Create Tunnel).`);
+      }
+      throw err;
+    }
+    const ports = readListing(name, output);
+    this.log(`${name}: listed ${ports.tcp.length} ports and ${ports.unix.length} sockets (${ports.source})`);
+    return ports;
   }
 
   serverStatus(name: string): ServerStatus {

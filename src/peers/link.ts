@@ -1,4 +1,4 @@
-// One connection to another process: messages in and out over a Unix socket.
+// One connection to another process: messages in and out over a Unix socket or a named pipe.
 import type * as net from 'node:net';
 import { encode, LineReader, type Message } from './protocol';
 import type { PeerIdentity } from './types';
@@ -38,6 +38,8 @@ export class Link {
       },
     );
     socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    // Paused after a pipe's proofs, with what followed them put back.
+    socket.resume();
     // A peer that ends abruptly shows as EPIPE/ECONNRESET here, then as 'close'.
     socket.on('error', () => undefined);
     socket.on('close', () => {

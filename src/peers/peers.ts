@@ -1,9 +1,9 @@
 // The processes of one person on one machine (VS Code windows, `ssh-tunnels up`, `ssh-tunnels
-// mcp`) tell each other the tunnels they serve, over a Unix socket each in a private runtime
-// folder. No daemon: each process listens on `<pid>.sock`, a newcomer connects to those there,
-// and nothing is left once the last one ends. Pure Node.
+// mcp`) tell each other the tunnels they serve, each listening on a Unix socket in a private
+// runtime folder (on Windows: a named pipe, named by a file there). No daemon: each process
+// listens on its own, a newcomer connects to those it finds, and nothing is left once the last
+// one ends. Pure Node.
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Emitter, errorMessage, TunnelError, type TunnelInfo, type TunnelSpec } from '../engine';
@@ -12,8 +12,11 @@ import { Link } from './link';
 import { PROTOCOL_VERSION, type Message } from './protocol';
 import { Registry, who } from './registry';
 import { Requests } from './requests';
-import { checkPeerSocket, checkRuntimeDir, defaultRuntimeDir, SOCKET_PATH_MAX } from './runtimeDir';
-import { alive, atExit, dial, listenPrivately, otherSockets, ownSocketPath, removeStale, whenGone } from './sockets';
+import { pipeTransport, type PipePlace } from './pipes';
+import { alive, whenGone } from './processes';
+import { checkRuntimeDir, defaultRuntimeDir, type RuntimePlace } from './runtimeDir';
+import { socketTransport } from './sockets';
+import type { Endpoint, Transport } from './transport';
 import { type OwnerActions, type PeerIdentity, type PeerKind, type PeerTunnel, type PeerTunnels } from './types';
 
 export interface PeersOptions {
@@ -29,6 +32,21 @@ export interface PeersOptions {
   dir?: string;
   /** How long ready() waits at most for the processes found at start (ms). */
   readyTimeoutMs?: number;
+  /** The platform whose way is used, and its places (this process's by default): tests run Windows' over Unix sockets standing in for pipes. */
+  place?: RuntimePlace & PipePlace;
+}
+
+/** The instances whose entry goes when the process exits: one listener for all. */
+const listening = new Set<Peers>();
+const onExit = () => {
+  for (const p of listening) p.unlinkOwnSocket();
+};
+
+function atExit(owner: Peers, on: boolean): void {
+  if (on) {
+    if (listening.size === 0) process.on('exit', onExit);
+    listening.add(owner);
+  } else if (listening.delete(owner) && listening.size === 0) process.off('exit', onExit);
 }
 
 /** How long a question about a port waits for processes that connected but have not said hello yet. */
@@ -40,11 +58,14 @@ const RESTART_ANSWER_MS = 120_000;
 
 export class Peers implements PeerTunnels {
   readonly self: PeerIdentity;
-  /** The folder used, and our socket in it; undefined when running alone. */
+  /** The folder used, and our entry in it (the socket; on Windows the file naming our pipe); undefined when running alone. */
   readonly dir: string;
   socketPath: string | undefined;
+  private readonly transport: Transport;
   private server: net.Server | undefined;
-  private socketIno: number | undefined;
+  /** Where this process listens, once it does. */
+  private endpoint: Endpoint | undefined;
+  private listened: Promise<Endpoint | undefined> | undefined;
   private readonly links = new Set<Link>();
   private readonly registry: Registry;
   private readonly requests: Requests;
@@ -75,10 +96,12 @@ export class Peers implements PeerTunnels {
       ...(options.folder ? { folder: options.folder } : {}),
       startedAt: Date.now(),
     };
-    this.dir = options.dir ?? defaultRuntimeDir();
+    const place = options.place ?? {};
+    this.dir = options.dir ?? defaultRuntimeDir(place);
+    this.transport = (place.platform ?? process.platform) === 'win32' ? pipeTransport(place) : socketTransport(place.platform);
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
     const log = (message: string) => this.log(message);
-    this.registry = new Registry(this.self.id, {
+    this.registry = new Registry(this.self.id, this.transport.entryName, {
       log,
       changed: () => this._onDidChange.fire(),
       lost: (peer, tunnels) => {
@@ -97,15 +120,16 @@ export class Peers implements PeerTunnels {
       },
       () => this.links.size > 0,
     );
-    const problem = checkRuntimeDir(this.dir);
+    const problem = checkRuntimeDir(this.dir, place);
     if (problem) {
       this.log(`The runtime folder ${this.dir} ${problem}: ignored; tunnels of other processes are not shared.`);
       this.markReady();
       return;
     }
-    const socketPath = ownSocketPath(this.dir);
-    if (Buffer.byteLength(socketPath) > SOCKET_PATH_MAX) {
-      this.log(`The socket path ${socketPath} is longer than a Unix socket allows (${SOCKET_PATH_MAX} bytes): tunnels of other processes are not shared (set SSH_TUNNELS_RUNTIME_DIR to a shorter folder).`);
+    const socketPath = this.transport.ownEntry(this.dir);
+    const tooLong = this.transport.entryProblem(socketPath);
+    if (tooLong) {
+      this.log(`The socket ${socketPath} is longer than a Unix socket allows (${tooLong}): tunnels of other processes are not shared (set SSH_TUNNELS_RUNTIME_DIR to a shorter folder).`);
       this.markReady();
       return;
     }
@@ -126,11 +150,10 @@ export class Peers implements PeerTunnels {
 
   private async open(socketPath: string): Promise<void> {
     if (this.disposed) return;
-    // A socket under our pid was left by an earlier process with the same pid: it is gone.
-    if (checkPeerSocket(socketPath).problem === undefined) fs.rmSync(socketPath, { force: true });
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
-    this.socketIno = await listenPrivately(server, socketPath, (message) => this.log(message));
+    this.listened = this.transport.listen(server, socketPath, (message) => this.log(message));
+    this.endpoint = await this.listened;
     if (this.disposed) {
       // Disposed while it started listening.
       server.close();
@@ -138,7 +161,7 @@ export class Peers implements PeerTunnels {
     }
     atExit(this, true);
     // Read after listening: of two processes starting together, at least one sees the other.
-    const waits = (await otherSockets(this.dir, path.basename(socketPath))).map((file) => this.connect(file));
+    const waits = (await this.transport.others(this.dir, socketPath)).map((file) => this.connect(file));
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.readyTimeoutMs ?? 300).unref());
     await Promise.race([Promise.all(waits), timeout]);
     this.markReady();
@@ -146,7 +169,7 @@ export class Peers implements PeerTunnels {
 
   /** Connects to another process's socket; resolves once it said hello, or is known not to. */
   private async connect(file: string): Promise<void> {
-    const socket = await dial(file, (message) => this.log(message), () => this.disposed);
+    const socket = await this.transport.dial(file, (message) => this.log(message), () => this.disposed);
     if (!socket) return;
     if (this.disposed) {
       socket.destroy();
@@ -160,11 +183,14 @@ export class Peers implements PeerTunnels {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.disposed) {
-      socket.destroy();
-      return;
-    }
-    this.addLink(socket, false);
+    // Dropped at once if it fails before it proved itself (the error is its proof's failure).
+    socket.on('error', () => undefined);
+    void (async () => {
+      const endpoint = await this.listened;
+      const ok = !this.disposed && endpoint !== undefined && (await endpoint.accept(socket));
+      if (ok && !this.disposed) this.addLink(socket, false);
+      else socket.destroy();
+    })().catch(() => socket.destroy());
   }
 
   private addLink(socket: net.Socket, outgoing: boolean): Link {
@@ -211,7 +237,7 @@ export class Peers implements PeerTunnels {
     void whenGone(pid).then(() => {
       if (this.disposed || !this.registry.holds(link)) return;
       const known = this.registry.ended(link);
-      if (known?.socket && !alive(pid)) removeStale(path.join(this.dir, known.socket), pid, (message) => this.log(message));
+      if (known?.socket && !alive(pid)) this.transport.removeStale(path.join(this.dir, known.socket), pid, (message) => this.log(message));
     });
   }
 
@@ -286,16 +312,14 @@ export class Peers implements PeerTunnels {
 
   // ---- end ----
 
-  /** Removes the socket (at dispose, and when the process exits without one). */
+  /** Where the others reach this process (the socket, or the named pipe), once it listens. */
+  get address(): string | undefined {
+    return this.endpoint?.address;
+  }
+
+  /** Removes the entry (at dispose, and when the process exits without one). */
   unlinkOwnSocket(): void {
-    if (!this.socketPath || this.socketIno === undefined) return;
-    try {
-      // Only our own socket: never one that replaced it.
-      if (fs.lstatSync(this.socketPath).ino === this.socketIno) fs.unlinkSync(this.socketPath);
-    } catch {
-      // gone already
-    }
-    this.socketIno = undefined;
+    this.endpoint?.remove();
   }
 
   /**

@@ -3,7 +3,6 @@
 import { listensWhere, plural, type TunnelSpec } from '../engine';
 import type { Link } from './link';
 import type { WireTunnel } from './protocol';
-import { SOCKET_NAME } from './sockets';
 import { describePeer, type PeerIdentity, type PeerTunnel } from './types';
 
 /** What this process knows of another. */
@@ -14,7 +13,7 @@ export interface Known {
   tunnels: Map<string, PeerTunnel>;
   /** Closed by its shutdown: handed to onDidLose with the rest when its `bye` comes. */
   shutdownClosed: PeerTunnel[];
-  /** Its socket's name in the folder, to remove once it has died. */
+  /** Its entry's name in the folder, to remove once it has died. */
   socket?: string;
 }
 
@@ -35,6 +34,8 @@ export class Registry {
 
   constructor(
     private readonly selfId: string,
+    /** The entries of processes in the runtime folder (group 1: the pid). */
+    private readonly entryName: RegExp,
     private readonly hooks: RegistryHooks,
   ) {}
 
@@ -84,7 +85,7 @@ export class Registry {
     const known: Known = existing ?? { peer, link, tunnels: new Map(), shutdownClosed: [] };
     known.link = link;
     // Only a name of the folder's own form: it is removed later, and must not lead elsewhere.
-    if (socket !== undefined && SOCKET_NAME.exec(socket)?.[1] === String(peer.pid)) known.socket = socket;
+    if (socket !== undefined && this.entryName.exec(socket)?.[1] === String(peer.pid)) known.socket = socket;
     this.known.set(peer.id, known);
     this.replaceTunnels(known, tunnels);
     if (!existing) this.hooks.log(`Connected to ${who(peer)}${tunnels.length ? `, serving ${plural(tunnels.length, 'tunnel')}` : ''}.`);

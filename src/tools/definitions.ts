@@ -1,8 +1,8 @@
-import { CLOSE_RESULT, CREATE_RESULT, LIST_RESULT, STATUS_RESULT } from './results';
+import { CLOSE_RESULT, CREATE_RESULT, LIST_RESULT, PORTS_RESULT, STATUS_RESULT } from './results';
 import type { JsonSchema } from './schema';
 
 /** What an agent sees of each tool: names and inputs as the SSH manager's tools had them. */
-export type ToolName = 'ssh_tunnel_create' | 'ssh_tunnel_list' | 'ssh_tunnel_close' | 'ssh_connection_status';
+export type ToolName = 'ssh_tunnel_create' | 'ssh_tunnel_list' | 'ssh_tunnel_close' | 'ssh_connection_status' | 'ssh_server_ports';
 
 export interface ToolDefinition {
   name: ToolName;
@@ -152,6 +152,30 @@ const DEFINITIONS: Omit<ToolDefinition, 'modelDescription'>[] = [
       additionalProperties: false,
     },
     outputSchema: STATUS_RESULT.json,
+    tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
+    readOnly: true,
+    destructive: false,
+    needsConfirmation: false,
+  },
+  {
+    name: 'ssh_server_ports',
+    displayName: 'List Server Ports',
+    toolReferenceName: 'sshServerPorts',
+    icon: '$(radio-tower)',
+    userDescription: 'List the ports (and Unix sockets) an SSH server listens on, with their processes, and which are already forwarded.',
+    description:
+      'Lists what a server listens on: TCP ports with their addresses (loopback only, all interfaces, one address) and Unix sockets, with the process when the server names it, ' +
+      'and which are already forwarded by a tunnel (here or in another of the user\'s processes). Each comes with the remoteHost and remotePort (or remotePath) to pass to ssh_tunnel_create. ' +
+      'Use it to find the port of a service running on the server (a dev server, a database, a dashboard) before forwarding it. ' +
+      'It connects to the server if needed and runs one read-only command there (ss, netstat or /proc). Do not use it to open a tunnel (ssh_tunnel_create does) or to run other commands. ' +
+      'Some servers allow no commands (ForceCommand, restricted shells): the answer then says so, and tunnels by port number still work. At most 50 are listed.',
+    inputSchema: {
+      type: 'object',
+      properties: { server: serverInput('Server alias, as listed by ssh_connection_status.') },
+      required: ['server'],
+      additionalProperties: false,
+    },
+    outputSchema: PORTS_RESULT.json,
     tags: ['ssh', 'tunnel', 'port-forwarding', 'network'],
     readOnly: true,
     destructive: false,

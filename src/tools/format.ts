@@ -1,4 +1,4 @@
-import { makeAddress, plural, targetOf, type ServerConfig, type ServerStatus, type TunnelInfo, type TunnelOrigin } from '../engine';
+import { localEnd, makeAddress, plural, remoteEnd, type ServerConfig, type ServerStatus, targetOf, type TunnelInfo, type TunnelOrigin } from '../engine';
 import type { ServerData, TunnelData } from './results';
 
 /** `user@host:port` as ssh would connect. */
@@ -49,8 +49,8 @@ export function tunnelLine(t: TunnelInfo): string {
     t.type === 'dynamic'
       ? `SOCKS ${makeAddress(t.localHost, t.localPort)}`
       : t.type === 'local'
-        ? `${t.localPath ?? makeAddress(t.localHost, t.localPort)} → ${t.remotePath ?? makeAddress(t.remoteHost, t.remotePort)}`
-        : `${t.server} ${t.remotePath ?? makeAddress(t.remoteHost, t.remotePort)} → ${t.socks ? 'SOCKS from this machine' : (t.localPath ?? makeAddress(t.localHost, t.localPort))}`;
+        ? `${localEnd(t)} → ${remoteEnd(t)}`
+        : `${t.server} ${remoteEnd(t)} → ${t.socks ? 'SOCKS from this machine' : localEnd(t)}`;
   return `${t.id} "${t.name}" (${t.type}, ${ends}, server ${t.server})`;
 }
 
@@ -79,6 +79,7 @@ export function tunnelData(t: TunnelInfo): TunnelData {
     connectionsTotal: t.stats.connectionsTotal,
     errors: t.stats.errors,
     lastError: t.lastError,
+    ...(t.targetError !== undefined ? { targetError: t.targetError } : {}),
     createdAt: iso(t.createdAt),
     lastActivity: iso(t.lastActivity),
   };
@@ -87,7 +88,7 @@ export function tunnelData(t: TunnelInfo): TunnelData {
 /** The list's line for a tunnel: everything a person would look at in the tree's tooltip. */
 export function tunnelDetailLine(t: TunnelInfo): string {
   const s = t.stats;
-  const error = t.lastError ? `; last error: ${t.lastError}` : '';
+  const error = `${t.targetError ? `; ${t.targetError}` : ''}${t.lastError && t.lastError !== t.targetError ? `; last error: ${t.lastError}` : ''}`;
   return (
     `- ${tunnelLine(t)}: ${t.state}, opened by ${originWords(t.openedBy)} at ${iso(t.createdAt)}; ` +
     `${s.bytesIn} bytes in, ${s.bytesOut} bytes out; connections ${s.connectionsActive} active, ${s.connectionsTotal} total; ` +

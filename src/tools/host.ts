@@ -5,12 +5,12 @@ import type { TunnelDoor } from '../catalogue';
 import { describePeer, type PeerTunnel, type PeerTunnels } from '../peers';
 import { ToolError } from './input';
 import { peerTunnelId } from './peerTunnels';
-import { LIST_LIMIT, type CloseResult, type CreateResult, type ListResult, type StatusResult } from './results';
+import { LIST_LIMIT, type CloseResult, type CreateResult, type ListResult, type PortsResult, type StatusResult } from './results';
 
 /** Text for the model, and the same facts as structured JSON (the tool's outputSchema). */
 export interface ToolResult {
   text: string;
-  data: CreateResult | ListResult | CloseResult | StatusResult;
+  data: CreateResult | ListResult | CloseResult | StatusResult | PortsResult;
 }
 
 export interface ToolHost {

@@ -5,3 +5,4 @@ export { TunnelTools } from './tunnelTools';
 export { DEFAULT_NON_LOOPBACK_SWITCH, type ToolHost, type ToolResult } from './host';
 export { connectHost, refusalLog, serverTarget, usage } from './format';
 export { LIST_LIMIT } from './results';
+export { hiddenNote, portRows, type PortRow } from './ports';

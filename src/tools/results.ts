@@ -36,11 +36,12 @@ export const TUNNEL_SCHEMA = object(
     connectionsTotal: integer(),
     errors: integer(),
     lastError: string(),
+    targetError: string('why the last connection could not reach where the tunnel leads ("nothing listens on 8080 on db"), until one does'),
     createdAt: dateTime(),
     lastActivity: dateTime(),
     servedBy: string('set for a tunnel another process serves (another VS Code window, ssh-tunnels up, an agent through MCP): which one. It is in use as it is; closing it asks that process'),
   },
-  ['local', 'remote', 'socks', 'lastError', 'servedBy'],
+  ['local', 'remote', 'socks', 'lastError', 'targetError', 'servedBy'],
 );
 export type TunnelData = Infer<typeof TUNNEL_SCHEMA>;
 
@@ -67,7 +68,31 @@ export const CLOSE_RESULT = object({
 });
 export const STATUS_RESULT = object({ total: integer(), omitted: integer(`servers not listed (at most ${LIST_LIMIT} are)`), servers: array(SERVER_SCHEMA) });
 
+const LISTENER_SCHEMA = either(
+  object({
+    port: integer(undefined, 1, 65535),
+    remoteHost: string('what ssh_tunnel_create\'s remoteHost should be to reach it'),
+    where: string('all interfaces, loopback, or an address of the server'),
+    process: string('the program and its pid, when the server names it'),
+    forwardedBy: array(string(), 'ids of the tunnels that already forward it'),
+  }, ['process']),
+  object({
+    path: string('a Unix socket on the server: ssh_tunnel_create\'s remotePath'),
+    where: string(),
+    process: string(),
+    forwardedBy: array(string()),
+  }, ['process']),
+);
+export const PORTS_RESULT = object({
+  server: string(),
+  source: string('the tool on the server that told: ss, netstat, /proc, netstat (BSD), lsof'),
+  total: integer(),
+  omitted: integer(`listeners not listed (at most ${LIST_LIMIT} are)`),
+  listeners: array(LISTENER_SCHEMA),
+});
+
 export type CreateResult = Infer<typeof CREATE_RESULT>;
 export type ListResult = Infer<typeof LIST_RESULT>;
 export type CloseResult = Infer<typeof CLOSE_RESULT>;
 export type StatusResult = Infer<typeof STATUS_RESULT>;
+export type PortsResult = Infer<typeof PORTS_RESULT>;

@@ -1,6 +1,6 @@
 // The agent tools over the engine, as one object both VS Code's language-model tools and the MCP
 // server call: it finds the tool by name and hands the call to its file (create, list, close,
-// status), each with its input checks, confirmation in plain words and result.
+// status, ports), each with its input checks, confirmation in plain words and result.
 import { FrontDoor, type TunnelDoor } from '../catalogue';
 import { close, closeConfirmation } from './close';
 import { create, createConfirmation } from './create';
@@ -8,6 +8,7 @@ import { toolDefinition, TOOL_DEFINITIONS } from './definitions';
 import type { ToolHost, ToolResult } from './host';
 import { ToolError } from './input';
 import { list } from './list';
+import { ports } from './ports';
 import { status } from './status';
 
 export class TunnelTools {
@@ -45,6 +46,9 @@ export class TunnelTools {
         return list(this.host, input);
       case 'ssh_tunnel_close':
         return close(this.host, input);
+      case 'ssh_server_ports':
+        await this.ready(input);
+        return ports(this.host, input);
       default:
         return status(this.host, input);
     }

@@ -8,7 +8,7 @@ import { problemReporter } from './problemLog';
 import { readTunnelSettings, withheldWorkspaceTunnels, type ConfiguredTunnel } from './settings';
 
 function wantedOf(t: ConfiguredTunnel): WantedTunnel {
-  return { key: t.key, source: 'settings', spec: t.spec, fingerprint: t.fingerprint, autoStart: t.autoStart };
+  return { key: t.key, source: 'settings', spec: t.spec, fingerprint: t.fingerprint, autoStart: t.autoStart, ...(t.attributes.requireLocalPort !== undefined ? { requireLocalPort: t.attributes.requireLocalPort } : {}) };
 }
 
 export class SettingsFeed implements vscode.Disposable {

@@ -51,7 +51,7 @@ describe('a window reload (after it)', function () {
     it('a tunnel whose port was taken meanwhile is reported as any busy port, with a free one to use', () => {
       assert.equal(api.manager.listTunnels(marker.server).some((t) => t.localPort === marker.takenPort), false);
       assert.deepEqual(api.restored.failures.map((f) => f.spec.name), ['reload-taken']);
-      assert.match(api.restored.failures[0].message, new RegExp(`Local port ${marker.takenPort} on 127\\.0\\.0\\.1 is already in use by another program or tunnel\\. Port \\d+ is free\\.`));
+      assert.match(api.restored.failures[0].message, new RegExp(`Local port ${marker.takenPort} on 127\\.0\\.0\\.1 is held by [^.]+ \\(pid \\d+\\)\\. Port \\d+ is free\\.`));
     });
 
     it('the tunnel kept in the workspace settings is back as a settings tunnel, on its port', async () => {

@@ -61,6 +61,13 @@ describe('which ssh-agent a login asks, per platform (as ssh finds it there)', (
     assert.equal(agentPathProblem(mid, 'linux'), undefined);
     assert.equal(agentPathProblem('\\\\.\\pipe\\' + 'p'.repeat(200), 'win32'), undefined);
   });
+
+  it('Windows: `IdentityAgent \\\\.\\pipe\\NAME` as written reads as \\.\\pipe\\NAME (a config takes \\\\ for one backslash, as ssh.exe 8.9+ does): said, with the two ways that work', () => {
+    const problem = agentPathProblem('\\.\\pipe\\pageant.alice.0f1e', 'win32') ?? '';
+    assert.equal(problem, 'it names no pipe: a config reads \\\\ as one backslash, so write IdentityAgent //./pipe/pageant.alice.0f1e (as Pageant writes it) or \\\\\\\\.\\\\pipe\\\\pageant.alice.0f1e');
+    assert.equal(agentPathProblem('//./pipe/pageant.alice.0f1e', 'win32'), undefined);
+    assert.equal(agentPathProblem('\\.\\pipe\\x', 'linux'), undefined, 'elsewhere a relative path like any other');
+  });
 });
 
 describe('logging in through the agent found as on Windows, with a Unix socket standing in for its pipe', function () {

@@ -128,15 +128,15 @@ describe('bad input: each refusal says what to change, and disturbs nothing else
       const busy = (blocker.address() as net.AddressInfo).port;
       try {
         const message = await refusal('PORT_IN_USE', () => manager.createTunnel(local({ localPort: busy })));
-        const m = /^Local port (\d+) on 127\.0\.0\.1 is already in use by another program or tunnel\. Port (\d+) is free\.$/.exec(message);
+        const m = new RegExp(`^Local port (\\d+) on 127\\.0\\.0\\.1 is held by this program \\(pid ${process.pid}\\)\\. Port (\\d+) is free\\.$`).exec(message);
         assert.ok(m, message);
         assert.equal(Number(m[1]), busy);
         const suggested = Number(m[2]);
         assert.ok(suggested > busy && suggested <= busy + 20, `suggestion ${suggested} is near ${busy}`);
         assert.equal(await canConnect('127.0.0.1', suggested), false, 'the suggested port is really free');
-        // A port taken by another tunnel is refused the same way.
+        // A port taken by another tunnel is refused the same way, naming that tunnel.
         const taken = await refusal('PORT_IN_USE', () => manager.createTunnel(local({ localPort: other.localPort })));
-        assert.match(taken, new RegExp(`^Local port ${other.localPort} on 127\\.0\\.0\\.1 is already in use`));
+        assert.match(taken, new RegExp(`^Local port ${other.localPort} on 127\\.0\\.0\\.1 is held by the tunnel .* here\\.`));
         // Nothing else moved: one tunnel, still active, still carrying data.
         assert.deepEqual(manager.listTunnels().map((t) => [t.id, t.state]), [[other.id, 'active']]);
         const r = await echoRoundTrip(other.localPort, 200_000);

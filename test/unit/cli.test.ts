@@ -29,14 +29,28 @@ describe('ssh-tunnels: the command line', function () {
     assert.ok((fs.statSync(cli).mode & 0o111) !== 0, 'dist/cli.js is executable');
   });
 
+  it('ports SERVER: what the server listens on, with the process and the -L that forwards each; an unknown server: exit 2', async () => {
+    const r = await runCli(['ports', 'fix'], { env: suite.home.env, cwd: suite.home.home });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^fix listens on \d+ TCP ports? and \d+ Unix sockets? \(from ss on Linux\)\./);
+    assert.match(r.stdout, /^PORT +WHERE +PROCESS +FORWARD WITH$/m);
+    assert.match(r.stdout, new RegExp(`^${suite.echo.port} +loopback +node \\(pid ${process.pid}\\) +-L ${suite.echo.port}:localhost:${suite.echo.port}$`, 'm'));
+    const json = await runCli(['ports', 'fix', '--json'], { env: suite.home.env, cwd: suite.home.home });
+    assert.equal(JSON.parse(json.stdout).source, 'ss');
+    const unknown = await runCli(['ports', 'nope'], { env: suite.home.env, cwd: suite.home.home });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /Unknown server "nope"/);
+  });
+
   it('--help lists the commands; each command has its own --help', async () => {
     const top = await runCli(['--help']);
     assert.equal(top.status, 0);
-    for (const command of ['up', 'mcp', 'trust', 'allow', 'deny']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['up', 'mcp', 'trust', 'allow', 'deny', 'ports']) assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
     const expected: Record<string, RegExp[]> = {
       up: [/^Usage: ssh-tunnels up /m, /--workspace, -w DIR/, /-L \[bind:\]port:host:hostport/, /-R /, /-D \[bind:\]port/, /autoStart/, /Ctrl-C/],
       mcp: [/^Usage: ssh-tunnels mcp /m, /--allow-non-loopback/, /ssh_tunnel_create/, /"mcpServers"/, /stderr/],
       trust: [/^Usage: ssh-tunnels trust /m, /SHA256/, /known_hosts/],
+      ports: [/^Usage: ssh-tunnels ports \[options\] SERVER/m, /ss, *\n?.*else netstat, else \/proc/, /ForceCommand/, /--json/],
       allow: [/^Usage: ssh-tunnels allow \[DIR\]/m, /proxyCommand/, /until the file changes/, /ssh-tunnels\/allow/],
       deny: [/^Usage: ssh-tunnels deny \[DIR\]/m, /asks again/],
     };

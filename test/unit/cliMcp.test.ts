@@ -124,7 +124,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
 
   it('lists the core\'s tools with the same names, input and output schemas, MCP annotations, and descriptions true to this server', async () => {
     const { tools } = await s.client.listTools();
-    assert.deepEqual(tools.map((t) => t.name), ['ssh_tunnel_create', 'ssh_tunnel_list', 'ssh_tunnel_close', 'ssh_connection_status']);
+    assert.deepEqual(tools.map((t) => t.name), ['ssh_tunnel_create', 'ssh_tunnel_list', 'ssh_tunnel_close', 'ssh_connection_status', 'ssh_server_ports']);
     for (const tool of tools) {
       const d = TOOL_DEFINITIONS.find((x) => x.name === tool.name)!;
       assert.deepEqual(tool.inputSchema, d.inputSchema, tool.name);
@@ -134,7 +134,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       assert.equal(tool.description, modelDescription(d, false));
       assert.doesNotMatch(tool.description!, /user is asked to confirm/, tool.name);
       assert.equal(tool.title, d.displayName);
-      assert.equal(tool.annotations?.readOnlyHint, tool.name === 'ssh_tunnel_list' || tool.name === 'ssh_connection_status', `${tool.name} readOnlyHint`);
+      assert.equal(tool.annotations?.readOnlyHint, ['ssh_tunnel_list', 'ssh_connection_status', 'ssh_server_ports'].includes(tool.name), `${tool.name} readOnlyHint`);
       assert.equal(tool.annotations?.destructiveHint, tool.name === 'ssh_tunnel_close', `${tool.name} destructiveHint`);
     }
     assert.equal(s.client.getServerVersion()?.name, 'ssh-tunnels');
@@ -148,6 +148,24 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     assert.match(text(result), /fresh: /);
     const servers = (result.structuredContent as { servers: { server: string }[] }).servers.map((x) => x.server);
     assert.deepEqual(servers, ['fix', 'fresh']);
+  });
+
+  it('ssh_server_ports lists what the server listens on, with processes, and marks what a tunnel already forwards', async () => {
+    const before = await s.call('ssh_server_ports', { server: 'fix' });
+    assert.ok(!before.isError, text(before));
+    type Listener = { port?: number; remoteHost?: string; process?: string; forwardedBy: string[] };
+    const echoRow = (r: CallToolResult) => (r.structuredContent as { listeners: Listener[] }).listeners.find((l) => l.port === suite.echo.port);
+    assert.match(echoRow(before)?.process ?? '', /^node \(pid \d+\)$/);
+    assert.deepEqual(echoRow(before)?.forwardedBy, []);
+    assert.match(text(before), new RegExp(`^fix listens on \\d+ TCP ports? and \\d+ Unix sockets? \\(as ss says on Linux\\)\\.`));
+    const t = tunnelOf(await s.call('ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 0, remoteHost: echoRow(before)!.remoteHost!, remotePort: suite.echo.port }));
+    const after = await s.call('ssh_server_ports', { server: 'fix' });
+    assert.deepEqual(echoRow(after)?.forwardedBy, [t.id]);
+    assert.match(text(after), new RegExp(`- ${suite.echo.port} \\(loopback, node \\(pid \\d+\\)\\): forward with remoteHost "localhost", remotePort ${suite.echo.port}; already forwarded by ${t.id} at 127\\.0\\.0\\.1:${t.local.port}`));
+    await s.call('ssh_tunnel_close', { tunnelId: t.id });
+    const unknown = await s.call('ssh_server_ports', {});
+    assert.equal(unknown.isError, true);
+    assert.match(text(unknown), /ssh_server_ports needs server/);
   });
 
   it('opens a local forward that carries data, marked as the agent\'s', async () => {
@@ -206,7 +224,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       // Input that breaks the input schema is an input validation error: a result the agent sees and can correct (spec 2025-11-25).
       ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: 'eighty', remoteHost: 'localhost', remotePort: 80 }, /localPort must be a whole number from 0 to 65535/],
       ['ssh_tunnel_list', { server: 'fix', verbose: true }, /has no field "verbose"/],
-      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: suite.echo.port }, /in use|busy|taken/i],
+      ['ssh_tunnel_create', { server: 'fix', type: 'local', localPort: busyPort, remoteHost: '127.0.0.1', remotePort: suite.echo.port }, /in use|busy|taken|held by/i],
       ['ssh_tunnel_close', {}, /tunnelId.*server/],
       ['ssh_tunnel_list', { server: 'nosuch' }, /Unknown server "nosuch"/],
     ];
@@ -236,7 +254,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
       assert.match(err.message, message);
       return true;
     };
-    await assert.rejects(s.client.callTool({ name: 'ssh_no_such_tool', arguments: {} }), rpcError(ErrorCode.InvalidParams, /Unknown tool: "ssh_no_such_tool"\. The tools are: ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close, ssh_connection_status\./));
+    await assert.rejects(s.client.callTool({ name: 'ssh_no_such_tool', arguments: {} }), rpcError(ErrorCode.InvalidParams, /Unknown tool: "ssh_no_such_tool"\. The tools are: ssh_tunnel_create, ssh_tunnel_list, ssh_tunnel_close, ssh_connection_status, ssh_server_ports\./));
     // Arguments that are not an object fail the CallToolRequest schema itself: sent raw, past the client's types.
     for (const args of ['server=fix', ['fix', 'local'], 42]) {
       await assert.rejects(
@@ -502,7 +520,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     const client = new Client({ name: 'copied-config', version: '1.0.0' });
     await client.connect(transport);
     try {
-      assert.equal((await client.listTools()).tools.length, 4);
+      assert.equal((await client.listTools()).tools.length, 5);
     } finally {
       await client.close();
     }
@@ -518,7 +536,7 @@ describe('ssh-tunnels mcp: an MCP server over stdio', function () {
     const cwd = path.dirname(inspector);
     const listed = await run(process.execPath, [inspector, ...target, '--method', 'tools/list'], { env, cwd, timeout: 60_000 });
     const tools = (JSON.parse(listed.stdout) as { tools: { name: string; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } }[] }).tools;
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['ssh_connection_status', 'ssh_tunnel_close', 'ssh_tunnel_create', 'ssh_tunnel_list']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['ssh_connection_status', 'ssh_server_ports', 'ssh_tunnel_close', 'ssh_tunnel_create', 'ssh_tunnel_list']);
     assert.equal(tools.find((t) => t.name === 'ssh_tunnel_list')!.annotations?.readOnlyHint, true);
     for (const t of tools) assert.deepEqual(t.outputSchema, TOOL_DEFINITIONS.find((d) => d.name === t.name)!.outputSchema, t.name);
     const called = await run(

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { LiveDisplay } from '../../src/cli/display';
 import { cutErrors, renderTable, summary, type TableRow } from '../../src/cli/table';
+import { closingSignals, interrupt, plainMarks, terminalLook } from '../../src/cli/terminal';
 import type { TunnelInfo } from '../../src/engine';
 import { shellLine } from '../helpers/cli';
 import { cliSuite } from '../helpers/suite';
@@ -127,6 +128,52 @@ describe('ssh-tunnels up: the table at the widths of real terminals', () => {
   });
 });
 
+describe('ssh-tunnels up in the terminals of Windows', () => {
+  it("conhost: marks its fonts have (no ↻ or ✗, which show as boxes there), lines a column short of the edge; Windows Terminal and VS Code's keep every mark", () => {
+    const conhost = terminalLook({ platform: 'win32', env: { ComSpec: 'C:\\Windows\\system32\\cmd.exe' } });
+    assert.deepEqual(conhost, { plainMarks: true, spareLastColumn: true });
+    assert.deepEqual(terminalLook({ platform: 'win32', env: { WT_SESSION: '7e3b0c1a-0000-4000-8000-000000000000' } }), { plainMarks: false, spareLastColumn: true });
+    assert.deepEqual(terminalLook({ platform: 'win32', env: { TERM_PROGRAM: 'vscode' } }), { plainMarks: false, spareLastColumn: true });
+    for (const platform of ['linux', 'darwin'] as const) assert.deepEqual(terminalLook({ platform, env: {} }), { plainMarks: false, spareLastColumn: false });
+
+    const writes: string[] = [];
+    const out = { isTTY: true, columns: 80, write: (t: string) => writes.push(t) };
+    const display = new LiveDisplay(out, (width) => {
+      const table = renderTable(ROWS, width);
+      return [...table, summary(ROWS), ...cutErrors(ROWS, table)];
+    }, conhost);
+    display.render();
+    display.event('12:00:00 ↻ production-bastion: attempt 2 in 4s');
+    display.stop();
+    const screen = writes.join('');
+    // What Consolas and Lucida Console have: ● ○ → … and ×; nothing else outside ASCII.
+    assert.doesNotMatch(screen, /[↻✗]/);
+    assert.match(screen, /~ reconnect/);
+    assert.match(screen, /× postgres|×7|× L 45124/);
+    assert.match(screen, /~ production-bastion: attempt 2/);
+    for (const ch of screen) assert.ok(ch.charCodeAt(0) < 0x80 || '●○→…×'.includes(ch), `${ch} (U+${ch.charCodeAt(0).toString(16)})`);
+    // 79 columns at most: a line filling the 80th would be wrapped at once, its newline adding a row the redraw does not erase.
+    const table = renderTable(ROWS, 79);
+    for (const line of table) assert.ok(line.length <= 79, `${line.length}: ${line}`);
+    assert.ok(screen.includes(plainMarks(table.join('\n'))), 'the table drawn at 79 columns');
+    assert.ok(!screen.includes(plainMarks(renderTable(ROWS, 80).join('\n'))), 'not at 80');
+  });
+
+  it('Ctrl-C, Ctrl-Break and a closed console window close every tunnel; Ctrl-C typed at a prompt calls the handlers (process.kill of itself would end the process at once there)', () => {
+    assert.deepEqual(closingSignals('win32'), ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']);
+    assert.deepEqual(closingSignals('linux'), ['SIGINT', 'SIGTERM', 'SIGHUP']);
+    let heard = 0;
+    const handler = () => heard++;
+    process.on('SIGINT', handler);
+    try {
+      interrupt('win32');
+      assert.equal(heard, 1);
+    } finally {
+      process.off('SIGINT', handler);
+    }
+  });
+});
+
 describe('ssh-tunnels up in an 80-column terminal, then a narrower one', function () {
   this.timeout(120_000);
   const suite = cliSuite();
@@ -178,7 +225,7 @@ describe('ssh-tunnels up in an 80-column terminal, then a narrower one', functio
     const table = visible.slice(header);
     // Header, 3 rows, the summary (two rows at 60 columns), the error the table cut, whole (wrapped), and nothing else.
     assert.equal(table.filter((l) => /^● active /.test(l)).length, 3, table.join('\n'));
-    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.✗ L \d+ → 127\.0\.0\.1:\d+: fix could not open 127\.0\.0\.1:\d+: connect failed: Connection refused$/);
+    assert.match(table.slice(4).join(''), /^3 tunnels through fix: 3 active; 1 failed connection\. Ctrl-C closes them all\.✗ L \d+ → 127\.0\.0\.1:\d+: nothing listens on \d+ on fix \(fix could not open 127\.0\.0\.1:\d+: connection refused\)$/);
     // Above the table, only event lines (the top one may be the wrapped end of one).
     for (const l of visible.slice(1, header)) assert.doesNotMatch(l, /● active|STATE|Ctrl-C/, `stale table line above the table:\n${visible.join('\n')}`);
     for (const l of visible) assert.ok(l.length <= 60, l);

@@ -79,7 +79,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
       pane = new TmuxPane(shellLine(['--server', 'fix', `-L0:127.0.0.1:${suite.echo.port}`, '-D', '0', '-R', `0:127.0.0.1:${suite.echo.port}`, '-L', `${busyPort}:127.0.0.1:${suite.echo.port}`, '--verbose']), { cwd: suite.home.home, env: suite.home.env });
       await pane.waitFor(/4 tunnels through fix: 3 active, 1 failed\./);
       const screen = pane.screen();
-      assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is already in use`));
+      assert.match(screen, new RegExp(`could not open: Local port ${busyPort} on 127\\.0\\.0\\.1 is held by node \\(pid ${process.pid}\\)`));
       assert.match(screen, /Some tunnels could not be opened; the others stay open until Ctrl-C\./);
       assert.match(screen, /log: D (\d+): open \(127\.0\.0\.1:\1\)/, '--verbose shows the engine\'s log, the tunnel named for its bound port');
       const port = listeningPort(screen, `L \\d+ → 127\\.0\\.0\\.1:${suite.echo.port}`);
@@ -108,7 +108,7 @@ describe('ssh-tunnels up: a workspace\'s tunnels in a terminal', function () {
     try {
       pane = new TmuxPane(shellLine(['--server', 'fix', '-D', String((busy.address() as net.AddressInfo).port)]), { cwd: suite.home.home, env: suite.home.env });
       await pane.waitFor(/EXIT=1/);
-      assert.match(pane.screen(), /could not open: Local port \d+ on 127\.0\.0\.1 is already in use[\s\S]*No tunnel could be opened\./);
+      assert.match(pane.screen(), /could not open: Local port \d+ on 127\.0\.0\.1 is held by node \(pid \d+\)[\s\S]*No tunnel could be opened\./);
     } finally {
       busy.close();
     }

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { canConnect, freePort } from '../fixtures/sshd';
 import { lockedKeyHost, listeningPort, runCli, shellLine, tableRow, workspace } from '../helpers/cli';
 import { echoRoundTrip } from '../helpers/net';
+import { sshConfigHost } from '../helpers/sshConfigHost';
 import { cliSuite } from '../helpers/suite';
 import { TmuxPane } from '../helpers/tmux';
 
@@ -92,6 +93,24 @@ describe('ssh-tunnels up: behaves as ssh and autossh do', function () {
       await pane.waitFor(/EXIT=0/);
     } finally {
       fs.rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('the person\'s own config runs its Match exec, as ssh does: the block whose command succeeds gives the port', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-tunnels-match-exec-'));
+    try {
+      const flag = path.join(dir, 'flag');
+      fs.writeFileSync(flag, '');
+      const closed = await freePort();
+      // Without the Match (its command not run), mx would be dialled on a port nothing listens on.
+      const config = path.join(dir, 'config');
+      fs.writeFileSync(config, [`Match host mx exec "test -e ${flag}"`, `  Port ${suite.sshd.port}`, ...sshConfigHost(suite.sshd, 'mx', { port: false }), `  Port ${closed}`, ''].join('\n'));
+      const r = await runCli(['up', '--exit-on-failure', '-F', config, '--server', 'mx', '-L', `0:127.0.0.1:${suite.echo.port}`], { env: suite.home.env, cwd: dir, timeoutMs: 8_000 });
+      // It stays up (killed at the time limit) instead of failing at once on the closed port.
+      assert.doesNotMatch(r.stdout + r.stderr, /connection refused|could not open/i, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /open, |listening on 127\.0\.0\.1:\d+/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -28,6 +28,13 @@ describe('ssh-tunnels: allowing a folder\'s settings', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('allows are kept per platform: %LOCALAPPDATA% on Windows, $XDG_DATA_HOME or ~/.local/share elsewhere', () => {
+    assert.equal(allowStore({ LOCALAPPDATA: 'C:\\Users\\me\\AppData\\Local' }, 'C:\\Users\\me', 'win32'), 'C:\\Users\\me\\AppData\\Local\\ssh-tunnels\\allow');
+    assert.equal(allowStore({}, 'C:\\Users\\me', 'win32'), 'C:\\Users\\me\\AppData\\Local\\ssh-tunnels\\allow');
+    assert.equal(allowStore({ XDG_DATA_HOME: '/data' }, '/home/me', 'linux'), '/data/ssh-tunnels/allow');
+    assert.equal(allowStore({}, '/Users/me', 'darwin'), '/Users/me/.local/share/ssh-tunnels/allow');
+  });
+
   it('the summary names the commands, the exposures and the wide listens first, then the servers and loopback listens', () => {
     fs.writeFileSync(path.join(folder, 'ssh_config'), 'Host jump\n  HostName 10.0.0.1\n  ProxyCommand nc -x evil.example %h %p\nHost other\n  ProxyCommand none\n');
     const settings = {

@@ -225,7 +225,7 @@ describe('agent tools (src/tools) against a real sshd', function () {
         const err = await rejection(create(localTo(env.echo.port, { localPort: busy })), ToolError);
         const suggested = Number(/Call ssh_tunnel_create again with localPort (\d+) \(free now\), or 0 for any free port\./.exec(err.message)?.[1]);
         assert.ok(suggested > busy, err.message);
-        assert.match(err.message, new RegExp(`Local port ${busy} on 127\\.0\\.0\\.1 is already in use`));
+        assert.match(err.message, new RegExp(`Local port ${busy} on 127\\.0\\.0\\.1 is held by this program \\(pid ${process.pid}\\)`));
         assert.equal(err.code, 'PORT_IN_USE');
         const again = await create(localTo(env.echo.port, { localPort: suggested }));
         assert.equal((again.data as Data).tunnel.local.port, suggested);

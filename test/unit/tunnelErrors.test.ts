@@ -56,7 +56,7 @@ describe('engine: failures a person must see', function () {
     await closed(await connect(local.localPort));
     await closed(await connect(remotePort));
     await waitFor(() => m.getTunnel(local.id)!.targetError !== undefined && m.getTunnel(remote.id)!.targetError !== undefined, 10_000, 'both targets said to refuse');
-    assert.match(m.getTunnel(local.id)!.targetError!, /connect failed/);
+    assert.equal(m.getTunnel(local.id)!.targetError!, `nothing listens on ${port} on test (test could not open 127.0.0.1:${port}: connection refused)`);
     assert.match(m.getTunnel(remote.id)!.targetError!, /could not reach 127\.0\.0\.1:\d+ here: connection refused/);
     for (const id of [local.id, remote.id]) assert.equal(m.getTunnel(id)!.state, 'active', 'the tunnel itself stays active');
     // The service comes up: the next connection through each clears the warning.
@@ -68,6 +68,46 @@ describe('engine: failures a person must see', function () {
     } finally {
       await new Promise((r) => service.close(r));
     }
+  });
+
+  it('a target on another host, and a socket file: "nothing listens" names where', async () => {
+    const m = start();
+    const port = await freePort();
+    // As the server sees it: 127.0.0.2 is the server's own loopback too, but another address than "the server" to a person.
+    const other = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '::1', remotePort: port });
+    const socket = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remotePath: '/nonexistent/app.sock' });
+    await closed(await connect(other.localPort));
+    await closed(await connect(socket.localPort));
+    await waitFor(() => m.getTunnel(other.id)!.targetError !== undefined && m.getTunnel(socket.id)!.targetError !== undefined, 10_000, 'both said');
+    assert.match(m.getTunnel(other.id)!.targetError!, new RegExp(`^nothing listens on ${port} on test \\(test could not open \\[::1\\]:${port}: connection refused\\)$`));
+    assert.match(m.getTunnel(socket.id)!.targetError!, /^nothing listens on \/nonexistent\/app\.sock on test, or this login may not open it/);
+  });
+
+  it('watchRemotePort: an idle tunnel says when nothing listens at its target and when something does again, without a connection', async () => {
+    const m = start({ watchIntervalMs: 200 });
+    const port = await freePort();
+    const info = await m.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: 'localhost', remotePort: port, watchRemotePort: true });
+    assert.equal(info.watchRemotePort, true);
+    await waitFor(() => m.getTunnel(info.id)!.targetError !== undefined, 10_000, 'nothing listens, said');
+    assert.match(m.getTunnel(info.id)!.targetError!, new RegExp(`^nothing listens on ${port} on test`));
+    const service = net.createServer((s) => s.end());
+    await new Promise<void>((r) => service.listen(port, '127.0.0.1', r));
+    try {
+      await waitFor(() => m.getTunnel(info.id)!.targetError === undefined, 10_000, 'the service is there, said');
+    } finally {
+      await new Promise((r) => service.close(r));
+    }
+    await waitFor(() => m.getTunnel(info.id)!.targetError !== undefined, 10_000, 'gone again, said');
+    const stats = m.getTunnel(info.id)!.stats;
+    assert.equal(stats.connectionsTotal, 0, 'the checks are no connections of the tunnel');
+    assert.equal(stats.errors, 0, 'nor failures counted');
+    assert.equal(logged.filter((l) => l.includes('nothing listens')).length, 2, 'logged when it starts, each time, not at every check');
+    assert.equal(m.getTunnel(info.id)!.state, 'active');
+  });
+
+  it('watchRemotePort is for -L only: a clear refusal elsewhere', async () => {
+    const m = start();
+    await assert.rejects(m.createTunnel({ server: 'test', type: 'dynamic', localPort: 0, watchRemotePort: true }), /watchRemotePort is for local \(-L\) tunnels/);
   });
 
   it('a tunnel failed on a changed host key keeps that cause: later refused connections do not replace it', async () => {

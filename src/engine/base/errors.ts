@@ -13,6 +13,8 @@ export type TunnelErrorCode =
   | 'TIMEOUT'
   | 'CANCELLED'
   | 'CLOSED'
+  /** The server ran no command of ours (ForceCommand, a restricted shell), or has no tool that tells what it needs. */
+  | 'COMMAND_REFUSED'
   /** Another process serves the tunnel, or has ended while asked to act on one. */
   | 'SERVED_ELSEWHERE'
   | 'PEER_GONE';

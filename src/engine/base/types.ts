@@ -135,6 +135,8 @@ export interface TunnelSpec {
   socks?: boolean;
   /** Defaults to `person`. */
   openedBy?: TunnelOrigin;
+  /** Local type only: while no connection runs, check now and then that something listens at the target (targetError says when not). */
+  watchRemotePort?: boolean;
 }
 
 export interface TunnelStats {
@@ -179,6 +181,8 @@ export interface TunnelInfo {
    */
   targetError?: string;
   openedBy: TunnelOrigin;
+  /** The target is checked while the tunnel is idle (watchRemotePort). */
+  watchRemotePort?: boolean;
   /** Set on the event of a closed tunnel: why it closed. */
   closeReason?: CloseReason;
 }

@@ -2,7 +2,15 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { errorMessage, TunnelError } from '../base/errors';
 import { makeAddress } from '../base/address';
-import { openRelay, relayIncoming, SocketRelay } from '../ssh2';
+import { openRelay, relayIncoming, signalCommand, SocketRelay } from '../ssh2';
+
+/** What a command run on the server printed, and how it ended. */
+export interface ExecOutput {
+  stdout: string;
+  stderr: string;
+  code?: number;
+  signal?: string;
+}
 
 /** Takes one connection the server forwards: `accept` answers a SocketRelay for a forward registered with `relay`, else ssh2's channel. */
 export type RemoteConnectionHandler = (
@@ -81,12 +89,63 @@ export class Channels {
    * channel stream).
    */
   relayOut(srcIP: string, srcPort: number, dstHost: string, dstPort: number): Promise<SocketRelay> {
-    return this.openChannel(`${dstHost}:${dstPort}`, (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb));
+    return this.openChannel(makeAddress(dstHost, dstPort), (client, cb) => openRelay(client, srcIP, srcPort, dstHost, dstPort, cb), { host: dstHost, port: dstPort });
   }
 
   /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server. */
   forwardOutStreamLocal(socketPath: string): Promise<ClientChannel> {
-    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb));
+    return this.openChannel(socketPath, (client, cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), { path: socketPath });
+  }
+
+  /**
+   * Runs `command` on the server over an exec channel, without a terminal, its stdin closed at
+   * once: resolves with what it printed and its exit status once the channel closes. Rejects
+   * after `timeoutMs`, or when it prints more than `maxBytes` (the channel is closed then).
+   */
+  exec(command: string, options: { timeoutMs: number; maxBytes?: number }): Promise<ExecOutput> {
+    const server = this.server();
+    const maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
+    const what = 'a command';
+    return this.openChannel<ClientChannel>(what, (client, cb) => client.exec(command, cb)).then((channel) => new Promise<ExecOutput>((resolve, reject) => {
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let size = 0;
+      let code: number | undefined;
+      let signal: string | undefined;
+      let settled = false;
+      const finish = (err?: TunnelError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          // sshd keeps a session's channel until its command ends: end the command (sshd refuses for a forced one, and for root's login).
+          signalCommand(channel, 'TERM');
+          discard(channel);
+          reject(err);
+        } else resolve({ stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), ...(code !== undefined ? { code } : {}), ...(signal ? { signal } : {}) });
+      };
+      const timer = setTimeout(() => finish(new TunnelError('TIMEOUT', `${server} did not finish the command within ${options.timeoutMs / 1000}s.`)), options.timeoutMs);
+      const take = (into: Buffer[]) => (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) finish(new TunnelError('COMMAND_REFUSED', `${server} printed more than ${maxBytes} bytes for the command; it was stopped.`));
+        else into.push(chunk);
+      };
+      channel.on('data', take(stdout));
+      channel.stderr.on('data', take(stderr));
+      channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
+        if (typeof exitCode === 'number') code = exitCode;
+        if (exitSignal) signal = exitSignal;
+      });
+      channel.on('error', () => undefined);
+      channel.on('close', () => finish());
+      // Nothing to read from us: a forced command that reads stdin (internal-sftp) ends instead of waiting.
+      channel.end();
+    }), (err: unknown) => {
+      // A session channel refused, or ssh2's `Unable to exec` for a request refused on an open one.
+      if (err instanceof TunnelError && err.code !== 'CHANNEL_REFUSED') throw err;
+      const why = err instanceof TunnelError && typeof err.details.description === 'string' && err.details.description ? err.details.description : errorMessage(err);
+      throw new TunnelError('COMMAND_REFUSED', `${server} refused to run a command: ${why}.`, { said: why });
+    });
   }
 
   /** The live connection, or a refusal that says why there is none. */
@@ -96,7 +155,7 @@ export class Channels {
   }
 
   /** Opens a channel with `open`, with the limit and the timeout; `target` names it in messages. */
-  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void): Promise<T> {
+  private openChannel<T extends ClientChannel | SocketRelay>(target: string, open: (client: Client, cb: (err: Error | undefined, channel: T) => void) => void, to?: ChannelTarget): Promise<T> {
     let client: Client;
     try {
       client = this.live();
@@ -121,7 +180,7 @@ export class Channels {
             return;
           }
           if (err) {
-            reject(channelOpenError(err as Error & { reason?: number }, server, target));
+            reject(channelOpenError(err as Error & { reason?: number }, server, target, to));
             return;
           }
           resolve(this.track(channel));
@@ -209,8 +268,20 @@ export class Channels {
   }
 }
 
-/** Turns ssh2's channel-open failure into the reason a person can act on. */
-export function channelOpenError(err: Error & { reason?: number }, server: string, target: string): TunnelError {
+/** Where a channel was to lead: a host and port as the server resolves them, or a Unix socket on the server. */
+export type ChannelTarget = { host: string; port: number } | { path: string };
+
+/** A loopback name or address: the server itself. */
+function isServerItself(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+/**
+ * Turns ssh2's channel-open failure into the reason a person can act on. A connection the target
+ * refused (OpenSSH: "Connection refused"; a socket it could not open: "open failed") is said as
+ * what it means: nothing listens there.
+ */
+export function channelOpenError(err: Error & { reason?: number }, server: string, target: string, to?: ChannelTarget): TunnelError {
   const description = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '');
   const reasons: Record<number, string> = {
     1: 'administratively prohibited (the server forbids this forward: AllowTcpForwarding or PermitOpen)',
@@ -220,10 +291,15 @@ export function channelOpenError(err: Error & { reason?: number }, server: strin
   };
   const why = reasons[err.reason ?? 0] ?? 'refused';
   const detail = description && !why.includes(description) ? `: ${description}` : '';
-  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, {
-    reason: err.reason,
-    description,
-  });
+  const details = { reason: err.reason, description };
+  if (err.reason === 2 && to && 'port' in to && /refused/i.test(description)) {
+    const where = isServerItself(to.host) ? server : `${to.host} (as ${server} sees it)`;
+    return new TunnelError('CHANNEL_REFUSED', `nothing listens on ${to.port} on ${where} (${server} could not open ${target}: connection refused)`, { ...details, nothingListens: true });
+  }
+  if (err.reason === 2 && to && 'path' in to) {
+    return new TunnelError('CHANNEL_REFUSED', `nothing listens on ${to.path} on ${server}, or this login may not open it (${server} could not open ${target}${detail})`, { ...details, nothingListens: true });
+  }
+  return new TunnelError('CHANNEL_REFUSED', `${server} could not open ${target}: ${why}${detail}`, details);
 }
 
 /**

@@ -1,9 +1,18 @@
 import type * as net from 'node:net';
 import { errorMessage, TunnelError } from '../base/errors';
 import { plural } from '../base/format';
-import { boundPort, stopListening, listen, listenOnPath } from '../io/listener';
+import { boundPort, stopListening, listen, listenOnPath, portInUse } from '../io/listener';
+import { describeHolder, portHolder } from '../ports/holder';
 import { Tunnel } from './tunnel';
 import type { Connection } from './connections';
+
+/** A busy port's error, naming who holds it when the operating system tells. */
+async function withHolder(err: unknown, host: string): Promise<unknown> {
+  if (!(err instanceof TunnelError) || err.code !== 'PORT_IN_USE' || typeof err.details.port !== 'number') return err;
+  const holder = await portHolder(host, err.details.port);
+  if (!holder) return err;
+  return portInUse(host, err.details.port, err.details.suggestion as number | undefined, { text: describeHolder(holder), ...holder });
+}
 
 /** Connections one tunnel holds while its SSH connection is being made; more are reset at once. */
 export const MAX_WAITING = 256;
@@ -34,7 +43,9 @@ export abstract class ListeningTunnel extends Tunnel {
     const onConnection = (socket: net.Socket) => this.accept(socket);
     this.server = this.spec.localPath !== undefined
       ? await listenOnPath(this.spec.localPath, this.link.settings.streamLocalBindUnlink === true, onConnection)
-      : await listen(this.spec.localHost, this.spec.localPort, onConnection);
+      : await listen(this.spec.localHost, this.spec.localPort, onConnection).catch(async (err: unknown) => {
+        throw await withHolder(err, this.spec.localHost);
+      });
     if (this.state === 'closed') {
       // Closed while binding (a cancelled start): stop() found no listener to close.
       await stopListening(this.server);

@@ -5,9 +5,50 @@ import { ListeningTunnel } from './listeningTunnel';
 import { discard } from '../connection/channels';
 import type { Connection } from './connections';
 
+/** How often an idle tunnel with watchRemotePort checks its target, by default. */
+export const WATCH_INTERVAL_MS = 10_000;
+
 /** `-L`: a local listener whose every connection becomes a direct-tcpip channel. */
 export class LocalForward extends ListeningTunnel {
   readonly type = 'local' as const;
+  watchIntervalMs = WATCH_INTERVAL_MS;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  override async start(): Promise<void> {
+    await super.start();
+    if (this.spec.watchRemotePort) {
+      this.watchTimer = setInterval(() => this.checkTarget(), this.watchIntervalMs);
+      this.watchTimer.unref();
+      this.checkTarget();
+    }
+  }
+
+  /**
+   * watchRemotePort: while idle and connected, opens a channel to the target and closes it at
+   * once. Nothing there is said on the tunnel (targetError) until something is.
+   */
+  private checkTarget(): void {
+    if (this.checking || this.state !== 'active' || !this.link.isConnected || this.connections.size > 0) return;
+    this.checking = true;
+    const { remoteHost, remotePort, remotePath } = this.spec;
+    const opening = remotePath !== undefined ? this.link.channels.forwardOutStreamLocal(remotePath) : this.link.channels.relayOut('127.0.0.1', 0, remoteHost!, remotePort!);
+    opening.then(
+      (channel) => {
+        discard(channel);
+        if (this.state !== 'closed') this.targetReached();
+      },
+      (err) => {
+        if (this.state !== 'closed' && err instanceof TunnelError && err.code === 'CHANNEL_REFUSED') this.targetMissing(err);
+      },
+    ).finally(() => (this.checking = false));
+  }
+
+  protected override async stop(): Promise<void> {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
+    await super.stop();
+  }
 
   protected accept(socket: net.Socket): void {
     const conn = this.connections.add(socket);

@@ -100,6 +100,8 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
     throw new TunnelError('INVALID_SPEC', 'localPort of a remote tunnel names the local service to reach; it cannot be 0.');
   }
   if (spec.type === 'local' && socks) throw new TunnelError('INVALID_SPEC', 'socks is for remote tunnels; for a local SOCKS proxy use a dynamic tunnel.');
+  if (spec.watchRemotePort !== undefined && typeof spec.watchRemotePort !== 'boolean') throw new TunnelError('INVALID_SPEC', `watchRemotePort must be true or false; got ${JSON.stringify(spec.watchRemotePort)}.`);
+  if (spec.watchRemotePort && spec.type !== 'local') throw new TunnelError('INVALID_SPEC', `watchRemotePort is for local (-L) tunnels, whose target is on the server's side; a ${spec.type} tunnel has none to watch.`);
   const given = spec.name?.trim();
   const resolved: ResolvedSpec = { ...spec, localHost, localPort, remoteHost, remotePort, nameGiven: !!given };
   if (given) resolved.name = given;
@@ -107,6 +109,8 @@ export function resolveSpec(spec: TunnelSpec): ResolvedSpec {
   delete resolved.localPath;
   delete resolved.remotePath;
   delete resolved.socks;
+  delete resolved.watchRemotePort;
+  if (spec.watchRemotePort) resolved.watchRemotePort = true;
   if (localPath !== undefined) resolved.localPath = localPath;
   if (remotePath !== undefined) resolved.remotePath = remotePath;
   if (socks) resolved.socks = true;

@@ -115,6 +115,7 @@ export abstract class Tunnel {
       lastError: this._lastError,
       ...(this._targetError !== undefined ? { targetError: this._targetError } : {}),
       openedBy: this._openedBy,
+      ...(this.spec.watchRemotePort ? { watchRemotePort: true } : {}),
       ...(this._state === 'closed' && this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
     };
   }
@@ -144,6 +145,15 @@ export abstract class Tunnel {
   protected targetFailed(err: unknown): void {
     this._targetError = errorMessage(err);
     this.recordError(err);
+  }
+
+  /** A check found nothing where the tunnel leads (watchRemotePort): said, not counted as a failed connection; logged when it starts. */
+  protected targetMissing(err: unknown): void {
+    const message = errorMessage(err);
+    if (message === this._targetError) return;
+    if (this._targetError === undefined) this.link.log(`${this._name}: ${message}`);
+    this._targetError = message;
+    this.changed(this);
   }
 
   /** A connection reached where the tunnel leads: a warning it carried is gone. */

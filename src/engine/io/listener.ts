@@ -23,6 +23,20 @@ async function freePortNear(host: string, port: number): Promise<number | undefi
 }
 
 /**
+ * The error of a busy local port: who holds it when that is known (`holder`, in words), and a
+ * free port nearby to use instead.
+ */
+export function portInUse(host: string, port: number, suggestion: number | undefined, holder?: { text: string; pid?: number; name?: string; user?: string }): TunnelError {
+  const by = holder ? `is held by ${holder.text}` : 'is already in use by another program or tunnel';
+  const { text: _text, ...who } = holder ?? { text: '' };
+  return new TunnelError(
+    'PORT_IN_USE',
+    `Local port ${port} on ${host} ${by}.` + (suggestion ? ` Port ${suggestion} is free.` : ' Choose another port, or 0 for any free port.'),
+    { port, suggestion, ...(holder ? { holder: who } : {}) },
+  );
+}
+
+/**
  * Binds a local listener, turning bind failures into errors that name the port and,
  * when it is busy, a free one nearby.
  */
@@ -44,13 +58,7 @@ export async function listen(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      const suggestion = await freePortNear(host, port);
-      throw new TunnelError(
-        'PORT_IN_USE',
-        `Local port ${port} on ${host} is already in use by another program or tunnel.` +
-          (suggestion ? ` Port ${suggestion} is free.` : ' Choose another port, or 0 for any free port.'),
-        { port, suggestion },
-      );
+      throw portInUse(host, port, await freePortNear(host, port));
     }
     if (code === 'EACCES') {
       throw new TunnelError('LISTEN_FAILED', `Not allowed to listen on ${host}:${port}: ports below 1024 need privileges. Choose a port of 1024 or above.`, { port });

@@ -81,6 +81,11 @@ export function findAgent(configured: string | false | undefined, place: AgentPl
 /** Why the agent at `agentPath` cannot be reached from here (a Unix socket path too long for the platform), or undefined. */
 export function agentPathProblem(agentPath: string, platform: NodeJS.Platform = process.platform): string | undefined {
   if (isWindowsPipe(agentPath)) return undefined;
+  // `IdentityAgent \\.\pipe\x` as written: ssh reads \\ in a config as one backslash (so does Windows' ssh.exe since 8.9).
+  if (platform === 'win32' && /^[/\\]\.[/\\]pipe[/\\]/.test(agentPath)) {
+    const name = agentPath.slice(8);
+    return `it names no pipe: a config reads \\\\ as one backslash, so write IdentityAgent //./pipe/${name} (as Pageant writes it) or \\\\\\\\.\\\\pipe\\\\${name}`;
+  }
   const problem = socketPathProblem(agentPath, platform);
   // ssh refuses such a path too; a shorter link to the socket is the usual way round it.
   return problem && `${problem}: set IdentityAgent to a shorter path, such as a link made with ln -s "${agentPath}" ~/.ssh/agent.sock`;

@@ -19,7 +19,7 @@ import { loadSsh2Internals, SSH2_VERSION, type Ssh2Internals } from './internals
 import { relayShapeProblems } from './relayOpen';
 
 export { certifiedKey, securityKey, securityKeyOffer, type SecurityKeyOffer } from './certificateLogin';
-export { clientSocket, sendKeepalive } from './clientInternals';
+export { clientSocket, sendKeepalive, signalCommand } from './clientInternals';
 export { consumesChunks, gcmFastPathCounters } from './gcmFastPath';
 export { SocketRelay } from './relay';
 export { openRelay, relayCount, relayIncoming } from './relayOpen';

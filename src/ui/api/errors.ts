@@ -30,7 +30,9 @@ export function apiError(err: unknown): SshTunnelsError {
   if (err instanceof SshTunnelsError) return err;
   if (err instanceof TunnelError) {
     const suggestion = err.details.suggestion;
-    return new SshTunnelsError(err.code, err.message, typeof suggestion === 'number' ? suggestion : undefined);
+    // COMMAND_REFUSED comes only from listing a server's ports, which the API does not offer.
+    const code = err.code === 'COMMAND_REFUSED' ? 'FAILED' : err.code;
+    return new SshTunnelsError(code, err.message, typeof suggestion === 'number' ? suggestion : undefined);
   }
   if (err instanceof ToolError) return new SshTunnelsError(TOOL_CODES[err.code], err.message);
   return new SshTunnelsError('FAILED', errorMessage(err));

@@ -3,6 +3,7 @@ import type * as vscode from 'vscode';
 import type { TunnelCatalogue } from '../../catalogue';
 import type { ServerSource, TunnelManager } from '../../engine';
 import type { PeerTunnels } from '../../peers';
+import type { TunnelAttributesOfWindow } from '../portAttributes';
 import type { VsCodePrompts } from '../prompts';
 import type { SettingsFeed } from '../settingsFeed';
 
@@ -17,6 +18,8 @@ export interface CommandDeps {
   prompts: VsCodePrompts;
   log: vscode.LogOutputChannel;
   refreshTree: () => void;
-  /** The input box of a running create-tunnel flow, while it shows (scripts and tests can fill it). */
-  inputs: { forward?: vscode.InputBox };
+  /** The input box of a running create-tunnel flow, and the pick of Forward a Port, while they show (scripts and tests can fill them). */
+  inputs: { forward?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
+  /** The tunnels' attributes (protocol, onForward) and where pages open. */
+  attributes: TunnelAttributesOfWindow;
 }

@@ -21,7 +21,7 @@ export async function showError(deps: Pick<CommandDeps, 'log'>, err: unknown, re
   const showLog = t('Show Log');
   if (code === 'PORT_IN_USE' && retry) {
     const suggestion = typeof details.suggestion === 'number' ? details.suggestion : undefined;
-    const use = suggestion !== undefined ? t('Use port {0}', suggestion) : undefined;
+    const use = suggestion !== undefined ? t('Use port {0} instead', suggestion) : undefined;
     const any = t('Use any free port');
     const choice = await vscode.window.showErrorMessage(message, ...[use, any].filter((x): x is string => !!x));
     if (choice === use) await retry({ localPort: suggestion }).catch((e) => showError(deps, e, retry));

@@ -23,6 +23,7 @@ export const COMMANDS = {
   focus: 'sshTunnels.focus',
   keepTunnel: 'sshTunnels.keepTunnel',
   copyMcpConfig: 'sshTunnels.copyMcpConfig',
+  forwardPort: 'sshTunnels.forwardPort',
 } as const;
 
 /** The settings page's filter for this extension's settings. */

@@ -8,6 +8,7 @@ import { createTunnel } from './create';
 import type { CommandDeps } from './deps';
 import { interactive, showError } from './errors';
 import { COMMANDS, SETTINGS_FILTER, VIEW_ID } from './ids';
+import { forwardPort } from './ports';
 import { addServer, connectServer, disconnectServer, forgetSecrets } from './servers';
 import { closeAll, closeTunnel, copyLocalAddress, keepTunnel, openInBrowser, restartTunnel, startTunnel } from './tunnels';
 
@@ -49,5 +50,6 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     register(COMMANDS.refresh, () => deps.refreshTree()),
     register(COMMANDS.focus, () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
     register(COMMANDS.keepTunnel, keepTunnel),
+    register(COMMANDS.forwardPort, forwardPort),
   ];
 }

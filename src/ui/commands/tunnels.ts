@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { plural, TunnelError, type TunnelInfo } from '../../engine';
 import { CONFIG_FORWARD_PREFIX, configForwards, stoppedConfigForwards } from '../configForwards';
 import { keepInWorkspaceSettings } from '../keep';
-import { configuredDescription, isTreeNode, localAddress, tunnelLabel } from '../tree';
+import { configuredDescription, isTreeNode, tunnelLabel } from '../tree';
 import type { CommandDeps } from './deps';
 import { interactive } from './errors';
 import { peersOf, resolveTunnel, serverName } from './targets';
@@ -82,7 +82,7 @@ export async function closeAll({ manager, log }: CommandDeps, arg?: unknown): Pr
 export async function copyLocalAddress(deps: CommandDeps, arg?: unknown): Promise<string | undefined> {
   const info = await resolveTunnel(deps, arg, vscode.l10n.t('Copy the address of which tunnel?'));
   if (!info) return undefined;
-  const address = localAddress(info) ?? info.remotePath ?? `${info.remoteHost}:${info.remotePort}`;
+  const address = deps.attributes.copyText(info) ?? info.remotePath ?? `${info.remoteHost}:${info.remotePort}`;
   await vscode.env.clipboard.writeText(address);
   void vscode.window.setStatusBarMessage(vscode.l10n.t('Copied {0}', address), 3000);
   return address;
@@ -94,7 +94,8 @@ export async function openInBrowser(deps: CommandDeps, arg?: unknown): Promise<s
   if (!info) return undefined;
   if (info.type !== 'local') throw new TunnelError('INVALID_SPEC', t('Only local (-L) tunnels lead to a web page on this machine; {0} is {1}.', info.name, info.type));
   if (info.localPath !== undefined) throw new TunnelError('INVALID_SPEC', t('{0} listens on the socket file {1}, which a browser cannot open; try curl --unix-socket {1} http://localhost/.', info.name, info.localPath));
-  const url = `http://${localAddress(info)}/`;
-  await vscode.env.openExternal(vscode.Uri.parse(url));
+  // http unless the tunnel's protocol says https.
+  const url = deps.attributes.pageUrl(info);
+  await deps.attributes.opener.open(url, 'browser', `${info.name}: Open in Browser`);
   return url;
 }
