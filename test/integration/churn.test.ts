@@ -1,7 +1,6 @@
 // The tree and the status bar under connection churn: the engine reports connection counts every
 // turn of the event loop, and neither redraws for each report (the bench's editor rows measure
 // what that costs the extension host: bench/editorLoop.ts). A state change still shows at once.
-// (Named to run before extension.test.ts, whose last test deactivates the extension.)
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as vscode from 'vscode';

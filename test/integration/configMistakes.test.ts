@@ -1,4 +1,3 @@
-// Runs before extension.test.ts (files load in name order), whose last test deactivates the extension.
 // A sshTunnels.servers entry with a bad value, in a real VS Code: the tree shows the server with
 // an error icon and the problem in its tooltip, and a tunnel naming it fails with that problem
 // (not "Unknown server"); the other entries keep working.

@@ -8,7 +8,8 @@
 //    so far in it and reloads the window (this run() never settles: its host goes away).
 // 2. With the marker present: reload.after.js checks what came back, then every *.test.js runs;
 //    the exit code counts both halves.
-// A grep that matches no test of reload.before.js skips the reload.
+// A grep that matches no test of reload.before.js skips the reload. deactivate.last.js runs after
+// every spec: it disposes the extension's manager.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Mocha from 'mocha';
@@ -33,7 +34,7 @@ function runFiles(files: string[], grep: string | undefined): Promise<{ tests: n
 
 export async function run(): Promise<void> {
   const grep = process.env.SSH_TUNNELS_TEST_GREP || undefined;
-  const specs = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort();
+  const specs = [...fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort(), 'deactivate.last.js'];
   const marker = readMarker();
   let failures = 0;
   if (!marker) {
