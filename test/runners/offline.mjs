@@ -123,7 +123,7 @@ function apiHelper() {
  * it saved in test-results/ first); /state says whether one shows; /screenshot saves the page;
  * /terminal gives the text of the terminals on screen;
  * /input types into the quick input and presses Enter; /notifications lists the messages of the
- * notifications showing; /log prints a line; /exit ends the run.
+ * notifications showing (toasts, and the notification center when open); /log prints a line; /exit ends the run.
  */
 async function runHelperSuite(trust, { name, helper, fixture = true }) {
   const workspace = prepareWorkspace(trust, { fixture });
@@ -140,8 +140,8 @@ async function runHelperSuite(trust, { name, helper, fixture = true }) {
     // The lines of the terminal showing in the panel, as xterm's DOM renders them.
     '/terminal': async () => ({ text: (await page.locator('.xterm-rows').allInnerTexts()).join('\n') }),
     '/screenshot': async ({ name }) => void (await page.screenshot({ path: path.join(RESULTS, `${name}-${trust}.png`) })),
-    // The notifications showing (their messages), as a person reads them.
-    '/notifications': async () => ({ messages: await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts() }),
+    // The notifications showing (their messages), as a person reads them: the toasts, and the center when it is open.
+    '/notifications': async () => ({ messages: await page.locator('.notifications-toasts .notification-list-item-message, .notifications-center .notification-list-item-message').allInnerTexts() }),
     '/input': async ({ text }) => {
       const input = page.locator('.quick-input-widget input.input');
       await input.waitFor({ state: 'visible', timeout: 20_000 });
