@@ -128,6 +128,7 @@ export function tunnelItem(info: TunnelInfo): vscode.TreeItem {
   item.id = `tunnel:${info.id}`;
   item.description = label === description ? info.state : `${description} · ${info.state}`;
   if (info.openedBy === 'agent') item.description += ` · ${vscode.l10n.t('opened by an agent')}`;
+  if (info.openedBy === 'extension') item.description += ` · ${vscode.l10n.t('held by an extension or a task')}`;
   item.iconPath = STATE_ICON[info.state];
   // A socket file is no address a browser can open.
   const browsable = info.type === 'local' && info.localPath === undefined ? '.browsable' : '';
@@ -161,6 +162,7 @@ export function tunnelTooltip(info: TunnelInfo, owner?: string): vscode.Markdown
   tip.appendMarkdown(`\`${describeTunnel(info)}\`\n\n`);
   if (owner) tip.appendMarkdown(`_${owner}_\n\n`);
   if (info.openedBy === 'agent') tip.appendMarkdown(`_${vscode.l10n.t('Opened by an agent (a language-model tool); closes when VS Code closes.')}_\n\n`);
+  if (info.openedBy === 'extension') tip.appendMarkdown(`_${vscode.l10n.t('Opened for another extension or a task (the SSH Tunnels API); closes once nothing holds it.')}_\n\n`);
   const rows: [string, string][] = [
     [vscode.l10n.t('State'), info.state],
     [vscode.l10n.t('Bytes in / out'), `${formatBytes(s.bytesIn)} / ${formatBytes(s.bytesOut)}`],
