@@ -1,6 +1,7 @@
 // Composition root: builds the engine, the server source and the UI, wires events, owns disposal.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type * as Published from 'ssh-tunnels-api';
 import * as vscode from 'vscode';
 import { defaultSshConfigPath, ServerRegistry } from './config/servers';
 import { supervisionSettings as supervisionFromSettings } from './config/tunnelSettings';
@@ -8,6 +9,7 @@ import { errorMessage, installSsh2Adapter, plural, reportListenerErrors, TunnelM
 import { Peers, type PeerTunnels } from './peers';
 import { TunnelCatalogue } from './catalogue';
 import { registerAgentTools } from './ui/agentTools';
+import { startTunnelService, type TunnelService } from './ui/api';
 import { COMMANDS, registerCommands, VIEW_ID } from './ui/commands';
 import { Opener, TunnelAttributesOfWindow } from './ui/portAttributes';
 import { copyMcpConfiguration } from './ui/mcpConfig';
@@ -22,8 +24,11 @@ import { StoppedTunnels } from './ui/stoppedTunnels';
 import { FailureNotices } from './ui/failureNotices';
 import { TunnelTreeProvider, type TreeNode } from './ui/tree';
 
-/** What activate() returns: the parts the integration suite reads (and other extensions could). */
-export interface SshTunnelsApi {
+/**
+ * What activate() returns outside production (development, tests): the published API that other
+ * extensions get (api/ssh-tunnels.d.ts, all they get in production) and the parts the test suites read.
+ */
+export interface SshTunnelsApi extends Published.SshTunnelsApi {
   manager: TunnelManager;
   servers: ServerSource;
   tree: TunnelTreeProvider;
@@ -57,6 +62,8 @@ export interface SshTunnelsApi {
   ready: Promise<void>;
   /** Resolves when a person's tunnels of the last session have been reopened (or failed, or wait for trust). */
   restoring: Promise<void>;
+  /** The API for other extensions, the task type, the variables and the links. */
+  service: TunnelService;
 }
 
 let manager: TunnelManager | undefined;
@@ -83,7 +90,7 @@ function createServerSource(context: vscode.ExtensionContext): ServerRegistry {
   return registry;
 }
 
-export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
+export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Published.SshTunnelsApi {
   const started = performance.now();
   const log = vscode.window.createOutputChannel(vscode.l10n.t('SSH Tunnels'), { log: true });
   context.subscriptions.push(log);
@@ -124,6 +131,8 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
   const attributes = new TunnelAttributesOfWindow(engine, catalogue, settingsFeed, context.globalState, new Opener(), log);
+  // Other extensions, tasks, launch configurations and links hold tunnels through the catalogue.
+  const service = startTunnelService({ context, manager: engine, servers, catalogue, peers, settingsFeed, tree, log });
 
   // Each problem of the servers' settings or ssh config is logged once, when it appears.
   const reportServerProblems = problemReporter(log, 'Servers');
@@ -165,6 +174,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
     // Agents see the tunnels the peers serve, reuse them rather than open a second, and close them through their owner.
     ...registerAgentTools({ manager: engine, servers, peers, door: catalogue }, log),
+    ...service.disposables,
     servers.onDidChange(() => {
       logProblems();
       setHasServers();
@@ -206,7 +216,9 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi {
   log.info(`Activated in ${activationMs.toFixed(1)} ms (sharing with other processes: ${peersStartMs.toFixed(2)} ms, ${peersStartCpuMs.toFixed(2)} ms of CPU).`);
   // Counted once the settings' tunnels are read and the ssh config is resolved (a large one is read in slices).
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
-  return { manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, stopped, failures, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring };
+  // In production other extensions get the published API alone: what they open, the person approves.
+  if (context.extensionMode === vscode.ExtensionMode.Production) return service.api;
+  return { ...service.api, manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, stopped, failures, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring, service };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {

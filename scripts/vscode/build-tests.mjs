@@ -45,6 +45,14 @@ const agentEntries = fs.readdirSync(agentSrc).filter((f) => f.endsWith('.ts')).m
 await bundle(agentEntries, agentOut);
 console.log(`bundled ${agentEntries.length} agent-tool test file(s) into ${path.relative(root, agentOut)}`);
 
+// The API suite runs from a helper extension whose files are its own (SSH Tunnels names the
+// caller of its API from the stack): test/api/*.ts -> out/test/api/, copied there by the runner.
+const apiSrc = path.join(root, 'test/api');
+const apiOut = path.join(root, 'out/test/api');
+const apiEntries = ['main.ts', ...fs.readdirSync(apiSrc).filter((f) => f.endsWith('.test.ts'))].map((f) => path.join(apiSrc, f));
+await bundle(apiEntries, apiOut);
+console.log(`bundled ${apiEntries.length} API test file(s) into ${path.relative(root, apiOut)}`);
+
 // The two-window suite (test/runners/windows.mjs): first.js and second.js are the windows' test
 // modules, *.test.js the specs second.js runs: test/windows/*.ts -> out/test/windows/.
 const windowsSrc = path.join(root, 'test/windows');

@@ -31,6 +31,8 @@ try {
     fs.copyFileSync(path.join(root, file), path.join(stage, file));
   }
   if (fs.existsSync(path.join(root, 'media'))) fs.cpSync(path.join(root, 'media'), path.join(stage, 'media'), { recursive: true });
+  // The published API's types, for extension authors (api/ssh-tunnels.d.ts).
+  fs.cpSync(path.join(root, 'api'), path.join(stage, 'api'), { recursive: true });
 
   const vsce = path.join(root, 'node_modules/@vscode/vsce/vsce');
   const args = ['package', '--no-dependencies', '--out', out];

@@ -7,6 +7,7 @@ import { type CloseReason, DisposableStore, Emitter, errorMessage, localEnd, Tun
 import type { OwnerActions, PeerIdentity, PeerTunnel, PeerTunnels } from '../peers';
 import { followPeers, toTakeOver } from './followPeers';
 import { FrontDoor, servedByPeerError, type Opened, type OpenOptions, type TunnelDoor } from './frontDoor';
+import { Holds, type Hold, type HoldRequest } from './holds';
 import { managerActions, specOf } from './ownerActions';
 import { applyWanted } from './settingsDiff';
 import { entryOf, isLive, Slots, type Slot } from './slots';
@@ -26,6 +27,8 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   private peerTunnels: PeerTunnels | undefined;
   /** Every open goes through it: one wait, one rule of who serves a tunnel. */
   private readonly door: FrontDoor;
+  /** Tunnels lent to holders (extensions, tasks): shared, and closed when the last lets go. */
+  private readonly holds: Holds;
   private queue: Promise<void> = Promise.resolve();
   private readonly disposables = new DisposableStore();
   private readonly _onDidChange = new Emitter<void>();
@@ -45,6 +48,21 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     this.disposables.add(this._onDidChange);
     this.disposables.add(this._onDidFailOpen);
     this.disposables.add(this._onDidMovePort);
+    this.holds = new Holds({
+      manager: this.manager,
+      peers: () => this.peerTunnels,
+      open: (spec, signal) => this.open(spec, 'extension', { signal }),
+      entry: (key) => this.get(key),
+      start: (key) => this.start(key),
+      stopAgain: async (key, personStopped) => {
+        await this.stop(key, 'extension');
+        const slot = this.slots.get(key);
+        if (slot) slot.stoppedAs = personStopped;
+      },
+      personStopped: (key) => this.slots.get(key)?.stoppedAs,
+      keyOf: (tunnelId) => this.keyOf(tunnelId),
+      log: this.log,
+    });
     this.disposables.add(this.manager.onDidChangeTunnel((info) => this.onTunnel(info)));
     if (options.peers) this.setPeers(options.peers);
   }
@@ -96,6 +114,28 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
     return opened;
   }
 
+  // ---- tunnels lent to holders ----------------------------------------------------------
+
+  /**
+   * Holds a tunnel for someone other than the person (an extension, a task): a tunnel of the
+   * settings by key, or a spec. One that already serves it (here, or at a peer) is shared; one
+   * opened for its holders is kept as an extension's, and closes (a settings entry: stops again)
+   * once the last holder lets go, unless someone else wants it by then.
+   */
+  hold(request: HoldRequest): Promise<Hold> {
+    return this.holds.hold(request);
+  }
+
+  /** Who holds a tunnel of this process, in words (`extension pub.name`, `task "db"`). */
+  holders(tunnelId: string): string[] {
+    return this.holds.holders(tunnelId);
+  }
+
+  /** Lets go of everything `by` holds; resolves with how many holds that was. */
+  releaseAll(by: string): Promise<number> {
+    return this.holds.releaseAll(by);
+  }
+
   /** Enters a running tunnel as one wanted once by `source`, on the ports it has bound. */
   private enterOnce(tunnelId: string, source: OnceSource): void {
     // Closed already (between its start and now): nothing to keep.
@@ -111,6 +151,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   /** A tunnel of an entry closed: a tunnel wanted once leaves; an entry of the settings or the ssh config stops. */
   private onTunnel(info: TunnelInfo): void {
     if (info.state !== 'closed') return;
+    this.holds.closed(info);
     const key = this.slots.keyOf(info.id);
     if (key === undefined) return;
     this.slots.unbind(info.id);
@@ -213,6 +254,17 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
    * origin's.
    */
   async restart(tunnelId: string): Promise<TunnelInfo> {
+    let now: TunnelInfo | undefined;
+    try {
+      now = await this.restartNow(tunnelId);
+      return now;
+    } finally {
+      // Whoever held the old tunnel holds the new one.
+      this.holds.moved(tunnelId, now);
+    }
+  }
+
+  private async restartNow(tunnelId: string): Promise<TunnelInfo> {
     const key = this.slots.keyOf(tunnelId);
     const slot = key === undefined ? undefined : this.slots.get(key);
     if (slot && !isOnceKey(slot.wanted.key) && this.manager.getTunnel(tunnelId)) {
@@ -348,6 +400,7 @@ export class TunnelCatalogue implements TunnelDoor<OnceSource> {
   }
 
   dispose(): void {
+    this.holds.dispose();
     this.disposables.dispose();
   }
 }

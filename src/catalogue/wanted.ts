@@ -3,13 +3,13 @@
 import type { CloseReason, TunnelError, TunnelInfo, TunnelOrigin, TunnelSpec } from '../engine';
 import type { PeerTunnel } from '../peers';
 
-export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person';
+export type WantedSource = 'settings' | 'sshConfig' | 'restore' | 'agent' | 'person' | 'extension';
 
 /** Who wants a tunnel once (rather than as an entry of the settings or the ssh config): it is kept as theirs while it runs. */
-export type OnceSource = Extract<WantedSource, 'person' | 'agent' | 'restore'>;
+export type OnceSource = Extract<WantedSource, 'person' | 'agent' | 'restore' | 'extension'>;
 
 export function isOnceSource(source: WantedSource | undefined): source is OnceSource {
-  return source === 'person' || source === 'agent' || source === 'restore';
+  return source === 'person' || source === 'agent' || source === 'restore' || source === 'extension';
 }
 
 export interface WantedTunnel {
@@ -60,5 +60,5 @@ export function isOnceKey(key: string): boolean {
 }
 
 /** The origin a tunnel of each source is opened with. */
-export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person' };
+export const ORIGIN: Record<WantedSource, TunnelOrigin> = { settings: 'settings', sshConfig: 'sshConfig', restore: 'person', agent: 'agent', person: 'person', extension: 'extension' };
 

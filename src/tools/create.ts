@@ -1,6 +1,6 @@
 // ssh_tunnel_create: checks the input, says in plain words what will open, and opens it through
 // the front door (a peer that serves the same tunnel answers with its own).
-import { errorMessage, makeAddress, TunnelError } from '../engine';
+import { errorMessage, makeAddress, TunnelError, type ServerConfig } from '../engine';
 import type { Opened, TunnelDoor } from '../catalogue';
 import { describePeer, type PeerTunnel } from '../peers';
 import { serverTarget, tunnelData, usage } from './format';
@@ -34,18 +34,25 @@ export function forwardInWords(f: ForwardRequest): string {
   return `make ${server} listen on ${remote} and forward each connection to ${here} on this machine`;
 }
 
-export function createConfirmation(host: ToolHost, input: unknown): { title: string; message: string } {
-  const spec = checkCreate(host, input);
-  const config = serverOf(host, spec.server);
+/**
+ * What opening a tunnel does, in plain words, as `who` asks for it ("An agent", "The extension X",
+ * "This link"): the kind of forward, through which server to where, and what a remote one exposes.
+ */
+export function openInWords(config: ServerConfig, spec: ForwardRequest, who: string): string {
   const what = spec.type === 'local' ? 'a local forward (-L)' : spec.type === 'dynamic' ? 'a SOCKS proxy (-D)' : spec.socks ? 'a reverse SOCKS proxy (-R)' : 'a remote forward (-R)';
-  let message = `An agent asks to open ${what} through ${spec.server} (${serverTarget(config)}): ${forwardInWords(spec)}.`;
+  let message = `${who} asks to open ${what} through ${spec.server} (${serverTarget(config)}): ${forwardInWords(spec)}.`;
   const entry = spec.remotePath !== undefined ? `open the socket ${spec.remotePath}` : `connect to ${makeAddress(spec.remoteHost, spec.remotePort)}`;
   if (spec.type === 'remote' && spec.socks) {
     message += ` This lets ${spec.server}, and whoever can ${entry} on it, reach whatever this machine can reach: its own services and every network it is on.`;
   } else if (spec.type === 'remote') {
     message += ` This exposes a service of this machine on the server: whoever can ${entry} on ${spec.server} reaches it.`;
   }
-  return { title: `Open an SSH tunnel through ${spec.server}?`, message };
+  return message;
+}
+
+export function createConfirmation(host: ToolHost, input: unknown): { title: string; message: string } {
+  const spec = checkCreate(host, input);
+  return { title: `Open an SSH tunnel through ${spec.server}?`, message: openInWords(serverOf(host, spec.server), spec, 'An agent') };
 }
 
 export async function create(host: ToolHost, door: TunnelDoor<'agent'>, input: unknown, signal?: AbortSignal): Promise<ToolResult> {

@@ -12,6 +12,7 @@ const ORIGIN_WORDS: Record<TunnelOrigin, string> = {
   sshConfig: '~/.ssh/config',
   person: 'the user',
   agent: 'an agent',
+  extension: 'an extension or a task of VS Code',
 };
 
 export function originWords(origin: TunnelOrigin): string {
@@ -19,7 +20,7 @@ export function originWords(origin: TunnelOrigin): string {
 }
 
 /** The address a client connects to for a listening address (a wildcard listens on loopback too). */
-function connectHost(host: string): string {
+export function connectHost(host: string): string {
   if (host === '0.0.0.0' || host === '*') return '127.0.0.1';
   if (host === '::') return '::1';
   return host;

@@ -67,11 +67,15 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
-export function parseCreate(input: unknown): CreateInput {
-  const tool = 'ssh_tunnel_create';
+/**
+ * A create call's input checked, each refusal saying what to write instead. `tool` names the
+ * caller in those messages (the agent tool, or the extension API) and `serversHint` where the
+ * server names are listed.
+ */
+export function parseCreate(input: unknown, tool = 'ssh_tunnel_create', serversHint = 'ssh_connection_status lists them'): CreateInput {
   const obj = record(tool, input, CREATE_FIELDS);
   const server = optionalString(tool, obj, 'server');
-  if (server === undefined) throw new ToolError(`${tool} needs server: the alias of a configured server (ssh_connection_status lists them).`);
+  if (server === undefined) throw new ToolError(`${tool} needs server: the alias of a configured server (${serversHint}).`);
   const type = obj.type;
   if (typeof type !== 'string' || !TUNNEL_TYPES.includes(type as TunnelType)) {
     throw new ToolError(`${tool}: type ${type === undefined ? 'is missing' : `${JSON.stringify(type)} is not a tunnel type`}. Use one of: ${TYPE_HELP}.`);
@@ -129,13 +133,15 @@ export function parseCreate(input: unknown): CreateInput {
   return { server, type: t, localHost, localPort: localPort ?? 0, ...remote, ...paths, name };
 }
 
-/** Agents listen on loopback only, unless the person allowed more. */
-/** `allowedBy` names what lets the user allow more, e.g. "the setting sshTunnels.agentTools.allowNonLoopback". */
-export function checkLoopback(input: CreateInput, allowed: boolean, allowedBy: string): void {
+/**
+ * Agents (and other extensions) listen on loopback only, unless the person allowed more.
+ * `allowedBy` names what lets the user allow more, e.g. "the setting sshTunnels.agentTools.allowNonLoopback"; `who` whom the rule binds.
+ */
+export function checkLoopback(input: CreateInput, allowed: boolean, allowedBy: string, who = 'agents'): void {
   if (allowed) return;
   const refuse = (what: string, host: string) =>
     new ToolError(
-      `${what} ${JSON.stringify(host)} is not a loopback address, and agents may only use loopback addresses (127.0.0.1, ::1, localhost). ` +
+      `${what} ${JSON.stringify(host)} is not a loopback address, and ${who} may only use loopback addresses (127.0.0.1, ::1, localhost). ` +
         `Use 127.0.0.1 instead; only the user can allow other addresses, with ${allowedBy}.`,
       'NOT_ALLOWED',
     );

@@ -12,7 +12,7 @@ const values = <T extends string>(all: Record<T, true>): T[] => Object.keys(all)
 
 const TUNNEL_TYPES = values<TunnelType>({ local: true, remote: true, dynamic: true });
 const TUNNEL_STATES = values<TunnelState>({ connecting: true, active: true, reconnecting: true, failed: true, closed: true });
-const ORIGINS = values<TunnelOrigin>({ settings: true, sshConfig: true, person: true, agent: true });
+const ORIGINS = values<TunnelOrigin>({ settings: true, sshConfig: true, person: true, agent: true, extension: true });
 const SERVER_STATES = values<ServerState>({ disconnected: true, connecting: true, connected: true, reconnecting: true, failed: true });
 
 const endpoint = (description: string) =>

@@ -173,11 +173,11 @@ export function tunnelItem(info: TunnelInfo): vscode.TreeItem {
   item.id = `tunnel:${info.id}`;
   const state = stateText(info);
   const plain = info.state === 'active' && !info.targetError;
-  const agent = info.openedBy === 'agent' ? vscode.l10n.t('opened by an agent') : undefined;
-  item.description = describe(plain ? undefined : state, whereText(info), agent);
+  const holder = info.openedBy === 'agent' ? vscode.l10n.t('opened by an agent') : info.openedBy === 'extension' ? vscode.l10n.t('held by an extension or a task') : undefined;
+  item.description = describe(plain ? undefined : state, whereText(info), holder);
   item.iconPath = tunnelIcon(info.type, info.state, info.state === 'active' && info.targetError ? 'target' : undefined);
   const why = info.state === 'active' ? info.targetError : info.state === 'connecting' ? undefined : info.lastError;
-  item.accessibilityInformation = { label: `${forwardSentence(info)}, ${state}${why ? `: ${why}` : ''}${agent ? `, ${agent}` : ''}` };
+  item.accessibilityInformation = { label: `${forwardSentence(info)}, ${state}${why ? `: ${why}` : ''}${holder ? `, ${holder}` : ''}` };
   // A socket file is no address a browser can open.
   const browsable = info.type === 'local' && info.localPath === undefined ? '.browsable' : '';
   item.contextValue = `tunnel.${info.state}.${info.type}${browsable}.${info.openedBy}`;
@@ -218,6 +218,7 @@ export function tunnelTooltip(info: TunnelInfo, owner?: string): vscode.Markdown
   const tip = tooltipHead(info);
   if (owner) tip.appendMarkdown(`_${owner}_\n\n`);
   if (info.openedBy === 'agent') tip.appendMarkdown(`_${t('Opened by an agent (a language-model tool); stops when VS Code closes.')}_\n\n`);
+  if (info.openedBy === 'extension') tip.appendMarkdown(`_${t('Opened for another extension or a task (the SSH Tunnels API); stops once nothing holds it.')}_\n\n`);
   const lines: string[] = [];
   // Up time only while it is up; the reason once, after the state it explains.
   const state = info.state === 'active' ? `${t('active')} (${t('up {0}', duration(Date.now() - info.createdAt))})` : stateText(info);

@@ -95,8 +95,8 @@ export const WORKBENCH_NOISE = [
  * `env` is added to code-server's environment (the extension host inherits it); unless it says
  * otherwise, the windows share tunnels through a runtime folder of this code-server's own.
  * `extensions` are unpacked extensions written into the extensions folder before start
- * ({ folder: 'publisher.name-version', files: { 'package.json': text, … } }): loaded beside the
- * extension under development.
+ * ({ folder: 'publisher.name-version', files: { 'package.json': text, … }, links?: { name: target } }):
+ * loaded beside the extension under development.
  * Resolves once /healthz answers; `stop()` ends code-server and every process it started.
  */
 export async function startCodeServer({ workspace, userSettings, env = {}, logFile, port, extensions = [] }) {
@@ -105,11 +105,10 @@ export async function startCodeServer({ workspace, userSettings, env = {}, logFi
   const userDataDir = path.join(home, 'user-data');
   const extensionsDir = path.join(home, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
-  for (const { folder, files } of extensions) {
-    for (const [name, text] of Object.entries(files)) {
-      fs.mkdirSync(path.join(extensionsDir, folder), { recursive: true });
-      fs.writeFileSync(path.join(extensionsDir, folder, name), text);
-    }
+  for (const { folder, files, links = {} } of extensions) {
+    fs.mkdirSync(path.join(extensionsDir, folder), { recursive: true });
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(extensionsDir, folder, name), text);
+    for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, path.join(extensionsDir, folder, name));
   }
   writeJson(path.join(userDataDir, 'User/settings.json'), userSettings);
   port ??= await freePort();

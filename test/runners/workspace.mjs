@@ -6,6 +6,7 @@ import { ROOT, tempDir, writeJson } from './codeServer.mjs';
 
 export const TESTS = path.join(ROOT, 'out/test/integration/index.js');
 export const AGENT_TESTS = path.join(ROOT, 'out/test/agent');
+export const API_TESTS = path.join(ROOT, 'out/test/api');
 const FIXTURE_WORKSPACE = path.join(ROOT, 'test/integration/workspace');
 
 /** `--trust trusted|restricted|both` (default both) as the list of modes to run. */
@@ -27,17 +28,18 @@ export function trustModesOrExit(argv) {
   }
 }
 
-export function prepareWorkspace(trust) {
+/** `fixture: false` leaves the integration suite's workspace settings out (a suite that writes its own). */
+export function prepareWorkspace(trust, { fixture = true } = {}) {
   const workspace = tempDir(`ssh-tunnels-ws-${trust}-`);
-  if (fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
+  if (fixture && fs.existsSync(FIXTURE_WORKSPACE)) fs.cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
   writeJson(path.join(workspace, '.vscode/ssh-tunnels-test.json'), { trust });
   return workspace;
 }
 
 /** Exits with a clear message when the bundles the runners load are missing. */
 export function requireBuilt() {
-  if (!fs.existsSync(TESTS) || !fs.existsSync(path.join(AGENT_TESTS, 'main.js'))) {
-    console.error(`${path.relative(ROOT, TESTS)} or ${path.relative(ROOT, AGENT_TESTS)}/main.js is missing: run npm run build:tests first`);
+  if (!fs.existsSync(TESTS) || !fs.existsSync(path.join(AGENT_TESTS, 'main.js')) || !fs.existsSync(path.join(API_TESTS, 'main.js'))) {
+    console.error(`${path.relative(ROOT, TESTS)}, ${path.relative(ROOT, AGENT_TESTS)}/main.js or ${path.relative(ROOT, API_TESTS)}/main.js is missing: run npm run build:tests first`);
     process.exit(2);
   }
   if (!fs.existsSync(path.join(ROOT, 'dist/extension.js'))) {

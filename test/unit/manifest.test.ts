@@ -39,10 +39,33 @@ describe('package.json contributions', () => {
   });
 
   it('the code registers exactly the contributed commands', () => {
-    const source = fs.readFileSync(path.join(ROOT, 'src/ui/commands/ids.ts'), 'utf8');
-    const block = source.slice(source.indexOf('export const COMMANDS = {'), source.indexOf('} as const;'));
-    const registered = [...block.matchAll(/'(sshTunnels\.[A-Za-z]+)'/g)].map((m) => m[1]).sort();
+    const ids = (file: string, start: string) => {
+      const source = fs.readFileSync(path.join(ROOT, file), 'utf8');
+      const block = source.slice(source.indexOf(start), source.indexOf('} as const;', source.indexOf(start)));
+      return [...block.matchAll(/'(sshTunnels\.[A-Za-z]+)'/g)].map((m) => m[1]);
+    };
+    // The view's commands, and the API room's (variables for launch.json, extension access).
+    const registered = [...ids('src/ui/commands/ids.ts', 'export const COMMANDS = {'), ...ids('src/ui/api/ids.ts', 'export const API_COMMANDS = {')].sort();
     assert.deepEqual(registered, [...commands].sort());
+  });
+
+  it('the sshTunnel task type, its background problem matcher and the link handler are contributed as the code names them', () => {
+    const source = fs.readFileSync(path.join(ROOT, 'src/ui/api/ids.ts'), 'utf8');
+    const taskType = /TASK_TYPE = '([\w]+)'/.exec(source)?.[1];
+    const matcher = /PROBLEM_MATCHER = '\$([\w]+)'/.exec(source)?.[1];
+    assert.deepEqual(contributes.taskDefinitions.map((d: { type: string }) => d.type), [taskType]);
+    const m = contributes.problemMatchers.find((p: { name: string }) => p.name === matcher);
+    assert.ok(m, `problem matcher ${matcher}`);
+    // The task's terminal writes these tags (src/ui/api/taskTerminal.ts).
+    assert.ok(new RegExp(m.background.beginsPattern).test('[opening] Opening db through db…'));
+    assert.ok(new RegExp(m.background.endsPattern).test('[ready] db is open.'));
+    assert.ok(!new RegExp(m.pattern.regexp).test('[error] anything'), 'the pattern matches no line: the matcher only says when the task is ready');
+    assert.ok(pkg.activationEvents.includes('onUri') && pkg.activationEvents.includes(`onTaskType:${taskType}`));
+    const spec = contributes.taskDefinitions[0].properties.spec.properties;
+    // A spec takes what the agent tools take; how a window starts, shows and watches a settings tunnel stays with the settings.
+    const windowOnly = ['autoStart', 'label', 'protocol', 'onForward', 'requireLocalPort', 'watchRemotePort'];
+    const tunnelFields = Object.keys(contributedSettings<{ items: { properties: Record<string, unknown> } }>(pkg)['sshTunnels.tunnels'].items.properties).filter((f) => !windowOnly.includes(f));
+    assert.deepEqual(Object.keys(spec).sort(), tunnelFields.sort(), 'a task\'s spec has the connection fields of a settings tunnel');
   });
 
   it('every menu entry and welcome button names a contributed command', () => {

@@ -42,8 +42,8 @@ describe('the .vsix package', function () {
 
   const unzip = (entry: string) => execFileSync('unzip', ['-p', vsix, entry], { maxBuffer: 64 * 1024 * 1024 });
 
-  it('holds the bundles, the manifest, README, CHANGELOG, LICENSE and the icons', () => {
-    for (const want of ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/package.json', 'extension/readme.md', 'extension/changelog.md', 'extension/LICENSE.txt', 'extension.vsixmanifest']) {
+  it('holds the bundles, the published API\'s types, the manifest, README, CHANGELOG, LICENSE and the icons', () => {
+    for (const want of ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/api/ssh-tunnels.d.ts', 'extension/package.json', 'extension/readme.md', 'extension/changelog.md', 'extension/LICENSE.txt', 'extension.vsixmanifest']) {
       assert.ok(entries.includes(want), `${want} is missing from the .vsix: ${entries.join(', ')}`);
     }
     const manifest = JSON.parse(execFileSync('unzip', ['-p', vsix, 'extension/package.json'], { encoding: 'utf8' })) as { main: string };
@@ -55,10 +55,10 @@ describe('the .vsix package', function () {
 
   it('holds no source maps, sources, tests, native add-ons or node_modules', () => {
     const unwanted = entries.filter((e) =>
-      /\.map$|\.node$|\.ts$|(^|\/)(src|test|out|node_modules|scripts|bench|\.cache)\//.test(e),
+      /\.map$|\.node$|(?<!\.d)\.ts$|(^|\/)(src|test|out|node_modules|scripts|bench|\.cache)\//.test(e),
     );
     assert.deepEqual(unwanted, []);
-    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(dist\/(extension|cli)\.js|package\.json|readme\.md|changelog\.md|LICENSE\.txt|media\/.+))$/;
+    const allowed = /^(extension\.vsixmanifest|\[Content_Types\]\.xml|extension\/(dist\/(extension|cli)\.js|package\.json|readme\.md|changelog\.md|LICENSE\.txt|api\/ssh-tunnels\.d\.ts|media\/.+))$/;
     assert.deepEqual(entries.filter((e) => !allowed.test(e)), []);
   });
 

@@ -101,8 +101,12 @@ export interface Prompts {
 export type TunnelType = 'local' | 'remote' | 'dynamic';
 export const TUNNEL_TYPES: readonly TunnelType[] = ['local', 'remote', 'dynamic'];
 
-/** Who opened a tunnel: the tree and the agent tools show it; only a person's are restored after a reload. */
-export type TunnelOrigin = 'settings' | 'sshConfig' | 'person' | 'agent';
+/**
+ * Who opened a tunnel: the tree and the agent tools show it; only a person's are restored after a
+ * reload. `extension`: for another part of VS Code (an extension through the API, a task, a launch
+ * configuration's variable), held while it is used.
+ */
+export type TunnelOrigin = 'settings' | 'sshConfig' | 'person' | 'agent' | 'extension';
 
 export type TunnelState = 'connecting' | 'active' | 'reconnecting' | 'failed' | 'closed';
 
@@ -110,9 +114,10 @@ export type TunnelState = 'connecting' | 'active' | 'reconnecting' | 'failed' | 
  * Why a tunnel closed, carried by its last change event: `person` (the close command, the tree,
  * another process asking for a person), `agent` (an agent tool), `settings` (its entry changed or
  * went away), `shutdown` (the program or window ends), `failed` (it could not open), `cancelled`
- * (its open was cancelled), `replaced` (a restart closes the old one).
+ * (its open was cancelled), `replaced` (a restart closes the old one), `extension` (what it was
+ * opened for let go of it: the last handle of an extension, a task that ended).
  */
-export type CloseReason = 'person' | 'agent' | 'settings' | 'shutdown' | 'failed' | 'cancelled' | 'replaced';
+export type CloseReason = 'person' | 'agent' | 'settings' | 'shutdown' | 'failed' | 'cancelled' | 'replaced' | 'extension';
 
 export interface TunnelSpec {
   server: string;
