@@ -20,7 +20,9 @@ import { RestoredTunnels } from './ui/restore';
 import { SECTION, settingValue, workspaceSettingsFiles } from './ui/settings';
 import { SettingsFeed } from './ui/settingsFeed';
 import { TunnelStatusBar } from './ui/statusBar';
-import { TunnelTreeProvider } from './ui/tree';
+import { StoppedTunnels } from './ui/stoppedTunnels';
+import { FailureNotices } from './ui/failureNotices';
+import { TunnelTreeProvider, type TreeNode } from './ui/tree';
 
 /**
  * What activate() returns outside production (development, tests): the published API that other
@@ -43,8 +45,12 @@ export interface SshTunnelsApi extends Published.SshTunnelsApi {
   prompts: VsCodePrompts;
   progress: ConnectProgress;
   log: vscode.LogOutputChannel;
-  /** The create-tunnel flow's input box, and Forward a Port's pick, while they show. */
-  inputs: { forward?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
+  /** The create-tunnel flow's forward and name boxes, and Forward a Port's pick, while they show. */
+  inputs: { forward?: vscode.InputBox; name?: vscode.InputBox; ports?: vscode.QuickPick<vscode.QuickPickItem> };
+  /** A person's tunnels they stopped, kept as stopped rows. */
+  stopped: StoppedTunnels;
+  /** Failures nobody asked for, told once each. */
+  failures: FailureNotices;
   /** The tunnels' attributes (protocol, onForward) and the opener of their pages (what it opened). */
   attributes: TunnelAttributesOfWindow;
   /** Milliseconds activate() took, up to the first reconcile being started. */
@@ -115,8 +121,12 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Publ
   if (peers) catalogue.setPeers(peers);
   const settingsFeed = new SettingsFeed(catalogue, log);
   const restored = new RestoredTunnels(engine, catalogue, context.workspaceState, log);
-  const tree = new TunnelTreeProvider(engine, servers, settingsFeed, catalogue, peers);
-  const treeView = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
+  const stopped = new StoppedTunnels(engine, context.workspaceState);
+  const tree = new TunnelTreeProvider(engine, servers, settingsFeed, catalogue, peers, stopped);
+  const treeView = vscode.window.createTreeView<TreeNode>(VIEW_ID, { treeDataProvider: tree, showCollapseAll: false });
+  const failures = new FailureNotices(engine, log, COMMANDS.connectServer);
+  // A server's first tunnel shows at once: its row opens.
+  const expandOnFirstChild = tree.onDidGainChildren((node) => void Promise.resolve(treeView.reveal(node, { expand: true, select: false, focus: false })).catch(() => undefined));
   const statusBar = new TunnelStatusBar(engine, () => servers.list().length > 0, COMMANDS.focus, peers);
   const progress = new ConnectProgress(engine);
   const inputs: SshTunnelsApi['inputs'] = {};
@@ -152,10 +162,13 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Publ
     settingsFeed,
     catalogue,
     restored,
+    stopped,
+    failures,
+    expandOnFirstChild,
     treeView.onDidChangeVisibility(followVisibility),
     { dispose: () => statsTimer && clearInterval(statsTimer) },
     attributes,
-    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, attributes }),
+    ...registerCommands({ manager: engine, servers, settingsFeed, catalogue, peers, prompts, log, refreshTree: () => tree.refresh(), inputs, attributes, tree, view: treeView, stopped }),
     vscode.commands.registerCommand(COMMANDS.copyMcpConfig, () => copyMcpConfiguration(vscode, context.extensionPath)),
     // Agent tunnels open through the catalogue, kept as the agent's: never written to settings, closed by deactivate() with the rest.
     // A settings tunnel an agent closed (the person approved) stays stopped: the catalogue reads the close reason.
@@ -205,7 +218,7 @@ export function activate(context: vscode.ExtensionContext): SshTunnelsApi | Publ
   void Promise.all([ready, servers.whenResolved()]).then(() => log.info(loadedSummary(servers, settingsFeed.configured().length)));
   // In production other extensions get the published API alone: what they open, the person approves.
   if (context.extensionMode === vscode.ExtensionMode.Production) return service.api;
-  return { ...service.api, manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring, service };
+  return { ...service.api, manager: engine, servers, tree, treeView, statusBar, settingsTunnels: settingsFeed, catalogue, peers, restored, prompts, progress, log, inputs, stopped, failures, attributes, activationMs, peersStartMs, peersStartCpuMs, ready, restoring, service };
 }
 
 function cpuMs(usage: NodeJS.CpuUsage): number {
@@ -252,5 +265,7 @@ function loadedSummary(servers: ServerRegistry, configuredTunnels: number): stri
 /** Reconnect policy and channel limit from settings, in the engine's units. */
 function supervisionSettings(): Pick<TunnelManagerOptions, 'reconnect' | 'maxChannelsPerConnection'> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  return supervisionFromSettings((key, fallback) => config.get(key, fallback));
+  const settings = supervisionFromSettings((key, fallback) => config.get(key, fallback));
+  // A server down when a tunnel opens is waited for as one that dropped: the tunnel listens and opens once it answers.
+  return { ...settings, reconnect: { ...settings.reconnect, retryFirstConnect: true } };
 }

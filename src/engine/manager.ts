@@ -216,6 +216,14 @@ export class TunnelManager {
     return tunnel.info();
   }
 
+  /** Renames an open tunnel without touching its connections; no name gives back the default one. */
+  renameTunnel(id: string, name: string | undefined): TunnelInfo {
+    const tunnel = this.tunnels.get(id);
+    if (!tunnel) throw new TunnelError('INVALID_SPEC', `No open tunnel has id ${JSON.stringify(id)}.`);
+    tunnel.rename(name);
+    return tunnel.info();
+  }
+
   /** Closes a tunnel; its last change event carries `reason` (a person's close unless said otherwise). */
   async closeTunnel(id: string, reason: CloseReason = 'person'): Promise<void> {
     const tunnel = this.tunnels.get(id);

@@ -1,9 +1,11 @@
-// The status bar item: `$(plug) <active tunnels> · <active connections>`, then ` · <n> elsewhere`
-// when peers (other processes) serve tunnels, warning look while a tunnel is failed or reconnecting, a
-// tooltip listing tunnels and the processes serving others; a click focuses the tree.
+// The status bar item, in words: `1 tunnel`, `2 tunnels · 1 failed`, `reconnecting…`, and
+// ` · <n> elsewhere` when peers (other processes) serve tunnels; a warning look while a tunnel is
+// failed or reconnecting, a plain-language screen-reader label, a tooltip listing tunnels and the
+// processes serving others; a click shows the view.
 import * as vscode from 'vscode';
 import { DisposableStore, type TunnelManager } from '../engine';
 import { describePeer, type PeerTunnels } from '../peers';
+import { stateText } from './rowWords';
 import { describeTunnel, tunnelLabel } from './treeItems';
 
 export class TunnelStatusBar implements vscode.Disposable {
@@ -55,35 +57,47 @@ export class TunnelStatusBar implements vscode.Disposable {
   }
 
   update(): void {
+    const t = vscode.l10n.t;
     const tunnels = this.manager.listTunnels();
-    const active = tunnels.filter((t) => t.state === 'active');
-    const connections = tunnels.reduce((n, t) => n + t.stats.connectionsActive, 0);
-    const troubled = tunnels.filter((t) => t.state === 'failed' || t.state === 'reconnecting');
+    const connections = tunnels.reduce((n, x) => n + x.stats.connectionsActive, 0);
+    const failed = tunnels.filter((x) => x.state === 'failed').length;
+    const waiting = tunnels.filter((x) => x.state === 'reconnecting').length;
     const served = this.peers?.list() ?? [];
-    this.item.text = `$(plug) ${active.length} · ${connections}${served.length ? ` · ${vscode.l10n.t('{0} elsewhere', served.length)}` : ''}`;
-    this.item.backgroundColor = troubled.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    // Words, not figures: it sits beside VS Code's own forwarded-ports count.
+    const parts = [tunnels.length === 0 ? t('no tunnels') : tunnels.length === 1 ? t('1 tunnel') : t('{0} tunnels', tunnels.length)];
+    if (failed) parts.push(t('{0} failed', failed));
+    if (waiting) parts.push(waiting === tunnels.length ? t('reconnecting…') : t('{0} reconnecting…', waiting));
+    if (served.length) parts.push(t('{0} elsewhere', served.length));
+    const icon = failed ? '$(warning)' : waiting ? '$(sync~spin)' : '$(plug)';
+    const text = `${icon} ${parts.join(' · ')}`;
+    if (this.item.text !== text) this.item.text = text;
+    const warn = failed > 0 || waiting > 0;
+    if (warn !== !!this.item.backgroundColor) this.item.backgroundColor = warn ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    const connectionsText = connections === 0 ? t('no connections open') : connections === 1 ? t('1 connection open') : t('{0} connections open', connections);
+    const spoken = t('SSH Tunnels: {0}, {1}. Shows the SSH Tunnels view.', parts.join(', '), connectionsText);
+    if (this.item.accessibilityInformation?.label !== spoken) this.item.accessibilityInformation = { label: spoken, role: 'button' };
     const tip = new vscode.MarkdownString(undefined, true);
-    const activeText = active.length === 1 ? vscode.l10n.t('1 active tunnel') : vscode.l10n.t('{0} active tunnels', active.length);
-    const connectionsText = connections === 1 ? vscode.l10n.t('1 active connection') : vscode.l10n.t('{0} active connections', connections);
-    tip.appendMarkdown(`**${vscode.l10n.t('SSH Tunnels')}** — ${activeText}, ${connectionsText}\n\n`);
-    if (tunnels.length === 0) tip.appendMarkdown(vscode.l10n.t('No tunnels are open.'));
-    for (const t of tunnels) {
-      const what = describeTunnel(t);
-      const label = tunnelLabel(t);
-      tip.appendMarkdown(`- ${label === what ? '' : `${label}: `}\`${what}\` (${t.server}) — ${t.state}, ${t.stats.connectionsActive} ${vscode.l10n.t('conn.')}\n`);
+    tip.appendMarkdown(`**${t('SSH Tunnels')}** — ${parts.join(', ')}, ${connectionsText}\n\n`);
+    if (tunnels.length === 0) tip.appendMarkdown(t('No tunnels are open.'));
+    for (const x of tunnels) {
+      const conns = x.stats.connectionsActive === 1 ? t('1 connection') : t('{0} connections', x.stats.connectionsActive);
+      tip.appendMarkdown(`- ${tunnelLabel(x)} `);
+      tip.appendText(`${describeTunnel(x)} (${x.server}): ${stateText(x)}, ${conns}`);
+      tip.appendMarkdown('\n');
     }
     if (served.length) {
       // Named by process: "2 served by window of folder api, 1 by ssh-tunnels up".
       const byPeer = new Map<string, { name: string; count: number }>();
-      for (const t of served) {
-        const peer = byPeer.get(t.peer.id) ?? { name: describePeer(t.peer), count: 0 };
+      for (const x of served) {
+        const peer = byPeer.get(x.peer.id) ?? { name: describePeer(x.peer), count: 0 };
         peer.count++;
-        byPeer.set(t.peer.id, peer);
+        byPeer.set(x.peer.id, peer);
       }
-      const names = [...byPeer.values()].map((p) => vscode.l10n.t('{0} served by {1}', p.count, p.name));
-      tip.appendMarkdown(`\n${vscode.l10n.t('Elsewhere')}: ${names.join('; ')}\n`);
+      const names = [...byPeer.values()].map((p) => t('{0} served by {1}', p.count, p.name));
+      tip.appendMarkdown(`\n${t('Elsewhere')}: ${names.join('; ')}\n`);
     }
-    this.item.tooltip = tip;
+    // Set again only when it reads differently: a new tooltip closes the one being read.
+    if ((this.item.tooltip as vscode.MarkdownString | undefined)?.value !== tip.value) this.item.tooltip = tip;
     if (tunnels.length > 0 || served.length > 0 || this.hasServers()) this.item.show();
     else this.item.hide();
     // Connection counts change without engine events: poll only while something is open.

@@ -38,8 +38,9 @@ describe('ssh config forwards in the tree', function () {
   it('shows the LocalForward as a stopped tunnel; one click starts it, and it is listed once', async () => {
     const stopped = await waitFor('the forward in the tree', () => children().find((n) => n.kind === 'configured'));
     const item = api.tree.resolveTreeItem(api.tree.getTreeItem(stopped), stopped);
-    assert.equal(item.contextValue, 'tunnel.stopped');
-    assert.match(String(item.label), new RegExp(`L 127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${sshd.port}`));
+    assert.equal(item.contextValue, 'tunnel.stopped.local.sshConfig');
+    assert.equal(item.label, String(port));
+    assert.equal(item.description, `stopped · → 127.0.0.1:${sshd.port}`);
     assert.match((item.tooltip as vscode.MarkdownString).value, /ssh config \(LocalForward\)/);
 
     const info = await run<TunnelInfo>('startTunnel', stopped);

@@ -44,6 +44,23 @@ async function throughPicks(): Promise<vscode.InputBox> {
   }
 }
 
+/** Accepts the create-tunnel flow's last step, the optional name, as it is (no name). */
+async function acceptName(): Promise<void> {
+  await waitFor('the name step of the create-tunnel flow', () => apiRef?.inputs.name, 15_000);
+  await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+}
+
+/** What an input box says under it: its validation message, whatever its severity. */
+function validation(box: vscode.InputBox): string {
+  const m = box.validationMessage;
+  return typeof m === 'string' ? m : (m?.message ?? '');
+}
+
+/** A tooltip as it reads: what it shows as text (addresses, figures, errors) is markdown-escaped in its value. */
+function readable(tip: vscode.MarkdownString): string {
+  return tip.value.replace(/&nbsp;/g, ' ').replace(/\\([\\`*_{}[\]()#+\-.!|~<>])/g, '$1');
+}
+
 let apiRef: SshTunnelsApi | undefined;
 
 const config = () => vscode.workspace.getConfiguration('sshTunnels');
@@ -214,15 +231,20 @@ describe('SSH Tunnels extension', function () {
       // The request's connection closes a moment after the response.
       await waitFor('the connection closed', () => api.manager.getTunnel(local.id)?.stats.connectionsActive === 0);
       const item = itemOf(local.id);
-      assert.equal(item.label, `L 127.0.0.1:${local.localPort} → 127.0.0.1:${webPort}`);
+      // Issue 31: an unnamed tunnel's row is its port, and where it goes; the kind is its icon.
+      assert.equal(item.label, String(local.localPort));
+      assert.equal(item.description, `→ 127.0.0.1:${webPort}`);
+      assert.equal(item.accessibilityInformation?.label, `local address 127.0.0.1:${local.localPort} forwarded to 127.0.0.1:${webPort} through server ${SERVER}, active`);
       assert.equal(item.contextValue, 'tunnel.active.local.browsable.person');
-      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'pass-filled');
-      const tip = (item.tooltip as vscode.MarkdownString).value;
-      for (const words of ['Bytes in / out', 'Connections active / total: 0 / 1', 'Errors: 0', 'Uptime']) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
+      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'arrow-right');
+      const tip = readable(item.tooltip as vscode.MarkdownString);
+      for (const words of ['State: active (up ', 'Traffic: ', 'Connections: 0 open, 1 in all', `ssh -L 127.0.0.1:${local.localPort}:127.0.0.1:${webPort} ${SERVER}`]) assert.ok(tip.includes(words), `tooltip lacks ${words}: ${tip}`);
 
-      await waitFor('status bar with 1 tunnel and no connection', () => api.statusBar.item.text === '$(plug) 1 · 0');
+      await waitFor('status bar with 1 tunnel', () => api.statusBar.item.text === '$(plug) 1 tunnel');
+      // Connection counts reach it at most every 250 ms.
+      await waitFor('no connection open', () => /^SSH Tunnels: 1 tunnel, no connections open\./.test(api.statusBar.item.accessibilityInformation?.label ?? ''), 5000, () => api.statusBar.item.accessibilityInformation?.label);
       assert.equal(api.statusBar.item.backgroundColor, undefined);
-      assert.ok((api.statusBar.item.tooltip as vscode.MarkdownString).value.includes(`127.0.0.1:${local.localPort}`));
+      assert.ok(readable(api.statusBar.item.tooltip as vscode.MarkdownString).includes(`- ${local.localPort} → 127.0.0.1:${webPort} (${SERVER}): active, 0 connections`), readable(api.statusBar.item.tooltip as vscode.MarkdownString));
       const serverItem = api.tree.getTreeItem(serverNode()!);
       assert.match(String(serverItem.description), /connected · 1 tunnel/);
     });
@@ -232,7 +254,8 @@ describe('SSH Tunnels extension', function () {
       assert.equal(socks.type, 'dynamic');
       assert.equal(socks.name, 'socks');
       assert.equal(itemOf(socks.id).label, 'socks');
-      assert.match(String(itemOf(socks.id).description), /^D SOCKS 127\.0\.0\.1:\d+ · active$/);
+      assert.match(String(itemOf(socks.id).description), /^SOCKS proxy on 127\.0\.0\.1:\d+$/);
+      assert.equal((itemOf(socks.id).iconPath as vscode.ThemeIcon).id, 'globe');
 
       const remote = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: `-R 0:127.0.0.1:${webPort}` });
       assert.equal(remote.type, 'remote');
@@ -240,7 +263,11 @@ describe('SSH Tunnels extension', function () {
       // The server's listener is on the same machine here: it leads back to the web page.
       assert.equal(await get(remote.remotePort!), 'hello through the tunnel');
       assert.equal(itemOf(remote.id).contextValue, 'tunnel.active.remote.person');
-      await waitFor('status bar with 3 tunnels', () => api.statusBar.item.text === '$(plug) 3 · 0');
+      // Which side listens: the server's port, then where it leads here.
+      assert.equal(itemOf(remote.id).label, `${SERVER}:${remote.remotePort}`);
+      assert.equal(itemOf(remote.id).description, `→ 127.0.0.1:${webPort} here`);
+      assert.equal((itemOf(remote.id).iconPath as vscode.ThemeIcon).id, 'arrow-left');
+      await waitFor('status bar with 3 tunnels', () => api.statusBar.item.text === '$(plug) 3 tunnels');
       await run('closeTunnel', socks.id);
       await run('closeTunnel', remote.id);
     });
@@ -251,14 +278,15 @@ describe('SSH Tunnels extension', function () {
       flow.catch(() => undefined);
       // Step 1 lists the servers (it-sshd first, as in the settings), step 2 the types (local first).
       const box = await throughPicks();
-      assert.match(box.prompt ?? '', /OpenSSH form: \[bind_address:\]port:host:hostport/);
+      assert.match(box.prompt ?? '', /as ssh -L writes it: \[bind_address:\]port:host:hostport/);
       box.value = '8080:db';
       await accept(); // refused: the box stays open with the reason
-      await waitFor('the validation message', () => box.validationMessage, 5000);
-      assert.match(String(box.validationMessage), /local \(-L\) forward is/);
+      await waitFor('the validation message', () => /forward is/.test(validation(box)), 5000);
+      assert.match(validation(box), /local \(-L\) forward is/);
       assert.equal(api.inputs.forward, box);
       box.value = `-L 127.0.0.1:0:127.0.0.1:${webPort}`;
       await accept();
+      await acceptName();
       const info = await flow;
       assert.ok(info, 'the flow returned no tunnel');
       assert.equal(info.server, SERVER);
@@ -276,17 +304,20 @@ describe('SSH Tunnels extension', function () {
       const sock = path.join(sshd.dir, 'palette.sock');
       box.value = `-L ${sock}:127.0.0.1:${webPort}`;
       await accept();
+      await acceptName();
       const info = await flow;
       assert.ok(info, 'the flow returned no tunnel');
       assert.equal(info.localPath, sock);
       assert.equal(await get({ socketPath: sock }), 'hello through the tunnel');
-      assert.equal(itemOf(info.id).label, `L ${sock} → 127.0.0.1:${webPort}`);
+      assert.equal(itemOf(info.id).label, sock);
+      assert.equal(itemOf(info.id).description, `→ 127.0.0.1:${webPort}`);
       assert.equal(itemOf(info.id).contextValue, 'tunnel.active.local.person', 'no "open in browser" for a socket file');
       await run('closeTunnel', info.id);
 
       const socks = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: '-R 0' });
       assert.equal(socks.socks, true);
-      assert.match(String(itemOf(socks.id).label), /^R SOCKS 127\.0\.0\.1:\d+$/);
+      assert.match(String(itemOf(socks.id).label), new RegExp(`^${SERVER}:\\d+$`));
+      assert.equal(itemOf(socks.id).description, 'SOCKS proxy on the server');
       await run('closeTunnel', socks.id);
     });
 
@@ -299,6 +330,7 @@ describe('SSH Tunnels extension', function () {
       const box = await throughPicks();
       box.value = `${busy.localPort}:127.0.0.1:${webPort}`;
       await accept();
+      await acceptName();
       assert.equal(await flow, undefined, 'the busy port did not fail');
       // The error notification's first button is "Use port N": take it as a person would
       // (repeated until it has shown; with no notification the command does nothing).
@@ -360,13 +392,12 @@ describe('SSH Tunnels extension', function () {
         assert.equal(api.tree.refreshes.root, before.root, 'the whole tree was refreshed for a state change');
         assert.equal((itemOf(local.id).iconPath as vscode.ThemeIcon).id, 'loading~spin');
         assert.ok(api.statusBar.item.backgroundColor, 'no warning look while reconnecting');
-        // No tunnel active; the page openInBrowser opened may still hold a connection.
-        assert.match(api.statusBar.item.text, /^\$\(plug\) 0 · \d+$/);
+        assert.equal(api.statusBar.item.text, '$(sync~spin) 1 tunnel · reconnecting…');
       } finally {
         await sshd.restart();
       }
       await waitFor('active again', () => api.manager.getTunnel(local.id)?.state === 'active', 30_000, () => api.manager.getTunnel(local.id));
-      assert.equal((itemOf(local.id).iconPath as vscode.ThemeIcon).id, 'pass-filled');
+      assert.equal((itemOf(local.id).iconPath as vscode.ThemeIcon).id, 'arrow-right');
       assert.equal(api.statusBar.item.backgroundColor, undefined);
       assert.equal(await get(local.localPort), 'hello through the tunnel');
     });
@@ -389,7 +420,7 @@ describe('SSH Tunnels extension', function () {
       assert.ok(api.tree.refreshes.server > before.server);
       assert.equal(api.tree.refreshes.root, before.root);
       await rejects('closeTunnel', [local.id], /No open tunnel has id/);
-      await waitFor('status bar at 0', () => api.statusBar.item.text === '$(plug) 0 · 0');
+      await waitFor('status bar at 0', () => api.statusBar.item.text === '$(plug) no tunnels');
     });
 
     it("closeAll and closeServerTunnels close a server's tunnels", async () => {
@@ -427,13 +458,14 @@ describe('SSH Tunnels extension', function () {
         });
         const item = api.tree.resolveTreeItem(api.tree.getTreeItem(node), node);
         assert.equal(item.label, 'shared-web');
-        assert.equal(item.description, 'served by ssh-tunnels up');
+        assert.equal(item.description, `served by ssh-tunnels up · 127.0.0.1:${opened.localPort} → 127.0.0.1:${webPort}`);
         assert.equal(item.contextValue, 'tunnel.elsewhere');
         assert.match((item.tooltip as vscode.MarkdownString).value, new RegExp(`Served by ssh-tunnels up \\(process ${process.pid}, `));
 
         // The status bar counts this window's tunnels, then how many others serve.
-        const mine = api.manager.listTunnels().filter((t) => t.state === 'active').length;
-        await waitFor('status bar with 1 elsewhere', () => api.statusBar.item.text.startsWith(`$(plug) ${mine} · `) && api.statusBar.item.text.endsWith(' · 1 elsewhere'), 5000, () => api.statusBar.item.text);
+        const mine = api.manager.listTunnels().length;
+        const here = mine === 0 ? 'no tunnels' : mine === 1 ? '1 tunnel' : `${mine} tunnels`;
+        await waitFor('status bar with 1 elsewhere', () => api.statusBar.item.text === `$(plug) ${here} · 1 elsewhere`, 5000, () => api.statusBar.item.text);
         assert.match((api.statusBar.item.tooltip as vscode.MarkdownString).value, /Elsewhere: 1 served by ssh-tunnels up/);
 
         // Restart from the tree: the owner replaces it on the same port, as its own restart would.
@@ -479,18 +511,20 @@ describe('SSH Tunnels extension', function () {
       await waitFor('b open', () => byName('b')?.state === 'active');
       assert.equal(await get(a.localPort), 'hello through the tunnel');
       assert.equal(byName('manual'), undefined);
-      const stopped = tunnelNodes().find((n) => n.kind === 'configured');
+      const stopped = tunnelNodes().find((n) => n.kind === 'configured' && n.key === 'name:manual');
       assert.ok(stopped, 'no stopped item for the manual tunnel');
       const item = api.tree.getTreeItem(stopped);
       assert.equal(item.label, 'manual');
-      assert.equal(item.contextValue, 'tunnel.stopped');
+      // Issue 31: a stopped row says where it is defined, so its menu offers what fits (edit, remove).
+      assert.equal(item.contextValue, 'tunnel.stopped.local.settings');
+      assert.equal((item.iconPath as vscode.ThemeIcon).id, 'arrow-right', 'stopped shows its kind (dimmed), not the stop button');
 
       const started = await run<TunnelInfo>('startTunnel', stopped);
       assert.equal(started.name, 'manual');
       assert.equal(started.state, 'active');
-      assert.equal(tunnelNodes().filter((n) => n.kind === 'configured').length, 0);
+      assert.equal(tunnelNodes().filter((n) => n.kind === 'configured' && n.key === 'name:manual').length, 0);
       await run('stopTunnel', { kind: 'tunnel', id: started.id, server: SERVER });
-      await waitFor('manual stopped again', () => tunnelNodes().some((n) => n.kind === 'configured'));
+      await waitFor('manual stopped again', () => tunnelNodes().some((n) => n.kind === 'configured' && n.key === 'name:manual'));
       assert.equal(await refused(started.localPort), true);
     });
 
@@ -544,7 +578,7 @@ describe('SSH Tunnels extension', function () {
         assert.equal(await get({ socketPath: here }), 'hello through the tunnel');
         assert.equal(await get(byName('docker-like')!.localPort), 'the server\'s socket');
         assert.equal(byName('reverse-socks')!.socks, true);
-        assert.equal(String(itemOf(byName('docker-like')!.id).description).split(' · ')[0], `L 127.0.0.1:${byName('docker-like')!.localPort} → ${onServer}`);
+        assert.equal(itemOf(byName('docker-like')!.id).description, `127.0.0.1:${byName('docker-like')!.localPort} → ${onServer}`);
         await config().update('tunnels', undefined, vscode.ConfigurationTarget.Global);
         await waitFor('all closed', () => api.manager.listTunnels().length === 0);
         assert.equal(fs.existsSync(here), false, 'the socket file was removed');
@@ -590,14 +624,32 @@ describe('SSH Tunnels extension', function () {
       assert.deepEqual(api.prompts.serversWithSecrets(), []);
     });
 
-    it('focus (the status bar click) reveals the tree view, whose open tunnels then refresh for live stats', async () => {
+    it('focus (the status bar click) reveals the tree view; the visible view rebuilds a row for new counts only, and never the one whose tooltip is read', async () => {
       assert.equal(api.statusBar.item.command, 'sshTunnels.focus');
       await run('focus');
       await waitFor('the view visible', () => api.treeView.visible);
       const info = await run<TunnelInfo>('createTunnel', { server: SERVER, forward: `0:127.0.0.1:${webPort}` });
-      const before = api.tree.refreshes.tunnel;
-      // No engine event happens for a quiet tunnel: only the visible-view timer refreshes its tooltip.
+      await new Promise((r) => setTimeout(r, 2500));
+      // Issue 31: a quiet tunnel's row stays as it is (a rebuilt row closes the hover being read).
+      let before = api.tree.refreshes.tunnel;
+      await new Promise((r) => setTimeout(r, 4500));
+      assert.equal(api.tree.refreshes.tunnel, before, 'a quiet tunnel\'s row was rebuilt');
+      // New counts on a row not hovered since it was built: nothing to rebuild (its next hover builds the tooltip).
+      assert.equal(await get(info.localPort), 'hello through the tunnel');
+      await new Promise((r) => setTimeout(r, 4500));
+      assert.equal(api.tree.refreshes.tunnel, before, 'a row with no tooltip was rebuilt');
+      // Hovered, then another row hovered: new counts rebuild it, so that its next hover shows them.
+      itemOf(info.id);
+      api.tree.resolveTreeItem(api.tree.getTreeItem(serverNode()!), serverNode()!);
+      before = api.tree.refreshes.tunnel;
+      assert.equal(await get(info.localPort), 'hello through the tunnel');
       await waitFor('a timer refresh', () => api.tree.refreshes.tunnel > before, 5000);
+      // While its tooltip is asked for (a hover), new counts leave it alone.
+      itemOf(info.id);
+      before = api.tree.refreshes.tunnel;
+      assert.equal(await get(info.localPort), 'hello through the tunnel');
+      await new Promise((r) => setTimeout(r, 4500));
+      assert.equal(api.tree.refreshes.tunnel, before, 'the row being read was rebuilt');
       await run('closeTunnel', info);
     });
 

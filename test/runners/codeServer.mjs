@@ -74,6 +74,8 @@ export function baseUserSettings({ trusted }) {
     'extensions.ignoreRecommendations': true,
     'git.enabled': false,
     'typescript.disableAutomaticTypeAcquisition': true,
+    // code-server offers every port a process listens on as a forwarded port, with a notification: the tunnels' own ports among them.
+    'remote.autoForwardPorts': false,
   };
 }
 

@@ -8,11 +8,15 @@
 // Each mode also runs the agent-tool suite (out/test/agent) and the API suite (out/test/api), each
 // from a helper extension (see runHelperSuite): VS Code shows the tools' confirmation dialogs, and
 // SSH Tunnels its question to the person, as a dialog Chromium answers.
+// The integration suite acts on its own window's page as a person would (click, type, hover, read
+// rows, notifications and the status bar) by asking this runner over HTTP on loopback
+// (SSH_TUNNELS_WORKBENCH_DRIVER; the routes are test/runners/workbenchDriver.mjs's).
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { ROOT, WORKBENCH_NOISE, baseUserSettings, deadline, exitOnSignals, launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { watchToasts, workbenchRoutes } from './workbenchDriver.mjs';
 import { AGENT_TESTS, API_TESTS, TESTS, prepareWorkspace, requireBuilt, trustModesOrExit } from './workspace.mjs';
 const RESULTS = path.join(ROOT, 'test-results');
 /** Workbench lines that say nothing about the suite: the common ones, the refused trust dialog, the reload test's shutdown. */
@@ -28,16 +32,45 @@ const EXPECTED_NOISE = [
 ];
 const TIMEOUT_MS = Number(process.env.SSH_TUNNELS_TEST_TIMEOUT_S ?? 600) * 1000;
 
+/** An HTTP server on loopback that answers POSTs to the route `routeOf(url)` gives (JSON in, JSON out; an error is a 500 with its message). */
+async function serveRoutes(routeOf) {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', async () => {
+      try {
+        const route = routeOf(req.url);
+        if (!route) throw new Error(`no route ${req.url}`);
+        res.end(JSON.stringify((await route(JSON.parse(body || '{}'))) ?? null));
+      } catch (err) {
+        res.statusCode = 500;
+        res.end(String(err instanceof Error ? err.message : err));
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return server;
+}
+
 /** Runs the suite once; resolves with its exit code. */
 async function runSuite(trust) {
   const workspace = prepareWorkspace(trust);
   fs.mkdirSync(RESULTS, { recursive: true });
   const logFile = path.join(RESULTS, `code-server-${trust}.log`);
+  // The page is made below; the routes act on it once it is.
+  let page;
+  let routes;
+  const toasts = [];
+  const driver = await serveRoutes((url) => page && (routes ??= workbenchRoutes(page, toasts, RESULTS))[url]);
 
   const server = await startCodeServer({
     workspace,
     userSettings: baseUserSettings({ trusted: trust === 'trusted' }),
-    env: { SSH_TUNNELS_TEST_TRUST: trust, SSH_TUNNELS_TEST_GREP: process.env.SSH_TUNNELS_TEST_GREP ?? '' },
+    env: {
+      SSH_TUNNELS_TEST_TRUST: trust,
+      SSH_TUNNELS_TEST_GREP: process.env.SSH_TUNNELS_TEST_GREP ?? '',
+      SSH_TUNNELS_WORKBENCH_DRIVER: `http://127.0.0.1:${driver.address().port}/`,
+    },
     logFile,
   });
   let browser;
@@ -45,7 +78,12 @@ async function runSuite(trust) {
   const workbenchLog = fs.createWriteStream(path.join(RESULTS, `workbench-${trust}.log`));
   try {
     browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.exposeFunction('sshTunnelsToast', (text) => {
+      toasts.push(text);
+      workbenchLog.write(`[toast] ${text}\n`);
+    });
+    await page.addInitScript(watchToasts);
     page.on('console', (m) => m.type() === 'error' && workbenchLog.write(`[console.error] ${m.text()}\n`));
     page.on('pageerror', (e) => workbenchLog.write(`[pageerror] ${e.stack ?? e}\n`));
     let resolveExit;
@@ -73,6 +111,7 @@ async function runSuite(trust) {
     await browser?.close().catch(() => undefined);
     await new Promise((r) => workbenchLog.end(r));
     await server.stop();
+    driver.close();
     fs.rmSync(workspace, { recursive: true, force: true });
   }
 }
@@ -161,20 +200,7 @@ async function runHelperSuite(trust, { name, helper, fixture = true }) {
       return { text };
     },
   };
-  const driver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', async () => {
-      try {
-        const answer = await routes[req.url](JSON.parse(body || '{}'));
-        res.end(JSON.stringify(answer ?? null));
-      } catch (err) {
-        res.statusCode = 500;
-        res.end(String(err instanceof Error ? err.message : err));
-      }
-    });
-  });
-  await new Promise((r) => driver.listen(0, '127.0.0.1', r));
+  const driver = await serveRoutes((url) => routes[url]);
   const server = await startCodeServer({
     workspace,
     // No automatic forwarding of the ports the tests' tunnels open, and its notices; terminals drawn

@@ -1,4 +1,3 @@
-/* global document, window, setInterval */
 // Two VS Code windows of one person (`npm test` step; `npm run test:windows`): one code-server, two
 // headless Chromium pages on two folders (api, web), each with its own extension host, sharing the
 // user settings, which hold an autoStart tunnel to an echo server through the sshd fixture.
@@ -20,6 +19,7 @@ import { SshdFixture, freePort } from '../fixtures/sshd.ts';
 import { cliHome } from '../helpers/cli.ts';
 import { sshConfigHost } from '../helpers/sshConfigHost.ts';
 import { startEchoServer } from '../helpers/net.ts';
+import { watchToasts } from './workbenchDriver.mjs';
 
 const RESULTS = path.join(ROOT, 'test-results');
 const SUITE = path.join(ROOT, 'out/test/windows');
@@ -31,24 +31,6 @@ const TUNNEL = 'team-db';
 const FOLDERS = { first: 'api', second: 'web' };
 /** Workbench lines that say nothing about the suite (as in offline.mjs, and slow-start notes). */
 const EXPECTED_NOISE = [...WORKBENCH_NOISE, /^Creation of workbench contribution '.*' took \d+ms/];
-
-/**
- * Collects the text of every notification toast the page shows, from its first paint on, and
- * hands each new one to `sshTunnelsToast` (exposed by the runner): a toast that comes and goes
- * between two looks of the suite is still seen.
- */
-function watchToasts() {
-  const seen = new Set();
-  setInterval(() => {
-    for (const el of document.querySelectorAll('.notification-toast .notification-list-item, .notifications-center .notification-list-item')) {
-      const text = el.innerText.replace(/\s+/g, ' ').trim();
-      if (text && !seen.has(text)) {
-        seen.add(text);
-        window.sshTunnelsToast(text);
-      }
-    }
-  }, 100);
-}
 
 /** Whether `pid` is an extension host of this code-server (its command line says so). */
 function isExtensionHost(pid) {

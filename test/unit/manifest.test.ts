@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { validateServerSettings } from '../../src/config/servers';
 import { TOOL_DEFINITIONS } from '../../src/tools';
 import { schemaErrors } from '../helpers/outputSchema';
+import { contributedSettings } from '../helpers/settingsSchema';
 
 const ROOT = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -63,7 +64,7 @@ describe('package.json contributions', () => {
     const spec = contributes.taskDefinitions[0].properties.spec.properties;
     // A spec takes what the agent tools take; how a window starts, shows and watches a settings tunnel stays with the settings.
     const windowOnly = ['autoStart', 'label', 'protocol', 'onForward', 'requireLocalPort', 'watchRemotePort'];
-    const tunnelFields = Object.keys(contributes.configuration.properties['sshTunnels.tunnels'].items.properties).filter((f) => !windowOnly.includes(f));
+    const tunnelFields = Object.keys(contributedSettings<{ items: { properties: Record<string, unknown> } }>(pkg)['sshTunnels.tunnels'].items.properties).filter((f) => !windowOnly.includes(f));
     assert.deepEqual(Object.keys(spec).sort(), tunnelFields.sort(), 'a task\'s spec has the connection fields of a settings tunnel');
   });
 
@@ -191,7 +192,7 @@ describe('package.json contributions', () => {
     });
 
     it('have their settings, and the API they need (VS Code 1.95, types to match)', () => {
-      const props = contributes.configuration.properties as Record<string, Schema & { default?: unknown; scope?: string }>;
+      const props = contributedSettings<Schema & { default?: unknown; scope?: string }>(pkg);
       assert.equal(props['sshTunnels.agentTools.enabled'].default, true);
       assert.equal(props['sshTunnels.agentTools.allowNonLoopback'].default, false);
       assert.equal(props['sshTunnels.agentTools.allowNonLoopback'].scope, 'machine', 'a repository\'s settings cannot open it up');
@@ -201,7 +202,7 @@ describe('package.json contributions', () => {
   });
 
   describe('settings schema', () => {
-    const props = contributes.configuration.properties as Record<string, Schema>;
+    const props = contributedSettings<Schema>(pkg);
     const server = props['sshTunnels.servers'].items!;
     const tunnel = props['sshTunnels.tunnels'].items!;
 

@@ -8,11 +8,12 @@ import { ServerRegistry, validateServerSettings } from '../../src/config/servers
 import { TunnelManager } from '../../src/engine';
 import { echoRoundTrip } from '../helpers/net';
 import { clientsOf } from '../helpers/processes';
+import { contributedSettings } from '../helpers/settingsSchema';
 import { sshdWithEcho } from '../helpers/suite';
 
 const env = { home: '/home/tester', localUser: 'tester' };
 const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
-  contributes: { configuration: { properties: Record<string, { items: { properties: Record<string, unknown> } }> } };
+  contributes: { configuration: unknown };
 };
 
 describe('sshTunnels.servers: proxyCommand and streamLocalBindUnlink', function () {
@@ -67,7 +68,7 @@ describe('sshTunnels.servers: proxyCommand and streamLocalBindUnlink', function 
   });
 
   it('every field of the settings schema is one the checks know (no "unknown field" for a documented one)', () => {
-    const schema = packageJson.contributes.configuration.properties['sshTunnels.servers'].items.properties;
+    const schema = contributedSettings<{ items: { properties: Record<string, unknown> } }>(packageJson)['sshTunnels.servers'].items.properties;
     assert.ok('proxyCommand' in schema && 'streamLocalBindUnlink' in schema);
     const v = validateServerSettings([Object.fromEntries(Object.keys(schema).map((k) => [k, undefined]))]);
     // An undefined value is absent to the checks, but its key is still looked up as a field.

@@ -68,4 +68,25 @@ describe('default tunnel names', function () {
     assert.equal(again.name, `D ${port}`);
     assert.equal(env.manager.getTunnel(unnamed.id)!.name, `D ${port} (2)`, 'a name, once distinct, stays');
   });
+
+  it('a rename keeps the tunnel and its connections; no name gives back the default one', async () => {
+    const t = await env.manager.createTunnel({ server: 'test', type: 'local', localPort: 0, remoteHost: '127.0.0.1', remotePort: env.echo.port });
+    const socket = net.connect(t.localPort, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('before');
+    await new Promise((r) => socket.once('data', r));
+    const events: TunnelInfo[] = [];
+    env.manager.onDidChangeTunnel((info) => info.id === t.id && events.push(info));
+    const renamed = env.manager.renameTunnel(t.id, 'web');
+    assert.deepEqual([renamed.name, renamed.nameGiven, renamed.id, renamed.localPort], ['web', true, t.id, t.localPort]);
+    assert.ok(events.some((e) => e.name === 'web'), 'the rename was not told');
+    // The same connection still carries data.
+    socket.write('after');
+    const echoed = await new Promise<string>((r) => socket.once('data', (d: Buffer) => r(d.toString())));
+    assert.equal(echoed, 'after');
+    const back = env.manager.renameTunnel(t.id, '  ');
+    assert.deepEqual([back.name, back.nameGiven], [`L ${t.localPort} → 127.0.0.1:${env.echo.port}`, false]);
+    socket.destroy();
+    assert.throws(() => env.manager.renameTunnel('t999', 'x'), /No open tunnel has id "t999"/);
+  });
 });

@@ -9,6 +9,7 @@ import { parseTunnelSettings } from '../../src/config/tunnelSettings';
 import { address } from '../../src/cli/table';
 import { resolveSpec, type TunnelInfo } from '../../src/engine';
 import { tunnelLine, usage } from '../../src/tools/format';
+import { contributedSettings } from '../helpers/settingsSchema';
 
 describe('sshTunnels.tunnels entries with socket paths and SOCKS on the server', () => {
   it('reads localPath, remotePath and socks into the spec, keyed by where each listens', () => {
@@ -91,9 +92,9 @@ describe('sshTunnels.tunnels entries get the field checks of server entries', ()
 
   it('knows every field of the settings schema (no "unknown field" for a documented one)', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
-      contributes: { configuration: { properties: Record<string, { items: { properties: Record<string, unknown> } }> } };
+      contributes: { configuration: unknown };
     };
-    const schema = manifest.contributes.configuration.properties['sshTunnels.tunnels'].items.properties;
+    const schema = contributedSettings<{ items: { properties: Record<string, unknown> } }>(manifest)['sshTunnels.tunnels'].items.properties;
     assert.ok('remotePath' in schema && 'autoStart' in schema);
     const entry = { ...Object.fromEntries(Object.keys(schema).map((k) => [k, undefined])), server: 'db', remotePort: 80 };
     assert.deepEqual(parseTunnelSettings([entry], true).problems, []);

@@ -23,6 +23,8 @@ export interface Row {
   contextValue: string;
   /** The hover, as VS Code resolves it. */
   tooltip: string;
+  /** What a screen reader says of the row (it also says the state, which the row shows as its icon). */
+  spoken: string;
 }
 
 type Tree = {
@@ -41,7 +43,7 @@ export function rowsOf(api: Api, server: string): Row[] {
     const item = tree.resolveTreeItem?.(bare, node) ?? bare;
     const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
     const tooltip = typeof item.tooltip === 'string' ? item.tooltip : (item.tooltip?.value ?? '');
-    return { node, label, description: String(item.description ?? ''), contextValue: String(item.contextValue ?? ''), tooltip };
+    return { node, label, description: String(item.description ?? ''), contextValue: String(item.contextValue ?? ''), tooltip, spoken: item.accessibilityInformation?.label ?? '' };
   });
 }
 

@@ -17,6 +17,8 @@ export abstract class Tunnel {
   private closeReason: CloseReason | undefined;
   private _targetError: string | undefined;
   private _name: string;
+  /** Whether the name was given (at creation or by a rename) rather than made from what it forwards. */
+  private _nameGiven: boolean;
   private _openedBy: TunnelOrigin;
   /** What the default name was made from: it is made again only when that changes (a port 0 bound). */
   private namedFor = '';
@@ -30,6 +32,7 @@ export abstract class Tunnel {
     private readonly nameTaken: (name: string, tunnel: Tunnel) => boolean = () => false,
   ) {
     this._name = spec.name ?? '';
+    this._nameGiven = spec.nameGiven;
     this._openedBy = spec.openedBy ?? 'person';
   }
 
@@ -69,7 +72,7 @@ export abstract class Tunnel {
    * (port 0 asks for any), and made distinct from the manager's other tunnels with ` (2)`, ` (3)`…
    */
   updateDefaultName(): void {
-    if (this.spec.nameGiven || this._state === 'closed') return;
+    if (this._nameGiven || this._state === 'closed') return;
     const local = this.boundLocal();
     const remote = this.boundRemote();
     const namedFor = `${local.host}|${local.port}|${remote.host}|${remote.port}`;
@@ -91,7 +94,7 @@ export abstract class Tunnel {
     return {
       id: this.id,
       name: this._name,
-      nameGiven: this.spec.nameGiven,
+      nameGiven: this._nameGiven,
       server: this.spec.server,
       type: this.type,
       state: this._state,
@@ -118,6 +121,24 @@ export abstract class Tunnel {
       ...(this.spec.watchRemotePort ? { watchRemotePort: true } : {}),
       ...(this._state === 'closed' && this.closeReason !== undefined ? { closeReason: this.closeReason } : {}),
     };
+  }
+
+  /** Gives the tunnel a name, or with none takes back the one made from what it forwards; its connections go on. */
+  rename(name: string | undefined): void {
+    if (this._state === 'closed') return;
+    const given = name?.trim() || undefined;
+    if (given !== undefined) {
+      if (this._nameGiven && this._name === given) return;
+      this._name = given;
+      this._nameGiven = true;
+      this.changed(this);
+      return;
+    }
+    if (!this._nameGiven) return;
+    this._nameGiven = false;
+    this.namedFor = '';
+    this.updateDefaultName();
+    this.changed(this);
   }
 
   /** A tunnel taken over by another owner (a person's tunnel kept in settings) says so from now on. */

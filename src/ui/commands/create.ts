@@ -1,87 +1,27 @@
-// "Create Tunnel": from the palette or a server's item, the three questions (server, type, the
-// forward as ssh writes it), or straight from an argument; the tunnel opens through the
-// catalogue's front door as the person's.
+// "Create Tunnel": from the palette or the view, the steps of createSteps.ts (server, type, the
+// forward as typed, a name), or straight from an argument; the tunnel opens through the
+// catalogue's front door as the person's, and one whose server is down waits for it.
 import * as vscode from 'vscode';
 import { servedByPeerError } from '../../catalogue';
-import { FORWARD_EXAMPLES, parseForward } from '../../config/forwardSpec';
-import { configuredTarget, errorMessage, TunnelError, type TunnelInfo, type TunnelSpec, type TunnelType } from '../../engine';
-import { isTreeNode, tunnelLabel } from '../tree';
+import { parseForward } from '../../config/forwardSpec';
+import { errorMessage, TunnelError, type TunnelInfo, type TunnelSpec } from '../../engine';
+import { isTreeNode, tunnelLabel, type TreeNode } from '../tree';
+import { createSteps } from './createSteps';
 import type { CommandDeps } from './deps';
 import { showError } from './errors';
-import { COMMANDS } from './ids';
+import { addServerAsked } from './servers';
 
 /** A create-tunnel argument: a TunnelSpec, or a server plus an OpenSSH-style forward. */
 export type CreateTunnelArg = TunnelSpec | { server: string; forward: string; name?: string };
 
 export function toSpec(arg: CreateTunnelArg): TunnelSpec {
+  if (!arg || typeof arg !== 'object') throw new TunnelError('INVALID_SPEC', vscode.l10n.t('Create Tunnel takes a tunnel spec, or a server and a forward; got {0}.', JSON.stringify(arg)));
   if ('forward' in arg && typeof arg.forward === 'string') {
     const parsed = parseForward(arg.forward);
     if (!parsed.ok) throw new TunnelError('INVALID_SPEC', parsed.error);
     return { server: arg.server, name: arg.name, ...parsed.forward };
   }
   return arg as TunnelSpec;
-}
-
-async function pickServer({ servers, manager }: Pick<CommandDeps, 'servers' | 'manager'>): Promise<string | undefined> {
-  const t = vscode.l10n.t;
-  const list = servers.list();
-  const addItem: vscode.QuickPickItem = { label: `$(add) ${t('Add a server…')}`, alwaysShow: true };
-  const items: vscode.QuickPickItem[] = [
-    ...list.map((s) => ({
-      label: s.alias,
-      description: configuredTarget(s),
-      detail: manager.serverStatus(s.alias).state,
-    })),
-    addItem,
-  ];
-  const picked = await vscode.window.showQuickPick(items, { title: t('Create SSH tunnel (1/3): server'), placeHolder: t('Which server carries the tunnel?') });
-  if (!picked) return undefined;
-  if (picked === addItem) return (await vscode.commands.executeCommand<string | undefined>(COMMANDS.addServer)) ?? undefined;
-  return picked.label;
-}
-
-async function pickType(): Promise<TunnelType | undefined> {
-  const t = vscode.l10n.t;
-  const items: (vscode.QuickPickItem & { type: TunnelType })[] = [
-    { type: 'local', label: `$(arrow-right) ${t('Local (-L)')}`, detail: t('A port on this machine reaches a host:port through the server (databases, dashboards).') },
-    { type: 'remote', label: `$(arrow-left) ${t('Remote (-R)')}`, detail: t('A port on the server reaches a host:port from this machine, or is a SOCKS proxy that reaches what this machine can.') },
-    { type: 'dynamic', label: `$(globe) ${t('Dynamic SOCKS (-D)')}`, detail: t('A SOCKS proxy on this machine that reaches anything the server can.') },
-  ];
-  return (await vscode.window.showQuickPick(items, { title: t('Create SSH tunnel (2/3): type') }))?.type;
-}
-
-/** The forward input box; validates as the person types and refuses to accept a bad forward. */
-async function askForward({ inputs }: Pick<CommandDeps, 'inputs'>, type: TunnelType): Promise<string | undefined> {
-  const t = vscode.l10n.t;
-  const box = vscode.window.createInputBox();
-  box.title = t('Create SSH tunnel (3/3): ports and hosts');
-  box.prompt = t('OpenSSH form: {0}', FORWARD_EXAMPLES[type]);
-  box.placeholder = type === 'dynamic' ? '1080'
-    : type === 'local' ? t('8080:localhost:80, 2375:/var/run/docker.sock or /tmp/db.sock:db:5432')
-      : t('9000:localhost:3000, 9000:/tmp/app.sock, or 1080 alone for a SOCKS proxy on the server');
-  box.ignoreFocusOut = true;
-  const check = (value: string) => {
-    const parsed = parseForward(value, type);
-    box.validationMessage = value.trim() === '' || parsed.ok ? undefined : parsed.error;
-    return parsed.ok;
-  };
-  inputs.forward = box;
-  return new Promise<string | undefined>((resolve) => {
-    let done = false;
-    const finish = (value: string | undefined) => {
-      if (done) return;
-      done = true;
-      if (inputs.forward === box) inputs.forward = undefined;
-      box.dispose();
-      resolve(value);
-    };
-    box.onDidChangeValue(check);
-    box.onDidAccept(() => {
-      if (check(box.value)) finish(box.value);
-    });
-    box.onDidHide(() => finish(undefined));
-    box.show();
-  });
 }
 
 /** A person's tunnel, through the catalogue's front door (a script may open it as an agent's). */
@@ -91,12 +31,12 @@ async function openAsPerson({ catalogue }: Pick<CommandDeps, 'catalogue'>, spec:
   return opened.here;
 }
 
-/** Opens with a person there: a failure is shown with the way past it (a busy port offers another). */
-async function openInteractively(deps: CommandDeps, spec: TunnelSpec): Promise<TunnelInfo | undefined> {
+/** Opens with a person there: a failure is shown with the way past it (a busy port offers another, anything else Retry with the spec kept). */
+export async function openInteractively(deps: CommandDeps, spec: TunnelSpec): Promise<TunnelInfo | undefined> {
   const attempt = async (change: Partial<TunnelSpec>): Promise<TunnelInfo> => {
     spec = { ...spec, ...change };
     const info = await openAsPerson(deps, spec);
-    void vscode.window.setStatusBarMessage(vscode.l10n.t('Tunnel {0} is open', tunnelLabel(info)), 4000);
+    tellOpened(deps, info);
     return info;
   };
   try {
@@ -108,16 +48,39 @@ async function openInteractively(deps: CommandDeps, spec: TunnelSpec): Promise<T
   }
 }
 
+/** Says a tunnel is open; one that waits for its server (down now, retried like the others) says so and why. */
+function tellOpened(deps: Pick<CommandDeps, 'log'>, info: TunnelInfo): void {
+  const t = vscode.l10n.t;
+  if (info.state !== 'reconnecting') {
+    void vscode.window.setStatusBarMessage(t('Tunnel {0} is open', tunnelLabel(info)), 4000);
+    return;
+  }
+  const showLog = t('Show Log');
+  const message = t('{0} does not answer ({1}). The tunnel {2} is kept and opens as soon as it does.', info.server, info.lastError ?? t('no answer'), tunnelLabel(info));
+  void vscode.window.showWarningMessage(message, showLog).then((choice) => choice === showLog && deps.log.show(true));
+}
+
+/** The tree's node an argument names, if it still stands for a row (a focused row may be gone, and a title action passes null). */
+function liveNode(deps: CommandDeps, arg: unknown): TreeNode | undefined {
+  if (!isTreeNode(arg)) return undefined;
+  return !deps.tree || deps.tree.has(arg) ? arg : undefined;
+}
+
 export async function createTunnel(deps: CommandDeps, ...args: unknown[]): Promise<TunnelInfo | undefined> {
   const arg = args[0];
-  if (arg !== undefined && !isTreeNode(arg)) return openAsPerson(deps, toSpec(arg as CreateTunnelArg));
-  const server = isTreeNode(arg) && arg.kind === 'server' ? arg.name : await pickServer(deps);
-  if (!server) return undefined;
-  const type = await pickType();
-  if (!type) return undefined;
-  const forward = await askForward(deps, type);
-  if (forward === undefined) return undefined;
-  const parsed = parseForward(forward, type);
-  if (!parsed.ok) throw new TunnelError('INVALID_SPEC', parsed.error);
-  return openInteractively(deps, { server, ...parsed.forward });
+  // From a script: a spec, or a server and a forward; from the view or the palette: null, undefined or a row.
+  if (arg !== undefined && arg !== null && !isTreeNode(arg)) return openAsPerson(deps, toSpec(arg as CreateTunnelArg));
+  // A row picked in the tree is the first step's default, never a skipped step.
+  const node = liveNode(deps, arg);
+  const answers = await createSteps(
+    {
+      servers: () => deps.servers.list(),
+      serverState: (name) => deps.manager.serverStatus(name).state,
+      addServer: (typed) => addServerAsked(deps, typed),
+      inputs: deps.inputs,
+    },
+    node && (node.kind === 'server' ? node.name : node.server),
+  );
+  if (!answers) return undefined;
+  return openInteractively(deps, { server: answers.server, ...answers.forward, ...(answers.name ? { name: answers.name } : {}) });
 }

@@ -19,10 +19,16 @@ export const COMMANDS = {
   showLog: 'sshTunnels.showLog',
   openSettings: 'sshTunnels.openSettings',
   forgetSecrets: 'sshTunnels.forgetSecrets',
+  forgetServerSecrets: 'sshTunnels.forgetServerSecrets',
   refresh: 'sshTunnels.refresh',
   focus: 'sshTunnels.focus',
   keepTunnel: 'sshTunnels.keepTunnel',
   copyMcpConfig: 'sshTunnels.copyMcpConfig',
+  editTunnel: 'sshTunnels.editTunnel',
+  renameTunnel: 'sshTunnels.renameTunnel',
+  removeTunnel: 'sshTunnels.removeTunnel',
+  editServer: 'sshTunnels.editServer',
+  defaultAction: 'sshTunnels.defaultAction',
   forwardPort: 'sshTunnels.forwardPort',
 } as const;
 

@@ -3,11 +3,15 @@
 import * as vscode from 'vscode';
 import { TunnelError, type TunnelInfo } from '../../engine';
 import type { PeerTunnels } from '../../peers';
+import { stateText } from '../rowWords';
 import { describeTunnel, isTreeNode, tunnelLabel } from '../tree';
 import type { CommandDeps } from './deps';
 
-/** The open tunnel an argument names (tree node, id, TunnelInfo), or one the person picks. */
-export async function resolveTunnel({ manager }: Pick<CommandDeps, 'manager'>, arg: unknown, title: string): Promise<TunnelInfo | undefined> {
+/**
+ * The open tunnel an argument names (tree node, id, TunnelInfo), or one the person picks among
+ * those `fits` (with `none` said when none does).
+ */
+export async function resolveTunnel({ manager }: Pick<CommandDeps, 'manager'>, arg: unknown, title: string, fits: (info: TunnelInfo) => boolean = () => true, none?: string): Promise<TunnelInfo | undefined> {
   const t = vscode.l10n.t;
   let id: string | undefined;
   if (isTreeNode(arg) && arg.kind === 'elsewhere') {
@@ -21,20 +25,21 @@ export async function resolveTunnel({ manager }: Pick<CommandDeps, 'manager'>, a
     if (!info) throw new TunnelError('INVALID_SPEC', t('No open tunnel has id {0}.', JSON.stringify(id)));
     return info;
   }
-  const open = manager.listTunnels();
+  const open = manager.listTunnels().filter(fits);
   if (open.length === 0) {
-    void vscode.window.showInformationMessage(t('No tunnels are open.'));
+    void vscode.window.showInformationMessage(none ?? t('No tunnels are open.'));
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    open.map((info) => ({ label: tunnelLabel(info), description: `${describeTunnel(info)} · ${info.server} · ${info.state}`, info })),
+    open.map((info) => ({ label: tunnelLabel(info), description: `${describeTunnel(info)} · ${info.server} · ${stateText(info)}`, info })),
     { title },
   );
   return picked?.info;
 }
 
-/** The server an argument names: a name, a tree node (a server, or the server of a tunnel), a ServerStatus. */
+/** The server an argument names: a name, a tree node (a server, or the server of a tunnel), a ServerStatus; null (the view's title with no row focused) names none. */
 export function serverName(arg: unknown): string | undefined {
+  if (arg === null || arg === undefined) return undefined;
   if (typeof arg === 'string') return arg;
   if (isTreeNode(arg)) return arg.kind === 'server' ? arg.name : arg.server;
   if (arg && typeof arg === 'object' && typeof (arg as { name?: unknown }).name === 'string') return (arg as { name: string }).name;
